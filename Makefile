@@ -1,0 +1,52 @@
+# Kartosfera: `make demo` runs the demo, `make test` runs every check CI runs.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+DEMO_ENV := KARTOSFERA_ENV=development
+
+.PHONY: demo test install install-dev browser serve lint typecheck messages bench clean
+
+$(VENV)/bin/python:
+	@bash scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)"
+
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## The demo: SQLite, the demo bank, http://127.0.0.1:8000, logins printed.
+demo: install
+	$(DEMO_ENV) $(PY) manage.py migrate --noinput
+	$(DEMO_ENV) $(PY) manage.py load_demo_bank
+	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+
+## Every check: lint, types, migrations, deploy check, the suite on PostgreSQL and SQLite.
+test: install-dev browser
+	@bash scripts/test.sh
+
+browser:
+	@bash scripts/ensure-chromium.sh
+
+lint: install-dev
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+typecheck: install-dev
+	KARTOSFERA_ENV=test $(VENV)/bin/mypy kartosfera config
+
+## Re-extract and compile translations (needs gettext; the compiled .mo files are committed).
+messages: install-dev
+	KARTOSFERA_ENV=test $(PY) manage.py makemessages -l pl --no-obsolete --ignore=.venv --ignore=var
+	KARTOSFERA_ENV=test $(PY) manage.py compilemessages -l pl --ignore=.venv
+
+bench: install-dev
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) var

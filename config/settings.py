@@ -1,0 +1,263 @@
+"""Kartosfera settings: one module, read strictly from the environment.
+
+KARTOSFERA_ENV selects the mode: ``production`` (the default, so that a
+forgotten variable fails closed), ``development`` (the demo) or ``test``.
+Production refuses to start without SECRET_KEY, ALLOWED_HOSTS and the
+card-data keys; the other modes fall back to clearly insecure local values.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean, got {value!r}")
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
+
+
+def env_required(name: str, insecure_default: str) -> str:
+    value = env(name)
+    if value is not None:
+        return value
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured(f"{name} must be set in production (see .env.example)")
+    return insecure_default
+
+
+KARTOSFERA_ENV = env("KARTOSFERA_ENV", "production")
+if KARTOSFERA_ENV not in {"production", "development", "test"}:
+    raise ImproperlyConfigured("KARTOSFERA_ENV must be production, development or test")
+IS_PRODUCTION = KARTOSFERA_ENV == "production"
+IS_TEST = KARTOSFERA_ENV == "test"
+
+DEBUG = env_bool("DEBUG", default=KARTOSFERA_ENV == "development")
+if IS_PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must not be enabled in production")
+
+SECRET_KEY = env_required("SECRET_KEY", "insecure-local-only-" + "x" * 40)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if IS_PRODUCTION else "127.0.0.1,localhost,testserver")
+if IS_PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production (see .env.example)")
+
+# Card data: Fernet keys (comma-separated, newest first: MultiFernet decrypts with
+# any and encrypts with the first, so a key is rotated by prepending a new one and
+# running `manage.py rotate_card_keys`). The fingerprint key is a separate HMAC key
+# so that look-ups never need decryption.
+CARD_DATA_KEYS = env_list(
+    "CARD_DATA_KEYS",
+    "" if IS_PRODUCTION else "ZGV2LW9ubHktY2FyZC1kYXRhLWtleS0wMDAwMDAwMDA=",
+)
+if IS_PRODUCTION and not CARD_DATA_KEYS:
+    raise ImproperlyConfigured("CARD_DATA_KEYS must be set in production (see .env.example)")
+CARD_FINGERPRINT_KEY = env_required("CARD_FINGERPRINT_KEY", "dev-only-card-fingerprint-key-000000000000")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "ninja",
+    "kartosfera.core",
+    "kartosfera.users",
+    "kartosfera.customers",
+    "kartosfera.accounts",
+    "kartosfera.cards",
+    "kartosfera.api",
+    "kartosfera.portal",
+]
+
+MIDDLEWARE = [
+    "kartosfera.core.middleware.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "kartosfera.core.middleware.PrivatePageCacheMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite is the embedded default (the demo); production and CI use PostgreSQL
+# through DATABASE_URL, e.g. postgres://kartosfera@127.0.0.1:5432/kartosfera.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'kartosfera.sqlite3'}") or "",
+        conn_max_age=int(env("DATABASE_CONN_MAX_AGE", "60") or 60),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    (BASE_DIR / "var").mkdir(exist_ok=True)
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "users.User"
+AUTHENTICATION_BACKENDS = ["kartosfera.users.backends.CustomerIdentifierBackend"]
+LOGIN_URL = "users:login"
+LOGIN_REDIRECT_URL = "portal:card_list"
+LOGOUT_REDIRECT_URL = "users:login"
+
+# Argon2id first (Django's Argon2PasswordHasher uses the argon2id variant).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "pl"
+LANGUAGES = [("pl", "Polski"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["config.formats"]
+TIME_ZONE = "Europe/Warsaw"
+USE_I18N = True
+USE_TZ = True
+USE_THOUSAND_SEPARATOR = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+if not IS_PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if IS_PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# --- Security -----------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 30 * 60  # absolute upper bound; idle timeout is enforced separately
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+if IS_PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Load balancers probe the health endpoint over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "31536000") or 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # The __Host- prefix pins cookies to this exact host, HTTPS and path /.
+    SESSION_COOKIE_NAME = "__Host-kartosfera_session"
+    CSRF_COOKIE_NAME = "__Host-kartosfera_csrf"
+    CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+else:
+    SESSION_COOKIE_NAME = "kartosfera_session"
+    CSRF_COOKIE_NAME = "kartosfera_csrf"
+
+# Strict CSP: every asset is self-hosted; no inline script or style anywhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+    },
+}
+
+# --- Logging: JSON lines on stdout, each with the request id -------------------
+LOG_LEVEL = env("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "kartosfera.core.logging.RequestContextFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_context"],
+        },
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.server": {"level": "INFO"},
+        "django.db.backends": {"level": "INFO"},
+    },
+}
+
+NINJA_PAGINATION_PER_PAGE = 50
+
+if IS_TEST:
+    # Argon2 is exercised by its own test; the rest of the suite hashes quickly.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]

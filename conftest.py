@@ -1,0 +1,85 @@
+"""The fixed cast of the test suite (hc's alice/bob/charlie habit)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+
+from kartosfera.cards.models import Brand, Card, Funding, Segment
+from kartosfera.customers.models import Customer
+from kartosfera.testing import factories
+from kartosfera.users.models import User
+
+
+@dataclass
+class Person:
+    customer: Customer
+    user: User | None
+    password: str = factories.DEFAULT_PASSWORD
+
+    @property
+    def identifier(self) -> str:
+        return self.customer.pesel or self.customer.nonresident_id or ""
+
+
+@pytest.fixture
+def cardholder(db) -> Person:
+    """Anna Nowak: a registered resident with a debit and a credit card."""
+    customer = factories.customer_factory(
+        first_name="Anna", last_name="Nowak", pesel=factories.make_pesel(dt.date(1985, 3, 14), 101, female=True)
+    )
+    return Person(customer=customer, user=factories.cardholder_user_factory(customer=customer))
+
+
+@pytest.fixture
+def second_cardholder(db) -> Person:
+    """Bartosz Wiśniewski: another registered customer, whose cards Anna must never reach."""
+    customer = factories.customer_factory(
+        first_name="Bartosz", last_name="Wiśniewski", pesel=factories.make_pesel(dt.date(1979, 11, 2), 202)
+    )
+    return Person(customer=customer, user=factories.cardholder_user_factory(customer=customer))
+
+
+@pytest.fixture
+def stranger(db) -> Person:
+    """Cezary Zieliński: a customer of the bank who has not registered in the portal."""
+    customer = factories.customer_factory(
+        first_name="Cezary", last_name="Zieliński", pesel=factories.make_pesel(dt.date(1990, 6, 30), 303)
+    )
+    return Person(customer=customer, user=None)
+
+
+@pytest.fixture
+def business_user(db) -> Person:
+    """Dorota Kamińska: a registered user of a business card."""
+    customer = factories.customer_factory(
+        first_name="Dorota", last_name="Kamińska", pesel=factories.make_pesel(dt.date(1982, 1, 20), 404, female=True)
+    )
+    return Person(customer=customer, user=factories.cardholder_user_factory(customer=customer))
+
+
+@pytest.fixture
+def debit_product(db):
+    return factories.product_factory(code="VISA-DEBIT", name="Visa Debit", brand=Brand.VISA)
+
+
+@pytest.fixture
+def credit_product(db):
+    return factories.product_factory(
+        code="MC-CREDIT", name="Mastercard Gold", brand=Brand.MASTERCARD, funding=Funding.CREDIT
+    )
+
+
+@pytest.fixture
+def business_product(db):
+    return factories.product_factory(
+        code="VISA-BUSINESS", name="Visa Business", brand=Brand.VISA, segment=Segment.BUSINESS
+    )
+
+
+@pytest.fixture
+def card(cardholder, debit_product) -> Card:
+    """Anna's inactive debit card."""
+    return factories.card_factory(customer=cardholder.customer, product=debit_product)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from kartosfera.core.money import Currency, Money
+
+
+class AccountKind(models.TextChoices):
+    DEBIT = "debit", _("Debit (current) account")
+    CREDIT = "credit", _("Credit card account")
+
+
+class Account(models.Model):
+    """The account a card draws on, with the figures the card core decides against.
+
+    ``balance_minor`` is signed: on a debit account it is the available balance;
+    on a credit account it is the balance, negative while money is owed. The
+    funds a payment may use are ``balance + credit limit``.
+    """
+
+    reference = models.CharField(_("bank account reference"), max_length=64, unique=True)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="accounts", verbose_name=_("owner")
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=AccountKind.choices)
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.PLN)
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True)
+    balance_minor = models.BigIntegerField(_("balance (minor units)"), default=0)
+    credit_limit_minor = models.BigIntegerField(_("credit limit (minor units)"), null=True, blank=True)
+    billing_day = models.PositiveSmallIntegerField(_("billing day"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=AccountKind.values), name="account_kind_valid"),
+            models.CheckConstraint(condition=Q(currency__in=Currency.values), name="account_currency_valid"),
+            models.CheckConstraint(
+                condition=Q(
+                    kind=AccountKind.CREDIT,
+                    credit_limit_minor__isnull=False,
+                    credit_limit_minor__gte=0,
+                    billing_day__gte=1,
+                    billing_day__lte=28,
+                )
+                | Q(kind=AccountKind.DEBIT, credit_limit_minor__isnull=True, billing_day__isnull=True),
+                name="account_credit_terms_iff_credit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def balance(self) -> Money:
+        return Money(self.balance_minor, self.currency)
+
+    @property
+    def credit_limit(self) -> Money | None:
+        return None if self.credit_limit_minor is None else Money(self.credit_limit_minor, self.currency)
+
+    @property
+    def available_funds(self) -> Money:
+        return Money(self.balance_minor + (self.credit_limit_minor or 0), self.currency)

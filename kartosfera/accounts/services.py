@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from kartosfera.accounts.models import Account, AccountKind
+from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.errors import Conflict, ValidationFailed
+from kartosfera.core.money import Currency
+from kartosfera.customers.models import Customer
+
+UPDATABLE_FIELDS = ("balance_minor", "credit_limit_minor", "billing_day", "iban")
+
+
+def _audit_view(account: Account) -> dict[str, Any]:
+    return {
+        "kind": account.kind,
+        "currency": account.currency,
+        "balance_minor": account.balance_minor,
+        "credit_limit_minor": account.credit_limit_minor,
+        "billing_day": account.billing_day,
+        "iban": account.iban,
+    }
+
+
+def _check_terms(*, kind: str, credit_limit_minor: int | None, billing_day: int | None) -> None:
+    errors: dict[str, str] = {}
+    if kind == AccountKind.CREDIT:
+        if credit_limit_minor is None or credit_limit_minor < 0:
+            errors["credit_limit_minor"] = _("A credit account needs a credit limit of zero or more.")
+        if billing_day is None or not 1 <= billing_day <= 28:
+            errors["billing_day"] = _("The billing day must be between 1 and 28.")
+    else:
+        if credit_limit_minor is not None:
+            errors["credit_limit_minor"] = _("Only a credit account has a credit limit.")
+        if billing_day is not None:
+            errors["billing_day"] = _("Only a credit account has a billing day.")
+    if errors:
+        raise ValidationFailed(errors)
+
+
+@transaction.atomic
+def account_create(
+    *,
+    actor: Actor,
+    customer: Customer,
+    reference: str,
+    kind: str,
+    currency: str = Currency.PLN,
+    iban: str = "",
+    balance_minor: int = 0,
+    credit_limit_minor: int | None = None,
+    billing_day: int | None = None,
+) -> Account:
+    """Open an account for a customer: a debit account or a credit card account."""
+    if kind not in AccountKind.values:
+        raise ValidationFailed({"kind": _("Choose debit or credit.")})
+    if currency not in Currency.values:
+        raise ValidationFailed({"currency": _("Unsupported currency.")})
+    _check_terms(kind=kind, credit_limit_minor=credit_limit_minor, billing_day=billing_day)
+    if Account.objects.filter(reference=reference).exists():
+        raise Conflict(_("An account with this reference already exists."))
+    try:
+        with transaction.atomic():
+            account = Account.objects.create(
+                customer=customer,
+                reference=reference,
+                kind=kind,
+                currency=currency,
+                iban=iban,
+                balance_minor=balance_minor,
+                credit_limit_minor=credit_limit_minor,
+                billing_day=billing_day,
+            )
+    except IntegrityError:
+        raise Conflict(_("An account with this reference already exists.")) from None
+    audit_record(
+        actor=actor,
+        action="accounts.account.created",
+        obj=account,
+        customer_id=customer.pk,
+        after={"reference": reference, **_audit_view(account)},
+    )
+    return account
+
+
+@transaction.atomic
+def account_update(*, actor: Actor, account: Account, **changes: Any) -> Account:
+    """Update the balance, credit limit, billing day or IBAN the bank reports."""
+    unknown = set(changes) - set(UPDATABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed({name: _("This field cannot be changed.") for name in sorted(unknown)})
+    # Locked: the authorization work will reserve funds against this row.
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    before = _audit_view(account)
+    for name, value in changes.items():
+        setattr(account, name, value)
+    _check_terms(kind=account.kind, credit_limit_minor=account.credit_limit_minor, billing_day=account.billing_day)
+    after = _audit_view(account)
+    changed = {k for k in after if after[k] != before[k]}
+    account.save()
+    if changed:
+        audit_record(
+            actor=actor,
+            action="accounts.account.updated",
+            obj=account,
+            customer_id=account.customer_id,
+            before={k: before[k] for k in sorted(changed)},
+            after={k: after[k] for k in sorted(changed)},
+        )
+    return account

@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kartosfera.cards.states import CANCEL_REASONS, CardStatus, StatusReason
+from kartosfera.core.money import Currency, Money
+
+
+class Brand(models.TextChoices):
+    VISA = "visa", "Visa"
+    MASTERCARD = "mastercard", "Mastercard"
+
+
+class Funding(models.TextChoices):
+    DEBIT = "debit", _("Debit")
+    CREDIT = "credit", _("Credit")
+
+
+class Segment(models.TextChoices):
+    INDIVIDUAL = "individual", _("Individual")
+    BUSINESS = "business", _("Business")
+
+
+class LimitChannel(models.TextChoices):
+    CASH = "cash", _("Cash (ATM)")
+    NONCASH = "noncash", _("Non-cash (POS)")
+    INTERNET = "internet", _("Internet")
+
+
+def _non_negative(*fields: str) -> list[models.CheckConstraint]:
+    return [models.CheckConstraint(condition=Q(**{f"{f}__gte": 0}), name=f"%(class)s_{f}_gte_0") for f in fields]
+
+
+class CardProduct(models.Model):
+    """A kind of card the bank issues, with its daily limit maxima and defaults."""
+
+    code = models.CharField(_("product code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    brand = models.CharField(_("brand"), max_length=16, choices=Brand.choices)
+    funding = models.CharField(_("type"), max_length=8, choices=Funding.choices)
+    segment = models.CharField(_("segment"), max_length=16, choices=Segment.choices)
+    contactless_capable = models.BooleanField(_("contactless capable"), default=True)
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.PLN)
+    validity_months = models.PositiveSmallIntegerField(_("validity in months"), default=48)
+    cash_limit_max_minor = models.BigIntegerField(_("cash limit maximum"))
+    noncash_limit_max_minor = models.BigIntegerField(_("non-cash limit maximum"))
+    internet_limit_max_minor = models.BigIntegerField(_("internet limit maximum"))
+    cash_limit_default_minor = models.BigIntegerField(_("cash limit default"))
+    noncash_limit_default_minor = models.BigIntegerField(_("non-cash limit default"))
+    internet_limit_default_minor = models.BigIntegerField(_("internet limit default"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("card product")
+        verbose_name_plural = _("card products")
+        constraints = [
+            models.CheckConstraint(condition=Q(brand__in=Brand.values), name="product_brand_valid"),
+            models.CheckConstraint(condition=Q(funding__in=Funding.values), name="product_funding_valid"),
+            models.CheckConstraint(condition=Q(segment__in=Segment.values), name="product_segment_valid"),
+            models.CheckConstraint(condition=Q(currency__in=Currency.values), name="product_currency_valid"),
+            *_non_negative(
+                "cash_limit_max_minor",
+                "noncash_limit_max_minor",
+                "internet_limit_max_minor",
+                "cash_limit_default_minor",
+                "noncash_limit_default_minor",
+                "internet_limit_default_minor",
+            ),
+            models.CheckConstraint(
+                condition=Q(internet_limit_max_minor__lte=F("noncash_limit_max_minor")),
+                name="product_internet_max_lte_noncash_max",
+            ),
+            models.CheckConstraint(
+                condition=Q(cash_limit_default_minor__lte=F("cash_limit_max_minor")),
+                name="product_cash_default_lte_max",
+            ),
+            models.CheckConstraint(
+                condition=Q(noncash_limit_default_minor__lte=F("noncash_limit_max_minor")),
+                name="product_noncash_default_lte_max",
+            ),
+            models.CheckConstraint(
+                condition=Q(internet_limit_default_minor__lte=F("internet_limit_max_minor"))
+                & Q(internet_limit_default_minor__lte=F("noncash_limit_default_minor")),
+                name="product_internet_default_lte_max_and_noncash",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_business(self) -> bool:
+        return self.segment == Segment.BUSINESS
+
+
+class CardQuerySet(models.QuerySet["Card"]):
+    def with_display_relations(self) -> CardQuerySet:
+        return self.select_related("product", "account")
+
+
+def last_day_of_month(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+class Card(models.Model):
+    """A payment card. The full number exists only encrypted (see cards/pan.py).
+
+    The limit maxima are the product's, copied onto the card and kept in step by
+    ``card_product_update`` so that the database itself can check
+    internet ≤ non-cash ≤ maximum on every row (a CHECK cannot join tables).
+    """
+
+    reference = models.CharField(_("bank card reference"), max_length=64, unique=True)
+    product = models.ForeignKey(CardProduct, on_delete=models.PROTECT, related_name="cards", verbose_name=_("product"))
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="cards", verbose_name=_("account")
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="cards", verbose_name=_("cardholder")
+    )
+    embossed_name = models.CharField(_("name on card"), max_length=26)
+    pan_ciphertext = models.TextField(editable=False)
+    pan_fingerprint = models.CharField(max_length=64, db_index=True, editable=False)
+    pan_last4 = models.CharField(_("last 4 digits"), max_length=4, editable=False)
+    expiry = models.DateField(_("valid until"), help_text=_("The last day of the expiry month."))
+    status = models.CharField(_("status"), max_length=16, choices=CardStatus.choices, default=CardStatus.INACTIVE)
+    status_reason = models.CharField(
+        _("reason of the last status change"), max_length=32, choices=StatusReason.choices, default=StatusReason.ISSUED
+    )
+    status_changed_at = models.DateTimeField(_("status changed at"), default=timezone.now)
+    contactless_enabled = models.BooleanField(_("contactless payments"), default=True)
+    cash_limit_minor = models.BigIntegerField(_("daily cash limit"))
+    noncash_limit_minor = models.BigIntegerField(_("daily non-cash limit"))
+    internet_limit_minor = models.BigIntegerField(_("daily internet limit"))
+    cash_limit_max_minor = models.BigIntegerField(editable=False)
+    noncash_limit_max_minor = models.BigIntegerField(editable=False)
+    internet_limit_max_minor = models.BigIntegerField(editable=False)
+    replaces = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by", verbose_name=_("replaces")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CardQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("card")
+        verbose_name_plural = _("cards")
+        ordering = ["customer_id", "-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=CardStatus.values), name="card_status_valid"),
+            models.CheckConstraint(condition=Q(status_reason__in=StatusReason.values), name="card_status_reason_valid"),
+            models.CheckConstraint(
+                condition=~Q(status=CardStatus.CANCELLED) | Q(status_reason__in=[r.value for r in CANCEL_REASONS]),
+                name="card_cancelled_has_cancel_reason",
+            ),
+            models.CheckConstraint(condition=Q(pan_last4__regex=r"^[0-9]{4}$"), name="card_last4_digits"),
+            *_non_negative(
+                "cash_limit_minor",
+                "noncash_limit_minor",
+                "internet_limit_minor",
+                "cash_limit_max_minor",
+                "noncash_limit_max_minor",
+                "internet_limit_max_minor",
+            ),
+            models.CheckConstraint(
+                condition=Q(internet_limit_minor__lte=F("noncash_limit_minor")), name="card_internet_lte_noncash"
+            ),
+            models.CheckConstraint(
+                condition=Q(cash_limit_minor__lte=F("cash_limit_max_minor")), name="card_cash_lte_max"
+            ),
+            models.CheckConstraint(
+                condition=Q(noncash_limit_minor__lte=F("noncash_limit_max_minor")), name="card_noncash_lte_max"
+            ),
+            models.CheckConstraint(
+                condition=Q(internet_limit_minor__lte=F("internet_limit_max_minor")), name="card_internet_lte_max"
+            ),
+            # A renewal may keep the number, never with the same expiry.
+            models.UniqueConstraint(fields=["pan_fingerprint", "expiry"], name="card_pan_expiry_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.name} *{self.pan_last4}"
+
+    @property
+    def masked_number(self) -> str:
+        return f"•••• {self.pan_last4}"
+
+    def is_expired(self, today: dt.date | None = None) -> bool:
+        return (today or timezone.localdate()) > self.expiry
+
+    @property
+    def expired(self) -> bool:
+        return self.is_expired()
+
+    @property
+    def expiry_display(self) -> str:
+        return f"{self.expiry:%m/%y}"
+
+    @property
+    def is_credit(self) -> bool:
+        return self.product.funding == Funding.CREDIT
+
+    def limit(self, channel: str) -> Money:
+        return Money(getattr(self, f"{channel}_limit_minor"), self.product.currency)
+
+    def limit_max(self, channel: str) -> Money:
+        return Money(getattr(self, f"{channel}_limit_max_minor"), self.product.currency)

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from kartosfera.cards.models import Card, CardProduct
+from kartosfera.customers.models import Customer
+
+
+def card_list_for_customer(*, customer: Customer) -> QuerySet[Card]:
+    """The customer's cards, newest first, with what the list shows, in one query."""
+    return Card.objects.with_display_relations().filter(customer=customer).order_by("-created_at", "-id")
+
+
+def card_get_for_customer(*, customer: Customer, card_id: int) -> Card:
+    """One of the customer's cards; somebody else's card is a 404, like a missing one."""
+    return get_object_or_404(Card.objects.with_display_relations(), pk=card_id, customer=customer)
+
+
+def card_get_by_reference(*, reference: str) -> Card:
+    """The card with the bank's reference, or 404 (for the bank's systems)."""
+    return get_object_or_404(Card.objects.select_related("product", "account", "customer"), reference=reference)
+
+
+def card_product_get_by_code(*, code: str) -> CardProduct:
+    """The card product with this code, or 404."""
+    return get_object_or_404(CardProduct, code=code)

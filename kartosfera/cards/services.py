@@ -1,0 +1,371 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kartosfera.accounts.models import Account, AccountKind
+from kartosfera.cards.models import Brand, Card, CardProduct, Funding, LimitChannel, Segment, last_day_of_month
+from kartosfera.cards.pan import decrypt_pan, encrypt_pan, pan_fingerprint, validate_pan
+from kartosfera.cards.states import REASONS_FOR_TARGET, CardStatus, StatusReason, is_transition_allowed
+from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.errors import Conflict, InvalidTransition, ValidationFailed
+from kartosfera.core.money import Currency
+from kartosfera.customers.models import Customer
+
+CHANNELS = [c.value for c in LimitChannel]
+PRODUCT_LIMIT_FIELDS = [f"{c}_limit_{kind}_minor" for c in CHANNELS for kind in ("max", "default")]
+PRODUCT_UPDATABLE_FIELDS = ("name", "contactless_capable", "validity_months", *PRODUCT_LIMIT_FIELDS)
+
+
+def _product_view(product: CardProduct) -> dict[str, Any]:
+    return {
+        name: getattr(product, name)
+        for name in ("name", "contactless_capable", "validity_months", *PRODUCT_LIMIT_FIELDS)
+    }
+
+
+def _check_product_limits(values: dict[str, Any]) -> None:
+    errors: dict[str, str] = {}
+    for name in PRODUCT_LIMIT_FIELDS:
+        if values[name] is None or values[name] < 0:
+            errors[name] = _("A limit cannot be negative.")
+    if errors:
+        raise ValidationFailed(errors)
+    for channel in CHANNELS:
+        if values[f"{channel}_limit_default_minor"] > values[f"{channel}_limit_max_minor"]:
+            errors[f"{channel}_limit_default_minor"] = _("The default cannot exceed the maximum.")
+    if values["internet_limit_max_minor"] > values["noncash_limit_max_minor"]:
+        errors["internet_limit_max_minor"] = _("The internet limit is part of the non-cash limit and cannot exceed it.")
+    if values["internet_limit_default_minor"] > values["noncash_limit_default_minor"]:
+        errors["internet_limit_default_minor"] = _(
+            "The internet limit is part of the non-cash limit and cannot exceed it."
+        )
+    if values.get("validity_months") is not None and not 1 <= values["validity_months"] <= 120:
+        errors["validity_months"] = _("Validity must be between 1 and 120 months.")
+    if errors:
+        raise ValidationFailed(errors)
+
+
+@transaction.atomic
+def card_product_create(
+    *,
+    actor: Actor,
+    code: str,
+    name: str,
+    brand: str,
+    funding: str,
+    segment: str,
+    contactless_capable: bool = True,
+    currency: str = Currency.PLN,
+    validity_months: int = 48,
+    cash_limit_max_minor: int,
+    noncash_limit_max_minor: int,
+    internet_limit_max_minor: int,
+    cash_limit_default_minor: int,
+    noncash_limit_default_minor: int,
+    internet_limit_default_minor: int = 0,
+) -> CardProduct:
+    """Define a card product with its limit maxima and the defaults new cards get."""
+    values: dict[str, Any] = {
+        "cash_limit_max_minor": cash_limit_max_minor,
+        "noncash_limit_max_minor": noncash_limit_max_minor,
+        "internet_limit_max_minor": internet_limit_max_minor,
+        "cash_limit_default_minor": cash_limit_default_minor,
+        "noncash_limit_default_minor": noncash_limit_default_minor,
+        "internet_limit_default_minor": internet_limit_default_minor,
+        "validity_months": validity_months,
+    }
+    errors: dict[str, str] = {}
+    if brand not in Brand.values:
+        errors["brand"] = _("Choose Visa or Mastercard.")
+    if funding not in Funding.values:
+        errors["funding"] = _("Choose debit or credit.")
+    if segment not in Segment.values:
+        errors["segment"] = _("Choose individual or business.")
+    if currency not in Currency.values:
+        errors["currency"] = _("Unsupported currency.")
+    if not name.strip():
+        errors["name"] = _("This field is required.")
+    if errors:
+        raise ValidationFailed(errors)
+    _check_product_limits(values)
+    if CardProduct.objects.filter(code=code).exists():
+        raise Conflict(_("A card product with this code already exists."))
+    try:
+        with transaction.atomic():
+            product = CardProduct.objects.create(
+                code=code,
+                name=name.strip(),
+                brand=brand,
+                funding=funding,
+                segment=segment,
+                contactless_capable=contactless_capable,
+                currency=currency,
+                **values,
+            )
+    except IntegrityError:
+        raise Conflict(_("A card product with this code already exists.")) from None
+    audit_record(
+        actor=actor,
+        action="cards.product.created",
+        obj=product,
+        after={"code": code, "brand": brand, "funding": funding, "segment": segment, **_product_view(product)},
+    )
+    return product
+
+
+@transaction.atomic
+def card_product_update(*, actor: Actor, product: CardProduct, **changes: Any) -> CardProduct:
+    """Change a product; cards follow its new maxima, and limits above them come down."""
+    unknown = set(changes) - set(PRODUCT_UPDATABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed({name: _("This field cannot be changed.") for name in sorted(unknown)})
+    product = CardProduct.objects.select_for_update().get(pk=product.pk)
+    before = _product_view(product)
+    merged = {**before, **changes}
+    _check_product_limits(merged)
+    for name, value in changes.items():
+        setattr(product, name, value)
+    product.save()
+    after = _product_view(product)
+    changed = sorted(k for k in after if after[k] != before[k])
+    if not changed:
+        return product
+    audit_record(
+        actor=actor,
+        action="cards.product.updated",
+        obj=product,
+        before={k: before[k] for k in changed},
+        after={k: after[k] for k in changed},
+    )
+    maxima_changed = any(f"{c}_limit_max_minor" in changed for c in CHANNELS)
+    contactless_withdrawn = "contactless_capable" in changed and not product.contactless_capable
+    if maxima_changed or contactless_withdrawn:
+        for card in Card.objects.select_for_update().filter(product=product).order_by("pk"):
+            _card_follow_product(card=card, product=product, actor=actor)
+    return product
+
+
+def _card_follow_product(*, card: Card, product: CardProduct, actor: Actor) -> None:
+    before = _card_limits_view(card)
+    for channel in CHANNELS:
+        ceiling = getattr(product, f"{channel}_limit_max_minor")
+        setattr(card, f"{channel}_limit_max_minor", ceiling)
+        setattr(card, f"{channel}_limit_minor", min(getattr(card, f"{channel}_limit_minor"), ceiling))
+    card.internet_limit_minor = min(card.internet_limit_minor, card.noncash_limit_minor)
+    if not product.contactless_capable:
+        card.contactless_enabled = False
+    after = _card_limits_view(card)
+    if after != before:
+        card.save()
+        changed = sorted(k for k in after if after[k] != before[k])
+        audit_record(
+            actor=actor,
+            action="cards.card.product_terms_applied",
+            obj=card,
+            customer_id=card.customer_id,
+            before={k: before[k] for k in changed},
+            after={k: after[k] for k in changed},
+        )
+
+
+def _card_limits_view(card: Card) -> dict[str, Any]:
+    view: dict[str, Any] = {"contactless_enabled": card.contactless_enabled}
+    for channel in CHANNELS:
+        view[f"{channel}_limit_minor"] = getattr(card, f"{channel}_limit_minor")
+        view[f"{channel}_limit_max_minor"] = getattr(card, f"{channel}_limit_max_minor")
+    return view
+
+
+def _card_audit_view(card: Card) -> dict[str, Any]:
+    return {
+        "reference": card.reference,
+        "product": card.product.code,
+        "account": card.account.reference,
+        "last4": card.pan_last4,
+        "expiry": card.expiry.isoformat(),
+        "status": card.status,
+        "status_reason": card.status_reason,
+        **_card_limits_view(card),
+    }
+
+
+def default_expiry(product: CardProduct, today: dt.date | None = None) -> dt.date:
+    today = today or timezone.localdate()
+    month_index = today.year * 12 + (today.month - 1) + product.validity_months
+    return last_day_of_month(month_index // 12, month_index % 12 + 1)
+
+
+def _check_issue(*, product: CardProduct, account: Account, customer: Customer, embossed_name: str) -> None:
+    errors: dict[str, str] = {}
+    if account.currency != product.currency:
+        errors["account"] = _("The account's currency differs from the product's.")
+    expected_kind = AccountKind.CREDIT if product.funding == Funding.CREDIT else AccountKind.DEBIT
+    if account.kind != expected_kind:
+        errors["account"] = _("A credit card needs a credit account and a debit card a debit account.")
+    if product.segment == Segment.INDIVIDUAL and account.customer_id != customer.pk:
+        errors["customer"] = _("An individual card is issued to the account's owner.")
+    if not embossed_name.strip() or len(embossed_name.strip()) > 26:
+        errors["embossed_name"] = _("The name on the card must have 1 to 26 characters.")
+    if errors:
+        raise ValidationFailed(errors)
+
+
+@transaction.atomic
+def card_issue(
+    *,
+    actor: Actor,
+    reference: str,
+    product: CardProduct,
+    account: Account,
+    customer: Customer,
+    pan: str,
+    embossed_name: str,
+    expiry: dt.date | None = None,
+    replaces: Card | None = None,
+    reason: str = StatusReason.ISSUED,
+) -> Card:
+    """Issue a new, inactive card with the product's default limits."""
+    try:
+        pan = validate_pan(pan, brand=product.brand)
+    except ValidationError as exc:
+        raise ValidationFailed({"pan": exc.messages[0]}) from None
+    _check_issue(product=product, account=account, customer=customer, embossed_name=embossed_name)
+    expiry = last_day_of_month(expiry.year, expiry.month) if expiry else default_expiry(product)
+    if expiry < timezone.localdate():
+        raise ValidationFailed({"expiry": _("A new card cannot be already expired.")})
+    fingerprint = pan_fingerprint(pan)
+    if Card.objects.filter(reference=reference).exists():
+        raise Conflict(_("A card with this reference already exists."))
+    holders = set(Card.objects.filter(pan_fingerprint=fingerprint).values_list("customer_id", flat=True))
+    if holders - {customer.pk} or Card.objects.filter(pan_fingerprint=fingerprint, expiry=expiry).exists():
+        raise Conflict(_("This card number is already in use."))
+    card = Card(
+        reference=reference,
+        product=product,
+        account=account,
+        customer=customer,
+        embossed_name=embossed_name.strip().upper(),
+        pan_ciphertext=encrypt_pan(pan),
+        pan_fingerprint=fingerprint,
+        pan_last4=pan[-4:],
+        expiry=expiry,
+        status=CardStatus.INACTIVE,
+        status_reason=reason,
+        status_changed_at=timezone.now(),
+        contactless_enabled=product.contactless_capable,
+        replaces=replaces,
+    )
+    for channel in CHANNELS:
+        setattr(card, f"{channel}_limit_minor", getattr(product, f"{channel}_limit_default_minor"))
+        setattr(card, f"{channel}_limit_max_minor", getattr(product, f"{channel}_limit_max_minor"))
+    try:
+        with transaction.atomic():
+            card.save()
+    except IntegrityError:
+        raise Conflict(_("A card with this reference or number already exists.")) from None
+    audit_record(
+        actor=actor,
+        action="cards.card.issued",
+        obj=card,
+        customer_id=customer.pk,
+        after={**_card_audit_view(card), "replaces": replaces.reference if replaces else None},
+    )
+    return card
+
+
+@transaction.atomic
+def card_renew(
+    *, actor: Actor, card: Card, reference: str, pan: str | None = None, expiry: dt.date | None = None
+) -> Card:
+    """Issue the renewal of a card: usually the same number with a new expiry.
+
+    The old card keeps working until the renewal is activated (or expires).
+    """
+    card = Card.objects.select_for_update().select_related("product", "account", "customer").get(pk=card.pk)
+    if card.status == CardStatus.CANCELLED:
+        raise InvalidTransition(_("A cancelled card cannot be renewed; issue a replacement."))
+    if hasattr(card, "replaced_by"):
+        raise Conflict(_("This card has already been renewed or replaced."))
+    new_pan = pan or decrypt_pan(card.pan_ciphertext)
+    if expiry is None:
+        expiry = default_expiry(card.product)
+    if expiry <= card.expiry:
+        raise ValidationFailed({"expiry": _("A renewed card must expire after the card it renews.")})
+    return card_issue(
+        actor=actor,
+        reference=reference,
+        product=card.product,
+        account=card.account,
+        customer=card.customer,
+        pan=new_pan,
+        embossed_name=card.embossed_name,
+        expiry=expiry,
+        replaces=card,
+        reason=StatusReason.RENEWAL_ISSUED,
+    )
+
+
+@transaction.atomic
+def card_replace(*, actor: Actor, card: Card, reference: str, pan: str, expiry: dt.date | None = None) -> Card:
+    """Issue a replacement with a new number; the old card is cancelled at once."""
+    card = Card.objects.select_for_update().select_related("product", "account", "customer").get(pk=card.pk)
+    if hasattr(card, "replaced_by"):
+        raise Conflict(_("This card has already been renewed or replaced."))
+    if pan_fingerprint(validate_pan_or_fail(pan)) == card.pan_fingerprint:
+        raise ValidationFailed({"pan": _("A replacement card needs a new number.")})
+    if card.status != CardStatus.CANCELLED:
+        card_transition(actor=actor, card=card, to_status=CardStatus.CANCELLED, reason=StatusReason.REPLACED)
+    return card_issue(
+        actor=actor,
+        reference=reference,
+        product=card.product,
+        account=card.account,
+        customer=card.customer,
+        pan=pan,
+        embossed_name=card.embossed_name,
+        expiry=expiry,
+        replaces=card,
+        reason=StatusReason.REPLACEMENT_ISSUED,
+    )
+
+
+def validate_pan_or_fail(pan: str) -> str:
+    try:
+        return validate_pan(pan)
+    except ValidationError as exc:
+        raise ValidationFailed({"pan": exc.messages[0]}) from None
+
+
+@transaction.atomic
+def card_transition(*, actor: Actor, card: Card, to_status: str, reason: str) -> Card:
+    """Move a card along the status machine, under a row lock, with an audit row."""
+    card = Card.objects.select_for_update().select_related("product", "account").get(pk=card.pk)
+    if not is_transition_allowed(card.status, to_status):
+        raise InvalidTransition(
+            _("A card that is %(current)s cannot become %(target)s.")
+            % {"current": CardStatus(card.status).label, "target": CardStatus(to_status).label}
+        )
+    if reason not in REASONS_FOR_TARGET[to_status]:
+        raise ValidationFailed({"reason": _("This reason does not fit the change.")})
+    if to_status != CardStatus.CANCELLED and card.is_expired():
+        raise InvalidTransition(_("The card has expired; it can only be cancelled."))
+    before = {"status": card.status, "status_reason": card.status_reason}
+    card.status = to_status
+    card.status_reason = reason
+    card.status_changed_at = timezone.now()
+    card.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=f"cards.card.{to_status}",
+        obj=card,
+        customer_id=card.customer_id,
+        before=before,
+        after={"status": card.status, "status_reason": card.status_reason},
+    )
+    return card

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Residency(models.TextChoices):
+    RESIDENT = "resident", _("Resident")
+    NON_RESIDENT = "non_resident", _("Non-resident")
+
+
+class Customer(models.Model):
+    """A person the bank issues cards to, as the bank's systems provision them.
+
+    Residents are known by PESEL; non-residents by the identification number
+    the bank assigns them (which may come later, assigned at a branch).
+    """
+
+    reference = models.CharField(
+        _("bank customer reference"), max_length=64, unique=True, help_text=_("The bank's own customer number.")
+    )
+    residency = models.CharField(_("residency"), max_length=16, choices=Residency.choices)
+    pesel = models.CharField(_("PESEL"), max_length=11, unique=True, null=True, blank=True)
+    nonresident_id = models.CharField(_("identification number"), max_length=20, unique=True, null=True, blank=True)
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    phone_on_file = models.CharField(_("phone number on file"), max_length=16, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        constraints = [
+            models.CheckConstraint(condition=Q(residency__in=Residency.values), name="customer_residency_valid"),
+            models.CheckConstraint(
+                condition=Q(residency=Residency.RESIDENT, pesel__isnull=False)
+                | Q(residency=Residency.NON_RESIDENT, pesel__isnull=True),
+                name="customer_pesel_iff_resident",
+            ),
+            models.CheckConstraint(
+                condition=Q(pesel__isnull=True) | Q(pesel__regex=r"^[0-9]{11}$"), name="customer_pesel_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(phone_on_file__isnull=True) | Q(phone_on_file__regex=r"^\+[1-9][0-9]{6,14}$"),
+                name="customer_phone_e164",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"

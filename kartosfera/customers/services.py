@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.errors import Conflict, ValidationFailed
+from kartosfera.customers.identity import mask_phone, normalize_phone, pesel_birth_date, validate_pesel
+from kartosfera.customers.models import Customer, Residency
+
+UPDATABLE_FIELDS = ("first_name", "last_name", "phone_on_file", "nonresident_id", "birth_date")
+
+
+def _audit_view(customer: Customer) -> dict[str, Any]:
+    """What the audit may keep of a customer: no full phone number or PESEL."""
+    return {
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "residency": customer.residency,
+        "phone_on_file": mask_phone(customer.phone_on_file),
+        "nonresident_id": customer.nonresident_id,
+        "birth_date": customer.birth_date.isoformat() if customer.birth_date else None,
+    }
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    cleaned = dict(values)
+    for name in ("first_name", "last_name"):
+        if name in cleaned:
+            cleaned[name] = (cleaned[name] or "").strip()
+            if not cleaned[name]:
+                errors[name] = _("This field is required.")
+    if cleaned.get("phone_on_file"):
+        try:
+            cleaned["phone_on_file"] = normalize_phone(cleaned["phone_on_file"])
+        except ValidationError as exc:
+            errors["phone_on_file"] = exc.messages[0]
+    elif "phone_on_file" in cleaned:
+        cleaned["phone_on_file"] = None
+    if "nonresident_id" in cleaned:
+        cleaned["nonresident_id"] = (cleaned["nonresident_id"] or "").strip().upper() or None
+    if errors:
+        raise ValidationFailed(errors)
+    return cleaned
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    actor: Actor,
+    reference: str,
+    residency: str,
+    first_name: str,
+    last_name: str,
+    pesel: str | None = None,
+    nonresident_id: str | None = None,
+    birth_date: dt.date | None = None,
+    phone_on_file: str | None = None,
+) -> Customer:
+    """Create a customer as the bank provisions them; PESEL and phone are validated."""
+    values = _clean(
+        {
+            "first_name": first_name,
+            "last_name": last_name,
+            "phone_on_file": phone_on_file,
+            "nonresident_id": nonresident_id,
+        }
+    )
+    if residency == Residency.RESIDENT:
+        try:
+            pesel = validate_pesel(pesel or "")
+        except ValidationError as exc:
+            raise ValidationFailed({"pesel": exc.messages[0]}) from None
+        encoded = pesel_birth_date(pesel)
+        if birth_date is not None and birth_date != encoded:
+            raise ValidationFailed({"birth_date": _("The birth date does not match the PESEL.")})
+        birth_date = encoded
+    elif residency == Residency.NON_RESIDENT:
+        if pesel:
+            raise ValidationFailed({"pesel": _("A non-resident is identified by the bank's number, not a PESEL.")})
+        pesel = None
+    else:
+        raise ValidationFailed({"residency": _("Choose resident or non-resident.")})
+    if Customer.objects.filter(reference=reference).exists():
+        raise Conflict(_("A customer with this reference already exists."))
+    if pesel and Customer.objects.filter(pesel=pesel).exists():
+        raise Conflict(_("A customer with this PESEL already exists."))
+    if values["nonresident_id"] and Customer.objects.filter(nonresident_id=values["nonresident_id"]).exists():
+        raise Conflict(_("A customer with this identification number already exists."))
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(
+                reference=reference, residency=residency, pesel=pesel, birth_date=birth_date, **values
+            )
+    except IntegrityError:
+        # Lost a race with a concurrent create of the same customer.
+        raise Conflict(_("A customer with this reference already exists.")) from None
+    audit_record(
+        actor=actor,
+        action="customers.customer.created",
+        obj=customer,
+        customer_id=customer.pk,
+        after={"reference": reference, **_audit_view(customer)},
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, actor: Actor, customer: Customer, **changes: Any) -> Customer:
+    """Change a customer's names, phone on file, identification number or birth date."""
+    unknown = set(changes) - set(UPDATABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed({name: _("This field cannot be changed.") for name in sorted(unknown)})
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    cleaned = _clean(changes)
+    if (
+        "birth_date" in cleaned
+        and customer.residency == Residency.RESIDENT
+        and cleaned["birth_date"] != pesel_birth_date(customer.pesel or "")
+    ):
+        raise ValidationFailed({"birth_date": _("The birth date does not match the PESEL.")})
+    nonresident_id = cleaned.get("nonresident_id")
+    if nonresident_id and Customer.objects.filter(nonresident_id=nonresident_id).exclude(pk=customer.pk).exists():
+        raise Conflict(_("A customer with this identification number already exists."))
+    before = _audit_view(customer)
+    for name, value in cleaned.items():
+        setattr(customer, name, value)
+    after = _audit_view(customer)
+    changed = {k for k in after if after[k] != before[k]}
+    if not changed:
+        return customer
+    customer.save()
+    audit_record(
+        actor=actor,
+        action="customers.customer.updated",
+        obj=customer,
+        customer_id=customer.pk,
+        before={k: before[k] for k in sorted(changed)},
+        after={k: after[k] for k in sorted(changed)},
+    )
+    return customer

@@ -1,0 +1,124 @@
+"""Factories that build realistic, valid, repeatable data through the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+from stdnum import luhn
+
+from kartosfera.accounts.models import Account, AccountKind
+from kartosfera.accounts.services import account_create
+from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
+from kartosfera.cards.services import card_issue, card_product_create
+from kartosfera.core.audit import Actor
+from kartosfera.customers.models import Customer, Residency
+from kartosfera.customers.services import customer_create
+from kartosfera.users.models import User, UserKind
+
+_sequence = itertools.count(1)
+SYSTEM = Actor.system("tests")
+DEFAULT_PASSWORD = "Zielona-herbata-o-poranku"  # noqa: S105 - test data
+
+
+def make_pesel(birth: dt.date, serial: int, female: bool = False) -> str:
+    """A PESEL with a valid checksum for ``birth``; ``serial`` keeps numbers distinct."""
+    month_offset = {1800: 80, 1900: 0, 2000: 20, 2100: 40, 2200: 60}[birth.year // 100 * 100]
+    serial3 = serial % 1000
+    sex_digit = (serial // 1000) % 5 * 2 + (0 if female else 1)
+    digits = f"{birth.year % 100:02d}{birth.month + month_offset:02d}{birth.day:02d}{serial3:03d}{sex_digit}"
+    weights = (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)
+    check = (10 - sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 10) % 10
+    return digits + str(check)
+
+
+def make_pan(prefix: str, serial: int, length: int = 16) -> str:
+    """A Luhn-valid card number: ``prefix`` (a test BIN) + serial + check digit."""
+    body = f"{prefix}{serial:0{length - len(prefix) - 1}d}"
+    return body + luhn.calc_check_digit(body)
+
+
+def customer_factory(**overrides: Any) -> Customer:
+    n = next(_sequence)
+    values: dict[str, Any] = {
+        "actor": SYSTEM,
+        "reference": f"CIF{n:06d}",
+        "residency": Residency.RESIDENT,
+        "first_name": "Anna",
+        "last_name": "Nowak",
+        "pesel": make_pesel(dt.date(1985, 3, 14), n, female=True),
+        "phone_on_file": f"+4860{n:07d}",
+    }
+    values.update(overrides)
+    if values["residency"] == Residency.NON_RESIDENT:
+        values.pop("pesel", None)
+        values.setdefault("nonresident_id", f"NR{n:06d}")
+    return customer_create(**values)
+
+
+def account_factory(*, customer: Customer, kind: str = AccountKind.DEBIT, **overrides: Any) -> Account:
+    n = next(_sequence)
+    values: dict[str, Any] = {
+        "actor": SYSTEM,
+        "customer": customer,
+        "reference": f"ACC{n:06d}",
+        "kind": kind,
+        "balance_minor": 523_410,
+    }
+    if kind == AccountKind.CREDIT:
+        values.update(credit_limit_minor=1_000_000, billing_day=10, balance_minor=-120_000)
+    values.update(overrides)
+    return account_create(**values)
+
+
+def product_factory(**overrides: Any) -> CardProduct:
+    n = next(_sequence)
+    values: dict[str, Any] = {
+        "actor": SYSTEM,
+        "code": f"PRD{n:04d}",
+        "name": "Visa Debit",
+        "brand": Brand.VISA,
+        "funding": Funding.DEBIT,
+        "segment": Segment.INDIVIDUAL,
+        "cash_limit_max_minor": 1_000_000,
+        "noncash_limit_max_minor": 3_000_000,
+        "internet_limit_max_minor": 3_000_000,
+        "cash_limit_default_minor": 200_000,
+        "noncash_limit_default_minor": 500_000,
+        "internet_limit_default_minor": 0,
+    }
+    values.update(overrides)
+    return card_product_create(**values)
+
+
+def card_factory(
+    *,
+    customer: Customer,
+    product: CardProduct | None = None,
+    account: Account | None = None,
+    **overrides: Any,
+) -> Card:
+    n = next(_sequence)
+    product = product or product_factory()
+    if account is None:
+        kind = AccountKind.CREDIT if product.funding == Funding.CREDIT else AccountKind.DEBIT
+        account = account_factory(customer=customer, kind=kind, currency=product.currency)
+    prefix = "400000" if product.brand == Brand.VISA else "555555"
+    values: dict[str, Any] = {
+        "actor": SYSTEM,
+        "reference": f"CARD{n:06d}",
+        "product": product,
+        "account": account,
+        "customer": customer,
+        "pan": make_pan(prefix, 100_000 + n),
+        "embossed_name": f"{customer.first_name} {customer.last_name}"[:26],
+    }
+    values.update(overrides)
+    return card_issue(**values)
+
+
+def cardholder_user_factory(*, customer: Customer, password: str = DEFAULT_PASSWORD, **extra: Any) -> User:
+    return User.objects.create_user(
+        username=f"c{customer.pk}", password=password, kind=UserKind.CUSTOMER, customer=customer, **extra
+    )
