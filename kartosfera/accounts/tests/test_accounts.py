@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from kartosfera.accounts.models import Account, AccountKind
+from kartosfera.accounts.services import account_update
+from kartosfera.core.audit import Actor
+from kartosfera.core.errors import Conflict, ValidationFailed
+from kartosfera.core.models import AuditEvent
+from kartosfera.core.money import Money
+from kartosfera.testing.factories import account_factory
+
+SYSTEM = Actor.system("tests")
+pytestmark = pytest.mark.django_db
+
+
+def test_a_credit_account_has_a_limit_and_a_billing_day(cardholder):
+    account = account_factory(customer=cardholder.customer, kind=AccountKind.CREDIT)
+    assert account.credit_limit == Money(1_000_000, "PLN")
+    assert account.available_funds == Money(1_000_000 - 120_000, "PLN")
+
+
+def test_a_debit_account_has_neither(cardholder):
+    with pytest.raises(ValidationFailed) as exc:
+        account_factory(customer=cardholder.customer, kind=AccountKind.DEBIT, credit_limit_minor=100, billing_day=3)
+    assert set(exc.value.field_errors) == {"credit_limit_minor", "billing_day"}
+
+
+@pytest.mark.parametrize("billing_day", [0, 29, None])
+def test_billing_day_is_between_1_and_28(cardholder, billing_day):
+    with pytest.raises(ValidationFailed):
+        account_factory(customer=cardholder.customer, kind=AccountKind.CREDIT, billing_day=billing_day)
+
+
+def test_duplicate_reference_is_a_conflict(cardholder):
+    account = account_factory(customer=cardholder.customer)
+    with pytest.raises(Conflict):
+        account_factory(customer=cardholder.customer, reference=account.reference)
+
+
+def test_balance_updates_are_audited_with_before_and_after(cardholder):
+    account = account_factory(customer=cardholder.customer, balance_minor=100)
+    account_update(actor=SYSTEM, account=account, balance_minor=-2500)
+    account.refresh_from_db()
+    assert account.balance_minor == -2500
+    event = AuditEvent.objects.get(action="accounts.account.updated")
+    assert event.before == {"balance_minor": 100} and event.after == {"balance_minor": -2500}
+
+
+def test_the_database_refuses_credit_terms_on_a_debit_account_and_a_negative_limit(cardholder):
+    debit = account_factory(customer=cardholder.customer)
+    credit = account_factory(customer=cardholder.customer, kind=AccountKind.CREDIT)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.filter(pk=debit.pk).update(credit_limit_minor=100)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.filter(pk=credit.pk).update(credit_limit_minor=-1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.filter(pk=credit.pk).update(currency="USD")
+
+
+def test_money_is_integer_minor_units_and_formats_polish_style():
+    from django.utils import translation
+
+    with pytest.raises(TypeError):
+        Money(12.5, "PLN")  # type: ignore[arg-type]
+    with translation.override("pl"):
+        assert Money(123_456, "PLN").format() == "1\xa0234,56\xa0zł"
+        assert Money(-5, "EUR").format() == "-0,05\xa0EUR"
+    with translation.override("en"):
+        assert Money(123_456, "PLN").format() == "PLN\xa01,234.56"

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import json
+import logging
+from unittest import mock
+
+import pytest
+from django.db import DatabaseError
+
+from kartosfera.core.logging import RequestContextFilter
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_answer_carries_a_request_id(client):
+    response = client.get("/health/")
+    assert len(response["X-Request-ID"]) == 32
+
+
+def test_a_safe_caller_supplied_request_id_is_kept_and_an_unsafe_one_replaced(client):
+    assert client.get("/health/", HTTP_X_REQUEST_ID="lb-0123456789")["X-Request-ID"] == "lb-0123456789"
+    forged = client.get("/health/", HTTP_X_REQUEST_ID="x\nlevel=ERROR forged")["X-Request-ID"]
+    assert "\n" not in forged and "forged" not in forged
+
+
+def test_health_answers_503_when_the_database_does_not(client):
+    with mock.patch("kartosfera.core.views.connection.cursor", side_effect=DatabaseError("down")):
+        response = client.get("/health/")
+    assert response.status_code == 503
+    assert response.json()["database"] == "unavailable"
+
+
+def test_health_refuses_other_methods(client):
+    assert client.post("/health/").status_code == 405
+
+
+def test_health_is_never_cached(client):
+    assert (
+        "no-cache" in client.get("/health/")["Cache-Control"] or "max-age=0" in client.get("/health/")["Cache-Control"]
+    )
+
+
+def test_security_headers_are_sent(client):
+    response = client.get("/health/")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+
+
+def test_log_lines_are_json_with_the_request_id():
+    from django.conf import settings
+    from pythonjsonlogger.json import JsonFormatter
+
+    from kartosfera.core.context import RequestContext, reset_request_context, set_request_context
+
+    formatter_conf = dict(settings.LOGGING["formatters"]["json"])
+    formatter_conf.pop("()")
+    formatter = JsonFormatter(**formatter_conf)
+    record = logging.LogRecord("kartosfera.test", logging.INFO, __file__, 1, "card blocked", None, None)
+    token = set_request_context(RequestContext(request_id="abc12345"))
+    try:
+        RequestContextFilter().filter(record)
+    finally:
+        reset_request_context(token)
+    line = json.loads(formatter.format(record))
+    assert line["message"] == "card blocked"
+    assert line["request_id"] == "abc12345"
+    assert line["level"] == "INFO"

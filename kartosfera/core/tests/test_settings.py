@@ -1,0 +1,83 @@
+"""Production refuses to start without its secrets; this runs real interpreters."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[3]
+PRODUCTION = {
+    "KARTOSFERA_ENV": "production",
+    "SECRET_KEY": "s" * 50,
+    "ALLOWED_HOSTS": "cards.example",
+    "CARD_DATA_KEYS": Fernet.generate_key().decode(),
+    "CARD_FINGERPRINT_KEY": "f" * 40,
+    "DATABASE_URL": "sqlite:///:memory:",
+}
+
+
+def _start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DEBUG"}
+    return subprocess.run(  # noqa: S603 - our own interpreter and settings
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_starts_with_everything_set():
+    result = _start(PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "CARD_DATA_KEYS", "CARD_FINGERPRINT_KEY"])
+def test_production_refuses_to_start_without(missing):
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+    result = _start(env)
+    assert result.returncode != 0
+    assert f"{missing} must be set in production" in result.stderr
+
+
+def test_production_is_the_default_mode():
+    env = {k: v for k, v in PRODUCTION.items() if k not in {"KARTOSFERA_ENV", "SECRET_KEY"}}
+    result = _start(env)
+    assert "SECRET_KEY must be set in production" in result.stderr
+
+
+def test_production_refuses_debug():
+    result = _start({**PRODUCTION, "DEBUG": "true"})
+    assert "DEBUG must not be enabled in production" in result.stderr
+
+
+def test_production_uses_host_prefixed_secure_cookies_and_hsts():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SESSION_COOKIE_NAME, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_NAME, s.CSRF_COOKIE_SECURE, "
+        "s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT)"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **PRODUCTION},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == [
+        "__Host-kartosfera_session",
+        "True",
+        "__Host-kartosfera_csrf",
+        "True",
+        "31536000",
+        "True",
+    ]
