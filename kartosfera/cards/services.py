@@ -195,10 +195,15 @@ def _card_audit_view(card: Card) -> dict[str, Any]:
     }
 
 
-def default_expiry(product: CardProduct, today: dt.date | None = None) -> dt.date:
-    today = today or timezone.localdate()
-    month_index = today.year * 12 + (today.month - 1) + product.validity_months
+def expiry_after(start: dt.date, months: int) -> dt.date:
+    """The last day of the month ``months`` after ``start``'s month."""
+    month_index = start.year * 12 + (start.month - 1) + months
     return last_day_of_month(month_index // 12, month_index % 12 + 1)
+
+
+def default_expiry(product: CardProduct, today: dt.date | None = None) -> dt.date:
+    """A new card's expiry: the product's validity counted from this month."""
+    return expiry_after(today or timezone.localdate(), product.validity_months)
 
 
 def _check_issue(*, product: CardProduct, account: Account, customer: Customer, embossed_name: str) -> None:
@@ -229,16 +234,23 @@ def card_issue(
     expiry: dt.date | None = None,
     replaces: Card | None = None,
     reason: str = StatusReason.ISSUED,
+    issued_on: dt.date | None = None,
 ) -> Card:
-    """Issue a new, inactive card with the product's default limits."""
+    """Issue an inactive card with the product's default limits; ``issued_on`` backdates its issue."""
     try:
         pan = validate_pan(pan, brand=product.brand)
     except ValidationError as exc:
         raise ValidationFailed({"pan": exc.messages[0]}) from None
     _check_issue(product=product, account=account, customer=customer, embossed_name=embossed_name)
-    expiry = last_day_of_month(expiry.year, expiry.month) if expiry else default_expiry(product)
-    if expiry < timezone.localdate():
-        raise ValidationFailed({"expiry": _("A new card cannot be already expired.")})
+    # A bank provisioning cards it issued earlier (a migration, the demo) passes
+    # the real issue date; the card's validity is then counted from that date.
+    today = timezone.localdate()
+    issued_on = issued_on or today
+    if issued_on > today:
+        raise ValidationFailed({"issued_on": _("The issue date cannot be in the future.")})
+    expiry = last_day_of_month(expiry.year, expiry.month) if expiry else default_expiry(product, issued_on)
+    if expiry < issued_on:
+        raise ValidationFailed({"expiry": _("A card cannot expire before it is issued.")})
     fingerprint = pan_fingerprint(pan)
     if Card.objects.filter(reference=reference).exists():
         raise Conflict(_("A card with this reference already exists."))
@@ -274,7 +286,11 @@ def card_issue(
         action="cards.card.issued",
         obj=card,
         customer_id=customer.pk,
-        after={**_card_audit_view(card), "replaces": replaces.reference if replaces else None},
+        after={
+            **_card_audit_view(card),
+            "issued_on": issued_on.isoformat(),
+            "replaces": replaces.reference if replaces else None,
+        },
     )
     return card
 
@@ -294,7 +310,8 @@ def card_renew(
         raise Conflict(_("This card has already been renewed or replaced."))
     new_pan = pan or decrypt_pan(card.pan_ciphertext)
     if expiry is None:
-        expiry = default_expiry(card.product)
+        # A renewal continues the old card's validity rather than restarting it today.
+        expiry = expiry_after(card.expiry, card.product.validity_months)
     if expiry <= card.expiry:
         raise ValidationFailed({"expiry": _("A renewed card must expire after the card it renews.")})
     return card_issue(

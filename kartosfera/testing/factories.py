@@ -6,13 +6,12 @@ import datetime as dt
 import itertools
 from typing import Any
 
-from stdnum import luhn
-
 from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.accounts.services import account_create
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
 from kartosfera.cards.services import card_issue, card_product_create
 from kartosfera.core.audit import Actor
+from kartosfera.core.demo.identifiers import make_pan, make_pesel
 from kartosfera.customers.models import Customer, Residency
 from kartosfera.customers.services import customer_create
 from kartosfera.users.models import User, UserKind
@@ -20,23 +19,6 @@ from kartosfera.users.models import User, UserKind
 _sequence = itertools.count(1)
 SYSTEM = Actor.system("tests")
 DEFAULT_PASSWORD = "Zielona-herbata-o-poranku"  # noqa: S105 - test data
-
-
-def make_pesel(birth: dt.date, serial: int, female: bool = False) -> str:
-    """A PESEL with a valid checksum for ``birth``; ``serial`` keeps numbers distinct."""
-    month_offset = {1800: 80, 1900: 0, 2000: 20, 2100: 40, 2200: 60}[birth.year // 100 * 100]
-    serial3 = serial % 1000
-    sex_digit = (serial // 1000) % 5 * 2 + (0 if female else 1)
-    digits = f"{birth.year % 100:02d}{birth.month + month_offset:02d}{birth.day:02d}{serial3:03d}{sex_digit}"
-    weights = (1, 3, 7, 9, 1, 3, 7, 9, 1, 3)
-    check = (10 - sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 10) % 10
-    return digits + str(check)
-
-
-def make_pan(prefix: str, serial: int, length: int = 16) -> str:
-    """A Luhn-valid card number: ``prefix`` (a test BIN) + serial + check digit."""
-    body = f"{prefix}{serial:0{length - len(prefix) - 1}d}"
-    return body + luhn.calc_check_digit(body)
 
 
 def customer_factory(**overrides: Any) -> Customer:

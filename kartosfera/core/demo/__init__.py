@@ -1,0 +1,1 @@
+"""The demo bank: realistic, valid, fictitious data loaded through the services."""

@@ -1,0 +1,473 @@
+"""The demo bank: who its customers are, and loading them through the same services the API uses.
+
+Everything has a stable ``DEMO-…`` reference and is looked up by it before it
+is created, so loading twice changes nothing. Dates are relative to today, so
+the demo stays meaningful however long after this was written it is loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from kartosfera.accounts.models import Account, AccountKind
+from kartosfera.accounts.services import account_create
+from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
+from kartosfera.cards.services import card_issue, card_product_create, card_renew, card_replace, card_transition
+from kartosfera.cards.states import CardStatus, StatusReason
+from kartosfera.core.audit import Actor
+from kartosfera.core.demo.identifiers import MASTERCARD_TEST_PREFIX, VISA_TEST_PREFIX, make_iban, make_pan, make_pesel
+from kartosfera.core.money import Currency
+from kartosfera.customers.models import Customer, Residency
+from kartosfera.customers.services import customer_create
+from kartosfera.users.models import User, UserKind
+
+# Published on purpose: the demo prints it. load_demo_bank refuses to run in production.
+DEMO_PASSWORD = "Kartosfera-demo"  # noqa: S105
+DEMO_ACTOR = Actor.system("demo")
+PORTAL_URL = "http://127.0.0.1:8000/"
+CUSTOMER_PREFIX = "DEMO-CIF-"
+PRODUCT_PREFIX = "DEMO-"
+
+
+def customer_reference(number: int) -> str:
+    return f"{CUSTOMER_PREFIX}{number:04d}"
+
+
+def account_reference(number: int) -> str:
+    return f"DEMO-ACC-{number:04d}"
+
+
+def card_reference(number: int) -> str:
+    return f"DEMO-CARD-{number:04d}"
+
+
+def _zl(units: int) -> int:
+    """Whole currency units (złoty, euro) in minor units."""
+    return units * 100
+
+
+@dataclass(frozen=True)
+class ProductSpec:
+    code: str
+    name: str
+    brand: str
+    funding: str
+    segment: str
+    cash_max: int
+    noncash_max: int
+    internet_max: int
+    cash_default: int
+    noncash_default: int
+    internet_default: int = 0
+    contactless_capable: bool = True
+    currency: str = Currency.PLN
+    validity_months: int = 48
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    number: int
+    kind: str
+    balance_minor: int
+    currency: str = Currency.PLN
+    credit_limit_minor: int | None = None
+    billing_day: int | None = None
+
+
+@dataclass(frozen=True)
+class CardSpec:
+    number: int
+    product: str
+    account: int
+    status: str = CardStatus.ACTIVE
+    reason: str | None = None
+    issued_months_ago: int = 0
+    renews: int | None = None
+    replaces: int | None = None
+
+
+@dataclass(frozen=True)
+class CustomerSpec:
+    number: int
+    first_name: str
+    last_name: str
+    female: bool
+    birth_date: dt.date
+    phone: str | None
+    nonresident_id: str | None = None
+    registered: bool = True
+    login: str | None = None
+    accounts: tuple[AccountSpec, ...] = ()
+    cards: tuple[CardSpec, ...] = ()
+
+
+VISA_CLASSIC = "DEMO-VISA-CLASSIC"
+MC_DEBIT = "DEMO-MC-DEBIT"
+VISA_GOLD = "DEMO-VISA-GOLD"
+MC_CREDIT = "DEMO-MC-CREDIT"
+MC_BUSINESS = "DEMO-MC-BUSINESS"
+VISA_ELECTRON = "DEMO-VISA-ELECTRON"
+VISA_EUR = "DEMO-VISA-EUR"
+
+PRODUCTS: tuple[ProductSpec, ...] = (
+    ProductSpec(VISA_CLASSIC, "Visa Classic Debit", Brand.VISA, Funding.DEBIT, Segment.INDIVIDUAL,
+                cash_max=10_000, noncash_max=30_000, internet_max=30_000, cash_default=2_000, noncash_default=5_000),
+    ProductSpec(MC_DEBIT, "Mastercard Debit", Brand.MASTERCARD, Funding.DEBIT, Segment.INDIVIDUAL,
+                cash_max=10_000, noncash_max=30_000, internet_max=30_000, cash_default=2_000, noncash_default=5_000),
+    ProductSpec(VISA_GOLD, "Visa Gold Credit", Brand.VISA, Funding.CREDIT, Segment.INDIVIDUAL,
+                cash_max=10_000, noncash_max=30_000, internet_max=30_000, cash_default=2_000, noncash_default=10_000,
+                validity_months=36),
+    ProductSpec(MC_CREDIT, "Mastercard Standard Credit", Brand.MASTERCARD, Funding.CREDIT, Segment.INDIVIDUAL,
+                cash_max=5_000, noncash_max=20_000, internet_max=20_000, cash_default=1_000, noncash_default=5_000,
+                validity_months=36),
+    # Business limits are set by the company at issue and are read-only for the
+    # holder, so a zero internet default would bar them from paying online.
+    ProductSpec(MC_BUSINESS, "Mastercard Business Debit", Brand.MASTERCARD, Funding.DEBIT, Segment.BUSINESS,
+                cash_max=20_000, noncash_max=50_000, internet_max=50_000, cash_default=5_000,
+                noncash_default=20_000, internet_default=5_000),
+    ProductSpec(VISA_ELECTRON, "Visa Electron", Brand.VISA, Funding.DEBIT, Segment.INDIVIDUAL,
+                cash_max=5_000, noncash_max=10_000, internet_max=10_000, cash_default=1_000, noncash_default=2_000,
+                contactless_capable=False),
+    ProductSpec(VISA_EUR, "Visa Debit EUR", Brand.VISA, Funding.DEBIT, Segment.INDIVIDUAL,
+                cash_max=2_500, noncash_max=7_500, internet_max=7_500, cash_default=500, noncash_default=1_500,
+                currency=Currency.EUR),
+)  # fmt: skip
+
+DEBIT, CREDIT = AccountKind.DEBIT, AccountKind.CREDIT
+ACTIVE, INACTIVE, BLOCKED, CANCELLED = CardStatus.ACTIVE, CardStatus.INACTIVE, CardStatus.BLOCKED, CardStatus.CANCELLED
+
+CUSTOMERS: tuple[CustomerSpec, ...] = (
+    CustomerSpec(1, "Anna", "Kowalska", True, dt.date(1987, 4, 12), "+48601234518", login="anna.kowalska",
+                 accounts=(AccountSpec(1, DEBIT, 845_217),
+                           AccountSpec(2, CREDIT, -123_640, credit_limit_minor=_zl(10_000), billing_day=10)),
+                 cards=(CardSpec(1, VISA_CLASSIC, 1, issued_months_ago=14),
+                        CardSpec(2, VISA_GOLD, 2, issued_months_ago=8))),
+    CustomerSpec(2, "Łukasz", "Wiśniewski", False, dt.date(1979, 11, 23), "+48502117340",
+                 accounts=(AccountSpec(3, DEBIT, 231_055),),
+                 cards=(CardSpec(3, MC_DEBIT, 3, BLOCKED, StatusReason.BLOCKED_BY_CUSTOMER, issued_months_ago=20),)),
+    CustomerSpec(3, "Żaneta", "Wójcik", True, dt.date(1996, 7, 21), "+48693402115",
+                 accounts=(AccountSpec(4, DEBIT, 120_499),),
+                 cards=(CardSpec(4, VISA_CLASSIC, 4, INACTIVE),)),
+    # The owner of a firm: account 5 is the company's, and his employee Marek
+    # Grabowski holds a business card on it too.
+    CustomerSpec(4, "Grzegorz", "Dąbrowski", False, dt.date(1968, 5, 9), "+48604555821",
+                 accounts=(AccountSpec(5, DEBIT, 4_891_230), AccountSpec(6, DEBIT, 612_000)),
+                 cards=(CardSpec(5, MC_BUSINESS, 5, issued_months_ago=11),
+                        CardSpec(6, MC_DEBIT, 6, issued_months_ago=25))),
+    CustomerSpec(5, "Małgorzata", "Lewandowska", True, dt.date(1974, 12, 30), "+48512908446",
+                 accounts=(AccountSpec(7, DEBIT, 387_025),),
+                 cards=(CardSpec(7, MC_DEBIT, 7, CANCELLED, StatusReason.LOST, issued_months_ago=30),
+                        CardSpec(8, MC_DEBIT, 7, replaces=7))),
+    CustomerSpec(6, "Paweł", "Zieliński", False, dt.date(1988, 2, 29), "+48661270934",
+                 accounts=(AccountSpec(8, CREDIT, -451_280, credit_limit_minor=_zl(15_000), billing_day=25),),
+                 cards=(CardSpec(9, MC_CREDIT, 8, issued_months_ago=5),)),
+    CustomerSpec(7, "Katarzyna", "Szymańska", True, dt.date(1993, 9, 5), "+48727318602",
+                 accounts=(AccountSpec(9, DEBIT, 95_000),
+                           AccountSpec(10, CREDIT, 0, credit_limit_minor=_zl(5_000), billing_day=1)),
+                 cards=(CardSpec(10, VISA_CLASSIC, 9, issued_months_ago=3),
+                        CardSpec(11, VISA_GOLD, 10, BLOCKED, StatusReason.BLOCKED_BY_BANK, issued_months_ago=2))),
+    CustomerSpec(8, "Michał", "Woźniak", False, dt.date(2001, 4, 17), "+48789041263",
+                 accounts=(AccountSpec(11, DEBIT, 41_237),),
+                 cards=(CardSpec(12, VISA_ELECTRON, 11, issued_months_ago=9),)),
+    CustomerSpec(9, "Agnieszka", "Kozłowska", True, dt.date(1983, 6, 11), "+48507664129",
+                 accounts=(AccountSpec(12, DEBIT, 1_248_000), AccountSpec(13, DEBIT, 125_000, currency=Currency.EUR)),
+                 cards=(CardSpec(13, MC_DEBIT, 12, issued_months_ago=17),
+                        CardSpec(14, VISA_EUR, 13, issued_months_ago=4))),
+    CustomerSpec(10, "Tomasz", "Jankowski", False, dt.date(1971, 10, 23), "+48698223470",
+                 accounts=(AccountSpec(14, CREDIT, -1_274_409, credit_limit_minor=_zl(20_000), billing_day=15),),
+                 cards=(CardSpec(15, VISA_GOLD, 14, CANCELLED, StatusReason.STOLEN, issued_months_ago=10),
+                        CardSpec(16, VISA_GOLD, 14, replaces=15))),
+    CustomerSpec(11, "Magdalena", "Mazur", True, dt.date(1999, 1, 8), "+48530812774",
+                 accounts=(AccountSpec(15, DEBIT, 204_560),),
+                 cards=(CardSpec(17, MC_DEBIT, 15, issued_months_ago=6),)),
+    # His first card expired a year ago (he never activated it); its renewal is active.
+    CustomerSpec(12, "Krzysztof", "Kwiatkowski", False, dt.date(1960, 8, 15), "+48605391058",
+                 accounts=(AccountSpec(16, DEBIT, 2_130_000),),
+                 cards=(CardSpec(18, VISA_CLASSIC, 16, INACTIVE, issued_months_ago=60),
+                        CardSpec(19, VISA_CLASSIC, 16, renews=18))),
+    CustomerSpec(13, "Joanna", "Krawczyk", True, dt.date(1990, 3, 3), "+48880455236",
+                 accounts=(AccountSpec(17, DEBIT, 540_000),),
+                 cards=(CardSpec(20, VISA_CLASSIC, 17, issued_months_ago=28),)),
+    CustomerSpec(14, "Piotr", "Kaczmarek", False, dt.date(1986, 12, 1), "+48733609182",
+                 accounts=(AccountSpec(18, CREDIT, -76_000, credit_limit_minor=_zl(8_000), billing_day=5),),
+                 cards=(CardSpec(21, MC_CREDIT, 18, INACTIVE),)),
+    CustomerSpec(15, "Ewa", "Piotrowska", True, dt.date(1956, 5, 27), "+48600718345", registered=False,
+                 accounts=(AccountSpec(19, DEBIT, 311_245),),
+                 cards=(CardSpec(22, VISA_CLASSIC, 19, issued_months_ago=33),)),
+    CustomerSpec(16, "Marek", "Grabowski", False, dt.date(1977, 7, 7), "+48515276803",
+                 cards=(CardSpec(23, MC_BUSINESS, 5, issued_months_ago=11),)),
+    CustomerSpec(17, "Beata", "Nowakowska", True, dt.date(1981, 11, 19), "+48668940217",
+                 accounts=(AccountSpec(20, DEBIT, 780_312),),
+                 cards=(CardSpec(24, VISA_CLASSIC, 20, issued_months_ago=19),)),
+    CustomerSpec(18, "Jędrzej", "Pawłowski", False, dt.date(2004, 2, 14), "+48572103648",
+                 accounts=(AccountSpec(21, DEBIT, 28_640),),
+                 cards=(CardSpec(25, MC_DEBIT, 21, issued_months_ago=1),)),
+    # No phone on file: registration has to send her to a branch.
+    CustomerSpec(19, "Dorota", "Michalska", True, dt.date(1966, 9, 30), None, registered=False,
+                 accounts=(AccountSpec(22, DEBIT, 1_564_000),),
+                 cards=(CardSpec(26, VISA_CLASSIC, 22, issued_months_ago=22),)),
+    CustomerSpec(20, "Wojciech", "Król", False, dt.date(1994, 4, 4), "+48781350926", registered=False,
+                 accounts=(AccountSpec(23, DEBIT, 189_999),),
+                 cards=(CardSpec(27, MC_DEBIT, 23, INACTIVE),)),
+    CustomerSpec(21, "Oksana", "Melnyk", True, dt.date(1991, 8, 19), "+48579204613", nonresident_id="NR00000021",
+                 accounts=(AccountSpec(24, DEBIT, 421_580),),
+                 cards=(CardSpec(28, VISA_CLASSIC, 24, issued_months_ago=7),)),
+    CustomerSpec(22, "Jürgen", "Schäfer", False, dt.date(1975, 3, 2), "+4915123456789", nonresident_id="NR00000022",
+                 registered=False,
+                 accounts=(AccountSpec(25, DEBIT, 340_000, currency=Currency.EUR),),
+                 cards=(CardSpec(29, VISA_EUR, 25, issued_months_ago=12),)),
+)  # fmt: skip
+
+
+@dataclass
+class LoadCounts:
+    """How many objects of each kind one load created."""
+
+    products: int = 0
+    customers: int = 0
+    accounts: int = 0
+    cards: int = 0
+    users: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.products + self.customers + self.accounts + self.cards + self.users
+
+
+def embossed_name(first_name: str, last_name: str) -> str:
+    """The name as a card embosser prints it: Latin capitals without diacritics, at most 26."""
+    text = f"{first_name} {last_name}".replace("Ł", "L").replace("ł", "l").replace("ß", "ss")
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return ascii_text.upper()[:26]
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 - months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _pan(spec: CardSpec, product: CardProduct) -> str:
+    prefix = VISA_TEST_PREFIX if product.brand == Brand.VISA else MASTERCARD_TEST_PREFIX
+    return make_pan(prefix, 500_000 + spec.number)
+
+
+def _load_product(spec: ProductSpec, counts: LoadCounts) -> CardProduct:
+    product = CardProduct.objects.filter(code=spec.code).first()
+    if product is not None:
+        return product
+    counts.products += 1
+    return card_product_create(
+        actor=DEMO_ACTOR,
+        code=spec.code,
+        name=spec.name,
+        brand=spec.brand,
+        funding=spec.funding,
+        segment=spec.segment,
+        contactless_capable=spec.contactless_capable,
+        currency=spec.currency,
+        validity_months=spec.validity_months,
+        cash_limit_max_minor=_zl(spec.cash_max),
+        noncash_limit_max_minor=_zl(spec.noncash_max),
+        internet_limit_max_minor=_zl(spec.internet_max),
+        cash_limit_default_minor=_zl(spec.cash_default),
+        noncash_limit_default_minor=_zl(spec.noncash_default),
+        internet_limit_default_minor=_zl(spec.internet_default),
+    )
+
+
+def _load_customer(spec: CustomerSpec, counts: LoadCounts) -> Customer:
+    reference = customer_reference(spec.number)
+    customer = Customer.objects.filter(reference=reference).first()
+    if customer is not None:
+        return customer
+    counts.customers += 1
+    if spec.nonresident_id:
+        return customer_create(
+            actor=DEMO_ACTOR,
+            reference=reference,
+            residency=Residency.NON_RESIDENT,
+            first_name=spec.first_name,
+            last_name=spec.last_name,
+            nonresident_id=spec.nonresident_id,
+            birth_date=spec.birth_date,
+            phone_on_file=spec.phone,
+        )
+    return customer_create(
+        actor=DEMO_ACTOR,
+        reference=reference,
+        residency=Residency.RESIDENT,
+        first_name=spec.first_name,
+        last_name=spec.last_name,
+        pesel=make_pesel(spec.birth_date, 271 * spec.number, female=spec.female),
+        phone_on_file=spec.phone,
+    )
+
+
+def _load_account(spec: AccountSpec, customer: Customer, counts: LoadCounts) -> Account:
+    reference = account_reference(spec.number)
+    account = Account.objects.filter(reference=reference).first()
+    if account is not None:
+        return account
+    counts.accounts += 1
+    return account_create(
+        actor=DEMO_ACTOR,
+        customer=customer,
+        reference=reference,
+        kind=spec.kind,
+        currency=spec.currency,
+        iban=make_iban(2_026_000_000_000_000 + spec.number),
+        balance_minor=spec.balance_minor,
+        credit_limit_minor=spec.credit_limit_minor,
+        billing_day=spec.billing_day,
+    )
+
+
+def _load_card(
+    spec: CardSpec,
+    *,
+    customer: Customer,
+    products: dict[str, CardProduct],
+    accounts: dict[int, Account],
+    cards: dict[int, Card],
+    today: dt.date,
+    counts: LoadCounts,
+) -> Card:
+    reference = card_reference(spec.number)
+    card = Card.objects.filter(reference=reference).first()
+    if card is not None:
+        return card
+    counts.cards += 1
+    product = products[spec.product]
+    if spec.renews is not None:
+        card = card_renew(actor=DEMO_ACTOR, card=cards[spec.renews], reference=reference)
+    elif spec.replaces is not None:
+        card = card_replace(actor=DEMO_ACTOR, card=cards[spec.replaces], reference=reference, pan=_pan(spec, product))
+    else:
+        card = card_issue(
+            actor=DEMO_ACTOR,
+            reference=reference,
+            product=product,
+            account=accounts[spec.account],
+            customer=customer,
+            pan=_pan(spec, product),
+            embossed_name=embossed_name(customer.first_name, customer.last_name),
+            issued_on=_months_before(today, spec.issued_months_ago),
+        )
+    # Every status is reached the way a real card reaches it: activated first.
+    if spec.status != CardStatus.INACTIVE:
+        card = card_transition(actor=DEMO_ACTOR, card=card, to_status=CardStatus.ACTIVE, reason=StatusReason.ACTIVATED)
+    if spec.status in {CardStatus.BLOCKED, CardStatus.CANCELLED}:
+        if spec.reason is None:
+            raise ValueError(f"demo card {spec.number} needs a reason to become {spec.status}")
+        card = card_transition(actor=DEMO_ACTOR, card=card, to_status=spec.status, reason=spec.reason)
+    return card
+
+
+def _load_portal_user(spec: CustomerSpec, customer: Customer, counts: LoadCounts) -> None:
+    if not spec.registered or User.objects.filter(customer=customer).exists():
+        return
+    counts.users += 1
+    User.objects.create_user(
+        username=f"c{customer.pk}",
+        password=DEMO_PASSWORD,
+        kind=UserKind.CUSTOMER,
+        customer=customer,
+        login=spec.login,
+    )
+
+
+@transaction.atomic
+def demo_bank_load() -> LoadCounts:
+    """Create whatever of the demo bank is missing, through the services, in one transaction."""
+    today = timezone.localdate()
+    counts = LoadCounts()
+    products = {spec.code: _load_product(spec, counts) for spec in PRODUCTS}
+    customers = {spec.number: _load_customer(spec, counts) for spec in CUSTOMERS}
+    accounts = {
+        account.number: _load_account(account, customers[spec.number], counts)
+        for spec in CUSTOMERS
+        for account in spec.accounts
+    }
+    # Cards after every account: an employee's business card draws on the owner's account.
+    cards: dict[int, Card] = {}
+    for spec in CUSTOMERS:
+        for card in spec.cards:
+            cards[card.number] = _load_card(
+                card,
+                customer=customers[spec.number],
+                products=products,
+                accounts=accounts,
+                cards=cards,
+                today=today,
+                counts=counts,
+            )
+        _load_portal_user(spec, customers[spec.number], counts)
+    return counts
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """One row of the printed table of demo logins."""
+
+    identifier: str
+    name: str
+    access: str  # the password, or why the customer has none yet
+    cards: list[str] = field(default_factory=list)
+
+
+_STATE_LABELS: dict[str, str] = {
+    StatusReason.BLOCKED_BY_CUSTOMER: "blocked by the cardholder",
+    StatusReason.BLOCKED_BY_BANK: "blocked by the bank",
+}
+
+
+def _card_label(card: Card, today: dt.date) -> str:
+    if card.is_expired(today):
+        state = "expired"
+    elif card.status == CardStatus.BLOCKED:
+        state = _STATE_LABELS.get(card.status_reason, "blocked")
+    elif card.status == CardStatus.CANCELLED:
+        state = f"cancelled ({card.status_reason.replace('_', ' ')})"
+    else:
+        state = card.status
+    notes = [state]
+    if card.replaces is not None:
+        # A renewal keeps the number; a replacement has a new one.
+        same_number = card.replaces.pan_fingerprint == card.pan_fingerprint
+        notes.append("renewal" if same_number else f"replacement of *{card.replaces.pan_last4}")
+    if not card.product.contactless_capable:
+        notes.append("no contactless")
+    # Only the last four digits: the output lands in terminals and CI logs.
+    return f"{card.product.name} *{card.pan_last4}: {', '.join(notes)}"
+
+
+def demo_login_list() -> list[DemoLogin]:
+    """The demo customers as the printed table shows them: how to sign in and which cards they hold."""
+    today = timezone.localdate()
+    customers = (
+        Customer.objects.filter(reference__startswith=CUSTOMER_PREFIX)
+        .select_related("portal_user")
+        .prefetch_related(Prefetch("cards", Card.objects.select_related("product", "replaces").order_by("reference")))
+        .order_by("reference")
+    )
+    rows = []
+    for customer in customers:
+        identifier = customer.pesel or customer.nonresident_id or ""
+        user = getattr(customer, "portal_user", None)
+        if user is not None:
+            access = DEMO_PASSWORD
+            if user.login:
+                identifier = f"{identifier} or {user.login}"
+        elif customer.phone_on_file:
+            access = "not registered: register by SMS"
+        else:
+            access = "no phone: registers at a branch"
+        cards = [_card_label(card, today) for card in customer.cards.all()]
+        rows.append(DemoLogin(identifier=identifier, name=customer.full_name, access=access, cards=cards))
+    return rows

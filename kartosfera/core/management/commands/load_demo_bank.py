@@ -1,0 +1,65 @@
+"""manage.py load_demo_bank: a realistic demo bank, loaded through the services, and its logins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from kartosfera.core.demo.bank import DEMO_PASSWORD, PORTAL_URL, DemoLogin, demo_bank_load, demo_login_list
+from kartosfera.core.errors import DomainError
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo bank (customers, accounts, card products, cards in every state, portal users) "
+        "through the same services the API uses, then print the demo logins. Safe to run again: "
+        "what already exists is left alone. Refuses to run in production."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        # The demo's users share a published password: never in a real bank's database.
+        if settings.IS_PRODUCTION:
+            raise CommandError("The demo bank is never loaded in production (KARTOSFERA_ENV=production).")
+        try:
+            counts = demo_bank_load()
+        except DomainError as exc:
+            # E.g. a real customer already holds a demo PESEL; the transaction rolled back.
+            raise CommandError(f"The demo bank could not be loaded, nothing was written: {exc.message}") from exc
+        if counts.total:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo bank loaded: {counts.customers} customers, {counts.accounts} accounts, "
+                    f"{counts.products} card products, {counts.cards} cards, {counts.users} portal users created."
+                )
+            )
+        else:
+            self.stdout.write(self.style.SUCCESS("The demo bank is already loaded; nothing was changed."))
+        self._print_logins(demo_login_list())
+
+    def _print_logins(self, rows: list[DemoLogin]) -> None:
+        headers = ("PESEL / bank ID (login)", "Name", "Password", "Cards")
+        widths = [
+            max(len(headers[0]), *(len(r.identifier) for r in rows)),
+            max(len(headers[1]), *(len(r.name) for r in rows)),
+            max(len(headers[2]), *(len(r.access) for r in rows)),
+        ]
+
+        def line(*cells: str) -> str:
+            padded = [cell.ljust(width) for cell, width in zip(cells, widths, strict=False)]
+            return "  ".join([*padded, *cells[len(widths) :]]).rstrip()
+
+        self.stdout.write("")
+        self.stdout.write(self.style.MIGRATE_HEADING(f"Demo logins: open {PORTAL_URL}"))
+        self.stdout.write(f"Registered customers sign in with their PESEL or bank ID and the password {DEMO_PASSWORD}")
+        self.stdout.write("")
+        self.stdout.write(line(*headers))
+        self.stdout.write(line(*("-" * w for w in widths), "-" * len(headers[3])))
+        for row in rows:
+            cards = row.cards or ["(no cards)"]
+            self.stdout.write(line(row.identifier, row.name, row.access, cards[0]))
+            for card in cards[1:]:
+                self.stdout.write(line("", "", "", card))
+        self.stdout.write("")
+        self.stdout.write(f"Portal: {PORTAL_URL}")

@@ -1,0 +1,206 @@
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.password_validation import validate_password
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from stdnum import iban, luhn
+
+from kartosfera.accounts.models import Account, AccountKind
+from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
+from kartosfera.cards.pan import decrypt_pan, validate_pan
+from kartosfera.cards.states import CardStatus, StatusReason
+from kartosfera.core.demo.bank import CUSTOMERS, DEMO_PASSWORD, PORTAL_URL, customer_reference, embossed_name
+from kartosfera.core.demo.identifiers import make_pesel
+from kartosfera.core.models import ActorType, AuditEvent
+from kartosfera.customers.identity import normalize_phone, validate_pesel
+from kartosfera.customers.models import Customer, Residency
+from kartosfera.testing.factories import customer_factory
+from kartosfera.users.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def load() -> str:
+    out = io.StringIO()
+    call_command("load_demo_bank", stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def output() -> str:
+    return load()
+
+
+def row_counts() -> dict[str, int]:
+    """Rows per model, for every model with a table (including the audit log and users)."""
+    tables = set(connection.introspection.table_names())
+    counts = {m._meta.label: m._default_manager.count() for m in apps.get_models() if m._meta.db_table in tables}
+    assert "core.AuditEvent" in counts
+    return counts
+
+
+def test_the_demo_bank_has_twenty_customers_with_valid_pesels_matching_their_sex(output):
+    residents = Customer.objects.filter(residency=Residency.RESIDENT)
+    assert Customer.objects.count() >= 20
+    female = {customer_reference(spec.number): spec.female for spec in CUSTOMERS}
+    for customer in residents:
+        assert validate_pesel(customer.pesel) == customer.pesel
+        # The tenth PESEL digit is even for women and odd for men.
+        assert int(customer.pesel[9]) % 2 == (0 if female[customer.reference] else 1), customer.full_name
+    assert {c.pesel[:2] for c in residents} >= {"56", "60", "87", "01", "04"}  # 1950s to 2000s
+    assert any(ch in "ĄĆĘŁŃÓŚŹŻąćęłńóśźż" for c in residents for ch in c.full_name)
+
+
+def test_the_demo_bank_has_a_non_resident_with_a_bank_id_and_a_customer_without_a_phone(output):
+    non_resident = Customer.objects.filter(residency=Residency.NON_RESIDENT).first()
+    assert non_resident is not None
+    assert non_resident.pesel is None
+    assert non_resident.nonresident_id
+    phoneless = Customer.objects.filter(phone_on_file__isnull=True)
+    assert phoneless.count() == 1
+    assert not User.objects.filter(customer__in=phoneless).exists()
+    for phone in Customer.objects.exclude(phone_on_file=None).values_list("phone_on_file", flat=True):
+        assert normalize_phone(phone) == phone
+
+
+def test_most_customers_are_registered_with_the_demo_password_and_a_few_are_not(output):
+    users = User.objects.select_related("customer")
+    unregistered = Customer.objects.filter(portal_user__isnull=True)
+    assert 3 <= unregistered.count() <= 4
+    assert unregistered.filter(residency=Residency.RESIDENT, phone_on_file__isnull=False).exists()
+    assert users.count() == Customer.objects.count() - unregistered.count()
+    for user in users:
+        assert user.check_password(DEMO_PASSWORD)
+        validate_password(DEMO_PASSWORD, user)
+
+
+def test_the_products_have_realistic_limit_maxima_and_defaults(output):
+    products = CardProduct.objects.all()
+    assert {p.brand for p in products} == {Brand.VISA, Brand.MASTERCARD}
+    assert {p.funding for p in products} == {Funding.DEBIT, Funding.CREDIT}
+    assert {p.segment for p in products} == {Segment.INDIVIDUAL, Segment.BUSINESS}
+    assert products.filter(contactless_capable=False).exists()
+    assert products.filter(currency="EUR").exists()
+    classic = products.get(name="Visa Classic Debit")
+    assert (classic.cash_limit_max_minor, classic.noncash_limit_max_minor) == (1_000_000, 3_000_000)
+    for product in products:
+        assert product.internet_limit_max_minor <= product.noncash_limit_max_minor
+        if product.segment == Segment.INDIVIDUAL:
+            assert product.internet_limit_default_minor == 0
+
+
+def test_accounts_have_valid_polish_ibans_and_credit_terms(output):
+    for account in Account.objects.all():
+        assert account.iban.startswith("PL")
+        assert iban.is_valid(account.iban), account.iban
+    credit = Account.objects.filter(kind=AccountKind.CREDIT)
+    assert credit.exists()
+    assert all(a.credit_limit_minor and a.billing_day for a in credit)
+    assert credit.filter(balance_minor__lt=0).exists()
+
+
+def test_there_are_cards_in_every_status_of_every_kind(output):
+    cards = list(Card.objects.select_related("product"))
+    assert {c.status for c in cards} == set(CardStatus.values)
+    assert any(c.is_expired() for c in cards)
+    assert {c.status_reason for c in cards if c.status == CardStatus.BLOCKED} >= {StatusReason.BLOCKED_BY_CUSTOMER}
+    assert {c.status_reason for c in cards if c.status == CardStatus.CANCELLED} & {
+        StatusReason.LOST,
+        StatusReason.STOLEN,
+    }
+    assert any(c.product.segment == Segment.BUSINESS for c in cards)
+    assert any(not c.product.contactless_capable and not c.contactless_enabled for c in cards)
+    assert {c.product.brand for c in cards} == {Brand.VISA, Brand.MASTERCARD}
+    assert {(c.product.brand, c.product.funding) for c in cards} == {
+        (brand, funding) for brand in Brand.values for funding in Funding.values
+    }
+    # The expired card is the only one; the other inactive cards are new.
+    assert any(c.status == CardStatus.INACTIVE and not c.is_expired() for c in cards)
+
+
+def test_an_employees_business_card_draws_on_the_owners_company_account(output):
+    business = Card.objects.filter(product__segment=Segment.BUSINESS)
+    assert business.count() >= 2
+    assert len({card.account_id for card in business}) == 1
+    assert len({card.customer_id for card in business}) >= 2
+
+
+def test_every_card_number_is_luhn_valid_and_every_embossed_name_is_plain_latin(output):
+    for card in Card.objects.select_related("product", "customer"):
+        pan = decrypt_pan(card.pan_ciphertext)
+        assert luhn.is_valid(pan)
+        assert validate_pan(pan, brand=card.product.brand) == pan
+        assert pan.endswith(card.pan_last4)
+        assert card.embossed_name.isascii()
+        assert card.embossed_name == embossed_name(card.customer.first_name, card.customer.last_name)
+
+
+def test_everything_is_created_through_the_services_with_audit_rows(output):
+    issued = AuditEvent.objects.filter(action="cards.card.issued")
+    assert issued.count() == Card.objects.count()
+    assert AuditEvent.objects.filter(action="customers.customer.created").count() == Customer.objects.count()
+    assert set(AuditEvent.objects.values_list("actor_type", "actor_label").distinct()) == {(ActorType.SYSTEM, "demo")}
+    pans = [decrypt_pan(c) for c in Card.objects.values_list("pan_ciphertext", flat=True)]
+    audit_text = str(list(AuditEvent.objects.values("before", "after")))
+    assert not any(pan in audit_text for pan in pans)
+
+
+def test_loading_twice_writes_no_row_at_all(output):
+    before = row_counts()
+    with CaptureQueriesContext(connection) as queries:
+        second_output = load()
+    assert row_counts() == before
+    writes = [q["sql"] for q in queries if re.match(r"\s*(INSERT|UPDATE|DELETE)", q["sql"], re.IGNORECASE)]
+    assert writes == []
+    assert "already loaded" in second_output
+    assert DEMO_PASSWORD in second_output
+
+
+def test_the_output_lists_the_demo_logins(output):
+    assert PORTAL_URL in output
+    assert DEMO_PASSWORD in output
+    for customer in Customer.objects.all():
+        assert (customer.pesel or customer.nonresident_id) in output
+        assert customer.full_name in output
+    assert "branch" in output
+    for card in Card.objects.select_related("product"):
+        assert f"{card.product.name} *{card.pan_last4}" in output
+
+
+def test_the_output_never_contains_a_full_card_number(output):
+    for ciphertext in Card.objects.values_list("pan_ciphertext", flat=True):
+        assert decrypt_pan(ciphertext) not in output
+    assert not re.search(r"\d{12,}", output)
+
+
+def test_the_demo_bank_is_never_loaded_in_production(settings):
+    settings.IS_PRODUCTION = True
+    with pytest.raises(CommandError, match="production"):
+        load()
+    assert not Customer.objects.exists()
+
+
+def test_a_failed_load_writes_nothing():
+    # A customer of the bank who already holds a demo PESEL makes the load fail part-way.
+    spec = CUSTOMERS[-3]
+    taken = customer_factory(pesel=make_pesel(spec.birth_date, 271 * spec.number, female=spec.female))
+    before = row_counts()
+    with pytest.raises(CommandError, match="nothing was written"):
+        load()
+    assert row_counts() == before
+    assert list(Customer.objects.all()) == [taken]
+
+
+def test_the_demo_dates_are_relative_to_today(output):
+    expired = [card for card in Card.objects.all() if card.is_expired()]
+    assert len(expired) == 1
+    today = timezone.localdate()
+    assert today - dt.timedelta(days=800) < expired[0].expiry < today
