@@ -1,1 +1,19 @@
-urlpatterns: list = []
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import path, re_path
+from django.utils.translation import gettext as _
+
+from kartosfera.api.errors import error_response
+from kartosfera.api.provisioning import api as provisioning_api
+
+
+def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """An unknown URL under the API answers in the API's error format, not with an HTML page."""
+    return error_response(status=404, detail=_("Not found."), code="not_found")
+
+
+urlpatterns = [
+    path("provisioning/v1/", provisioning_api.urls),
+    re_path(r"^(?P<rest>.*)$", not_found),
+]

@@ -158,7 +158,7 @@ class Card(models.Model):
             models.CheckConstraint(condition=Q(status__in=CardStatus.values), name="card_status_valid"),
             models.CheckConstraint(condition=Q(status_reason__in=StatusReason.values), name="card_status_reason_valid"),
             models.CheckConstraint(
-                condition=~Q(status=CardStatus.CANCELLED) | Q(status_reason__in=[r.value for r in CANCEL_REASONS]),
+                condition=~Q(status=CardStatus.CANCELLED) | Q(status_reason__in=sorted(CANCEL_REASONS)),
                 name="card_cancelled_has_cancel_reason",
             ),
             models.CheckConstraint(condition=Q(pan_last4__regex=r"^[0-9]{4}$"), name="card_last4_digits"),

@@ -215,7 +215,8 @@ def _check_issue(*, product: CardProduct, account: Account, customer: Customer, 
         errors["account"] = _("A credit card needs a credit account and a debit card a debit account.")
     if product.segment == Segment.INDIVIDUAL and account.customer_id != customer.pk:
         errors["customer"] = _("An individual card is issued to the account's owner.")
-    if not embossed_name.strip() or len(embossed_name.strip()) > 26:
+    # Measured as embossed (upper case): "ß".upper() is "SS", and the column holds 26.
+    if not embossed_name.strip() or len(embossed_name.strip().upper()) > 26:
         errors["embossed_name"] = _("The name on the card must have 1 to 26 characters.")
     if errors:
         raise ValidationFailed(errors)

@@ -68,3 +68,21 @@ def test_log_lines_are_json_with_the_request_id():
     assert line["message"] == "card blocked"
     assert line["request_id"] == "abc12345"
     assert line["level"] == "INFO"
+
+
+def test_pages_are_polish_even_for_an_english_browser_until_english_is_chosen(client, settings):
+    response = client.get("/login/", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9")
+    assert response.headers["Content-Language"] == "pl"
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = client.get("/login/", HTTP_ACCEPT_LANGUAGE="pl")
+    assert response.headers["Content-Language"] == "en"
+
+
+def test_an_unknown_language_cookie_falls_back_to_polish(client, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "xx"
+    assert client.get("/login/").headers["Content-Language"] == "pl"
+
+
+def test_the_api_follows_accept_language(client):
+    response = client.get("/api/provisioning/v1/customers/NOPE", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.headers["Content-Language"] == "en"

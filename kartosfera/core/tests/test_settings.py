@@ -23,7 +23,7 @@ PRODUCTION = {
 
 def _start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DEBUG"}
-    return subprocess.run(  # noqa: S603 - our own interpreter and settings
+    return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
         cwd=ROOT,
         env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
@@ -65,7 +65,7 @@ def test_production_uses_host_prefixed_secure_cookies_and_hsts():
         "s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT)"
     )
     clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(  # noqa: S603 - our own interpreter
         [sys.executable, "-c", code],
         cwd=ROOT,
         env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **PRODUCTION},

@@ -34,9 +34,10 @@ def test_changing_any_single_digit_is_caught(birth, serial, position):
 @settings(max_examples=300, deadline=None)
 def test_arbitrary_text_never_crashes_validation(text):
     try:
-        assert validate_pesel(text).isdigit()
+        pesel = validate_pesel(text)
     except ValidationError:
-        pass
+        return
+    assert pesel.isdigit() and len(pesel) == 11
 
 
 @pytest.mark.parametrize(

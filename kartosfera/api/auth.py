@@ -1,0 +1,40 @@
+"""Bearer API-key authentication for the server-to-server APIs, one scope per API."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer
+
+from kartosfera.api.errors import InsufficientScope, InvalidToken
+from kartosfera.api.models import ApiKey
+from kartosfera.api.services import api_key_authenticate
+from kartosfera.core.audit import Actor
+
+
+class ApiKeyAuth(HttpBearer):
+    """``Authorization: Bearer kfk_…``: 401 for a missing, unknown or revoked key, 403 for a wrong scope."""
+
+    def __init__(self, *, scope: str) -> None:
+        super().__init__()
+        self.scope = scope
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiKey:
+        api_key = api_key_authenticate(token=token.strip())
+        if api_key is None:
+            raise InvalidToken()
+        if not api_key.has_scope(self.scope):
+            raise InsufficientScope(self.scope)
+        return api_key
+
+
+def request_api_key(request: HttpRequest) -> ApiKey:
+    """The key the request was authenticated with (set by ninja as ``request.auth``)."""
+    api_key = getattr(request, "auth", None)
+    if not isinstance(api_key, ApiKey):  # pragma: no cover - every endpoint requires auth
+        raise RuntimeError("the endpoint was reached without an authenticated API key")
+    return api_key
+
+
+def request_actor(request: HttpRequest) -> Actor:
+    """The audit actor of an API request: the API client, known by its key's prefix."""
+    return Actor.for_api_key(request_api_key(request))

@@ -1,0 +1,123 @@
+"""Idempotent creates: a retried POST with the same ``Idempotency-Key`` gets the first answer again.
+
+The record is inserted first, inside the transaction of the create. Two
+concurrent requests with the same key therefore meet at the unique index: the
+second waits for the first to commit, fails with an IntegrityError and replays the
+stored answer, instead of racing it to create a second object (or a 409). When
+the create fails (a rule refuses it) the record rolls back with it, so only
+successful creates are remembered and a corrected retry may reuse the key.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+from ninja.responses import NinjaJSONEncoder
+
+from kartosfera.api.auth import request_api_key
+from kartosfera.api.errors import ApiError
+from kartosfera.api.models import IdempotencyRecord
+from kartosfera.api.selectors import idempotency_record_get
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+_FINGERPRINT_SALT = "kartosfera.api.idempotency.fingerprint"
+CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+class _LostRace(Exception):
+    """Another request with the same key committed its record first."""
+
+
+def _checked_key(key: str | None) -> str:
+    if not key:
+        raise ApiError(
+            _("This request creates an object and needs an Idempotency-Key header (e.g. a UUID)."),
+            code="idempotency_key_missing",
+            field=HEADER,
+        )
+    if not _KEY_RE.match(key):
+        raise ApiError(
+            _("The Idempotency-Key must be 1 to 255 visible ASCII characters."),
+            code="idempotency_key_invalid",
+            field=HEADER,
+        )
+    return key
+
+
+def request_fingerprint(request: HttpRequest) -> str:
+    """A keyed HMAC of the method, path and body (canonical JSON, so key order does not matter).
+
+    Keyed, never a plain hash: a card issue body holds the full card number, and a
+    plain hash of it could be reversed by trying every number of a BIN range.
+    """
+    try:
+        body = json.dumps(json.loads(request.body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except ValueError:
+        body = request.body.hex()
+    message = "\n".join([request.method or "", request.path, body])
+    return salted_hmac(_FINGERPRINT_SALT, message, algorithm="sha256").hexdigest()
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> HttpResponse:
+    if not hmac.compare_digest(record.fingerprint, fingerprint):
+        raise ApiError(
+            _("This Idempotency-Key was already used for a different request; use a new key for a new request."),
+            code="idempotency_key_reused",
+            status=422,
+            field=HEADER,
+        )
+    response = _json_response(record.response_body, status=record.status_code)
+    response[REPLAYED_HEADER] = "true"
+    return response
+
+
+def _json_response(content: str, *, status: int) -> HttpResponse:
+    return HttpResponse(content, status=status, content_type=CONTENT_TYPE)
+
+
+def idempotent_create(
+    request: HttpRequest, *, key: str | None, status: int, create: Callable[[], dict[str, Any]]
+) -> HttpResponse:
+    """Run ``create`` once per key and answer with what it returns; replay that answer on retries.
+
+    Encoded as ninja encodes every other answer, so a created object reads the same as its GET.
+    """
+    api_key = request_api_key(request)
+    key = _checked_key(key)
+    fingerprint = request_fingerprint(request)
+    record = idempotency_record_get(api_key=api_key, key=key)
+    if record is not None:
+        return _replay(record, fingerprint)
+    try:
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    record = IdempotencyRecord.objects.create(
+                        api_key=api_key,
+                        key=key,
+                        method=request.method or "",
+                        path=request.path[:255],
+                        fingerprint=fingerprint,
+                        status_code=status,
+                    )
+            except IntegrityError:
+                raise _LostRace from None
+            content = json.dumps(create(), cls=NinjaJSONEncoder)
+            record.response_body = content
+            record.save(update_fields=["response_body"])
+    except _LostRace:
+        record = idempotency_record_get(api_key=api_key, key=key)
+        if record is None:  # pragma: no cover - only if the winner's record were purged in between
+            raise
+        return _replay(record, fingerprint)
+    return _json_response(content, status=status)

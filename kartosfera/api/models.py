@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ApiScope(models.TextChoices):
+    """What a key may call; each JSON API requires exactly one scope."""
+
+    PROVISIONING = "provisioning", _("Provisioning: customers, accounts, card products and cards")
+    AUTHORIZATION = "authorization", _("Authorization decisions for the card processor")
+
+
+class ApiKey(models.Model):
+    """A credential of one of the bank's systems for the server-to-server APIs.
+
+    The token is ``kfk_<prefix>_<secret>``: the prefix finds the row and is safe to
+    log and audit; only a SHA-256 hash of the secret is kept. A fast hash is enough
+    because the secret is 256 random bits, not a password a person chose, so there
+    is nothing to brute-force; a slow hash would only slow down every API call.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("public prefix"), max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(_("scopes"), default=list)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or [])
+
+
+class IdempotencyRecord(models.Model):
+    """The stored answer to a create sent with an ``Idempotency-Key``, for replaying retries.
+
+    Written in the transaction of the create itself, so a record exists exactly
+    when the object does, and the unique constraint makes a concurrent duplicate
+    wait for the first request and then replay its answer.
+    """
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="idempotency_records")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=255)
+    # HMAC of method, path and body: the body of a card issue holds the full card
+    # number, and a plain hash of a 16-digit number is brute-forced in minutes.
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    # The answer's JSON text as sent: a replay is byte-for-byte the same answer
+    # (jsonb would reorder its keys).
+    response_body = models.TextField(default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_unique_per_api_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"

@@ -1,0 +1,252 @@
+"""The bank provisioning API (bank → Kartosfera): customers, accounts, card products, cards.
+
+Thin endpoints: parse with a schema, look up through a selector, call one
+service, answer with a schema. Business rules live in the services; errors
+become HTTP answers in kartosfera/api/errors.py; creates go through
+kartosfera/api/idempotency.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import Header, Router, Schema
+
+from kartosfera.accounts.models import Account
+from kartosfera.accounts.selectors import account_get_by_reference
+from kartosfera.accounts.services import account_create, account_update
+from kartosfera.api import schemas as s
+from kartosfera.api.auth import request_actor
+from kartosfera.api.base import KartosferaAPI
+from kartosfera.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from kartosfera.api.idempotency import idempotent_create
+from kartosfera.api.models import ApiScope
+from kartosfera.cards.models import Card, CardProduct
+from kartosfera.cards.selectors import card_get_by_reference, card_product_get_by_code
+from kartosfera.cards.services import card_issue, card_product_create, card_product_update, card_renew, card_replace
+from kartosfera.core.errors import ValidationFailed
+from kartosfera.customers.models import Customer
+from kartosfera.customers.selectors import customer_get_by_reference
+from kartosfera.customers.services import customer_create, customer_update
+
+T = TypeVar("T")
+
+api = KartosferaAPI(
+    scope=ApiScope.PROVISIONING,
+    title="Kartosfera provisioning API",
+    version="1",
+    description=(
+        "Server-to-server API through which a bank provisions customers, accounts, card products and cards. "
+        "Authenticate with `Authorization: Bearer kfk_…` (scope `provisioning`); send an `Idempotency-Key` "
+        "with every create. The full card number is accepted only when a card is issued, renewed or replaced, "
+        "and never returned. See docs/api.md."
+    ),
+    urls_namespace="provisioning_v1",
+)
+
+_ERRORS: dict[int, type[Schema]] = {
+    400: s.ErrorOut,
+    401: s.ErrorOut,
+    403: s.ErrorOut,
+    404: s.ErrorOut,
+    409: s.ErrorOut,
+    422: s.ErrorOut,
+}
+_IDEMPOTENCY_DESCRIPTION = (
+    "Required. A unique value per create (e.g. a UUID); a retry with the same key and body gets the first answer."
+)
+
+
+def _idempotency_key() -> Any:
+    return Header(None, alias=IDEMPOTENCY_HEADER, description=_IDEMPOTENCY_DESCRIPTION)
+
+
+def _as_json(schema: type[Schema], obj: Any) -> dict[str, Any]:
+    return schema.from_orm(obj).model_dump()
+
+
+def _path_lookup(lookup: Callable[..., T], **kwargs: str) -> T:
+    # A value that no create could have stored (too long, NUL) is simply not found;
+    # PostgreSQL would otherwise refuse the query itself.
+    if any(len(value) > 64 or "\x00" in value for value in kwargs.values()):
+        raise Http404
+    return lookup(**kwargs)
+
+
+def _body_lookup(field: str, lookup: Callable[..., T], message: str, **kwargs: str) -> T:
+    # An unknown object named in the body is an error in that field, not a missing URL.
+    try:
+        return lookup(**kwargs)
+    except Http404:
+        raise ValidationFailed({field: message}) from None
+
+
+# --- Customers ------------------------------------------------------------------------
+
+customers = Router(tags=["customers"])
+
+
+@customers.post("", response={201: s.CustomerOut, **_ERRORS}, summary="Create a customer")
+def create_customer(
+    request: HttpRequest, payload: s.CustomerCreateIn, idempotency_key: str | None = _idempotency_key()
+) -> HttpResponse:
+    def create() -> dict[str, Any]:
+        customer = customer_create(actor=request_actor(request), **payload.model_dump())
+        return _as_json(s.CustomerOut, customer)
+
+    return idempotent_create(request, key=idempotency_key, status=201, create=create)
+
+
+@customers.get("/{reference}", response={200: s.CustomerOut, **_ERRORS}, summary="Get a customer")
+def get_customer(request: HttpRequest, reference: str) -> Customer:
+    return _path_lookup(customer_get_by_reference, reference=reference)
+
+
+@customers.patch("/{reference}", response={200: s.CustomerOut, **_ERRORS}, summary="Update a customer")
+def update_customer(request: HttpRequest, reference: str, payload: s.CustomerUpdateIn) -> Customer:
+    customer = _path_lookup(customer_get_by_reference, reference=reference)
+    return customer_update(actor=request_actor(request), customer=customer, **payload.model_dump(exclude_unset=True))
+
+
+# --- Accounts -------------------------------------------------------------------------
+
+accounts = Router(tags=["accounts"])
+
+
+@accounts.post("", response={201: s.AccountOut, **_ERRORS}, summary="Open an account")
+def create_account(
+    request: HttpRequest, payload: s.AccountCreateIn, idempotency_key: str | None = _idempotency_key()
+) -> HttpResponse:
+    def create() -> dict[str, Any]:
+        values = payload.model_dump()
+        customer = _body_lookup(
+            "customer",
+            customer_get_by_reference,
+            _("No customer has this reference."),
+            reference=values.pop("customer"),
+        )
+        account = account_create(actor=request_actor(request), customer=customer, **values)
+        return _as_json(s.AccountOut, account)
+
+    return idempotent_create(request, key=idempotency_key, status=201, create=create)
+
+
+@accounts.get("/{reference}", response={200: s.AccountOut, **_ERRORS}, summary="Get an account")
+def get_account(request: HttpRequest, reference: str) -> Account:
+    return _path_lookup(account_get_by_reference, reference=reference)
+
+
+@accounts.patch(
+    "/{reference}", response={200: s.AccountOut, **_ERRORS}, summary="Update balance, credit limit, billing day, IBAN"
+)
+def update_account(request: HttpRequest, reference: str, payload: s.AccountUpdateIn) -> Account:
+    account = _path_lookup(account_get_by_reference, reference=reference)
+    return account_update(actor=request_actor(request), account=account, **payload.model_dump(exclude_unset=True))
+
+
+# --- Card products --------------------------------------------------------------------
+
+products = Router(tags=["card products"])
+
+
+@products.post("", response={201: s.CardProductOut, **_ERRORS}, summary="Define a card product")
+def create_card_product(
+    request: HttpRequest, payload: s.CardProductCreateIn, idempotency_key: str | None = _idempotency_key()
+) -> HttpResponse:
+    def create() -> dict[str, Any]:
+        product = card_product_create(actor=request_actor(request), **payload.model_dump())
+        return _as_json(s.CardProductOut, product)
+
+    return idempotent_create(request, key=idempotency_key, status=201, create=create)
+
+
+@products.get("/{code}", response={200: s.CardProductOut, **_ERRORS}, summary="Get a card product")
+def get_card_product(request: HttpRequest, code: str) -> CardProduct:
+    return _path_lookup(card_product_get_by_code, code=code)
+
+
+@products.patch(
+    "/{code}",
+    response={200: s.CardProductOut, **_ERRORS},
+    summary="Update a card product (its cards follow new limit maxima)",
+)
+def update_card_product(request: HttpRequest, code: str, payload: s.CardProductUpdateIn) -> CardProduct:
+    product = _path_lookup(card_product_get_by_code, code=code)
+    return card_product_update(actor=request_actor(request), product=product, **payload.model_dump(exclude_unset=True))
+
+
+# --- Cards ----------------------------------------------------------------------------
+
+cards = Router(tags=["cards"])
+
+
+@cards.post("", response={201: s.CardOut, **_ERRORS}, summary="Issue a card")
+def issue_card(
+    request: HttpRequest, payload: s.CardIssueIn, idempotency_key: str | None = _idempotency_key()
+) -> HttpResponse:
+    def create() -> dict[str, Any]:
+        values = payload.model_dump()
+        product = _body_lookup(
+            "product", card_product_get_by_code, _("No card product has this code."), code=values.pop("product")
+        )
+        account = _body_lookup(
+            "account", account_get_by_reference, _("No account has this reference."), reference=values.pop("account")
+        )
+        customer = _body_lookup(
+            "customer",
+            customer_get_by_reference,
+            _("No customer has this reference."),
+            reference=values.pop("customer"),
+        )
+        card = card_issue(actor=request_actor(request), product=product, account=account, customer=customer, **values)
+        return _as_json(s.CardOut, card)
+
+    return idempotent_create(request, key=idempotency_key, status=201, create=create)
+
+
+@cards.get("/{reference}", response={200: s.CardOut, **_ERRORS}, summary="Get a card")
+def get_card(request: HttpRequest, reference: str) -> Card:
+    return _path_lookup(card_get_by_reference, reference=reference)
+
+
+@cards.post(
+    "/{reference}/renew",
+    response={201: s.CardOut, **_ERRORS},
+    summary="Renew a card (usually the same number, a later expiry)",
+)
+def renew_card(
+    request: HttpRequest, reference: str, payload: s.CardRenewIn, idempotency_key: str | None = _idempotency_key()
+) -> HttpResponse:
+    card = _path_lookup(card_get_by_reference, reference=reference)
+
+    def create() -> dict[str, Any]:
+        renewal = card_renew(actor=request_actor(request), card=card, **payload.model_dump())
+        return _as_json(s.CardOut, renewal)
+
+    return idempotent_create(request, key=idempotency_key, status=201, create=create)
+
+
+@cards.post(
+    "/{reference}/replace",
+    response={201: s.CardOut, **_ERRORS},
+    summary="Replace a card with a new number (the old card is cancelled)",
+)
+def replace_card(
+    request: HttpRequest, reference: str, payload: s.CardReplaceIn, idempotency_key: str | None = _idempotency_key()
+) -> HttpResponse:
+    card = _path_lookup(card_get_by_reference, reference=reference)
+
+    def create() -> dict[str, Any]:
+        replacement = card_replace(actor=request_actor(request), card=card, **payload.model_dump())
+        return _as_json(s.CardOut, replacement)
+
+    return idempotent_create(request, key=idempotency_key, status=201, create=create)
+
+
+api.add_router("/customers", customers)
+api.add_router("/accounts", accounts)
+api.add_router("/card-products", products)
+api.add_router("/cards", cards)

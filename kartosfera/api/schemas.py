@@ -1,0 +1,329 @@
+"""Request and response schemas of the provisioning API.
+
+The schemas check shape and storage limits only (types, lengths, the range of a
+64-bit column, no NUL characters that PostgreSQL cannot store); every business
+rule (PESEL checksum, Luhn, limits, credit terms) stays in the services, whose
+``ValidationFailed`` comes back with the same field names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from django.db import models
+from django.utils.translation import gettext as _
+from ninja import Schema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints, field_validator
+
+from kartosfera.accounts.models import Account, AccountKind
+from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
+from kartosfera.cards.states import CardStatus, StatusReason
+from kartosfera.core.money import Currency
+from kartosfera.customers.models import Customer, Residency
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+SMALLINT_MAX = 32767
+# References and codes appear in URL paths: letters, digits and . _ : - only.
+REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+PRODUCT_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,31}$"
+
+
+def _max_length(model: type[models.Model], field: str) -> int:
+    model_field = model._meta.get_field(field)
+    assert isinstance(model_field, models.CharField) and model_field.max_length is not None
+    return model_field.max_length
+
+
+def _storable(value: str) -> str:
+    # PostgreSQL refuses NUL in text and lone surrogates cannot be encoded: both
+    # would otherwise surface as a database error (a 500) instead of a 422.
+    if "\x00" in value:
+        raise ValueError(_("Text must not contain NUL characters."))
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(_("Text must be valid Unicode.")) from None
+    return value
+
+
+Reference = Annotated[
+    str,
+    StringConstraints(pattern=REFERENCE_PATTERN),
+    Field(description="The bank's own identifier: 1-64 letters, digits, '.', '_', ':' or '-'."),
+]
+ProductCode = Annotated[
+    str,
+    StringConstraints(pattern=PRODUCT_CODE_PATTERN),
+    Field(description="The product's code: 1-32 letters, digits, '.', '_', ':' or '-'."),
+]
+PersonName = Annotated[
+    str, StringConstraints(max_length=_max_length(Customer, "first_name")), AfterValidator(_storable)
+]
+ProductName = Annotated[str, StringConstraints(max_length=_max_length(CardProduct, "name")), AfterValidator(_storable)]
+# Loose lengths where the services normalise first (strip spaces, compact) and then check.
+PeselText = Annotated[str, StringConstraints(max_length=32), AfterValidator(_storable)]
+NonresidentId = Annotated[
+    str, StringConstraints(max_length=_max_length(Customer, "nonresident_id")), AfterValidator(_storable)
+]
+PhoneText = Annotated[str, StringConstraints(max_length=32), AfterValidator(_storable)]
+IbanText = Annotated[str, StringConstraints(max_length=_max_length(Account, "iban")), AfterValidator(_storable)]
+PanText = Annotated[
+    str,
+    StringConstraints(max_length=32),
+    AfterValidator(_storable),
+    Field(description="The full card number. Never returned by any endpoint."),
+]
+EmbossedName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_storable)]
+MinorUnits = Annotated[
+    int, Strict(), Field(ge=INT64_MIN, le=INT64_MAX, description="An amount in minor units (grosze, cents).")
+]
+SmallInt = Annotated[int, Strict(), Field(ge=0, le=SMALLINT_MAX)]
+
+
+class InputSchema(BaseModel):
+    """Unknown fields are refused: a misspelt field must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError(_("This field cannot be null."))
+    return value
+
+
+# --- Errors -------------------------------------------------------------------------
+
+
+class FieldError(Schema):
+    field: str
+    message: str
+
+
+class ErrorOut(Schema):
+    detail: str
+    code: str
+    errors: list[FieldError]
+
+
+# --- Customers ------------------------------------------------------------------------
+
+
+class CustomerCreateIn(InputSchema):
+    reference: Reference
+    residency: Residency
+    first_name: PersonName
+    last_name: PersonName
+    pesel: PeselText | None = Field(None, description="Required for residents; refused for non-residents.")
+    nonresident_id: NonresidentId | None = Field(None, description="The bank's number for a non-resident.")
+    birth_date: dt.date | None = Field(None, description="Taken from the PESEL for residents.")
+    phone_on_file: PhoneText | None = Field(None, description="E.164, or a Polish number without +48.")
+
+
+class CustomerUpdateIn(InputSchema):
+    first_name: PersonName | None = None
+    last_name: PersonName | None = None
+    phone_on_file: PhoneText | None = Field(None, description="null removes the phone number on file.")
+    nonresident_id: NonresidentId | None = None
+    birth_date: dt.date | None = None
+
+
+class CustomerOut(Schema):
+    reference: str
+    residency: Residency
+    pesel: str | None
+    nonresident_id: str | None
+    first_name: str
+    last_name: str
+    birth_date: dt.date | None
+    phone_on_file: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+# --- Accounts -------------------------------------------------------------------------
+
+
+class AccountCreateIn(InputSchema):
+    reference: Reference
+    customer: Reference = Field(description="The owner's customer reference.")
+    kind: AccountKind
+    currency: Currency = Currency.PLN
+    iban: IbanText = ""
+    balance_minor: MinorUnits = 0
+    credit_limit_minor: MinorUnits | None = Field(None, description="Credit accounts only.")
+    billing_day: SmallInt | None = Field(None, description="Credit accounts only: 1-28.")
+
+
+class AccountUpdateIn(InputSchema):
+    balance_minor: MinorUnits | None = None
+    credit_limit_minor: MinorUnits | None = None
+    billing_day: SmallInt | None = None
+    iban: IbanText | None = None
+
+    @field_validator("balance_minor", "iban", mode="before")
+    @classmethod
+    def reject_null(cls, value: Any) -> Any:
+        return _not_null(value)
+
+
+class AccountOut(Schema):
+    reference: str
+    customer: str
+    kind: AccountKind
+    currency: Currency
+    iban: str
+    balance_minor: int
+    credit_limit_minor: int | None
+    available_funds_minor: int = Field(description="Balance plus credit limit: what payments may use.")
+    billing_day: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_customer(obj: Account) -> str:
+        return obj.customer.reference
+
+    @staticmethod
+    def resolve_available_funds_minor(obj: Account) -> int:
+        return obj.available_funds.minor
+
+
+# --- Card products --------------------------------------------------------------------
+
+
+class CardProductCreateIn(InputSchema):
+    code: ProductCode
+    name: ProductName
+    brand: Brand
+    funding: Funding
+    segment: Segment
+    contactless_capable: Annotated[bool, Strict()] = True
+    currency: Currency = Currency.PLN
+    validity_months: SmallInt = 48
+    cash_limit_max_minor: MinorUnits
+    noncash_limit_max_minor: MinorUnits
+    internet_limit_max_minor: MinorUnits
+    cash_limit_default_minor: MinorUnits
+    noncash_limit_default_minor: MinorUnits
+    internet_limit_default_minor: MinorUnits = 0
+
+
+class CardProductUpdateIn(InputSchema):
+    name: ProductName | None = None
+    contactless_capable: Annotated[bool, Strict()] | None = None
+    validity_months: SmallInt | None = None
+    cash_limit_max_minor: MinorUnits | None = None
+    noncash_limit_max_minor: MinorUnits | None = None
+    internet_limit_max_minor: MinorUnits | None = None
+    cash_limit_default_minor: MinorUnits | None = None
+    noncash_limit_default_minor: MinorUnits | None = None
+    internet_limit_default_minor: MinorUnits | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def reject_null(cls, value: Any) -> Any:
+        return _not_null(value)
+
+
+class CardProductOut(Schema):
+    code: str
+    name: str
+    brand: Brand
+    funding: Funding
+    segment: Segment
+    contactless_capable: bool
+    currency: Currency
+    validity_months: int
+    cash_limit_max_minor: int
+    noncash_limit_max_minor: int
+    internet_limit_max_minor: int
+    cash_limit_default_minor: int
+    noncash_limit_default_minor: int
+    internet_limit_default_minor: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+# --- Cards ----------------------------------------------------------------------------
+
+
+class CardIssueIn(InputSchema):
+    reference: Reference
+    product: ProductCode = Field(description="The card product's code.")
+    account: Reference = Field(description="The reference of the account the card draws on.")
+    customer: Reference = Field(description="The cardholder's customer reference.")
+    pan: PanText
+    embossed_name: EmbossedName
+    expiry: dt.date | None = Field(
+        None, description="Any day of the expiry month; the card is valid to its end. Default: the product's validity."
+    )
+    issued_on: dt.date | None = Field(
+        None, description="When the bank issued the card, for cards issued before provisioning. Default: today."
+    )
+
+
+class CardRenewIn(InputSchema):
+    reference: Reference = Field(description="The reference of the new (renewal) card.")
+    pan: PanText | None = Field(None, description="Omit to keep the card number.")
+    expiry: dt.date | None = None
+
+
+class CardReplaceIn(InputSchema):
+    reference: Reference = Field(description="The reference of the new (replacement) card.")
+    pan: PanText = Field(description="The replacement's new card number.")
+    expiry: dt.date | None = None
+
+
+class CardOut(Schema):
+    reference: str
+    customer: str
+    account: str
+    product: str
+    last4: str = Field(description="The last four digits: the only part of the number ever returned.")
+    embossed_name: str
+    expiry: dt.date
+    status: CardStatus
+    status_reason: StatusReason
+    status_changed_at: dt.datetime
+    contactless_enabled: bool
+    currency: Currency
+    cash_limit_minor: int
+    noncash_limit_minor: int
+    internet_limit_minor: int
+    cash_limit_max_minor: int
+    noncash_limit_max_minor: int
+    internet_limit_max_minor: int
+    replaces: str | None = Field(description="The card this one renewed or replaced.")
+    replaced_by: str | None = Field(description="The card that renewed or replaced this one.")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_customer(obj: Card) -> str:
+        return obj.customer.reference
+
+    @staticmethod
+    def resolve_account(obj: Card) -> str:
+        return obj.account.reference
+
+    @staticmethod
+    def resolve_product(obj: Card) -> str:
+        return obj.product.code
+
+    @staticmethod
+    def resolve_last4(obj: Card) -> str:
+        return obj.pan_last4
+
+    @staticmethod
+    def resolve_currency(obj: Card) -> str:
+        return obj.product.currency
+
+    @staticmethod
+    def resolve_replaces(obj: Card) -> str | None:
+        return obj.replaces.reference if obj.replaces is not None else None
+
+    @staticmethod
+    def resolve_replaced_by(obj: Card) -> str | None:
+        return Card.objects.filter(replaces=obj).values_list("reference", flat=True).first()

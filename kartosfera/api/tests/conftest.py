@@ -1,0 +1,90 @@
+"""The API's cast: the bank's provisioning key, the processor's key, and a client that speaks JSON."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from kartosfera.api.models import ApiKey, ApiScope
+from kartosfera.api.services import api_key_create
+from kartosfera.core.audit import Actor
+from kartosfera.core.models import ActorType, AuditEvent
+
+BASE = "/api/provisioning/v1"
+_keys = itertools.count(1)
+
+
+@dataclass
+class ApiClient:
+    """A Django test client with a bearer token; every POST gets a fresh Idempotency-Key unless given one."""
+
+    token: str | None
+    api_key: ApiKey | None = None
+    client: Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        self.client = Client(headers=headers)
+
+    @staticmethod
+    def new_key() -> str:
+        return f"test-idem-{next(_keys):06d}"
+
+    def get(self, path: str, **headers: str):
+        return self.client.get(BASE + path, headers=headers)
+
+    def post(self, path: str, body: Any = None, *, key: str | None = "auto", raw: bytes | str | None = None, **headers):
+        if key == "auto":
+            key = self.new_key()
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        data = raw if raw is not None else ("" if body is None else json.dumps(body))
+        return self.client.post(BASE + path, data, content_type="application/json", headers=headers)
+
+    def patch(self, path: str, body: Any = None, *, raw: bytes | str | None = None, **headers: str):
+        data = raw if raw is not None else json.dumps(body)
+        return self.client.patch(BASE + path, data, content_type="application/json", headers=headers)
+
+
+@pytest.fixture
+def provisioning_key(db) -> tuple[ApiKey, str]:
+    """The bank's core-banking system: a key with the provisioning scope."""
+    return api_key_create(actor=Actor.system("tests"), name="core banking", scopes=[ApiScope.PROVISIONING])
+
+
+@pytest.fixture
+def authorization_key(db) -> tuple[ApiKey, str]:
+    """The card processor's key: the authorization scope only."""
+    return api_key_create(actor=Actor.system("tests"), name="card processor", scopes=[ApiScope.AUTHORIZATION])
+
+
+@pytest.fixture
+def bank(provisioning_key) -> ApiClient:
+    api_key, token = provisioning_key
+    return ApiClient(token=token, api_key=api_key)
+
+
+@pytest.fixture
+def anonymous(db) -> ApiClient:
+    return ApiClient(token=None)
+
+
+def audit_rows(api_key: ApiKey, action: str) -> list[AuditEvent]:
+    """The audit rows ``action`` left by requests made with ``api_key``, checked for who and where."""
+    rows = list(AuditEvent.objects.filter(action=action, actor_type=ActorType.API_CLIENT, actor_id=api_key.prefix))
+    for row in rows:
+        assert row.actor_label == api_key.name
+        assert row.request_id, "an API change is audited with the request id"
+        assert row.ip == "127.0.0.1", "an API change is audited with the client address"
+    return rows
+
+
+def errors_by_field(response) -> dict[str, str]:
+    body = response.json()
+    assert set(body) == {"detail", "code", "errors"}, body
+    return {error["field"]: error["message"] for error in body["errors"]}

@@ -1,0 +1,83 @@
+"""Two identical creates at the same moment, on real concurrent PostgreSQL connections."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from kartosfera.api import idempotency
+from kartosfera.api.models import IdempotencyRecord
+from kartosfera.api.tests.conftest import ApiClient
+from kartosfera.core.models import AuditEvent
+from kartosfera.customers.models import Customer
+
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite serialises every write"),
+]
+
+BODY = {"reference": "CIF-RACE", "residency": "non_resident", "first_name": "Jan", "last_name": "Kos"}
+
+
+def _post_together(client: ApiClient, count: int, key: str) -> list:
+    responses: list = [None] * count
+    barrier = threading.Barrier(count)
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            responses[index] = client.post("/customers", BODY, key=key)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return responses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_identical_creates_make_one_customer_and_give_the_same_answer(bank, monkeypatch):
+    # Both requests look for a stored answer, find none, and only then go on to
+    # create: without the unique record inserted in the create's transaction,
+    # both would create (or the second would get a 409).
+    looked_up = threading.Barrier(2)
+    original_get = idempotency.idempotency_record_get
+    lookups: list[bool] = []
+
+    def get_then_wait(**kwargs):
+        record = original_get(**kwargs)
+        lookups.append(record is not None)
+        if record is None:
+            # The retry after a lost race finds the record, so only the first lookups meet here.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                looked_up.wait(timeout=5)
+        return record
+
+    monkeypatch.setattr(idempotency, "idempotency_record_get", get_then_wait)
+
+    first, second = _post_together(bank, 2, key="race-1")
+
+    assert first.status_code == second.status_code == 201, (first.content, second.content)
+    assert first.content == second.content
+    assert sorted(r.get("Idempotent-Replayed", "") for r in (first, second)) == ["", "true"]
+    assert Customer.objects.filter(reference="CIF-RACE").count() == 1
+    assert AuditEvent.objects.filter(action="customers.customer.created").count() == 1
+    assert IdempotencyRecord.objects.filter(key="race-1").count() == 1
+    # Two lookups found nothing; the loser of the race looked again after its IntegrityError.
+    assert sorted(lookups) == [False, False, True]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_concurrent_retries_still_make_one_customer(bank):
+    responses = _post_together(bank, 6, key="race-2")
+
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.content for r in responses}) == 1
+    assert Customer.objects.filter(reference="CIF-RACE").count() == 1
+    assert AuditEvent.objects.filter(action="customers.customer.created").count() == 1

@@ -1,0 +1,26 @@
+"""Small presentation helpers shared by the portal's templates."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.translation import gettext as _
+
+from kartosfera.core.money import Money
+
+register = template.Library()
+
+
+@register.filter
+def money(value: Money | None) -> str:
+    """Localized amount ("1 234,56 zł" in Polish); an em dash when there is none."""
+    if value is None:
+        return "—"
+    return value.format()
+
+
+@register.filter
+def ordinal_day(day: int | None) -> str:
+    """A billing day in words, e.g. "day 10 of each month"."""
+    if day is None:
+        return "—"
+    return _("day %(day)s of each month") % {"day": day}
