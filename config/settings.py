@@ -83,8 +83,12 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "kartosfera.core",
     "kartosfera.users",
+    "kartosfera.notifications",
+    "kartosfera.sca",
     "kartosfera.customers",
     "kartosfera.accounts",
     "kartosfera.cards",
@@ -257,6 +261,55 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# --- Background tasks (Django's tasks API through django-tasks) -----------------
+# The database backend is the embedded default: `manage.py db_worker` runs the
+# queue (make demo starts one). Tests run tasks at once, after commit.
+TASKS = {
+    "default": {
+        "BACKEND": env(
+            "TASKS_BACKEND",
+            "django_tasks.backends.immediate.ImmediateBackend" if IS_TEST else "django_tasks_db.DatabaseBackend",
+        ),
+    }
+}
+
+# --- Caches (rate limits) --------------------------------------------------------
+REDIS_URL = env("REDIS_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kartosfera"}
+    )
+}
+
+# --- SMS ------------------------------------------------------------------------
+# console | file (the demo's outbox, readable at /dev/sms-outbox/ in DEBUG) |
+# locmem (tests) | http (a real gateway); see docs/sms.md.
+SMS_BACKENDS = {
+    "console": "kartosfera.notifications.backends.console.SmsBackend",
+    "file": "kartosfera.notifications.backends.file.SmsBackend",
+    "locmem": "kartosfera.notifications.backends.locmem.SmsBackend",
+    "http": "kartosfera.notifications.backends.http.SmsBackend",
+}
+_sms_backend_name = env("SMS_BACKEND", "locmem" if IS_TEST else ("http" if IS_PRODUCTION else "file")) or "file"
+if _sms_backend_name not in SMS_BACKENDS:
+    raise ImproperlyConfigured(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}")
+if IS_PRODUCTION and _sms_backend_name in {"file", "locmem"}:
+    raise ImproperlyConfigured("SMS_BACKEND=file or locmem would keep codes readable; production needs http")
+SMS_BACKEND = SMS_BACKENDS[_sms_backend_name]
+SMS_OUTBOX_PATH = BASE_DIR / "var" / "sms-outbox.jsonl"
+SMS_BACKEND_OPTIONS: dict[str, object] = {}
+if _sms_backend_name == "http":
+    SMS_BACKEND_OPTIONS = {
+        "url": env_required("SMS_GATEWAY_URL", "http://127.0.0.1:9/"),
+        "username": env("SMS_GATEWAY_USERNAME", ""),
+        "password": env("SMS_GATEWAY_PASSWORD", ""),
+        "sender": env("SMS_GATEWAY_SENDER", "Kartosfera"),
+        "timeout": float(env("SMS_GATEWAY_TIMEOUT", "5") or 5),
+        "retries": int(env("SMS_GATEWAY_RETRIES", "3") or 3),
+    }
 
 if IS_TEST:
     # Argon2 is exercised by its own test; the rest of the suite hashes quickly.

@@ -23,6 +23,7 @@ KARTOSFERA_ENV=production \
   ALLOWED_HOSTS=kartosfera.example \
   CARD_DATA_KEYS="$($PY -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
   CARD_FINGERPRINT_KEY="$(head -c 32 /dev/urandom | base64)" \
+  SMS_GATEWAY_URL=https://sms-gateway.example/send \
   DATABASE_URL=sqlite:///:memory: \
   $PY manage.py check --deploy --fail-level WARNING
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from functools import cache
 
-from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from stdnum import luhn
 
 from kartosfera.cards.models import Brand
+from kartosfera.core import crypto
 
 PAN_LENGTHS = range(13, 20)
 
@@ -49,28 +48,17 @@ def pan_brand(pan: str) -> str | None:
     return None
 
 
-@cache
-def _fernet(keys: tuple[str, ...]) -> MultiFernet:
-    if not keys:
-        raise ImproperlyConfigured("CARD_DATA_KEYS is empty")
-    return MultiFernet([Fernet(key.encode()) for key in keys])
-
-
-def _current_fernet() -> MultiFernet:
-    return _fernet(tuple(settings.CARD_DATA_KEYS))
-
-
 def encrypt_pan(pan: str) -> str:
-    return _current_fernet().encrypt(pan.encode()).decode()
+    return crypto.encrypt(pan)
 
 
 def decrypt_pan(ciphertext: str) -> str:
-    return _current_fernet().decrypt(ciphertext.encode()).decode()
+    return crypto.decrypt(ciphertext)
 
 
 def reencrypt_pan(ciphertext: str) -> str:
     """The same PAN under the current primary key (MultiFernet.rotate)."""
-    return _current_fernet().rotate(ciphertext.encode()).decode()
+    return crypto.reencrypt(ciphertext)
 
 
 def pan_fingerprint(pan: str) -> str:

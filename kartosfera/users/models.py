@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -48,6 +49,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("Django admin access"), default=False)
     date_joined = models.DateTimeField(_("registered"), default=timezone.now)
+    # The number one-time codes go to; set from the phone on file at registration
+    # and changeable by the user (confirmed by codes to the old and new number).
+    portal_phone = models.CharField(_("portal phone number"), max_length=16, null=True, blank=True)
+    password_changed_at = models.DateTimeField(_("password changed"), null=True, blank=True)
+    # Lockout [bank]: 3 wrong passwords in a row lock access until the next day (Europe/Warsaw).
+    failed_login_count = models.PositiveSmallIntegerField(_("failed logins in a row"), default=0)
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+    # Blocked on request (by the user or by staff): only staff can lift it.
+    access_blocked_at = models.DateTimeField(_("access blocked at"), null=True, blank=True)
+    access_blocked_by = models.CharField(_("access blocked by"), max_length=16, blank=True)
 
     objects = UserManager()
 
@@ -64,6 +75,10 @@ class User(AbstractBaseUser, PermissionsMixin):
                 | Q(kind=UserKind.STAFF, customer__isnull=True),
                 name="user_customer_iff_cardholder",
             ),
+            models.CheckConstraint(
+                condition=Q(portal_phone__isnull=True) | Q(portal_phone__regex=r"^\+[1-9][0-9]{6,14}$"),
+                name="user_portal_phone_e164",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -76,3 +91,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_cardholder(self) -> bool:
         return self.kind == UserKind.CUSTOMER
+
+    def is_locked(self, now: dt.datetime | None = None) -> bool:
+        return self.locked_until is not None and (now or timezone.now()) < self.locked_until
+
+    @property
+    def is_access_blocked(self) -> bool:
+        return self.access_blocked_at is not None

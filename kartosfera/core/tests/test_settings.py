@@ -18,6 +18,7 @@ PRODUCTION = {
     "CARD_DATA_KEYS": Fernet.generate_key().decode(),
     "CARD_FINGERPRINT_KEY": "f" * 40,
     "DATABASE_URL": "sqlite:///:memory:",
+    "SMS_GATEWAY_URL": "https://sms-gateway.example/send",
 }
 
 
@@ -39,7 +40,9 @@ def test_production_starts_with_everything_set():
     assert "started" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "CARD_DATA_KEYS", "CARD_FINGERPRINT_KEY"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "CARD_DATA_KEYS", "CARD_FINGERPRINT_KEY", "SMS_GATEWAY_URL"]
+)
 def test_production_refuses_to_start_without(missing):
     env = {k: v for k, v in PRODUCTION.items() if k != missing}
     result = _start(env)

@@ -1,0 +1,201 @@
+"""One-time SMS codes: issue, resend, verify. Used by registration, login and step-up.
+
+Rules [law: PSD2 RTS art. 4, 5]: a code is random, single use, expires (5 minutes,
+or 60 for the activation password), allows 3 tries, and its SMS names what it
+confirms. Asking for a new code replaces the code but resets no counter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.crypto import keyed_digest
+from kartosfera.core.errors import DomainError
+from kartosfera.customers.identity import mask_phone
+from kartosfera.customers.models import Customer
+from kartosfera.notifications.services import sms_send
+from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
+
+CODE_LIFETIME = {
+    ChallengePurpose.REGISTRATION: dt.timedelta(minutes=60),
+    ChallengePurpose.LOGIN: dt.timedelta(minutes=5),
+    ChallengePurpose.STEP_UP: dt.timedelta(minutes=5),
+    ChallengePurpose.PHONE_VERIFICATION: dt.timedelta(minutes=5),
+}
+MAX_SENDS = 3
+# Activation passwords avoid characters that are easy to misread (0/O, 1/I/l).
+ACTIVATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+ACTIVATION_LENGTH = 10
+
+
+class ChallengeError(DomainError):
+    code = "challenge_error"
+
+    def __init__(self, message: str, *, code: str, attempts_left: int = 0) -> None:
+        self.attempts_left = attempts_left
+        super().__init__(message, code=code)
+
+
+class CodeInvalid(ChallengeError):
+    default_message = gettext_lazy("The code is not correct.")
+
+
+def _generate_code(purpose: str) -> str:
+    if purpose == ChallengePurpose.REGISTRATION:
+        return "".join(secrets.choice(ACTIVATION_ALPHABET) for _ in range(ACTIVATION_LENGTH))
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def _normalize(code: str) -> str:
+    return "".join((code or "").split()).upper()
+
+
+def _digest(challenge: SmsChallenge, code: str) -> str:
+    return keyed_digest("sca.code", f"{challenge.public_id}:{_normalize(code)}")
+
+
+def _sms_text(challenge: SmsChallenge, code: str) -> str:
+    if challenge.purpose == ChallengePurpose.REGISTRATION:
+        return _(
+            "Kartosfera: your activation password is %(code)s. It is valid for 60 minutes. Never give it to anybody."
+        ) % {"code": code}
+    return _("Kartosfera code %(code)s: %(description)s. Never give it to anybody.") % {
+        "code": code,
+        "description": challenge.description,
+    }
+
+
+@transaction.atomic
+def challenge_issue(
+    *,
+    actor: Actor,
+    purpose: str,
+    customer: Customer,
+    phone: str,
+    operation: str,
+    description: str,
+    user: Any = None,
+    card_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> SmsChallenge:
+    """Create a challenge and send its code by SMS (after commit) to ``phone``."""
+    code = _generate_code(purpose)
+    challenge = SmsChallenge(
+        purpose=purpose,
+        customer=customer,
+        user=user,
+        operation=operation,
+        description=description[:200],
+        card_id=card_id,
+        payload=payload or {},
+        phone=phone,
+        expires_at=timezone.now() + CODE_LIFETIME[ChallengePurpose(purpose)],
+    )
+    challenge.code_digest = _digest(challenge, code)
+    challenge.save()
+    sms_send(to=phone, text=_sms_text(challenge, code), purpose=f"sca.{purpose}")
+    audit_record(
+        actor=actor,
+        action="sca.code.sent",
+        obj=challenge,
+        customer_id=customer.pk,
+        after={"purpose": purpose, "operation": operation, "description": description, "phone": mask_phone(phone)},
+    )
+    return challenge
+
+
+@transaction.atomic
+def challenge_resend(*, actor: Actor, challenge: SmsChallenge) -> SmsChallenge:
+    """Send a new code for the same operation; tries used so far stay used."""
+    challenge = SmsChallenge.objects.select_for_update().get(pk=challenge.pk)
+    if challenge.state != ChallengeState.PENDING:
+        raise ChallengeError(_("This confirmation has ended. Start again."), code="challenge_closed")
+    if challenge.sends >= MAX_SENDS:
+        raise ChallengeError(_("No more codes can be sent for this operation. Start again."), code="resend_limit")
+    code = _generate_code(challenge.purpose)
+    challenge.code_digest = _digest(challenge, code)
+    challenge.sends += 1
+    challenge.expires_at = timezone.now() + CODE_LIFETIME[ChallengePurpose(challenge.purpose)]
+    challenge.save(update_fields=["code_digest", "sends", "expires_at"])
+    sms_send(to=challenge.phone, text=_sms_text(challenge, code), purpose=f"sca.{challenge.purpose}")
+    audit_record(
+        actor=actor,
+        action="sca.code.resent",
+        obj=challenge,
+        customer_id=challenge.customer_id,
+        after={"purpose": challenge.purpose, "operation": challenge.operation, "sends": challenge.sends},
+    )
+    return challenge
+
+
+def challenge_verify(*, actor: Actor, challenge: SmsChallenge, code: str) -> SmsChallenge:
+    """Check a code; on success the challenge is confirmed (single use).
+
+    Raises ChallengeError otherwise. A wrong try is committed before the error
+    is raised, so call this outside any transaction of your own: a rollback
+    would hand the guesser a free try.
+    """
+    error: ChallengeError | None = None
+    with transaction.atomic():
+        challenge = SmsChallenge.objects.select_for_update().get(pk=challenge.pk)
+        audit_after: dict[str, Any] = {"purpose": challenge.purpose, "operation": challenge.operation}
+        if challenge.state == ChallengeState.CONFIRMED:
+            error = ChallengeError(_("This code has already been used."), code="code_used")
+            action = "sca.code.replayed"
+        elif challenge.state != ChallengeState.PENDING:
+            error = ChallengeError(_("This confirmation has ended. Start again."), code="challenge_closed")
+            action = "sca.code.refused"
+        elif challenge.is_expired():
+            error = ChallengeError(_("The code has expired. Ask for a new one."), code="code_expired")
+            action = "sca.code.expired"
+        elif hmac.compare_digest(challenge.code_digest, _digest(challenge, code)):
+            challenge.state = ChallengeState.CONFIRMED
+            challenge.finished_at = timezone.now()
+            challenge.save(update_fields=["state", "finished_at"])
+            action = "sca.code.confirmed"
+        else:
+            challenge.attempts += 1
+            if challenge.attempts >= challenge.max_attempts:
+                challenge.state = ChallengeState.FAILED
+                challenge.finished_at = timezone.now()
+                error = ChallengeError(
+                    _("The code was wrong three times. Start again."), code="too_many_attempts", attempts_left=0
+                )
+            else:
+                error = CodeInvalid(
+                    _("The code is not correct. Tries left: %(left)d.") % {"left": challenge.attempts_left},
+                    code="code_invalid",
+                    attempts_left=challenge.attempts_left,
+                )
+            challenge.save(update_fields=["attempts", "state", "finished_at"])
+            action = "sca.code.failed"
+            audit_after["attempts_left"] = challenge.attempts_left
+        audit_record(actor=actor, action=action, obj=challenge, customer_id=challenge.customer_id, after=audit_after)
+    if error is not None:
+        raise error
+    return challenge
+
+
+@transaction.atomic
+def challenge_cancel(*, actor: Actor, challenge: SmsChallenge) -> None:
+    """Abandon a pending challenge (the user cancelled or started again)."""
+    updated = SmsChallenge.objects.filter(pk=challenge.pk, state=ChallengeState.PENDING).update(
+        state=ChallengeState.CANCELLED, finished_at=timezone.now()
+    )
+    if updated:
+        audit_record(
+            actor=actor,
+            action="sca.challenge.cancelled",
+            obj=challenge,
+            customer_id=challenge.customer_id,
+            after={"operation": challenge.operation},
+        )
