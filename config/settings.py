@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "kartosfera.cards",
     "kartosfera.api",
     "kartosfera.portal",
+    "kartosfera.profile",
+    "django_ratelimit",
 ]
 
 MIDDLEWARE = [
@@ -275,7 +277,9 @@ TASKS = {
 }
 
 # --- Caches (rate limits) --------------------------------------------------------
-REDIS_URL = env("REDIS_URL")
+# Production needs a cache shared by all workers, or every worker would count
+# rate limits on its own.
+REDIS_URL = env_required("REDIS_URL", "") or None
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -283,6 +287,15 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kartosfera"}
     )
 }
+
+# Rate limits (django-ratelimit) count in the default cache; a refusal renders a 429 page.
+RATELIMIT_VIEW = "kartosfera.core.views.rate_limited"
+# W001: django-ratelimit predates Django's own RedisCache, whose incr() is atomic
+# (Redis INCR) and so fit for counting.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+if not REDIS_URL:
+    # LocMemCache is per process: fine for the demo and the tests, refused in production above.
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 
 # --- SMS ------------------------------------------------------------------------
 # console | file (the demo's outbox, readable at /dev/sms-outbox/ in DEBUG) |

@@ -7,5 +7,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("kartosfera.api.urls")),
     path("", include("kartosfera.users.urls")),
+    path("confirm/", include("kartosfera.sca.urls")),
+    path("settings/", include("kartosfera.profile.urls")),
+    path("dev/", include("kartosfera.notifications.urls")),
     path("", include("kartosfera.portal.urls")),
 ]

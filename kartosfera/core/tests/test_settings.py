@@ -19,6 +19,7 @@ PRODUCTION = {
     "CARD_FINGERPRINT_KEY": "f" * 40,
     "DATABASE_URL": "sqlite:///:memory:",
     "SMS_GATEWAY_URL": "https://sms-gateway.example/send",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 
 
@@ -41,7 +42,7 @@ def test_production_starts_with_everything_set():
 
 
 @pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "CARD_DATA_KEYS", "CARD_FINGERPRINT_KEY", "SMS_GATEWAY_URL"]
+    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "CARD_DATA_KEYS", "CARD_FINGERPRINT_KEY", "SMS_GATEWAY_URL", "REDIS_URL"]
 )
 def test_production_refuses_to_start_without(missing):
     env = {k: v for k, v in PRODUCTION.items() if k != missing}
