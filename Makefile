@@ -21,11 +21,11 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## The demo: SQLite, the demo bank, http://127.0.0.1:8000, logins printed.
+## The demo: SQLite, the demo bank, http://127.0.0.1:8000 (DEMO_PORT=8123 for another port),
+## logins printed, the task worker delivering SMS to http://127.0.0.1:8000/dev/sms-outbox/.
+DEMO_PORT ?= 8000
 demo: install
-	$(DEMO_ENV) $(PY) manage.py migrate --noinput
-	$(DEMO_ENV) $(PY) manage.py load_demo_bank
-	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+	@$(DEMO_ENV) DEMO_PORT=$(DEMO_PORT) PY=$(PY) bash scripts/demo.sh
 
 ## Every check: lint, types, migrations, deploy check, the suite on PostgreSQL and SQLite.
 test: install-dev browser

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 
 from kartosfera.cards.models import Brand, Card, Funding, Segment
 from kartosfera.customers.models import Customer
+from kartosfera.notifications.backends import locmem
 from kartosfera.testing import factories
 from kartosfera.users.models import User
 
@@ -22,6 +25,17 @@ class Person:
     @property
     def identifier(self) -> str:
         return self.customer.pesel or self.customer.nonresident_id or ""
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits_and_sms_outbox() -> Iterator[None]:
+    # Rate limits count in the process-local cache and the test SMS backend keeps
+    # an in-memory outbox: neither may carry over from one test to the next.
+    cache.clear()
+    locmem.outbox.clear()
+    yield
+    cache.clear()
+    locmem.outbox.clear()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ KARTOSFERA_ENV=test $PY manage.py makemigrations --check --dry-run
 
 echo "== deploy check with production settings"
 KARTOSFERA_ENV=production \
-  SECRET_KEY="ci-only-$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')" \
+  SECRET_KEY="$($PY -c 'import secrets; print(secrets.token_urlsafe(64))')" \
   ALLOWED_HOSTS=kartosfera.example \
   CARD_DATA_KEYS="$($PY -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
   CARD_FINGERPRINT_KEY="$(head -c 32 /dev/urandom | base64)" \

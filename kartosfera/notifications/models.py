@@ -15,8 +15,9 @@ class OutboundSms(models.Model):
     """One text message on its way to a phone.
 
     The text usually carries a one-time code, so it is stored only encrypted
-    (with the card-data keys) and wiped once the gateway has taken it: the
-    database never keeps a readable code, and the task queue carries only the id.
+    (with the card-data keys) and wiped once the gateway has taken it or the
+    last try has failed: the database never keeps a readable code, and the
+    task queue carries only the id.
     """
 
     to = models.CharField(_("phone number"), max_length=16)
@@ -35,7 +36,7 @@ class OutboundSms(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(status__in=SmsStatus.values), name="sms_status_valid"),
             models.CheckConstraint(
-                condition=~Q(status=SmsStatus.SENT) | Q(text_ciphertext=""), name="sms_sent_text_wiped"
+                condition=Q(status=SmsStatus.QUEUED) | Q(text_ciphertext=""), name="sms_finished_text_wiped"
             ),
         ]
 

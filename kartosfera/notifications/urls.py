@@ -1,3 +1,10 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from kartosfera.notifications import views
 
 app_name = "notifications"
-urlpatterns: list = []
+urlpatterns = [
+    path("sms-outbox/", views.outbox, name="outbox"),
+]

@@ -1,3 +1,18 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from kartosfera.profile import views
+from kartosfera.users import session_timeout
 
 app_name = "profile"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("password/", views.password, name="password"),
+    path("login/", views.own_login, name="login"),
+    path("phone/", views.phone, name="phone"),
+    path("block/", views.block, name="block"),
+    # The session warning's endpoints (kartosfera/users/session_timeout.py).
+    path("session/", session_timeout.session_status, name="session_status"),
+    path("session/extend/", session_timeout.session_extend, name="session_extend"),
+]

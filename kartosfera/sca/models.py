@@ -49,6 +49,9 @@ class SmsChallenge(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the confirmed operation ran (step-up): a confirmed code runs its
+    # operation once, even when two requests race to finish it.
+    completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["customer", "purpose", "created_at"], name="sca_challenge_recent_idx")]

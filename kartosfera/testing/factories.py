@@ -101,6 +101,8 @@ def card_factory(
 
 
 def cardholder_user_factory(*, customer: Customer, password: str = DEFAULT_PASSWORD, **extra: Any) -> User:
+    # Registration copies the phone on file to the portal phone; so does the factory.
+    extra.setdefault("portal_phone", customer.phone_on_file)
     return User.objects.create_user(
         username=f"c{customer.pk}", password=password, kind=UserKind.CUSTOMER, customer=customer, **extra
     )

@@ -3,29 +3,42 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 
 from kartosfera.users.models import User, UserKind
-from kartosfera.users.selectors import cardholder_find_by_identifier
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    """Check ``password`` against ``user``'s hash, spending the same time when there is no user.
+
+    An unknown identifier hashes a throwaway password with the default hasher
+    (Argon2id), so that timing does not reveal whether an account exists
+    (Django's own ModelBackend does the same).
+    """
+    if user is None:
+        make_password(password)
+        return False
+    return user.check_password(password)
 
 
 class CustomerIdentifierBackend(ModelBackend):
-    """Cardholders sign in with their PESEL, bank-assigned ID or own login."""
+    """Loads the signed-in cardholder for each request; never signs anybody in by password alone.
 
-    def authenticate(  # type: ignore[override]
-        self, request: HttpRequest | None, identifier: str | None = None, password: str | None = None, **kwargs: Any
-    ) -> User | None:
-        if not identifier or not password:
-            return None
-        user = cardholder_find_by_identifier(identifier=identifier)
-        if user is None:
-            # Hash anyway, so that an unknown identifier costs the same time as a
-            # wrong password and timing reveals nothing (Django's own approach).
-            User().set_password(password)
-            return None
-        if user.check_password(password) and self.user_can_authenticate(user):
-            return user
+    Cardholders sign in in two steps (password, then an SMS code: PSD2 strong
+    customer authentication) through kartosfera.users.services, which calls
+    django.contrib.auth.login() only after both. A password-only
+    ``authenticate()`` here would be a one-factor back door, so it refuses.
+    """
+
+    def authenticate(self, request: HttpRequest | None, *args: Any, **kwargs: Any) -> None:
         return None
+
+    def user_can_authenticate(self, user: User | AnonymousUser | None) -> bool:
+        # A portal access blocked by the user or the bank ends every session at
+        # its next request, not only future logins.
+        return super().user_can_authenticate(user) and not getattr(user, "is_access_blocked", False)
 
     def get_user(self, user_id: int) -> User | None:
         user = User.objects.select_related("customer").filter(pk=user_id, kind=UserKind.CUSTOMER).first()

@@ -7,5 +7,11 @@ from kartosfera.users import views
 app_name = "users"
 urlpatterns = [
     path("login/", views.login, name="login"),
+    path("login/code/", views.login_code, name="login_code"),
     path("logout/", views.logout, name="logout"),
+    path("register/", views.register, name="register"),
+    path("register/phone/", views.register_send, name="register_send"),
+    path("register/activate/", views.register_activate, name="register_activate"),
+    path("register/password/", views.register_password, name="register_password"),
+    path("security/", views.security, name="security"),
 ]

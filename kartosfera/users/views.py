@@ -1,9 +1,19 @@
+"""Sign-in (password, then SMS code), registration, sign-out and the security history.
+
+Between the steps the session holds only ids (the pending user or customer and
+the challenge's public id), never a code or password; the challenge itself is
+the truth about what has been confirmed.
+"""
+
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -11,11 +21,57 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_ratelimit.decorators import ratelimit
 
-from kartosfera.users.forms import LoginForm
+from kartosfera.customers.identity import mask_phone
+from kartosfera.portal.decorators import cardholder_required
+from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
+from kartosfera.sca.services import CODE_LIFETIME, ChallengeError
+from kartosfera.users import ratelimits
+from kartosfera.users.forms import (
+    ActivationPasswordForm,
+    LoginCodeForm,
+    LoginForm,
+    RegistrationIdentifierForm,
+    SetPasswordForm,
+)
 from kartosfera.users.models import User
-from kartosfera.users.services import user_authenticate, user_logout_record
+from kartosfera.users.registration import (
+    PASSWORD_STEP_WINDOW,
+    PasswordRejected,
+    RegistrationRefused,
+    registration_activate,
+    registration_complete,
+    registration_identify,
+    registration_password_step_open,
+    registration_resend,
+    registration_start,
+)
+from kartosfera.users.selectors import (
+    customer_get,
+    login_challenge_get,
+    portal_user_for_customer,
+    registration_challenge_get,
+    security_events_for_user,
+)
+from kartosfera.users.services import (
+    LoginCompleted,
+    LoginRefused,
+    user_login_after_registration,
+    user_login_code_cancel,
+    user_login_code_issue,
+    user_login_code_resend,
+    user_login_code_verify,
+    user_login_password,
+    user_logout_record,
+)
+from kartosfera.users.session_keys import LOGIN_PENDING, LOGIN_SUMMARY, REGISTRATION
+
+BACKEND = "kartosfera.users.backends.CustomerIdentifierBackend"
+REGISTRATION_SESSION_AGE = int((CODE_LIFETIME[ChallengePurpose.REGISTRATION] + PASSWORD_STEP_WINDOW).total_seconds())
+# Challenge errors after which the step cannot go on: back to the start.
+_CHALLENGE_ENDED = {"too_many_attempts", "challenge_closed", "code_used", "resend_limit"}
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -28,28 +84,126 @@ def _safe_next(request: HttpRequest) -> str:
     return ""
 
 
+def _sign_in(request: HttpRequest, completed: LoginCompleted) -> None:
+    # Django's login() cycles the session key, so a session id planted before
+    # sign-in is worthless afterwards (session fixation).
+    auth_login(request, completed.user, backend=BACKEND)
+    request.session.set_expiry(None)  # the registration's longer age does not carry over
+    request.session[LOGIN_SUMMARY] = {
+        "previous_login": completed.previous_login.isoformat() if completed.previous_login else None,
+        "failures": completed.failures_since_previous,
+    }
+
+
+# --- Sign-in ------------------------------------------------------------------------
+
+
+def _pending_login(request: HttpRequest) -> tuple[dict[str, Any], SmsChallenge] | None:
+    pending = request.session.get(LOGIN_PENDING)
+    if not isinstance(pending, dict):
+        return None
+    challenge = login_challenge_get(user_id=pending.get("user_id", 0), public_id=pending.get("challenge", ""))
+    return (pending, challenge) if challenge is not None else None
+
+
+def _drop_pending_login(request: HttpRequest) -> None:
+    """Forget the sign-in waiting for its code and end its challenge (a new one, or a cancel)."""
+    found = _pending_login(request)
+    if found is not None:
+        user_login_code_cancel(challenge=found[1])
+    request.session.pop(LOGIN_PENDING, None)
+
+
 @sensitive_post_parameters("password")
 @csrf_protect
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@ratelimit(group="users.login.ip", key="ip", rate=ratelimits.LOGIN_PER_IP, method="POST")
+@ratelimit(
+    group="users.login.identifier", key=ratelimits.identifier_key, rate=ratelimits.LOGIN_PER_IDENTIFIER, method="POST"
+)
 def login(request: HttpRequest) -> HttpResponse:
+    """Step 1: identifier and password; then an SMS code goes to the portal phone."""
     if request.user.is_authenticated and request.method != "POST":
         return redirect(settings.LOGIN_REDIRECT_URL)
     next_url = _safe_next(request)
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = user_authenticate(
-            request=request,
-            identifier=form.cleaned_data["identifier"],
-            password=form.cleaned_data["password"],
-        )
-        if user is not None:
-            # Django's login() cycles the session key, so a session id planted
-            # before sign-in is worthless afterwards (session fixation).
-            auth_login(request, user)
-            return HttpResponseRedirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
-        form.add_error(None, LoginForm.INVALID_CREDENTIALS)
+        try:
+            user = user_login_password(
+                identifier=form.cleaned_data["identifier"], password=form.cleaned_data["password"]
+            )
+        except LoginRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            _drop_pending_login(request)
+            challenge = user_login_code_issue(user=user)
+            request.session[LOGIN_PENDING] = {
+                "user_id": user.pk,
+                "challenge": str(challenge.public_id),
+                "next": next_url,
+            }
+            return redirect("users:login_code")
     return render(request, "users/login.html", {"form": form, "next": next_url})
+
+
+@sensitive_post_parameters("code")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@ratelimit(group="users.login_code.ip", key="ip", rate=ratelimits.LOGIN_CODE_PER_IP, method="POST")
+def login_code(request: HttpRequest) -> HttpResponse:
+    """Step 2: the 6-digit SMS code (single use, 5 minutes, 3 tries); then the user is signed in."""
+    found = _pending_login(request)
+    if found is None:
+        request.session.pop(LOGIN_PENDING, None)
+        return redirect("users:login")
+    pending, challenge = found
+    form = LoginCodeForm()
+    if request.method == "POST":
+        action = request.POST.get("action", "verify")
+        if action == "cancel":
+            _drop_pending_login(request)
+            messages.info(request, _("Signing in was cancelled."))
+            return redirect("users:login")
+        if action == "resend":
+            try:
+                user_login_code_resend(challenge=challenge)
+            except ChallengeError as exc:
+                return _login_restart(request, exc.message)
+            messages.success(request, _("We have sent you a new code. The previous one no longer works."))
+            return redirect("users:login_code")
+        form = LoginCodeForm(request.POST)
+        if form.is_valid():
+            try:
+                completed = user_login_code_verify(challenge=challenge, code=form.cleaned_data["code"])
+            except ChallengeError as exc:
+                if exc.code == "too_many_attempts":
+                    return _login_restart(request, _("The SMS code was wrong three times. Please sign in again."))
+                if exc.code in _CHALLENGE_ENDED:
+                    return _login_restart(request, exc.message)
+                form.add_error("code", exc.message)
+            except LoginRefused as exc:
+                return _login_restart(request, exc.message)
+            else:
+                request.session.pop(LOGIN_PENDING, None)
+                _sign_in(request, completed)
+                return HttpResponseRedirect(pending.get("next") or resolve_url(settings.LOGIN_REDIRECT_URL))
+    return render(
+        request,
+        "users/login_code.html",
+        {
+            "form": form,
+            "phone": mask_phone(challenge.phone),
+            "expired": challenge.is_expired(),
+        },
+    )
+
+
+def _login_restart(request: HttpRequest, message: str) -> HttpResponse:
+    request.session.pop(LOGIN_PENDING, None)
+    messages.error(request, message)
+    return redirect("users:login")
 
 
 @require_POST
@@ -62,3 +216,216 @@ def logout(request: HttpRequest) -> HttpResponse:
         auth_logout(request)
         messages.success(request, _("You have been signed out."))
     return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+# --- Registration -------------------------------------------------------------------
+
+
+def _registration_state(request: HttpRequest) -> dict[str, Any]:
+    state = request.session.get(REGISTRATION)
+    return state if isinstance(state, dict) else {}
+
+
+def _registration_challenge(request: HttpRequest) -> SmsChallenge | None:
+    state = _registration_state(request)
+    if not state.get("customer_id") or not state.get("challenge"):
+        return None
+    return registration_challenge_get(customer_id=state["customer_id"], public_id=state["challenge"])
+
+
+def _keep_registration_session(request: HttpRequest) -> None:
+    # The activation password is valid for 60 minutes and the new password may
+    # follow within 30 more; the anonymous session that holds the registration
+    # must outlive both, whatever the default session age (the signed-in
+    # session gets the default back at sign-in).
+    request.session.set_expiry(REGISTRATION_SESSION_AGE)
+
+
+def _registration_restart(request: HttpRequest, message: str) -> HttpResponse:
+    request.session.pop(REGISTRATION, None)
+    messages.error(request, message)
+    return redirect("users:register")
+
+
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@ratelimit(group="users.register.ip", key="ip", rate=ratelimits.REGISTER_PER_IP, method="POST")
+@ratelimit(
+    group="users.register.identifier",
+    key=ratelimits.identifier_key,
+    rate=ratelimits.REGISTER_PER_IDENTIFIER,
+    method="POST",
+)
+def register(request: HttpRequest) -> HttpResponse:
+    """Step 1 of 4: PESEL or the bank-assigned identification number."""
+    if request.user.is_authenticated:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    form = RegistrationIdentifierForm(request.POST or None)
+    refusal = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = registration_identify(identifier=form.cleaned_data["identifier"])
+        except ValidationError as exc:
+            form.add_error("identifier", exc)
+        except RegistrationRefused as exc:
+            refusal = exc.message
+        else:
+            previous = _registration_challenge(request)
+            request.session[REGISTRATION] = {
+                "customer_id": customer.pk,
+                # Kept only to cancel its activation password when a new one is sent.
+                "previous_challenge": str(previous.public_id) if previous else "",
+            }
+            return redirect("users:register_send")
+    return render(request, "users/register.html", {"form": form, "refusal": refusal, "step": 1})
+
+
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@ratelimit(group="users.register_send.ip", key="ip", rate=ratelimits.REGISTER_SEND_PER_IP, method="POST")
+@ratelimit(
+    group="users.register_send.customer",
+    key=ratelimits.registering_customer_key,
+    rate=ratelimits.REGISTER_SEND_PER_CUSTOMER,
+    method="POST",
+)
+def register_send(request: HttpRequest) -> HttpResponse:
+    """Step 2 of 4: the phone on file, masked; the activation password is sent on request."""
+    state = _registration_state(request)
+    customer = customer_get(customer_id=state["customer_id"]) if state.get("customer_id") else None
+    if customer is None:
+        request.session.pop(REGISTRATION, None)
+        return redirect("users:register")
+    if request.method == "POST":
+        previous = (
+            registration_challenge_get(customer_id=customer.pk, public_id=state.get("previous_challenge", ""))
+            if state.get("previous_challenge")
+            else None
+        )
+        try:
+            challenge = registration_start(customer=customer, previous_challenge=previous)
+        except RegistrationRefused as exc:
+            return _registration_restart(request, exc.message)
+        request.session[REGISTRATION] = {"customer_id": customer.pk, "challenge": str(challenge.public_id)}
+        _keep_registration_session(request)
+        return redirect("users:register_activate")
+    return render(
+        request,
+        "users/register_send.html",
+        {"phone": mask_phone(customer.phone_on_file), "step": 2},
+    )
+
+
+@sensitive_post_parameters("activation_password")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@ratelimit(group="users.register_activate.ip", key="ip", rate=ratelimits.REGISTER_ACTIVATE_PER_IP, method="POST")
+def register_activate(request: HttpRequest) -> HttpResponse:
+    """Step 3 of 4: the activation password from the SMS (valid 60 minutes, 3 tries)."""
+    challenge = _registration_challenge(request)
+    if challenge is None:
+        request.session.pop(REGISTRATION, None)
+        return redirect("users:register")
+    if challenge.state == ChallengeState.CONFIRMED:
+        return redirect("users:register_password")
+    form = ActivationPasswordForm()
+    if request.method == "POST":
+        if request.POST.get("action") == "resend":
+            try:
+                registration_resend(challenge=challenge)
+            except ChallengeError as exc:
+                return _registration_restart(request, exc.message)
+            _keep_registration_session(request)
+            messages.success(
+                request, _("We have sent you a new activation password. The previous one no longer works.")
+            )
+            return redirect("users:register_activate")
+        form = ActivationPasswordForm(request.POST)
+        if form.is_valid():
+            try:
+                registration_activate(challenge=challenge, code=form.cleaned_data["activation_password"])
+            except ChallengeError as exc:
+                if exc.code == "too_many_attempts":
+                    return _registration_restart(
+                        request,
+                        _("The activation password was wrong three times. Please start the registration again."),
+                    )
+                if exc.code in _CHALLENGE_ENDED:
+                    return _registration_restart(request, exc.message)
+                form.add_error("activation_password", exc.message)
+            else:
+                return redirect("users:register_password")
+    return render(
+        request,
+        "users/register_activate.html",
+        {"form": form, "phone": mask_phone(challenge.phone), "expired": challenge.is_expired(), "step": 3},
+    )
+
+
+@sensitive_post_parameters("new_password", "new_password_again")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@ratelimit(group="users.register_activate.ip", key="ip", rate=ratelimits.REGISTER_ACTIVATE_PER_IP, method="POST")
+def register_password(request: HttpRequest) -> HttpResponse:
+    """Step 4 of 4: the user's own password; then they are registered and signed in."""
+    challenge = _registration_challenge(request)
+    if challenge is None:
+        request.session.pop(REGISTRATION, None)
+        return redirect("users:register")
+    if challenge.state == ChallengeState.PENDING:
+        return redirect("users:register_activate")
+    if not registration_password_step_open(challenge=challenge):
+        return _registration_restart(request, _("The registration has expired. Please start again."))
+    customer = challenge.customer
+    user = portal_user_for_customer(customer=customer)
+    form = SetPasswordForm(request.POST or None, customer=customer, user=user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = registration_complete(challenge=challenge, password=form.cleaned_data["new_password"])
+        except PasswordRejected as exc:
+            form.add_error("new_password", exc.error)
+        except RegistrationRefused as exc:
+            return _registration_restart(request, exc.message)
+        else:
+            request.session.pop(REGISTRATION, None)
+            return _after_registration(request, result.user, created=result.created, blocked=result.access_blocked)
+    return render(request, "users/register_password.html", {"form": form, "step": 4, "first": user is None})
+
+
+def _after_registration(request: HttpRequest, user: User, *, created: bool, blocked: bool) -> HttpResponse:
+    if blocked:
+        messages.warning(
+            request,
+            _(
+                "Your new password is set, but your access to the portal is blocked. "
+                "To unblock it, call your bank's helpline or visit a branch."
+            ),
+        )
+        return redirect("users:login")
+    try:
+        completed = user_login_after_registration(user=user)
+    except LoginRefused as exc:
+        messages.error(request, exc.message)
+        return redirect("users:login")
+    _sign_in(request, completed)
+    if created:
+        messages.success(request, _("You are registered. Welcome to Kartosfera!"))
+    else:
+        messages.success(request, _("Your new password is set. Every other session has been signed out."))
+    return redirect(settings.LOGIN_REDIRECT_URL)
+
+
+# --- Security history ---------------------------------------------------------------
+
+
+@require_safe
+@cardholder_required
+def security(request: HttpRequest) -> HttpResponse:
+    """The last sign-in and the user's recent security events."""
+    user = request.user
+    assert isinstance(user, User)  # cardholder_required
+    return render(request, "users/security.html", {"events": security_events_for_user(user=user, limit=20)})

@@ -5,12 +5,40 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
+from kartosfera.notifications.backends import locmem
 
-def sign_in(page: Page, check_page: Callable[[], None], identifier: str, password: str) -> None:
-    """Sign in through the login form (checking the login page on the way)."""
+IDENTIFIER_LABEL = "PESEL, numer identyfikacyjny lub login"
+
+
+def last_sms_code(to: str | None = None) -> str:
+    """The 6-digit code of the last text message (to ``to``); the live server shares this process's outbox."""
+    messages = [m for m in locmem.outbox if to is None or m.to == to]
+    assert messages, "no SMS in the outbox"
+    match = re.search(r"\b([0-9]{6})\b", messages[-1].text)
+    assert match, messages[-1].text
+    return match.group(1)
+
+
+def enter_password(page: Page, check_page: Callable[[], None], identifier: str, password: str) -> None:
+    """Step 1 of signing in, from the login page (checked on the way)."""
     page.goto("/login/")
     check_page()
-    page.get_by_label("PESEL, numer identyfikacyjny lub login").fill(identifier)
+    page.get_by_label(IDENTIFIER_LABEL).fill(identifier)
     page.get_by_label("Hasło").fill(password)
     page.get_by_role("button", name="Zaloguj się").click()
+
+
+def enter_code(page: Page, check_page: Callable[[], None], to: str | None = None) -> None:
+    """Step 2 of signing in: the SMS code (the code page is checked on the way)."""
+    expect(page).to_have_url(re.compile(r"/login/code/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Wpisz kod SMS")
+    check_page()
+    page.get_by_role("textbox", name="Kod SMS").fill(last_sms_code(to))
+    page.get_by_role("button", name="Potwierdź i zaloguj się").click()
+
+
+def sign_in(page: Page, check_page: Callable[[], None], identifier: str, password: str) -> None:
+    """Sign in through the login form and the SMS code, landing on the card list."""
+    enter_password(page, check_page, identifier, password)
+    enter_code(page, check_page)
     expect(page).to_have_url(re.compile(r"/cards/$"))

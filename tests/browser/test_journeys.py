@@ -12,7 +12,7 @@ from kartosfera.cards.services import card_transition
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.testing import factories
 from kartosfera.users.models import User, UserKind
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import enter_code, last_sms_code, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -36,6 +36,7 @@ def test_sign_in_see_cards_open_one_switch_language_and_sign_out(
     page.get_by_label("PESEL, numer identyfikacyjny lub login").fill(cardholder.identifier)
     page.get_by_label("Hasło").fill(cardholder.password)
     page.get_by_role("button", name="Zaloguj się").click()
+    enter_code(page, check_page)
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Moje karty")
     expect(page.locator(".card-tile")).to_have_count(2)
@@ -140,13 +141,27 @@ def test_keyboard_only_reaches_the_skip_link_and_signs_in_with_enter(
     page.keyboard.type(cardholder.password)
     page.keyboard.press("Enter")
 
-    expect(page.get_by_role("heading", level=1)).to_have_text("Moje karty")
+    # The SMS code: the skip link, then the code field, typed and sent with Enter.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Wpisz kod SMS")
     check_page()
-
-    # Tabbing on from the top of the list reaches the first card's link.
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Przejdź do treści strony")).to_be_focused()
     page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("textbox", name="Kod SMS")).to_be_focused()
+    page.keyboard.type(last_sms_code())
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Moje karty")
+    check_page()
+
+    # Tabbing on from the top of the list reaches the security history (in the
+    # page header, under the previous sign-in), then the first card's link.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Przejdź do treści strony")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Historia bezpieczeństwa")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.locator(".card-tile__link").first).to_be_focused()
     page.keyboard.press("Enter")

@@ -379,6 +379,7 @@ def _load_portal_user(spec: CustomerSpec, customer: Customer, counts: LoadCounts
         kind=UserKind.CUSTOMER,
         customer=customer,
         login=spec.login,
+        portal_phone=customer.phone_on_file,
     )
 
 

@@ -17,10 +17,15 @@ class Sms:
 
 
 class SmsDeliveryError(Exception):
-    """The gateway did not take the message; ``retryable`` says whether trying again may help."""
+    """The gateway did not take the message; ``retryable`` says whether trying again may help.
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    The message of the error must never contain the text sent (it carries codes)
+    or credentials: it is stored in OutboundSms.last_error, logged and audited.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True, status_code: int | None = None) -> None:
         self.retryable = retryable
+        self.status_code = status_code
         super().__init__(message)
 
 

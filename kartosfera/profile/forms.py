@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from kartosfera.customers.identity import normalize_phone
+from kartosfera.profile.services import LOGIN_HELP_TEXT, LOGIN_MAX_LENGTH, login_validate
+from kartosfera.sca.stepup import stepup_phone
+from kartosfera.users.models import User
+from kartosfera.users.passwords import PASSWORD_HELP_TEXT, PASSWORD_MAX_LENGTH, validate_portal_password
+
+
+class UserForm(forms.Form):
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+
+class PasswordChangeForm(UserForm):
+    # Spaces are part of a password (strip=False); 128 is the policy's maximum,
+    # and a longer value is refused before it is ever hashed.
+    current_password = forms.CharField(
+        label=_("Current password"),
+        max_length=PASSWORD_MAX_LENGTH,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    new_password = forms.CharField(
+        label=_("New password"),
+        max_length=PASSWORD_MAX_LENGTH,
+        strip=False,
+        help_text=PASSWORD_HELP_TEXT,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password_repeat = forms.CharField(
+        label=_("Repeat the new password"),
+        max_length=PASSWORD_MAX_LENGTH,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean_current_password(self) -> str:
+        password: str = self.cleaned_data["current_password"]
+        if not self.user.check_password(password):
+            raise ValidationError(_("The current password is not correct."), code="password_incorrect")
+        return password
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        new = cleaned.get("new_password")
+        repeat = cleaned.get("new_password_repeat")
+        if new is not None:
+            try:
+                validate_portal_password(new, user=self.user, customer=self.user.customer)  # type: ignore[arg-type]
+            except ValidationError as exc:
+                self.add_error("new_password", exc)
+            else:
+                if repeat is not None and new != repeat:
+                    self.add_error("new_password_repeat", _("The two passwords are not the same."))
+        return cleaned
+
+
+class OwnLoginForm(UserForm):
+    login = forms.CharField(
+        label=_("Login"),
+        max_length=LOGIN_MAX_LENGTH,
+        help_text=LOGIN_HELP_TEXT,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
+    )
+
+    def clean_login(self) -> str:
+        return login_validate(self.cleaned_data["login"], user=self.user)
+
+
+class PhoneChangeForm(UserForm):
+    new_phone = forms.CharField(
+        label=_("New phone number"),
+        max_length=32,
+        help_text=_("A Polish mobile number, or any number with its country code, e.g. +44 7700 900123."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+    def clean_new_phone(self) -> str:
+        phone = normalize_phone(self.cleaned_data["new_phone"])
+        if phone == stepup_phone(self.user):
+            raise ValidationError(_("This is already the number the portal sends codes to."), code="phone_unchanged")
+        return phone
+
+
+class AccessBlockForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("I understand that I will be signed out at once and that only the bank can unblock my access."),
+        error_messages={"required": _("Tick the box to confirm that you want to block your access.")},
+    )

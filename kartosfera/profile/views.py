@@ -1,0 +1,107 @@
+"""Settings (/settings/): the cardholder's own data and access. Changes go through step-up."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_safe
+from django_ratelimit.decorators import ratelimit
+
+from kartosfera.core.audit import Actor
+from kartosfera.portal.decorators import cardholder_required
+from kartosfera.profile.forms import AccessBlockForm, OwnLoginForm, PasswordChangeForm, PhoneChangeForm
+from kartosfera.profile.selectors import personal_data_for_user
+from kartosfera.profile.stepup_operations import OWN_LOGIN_SET, PASSWORD_CHANGE, PHONE_CHANGE
+from kartosfera.sca.stepup import stepup_begin
+from kartosfera.users.models import User
+from kartosfera.users.services import AccessBlockedBy, user_access_block
+
+FORM_METHODS = ["GET", "HEAD", "POST"]
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User):  # unreachable behind cardholder_required
+        raise PermissionDenied
+    return user
+
+
+def _data(request: HttpRequest) -> QueryDict | None:
+    return request.POST if request.method == "POST" else None
+
+
+@never_cache
+@require_safe
+@cardholder_required
+def index(request: HttpRequest) -> HttpResponse:
+    return render(request, "profile/index.html", {"data": personal_data_for_user(user=_user(request))})
+
+
+@sensitive_post_parameters("current_password", "new_password", "new_password_repeat")
+@never_cache
+@require_http_methods(FORM_METHODS)
+@cardholder_required
+# The current password is checked here: without a limit this page would be a
+# password-guessing oracle for whoever holds a session.
+@ratelimit(key="user", rate="10/h", method="POST", block=False)
+def password(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = PasswordChangeForm(_data(request), user=user)
+    if request.method == "POST":
+        if getattr(request, "limited", False):
+            messages.error(request, _("Too many attempts. Wait a while and try again."))
+            return render(request, "profile/password.html", {"form": PasswordChangeForm(user=user)}, status=429)
+        if form.is_valid():
+            # Only the hash waits in the challenge for the code (never the password itself).
+            return stepup_begin(
+                request,
+                operation=PASSWORD_CHANGE,
+                payload={"password_hash": make_password(form.cleaned_data["new_password"])},
+            )
+    return render(request, "profile/password.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(FORM_METHODS)
+@cardholder_required
+def own_login(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = OwnLoginForm(_data(request), user=user)
+    if request.method == "POST" and form.is_valid():
+        return stepup_begin(request, operation=OWN_LOGIN_SET, payload={"login": form.cleaned_data["login"]})
+    return render(request, "profile/login.html", {"form": form, "current_login": user.login})
+
+
+@never_cache
+@require_http_methods(FORM_METHODS)
+@cardholder_required
+def phone(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = PhoneChangeForm(_data(request), user=user)
+    if request.method == "POST" and form.is_valid():
+        new_phone = form.cleaned_data["new_phone"]
+        return stepup_begin(request, operation=PHONE_CHANGE, payload={"new_phone": new_phone}, verify_phone=new_phone)
+    return render(request, "profile/phone.html", {"form": form, "data": personal_data_for_user(user=user)})
+
+
+@never_cache
+@require_http_methods(FORM_METHODS)
+@cardholder_required
+def block(request: HttpRequest) -> HttpResponse:
+    """Block one's own portal access at once: no code, so it works even when the phone is lost."""
+    user = _user(request)
+    form = AccessBlockForm(_data(request))
+    if request.method == "POST" and form.is_valid():
+        user_access_block(actor=Actor.for_user(user), user=user, by=AccessBlockedBy.CUSTOMER)
+        auth_logout(request)
+        messages.success(request, _("Your access to the portal is blocked. Only your bank can unblock it."))
+        return redirect(settings.LOGOUT_REDIRECT_URL)
+    return render(request, "profile/block.html", {"form": form})

@@ -1,0 +1,375 @@
+"""Step-up confirmation: one mechanism for every operation confirmed with an SMS code.
+
+An operation that changes money flow or security is not run by the view that
+asks for it. The view calls ``stepup_begin(request, operation=..., payload=...)``;
+that sends a code whose SMS names the operation (and the card), and sends the
+user to the generic confirmation page (``sca:confirm``). Only when the right
+code comes back does the operation's registered handler run, with the payload
+stored at the start: what the code confirms is exactly what runs (PSD2 RTS
+art. 5, dynamic linking). See docs/step-up.md.
+
+Registering an operation (in ``<app>/stepup_operations.py``, found at start-up)::
+
+    @stepup.register("cards.limit.raise", describe=describe_limit_raise)
+    def run_limit_raise(*, user, payload, card, actor) -> stepup.StepUpResult:
+        card_limit_change(actor=actor, card=card, ...)
+        return stepup.StepUpResult(redirect_to=reverse(...), message=_("..."))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from django.contrib import messages
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kartosfera.core.audit import FORBIDDEN_KEYS, Actor, audit_record
+from kartosfera.core.errors import DomainError
+from kartosfera.customers.models import Customer
+from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
+from kartosfera.sca.services import ChallengeError, challenge_cancel, challenge_issue, challenge_verify
+from kartosfera.users.models import User
+
+if TYPE_CHECKING:
+    from kartosfera.cards.models import Card
+
+# Session key: the public ids of the confirmations started in this session,
+# each with the page to go back to. A challenge id from another session (even
+# the same user's) is a 404: a stolen confirmation link is worthless.
+SESSION_KEY = "sca.stepup"
+SESSION_MAX_ENTRIES = 20
+# Payload keys starting with "_" belong to the mechanism (the linked check of a
+# new phone number); handlers never see them.
+VERIFICATION_KEY = "_verification"
+# At most this many step-up codes per customer per hour: each costs an SMS and
+# a flood of them is both a cost and a way to bury a real one [ours].
+MAX_STEP_UPS_PER_HOUR = 20
+
+
+@dataclass(frozen=True)
+class StepUpResult:
+    """Where to go after the operation ran, and the success message to show there."""
+
+    redirect_to: str
+    message: str
+
+
+class Describe(Protocol):
+    def __call__(self, *, payload: Mapping[str, Any], card: Card | None) -> str: ...
+
+
+class Handler(Protocol):
+    def __call__(self, *, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> StepUpResult: ...
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A confirmable operation: its name, how the SMS and page name it, and what runs it."""
+
+    name: str
+    describe: Describe
+    run: Handler
+    # Payload keys holding a one-way secret (a password hash, a PIN verification
+    # value): dropped from the stored payload once the confirmation ends.
+    secret_keys: tuple[str, ...] = ()
+
+
+class StepUpRefused(DomainError):
+    """A confirmation could not be started (no phone, too many codes)."""
+
+    code = "stepup_refused"
+
+
+_registry: dict[str, Operation] = {}
+
+
+def register(name: str, *, describe: Describe, secret_keys: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of the operation ``name``.
+
+    ``secret_keys``: payload keys wiped when the confirmation ends (run, refused,
+    failed or cancelled), so a hash does not outlive the minutes it is needed.
+    """
+
+    def decorator(run: Handler) -> Handler:
+        if name in _registry:
+            raise ImproperlyConfigured(f"step-up operation {name!r} is registered twice")
+        if len(name) > SmsChallenge._meta.get_field("operation").max_length:  # type: ignore[operator]
+            raise ImproperlyConfigured(f"step-up operation name {name!r} is too long")
+        _registry[name] = Operation(name=name, describe=describe, run=run, secret_keys=tuple(secret_keys))
+        return run
+
+    return decorator
+
+
+def operation_get(name: str) -> Operation:
+    """The registered operation ``name``; an unknown name is a programming error."""
+    try:
+        return _registry[name]
+    except KeyError:
+        raise ImproperlyConfigured(f"step-up operation {name!r} is not registered") from None
+
+
+def operation_names() -> list[str]:
+    """The names of every registered operation (for the docs and the tests)."""
+    return sorted(_registry)
+
+
+def card_label(card: Card) -> str:
+    """How an SMS names a card: the last four digits only, e.g. *1234."""
+    return f"*{card.pan_last4}"
+
+
+def stepup_phone(user: User) -> str | None:
+    """The number step-up codes go to: the same as sign-in codes (the portal phone, else the phone on file)."""
+    from kartosfera.users.services import login_phone
+
+    return login_phone(user)
+
+
+def _check_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    # The payload is stored in the database until the operation runs: a clear
+    # secret in it would be a secret at rest. Hash it (make_password) or keep a
+    # keyed verification value instead. Refusing loudly catches the mistake.
+    for key in payload:
+        if key.lower() in FORBIDDEN_KEYS or key.startswith("_"):
+            raise ValueError(f"step-up payload key {key!r} is not allowed (secret or reserved)")
+    return dict(payload)
+
+
+@transaction.atomic
+def stepup_issue(
+    *,
+    actor: Actor,
+    user: User,
+    operation: str,
+    payload: Mapping[str, Any],
+    card: Card | None = None,
+    verify_phone: str | None = None,
+) -> SmsChallenge:
+    """Start confirming ``operation``: send the code (and one to ``verify_phone``, if given).
+
+    ``verify_phone`` is a new number that must prove it reaches the user: it
+    gets a second code (PHONE_VERIFICATION) and the operation runs only when
+    both codes are confirmed.
+    """
+    op = operation_get(operation)
+    clean_payload = _check_payload(payload)
+    customer = user.customer
+    if customer is None or not user.is_cardholder:
+        raise PermissionDenied
+    if card is not None and card.customer_id != customer.pk:
+        # A view passing somebody else's card is a bug: never send a code for it.
+        raise PermissionDenied
+    phone = stepup_phone(user)
+    if not phone:
+        raise StepUpRefused(_("There is no phone number for confirmation codes. Please visit a branch of your bank."))
+    # The customer row lock makes the hourly cap exact when requests race.
+    Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    since = timezone.now() - dt.timedelta(hours=1)
+    recent = SmsChallenge.objects.filter(
+        customer=customer, purpose=ChallengePurpose.STEP_UP, created_at__gte=since
+    ).count()
+    if recent >= MAX_STEP_UPS_PER_HOUR:
+        raise StepUpRefused(_("Too many confirmation codes have been requested. Try again in an hour."))
+    description = op.describe(payload=clean_payload, card=card)
+    common: dict[str, Any] = {
+        "actor": actor,
+        "customer": customer,
+        "user": user,
+        "operation": op.name,
+        "description": description,
+        "card_id": card.pk if card is not None else None,
+    }
+    stored_payload = dict(clean_payload)
+    if verify_phone:
+        verification = challenge_issue(
+            purpose=ChallengePurpose.PHONE_VERIFICATION, phone=verify_phone, payload={}, **common
+        )
+        stored_payload[VERIFICATION_KEY] = str(verification.public_id)
+    return challenge_issue(purpose=ChallengePurpose.STEP_UP, phone=phone, payload=stored_payload, **common)
+
+
+def stepup_begin(
+    request: HttpRequest,
+    *,
+    operation: str,
+    payload: Mapping[str, Any],
+    card: Card | None = None,
+    verify_phone: str | None = None,
+    back_url: str | None = None,
+) -> HttpResponse:
+    """Send the code for ``operation`` and redirect to the confirmation page.
+
+    Call it from a view once the input is valid, instead of running the
+    operation. ``back_url`` (default: this page) is where "cancel" and a
+    failed confirmation lead. A refusal (no phone, too many codes) becomes an
+    error message on ``back_url``.
+    """
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    back = back_url or request.path
+    try:
+        challenge = stepup_issue(
+            actor=Actor.for_user(user),
+            user=user,
+            operation=operation,
+            payload=payload,
+            card=card,
+            verify_phone=verify_phone,
+        )
+    except StepUpRefused as exc:
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(back)
+    entries: dict[str, str] = dict(request.session.get(SESSION_KEY, {}))
+    entries[str(challenge.public_id)] = back
+    # Dicts keep insertion order: the oldest confirmations fall out first.
+    request.session[SESSION_KEY] = dict(list(entries.items())[-SESSION_MAX_ENTRIES:])
+    return HttpResponseRedirect(reverse("sca:confirm", kwargs={"public_id": challenge.public_id}))
+
+
+def stepup_back_url(request: HttpRequest, challenge: SmsChallenge) -> str:
+    """The page the confirmation started from (stored in the session)."""
+    return str(request.session.get(SESSION_KEY, {}).get(str(challenge.public_id)) or reverse("portal:home"))
+
+
+def stepup_forget(request: HttpRequest, challenge: SmsChallenge) -> None:
+    """Drop a finished confirmation from the session."""
+    entries = dict(request.session.get(SESSION_KEY, {}))
+    if entries.pop(str(challenge.public_id), None) is not None:
+        request.session[SESSION_KEY] = entries
+
+
+def stepup_linked(challenge: SmsChallenge) -> SmsChallenge | None:
+    """The second challenge (code to a new phone number) of a confirmation, if any."""
+    linked_id = challenge.payload.get(VERIFICATION_KEY)
+    if not linked_id:
+        return None
+    return SmsChallenge.objects.get(
+        public_id=linked_id, customer_id=challenge.customer_id, purpose=ChallengePurpose.PHONE_VERIFICATION
+    )
+
+
+@dataclass
+class VerifyOutcome:
+    """What the codes typed on the confirmation page did: errors per field, or all confirmed."""
+
+    errors: dict[str, str]
+    ended: bool = False
+
+    @property
+    def confirmed(self) -> bool:
+        return not self.errors and not self.ended
+
+
+def stepup_verify(
+    *, actor: Actor, challenge: SmsChallenge, linked: SmsChallenge | None, codes: Mapping[str, str]
+) -> VerifyOutcome:
+    """Check the codes for the challenges still pending (``code`` and ``verification_code``).
+
+    Each check commits on its own (see challenge_verify): never call this
+    inside a transaction. Three wrong codes on either challenge end both.
+    """
+    outcome = VerifyOutcome(errors={})
+    pairs = [("code", challenge), ("verification_code", linked)]
+    for field, item in pairs:
+        if item is None or item.state != ChallengeState.PENDING:
+            continue
+        try:
+            challenge_verify(actor=actor, challenge=item, code=codes.get(field, ""))
+        except ChallengeError as exc:
+            outcome.errors[field] = exc.message
+            if exc.code in {"too_many_attempts", "challenge_closed", "code_used"}:
+                outcome.ended = True
+    if outcome.ended:
+        stepup_cancel(actor=actor, challenge=challenge)
+    return outcome
+
+
+def _wipe_secrets(challenge: SmsChallenge) -> None:
+    """Drop the operation's secret keys from the stored payload (the confirmation has ended)."""
+    secret_keys = set(_registry[challenge.operation].secret_keys) if challenge.operation in _registry else set()
+    if secret_keys & set(challenge.payload):
+        SmsChallenge.objects.filter(pk=challenge.pk).update(
+            payload={key: value for key, value in challenge.payload.items() if key not in secret_keys}
+        )
+
+
+@transaction.atomic
+def stepup_cancel(*, actor: Actor, challenge: SmsChallenge) -> None:
+    """End a confirmation and its linked code (cancelled, or failed on the other code); nothing runs."""
+    linked = stepup_linked(challenge)
+    for item in (challenge, linked):
+        if item is not None:
+            challenge_cancel(actor=actor, challenge=item)
+    _wipe_secrets(challenge)
+
+
+def _handler_payload(challenge: SmsChallenge) -> dict[str, Any]:
+    return {key: value for key, value in challenge.payload.items() if not key.startswith("_")}
+
+
+def _card_for(challenge: SmsChallenge) -> Card | None:
+    if challenge.card_id is None:
+        return None
+    from kartosfera.cards.models import Card
+
+    # The card is re-read through the customer: a confirmation can only ever
+    # act on a card of the customer who confirmed it.
+    return Card.objects.select_related("product", "account").get(
+        pk=challenge.card_id, customer_id=challenge.customer_id
+    )
+
+
+def stepup_complete(*, actor: Actor, user: User, challenge: SmsChallenge) -> StepUpResult:
+    """Run the confirmed operation once: every code confirmed, not run before.
+
+    The challenge row is locked while the handler runs, so two requests that
+    confirm the two codes of a phone change at the same moment cannot both
+    run it. A DomainError from the handler is audited and re-raised for the
+    view to show; the codes are used up either way (start again).
+    """
+    op = operation_get(challenge.operation)
+    try:
+        with transaction.atomic():
+            locked = SmsChallenge.objects.select_for_update().get(pk=challenge.pk)
+            linked = stepup_linked(locked)
+            if (
+                locked.state != ChallengeState.CONFIRMED
+                or locked.completed_at is not None
+                or (linked is not None and linked.state != ChallengeState.CONFIRMED)
+            ):
+                raise ChallengeError(_("This confirmation has ended. Start again."), code="challenge_closed")
+            result = op.run(user=user, payload=_handler_payload(locked), card=_card_for(locked), actor=actor)
+            locked.completed_at = timezone.now()
+            locked.save(update_fields=["completed_at"])
+            _wipe_secrets(locked)
+            audit_record(
+                actor=actor,
+                action="sca.operation.completed",
+                obj=locked,
+                customer_id=locked.customer_id,
+                after={"operation": locked.operation, "card_id": locked.card_id},
+            )
+    except ChallengeError:
+        raise
+    except DomainError as exc:
+        with transaction.atomic():
+            _wipe_secrets(challenge)
+            audit_record(
+                actor=actor,
+                action="sca.operation.refused",
+                obj=challenge,
+                customer_id=challenge.customer_id,
+                after={"operation": challenge.operation, "reason": exc.code},
+            )
+        raise
+    return result

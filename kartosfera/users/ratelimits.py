@@ -1,0 +1,42 @@
+"""Rate limits of the sign-in and registration pages (django-ratelimit, counted in the default cache).
+
+They sit in front of the per-account rules (3 wrong passwords lock access, 3
+wrong codes end a challenge, 3 codes per challenge) and slow down what those
+cannot see: guessing across many identifiers from one address, and sending
+SMS messages to somebody else's phone. Only POSTs count. A refusal is the 429
+page (RATELIMIT_VIEW).
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from kartosfera.users.selectors import normalize_identifier
+from kartosfera.users.session_keys import REGISTRATION
+
+# [ours] Generous for a person (who mistypes a few times), tight for a script.
+LOGIN_PER_IDENTIFIER = "10/15m"
+LOGIN_PER_IP = "60/h"
+LOGIN_CODE_PER_IP = "30/15m"
+REGISTER_PER_IDENTIFIER = "5/15m"
+REGISTER_PER_IP = "20/h"
+# Each of these sends an SMS: a few per customer, so nobody floods a phone.
+REGISTER_SEND_PER_CUSTOMER = "3/15m"
+REGISTER_SEND_PER_IP = "10/h"
+REGISTER_ACTIVATE_PER_IP = "30/h"
+
+
+def identifier_key(group: str, request: HttpRequest) -> str:
+    """The identifier typed (normalized as the look-up normalizes it); django-ratelimit hashes the key.
+
+    A blank identifier counts per address, or every blank form would share one bucket.
+    """
+    identifier = normalize_identifier(request.POST.get("identifier", "")).casefold()
+    return f"id:{identifier}" if identifier else f"ip:{request.META.get('REMOTE_ADDR', '')}"
+
+
+def registering_customer_key(group: str, request: HttpRequest) -> str:
+    """The customer a registering session is about (the address, when there is none)."""
+    state = request.session.get(REGISTRATION)
+    customer_id = state.get("customer_id") if isinstance(state, dict) else None
+    return f"customer:{customer_id}" if customer_id else f"ip:{request.META.get('REMOTE_ADDR', '')}"

@@ -1,0 +1,423 @@
+"""Registration: PESEL or bank ID → masked phone → activation password by SMS → own password → signed in."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.contrib.auth.hashers import check_password
+from django.urls import reverse
+from django.utils import timezone
+
+from kartosfera.core.audit import Actor
+from kartosfera.core.models import ActorType, AuditEvent
+from kartosfera.customers.models import Customer, Residency
+from kartosfera.notifications.backends import locmem
+from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
+from kartosfera.testing import factories
+from kartosfera.users.lockout import lock_end
+from kartosfera.users.models import User, UserKind
+from kartosfera.users.services import user_access_block
+from kartosfera.users.session_keys import REGISTRATION
+from kartosfera.users.tests.helpers import (
+    NEW_PASSWORD,
+    REGISTER_ACTIVATE_URL,
+    REGISTER_PASSWORD_URL,
+    REGISTER_SEND_URL,
+    REGISTER_URL,
+    last_activation_password,
+    last_sms,
+)
+
+CARD_LIST = reverse("portal:card_list")
+
+
+def _to_activation(portal, identifier: str) -> None:
+    assert portal.post(REGISTER_URL, {"identifier": identifier})["Location"] == REGISTER_SEND_URL
+    assert portal.post(REGISTER_SEND_URL)["Location"] == REGISTER_ACTIVATE_URL
+
+
+def _to_password(portal, identifier: str) -> None:
+    _to_activation(portal, identifier)
+    response = portal.post(REGISTER_ACTIVATE_URL, {"activation_password": last_activation_password()})
+    assert response["Location"] == REGISTER_PASSWORD_URL
+
+
+def _set_password(portal, password: str = NEW_PASSWORD, again: str | None = None):
+    return portal.post(REGISTER_PASSWORD_URL, {"new_password": password, "new_password_again": again or password})
+
+
+# --- Step 1: who ------------------------------------------------------------------------
+
+
+def test_the_registration_page_is_polish_and_linked_from_sign_in(client, db):
+    html = client.get(REGISTER_URL).content.decode()
+
+    assert "Zarejestruj się" in html
+    assert "Rejestracja, krok 1 z 4" in html
+    assert "PESEL lub numer identyfikacyjny" in html
+    assert f'href="{REGISTER_URL}"' in client.get(reverse("users:login")).content.decode()
+
+
+def test_a_pesel_with_a_wrong_check_digit_gets_a_clear_message(portal, stranger):
+    pesel = stranger.identifier
+    wrong = pesel[:-1] + str((int(pesel[-1]) + 1) % 10)
+
+    response = portal.post(REGISTER_URL, {"identifier": wrong})
+
+    assert response.status_code == 200
+    assert "Cyfra kontrolna numeru PESEL jest nieprawidłowa." in response.content.decode()
+    assert REGISTRATION not in portal.client.session
+
+
+def test_a_short_number_gets_the_pesel_length_message(portal, db):
+    response = portal.post(REGISTER_URL, {"identifier": "8503141"})
+
+    assert "PESEL musi mieć dokładnie 11 cyfr." in response.content.decode()
+
+
+def test_an_unknown_customer_is_told_to_check_the_number_and_nothing_about_it_is_recorded(portal, db):
+    pesel = factories.make_pesel(dt.date(1970, 1, 1), 999)
+
+    response = portal.post(REGISTER_URL, {"identifier": pesel})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Nie znaleźliśmy klienta o tym numerze PESEL" in html
+    assert 'role="alert"' in html
+    event = AuditEvent.objects.get(action="users.registration.refused")
+    assert event.after == {"reason": "not_found"}
+    assert event.customer_id is None
+    assert pesel not in repr([event.before, event.after, event.actor_label, event.object_id])
+    assert not locmem.outbox
+
+
+def test_a_customer_without_a_phone_is_sent_to_a_branch(portal, db):
+    customer = factories.customer_factory(phone_on_file=None)
+
+    response = portal.post(REGISTER_URL, {"identifier": customer.pesel})
+
+    html = response.content.decode()
+    assert "Bank nie ma Twojego numeru telefonu komórkowego" in html
+    assert "Odwiedź placówkę banku" in html
+    assert AuditEvent.objects.get(action="users.registration.refused").after == {"reason": "no_phone"}
+    assert not SmsChallenge.objects.exists()
+
+
+def test_a_signed_in_user_is_sent_to_the_cards(client, cardholder):
+    client.force_login(cardholder.user)
+
+    assert client.get(REGISTER_URL)["Location"] == CARD_LIST
+
+
+# --- Step 2: the phone on file ------------------------------------------------------------
+
+
+def test_the_phone_on_file_is_shown_masked_and_nothing_is_sent_before_the_user_asks(portal, stranger):
+    portal.post(REGISTER_URL, {"identifier": stranger.identifier})
+
+    html = portal.get(REGISTER_SEND_URL).content.decode()
+
+    phone = stranger.customer.phone_on_file
+    assert f"+48 *** *** {phone[-3:]}" in html
+    assert phone not in html
+    assert "Rejestracja, krok 2 z 4" in html
+    assert not locmem.outbox
+    assert portal.client.session[REGISTRATION] == {"customer_id": stranger.customer.pk, "previous_challenge": ""}
+
+
+def test_the_activation_password_goes_to_the_phone_on_file_and_only_ids_stay_in_the_session(portal, stranger):
+    _to_activation(portal, stranger.identifier)
+
+    challenge = SmsChallenge.objects.get()
+    assert challenge.purpose == ChallengePurpose.REGISTRATION
+    assert challenge.customer == stranger.customer
+    assert challenge.user is None
+    assert abs(challenge.expires_at - challenge.created_at - dt.timedelta(minutes=60)) < dt.timedelta(seconds=1)
+    assert [m.to for m in locmem.outbox] == [stranger.customer.phone_on_file]
+    activation = last_activation_password()
+    assert portal.client.session[REGISTRATION] == {
+        "customer_id": stranger.customer.pk,
+        "challenge": str(challenge.public_id),
+    }
+    assert activation not in repr(dict(portal.client.session))
+    assert activation not in challenge.code_digest
+    started = AuditEvent.objects.get(action="users.registration.started")
+    assert started.customer_id == stranger.customer.pk
+    assert started.after["registered_before"] is False
+    assert started.after["phone"].startswith("+48 ***")
+
+
+def test_step_pages_without_the_earlier_steps_go_back_to_the_start(portal, db):
+    for url in (REGISTER_SEND_URL, REGISTER_ACTIVATE_URL, REGISTER_PASSWORD_URL):
+        assert portal.get(url)["Location"] == REGISTER_URL
+
+
+def test_the_password_step_before_the_activation_password_goes_to_the_activation(portal, stranger):
+    _to_activation(portal, stranger.identifier)
+
+    response = portal.post(REGISTER_PASSWORD_URL, {"new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD})
+
+    assert response["Location"] == REGISTER_ACTIVATE_URL
+    assert not User.objects.filter(customer=stranger.customer).exists()
+
+
+def test_starting_again_cancels_the_previous_activation_password(portal, stranger):
+    _to_activation(portal, stranger.identifier)
+    first = SmsChallenge.objects.get()
+    first_password = last_activation_password()
+
+    _to_activation(portal, stranger.identifier)
+
+    first.refresh_from_db()
+    assert first.state == ChallengeState.CANCELLED
+    response = portal.post(REGISTER_ACTIVATE_URL, {"activation_password": first_password})
+    if first_password != last_activation_password():
+        assert response.status_code == 200  # the old one is just wrong for the new challenge
+
+
+# --- Step 3: the activation password ---------------------------------------------------------
+
+
+def test_the_activation_password_is_accepted_in_lower_case_and_with_spaces(portal, stranger):
+    _to_activation(portal, stranger.identifier)
+    code = last_activation_password()
+
+    response = portal.post(REGISTER_ACTIVATE_URL, {"activation_password": f" {code[:5].lower()} {code[5:]} "})
+
+    assert response["Location"] == REGISTER_PASSWORD_URL
+    assert SmsChallenge.objects.get().state == ChallengeState.CONFIRMED
+
+
+def test_a_wrong_activation_password_says_how_many_tries_are_left(portal, stranger):
+    _to_activation(portal, stranger.identifier)
+
+    response = portal.post(REGISTER_ACTIVATE_URL, {"activation_password": "WRONGWRONG"})
+
+    assert response.status_code == 200
+    assert "Kod jest nieprawidłowy. Pozostałe próby: 2." in response.content.decode()
+
+
+def test_three_wrong_activation_passwords_end_the_registration(portal, stranger):
+    _to_activation(portal, stranger.identifier)
+    for _ in range(2):
+        portal.post(REGISTER_ACTIVATE_URL, {"activation_password": "WRONGWRONG"})
+
+    response = portal.post(REGISTER_ACTIVATE_URL, {"activation_password": "WRONGWRONG"})
+
+    assert response["Location"] == REGISTER_URL
+    assert REGISTRATION not in portal.client.session
+    assert "Trzy razy wpisano błędne hasło aktywacyjne" in portal.get(REGISTER_URL).content.decode()
+    event = AuditEvent.objects.get(action="users.registration.refused")
+    assert event.after == {"reason": "activation_attempts_exceeded"}
+    assert event.customer_id == stranger.customer.pk
+
+
+def test_the_activation_password_expires_after_60_minutes(portal, stranger):
+    _to_activation(portal, stranger.identifier)
+    code = last_activation_password()
+
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=59, seconds=50)):
+        assert "wygasło" not in portal.get(REGISTER_ACTIVATE_URL).content.decode()
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=60, seconds=1)):
+        assert "Hasło aktywacyjne wygasło. Poproś o nowe." in portal.get(REGISTER_ACTIVATE_URL).content.decode()
+        response = portal.post(REGISTER_ACTIVATE_URL, {"activation_password": code})
+        assert "Kod wygasł" in response.content.decode()
+        portal.post(REGISTER_ACTIVATE_URL, {"action": "resend"})
+        response = portal.post(REGISTER_ACTIVATE_URL, {"activation_password": last_activation_password()})
+        assert response["Location"] == REGISTER_PASSWORD_URL
+
+
+# --- Step 4: the password --------------------------------------------------------------------
+
+
+def test_first_registration_creates_the_portal_user_and_signs_in(portal, stranger):
+    _to_password(portal, stranger.identifier)
+
+    response = _set_password(portal)
+
+    assert response["Location"] == CARD_LIST
+    user = User.objects.get(customer=stranger.customer)
+    assert user.username == f"c{stranger.customer.pk}"
+    assert user.kind == UserKind.CUSTOMER
+    assert user.portal_phone == stranger.customer.phone_on_file
+    assert user.check_password(NEW_PASSWORD)
+    assert user.password_changed_at is not None
+    assert portal.signed_in_user_id == user.pk
+    assert REGISTRATION not in portal.client.session
+    assert "Rejestracja zakończona. Witamy w Kartosferze!" in portal.get(CARD_LIST).content.decode()
+    completed = AuditEvent.objects.get(action="users.registration.completed")
+    assert completed.after == {"new_user": True, "access_blocked": False}
+    assert completed.actor_type == ActorType.CUSTOMER
+    assert AuditEvent.objects.get(action="users.login.succeeded").after == {"method": "registration"}
+    assert SmsChallenge.objects.get().completed_at is not None
+    # The registration's longer session age (60 + 30 minutes) does not carry over to the signed-in session.
+    assert "_session_expiry" not in portal.client.session
+
+
+def test_a_non_resident_registers_with_the_bank_assigned_id(portal, db):
+    customer = factories.customer_factory(residency=Residency.NON_RESIDENT, nonresident_id="NR00000021")
+
+    portal.register("nr00000021")
+
+    assert portal.signed_in_user_id == User.objects.get(customer=customer).pk
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("krótkie", "Hasło jest za krótkie: musi mieć co najmniej 10 znaków."),
+        ("x" * 129, "Hasło jest za długie: może mieć najwyżej 128 znaków."),
+        ("password123", "To hasło jest jednym z najczęściej używanych"),
+        ("zielinski-1990-haslo", "Hasło nie może zawierać Twojego numeru PESEL"),
+    ],
+)
+def test_a_password_against_the_policy_is_refused_with_the_reason(portal, stranger, password, message):
+    _to_password(portal, stranger.identifier)
+
+    response = _set_password(portal, password)
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not User.objects.filter(customer=stranger.customer).exists()
+    assert f'value="{password}"' not in response.content.decode()
+
+
+def test_two_different_passwords_are_refused(portal, stranger):
+    _to_password(portal, stranger.identifier)
+
+    response = _set_password(portal, NEW_PASSWORD, "Inne hasło całkiem inne")
+
+    assert "Wpisane hasła się różnią." in response.content.decode()
+    assert not User.objects.filter(customer=stranger.customer).exists()
+
+
+def test_the_password_must_follow_within_30_minutes(portal, stranger):
+    _to_password(portal, stranger.identifier)
+
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=31)):
+        response = _set_password(portal)
+
+    assert response["Location"] == REGISTER_URL
+    assert not User.objects.filter(customer=stranger.customer).exists()
+
+
+def test_an_activation_password_completes_one_registration_only(portal, second_portal, stranger):
+    _to_password(portal, stranger.identifier)
+    state = dict(portal.client.session[REGISTRATION])
+    _set_password(portal)
+    session = second_portal.client.session
+    session[REGISTRATION] = state  # a copy of the state, replayed in another browser
+    session.save()
+
+    response = second_portal.post(
+        REGISTER_PASSWORD_URL, {"new_password": "Zupełnie inne hasło", "new_password_again": "Zupełnie inne hasło"}
+    )
+
+    assert response["Location"] == REGISTER_URL
+    user = User.objects.get(customer=stranger.customer)
+    assert user.check_password(NEW_PASSWORD)
+    assert second_portal.signed_in_user_id is None
+
+
+def test_registration_stores_the_password_with_argon2id(portal, stranger, settings):
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+
+    portal.register(stranger.identifier)
+
+    stored = User.objects.get(customer=stranger.customer).password
+    assert stored.startswith("argon2$argon2id$")
+    assert check_password(NEW_PASSWORD, stored)
+
+
+# --- Registering again: the forgotten password ---------------------------------------------
+
+
+def test_registering_again_sets_a_new_password_and_ends_every_other_session(portal, second_portal, cardholder):
+    second_portal.sign_in(cardholder.identifier, cardholder.password)
+    assert second_portal.client.get(CARD_LIST).status_code == 200
+
+    response = portal.register(cardholder.identifier)
+
+    assert response["Location"] == CARD_LIST
+    user = User.objects.get(pk=cardholder.user.pk)
+    assert user.check_password(NEW_PASSWORD)
+    assert not user.check_password(cardholder.password)
+    assert portal.signed_in_user_id == user.pk
+    assert "Nowe hasło zostało ustawione." in portal.get(CARD_LIST).content.decode()
+    # The old session is signed out at its next request.
+    old_session = second_portal.client.get(CARD_LIST)
+    assert old_session.status_code == 302
+    assert old_session["Location"].startswith(reverse("users:login"))
+    completed = AuditEvent.objects.get(action="users.registration.completed")
+    assert completed.after == {"new_user": False, "access_blocked": False}
+    assert AuditEvent.objects.get(action="users.registration.started").after["registered_before"] is True
+
+
+def test_registering_again_lifts_the_lock_after_wrong_passwords(portal, cardholder):
+    User.objects.filter(pk=cardholder.user.pk).update(failed_login_count=3, locked_until=lock_end(timezone.now()))
+
+    portal.register(cardholder.identifier)
+
+    user = User.objects.get(pk=cardholder.user.pk)
+    assert user.failed_login_count == 0
+    assert user.locked_until is None
+    assert portal.signed_in_user_id == user.pk
+
+
+def test_registering_again_keeps_a_block_of_access_and_says_so(portal, cardholder):
+    user_access_block(actor=Actor.for_user(cardholder.user), user=cardholder.user, by="customer")
+
+    response = portal.register(cardholder.identifier)
+
+    assert response["Location"] == reverse("users:login")
+    assert portal.signed_in_user_id is None
+    user = User.objects.get(pk=cardholder.user.pk)
+    assert user.is_access_blocked
+    assert user.check_password(NEW_PASSWORD)
+    page = portal.get(reverse("users:login")).content.decode()
+    assert "Nowe hasło zostało ustawione, ale Twój dostęp do portalu jest zablokowany." in page
+    assert AuditEvent.objects.get(action="users.registration.completed").after["access_blocked"] is True
+
+
+def test_registering_again_keeps_the_portal_phone_and_tells_it(portal, cardholder):
+    User.objects.filter(pk=cardholder.user.pk).update(portal_phone="+48501999888")
+
+    portal.register(cardholder.identifier)
+
+    user = User.objects.get(pk=cardholder.user.pk)
+    assert user.portal_phone == "+48501999888"
+    notice = last_sms("+48501999888")
+    assert "ponowną rejestrację" in notice
+
+
+def test_registering_again_with_the_current_password_is_refused(portal, cardholder):
+    _to_password(portal, cardholder.identifier)
+
+    response = _set_password(portal, cardholder.password)
+
+    assert "Nowe hasło musi się różnić od obecnego." in response.content.decode()
+
+
+def test_the_registration_pages_refuse_other_methods(client, db):
+    for url in (REGISTER_URL, REGISTER_SEND_URL, REGISTER_ACTIVATE_URL, REGISTER_PASSWORD_URL):
+        assert client.put(url).status_code == 405
+        assert client.delete(url).status_code == 405
+
+
+def test_the_registration_pages_are_never_cached(client, db):
+    assert "no-cache" in client.get(REGISTER_URL)["Cache-Control"]
+
+
+def test_a_customer_removed_between_the_steps_restarts_the_registration(portal, stranger):
+    portal.post(REGISTER_URL, {"identifier": stranger.identifier})
+    session = portal.client.session
+    session[REGISTRATION] = {"customer_id": 987654}
+    session.save()
+
+    assert portal.get(REGISTER_SEND_URL)["Location"] == REGISTER_URL
+    assert Customer.objects.filter(pk=stranger.customer.pk).exists()

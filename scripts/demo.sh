@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The demo: migrate, load the demo bank, then run the web server and the task
+# worker (it delivers the SMS to the outbox) side by side. Ctrl-C stops both;
+# so does either one stopping (e.g. when the port is taken).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+HOST=127.0.0.1
+PORT=${DEMO_PORT:-8000}
+export KARTOSFERA_ENV=${KARTOSFERA_ENV:-development}
+
+"$PY" manage.py migrate --noinput
+"$PY" manage.py load_demo_bank
+
+# Job control gives each background job its own process group, so stopping a
+# group also stops runserver's child (its autoreloader serves from a child).
+set -m
+pids=()
+stop() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do
+    kill -TERM -- "-$pid" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+  echo "Demo stopped."
+}
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$PY" manage.py db_worker --interval 1 --no-startup-delay &
+pids+=("$!")
+"$PY" manage.py runserver "$HOST:$PORT" &
+pids+=("$!")
+
+echo
+echo "Kartosfera: http://$HOST:$PORT/"
+echo "SMS outbox: http://$HOST:$PORT/dev/sms-outbox/"
+echo "The task worker is running (it delivers the SMS). Press Ctrl-C to stop the demo."
+echo
+wait -n

@@ -1,0 +1,177 @@
+"""The access journey in a real browser: register, sign in with an SMS code, get locked out, come back next day.
+
+Every page on the way is checked with axe-core and for CSP violations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+import time_machine
+from playwright.sync_api import Page, expect
+
+from kartosfera.notifications.backends import locmem
+from kartosfera.testing import factories
+from kartosfera.users.models import User
+from tests.browser.helpers import IDENTIFIER_LABEL, enter_code, enter_password, last_sms_code
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "Ćma nad łąką o zmierzchu"
+NEW_PHONE = "+48512345678"
+
+
+def _last_activation_password(to: str) -> str:
+    texts = [m.text for m in locmem.outbox if m.to == to]
+    assert texts, "no activation password in the outbox"
+    match = re.search(r"\b([A-Z2-9]{10})\b", texts[-1])
+    assert match, texts[-1]
+    return match.group(1)
+
+
+def _sign_out(page: Page, check_page) -> None:
+    page.get_by_role("button", name="Wyloguj się").click()
+    expect(page).to_have_url(re.compile(r"/login/$"))
+    expect(page.locator(".messages")).to_contain_text("Wylogowano z portalu.")
+    check_page()
+
+
+def _change_portal_phone(page: Page, check_page, *, old_phone: str) -> None:
+    """Settings → phone: a code to the current number and one to the new number confirm the change."""
+    page.goto("/settings/phone/")
+    check_page()
+    page.locator('input[name="new_phone"]').fill(NEW_PHONE)
+    page.locator('form[action="/settings/phone/"] button[type="submit"]').click()
+    expect(page).to_have_url(re.compile(r"/confirm/"))
+    check_page()
+    page.locator('input[name="code"]').fill(last_sms_code(to=old_phone))
+    page.locator('input[name="verification_code"]').fill(last_sms_code(to=NEW_PHONE))
+    page.locator('form[action*="/confirm/"] button[type="submit"]').first.click()
+    expect(page).to_have_url(re.compile(r"/settings/$"))
+    expect(page.locator(".messages")).to_be_visible()
+    check_page()
+
+
+def test_register_sign_in_get_locked_out_and_sign_in_again_the_next_day(
+    page: Page, live_server, check_page, stranger, debit_product
+):
+    factories.card_factory(customer=stranger.customer, product=debit_product)
+    phone = stranger.customer.phone_on_file
+
+    # Registration: "Zarejestruj się" from the sign-in page.
+    page.goto(f"{live_server.url}/login/")
+    check_page()
+    page.get_by_role("link", name="Zarejestruj się").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Zarejestruj się")
+    check_page()
+    page.get_by_label("PESEL lub numer identyfikacyjny").fill(stranger.identifier)
+    page.get_by_role("button", name="Dalej").click()
+
+    # The phone on file, masked; the activation password is sent on request.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hasło aktywacyjne")
+    expect(page.get_by_text(f"+48 *** *** {phone[-3:]}")).to_be_visible()
+    check_page()
+    page.get_by_role("button", name="Wyślij hasło aktywacyjne").click()
+
+    # First login with the activation password.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Wpisz hasło aktywacyjne")
+    check_page()
+    page.get_by_role("textbox", name="Hasło aktywacyjne").fill(_last_activation_password(phone))
+    page.get_by_role("button", name="Dalej").click()
+
+    # The user's own password (first a too short one: the error is accessible too).
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ustaw hasło")
+    check_page()
+    page.get_by_label("Nowe hasło", exact=True).fill("krótkie")
+    page.get_by_label("Powtórz nowe hasło").fill("krótkie")
+    page.get_by_role("button", name="Ustaw hasło i zaloguj się").click()
+    expect(page.get_by_text("Hasło jest za krótkie: musi mieć co najmniej 10 znaków.")).to_be_visible()
+    check_page()
+    page.get_by_label("Nowe hasło", exact=True).fill(PASSWORD)
+    page.get_by_label("Powtórz nowe hasło").fill(PASSWORD)
+    page.get_by_role("button", name="Ustaw hasło i zaloguj się").click()
+
+    expect(page).to_have_url(re.compile(r"/cards/$"))
+    expect(page.locator(".messages")).to_contain_text("Rejestracja zakończona. Witamy w Kartosferze!")
+    expect(page.get_by_text("To Twoje pierwsze logowanie do portalu.")).to_be_visible()
+    check_page()
+    _sign_out(page, check_page)
+
+    # Signing in: the password, then the SMS code.
+    enter_password(page, check_page, stranger.identifier, PASSWORD)
+    expect(page.get_by_text(f"+48 *** *** {phone[-3:]}")).to_be_visible()
+    enter_code(page, check_page, to=phone)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Moje karty")
+    expect(page.get_by_text("Poprzednie logowanie:")).to_be_visible()
+    check_page()
+
+    page.get_by_role("link", name="Historia bezpieczeństwa").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bezpieczeństwo")
+    expect(page.get_by_role("cell", name="Rejestracja i ustawienie hasła")).to_be_visible()
+    check_page()
+
+    _change_portal_phone(page, check_page, old_phone=phone)
+    code_phone = NEW_PHONE
+    assert User.objects.get(customer=stranger.customer).portal_phone == NEW_PHONE
+    _sign_out(page, check_page)
+
+    # Three wrong passwords: the same generic error each time, then the lock.
+    for _ in range(3):
+        enter_password(page, check_page, stranger.identifier, "to-nie-jest-moje-haslo")
+        expect(page.get_by_role("alert")).to_have_text("Nieprawidłowy identyfikator lub hasło.")
+        check_page()
+    user = User.objects.get(customer=stranger.customer)
+    assert user.locked_until is not None
+    assert any("zablokowany" in m.text for m in locmem.outbox if m.to == code_phone)
+
+    # The right password now says until when, and how to unlock it today.
+    enter_password(page, check_page, stranger.identifier, PASSWORD)
+    expect(page.get_by_role("alert")).to_contain_text("Dostęp do portalu zablokowany do")
+    expect(page.get_by_role("alert")).to_contain_text("zadzwoń na infolinię banku lub odwiedź placówkę")
+    check_page()
+
+    # The next day in Warsaw the lock has lifted itself.
+    with time_machine.travel(user.locked_until + dt.timedelta(minutes=1), tick=True):
+        enter_password(page, check_page, stranger.identifier, PASSWORD)
+        enter_code(page, check_page, to=code_phone)
+        expect(page.get_by_role("heading", level=1)).to_have_text("Moje karty")
+        check_page()
+
+
+def test_a_wrong_code_three_times_sends_the_user_back_with_a_message(page: Page, live_server, check_page, cardholder):
+    enter_password(page, check_page, cardholder.identifier, cardholder.password)
+    expect(page).to_have_url(re.compile(r"/login/code/$"))
+    check_page()
+    code = last_sms_code()
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    field = page.get_by_role("textbox", name="Kod SMS")
+
+    field.fill(wrong)
+    page.get_by_role("button", name="Potwierdź i zaloguj się").click()
+    expect(page.get_by_text("Kod jest nieprawidłowy. Pozostałe próby: 2.")).to_be_visible()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    check_page()
+    field.fill(wrong)
+    page.get_by_role("button", name="Potwierdź i zaloguj się").click()
+    expect(page.get_by_text("Kod jest nieprawidłowy. Pozostałe próby: 1.")).to_be_visible()
+    check_page()
+    field.fill(wrong)
+    page.get_by_role("button", name="Potwierdź i zaloguj się").click()
+
+    expect(page).to_have_url(re.compile(r"/login/$"))
+    expect(page.locator(".messages")).to_contain_text("Trzy razy wpisano błędny kod SMS. Zaloguj się ponownie.")
+    expect(page.get_by_label(IDENTIFIER_LABEL)).to_be_visible()
+    check_page()
+
+
+def test_too_many_attempts_show_an_accessible_429_page(page: Page, live_server, check_page, db):
+    for n in range(10):
+        enter_password(page, check_page, "99999999999", f"zgadywanie-{n}")
+        check_page()
+
+    enter_password(page, check_page, "99999999999", "jeszcze-raz")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Zbyt wiele prób")
+    check_page()
