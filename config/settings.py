@@ -140,7 +140,8 @@ TEMPLATES = [
 # through DATABASE_URL, e.g. postgres://kartosfera@127.0.0.1:5432/kartosfera.
 DATABASES = {
     "default": dj_database_url.parse(
-        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'kartosfera.sqlite3'}") or "",
+        # Production must name its database: a forgotten variable must not fall back to a local file.
+        env_required("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'kartosfera.sqlite3'}"),
         conn_max_age=int(env("DATABASE_CONN_MAX_AGE", "60") or 60),
         conn_health_checks=True,
     )
@@ -229,6 +230,10 @@ if IS_PRODUCTION:
 else:
     SESSION_COOKIE_NAME = "kartosfera_session"
     CSRF_COOKIE_NAME = "kartosfera_csrf"
+
+# Addresses of the TLS proxies in front of the application: from them (only),
+# the client's address is taken from X-Real-IP, which the proxy must overwrite.
+TRUSTED_PROXY_IPS = frozenset(env_list("TRUSTED_PROXY_IPS"))
 
 # Strict CSP: every asset is self-hosted; no inline script or style anywhere.
 CONTENT_SECURITY_POLICY = {
@@ -319,8 +324,8 @@ SMS_BACKENDS = {
 _sms_backend_name = env("SMS_BACKEND", "locmem" if IS_TEST else ("http" if IS_PRODUCTION else "file")) or "file"
 if _sms_backend_name not in SMS_BACKENDS:
     raise ImproperlyConfigured(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}")
-if IS_PRODUCTION and _sms_backend_name in {"file", "locmem"}:
-    raise ImproperlyConfigured("SMS_BACKEND=file or locmem would keep codes readable; production needs http")
+if IS_PRODUCTION and _sms_backend_name in {"console", "file", "locmem"}:
+    raise ImproperlyConfigured("SMS_BACKEND=console, file or locmem would expose codes; production needs http")
 SMS_BACKEND = SMS_BACKENDS[_sms_backend_name]
 SMS_OUTBOX_PATH = BASE_DIR / "var" / "sms-outbox.jsonl"
 SMS_BACKEND_OPTIONS: dict[str, object] = {}

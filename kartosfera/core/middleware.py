@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 from collections.abc import Callable
@@ -18,9 +19,22 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR only: behind a TLS proxy the deployment rewrites it (see the
-    # README); trusting X-Forwarded-For here would let anybody forge audit IPs.
+    """The client's address: REMOTE_ADDR, as rewritten by RequestContextMiddleware behind a proxy."""
     return request.META.get("REMOTE_ADDR") or None
+
+
+def _real_client_address(request: HttpRequest) -> None:
+    # Behind the TLS proxy every connection comes from the proxy: rate limits per
+    # address and audit IPs would all collapse onto it. The proxy's X-Real-IP is
+    # believed only when the connection really comes from a configured proxy
+    # (which overwrites the header); from anybody else it could be forged.
+    if request.META.get("REMOTE_ADDR") not in settings.TRUSTED_PROXY_IPS:
+        return
+    forwarded = request.META.get("HTTP_X_REAL_IP", "").strip()
+    try:
+        request.META["REMOTE_ADDR"] = str(ipaddress.ip_address(forwarded))
+    except ValueError:
+        return
 
 
 class RequestContextMiddleware:
@@ -30,6 +44,7 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        _real_client_address(request)
         supplied = request.headers.get("X-Request-ID", "")
         request_id = supplied if _SAFE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]

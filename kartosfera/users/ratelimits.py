@@ -23,6 +23,10 @@ REGISTER_PER_IP = "20/h"
 # Each of these sends an SMS: a few per customer, so nobody floods a phone.
 REGISTER_SEND_PER_CUSTOMER = "3/15m"
 REGISTER_SEND_PER_IP = "10/h"
+# Daily caps per customer, whatever the addresses: nobody can flood somebody's
+# phone with activation passwords (at most 6 starts x 3 sends a day).
+REGISTER_SEND_PER_CUSTOMER_DAILY = "6/d"
+REGISTER_ACTIVATE_PER_CUSTOMER_DAILY = "30/d"
 REGISTER_ACTIVATE_PER_IP = "30/h"
 
 

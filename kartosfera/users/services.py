@@ -23,7 +23,7 @@ from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError
 from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.notifications.services import sms_send
-from kartosfera.sca.models import ChallengePurpose, SmsChallenge
+from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
 from kartosfera.sca.services import (
     ChallengeError,
     challenge_cancel,
@@ -46,6 +46,7 @@ class LoginFailure:
     BAD_CREDENTIALS = "bad_credentials"
     INACTIVE = "inactive"
     CODE_ATTEMPTS_EXCEEDED = "code_attempts_exceeded"
+    CODE_ABANDONED = "code_abandoned"
 
 
 class AccessBlockedBy(models.TextChoices):
@@ -191,18 +192,21 @@ def _password_attempt_record(*, user_id: int, matches: bool) -> LoginRefused | N
     user = User.objects.select_for_update().get(pk=user_id)
     now = timezone.now()
     _lift_expired_lock(user, now=now)
+    if user.is_locked(now):
+        # While locked, right and wrong passwords get the same generic answer:
+        # a different message for the right one would let an attacker go on
+        # guessing for the rest of the day and learn when a guess was right.
+        # The owner learnt of the lock by SMS. The lock is not extended.
+        audit_record(
+            actor=Actor.anonymous(),
+            action="users.login.failed",
+            obj=user,
+            customer_id=user.customer_id,
+            after={"reason": LoginFailure.BAD_CREDENTIALS if not matches else "locked", "while_locked": True},
+        )
+        return InvalidCredentials()
     if not matches:
-        if user.is_locked(now):
-            # Locked already: the attempt is recorded, the lock is not extended.
-            audit_record(
-                actor=Actor.anonymous(),
-                action="users.login.failed",
-                obj=user,
-                customer_id=user.customer_id,
-                after={"reason": LoginFailure.BAD_CREDENTIALS, "while_locked": True},
-            )
-        else:
-            _count_failure(user, now=now, reason=LoginFailure.BAD_CREDENTIALS)
+        _count_failure(user, now=now, reason=LoginFailure.BAD_CREDENTIALS)
         return InvalidCredentials()
     # The password is right: only now may the answer say more than "incorrect".
     if not user.is_active:
@@ -216,8 +220,6 @@ def _password_attempt_record(*, user_id: int, matches: bool) -> LoginRefused | N
         return InvalidCredentials()
     if user.is_access_blocked:
         return _refuse(user, AccessBlocked(), reason="blocked")
-    if user.locked_until is not None and user.is_locked(now):
-        return _refuse(user, AccessLocked(user.locked_until), reason="locked")
     if not login_phone(user):
         return _refuse(user, NoPortalPhone(), reason="no_phone")
     return None
@@ -246,11 +248,37 @@ def user_login_password(*, identifier: str, password: str) -> User:
 # --- Step 2: the SMS code ----------------------------------------------------------
 
 
+@transaction.atomic
+def _login_challenges_close(*, user_id: int, only: SmsChallenge | None = None) -> bool:
+    """End sign-ins still waiting for a code; one with wrong codes counts as a failed attempt.
+
+    Without this, somebody who knows the password could try two codes, cancel or
+    sign in again for a fresh code, and so guess codes for ever without reaching
+    the lock. Returns whether the user is locked now.
+    """
+    user = User.objects.select_for_update().get(pk=user_id)
+    now = timezone.now()
+    _lift_expired_lock(user, now=now)
+    pending = SmsChallenge.objects.select_for_update().filter(
+        user=user, purpose=ChallengePurpose.LOGIN, state=ChallengeState.PENDING
+    )
+    if only is not None:
+        pending = pending.filter(pk=only.pk)
+    closing = list(pending)
+    for challenge in closing:
+        challenge_cancel(actor=Actor.anonymous(), challenge=challenge)
+    if any(challenge.attempts > 0 for challenge in closing) and not user.is_locked(now):
+        _count_failure(user, now=now, reason=LoginFailure.CODE_ABANDONED)
+    return user.is_locked(now)
+
+
 def user_login_code_issue(*, user: User) -> SmsChallenge:
     """Send the 6-digit sign-in code (valid 5 minutes, 3 tries) to the user's portal phone."""
     phone = login_phone(user)
     if user.customer is None or not phone:
         raise NoPortalPhone()
+    if _login_challenges_close(user_id=user.pk):
+        raise InvalidCredentials()
     return challenge_issue(
         actor=Actor.anonymous(),
         purpose=ChallengePurpose.LOGIN,
@@ -269,7 +297,10 @@ def user_login_code_resend(*, challenge: SmsChallenge) -> SmsChallenge:
 
 def user_login_code_cancel(*, challenge: SmsChallenge) -> None:
     """End a sign-in waiting for its code (the user cancelled, or asked for a new sign-in)."""
-    challenge_cancel(actor=Actor.anonymous(), challenge=challenge)
+    if challenge.user_id is None:
+        challenge_cancel(actor=Actor.anonymous(), challenge=challenge)
+        return
+    _login_challenges_close(user_id=challenge.user_id, only=challenge)
 
 
 @transaction.atomic

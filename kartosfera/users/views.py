@@ -133,11 +133,13 @@ def login(request: HttpRequest) -> HttpResponse:
             user = user_login_password(
                 identifier=form.cleaned_data["identifier"], password=form.cleaned_data["password"]
             )
+            # Ending an earlier round that had wrong codes counts as a failed
+            # attempt and may lock access: then no new code is sent.
+            _drop_pending_login(request)
+            challenge = user_login_code_issue(user=user)
         except LoginRefused as exc:
             form.add_error(None, exc.message)
         else:
-            _drop_pending_login(request)
-            challenge = user_login_code_issue(user=user)
             request.session[LOGIN_PENDING] = {
                 "user_id": user.pk,
                 "challenge": str(challenge.public_id),
@@ -291,6 +293,12 @@ def register(request: HttpRequest) -> HttpResponse:
     rate=ratelimits.REGISTER_SEND_PER_CUSTOMER,
     method="POST",
 )
+@ratelimit(
+    group="users.register_send.customer_daily",
+    key=ratelimits.registering_customer_key,
+    rate=ratelimits.REGISTER_SEND_PER_CUSTOMER_DAILY,
+    method="POST",
+)
 def register_send(request: HttpRequest) -> HttpResponse:
     """Step 2 of 4: the phone on file, masked; the activation password is sent on request."""
     state = _registration_state(request)
@@ -323,6 +331,12 @@ def register_send(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 @ratelimit(group="users.register_activate.ip", key="ip", rate=ratelimits.REGISTER_ACTIVATE_PER_IP, method="POST")
+@ratelimit(
+    group="users.register_activate.customer_daily",
+    key=ratelimits.registering_customer_key,
+    rate=ratelimits.REGISTER_ACTIVATE_PER_CUSTOMER_DAILY,
+    method="POST",
+)
 def register_activate(request: HttpRequest) -> HttpResponse:
     """Step 3 of 4: the activation password from the SMS (valid 60 minutes, 3 tries)."""
     challenge = _registration_challenge(request)

@@ -86,3 +86,34 @@ def test_an_unknown_language_cookie_falls_back_to_polish(client, settings):
 def test_the_api_follows_accept_language(client):
     response = client.get("/api/provisioning/v1/customers/NOPE", HTTP_ACCEPT_LANGUAGE="en")
     assert response.headers["Content-Language"] == "en"
+
+
+def test_behind_a_trusted_proxy_the_client_address_comes_from_x_real_ip(client, settings):
+    from kartosfera.core.context import current_request_context
+    from kartosfera.core.middleware import RequestContextMiddleware
+
+    seen = {}
+
+    def view(request):
+        from django.http import HttpResponse
+
+        seen["remote"] = request.META["REMOTE_ADDR"]
+        seen["ctx"] = current_request_context().ip
+        return HttpResponse()
+
+    from django.test import RequestFactory
+
+    settings.TRUSTED_PROXY_IPS = frozenset({"10.0.0.5"})
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.5", HTTP_X_REAL_IP="203.0.113.7")
+    RequestContextMiddleware(view)(request)
+    assert seen == {"remote": "203.0.113.7", "ctx": "203.0.113.7"}
+
+    # From anybody else the header is ignored: it could be forged.
+    request = RequestFactory().get("/", REMOTE_ADDR="198.51.100.9", HTTP_X_REAL_IP="203.0.113.7")
+    RequestContextMiddleware(view)(request)
+    assert seen == {"remote": "198.51.100.9", "ctx": "198.51.100.9"}
+
+    # A malformed header from the proxy changes nothing.
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.5", HTTP_X_REAL_IP="not-an-ip")
+    RequestContextMiddleware(view)(request)
+    assert seen["remote"] == "10.0.0.5"

@@ -42,7 +42,16 @@ def test_production_starts_with_everything_set():
 
 
 @pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "CARD_DATA_KEYS", "CARD_FINGERPRINT_KEY", "SMS_GATEWAY_URL", "REDIS_URL"]
+    "missing",
+    [
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "CARD_DATA_KEYS",
+        "CARD_FINGERPRINT_KEY",
+        "SMS_GATEWAY_URL",
+        "REDIS_URL",
+        "DATABASE_URL",
+    ],
 )
 def test_production_refuses_to_start_without(missing):
     env = {k: v for k, v in PRODUCTION.items() if k != missing}
@@ -85,3 +94,10 @@ def test_production_uses_host_prefixed_secure_cookies_and_hsts():
         "31536000",
         "True",
     ]
+
+
+@pytest.mark.parametrize("backend", ["console", "file", "locmem"])
+def test_production_refuses_sms_backends_that_expose_codes(backend):
+    result = _start({**PRODUCTION, "SMS_BACKEND": backend})
+    assert result.returncode != 0
+    assert "production needs http" in result.stderr

@@ -140,25 +140,39 @@ def test_while_locked_a_wrong_password_gets_the_generic_error(portal, cardholder
     assert OutboundSms.objects.filter(purpose="users.locked").count() == 1
 
 
-def test_while_locked_the_right_password_says_until_when_and_how_to_unlock(portal, cardholder):
+def test_while_locked_even_the_right_password_gets_the_generic_error(portal, cardholder):
+    """A different answer for the right password would tell a guesser when a guess was right."""
     with time_machine.travel(_warsaw(2026, 11, 21, 14, 5), tick=False):
         _three_wrong(portal, cardholder)
-        response = portal.password_step(cardholder.identifier, cardholder.password)
+        right = portal.password_step(cardholder.identifier, cardholder.password)
+        wrong = portal.password_step(cardholder.identifier, "to-tez-nie-jest-moje-haslo")
 
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert f"{LOCK_MESSAGE} 22 listopada 2026, 00:00" in html
-    assert "zadzwoń na infolinię banku lub odwiedź placówkę" in html
-    assert "Location" not in response
-    assert AuditEvent.objects.get(action="users.login.refused").after == {"reason": "locked"}
+    assert right.status_code == wrong.status_code == 200
+    assert GENERIC_ERROR in right.content.decode() and GENERIC_ERROR in wrong.content.decode()
+    assert LOCK_MESSAGE not in right.content.decode()
+    assert "Location" not in right
+    attempts = AuditEvent.objects.filter(action="users.login.failed").order_by("id")
+    while_locked = [event.after for event in attempts if event.after.get("while_locked")]
+    assert while_locked == [
+        {"reason": "locked", "while_locked": True},
+        {"reason": "bad_credentials", "while_locked": True},
+    ]
+
+
+def test_the_owner_learns_until_when_and_how_to_unlock_by_sms(portal, cardholder):
+    with time_machine.travel(_warsaw(2026, 11, 21, 14, 5), tick=False):
+        _three_wrong(portal, cardholder)
+    text = last_sms()
+    assert "22.11.2026 00:00" in text
+    assert "infolini" in text or "helpline" in text
 
 
 def test_the_lock_lifts_itself_at_midnight_in_warsaw(portal, cardholder):
     with time_machine.travel(_warsaw(2026, 10, 25, 23, 50), tick=False):
         _three_wrong(portal, cardholder)
-        assert LOCK_MESSAGE in portal.password_step(cardholder.identifier, cardholder.password).content.decode()
+        assert GENERIC_ERROR in portal.password_step(cardholder.identifier, cardholder.password).content.decode()
     with time_machine.travel(_warsaw(2026, 10, 25, 23, 59, 59), tick=False):
-        assert LOCK_MESSAGE in portal.password_step(cardholder.identifier, cardholder.password).content.decode()
+        assert GENERIC_ERROR in portal.password_step(cardholder.identifier, cardholder.password).content.decode()
     with time_machine.travel(_warsaw(2026, 10, 26, 0, 0), tick=False):
         response = portal.password_step(cardholder.identifier, cardholder.password)
         assert response["Location"] == LOGIN_CODE_URL

@@ -14,7 +14,7 @@ from kartosfera.sca.models import ChallengeState, SmsChallenge
 from kartosfera.users.models import User
 from kartosfera.users.services import user_access_block
 from kartosfera.users.session_keys import LOGIN_PENDING
-from kartosfera.users.tests.helpers import LOGIN_CODE_URL, LOGIN_URL, last_login_code
+from kartosfera.users.tests.helpers import GENERIC_ERROR, LOGIN_CODE_URL, LOGIN_URL, last_login_code
 
 
 def _wrong(code: str) -> str:
@@ -102,7 +102,33 @@ def test_guessing_codes_after_the_right_password_ends_in_a_lock(portal, cardhold
     cardholder.user.refresh_from_db()
     assert cardholder.user.is_locked()
     response = portal.password_step(cardholder.identifier, cardholder.password)
-    assert "Dostęp do portalu zablokowany do" in response.content.decode()
+    assert GENERIC_ERROR in response.content.decode()
+
+
+def test_starting_over_after_wrong_codes_counts_as_a_failure_and_ends_in_a_lock(portal, cardholder):
+    """Two wrong codes, then a fresh sign-in for a new code: the abandoned round still counts."""
+    for _ in range(3):
+        portal.password_step(cardholder.identifier, cardholder.password)
+        code = last_login_code()
+        for _ in range(2):
+            portal.code_step(_wrong(code))
+
+    cardholder.user.refresh_from_db()
+    assert cardholder.user.failed_login_count == 2
+    # The third fresh sign-in closes the third abandoned round and locks.
+    response = portal.password_step(cardholder.identifier, cardholder.password)
+    cardholder.user.refresh_from_db()
+    assert cardholder.user.is_locked()
+    assert GENERIC_ERROR in response.content.decode()
+    assert not SmsChallenge.objects.filter(state="pending").exists()
+
+
+def test_starting_over_without_a_wrong_code_does_not_count(portal, cardholder):
+    for _ in range(3):
+        portal.password_step(cardholder.identifier, cardholder.password)
+    cardholder.user.refresh_from_db()
+    assert cardholder.user.failed_login_count == 0
+    assert SmsChallenge.objects.filter(state="pending").count() == 1
 
 
 def test_a_new_code_replaces_the_old_one_but_keeps_the_tries_used(portal, cardholder):

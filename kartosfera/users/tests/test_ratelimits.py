@@ -110,3 +110,20 @@ def test_three_activation_passwords_per_customer_in_15_minutes(portal, second_po
 def test_get_requests_are_never_limited(portal, db):
     for _ in range(70):
         assert portal.get(LOGIN_URL).status_code == 200
+
+
+def test_at_most_six_activation_passwords_a_day_per_customer_from_any_address(portal, second_portal, stranger):
+    """Rotating addresses and waiting out the 15-minute window still cannot flood somebody's phone."""
+    start = timezone.now()
+    sent = 0
+    for window in range(3):
+        with time_machine.travel(start + dt.timedelta(minutes=16 * window), tick=False):
+            for client in (portal, second_portal):
+                client.post(REGISTER_URL, {"identifier": stranger.identifier}, REMOTE_ADDR=f"198.51.100.{window}")
+                if not _limited(client.post(REGISTER_SEND_URL, REMOTE_ADDR=f"203.0.113.{window}")):
+                    sent += 1
+    with time_machine.travel(start + dt.timedelta(minutes=16 * 3), tick=False):
+        portal.post(REGISTER_URL, {"identifier": stranger.identifier}, REMOTE_ADDR="198.51.100.9")
+        response = portal.post(REGISTER_SEND_URL, REMOTE_ADDR="203.0.113.9")
+    assert sent == 6
+    assert _limited(response)
