@@ -100,6 +100,10 @@ class CardProduct(models.Model):
         return self.segment == Segment.BUSINESS
 
 
+# A temporary block not lifted within this time turns into a cancellation [bank].
+BLOCK_MAX_DURATION = dt.timedelta(days=60)
+
+
 class CardQuerySet(models.QuerySet["Card"]):
     def with_display_relations(self) -> CardQuerySet:
         return self.select_related("product", "account")
@@ -135,6 +139,8 @@ class Card(models.Model):
         _("reason of the last status change"), max_length=32, choices=StatusReason.choices, default=StatusReason.ISSUED
     )
     status_changed_at = models.DateTimeField(_("status changed at"), default=timezone.now)
+    # The cardholder's own words on a temporary block ("left it at the gym"); cleared on unblock.
+    block_note = models.CharField(_("block note"), max_length=200, blank=True)
     contactless_enabled = models.BooleanField(_("contactless payments"), default=True)
     cash_limit_minor = models.BigIntegerField(_("daily cash limit"))
     noncash_limit_minor = models.BigIntegerField(_("daily non-cash limit"))
@@ -203,6 +209,12 @@ class Card(models.Model):
     @property
     def expiry_display(self) -> str:
         return f"{self.expiry:%m/%y}"
+
+    def block_expires_at(self) -> dt.datetime | None:
+        """When a temporary block turns into a cancellation (PRODUCT.md: 60 days), if blocked."""
+        if self.status != CardStatus.BLOCKED:
+            return None
+        return self.status_changed_at + BLOCK_MAX_DURATION
 
     @property
     def is_credit(self) -> bool:

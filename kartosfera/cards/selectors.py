@@ -4,6 +4,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from kartosfera.cards.models import Card, CardProduct
+from kartosfera.core.models import AuditEvent
 from kartosfera.customers.models import Customer
 
 
@@ -25,3 +26,12 @@ def card_get_by_reference(*, reference: str) -> Card:
 def card_product_get_by_code(*, code: str) -> CardProduct:
     """The card product with this code, or 404."""
     return get_object_or_404(CardProduct, code=code)
+
+
+def card_history(*, card: Card, limit: int = 10) -> list[AuditEvent]:
+    """The card's most recent audit rows, newest first, in one query."""
+    return list(
+        AuditEvent.objects.filter(object_type=Card._meta.label_lower, object_id=str(card.pk)).order_by(
+            "-occurred_at", "-id"
+        )[:limit]
+    )

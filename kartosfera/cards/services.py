@@ -361,8 +361,11 @@ def validate_pan_or_fail(pan: str) -> str:
 
 
 @transaction.atomic
-def card_transition(*, actor: Actor, card: Card, to_status: str, reason: str) -> Card:
-    """Move a card along the status machine, under a row lock, with an audit row."""
+def card_transition(*, actor: Actor, card: Card, to_status: str, reason: str, block_note: str = "") -> Card:
+    """Move a card along the status machine, under a row lock, with an audit row.
+
+    ``block_note``: the cardholder's short note on a temporary block (kept with the block only).
+    """
     card = Card.objects.select_for_update().select_related("product", "account").get(pk=card.pk)
     if not is_transition_allowed(card.status, to_status):
         raise InvalidTransition(
@@ -377,13 +380,20 @@ def card_transition(*, actor: Actor, card: Card, to_status: str, reason: str) ->
     card.status = to_status
     card.status_reason = reason
     card.status_changed_at = timezone.now()
-    card.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
+    if to_status == CardStatus.BLOCKED:
+        card.block_note = block_note.strip()[:200]
+    elif to_status == CardStatus.ACTIVE:
+        card.block_note = ""
+    card.save(update_fields=["status", "status_reason", "status_changed_at", "block_note", "updated_at"])
+    after = {"status": card.status, "status_reason": card.status_reason}
+    if to_status == CardStatus.BLOCKED and card.block_note:
+        after["block_note"] = card.block_note
     audit_record(
         actor=actor,
         action=f"cards.card.{to_status}",
         obj=card,
         customer_id=card.customer_id,
         before=before,
-        after={"status": card.status, "status_reason": card.status_reason},
+        after=after,
     )
     return card

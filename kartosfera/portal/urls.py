@@ -9,4 +9,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("cards/", views.card_list, name="card_list"),
     path("cards/<int:card_id>/", views.card_detail, name="card_detail"),
+    path("cards/<int:card_id>/activate/", views.card_activate, name="card_activate"),
+    path("cards/<int:card_id>/block/", views.card_block, name="card_block"),
+    path("cards/<int:card_id>/unblock/", views.card_unblock, name="card_unblock"),
+    path("cards/<int:card_id>/cancel/", views.card_cancel_view, name="card_cancel"),
+    path("cards/<int:card_id>/contactless/", views.card_contactless, name="card_contactless"),
+    path("cards/<int:card_id>/limits/", views.card_limits, name="card_limits"),
 ]

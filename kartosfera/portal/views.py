@@ -1,24 +1,82 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from kartosfera.cards.selectors import card_get_for_customer, card_list_for_customer
+from kartosfera.cards.models import Card
+from kartosfera.cards.operations import OPERATIONS, Operation, operation_refusal
+from kartosfera.cards.operations_services import (
+    card_block_temporarily,
+    card_cancel,
+    card_contactless_set,
+    card_limits_change,
+    limits_check,
+    limits_raised,
+)
+from kartosfera.cards.selectors import card_get_for_customer, card_history, card_list_for_customer
+from kartosfera.core.audit import Actor
+from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.customers.models import Customer
 from kartosfera.portal.decorators import cardholder_required
-from kartosfera.portal.presenters import card_summary
+from kartosfera.portal.forms import BlockForm, CancelForm, ContactlessForm, LimitsForm
+from kartosfera.portal.presenters import card_summary, history_rows
+from kartosfera.portal.stepup_operations import CARD_ACTIVATE, CARD_LIMITS_RAISE, CARD_UNBLOCK
+from kartosfera.sca.stepup import stepup_begin
 from kartosfera.users.models import User
+
+FORM_METHODS = ["GET", "HEAD", "POST"]
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User) or user.customer is None:  # unreachable behind cardholder_required
+        raise PermissionDenied
+    return user
 
 
 def _customer(request: HttpRequest) -> Customer:
     """The signed-in cardholder's customer record (cardholder_required has vetted the user)."""
-    user = request.user
-    if not isinstance(user, User) or user.customer is None:  # unreachable behind cardholder_required
+    customer = _user(request).customer
+    if customer is None:  # unreachable: _user checked it
         raise PermissionDenied
-    return user.customer
+    return customer
+
+
+def _card(request: HttpRequest, card_id: int) -> Card:
+    return card_get_for_customer(customer=_customer(request), card_id=card_id)
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.for_user(_user(request))
+
+
+def _data(request: HttpRequest) -> QueryDict | None:
+    return request.POST if request.method == "POST" else None
+
+
+def _detail_url(card: Card) -> str:
+    return reverse("portal:card_detail", kwargs={"card_id": card.pk})
+
+
+def _refused(request: HttpRequest, card: Card, error: DomainError) -> HttpResponseRedirect:
+    """The one place a refused card operation becomes a message: back to the card page."""
+    messages.error(request, error.message)
+    return HttpResponseRedirect(_detail_url(card))
+
+
+def _not_allowed(request: HttpRequest, card: Card, operation: str) -> HttpResponseRedirect | None:
+    reason = operation_refusal(card, operation)
+    if reason is None:
+        return None
+    messages.error(request, reason)
+    return HttpResponseRedirect(_detail_url(card))
 
 
 @require_safe
@@ -34,9 +92,139 @@ def card_list(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/card_list.html", {"cards": cards})
 
 
+@never_cache
 @require_safe
 @cardholder_required
 def card_detail(request: HttpRequest, card_id: int) -> HttpResponse:
-    card = card_get_for_customer(customer=_customer(request), card_id=card_id)
-    summary = card_summary(card, today=timezone.localdate())
-    return render(request, "portal/card_detail.html", {"summary": summary, "card": card, "account": card.account})
+    card = _card(request, card_id)
+    today = timezone.localdate()
+    summary = card_summary(card, today=today)
+    refusals = {operation: operation_refusal(card, operation, today=today) for operation in OPERATIONS}
+    context = {
+        "summary": summary,
+        "card": card,
+        "account": card.account,
+        "allowed": {operation: reason is None for operation, reason in refusals.items()},
+        "contactless_reason": refusals[Operation.CONTACTLESS_OFF] if not card.product.contactless_capable else None,
+        "history": history_rows(card_history(card=card)),
+        "contactless_form": ContactlessForm(),
+    }
+    return render(request, "portal/card_detail.html", context)
+
+
+@require_POST
+@cardholder_required
+def card_activate(request: HttpRequest, card_id: int) -> HttpResponse:
+    card = _card(request, card_id)
+    if refused := _not_allowed(request, card, Operation.ACTIVATE):
+        return refused
+    return stepup_begin(request, operation=CARD_ACTIVATE, payload={}, card=card, back_url=_detail_url(card))
+
+
+@require_POST
+@cardholder_required
+def card_unblock(request: HttpRequest, card_id: int) -> HttpResponse:
+    card = _card(request, card_id)
+    if refused := _not_allowed(request, card, Operation.UNBLOCK):
+        return refused
+    return stepup_begin(request, operation=CARD_UNBLOCK, payload={}, card=card, back_url=_detail_url(card))
+
+
+@never_cache
+@require_http_methods(FORM_METHODS)
+@cardholder_required
+def card_block(request: HttpRequest, card_id: int) -> HttpResponse:
+    """Block at once, with no code: it must work even when the phone is lost."""
+    card = _card(request, card_id)
+    if refused := _not_allowed(request, card, Operation.BLOCK):
+        return refused
+    form = BlockForm(_data(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            card_block_temporarily(actor=_actor(request), card=card, note=form.cleaned_data["note"])
+        except DomainError as exc:
+            return _refused(request, card, exc)
+        messages.success(request, _("The card is temporarily blocked. Nobody can pay with it until you unblock it."))
+        return HttpResponseRedirect(_detail_url(card))
+    return render(request, "portal/card_block.html", {"card": card, "form": form})
+
+
+@never_cache
+@require_http_methods(FORM_METHODS)
+@cardholder_required
+def card_cancel_view(request: HttpRequest, card_id: int) -> HttpResponse:
+    """Cancel at once, with no code but with an explicit confirmation."""
+    card = _card(request, card_id)
+    if refused := _not_allowed(request, card, Operation.CANCEL):
+        return refused
+    form = CancelForm(_data(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            card_cancel(actor=_actor(request), card=card, reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            return _refused(request, card, exc)
+        messages.success(request, _("The card is cancelled. It cannot be used any more."))
+        return HttpResponseRedirect(_detail_url(card))
+    return render(request, "portal/card_cancel.html", {"card": card, "form": form})
+
+
+@require_POST
+@cardholder_required
+def card_contactless(request: HttpRequest, card_id: int) -> HttpResponse:
+    """Switch contactless payments off or on again: no code either way (not in PRODUCT.md's step-up list)."""
+    card = _card(request, card_id)
+    form = ContactlessForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose on or off."))
+        return HttpResponseRedirect(_detail_url(card))
+    enabled: bool = form.cleaned_data["enabled"]
+    try:
+        card_contactless_set(actor=_actor(request), card=card, enabled=enabled)
+    except DomainError as exc:
+        return _refused(request, card, exc)
+    messages.success(
+        request,
+        _("Contactless payments are switched on.") if enabled else _("Contactless payments are switched off."),
+    )
+    return HttpResponseRedirect(_detail_url(card))
+
+
+@never_cache
+@require_http_methods(FORM_METHODS)
+@cardholder_required
+def card_limits(request: HttpRequest, card_id: int) -> HttpResponse:
+    """Change the daily limits: lowering applies at once, raising any of them waits for the SMS code."""
+    card = _card(request, card_id)
+    if refused := _not_allowed(request, card, Operation.LIMITS_CHANGE):
+        return refused
+    form = LimitsForm(_data(request), card=card)
+    if request.method == "POST" and form.is_valid():
+        values = form.minor_values()
+        try:
+            limits_check(card, **values)
+        except ValidationFailed as exc:
+            for field, message in exc.field_errors.items():
+                form.add_error(field, message)
+        else:
+            if limits_raised(card, **values):
+                before = {
+                    f"{c}_before_minor": getattr(card, f"{c}_limit_minor") for c in ("cash", "noncash", "internet")
+                }
+                return stepup_begin(
+                    request,
+                    operation=CARD_LIMITS_RAISE,
+                    payload={**values, **before},
+                    card=card,
+                    back_url=reverse("portal:card_limits", kwargs={"card_id": card.pk}),
+                )
+            try:
+                card_limits_change(actor=_actor(request), card=card, **values)
+            except DomainError as exc:
+                return _refused(request, card, exc)
+            messages.success(request, _("The card's limits have been changed."))
+            return HttpResponseRedirect(_detail_url(card))
+    return render(
+        request,
+        "portal/card_limits.html",
+        {"card": card, "form": form},
+    )

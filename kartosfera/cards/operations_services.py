@@ -1,0 +1,236 @@
+"""The cardholder's card operations, written once for the portal, the back office and the APIs.
+
+Each service locks the card, checks the operations table (cards/operations.py)
+under the lock, changes the card and writes its audit row in one transaction.
+A refusal is audited too (``cards.card.operation_refused``): that row is
+written in its own transaction after the operation's has rolled back, since a
+row written inside it would roll back with it. (A caller that wraps a service
+in its own transaction, like the step-up confirmation, gets the refusal row
+rolled back with its transaction; stepup_complete audits its refusals itself.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kartosfera.cards.models import BLOCK_MAX_DURATION, Card, LimitChannel
+from kartosfera.cards.operations import Operation, OperationNotAllowed, require_operation
+from kartosfera.cards.services import card_transition
+from kartosfera.cards.states import CUSTOMER_CANCEL_REASONS, CardStatus, StatusReason
+from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.errors import DomainError, ValidationFailed
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+BLOCK_NOTE_MAX_LENGTH = 200
+CHANNELS = [c.value for c in LimitChannel]
+
+
+def _lock(card: Card) -> Card:
+    return Card.objects.select_for_update().select_related("product", "account").get(pk=card.pk)
+
+
+def _record_refusal(*, actor: Actor, card: Card, operation: str, error: DomainError) -> None:
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="cards.card.operation_refused",
+            obj=card,
+            customer_id=card.customer_id,
+            after={"operation": operation, "reason": error.code, "message": error.message},
+        )
+
+
+def _audits_refusals(operation: str | Callable[..., str]) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Run the (atomic) service; on a DomainError, audit the refusal in its own transaction and re-raise."""
+
+    def decorator(service: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(service)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return service(*args, **kwargs)
+            except DomainError as exc:
+                name = operation(**kwargs) if callable(operation) else operation
+                _record_refusal(actor=kwargs["actor"], card=kwargs["card"], operation=name, error=exc)  # type: ignore[arg-type]
+                raise
+
+        return wrapper
+
+    return decorator
+
+
+@_audits_refusals(Operation.ACTIVATE)
+@transaction.atomic
+def card_activate(*, actor: Actor, card: Card) -> Card:
+    """Activate an inactive card; the card it renews or replaces, if still open, is cancelled with it."""
+    card = _lock(card)
+    require_operation(card, Operation.ACTIVATE)
+    renewal = card.status_reason == StatusReason.RENEWAL_ISSUED
+    card = card_transition(actor=actor, card=card, to_status=CardStatus.ACTIVE, reason=StatusReason.ACTIVATED)
+    if card.replaces_id is not None:
+        predecessor = Card.objects.select_for_update().get(pk=card.replaces_id)
+        if predecessor.status != CardStatus.CANCELLED:
+            reason = StatusReason.RENEWED if renewal else StatusReason.REPLACED
+            card_transition(actor=actor, card=predecessor, to_status=CardStatus.CANCELLED, reason=reason)
+    return card
+
+
+@_audits_refusals(Operation.BLOCK)
+@transaction.atomic
+def card_block_temporarily(*, actor: Actor, card: Card, note: str = "") -> Card:
+    """Block a card at once (no code: it must always be possible), with an optional short note."""
+    if len(note.strip()) > BLOCK_NOTE_MAX_LENGTH:
+        raise ValidationFailed({"note": _("The note can have at most 200 characters.")})
+    card = _lock(card)
+    require_operation(card, Operation.BLOCK)
+    return card_transition(
+        actor=actor,
+        card=card,
+        to_status=CardStatus.BLOCKED,
+        reason=StatusReason.BLOCKED_BY_CUSTOMER,
+        block_note=note,
+    )
+
+
+@_audits_refusals(Operation.UNBLOCK)
+@transaction.atomic
+def card_unblock(*, actor: Actor, card: Card) -> Card:
+    """Lift a temporary block (the portal confirms it with an SMS code first)."""
+    card = _lock(card)
+    require_operation(card, Operation.UNBLOCK)
+    return card_transition(actor=actor, card=card, to_status=CardStatus.ACTIVE, reason=StatusReason.UNBLOCKED)
+
+
+@_audits_refusals(Operation.CANCEL)
+@transaction.atomic
+def card_cancel(*, actor: Actor, card: Card, reason: str) -> Card:
+    """Cancel a card for good (zastrzeżenie) with one of the cardholder's reasons."""
+    if reason not in CUSTOMER_CANCEL_REASONS:
+        raise ValidationFailed({"reason": _("Choose the reason for cancelling the card.")})
+    card = _lock(card)
+    require_operation(card, Operation.CANCEL)
+    return card_transition(actor=actor, card=card, to_status=CardStatus.CANCELLED, reason=reason)
+
+
+def _contactless_operation(**kwargs: Any) -> str:
+    return Operation.CONTACTLESS_ON if kwargs.get("enabled") else Operation.CONTACTLESS_OFF
+
+
+@_audits_refusals(_contactless_operation)
+@transaction.atomic
+def card_contactless_set(*, actor: Actor, card: Card, enabled: bool) -> Card:
+    """Switch contactless payments on or off (cards whose product supports them only)."""
+    card = _lock(card)
+    require_operation(card, Operation.CONTACTLESS_ON if enabled else Operation.CONTACTLESS_OFF)
+    if card.contactless_enabled == enabled:
+        return card
+    card.contactless_enabled = enabled
+    card.save(update_fields=["contactless_enabled", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="cards.card.contactless_enabled" if enabled else "cards.card.contactless_disabled",
+        obj=card,
+        customer_id=card.customer_id,
+        before={"contactless_enabled": not enabled},
+        after={"contactless_enabled": enabled},
+    )
+    return card
+
+
+def limits_raised(card: Card, *, cash_minor: int, noncash_minor: int, internet_minor: int) -> bool:
+    """Would these limits raise any of the card's current ones? (Raising needs an SMS code.)"""
+    new = {"cash": cash_minor, "noncash": noncash_minor, "internet": internet_minor}
+    return any(new[c] > getattr(card, f"{c}_limit_minor") for c in CHANNELS)
+
+
+def limits_check(card: Card, *, cash_minor: int, noncash_minor: int, internet_minor: int) -> None:
+    """Raise ValidationFailed unless 0 ≤ each limit ≤ its maximum and internet ≤ non-cash."""
+    new = {"cash": cash_minor, "noncash": noncash_minor, "internet": internet_minor}
+    errors: dict[str, str] = {}
+    for channel in CHANNELS:
+        value = new[channel]
+        if value < 0:
+            errors[channel] = _("A limit cannot be negative.")
+        elif value > getattr(card, f"{channel}_limit_max_minor"):
+            errors[channel] = _("The limit cannot exceed the maximum of %(maximum)s.") % {
+                "maximum": card.limit_max(channel).format()
+            }
+    if "internet" not in errors and "noncash" not in errors and new["internet"] > new["noncash"]:
+        errors["internet"] = _("The internet limit is part of the non-cash limit and cannot exceed it.")
+    if errors:
+        raise ValidationFailed(errors)
+
+
+@_audits_refusals(Operation.LIMITS_CHANGE)
+@transaction.atomic
+def card_limits_change(*, actor: Actor, card: Card, cash_minor: int, noncash_minor: int, internet_minor: int) -> bool:
+    """Set the card's daily limits (minor units); returns whether any limit went up."""
+    card = _lock(card)
+    require_operation(card, Operation.LIMITS_CHANGE)
+    limits_check(card, cash_minor=cash_minor, noncash_minor=noncash_minor, internet_minor=internet_minor)
+    raised = limits_raised(card, cash_minor=cash_minor, noncash_minor=noncash_minor, internet_minor=internet_minor)
+    new = {"cash": cash_minor, "noncash": noncash_minor, "internet": internet_minor}
+    before = {f"{c}_limit_minor": getattr(card, f"{c}_limit_minor") for c in CHANNELS}
+    for channel in CHANNELS:
+        setattr(card, f"{channel}_limit_minor", new[channel])
+    after = {f"{c}_limit_minor": getattr(card, f"{c}_limit_minor") for c in CHANNELS}
+    changed = sorted(k for k in after if after[k] != before[k])
+    if not changed:
+        return False
+    card.save(update_fields=[*changed, "updated_at"])
+    audit_record(
+        actor=actor,
+        action="cards.card.limits_changed",
+        obj=card,
+        customer_id=card.customer_id,
+        before={k: before[k] for k in changed},
+        after={k: after[k] for k in changed},
+    )
+    return raised
+
+
+def card_block_expire_due(*, now: dt.datetime | None = None, batch_size: int = 100) -> int:
+    """Cancel (block_expired) every card temporarily blocked for 60 days or more; returns how many.
+
+    Idempotent, and safe with two runs at once: each batch skips the rows the
+    other run has locked, and a cancelled card is no longer due.
+    """
+    cutoff = (now or timezone.now()) - BLOCK_MAX_DURATION
+    actor = Actor.system("expire_card_blocks")
+    cancelled = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Card.objects.select_for_update(skip_locked=True)
+                .filter(status=CardStatus.BLOCKED, status_changed_at__lte=cutoff)
+                .order_by("pk")[:batch_size]
+            )
+            for card in due:
+                card_transition(
+                    actor=actor, card=card, to_status=CardStatus.CANCELLED, reason=StatusReason.BLOCK_EXPIRED
+                )
+        cancelled += len(due)
+        if len(due) < batch_size:
+            return cancelled
+
+
+__all__ = [
+    "OperationNotAllowed",
+    "card_activate",
+    "card_block_expire_due",
+    "card_block_temporarily",
+    "card_cancel",
+    "card_contactless_set",
+    "card_limits_change",
+    "card_unblock",
+    "limits_check",
+    "limits_raised",
+]

@@ -1,0 +1,98 @@
+"""Forms of the card pages: they parse input; the rules live in the card services."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
+
+from kartosfera.cards.models import Card, LimitChannel
+from kartosfera.cards.operations_services import BLOCK_NOTE_MAX_LENGTH
+from kartosfera.cards.states import CUSTOMER_CANCEL_REASONS, StatusReason
+from kartosfera.portal.presenters import LIMIT_LABELS
+
+# "2 000,50", "2000.50", "2000", "2 000 zł": digits with optional spaces as
+# thousands separators, and at most two decimals after a comma or a point.
+_AMOUNT = re.compile(r"^(\d+)(?:[.,](\d{1,2}))?$")
+_SPACES = re.compile(r"[\s\u00a0\u202f]")
+
+
+def parse_zloty(text: str) -> int:
+    """Parse an amount in złoty typed by a person into minor units (grosze); ValidationError if it is not one."""
+    cleaned = _SPACES.sub("", text).removesuffix("zł").removesuffix("PLN")
+    match = _AMOUNT.match(cleaned)
+    if not match:
+        raise ValidationError(_("Enter an amount in złoty, e.g. 2 000 or 2 000,50."), code="invalid_amount")
+    whole, cents = match.group(1), (match.group(2) or "0").ljust(2, "0")
+    if len(whole) > 12:
+        raise ValidationError(_("This amount is too large."), code="amount_too_large")
+    return int(whole) * 100 + int(cents)
+
+
+def format_zloty(minor: int) -> str:
+    """Minor units as the form shows them: "2 000,00" in Polish."""
+    return number_format(Decimal(minor).scaleb(-2), decimal_pos=2, use_l10n=True, force_grouping=True)
+
+
+class ZlotyField(forms.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 32)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> int:
+        text = super().clean(value)
+        return parse_zloty(text)
+
+
+class BlockForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=BLOCK_NOTE_MAX_LENGTH,
+        help_text=_("For yourself, e.g. “left at the gym”. At most 200 characters."),
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.TypedChoiceField(
+        label=_("Why are you cancelling the card?"),
+        choices=[(reason.value, reason.label) for reason in CUSTOMER_CANCEL_REASONS],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose the reason."), "invalid_choice": _("Choose the reason.")},
+    )
+    confirm = forms.BooleanField(
+        label=_("I understand this cannot be undone: the card will stop working for good."),
+        error_messages={"required": _("Tick the box to confirm that you want to cancel the card.")},
+    )
+
+    def clean_reason(self) -> StatusReason:
+        return StatusReason(self.cleaned_data["reason"])
+
+
+class ContactlessForm(forms.Form):
+    enabled = forms.TypedChoiceField(
+        choices=[("on", "on"), ("off", "off")],
+        coerce=lambda value: value == "on",
+        error_messages={"required": _("Choose on or off."), "invalid_choice": _("Choose on or off.")},
+    )
+
+
+class LimitsForm(forms.Form):
+    def __init__(self, *args: Any, card: Card, **kwargs: Any) -> None:
+        self.card = card
+        super().__init__(*args, **kwargs)
+        for channel in LimitChannel.values:
+            self.fields[channel] = ZlotyField(
+                label=LIMIT_LABELS[channel],
+                help_text=_("In złoty, from 0 to %(maximum)s.") % {"maximum": card.limit_max(channel).format()},
+                initial=format_zloty(getattr(card, f"{channel}_limit_minor")),
+            )
+
+    def minor_values(self) -> dict[str, int]:
+        return {f"{channel}_minor": self.cleaned_data[channel] for channel in LimitChannel.values}

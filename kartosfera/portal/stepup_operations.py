@@ -1,0 +1,93 @@
+"""The card operations confirmed with an SMS code (found by kartosfera.sca at start-up).
+
+Activation, unblocking and raising a limit change money flow, so each waits
+for the code; the SMS names the operation and the card (dynamic linking).
+Blocking, cancelling and lowering a limit need no code (see docs/card-operations.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from kartosfera.cards.operations_services import card_activate, card_limits_change, card_unblock
+from kartosfera.core.audit import Actor
+from kartosfera.sca import stepup
+from kartosfera.users.models import User
+
+if TYPE_CHECKING:
+    from kartosfera.cards.models import Card
+
+CARD_ACTIVATE = "cards.card.activate"
+CARD_UNBLOCK = "cards.card.unblock"
+CARD_LIMITS_RAISE = "cards.card.limits_raise"
+
+
+def sms_amount(minor: int, currency: str) -> str:
+    """An amount as an SMS says it: "2000 PLN", "2000,50 PLN" (no grouping: it must read as one number)."""
+    whole, cents = divmod(minor, 100)
+    separator = pgettext("decimal separator", ".")
+    return f"{whole} {currency}" if cents == 0 else f"{whole}{separator}{cents:02d} {currency}"
+
+
+def _card(card: Card | None) -> Card:
+    if card is None:  # every card operation is started with its card
+        raise ValueError("a card operation needs its card")
+    return card
+
+
+def describe_activate(*, payload: Mapping[str, Any], card: Card | None) -> str:
+    return _("activation of card %(card)s") % {"card": stepup.card_label(_card(card))}
+
+
+def describe_unblock(*, payload: Mapping[str, Any], card: Card | None) -> str:
+    return _("unblocking of card %(card)s") % {"card": stepup.card_label(_card(card))}
+
+
+def describe_limits_raise(*, payload: Mapping[str, Any], card: Card | None) -> str:
+    card = _card(card)
+    label = stepup.card_label(card)
+    templates = {
+        "cash": _("change of the cash limit of card %(card)s to %(amount)s"),
+        "noncash": _("change of the non-cash limit of card %(card)s to %(amount)s"),
+        "internet": _("change of the internet limit of card %(card)s to %(amount)s"),
+    }
+    changes = [
+        templates[channel] % {"card": label, "amount": sms_amount(payload[f"{channel}_minor"], card.product.currency)}
+        for channel in ("cash", "noncash", "internet")
+        if payload[f"{channel}_minor"] != payload[f"{channel}_before_minor"]
+    ]
+    return "; ".join(changes)
+
+
+def _detail(card: Card | None) -> str:
+    return reverse("portal:card_detail", kwargs={"card_id": _card(card).pk})
+
+
+@stepup.register(CARD_ACTIVATE, describe=describe_activate)
+def run_activate(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
+    card_activate(actor=actor, card=_card(card))
+    return stepup.StepUpResult(redirect_to=_detail(card), message=_("The card is active. You can use it now."))
+
+
+@stepup.register(CARD_UNBLOCK, describe=describe_unblock)
+def run_unblock(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
+    card_unblock(actor=actor, card=_card(card))
+    return stepup.StepUpResult(redirect_to=_detail(card), message=_("The card is unblocked."))
+
+
+@stepup.register(CARD_LIMITS_RAISE, describe=describe_limits_raise)
+def run_limits_raise(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
+    # What the code confirmed is exactly what runs: the limits stored with the challenge.
+    card_limits_change(
+        actor=actor,
+        card=_card(card),
+        cash_minor=payload["cash_minor"],
+        noncash_minor=payload["noncash_minor"],
+        internet_minor=payload["internet_minor"],
+    )
+    return stepup.StepUpResult(redirect_to=_detail(card), message=_("The card's limits have been changed."))
