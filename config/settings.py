@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "kartosfera.api",
     "kartosfera.portal",
     "kartosfera.profile",
+    "kartosfera.secure3d",
     "django_ratelimit",
 ]
 

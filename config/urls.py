@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("kartosfera.users.urls")),
     path("confirm/", include("kartosfera.sca.urls")),
     path("settings/", include("kartosfera.profile.urls")),
+    path("3d-secure/", include("kartosfera.secure3d.urls")),
     path("dev/", include("kartosfera.notifications.urls")),
     path("", include("kartosfera.portal.urls")),
 ]
