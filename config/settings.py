@@ -73,6 +73,9 @@ CARD_DATA_KEYS = env_list(
 if IS_PRODUCTION and not CARD_DATA_KEYS:
     raise ImproperlyConfigured("CARD_DATA_KEYS must be set in production (see .env.example)")
 CARD_FINGERPRINT_KEY = env_required("CARD_FINGERPRINT_KEY", "dev-only-card-fingerprint-key-000000000000")
+# The card PIN key: PIN verification values are HMAC-SHA256 under it (docs/pin.md).
+# Kept outside the database; an HSM takes its place in a production card core.
+CARD_PIN_KEY = env_required("CARD_PIN_KEY", "dev-only-card-pin-key-00000000000000000000")
 
 INSTALLED_APPS = [
     "django.contrib.auth",

@@ -142,6 +142,11 @@ class Card(models.Model):
     # The cardholder's own words on a temporary block ("left it at the gym"); cleared on unblock.
     block_note = models.CharField(_("block note"), max_length=200, blank=True)
     contactless_enabled = models.BooleanField(_("contactless payments"), default=True)
+    mobile_payments_enabled = models.BooleanField(_("mobile payments"), default=False)
+    # The keyed PIN verification value (cards/pin.py, docs/pin.md): never the PIN itself.
+    pin_verification_value = models.CharField(max_length=64, blank=True, editable=False)
+    pin_changed_at = models.DateTimeField(_("PIN changed at"), null=True, blank=True, editable=False)
+    wrong_pin_count = models.PositiveSmallIntegerField(_("wrong PIN count"), default=0, editable=False)
     cash_limit_minor = models.BigIntegerField(_("daily cash limit"))
     noncash_limit_minor = models.BigIntegerField(_("daily non-cash limit"))
     internet_limit_minor = models.BigIntegerField(_("daily internet limit"))

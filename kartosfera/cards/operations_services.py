@@ -197,6 +197,49 @@ def card_limits_change(*, actor: Actor, card: Card, cash_minor: int, noncash_min
     return raised
 
 
+PVV_LENGTH = 64
+
+
+@_audits_refusals(Operation.PIN_CHANGE)
+@transaction.atomic
+def card_pin_change(*, actor: Actor, card: Card, pvv: str) -> Card:
+    """Store a new PIN as its verification value (cards/pin.py, computed before: never the PIN itself).
+
+    Resets the wrong-PIN counter; the audit row says that the PIN changed, never what to.
+    """
+    if len(pvv) != PVV_LENGTH or any(ch not in "0123456789abcdef" for ch in pvv):
+        raise ValueError("card_pin_change takes the PIN verification value, not a PIN")
+    card = _lock(card)
+    require_operation(card, Operation.PIN_CHANGE)
+    card.pin_verification_value = pvv
+    card.pin_changed_at = timezone.now()
+    card.wrong_pin_count = 0
+    card.save(update_fields=["pin_verification_value", "pin_changed_at", "wrong_pin_count", "updated_at"])
+    audit_record(actor=actor, action="cards.card.pin_changed", obj=card, customer_id=card.customer_id)
+    return card
+
+
+@_audits_refusals(Operation.MOBILE_PAYMENTS_ACTIVATE)
+@transaction.atomic
+def card_mobile_payments_activate(*, actor: Actor, card: Card) -> Card:
+    """Allow the card in phone wallets and BS Pay (the portal confirms it with an SMS code first)."""
+    card = _lock(card)
+    require_operation(card, Operation.MOBILE_PAYMENTS_ACTIVATE)
+    if card.mobile_payments_enabled:
+        return card
+    card.mobile_payments_enabled = True
+    card.save(update_fields=["mobile_payments_enabled", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="cards.card.mobile_payments_activated",
+        obj=card,
+        customer_id=card.customer_id,
+        before={"mobile_payments_enabled": False},
+        after={"mobile_payments_enabled": True},
+    )
+    return card
+
+
 def card_block_expire_due(*, now: dt.datetime | None = None, batch_size: int = 100) -> int:
     """Cancel (block_expired) every card temporarily blocked for 60 days or more; returns how many.
 
@@ -230,6 +273,8 @@ __all__ = [
     "card_cancel",
     "card_contactless_set",
     "card_limits_change",
+    "card_mobile_payments_activate",
+    "card_pin_change",
     "card_unblock",
     "limits_check",
     "limits_raised",

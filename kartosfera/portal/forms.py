@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kartosfera.cards.models import Card, LimitChannel
 from kartosfera.cards.operations_services import BLOCK_NOTE_MAX_LENGTH
+from kartosfera.cards.pin import PIN_LENGTH, pin_check
 from kartosfera.cards.states import CUSTOMER_CANCEL_REASONS, StatusReason
 from kartosfera.portal.presenters import LIMIT_LABELS
 
@@ -96,3 +97,50 @@ class LimitsForm(forms.Form):
 
     def minor_values(self) -> dict[str, int]:
         return {f"{channel}_minor": self.cleaned_data[channel] for channel in LimitChannel.values}
+
+
+def _pin_widget() -> forms.PasswordInput:
+    # render_value=False: a form shown again after an error never carries the PIN back to the page.
+    return forms.PasswordInput(
+        render_value=False,
+        attrs={"autocomplete": "off", "inputmode": "numeric", "pattern": "[0-9]*", "maxlength": str(PIN_LENGTH)},
+    )
+
+
+class PinChangeForm(forms.Form):
+    """A new PIN typed twice; the rules (cards/pin.py) say why a trivial one is refused."""
+
+    pin = forms.CharField(
+        label=_("New PIN"),
+        max_length=PIN_LENGTH,
+        strip=True,
+        widget=_pin_widget(),
+        help_text=_("4 digits. Avoid easy ones like 1111, 1234 or your year of birth."),
+        error_messages={"required": _("Enter the new PIN.")},
+    )
+    pin_again = forms.CharField(
+        label=_("New PIN again"),
+        max_length=PIN_LENGTH,
+        strip=True,
+        widget=_pin_widget(),
+        error_messages={"required": _("Enter the new PIN again.")},
+    )
+
+    def __init__(self, *args: Any, card: Card, **kwargs: Any) -> None:
+        self.card = card
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            # The form's own length message would echo nothing secret, but keep one clear message per rule.
+            field.error_messages["max_length"] = _("The PIN must have exactly 4 digits.")
+
+    def clean_pin(self) -> str:
+        pin: str = self.cleaned_data["pin"]
+        pin_check(pin, card=self.card)
+        return pin
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        pin, again = cleaned.get("pin"), cleaned.get("pin_again")
+        if pin and again is not None and pin != again:
+            self.add_error("pin_again", _("The two PINs are different. Type the same PIN twice."))
+        return cleaned

@@ -154,6 +154,8 @@ HISTORY_LABELS: dict[str, StrOrPromise] = {
     "cards.card.contactless_enabled": _("Contactless payments switched on"),
     "cards.card.contactless_disabled": _("Contactless payments switched off"),
     "cards.card.limits_changed": _("Limits changed"),
+    "cards.card.pin_changed": _("PIN changed"),
+    "cards.card.mobile_payments_activated": _("Mobile payments activated"),
     "cards.card.product_terms_applied": _("Product terms applied by the bank"),
     "cards.card.operation_refused": _("Operation refused"),
 }

@@ -1,6 +1,7 @@
 """The card operations confirmed with an SMS code (found by kartosfera.sca at start-up).
 
-Activation, unblocking and raising a limit change money flow, so each waits
+Activation, unblocking, raising a limit, a new PIN and mobile payments change
+money flow or security, so each waits
 for the code; the SMS names the operation and the card (dynamic linking).
 Blocking, cancelling and lowering a limit need no code (see docs/card-operations.md).
 """
@@ -14,7 +15,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from kartosfera.cards.operations_services import card_activate, card_limits_change, card_unblock
+from kartosfera.cards.operations_services import (
+    card_activate,
+    card_limits_change,
+    card_mobile_payments_activate,
+    card_pin_change,
+    card_unblock,
+)
 from kartosfera.core.audit import Actor
 from kartosfera.sca import stepup
 from kartosfera.users.models import User
@@ -25,6 +32,11 @@ if TYPE_CHECKING:
 CARD_ACTIVATE = "cards.card.activate"
 CARD_UNBLOCK = "cards.card.unblock"
 CARD_LIMITS_RAISE = "cards.card.limits_raise"
+CARD_PIN_CHANGE = "cards.card.pin_change"
+CARD_MOBILE_PAYMENTS_ACTIVATE = "cards.card.mobile_payments_activate"
+# The new PIN travels as its keyed verification value (cards/pin.py), never the
+# PIN; even that is wiped from the stored payload when the confirmation ends.
+PIN_PAYLOAD_KEY = "pin_verification_value"
 
 
 def sms_amount(minor: int, currency: str) -> str:
@@ -64,6 +76,14 @@ def describe_limits_raise(*, payload: Mapping[str, Any], card: Card | None) -> s
     return "; ".join(changes)
 
 
+def describe_pin_change(*, payload: Mapping[str, Any], card: Card | None) -> str:
+    return _("change of the PIN of card %(card)s") % {"card": stepup.card_label(_card(card))}
+
+
+def describe_mobile_payments_activate(*, payload: Mapping[str, Any], card: Card | None) -> str:
+    return _("activation of mobile payments of card %(card)s") % {"card": stepup.card_label(_card(card))}
+
+
 def _detail(card: Card | None) -> str:
     return reverse("portal:card_detail", kwargs={"card_id": _card(card).pk})
 
@@ -91,3 +111,22 @@ def run_limits_raise(*, user: User, payload: Mapping[str, Any], card: Card | Non
         internet_minor=payload["internet_minor"],
     )
     return stepup.StepUpResult(redirect_to=_detail(card), message=_("The card's limits have been changed."))
+
+
+@stepup.register(CARD_PIN_CHANGE, describe=describe_pin_change, secret_keys=(PIN_PAYLOAD_KEY,))
+def run_pin_change(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
+    card_pin_change(actor=actor, card=_card(card), pvv=payload[PIN_PAYLOAD_KEY])
+    return stepup.StepUpResult(
+        redirect_to=_detail(card), message=_("The PIN has been changed. Use the new PIN from now on.")
+    )
+
+
+@stepup.register(CARD_MOBILE_PAYMENTS_ACTIVATE, describe=describe_mobile_payments_activate)
+def run_mobile_payments_activate(
+    *, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor
+) -> stepup.StepUpResult:
+    card_mobile_payments_activate(actor=actor, card=_card(card))
+    return stepup.StepUpResult(
+        redirect_to=_detail(card),
+        message=_("Mobile payments are active: you can add the card to a phone wallet or BS Pay."),
+    )

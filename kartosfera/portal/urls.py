@@ -15,4 +15,6 @@ urlpatterns = [
     path("cards/<int:card_id>/cancel/", views.card_cancel_view, name="card_cancel"),
     path("cards/<int:card_id>/contactless/", views.card_contactless, name="card_contactless"),
     path("cards/<int:card_id>/limits/", views.card_limits, name="card_limits"),
+    path("cards/<int:card_id>/pin/", views.card_pin, name="card_pin"),
+    path("cards/<int:card_id>/mobile-payments/", views.card_mobile_payments, name="card_mobile_payments"),
 ]

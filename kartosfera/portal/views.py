@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from kartosfera.cards.models import Card
@@ -20,14 +21,22 @@ from kartosfera.cards.operations_services import (
     limits_check,
     limits_raised,
 )
+from kartosfera.cards.pin import pin_verification_value
 from kartosfera.cards.selectors import card_get_for_customer, card_history, card_list_for_customer
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.customers.models import Customer
 from kartosfera.portal.decorators import cardholder_required
-from kartosfera.portal.forms import BlockForm, CancelForm, ContactlessForm, LimitsForm
+from kartosfera.portal.forms import BlockForm, CancelForm, ContactlessForm, LimitsForm, PinChangeForm
 from kartosfera.portal.presenters import card_summary, history_rows
-from kartosfera.portal.stepup_operations import CARD_ACTIVATE, CARD_LIMITS_RAISE, CARD_UNBLOCK
+from kartosfera.portal.stepup_operations import (
+    CARD_ACTIVATE,
+    CARD_LIMITS_RAISE,
+    CARD_MOBILE_PAYMENTS_ACTIVATE,
+    CARD_PIN_CHANGE,
+    CARD_UNBLOCK,
+    PIN_PAYLOAD_KEY,
+)
 from kartosfera.sca.stepup import stepup_begin
 from kartosfera.users.models import User
 
@@ -227,4 +236,45 @@ def card_limits(request: HttpRequest, card_id: int) -> HttpResponse:
         request,
         "portal/card_limits.html",
         {"card": card, "form": form},
+    )
+
+
+@sensitive_post_parameters("pin", "pin_again")
+@never_cache
+@require_http_methods(FORM_METHODS)
+@cardholder_required
+def card_pin(request: HttpRequest, card_id: int) -> HttpResponse:
+    """Change the PIN: typed twice, checked against the trivial-PIN rules, confirmed with the SMS code.
+
+    Only the keyed verification value leaves this view (in the step-up payload);
+    the PIN itself is never stored, logged or rendered back.
+    """
+    card = _card(request, card_id)
+    if refused := _not_allowed(request, card, Operation.PIN_CHANGE):
+        return refused
+    form = PinChangeForm(_data(request), card=card)
+    if request.method == "POST" and form.is_valid():
+        pvv = pin_verification_value(form.cleaned_data["pin"], card=card)
+        return stepup_begin(
+            request,
+            operation=CARD_PIN_CHANGE,
+            payload={PIN_PAYLOAD_KEY: pvv},
+            card=card,
+            back_url=reverse("portal:card_pin", kwargs={"card_id": card.pk}),
+        )
+    return render(request, "portal/card_pin.html", {"card": card, "form": form})
+
+
+@require_POST
+@cardholder_required
+def card_mobile_payments(request: HttpRequest, card_id: int) -> HttpResponse:
+    """Allow the card in phone wallets and BS Pay, once the SMS code confirms it."""
+    card = _card(request, card_id)
+    if refused := _not_allowed(request, card, Operation.MOBILE_PAYMENTS_ACTIVATE):
+        return refused
+    if card.mobile_payments_enabled:
+        messages.info(request, _("Mobile payments are already active for this card."))
+        return HttpResponseRedirect(_detail_url(card))
+    return stepup_begin(
+        request, operation=CARD_MOBILE_PAYMENTS_ACTIVATE, payload={}, card=card, back_url=_detail_url(card)
     )

@@ -167,6 +167,7 @@ def test_production_session_cookies_are_secure_http_only_same_site_and_host_boun
         "ALLOWED_HOSTS": "cards.example",
         "CARD_DATA_KEYS": "ZGV2LW9ubHktY2FyZC1kYXRhLWtleS0wMDAwMDAwMDA=",
         "CARD_FINGERPRINT_KEY": "f" * 40,
+        "CARD_PIN_KEY": "p" * 40,
         "DATABASE_URL": "sqlite:///:memory:",
         "SMS_GATEWAY_URL": "https://sms-gateway.example/send",
         "REDIS_URL": "redis://127.0.0.1:6379/0",

@@ -1,0 +1,288 @@
+"""3D Secure services: the 3DS PIN, the low-value exemption, trusted merchants and the lock.
+
+Rules and sources: docs/3d-secure.md. Setting the PIN, switching the exemption
+on and adding a trusted merchant run only as step-up handlers
+(kartosfera/secure3d/stepup_operations.py); switching the exemption off and
+removing a merchant lower the risk and run at once. The PIN itself never
+reaches a service that stores anything: the view validates it with
+``threeds_pin_validate`` and hands on only its hash (``threeds_pin_hash``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+
+import phonenumbers
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.errors import Conflict, DomainError, ValidationFailed
+from kartosfera.core.models import ActorType
+from kartosfera.customers.models import Customer
+from kartosfera.secure3d.models import ThreeDSProfile, TrustedMerchant
+from kartosfera.users.lockout import lock_end
+
+PIN_LENGTH = 4
+# Wrong 3DS PINs or codes in a row that lock internet payments [bank: 3].
+MAX_FAILURES = 3
+# The low-value exemption as the bank applies it [bank; PSD2 RTS art. 16 allows up to
+# 30 EUR a payment, 100 EUR in total or 5 in a row].
+EXEMPTION_MAX_PAYMENT_PLN = 100
+EXEMPTION_MAX_TOTAL_PLN = 400
+EXEMPTION_MAX_IN_A_ROW = 5
+# At most this many trusted merchants per customer [ours: a list nobody can review is no protection].
+MAX_TRUSTED_MERCHANTS = 50
+MERCHANT_NAME_MAX_LENGTH = 100
+MERCHANT_ID_MAX_LENGTH = 35
+_MERCHANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+# ISO 3166-1 alpha-2 codes (phonenumbers' region list, without its non-geographic "001").
+COUNTRY_CODES = frozenset(code for code in phonenumbers.SUPPORTED_REGIONS if len(code) == 2 and code.isalpha())
+
+_STAFF_OR_SYSTEM = {ActorType.STAFF, ActorType.SYSTEM}
+
+
+class ThreeDSLocked(DomainError):
+    code = "threeds_locked"
+
+
+# --- The 3DS PIN -------------------------------------------------------------------
+
+
+def _is_run(pin: str, step: int) -> bool:
+    return all(int(b) - int(a) == step for a, b in itertools.pairwise(pin))
+
+
+def threeds_pin_validate(pin: str, *, customer: Customer) -> str:
+    """Return ``pin`` if it may be a 3DS PIN; raise ValidationError with the reason otherwise."""
+    if len(pin) != PIN_LENGTH or not pin.isascii() or not pin.isdigit():
+        raise ValidationError(_("The 3D Secure code must have exactly 4 digits."), code="pin_format")
+    if len(set(pin)) == 1:
+        raise ValidationError(_("The 3D Secure code must not consist of one digit repeated."), code="pin_repeated")
+    if _is_run(pin, 1) or _is_run(pin, -1):
+        raise ValidationError(
+            _("The 3D Secure code must not be a run of consecutive digits, such as 1234 or 4321."), code="pin_run"
+        )
+    if customer.birth_date is not None and pin == f"{customer.birth_date.year:04d}":
+        raise ValidationError(_("The 3D Secure code must not be your year of birth."), code="pin_birth_year")
+    return pin
+
+
+def threeds_pin_hash(pin: str, *, customer: Customer) -> str:
+    """Validate ``pin`` and return its Argon2 hash: the only form in which it travels or is stored."""
+    return make_password(threeds_pin_validate(pin, customer=customer), hasher="argon2")
+
+
+def _profile_locked(customer: Customer) -> ThreeDSProfile:
+    """The customer's profile, created if missing, locked for update (call inside a transaction)."""
+    ThreeDSProfile.objects.get_or_create(customer=customer)
+    return ThreeDSProfile.objects.select_for_update().get(customer=customer)
+
+
+def threeds_profile_get(*, customer: Customer) -> ThreeDSProfile:
+    """The customer's profile as it is now (an unsaved default one if none exists yet)."""
+    return ThreeDSProfile.objects.filter(customer=customer).first() or ThreeDSProfile(customer=customer)
+
+
+@transaction.atomic
+def threeds_pin_set(*, actor: Actor, customer: Customer, pin_hash: str) -> ThreeDSProfile:
+    """Set or change the 3DS PIN to ``pin_hash`` (made by threeds_pin_hash when the change was asked for)."""
+    if not pin_hash or not pin_hash.startswith("argon2$"):
+        raise ValueError("threeds_pin_set needs an Argon2 hash from threeds_pin_hash")
+    profile = _profile_locked(customer)
+    changed = profile.has_pin
+    profile.pin_hash = pin_hash
+    profile.pin_set_at = timezone.now()
+    profile.save(update_fields=["pin_hash", "pin_set_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="secure3d.pin.changed" if changed else "secure3d.pin.set",
+        obj=profile,
+        customer_id=customer.pk,
+    )
+    return profile
+
+
+# --- The low-value exemption -------------------------------------------------------
+
+
+@transaction.atomic
+def threeds_exemption_set(*, actor: Actor, customer: Customer, enabled: bool) -> ThreeDSProfile:
+    """Switch the low-value exemption on or off (on only after a step-up code: see the views)."""
+    profile = _profile_locked(customer)
+    before = profile.low_value_exemption
+    if before != enabled:
+        profile.low_value_exemption = enabled
+        profile.save(update_fields=["low_value_exemption", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="secure3d.exemption.changed",
+            obj=profile,
+            customer_id=customer.pk,
+            before={"low_value_exemption": before},
+            after={"low_value_exemption": enabled},
+        )
+    return profile
+
+
+# --- Trusted merchants -------------------------------------------------------------
+
+
+def trusted_merchant_clean(*, name: str, merchant_id: str, country: str) -> dict[str, str]:
+    """The merchant's fields as stored; ValidationFailed (per field) when one breaks a rule."""
+    errors: dict[str, str] = {}
+    name = " ".join((name or "").split())
+    merchant_id = (merchant_id or "").strip()
+    country = (country or "").strip().upper()
+    if not name or len(name) > MERCHANT_NAME_MAX_LENGTH:
+        errors["name"] = _("Enter the merchant's name (at most %(max)d characters).") % {
+            "max": MERCHANT_NAME_MAX_LENGTH
+        }
+    if not merchant_id or len(merchant_id) > MERCHANT_ID_MAX_LENGTH or not _MERCHANT_ID.match(merchant_id):
+        errors["merchant_id"] = _(
+            "Enter the merchant ID: up to %(max)d Latin letters, digits, dots, slashes and hyphens."
+        ) % {"max": MERCHANT_ID_MAX_LENGTH}
+    if country not in COUNTRY_CODES:
+        errors["country"] = _("Enter the country as a two-letter ISO code, e.g. PL.")
+    if errors:
+        raise ValidationFailed(errors, message=next(iter(errors.values())))
+    return {"name": name, "merchant_id": merchant_id, "country": country}
+
+
+def trusted_merchant_check_new(*, customer: Customer, merchant_id: str) -> None:
+    """Refuse a merchant already on the list, or a full list (checked again when it is added)."""
+    if TrustedMerchant.objects.filter(customer=customer, merchant_id=merchant_id).exists():
+        raise Conflict(_("This merchant is already on your list of trusted merchants."), code="merchant_exists")
+    if TrustedMerchant.objects.filter(customer=customer).count() >= MAX_TRUSTED_MERCHANTS:
+        raise DomainError(
+            _("You can have at most %(max)d trusted merchants. Remove one first.") % {"max": MAX_TRUSTED_MERCHANTS},
+            code="merchant_list_full",
+        )
+
+
+@transaction.atomic
+def trusted_merchant_add(
+    *, actor: Actor, customer: Customer, name: str, merchant_id: str, country: str
+) -> TrustedMerchant:
+    """Add a merchant whose payments need no 3DS PIN (only after a step-up code: see the views)."""
+    fields = trusted_merchant_clean(name=name, merchant_id=merchant_id, country=country)
+    _profile_locked(customer)  # serialises the list's checks for this customer
+    trusted_merchant_check_new(customer=customer, merchant_id=fields["merchant_id"])
+    try:
+        with transaction.atomic():
+            merchant = TrustedMerchant.objects.create(customer=customer, **fields)
+    except IntegrityError:
+        raise Conflict(
+            _("This merchant is already on your list of trusted merchants."), code="merchant_exists"
+        ) from None
+    audit_record(actor=actor, action="secure3d.merchant.added", obj=merchant, customer_id=customer.pk, after=fields)
+    return merchant
+
+
+@transaction.atomic
+def trusted_merchant_remove(*, actor: Actor, customer: Customer, merchant: TrustedMerchant) -> None:
+    """Remove a trusted merchant (of ``customer``: anyone else's is refused)."""
+    if merchant.customer_id != customer.pk:
+        raise PermissionDenied
+    locked = TrustedMerchant.objects.select_for_update().filter(pk=merchant.pk, customer=customer).first()
+    if locked is None:
+        return  # already removed (a second click)
+    before = {"name": locked.name, "merchant_id": locked.merchant_id, "country": locked.country}
+    audit_record(actor=actor, action="secure3d.merchant.removed", obj=locked, customer_id=customer.pk, before=before)
+    locked.delete()
+
+
+# --- Failures and the lock ---------------------------------------------------------
+
+
+def _lock_expired(profile: ThreeDSProfile, now: dt.datetime) -> bool:
+    return profile.locked_until is not None and profile.locked_until <= now
+
+
+def threeds_is_locked(*, customer: Customer, now: dt.datetime | None = None) -> bool:
+    """Whether the customer's internet payments are locked after wrong 3DS PINs or codes."""
+    now = now or timezone.now()
+    return ThreeDSProfile.objects.filter(customer=customer, locked_until__gt=now).exists()
+
+
+@transaction.atomic
+def threeds_failure_record(*, customer: Customer, now: dt.datetime) -> ThreeDSProfile:
+    """Count one wrong 3DS PIN or code; the third in a row locks internet payments until the next Warsaw midnight."""
+    profile = _profile_locked(customer)
+    if _lock_expired(profile, now):
+        profile.locked_until = None
+        profile.failed_attempts = 0
+    if profile.locked_until is not None:
+        return profile  # already locked: the lock does not grow
+    profile.failed_attempts += 1
+    actor = Actor.system("3ds")
+    if profile.failed_attempts >= MAX_FAILURES:
+        profile.locked_until = lock_end(now)
+        profile.failed_attempts = 0
+        audit_record(
+            actor=actor,
+            action="secure3d.locked",
+            obj=profile,
+            customer_id=customer.pk,
+            after={"locked_until": profile.locked_until.isoformat()},
+        )
+    else:
+        audit_record(
+            actor=actor,
+            action="secure3d.failure",
+            obj=profile,
+            customer_id=customer.pk,
+            after={"failed_attempts": profile.failed_attempts},
+        )
+    profile.save(update_fields=["failed_attempts", "locked_until", "updated_at"])
+    return profile
+
+
+@transaction.atomic
+def threeds_success_record(*, customer: Customer, now: dt.datetime) -> None:
+    """A right 3DS PIN or code: the count of failures in a row starts again (a lock stays)."""
+    profile = _profile_locked(customer)
+    if profile.failed_attempts and not (profile.locked_until and profile.locked_until > now):
+        profile.failed_attempts = 0
+        profile.save(update_fields=["failed_attempts", "updated_at"])
+
+
+def threeds_pin_check(*, customer: Customer, pin: str, now: dt.datetime) -> bool:
+    """Check a 3DS PIN typed during a payment; a wrong one counts as a failure. Locked: ThreeDSLocked."""
+    if threeds_is_locked(customer=customer, now=now):
+        raise ThreeDSLocked(_("Internet payments are locked."))
+    profile = threeds_profile_get(customer=customer)
+    if profile.has_pin and check_password(pin, profile.pin_hash):
+        threeds_success_record(customer=customer, now=now)
+        return True
+    threeds_failure_record(customer=customer, now=now)
+    return False
+
+
+@transaction.atomic
+def threeds_unlock(*, actor: Actor, customer: Customer, reason: str) -> ThreeDSProfile:
+    """Lift the lock before midnight: bank staff or the system only, with a reason."""
+    if actor.type not in _STAFF_OR_SYSTEM:
+        raise PermissionDenied("only bank staff or the system can unlock 3D Secure")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": _("Give the reason for the unlock.")})
+    profile = _profile_locked(customer)
+    before = profile.locked_until.isoformat() if profile.locked_until else None
+    profile.locked_until = None
+    profile.failed_attempts = 0
+    profile.save(update_fields=["locked_until", "failed_attempts", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="secure3d.unlocked",
+        obj=profile,
+        customer_id=customer.pk,
+        before={"locked_until": before},
+        after={"reason": reason[:500]},
+    )
+    return profile

@@ -1,0 +1,71 @@
+"""The 3D Secure operations confirmed with an SMS code (found by kartosfera.sca at start-up)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from kartosfera.core.audit import Actor
+from kartosfera.customers.models import Customer
+from kartosfera.sca import stepup
+from kartosfera.secure3d.services import threeds_exemption_set, threeds_pin_set, trusted_merchant_add
+from kartosfera.users.models import User
+
+if TYPE_CHECKING:
+    from kartosfera.cards.models import Card
+
+PIN_SET = "secure3d.pin.set"
+EXEMPTION_ON = "secure3d.exemption.enable"
+MERCHANT_ADD = "secure3d.merchant.add"
+
+
+def _customer(user: User) -> Customer:
+    if user.customer is None:
+        raise PermissionDenied
+    return user.customer
+
+
+def describe_pin_set(*, payload: Mapping[str, Any], card: Card | None) -> str:
+    return _("setting the 3D Secure code")
+
+
+def describe_exemption_on(*, payload: Mapping[str, Any], card: Card | None) -> str:
+    return _("switching on the exemption for low-value payments")
+
+
+def describe_merchant_add(*, payload: Mapping[str, Any], card: Card | None) -> str:
+    return _("adding the trusted merchant %(name)s") % {"name": payload["name"]}
+
+
+@stepup.register(PIN_SET, describe=describe_pin_set, secret_keys=("pin_hash",))
+def run_pin_set(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
+    # The payload holds the PIN's Argon2 hash (threeds_pin_hash), never the PIN.
+    threeds_pin_set(actor=actor, customer=_customer(user), pin_hash=payload["pin_hash"])
+    return stepup.StepUpResult(redirect_to=reverse("secure3d:index"), message=_("Your 3D Secure code has been set."))
+
+
+@stepup.register(EXEMPTION_ON, describe=describe_exemption_on)
+def run_exemption_on(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
+    threeds_exemption_set(actor=actor, customer=_customer(user), enabled=True)
+    return stepup.StepUpResult(
+        redirect_to=reverse("secure3d:index"), message=_("The exemption for low-value payments is on.")
+    )
+
+
+@stepup.register(MERCHANT_ADD, describe=describe_merchant_add)
+def run_merchant_add(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
+    merchant = trusted_merchant_add(
+        actor=actor,
+        customer=_customer(user),
+        name=payload["name"],
+        merchant_id=payload["merchant_id"],
+        country=payload["country"],
+    )
+    return stepup.StepUpResult(
+        redirect_to=reverse("secure3d:index"),
+        message=_("%(name)s has been added to your trusted merchants.") % {"name": merchant.name},
+    )

@@ -1,0 +1,138 @@
+"""3-D Secure settings (/3d-secure/): the 3DS PIN, the low-value exemption, trusted merchants."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from kartosfera.core.audit import Actor
+from kartosfera.core.errors import DomainError
+from kartosfera.customers.identity import mask_phone
+from kartosfera.customers.models import Customer
+from kartosfera.portal.decorators import cardholder_required
+from kartosfera.sca.stepup import stepup_begin, stepup_phone
+from kartosfera.secure3d import services
+from kartosfera.secure3d.forms import ExemptionForm, ThreeDSPinForm, TrustedMerchantForm
+from kartosfera.secure3d.models import TrustedMerchant
+from kartosfera.secure3d.stepup_operations import EXEMPTION_ON, MERCHANT_ADD, PIN_SET
+from kartosfera.users.models import User
+
+FORM_METHODS = ["GET", "HEAD", "POST"]
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User) or user.customer is None:  # unreachable behind cardholder_required
+        raise PermissionDenied
+    return user
+
+
+def _customer(request: HttpRequest) -> Customer:
+    customer = _user(request).customer
+    if customer is None:  # unreachable: checked by _user
+        raise PermissionDenied
+    return customer
+
+
+def _data(request: HttpRequest) -> QueryDict | None:
+    return request.POST if request.method == "POST" else None
+
+
+def _render_index(
+    request: HttpRequest, *, merchant_form: TrustedMerchantForm | None = None, status: int = 200
+) -> HttpResponse:
+    customer = _customer(request)
+    profile = services.threeds_profile_get(customer=customer)
+    locked = profile.locked_until is not None and profile.locked_until > timezone.now()
+    context = {
+        "profile": profile,
+        "locked": locked,
+        "phone": mask_phone(stepup_phone(_user(request))),
+        "merchants": TrustedMerchant.objects.filter(customer=customer),
+        "merchant_form": merchant_form or TrustedMerchantForm(),
+        "rule": {
+            "payment": services.EXEMPTION_MAX_PAYMENT_PLN,
+            "total": services.EXEMPTION_MAX_TOTAL_PLN,
+            "in_a_row": services.EXEMPTION_MAX_IN_A_ROW,
+        },
+    }
+    return render(request, "secure3d/index.html", context, status=status)
+
+
+@never_cache
+@require_safe
+@cardholder_required
+def index(request: HttpRequest) -> HttpResponse:
+    return _render_index(request)
+
+
+@sensitive_post_parameters("pin", "pin_repeat")
+@never_cache
+@require_http_methods(FORM_METHODS)
+@cardholder_required
+def pin(request: HttpRequest) -> HttpResponse:
+    customer = _customer(request)
+    form = ThreeDSPinForm(_data(request), customer=customer)
+    if request.method == "POST" and form.is_valid():
+        # Only the hash waits in the challenge for the code (never the PIN itself).
+        pin_hash = services.threeds_pin_hash(form.cleaned_data["pin"], customer=customer)
+        return stepup_begin(request, operation=PIN_SET, payload={"pin_hash": pin_hash})
+    profile = services.threeds_profile_get(customer=customer)
+    return render(request, "secure3d/pin.html", {"form": form, "profile": profile})
+
+
+@never_cache
+@require_POST
+@cardholder_required
+def exemption(request: HttpRequest) -> HttpResponse:
+    form = ExemptionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The request was not valid. Try again."))
+        return redirect("secure3d:index")
+    customer = _customer(request)
+    enabled: bool = form.cleaned_data["enabled"]
+    if services.threeds_profile_get(customer=customer).low_value_exemption == enabled:
+        return redirect("secure3d:index")
+    if enabled:
+        # Switching it on lets payments through without the 3DS PIN: confirmed with a code.
+        return stepup_begin(request, operation=EXEMPTION_ON, payload={}, back_url=reverse("secure3d:index"))
+    services.threeds_exemption_set(actor=Actor.for_user(_user(request)), customer=customer, enabled=False)
+    messages.success(request, _("The exemption for low-value payments is off: every payment needs the 3D Secure code."))
+    return redirect("secure3d:index")
+
+
+@never_cache
+@require_POST
+@cardholder_required
+def merchant_add(request: HttpRequest) -> HttpResponse:
+    customer = _customer(request)
+    form = TrustedMerchantForm(request.POST)
+    if form.is_valid():
+        fields = {key: form.cleaned_data[key] for key in ("name", "merchant_id", "country")}
+        try:
+            services.trusted_merchant_check_new(customer=customer, merchant_id=fields["merchant_id"])
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return stepup_begin(request, operation=MERCHANT_ADD, payload=fields, back_url=reverse("secure3d:index"))
+    return _render_index(request, merchant_form=form, status=400)
+
+
+@never_cache
+@require_POST
+@cardholder_required
+def merchant_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _customer(request)
+    merchant = get_object_or_404(TrustedMerchant, pk=pk, customer=customer)
+    name = merchant.name
+    services.trusted_merchant_remove(actor=Actor.for_user(_user(request)), customer=customer, merchant=merchant)
+    messages.success(request, _("%(name)s is no longer a trusted merchant.") % {"name": name})
+    return redirect("secure3d:index")
