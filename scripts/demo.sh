@@ -11,6 +11,8 @@ export KARTOSFERA_ENV=${KARTOSFERA_ENV:-development}
 
 "$PY" manage.py migrate --noinput
 "$PY" manage.py load_demo_bank
+# The daily job a deployment runs from cron: temporary blocks older than 60 days become cancellations.
+"$PY" manage.py expire_card_blocks
 
 # Job control gives each background job its own process group, so stopping a
 # group also stops runserver's child (its autoreloader serves from a child).

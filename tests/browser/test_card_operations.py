@@ -124,3 +124,32 @@ def test_raise_a_limit_with_the_code_and_business_limits_are_read_only(
         "Limity karty firmowej ustala Twoja firma z bankiem."
     )
     check_page()
+
+
+def test_activate_a_new_card_with_the_code_after_a_wrong_one(page: Page, check_page, cardholder, debit_product):
+    new_card = factories.card_factory(customer=cardholder.customer, product=debit_product)
+    sign_in(page, check_page, cardholder.identifier, cardholder.password)
+    check_page()
+    page.goto(f"/cards/{new_card.pk}/")
+    expect(page.get_by_text("Nieaktywowana").first).to_be_visible()
+    check_page()
+
+    page.get_by_role("button", name="Aktywuj kartę").click()
+    expect(page).to_have_url(re.compile(r"/confirm/[0-9a-f-]{36}/$"))
+    expect(page.locator("#operation-description")).to_have_text(f"aktywacja karty *{new_card.pan_last4}")
+    check_page()
+    # A wrong code first: refused with the tries left, the card stays inactive.
+    code = last_sms_code()
+    page.get_by_label("Kod SMS").fill(f"{(int(code) + 1) % 10**6:06d}")
+    page.get_by_role("button", name="Potwierdź").click()
+    expect(page.get_by_role("alert").first).to_contain_text("2")
+    check_page()
+    new_card.refresh_from_db()
+    assert new_card.status == CardStatus.INACTIVE
+
+    page.get_by_label("Kod SMS").fill(code)
+    page.get_by_role("button", name="Potwierdź").click()
+    expect(page).to_have_url(re.compile(rf"/cards/{new_card.pk}/$"))
+    check_page()
+    new_card.refresh_from_db()
+    assert new_card.status == CardStatus.ACTIVE

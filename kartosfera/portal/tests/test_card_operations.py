@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -175,6 +176,30 @@ def test_activation_waits_for_the_sms_code_that_names_the_card(anna, card):
     card.refresh_from_db()
     assert card.status == CardStatus.ACTIVE
     assert "Karta jest aktywna." in page
+
+
+def test_an_expired_activation_code_activates_nothing(anna, card):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        response = anna.post(_url(card, "activate"))
+        code = code_sent_to(PHONE)
+    # Still active meanwhile (the session's idle limit is also 5 minutes).
+    with time_machine.travel(start + dt.timedelta(minutes=3), tick=False):
+        anna.get(response["Location"])
+    with time_machine.travel(start + dt.timedelta(minutes=5, seconds=1), tick=False):
+        page = anna.post(response["Location"], {"code": code}, follow=True).content.decode()
+    card.refresh_from_db()
+    assert card.status == CardStatus.INACTIVE
+    assert "Kod wygasł" in page
+
+
+def test_a_wrong_activation_code_activates_nothing(anna, card):
+    response = anna.post(_url(card, "activate"))
+    wrong = f"{(int(code_sent_to(PHONE)) + 1) % 10**6:06d}"
+    anna.post(response["Location"], {"code": wrong}, follow=True)
+    card.refresh_from_db()
+    assert card.status == CardStatus.INACTIVE
+    assert not AuditEvent.objects.filter(action="cards.card.active").exists()
 
 
 def test_activating_an_active_card_sends_no_code(anna, active):
