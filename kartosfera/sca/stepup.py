@@ -373,3 +373,29 @@ def stepup_complete(*, actor: Actor, user: User, challenge: SmsChallenge) -> Ste
             )
         raise
     return result
+
+
+def stepup_expired_secrets_wipe(*, now: dt.datetime | None = None) -> int:
+    """Wipe the secret payload keys of confirmations whose code expired unused; return how many.
+
+    A confirmation the user simply walks away from never reaches run, refuse or
+    cancel, so without this its payload (e.g. the new password's hash) would
+    stay in the database. Run daily with `manage.py wipe_expired_confirmations`.
+    """
+    now = now or timezone.now()
+    secret_operations = [name for name, operation in _registry.items() if operation.secret_keys]
+    wiped = 0
+    stale = SmsChallenge.objects.filter(
+        purpose=ChallengePurpose.STEP_UP, operation__in=secret_operations, expires_at__lte=now
+    ).exclude(payload={})
+    for challenge in stale.iterator():
+        secret_keys = set(_registry[challenge.operation].secret_keys)
+        if not secret_keys & set(challenge.payload):
+            continue
+        with transaction.atomic():
+            # Ended first, so that a late "send a new code" cannot revive a
+            # confirmation whose payload is gone.
+            challenge_cancel(actor=Actor.system("stepup-expiry"), challenge=challenge)
+            _wipe_secrets(challenge)
+        wiped += 1
+    return wiped

@@ -145,3 +145,26 @@ def test_the_form_needs_the_csrf_token_and_is_never_stored(cardholder):
 def test_other_methods_are_refused(anna):
     assert anna.put(URL).status_code == 405
     assert anna.delete(URL).status_code == 405
+
+
+def test_an_abandoned_confirmation_loses_the_hash_once_its_code_has_expired(anna):
+    import datetime as dt
+    import io
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from kartosfera.sca.stepup import stepup_expired_secrets_wipe
+
+    challenge = challenge_from(_ask(anna))
+    assert stepup_expired_secrets_wipe(now=timezone.now()) == 0  # the code is still valid
+    challenge.refresh_from_db()
+    assert "password_hash" in challenge.payload
+
+    assert stepup_expired_secrets_wipe(now=challenge.expires_at + dt.timedelta(seconds=1)) == 1
+    challenge.refresh_from_db()
+    assert challenge.payload == {}
+    assert challenge.state == ChallengeState.CANCELLED  # a late "new code" cannot revive it
+    out = io.StringIO()
+    call_command("wipe_expired_confirmations", stdout=out)
+    assert out.getvalue() == "Wiped 0 expired confirmation(s).\n"  # idempotent: nothing left
