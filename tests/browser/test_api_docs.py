@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from kartosfera.api.tests.conftest import BASE
 from kartosfera.api.tests.test_docs import ENDPOINTS
@@ -30,16 +33,17 @@ def test_the_reference_is_keyboard_friendly(page, check_page, live_server):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.getAttribute('href')") == "#main"
     page.keyboard.press("Enter")
-    assert page.evaluate("document.activeElement.id") == "main"
+    # Fragment navigation settles asynchronously: wait for it rather than read at once.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'main'")
 
     # A link of the contents leads to its operation, with a visible focus ring on the way.
     link = page.locator(".docs-toc a[href='#post-cards-reference-renew']")
     link.focus()
     assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
     page.keyboard.press("Enter")
-    assert page.url.endswith("#post-cards-reference-renew")
-    assert page.locator("#post-cards-reference-renew").is_visible()
-    assert page.locator("#post-cards-reference-renew").evaluate("el => el.getBoundingClientRect().top") < 100
+    expect(page).to_have_url(re.compile(r"#post-cards-reference-renew$"))
+    expect(page.locator("#post-cards-reference-renew")).to_be_in_viewport()
+    page.wait_for_function("document.getElementById('post-cards-reference-renew').getBoundingClientRect().top < 100")
 
 
 def test_the_reference_fits_a_phone(page, check_page, live_server):
