@@ -113,3 +113,14 @@ def check_page(page: Page) -> Iterator[PageChecks]:
     yield checks
     unchecked = checks.unchecked + ([checks.pending] if checks.pending else [])
     assert not unchecked, f"pages visited without the axe/CSP check: {unchecked}"
+
+
+@pytest.fixture
+def annas_card(cardholder: Any, debit_product: Any) -> Any:
+    """Anna's active debit card, for the card-operation journeys."""
+    from kartosfera.cards.operations_services import card_activate
+    from kartosfera.testing import factories
+
+    return card_activate(
+        actor=factories.SYSTEM, card=factories.card_factory(customer=cardholder.customer, product=debit_product)
+    )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from playwright.sync_api import Page, expect
 
@@ -42,3 +43,19 @@ def sign_in(page: Page, check_page: Callable[[], None], identifier: str, passwor
     enter_password(page, check_page, identifier, password)
     enter_code(page, check_page)
     expect(page).to_have_url(re.compile(r"/cards/$"))
+
+
+def open_card(page: Page, check_page: Callable[[], None], card: Any) -> None:
+    """Open a card's page and check it."""
+    page.goto(f"/cards/{card.pk}/")
+    expect(page.get_by_role("heading", level=2, name="Zarządzaj kartą")).to_be_visible()
+    check_page()
+
+
+def confirm_with_code(page: Page, check_page: Callable[[], None], description: str) -> None:
+    """On the confirmation page, check what it names, then type the latest SMS code."""
+    expect(page).to_have_url(re.compile(r"/confirm/[0-9a-f-]{36}/$"))
+    expect(page.locator("#operation-description")).to_have_text(description)
+    check_page()
+    page.get_by_label("Kod SMS").fill(last_sms_code())
+    page.get_by_role("button", name="Potwierdź").click()

@@ -7,40 +7,18 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from kartosfera.cards.models import Card
 from kartosfera.cards.operations_services import card_activate
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.testing import factories
-from tests.browser.helpers import last_sms_code, sign_in
+from tests.browser.helpers import confirm_with_code, last_sms_code, open_card, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def annas_card(cardholder, debit_product) -> Card:
-    return card_activate(
-        actor=factories.SYSTEM, card=factories.card_factory(customer=cardholder.customer, product=debit_product)
-    )
-
-
-def _open_card(page: Page, check_page, card: Card) -> None:
-    page.goto(f"/cards/{card.pk}/")
-    expect(page.get_by_role("heading", level=2, name="Zarządzaj kartą")).to_be_visible()
-    check_page()
-
-
-def _confirm_with_code(page: Page, check_page, description: str) -> None:
-    expect(page).to_have_url(re.compile(r"/confirm/[0-9a-f-]{36}/$"))
-    expect(page.locator("#operation-description")).to_have_text(description)
-    check_page()
-    page.get_by_label("Kod SMS").fill(last_sms_code())
-    page.get_by_role("button", name="Potwierdź").click()
 
 
 def test_block_then_unblock_with_the_code_and_switch_contactless_off(page: Page, check_page, cardholder, annas_card):
     sign_in(page, check_page, cardholder.identifier, cardholder.password)
     check_page()
-    _open_card(page, check_page, annas_card)
+    open_card(page, check_page, annas_card)
 
     page.get_by_role("button", name="Wyłącz płatności zbliżeniowe").click()
     expect(page.get_by_role("status").first).to_contain_text("Płatności zbliżeniowe są wyłączone.")
@@ -59,7 +37,7 @@ def test_block_then_unblock_with_the_code_and_switch_contactless_off(page: Page,
     check_page()
 
     page.get_by_role("button", name="Odblokuj kartę").click()
-    _confirm_with_code(page, check_page, f"odblokowanie karty *{annas_card.pan_last4}")
+    confirm_with_code(page, check_page, f"odblokowanie karty *{annas_card.pan_last4}")
     expect(page).to_have_url(re.compile(rf"/cards/{annas_card.pk}/$"))
     expect(page.get_by_role("status").first).to_contain_text("Karta jest odblokowana.")
     check_page()
@@ -71,7 +49,7 @@ def test_block_then_unblock_with_the_code_and_switch_contactless_off(page: Page,
 def test_cancel_with_the_explicit_confirmation(page: Page, check_page, cardholder, annas_card):
     sign_in(page, check_page, cardholder.identifier, cardholder.password)
     check_page()
-    _open_card(page, check_page, annas_card)
+    open_card(page, check_page, annas_card)
 
     page.get_by_role("link", name="Zastrzeż kartę").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Zastrzeż kartę")
@@ -102,21 +80,21 @@ def test_raise_a_limit_with_the_code_and_business_limits_are_read_only(
     )
     sign_in(page, check_page, cardholder.identifier, cardholder.password)
     check_page()
-    _open_card(page, check_page, annas_card)
+    open_card(page, check_page, annas_card)
 
     page.get_by_role("link", name="Zmień limity").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Zmień limity dzienne")
     check_page()
     page.get_by_label("Limit internetowy").fill("2 000,00")
     page.get_by_role("button", name="Zapisz limity").click()
-    _confirm_with_code(page, check_page, f"zmiana limitu internetowego karty *{annas_card.pan_last4} na 2000 PLN")
+    confirm_with_code(page, check_page, f"zmiana limitu internetowego karty *{annas_card.pan_last4} na 2000 PLN")
     expect(page.get_by_role("status").first).to_contain_text("Limity karty zostały zmienione.")
     check_page()
     annas_card.refresh_from_db()
     assert annas_card.internet_limit_minor == 200_000
 
     # The refusal: a business card's limits are shown, never editable.
-    _open_card(page, check_page, company_card)
+    open_card(page, check_page, company_card)
     expect(page.get_by_role("link", name="Zmień limity")).to_have_count(0)
     page.goto(f"/cards/{company_card.pk}/limits/")
     expect(page).to_have_url(re.compile(rf"/cards/{company_card.pk}/$"))

@@ -8,11 +8,8 @@ import pytest
 from django.utils import translation
 from playwright.sync_api import Page, expect
 
-from kartosfera.cards.models import Card
-from kartosfera.cards.operations_services import card_activate
 from kartosfera.cards.pin import pin_matches
-from kartosfera.testing import factories
-from tests.browser.helpers import last_sms_code, sign_in
+from tests.browser.helpers import confirm_with_code, open_card, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -26,31 +23,10 @@ def pl(source: str, **params: str) -> str:
     return text % params if params else text
 
 
-@pytest.fixture
-def annas_card(cardholder, debit_product) -> Card:
-    return card_activate(
-        actor=factories.SYSTEM, card=factories.card_factory(customer=cardholder.customer, product=debit_product)
-    )
-
-
-def _open_card(page: Page, check_page, card: Card) -> None:
-    page.goto(f"/cards/{card.pk}/")
-    expect(page.get_by_role("heading", level=2, name="Zarządzaj kartą")).to_be_visible()
-    check_page()
-
-
-def _confirm_with_code(page: Page, check_page, description: str) -> None:
-    expect(page).to_have_url(re.compile(r"/confirm/[0-9a-f-]{36}/$"))
-    expect(page.locator("#operation-description")).to_have_text(description)
-    check_page()
-    page.get_by_label("Kod SMS").fill(last_sms_code())
-    page.get_by_role("button", name="Potwierdź").click()
-
-
 def test_change_the_pin_with_the_code_after_a_trivial_one_is_refused(page: Page, check_page, cardholder, annas_card):
     sign_in(page, check_page, cardholder.identifier, cardholder.password)
     check_page()
-    _open_card(page, check_page, annas_card)
+    open_card(page, check_page, annas_card)
 
     page.get_by_role("link", name=pl("Change the PIN")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(pl("Change the PIN"))
@@ -70,7 +46,7 @@ def test_change_the_pin_with_the_code_after_a_trivial_one_is_refused(page: Page,
     page.get_by_label(pl("New PIN"), exact=True).fill(NEW_PIN)
     page.get_by_label(pl("New PIN again"), exact=True).fill(NEW_PIN)
     page.get_by_role("button", name=pl("Change the PIN")).click()
-    _confirm_with_code(page, check_page, pl("change of the PIN of card %(card)s", card=f"*{annas_card.pan_last4}"))
+    confirm_with_code(page, check_page, pl("change of the PIN of card %(card)s", card=f"*{annas_card.pan_last4}"))
     expect(page).to_have_url(re.compile(rf"/cards/{annas_card.pk}/$"))
     expect(page.get_by_role("status").first).to_contain_text(
         pl("The PIN has been changed. Use the new PIN from now on.")
@@ -84,11 +60,11 @@ def test_change_the_pin_with_the_code_after_a_trivial_one_is_refused(page: Page,
 def test_activate_mobile_payments_with_the_code(page: Page, check_page, cardholder, annas_card):
     sign_in(page, check_page, cardholder.identifier, cardholder.password)
     check_page()
-    _open_card(page, check_page, annas_card)
+    open_card(page, check_page, annas_card)
     expect(page.locator("#mobile-payments-state")).to_have_text(pl("Not active"))
 
     page.get_by_role("button", name=pl("Activate mobile payments")).click()
-    _confirm_with_code(
+    confirm_with_code(
         page, check_page, pl("activation of mobile payments of card %(card)s", card=f"*{annas_card.pan_last4}")
     )
     expect(page).to_have_url(re.compile(rf"/cards/{annas_card.pk}/$"))

@@ -6,13 +6,14 @@ import contextlib
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from kartosfera.api import idempotency
 from kartosfera.api.models import IdempotencyRecord
 from kartosfera.api.tests.conftest import ApiClient
 from kartosfera.core.models import AuditEvent
 from kartosfera.customers.models import Customer
+from kartosfera.testing.concurrency import run_together
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -23,22 +24,7 @@ BODY = {"reference": "CIF-RACE", "residency": "non_resident", "first_name": "Jan
 
 
 def _post_together(client: ApiClient, count: int, key: str) -> list:
-    responses: list = [None] * count
-    barrier = threading.Barrier(count)
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            responses[index] = client.post("/customers", BODY, key=key)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return responses
+    return run_together(*(lambda: client.post("/customers", BODY, key=key) for _ in range(count)))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 import time_machine
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from kartosfera.cards.models import Card
@@ -21,8 +20,9 @@ from kartosfera.cards.operations_services import (
 from kartosfera.cards.services import card_transition
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.audit import Actor
-from kartosfera.core.errors import DomainError, InvalidTransition
+from kartosfera.core.errors import DomainError
 from kartosfera.core.models import AuditEvent
+from kartosfera.testing.concurrency import run_together
 from kartosfera.testing.factories import card_factory, customer_factory, product_factory
 
 SYSTEM = Actor.system("tests")
@@ -33,26 +33,10 @@ pytestmark = [
 ]
 
 
-def _run_together(*operations):
-    barrier = threading.Barrier(len(operations))
-    outcomes: list[str] = [""] * len(operations)
-
-    def worker(index, operation):
-        try:
-            barrier.wait()
-            operation()
-            outcomes[index] = "done"
-        except InvalidTransition:
-            outcomes[index] = "refused"
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, op)) for i, op in enumerate(operations)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
+def _race(*operations):
+    """Run the operations at the same moment in threads; each ends "done" or "refused"."""
+    outcomes = run_together(*operations, expected=(DomainError,))
+    return ["refused" if isinstance(outcome, DomainError) else "done" for outcome in outcomes]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -62,7 +46,7 @@ def test_a_block_racing_a_cancellation_never_reopens_a_cancelled_card():
     for _ in range(10):
         card = card_factory(customer=customer, product=product)
         card = card_transition(actor=SYSTEM, card=card, to_status=CardStatus.ACTIVE, reason=StatusReason.ACTIVATED)
-        outcomes = _run_together(
+        outcomes = _race(
             lambda c=card: card_transition(
                 actor=SYSTEM, card=c, to_status=CardStatus.CANCELLED, reason=StatusReason.STOLEN
             ),
@@ -75,29 +59,6 @@ def test_a_block_racing_a_cancellation_never_reopens_a_cancelled_card():
         assert outcomes[1] in {"done", "refused"}
         assert card.status == CardStatus.CANCELLED, outcomes
     assert Card.objects.filter(status=CardStatus.BLOCKED).count() == 0
-
-
-def _race(*operations):
-    """Run the operations at the same moment in threads; each ends "done" or "refused" (a DomainError)."""
-    barrier = threading.Barrier(len(operations))
-    outcomes: list[str] = [""] * len(operations)
-
-    def worker(index, operation):
-        try:
-            barrier.wait()
-            operation()
-            outcomes[index] = "done"
-        except DomainError:
-            outcomes[index] = "refused"
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, op)) for i, op in enumerate(operations)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
 
 
 @pytest.mark.django_db(transaction=True)
