@@ -97,3 +97,18 @@ def business_product(db):
 def card(cardholder, debit_product) -> Card:
     """Anna's inactive debit card."""
     return factories.card_factory(customer=cardholder.customer, product=debit_product)
+
+
+@pytest.fixture
+def staff(db):
+    """One bank staff member per role: staff["agent"], staff["branch"], staff["supervisor"], staff["auditor"]."""
+    from kartosfera.backoffice.roles import StaffRole
+    from kartosfera.testing.staff import staff_person_create
+
+    names = {
+        StaffRole.AGENT: "Ewa Konsultant",
+        StaffRole.BRANCH: "Piotr Okienko",
+        StaffRole.SUPERVISOR: "Maria Kierownik",
+        StaffRole.AUDITOR: "Adam Rewident",
+    }
+    return {str(role): staff_person_create(role, username=str(role), full_name=names[role]) for role in StaffRole}

@@ -98,6 +98,9 @@ INSTALLED_APPS = [
     "kartosfera.portal",
     "kartosfera.profile",
     "kartosfera.secure3d",
+    "kartosfera.backoffice",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_ratelimit",
 ]
 
@@ -106,11 +109,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Two session realms with their own cookies: cardholders (path /) and bank
+    # staff (path /backoffice/); a session of one is never read in the other.
+    "kartosfera.backoffice.session.RealmSessionMiddleware",
     "kartosfera.core.middleware.PolishFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the staff session's TOTP device (django-otp).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Idle timeout and absolute lifetime (docs/sessions.md); needs the user and messages.
     "kartosfera.users.session_timeout.SessionTimeoutMiddleware",
@@ -135,6 +142,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kartosfera.backoffice.context_processors.staff",
             ],
         },
     },
@@ -157,7 +165,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"
-AUTHENTICATION_BACKENDS = ["kartosfera.users.backends.CustomerIdentifierBackend"]
+AUTHENTICATION_BACKENDS = [
+    "kartosfera.users.backends.CustomerIdentifierBackend",
+    "kartosfera.backoffice.backends.StaffBackend",
+]
 LOGIN_URL = "users:login"
 LOGIN_REDIRECT_URL = "portal:card_list"
 LOGOUT_REDIRECT_URL = "users:login"
@@ -217,6 +228,18 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_IDLE_TIMEOUT = 5 * 60
 SESSION_WARNING_LEAD = 60
 SESSION_ABSOLUTE_LIFETIME = 12 * 60 * 60
+# Bank staff (docs/backoffice.md) [law: PCI DSS 8.2.8]: 15 idle minutes end a
+# staff session; 10 wrong passwords or TOTP codes in a row lock the account for
+# 30 minutes [PCI DSS 8.3.4]; staff passwords have at least 12 characters.
+STAFF_SESSION_IDLE_TIMEOUT = 15 * 60
+STAFF_SESSION_ABSOLUTE_LIFETIME = 10 * 60 * 60  # one shift
+STAFF_LOCKOUT_ATTEMPTS = 10
+STAFF_LOCKOUT_MINUTES = 30
+STAFF_SESSION_COOKIE_PATH = "/backoffice/"
+# Our own lockout (above) is the brute-force rule; django-otp's exponential
+# back-off would refuse even a right code after a few wrong ones.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Kartosfera")
 if IS_PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     # Load balancers probe the health endpoint over plain HTTP inside the network.
@@ -229,10 +252,13 @@ if IS_PRODUCTION:
     CSRF_COOKIE_SECURE = True
     # The __Host- prefix pins cookies to this exact host, HTTPS and path /.
     SESSION_COOKIE_NAME = "__Host-kartosfera_session"
+    # __Host- needs path /; the staff cookie is pinned to /backoffice/ instead.
+    STAFF_SESSION_COOKIE_NAME = "__Secure-kartosfera_staff_session"
     CSRF_COOKIE_NAME = "__Host-kartosfera_csrf"
     CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 else:
     SESSION_COOKIE_NAME = "kartosfera_session"
+    STAFF_SESSION_COOKIE_NAME = "kartosfera_staff_session"
     CSRF_COOKIE_NAME = "kartosfera_csrf"
 
 # Addresses of the TLS proxies in front of the application: from them (only),

@@ -10,6 +10,8 @@ urlpatterns = [
     path("confirm/", include("kartosfera.sca.urls")),
     path("settings/", include("kartosfera.profile.urls")),
     path("3d-secure/", include("kartosfera.secure3d.urls")),
+    path("backoffice/", include("kartosfera.backoffice.urls")),
     path("dev/", include("kartosfera.notifications.urls")),
+    path("dev/", include("kartosfera.backoffice.dev_urls")),
     path("", include("kartosfera.portal.urls")),
 ]

@@ -26,6 +26,7 @@ from kartosfera.cards.services import card_transition
 from kartosfera.cards.states import CUSTOMER_CANCEL_REASONS, CardStatus, StatusReason
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError, ValidationFailed
+from kartosfera.core.models import ActorType
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -279,3 +280,28 @@ __all__ = [
     "limits_check",
     "limits_raised",
 ]
+
+
+@_audits_refusals("wrong_pin_reset")
+@transaction.atomic
+def card_wrong_pin_reset(*, actor: Actor, card: Card) -> Card:
+    """Set the wrong-PIN counter back to zero (bank staff, after verifying the cardholder)."""
+    if actor.type not in {ActorType.STAFF, ActorType.SYSTEM}:
+        raise DomainError(_("Only bank staff can do this."), code="staff_only")
+    card = _lock(card)
+    if card.status == CardStatus.CANCELLED:
+        raise OperationNotAllowed(_("The card is cancelled: no operation is possible."))
+    if card.wrong_pin_count == 0:
+        raise DomainError(_("The card has no wrong PIN entries to reset."), code="nothing_to_reset")
+    before = {"wrong_pin_count": card.wrong_pin_count}
+    card.wrong_pin_count = 0
+    card.save(update_fields=["wrong_pin_count", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="cards.card.wrong_pin_reset",
+        obj=card,
+        customer_id=card.customer_id,
+        before=before,
+        after={"wrong_pin_count": 0},
+    )
+    return card

@@ -11,6 +11,7 @@ from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import Conflict, ValidationFailed
 from kartosfera.customers.identity import mask_phone, normalize_phone, pesel_birth_date, validate_pesel
 from kartosfera.customers.models import Customer, Residency
+from kartosfera.users.models import User
 
 UPDATABLE_FIELDS = ("first_name", "last_name", "phone_on_file", "nonresident_id", "birth_date")
 
@@ -92,6 +93,9 @@ def customer_create(
         raise Conflict(_("A customer with this PESEL already exists."))
     if values["nonresident_id"] and Customer.objects.filter(nonresident_id=values["nonresident_id"]).exists():
         raise Conflict(_("A customer with this identification number already exists."))
+    if nonresident_id and User.objects.filter(login__iexact=nonresident_id).exists():
+        # Cardholders sign in with their ID or their own login: one value must never mean two people.
+        raise Conflict(_("This identification number is already a portal user's own login."))
     try:
         with transaction.atomic():
             customer = Customer.objects.create(
@@ -127,6 +131,9 @@ def customer_update(*, actor: Actor, customer: Customer, **changes: Any) -> Cust
     nonresident_id = cleaned.get("nonresident_id")
     if nonresident_id and Customer.objects.filter(nonresident_id=nonresident_id).exclude(pk=customer.pk).exists():
         raise Conflict(_("A customer with this identification number already exists."))
+    if nonresident_id and User.objects.filter(login__iexact=nonresident_id).exists():
+        # Cardholders sign in with their ID or their own login: one value must never mean two people.
+        raise Conflict(_("This identification number is already a portal user's own login."))
     before = _audit_view(customer)
     for name, value in cleaned.items():
         setattr(customer, name, value)

@@ -62,15 +62,27 @@ class SessionPolicy:
         return max(1, math.ceil(self.idle_seconds / 60))
 
 
-def session_policy() -> SessionPolicy:
-    """The limits in force, read on each request so that tests can shorten them."""
-    idle = int(getattr(settings, "SESSION_IDLE_TIMEOUT", 300))
+def session_policy(user: Any = None) -> SessionPolicy:
+    """The limits in force for ``user``, read on each request so that tests can shorten them.
+
+    Bank staff have their own (STAFF_SESSION_*: 15 idle minutes, one shift).
+    """
+    if getattr(user, "is_bank_staff", False):
+        idle = int(settings.STAFF_SESSION_IDLE_TIMEOUT)
+        absolute = int(settings.STAFF_SESSION_ABSOLUTE_LIFETIME)
+    else:
+        idle = int(getattr(settings, "SESSION_IDLE_TIMEOUT", 300))
+        absolute = int(getattr(settings, "SESSION_ABSOLUTE_LIFETIME", 12 * 60 * 60))
     return SessionPolicy(
         idle_seconds=idle,
         # The warning can never start before the session does.
         warning_seconds=min(int(getattr(settings, "SESSION_WARNING_LEAD", 60)), idle),
-        absolute_seconds=int(getattr(settings, "SESSION_ABSOLUTE_LIFETIME", 12 * 60 * 60)),
+        absolute_seconds=absolute,
     )
+
+
+def _login_url(user: Any) -> str:
+    return reverse("backoffice:login") if getattr(user, "is_bank_staff", False) else reverse(settings.LOGIN_URL)
 
 
 def _now() -> float:
@@ -91,7 +103,7 @@ def session_extending(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
 
 def session_remaining(request: HttpRequest) -> float:
     """Seconds until the session ends for inactivity (or reaches its absolute lifetime)."""
-    policy = session_policy()
+    policy = session_policy(request.user)
     now = _now()
     last = float(request.session.get(LAST_ACTIVITY_KEY, now))
     started = float(request.session.get(STARTED_KEY, now))
@@ -164,14 +176,14 @@ class SessionTimeoutMiddleware:
         now = _now()
         last = request.session.get(LAST_ACTIVITY_KEY)
         explicit = getattr(view, "session_extends", False)
-        resolution = min(ACTIVITY_RESOLUTION, session_policy().idle_seconds / 30)
+        resolution = min(ACTIVITY_RESOLUTION, session_policy(request.user).idle_seconds / 30)
         if explicit or last is None or now - float(last) >= resolution:
             request.session[LAST_ACTIVITY_KEY] = now
             request.session.setdefault(STARTED_KEY, now)
 
     @staticmethod
     def _expired(request: HttpRequest) -> str | None:
-        policy = session_policy()
+        policy = session_policy(request.user)
         now = _now()
         started = request.session.get(STARTED_KEY)
         last = request.session.get(LAST_ACTIVITY_KEY)
@@ -183,11 +195,12 @@ class SessionTimeoutMiddleware:
 
     @staticmethod
     def _end(request: HttpRequest, reason: str) -> HttpResponse:
-        session_expired_record(user=request.user, reason=reason)
+        user = request.user
+        session_expired_record(user=user, reason=reason)
         # logout() flushes the session: its data and its key are gone server-side.
         auth_logout(request)
         if reason == "idle":
-            minutes = session_policy().idle_minutes
+            minutes = session_policy(user).idle_minutes
             text = ngettext(
                 "You have been signed out after %(minutes)d minute without activity. Sign in again.",
                 "You have been signed out after %(minutes)d minutes without activity. Sign in again.",
@@ -197,14 +210,14 @@ class SessionTimeoutMiddleware:
             text = _("Your session has reached its maximum length. Sign in again.")
         # The message lives in the messages cookie, which survives the flush.
         messages.info(request, text, fail_silently=True)
-        login_url = reverse(settings.LOGIN_URL)
+        login_url = _login_url(user)
         response: HttpResponse
         if _wants_json(request):
             response = JsonResponse({"expired": True, "login_url": login_url}, status=401)
         elif request.headers.get("HX-Request") == "true":
             response = HttpResponseClientRedirect(login_url)
         elif request.method in {"GET", "HEAD"}:
-            response = redirect_to_login(request.get_full_path())
+            response = redirect_to_login(request.get_full_path(), login_url)
         else:
             # A form posted after the timeout is not replayed after signing in again.
             response = HttpResponseRedirect(login_url)
@@ -212,8 +225,10 @@ class SessionTimeoutMiddleware:
         return response
 
 
-def _unauthenticated() -> JsonResponse:
-    return JsonResponse({"expired": True, "login_url": reverse(settings.LOGIN_URL)}, status=401)
+def _unauthenticated(request: HttpRequest) -> JsonResponse:
+    staff_realm = getattr(request, "session_realm", None) == "staff"
+    login_url = reverse("backoffice:login") if staff_realm else reverse(settings.LOGIN_URL)
+    return JsonResponse({"expired": True, "login_url": login_url}, status=401)
 
 
 @session_activity_exempt
@@ -222,8 +237,8 @@ def _unauthenticated() -> JsonResponse:
 def session_status(request: HttpRequest) -> JsonResponse:
     """How long the session has left; asking does not extend it (the warning script polls this)."""
     if not request.user.is_authenticated:
-        return _unauthenticated()
-    policy = session_policy()
+        return _unauthenticated(request)
+    policy = session_policy(request.user)
     return JsonResponse(
         {"expired": False, "remaining": round(session_remaining(request), 1), "warning": policy.warning_seconds}
     )
@@ -235,11 +250,11 @@ def session_status(request: HttpRequest) -> JsonResponse:
 def session_extend(request: HttpRequest) -> HttpResponse:
     """The warning's "extend" button: the request itself is the activity (the middleware records it)."""
     if not request.user.is_authenticated:
-        return _unauthenticated()
+        return _unauthenticated(request)
     if _wants_json(request):
         return JsonResponse({"expired": False, "remaining": round(session_remaining(request), 1)})
     # Without JavaScript the button is a plain form: go back to the page it was on.
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        back = reverse("portal:home")
+        back = reverse("backoffice:home") if getattr(request.user, "is_bank_staff", False) else reverse("portal:home")
     return HttpResponseRedirect(back)

@@ -59,3 +59,41 @@ def confirm_with_code(page: Page, check_page: Callable[[], None], description: s
     check_page()
     page.get_by_label("Kod SMS").fill(last_sms_code())
     page.get_by_role("button", name="Potwierdź").click()
+
+
+# --- The back office (bank staff) ----------------------------------------------------------
+
+STAFF_USERNAME_LABEL = "Nazwa użytkownika"
+STAFF_CODE_LABEL = "Kod z aplikacji uwierzytelniającej"
+
+
+def staff_sign_in(page: Page, check_page: Callable[[], None], person: Any) -> None:
+    """Sign a StaffPerson in to the back office: user name and password, then the authenticator code."""
+    page.goto("/backoffice/login/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Logowanie do zaplecza")
+    check_page()
+    page.get_by_label(STAFF_USERNAME_LABEL).fill(person.username)
+    page.get_by_label("Hasło", exact=True).fill(person.password)
+    page.get_by_role("button", name="Dalej").click()
+    expect(page).to_have_url(re.compile(r"/backoffice/login/code/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Kod z aplikacji")
+    check_page()
+    page.get_by_label(STAFF_CODE_LABEL).fill(person.code())
+    page.get_by_role("button", name="Zaloguj się").click()
+    expect(page).to_have_url(re.compile(r"/backoffice/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Znajdź klienta")
+    check_page()
+
+
+def staff_verify_by_phone(
+    page: Page, check_page: Callable[[], None], *, identifier: str, birth_date: str, card_last4: str
+) -> None:
+    """On a customer's page, record a passed phone verification (PESEL, date of birth, card's last 4 digits)."""
+    page.get_by_label("PESEL lub numer identyfikacyjny podany przez klienta").fill(identifier)
+    page.get_by_label("Data urodzenia podana przez klienta").fill(birth_date)
+    page.get_by_label("4 ostatnie cyfry karty podane przez klienta").fill(card_last4)
+    page.get_by_role("button", name="Zapisz weryfikację").click()
+    expect(page.locator("#flash")).to_have_text(
+        "Klient zweryfikowany. Przez następne 30 minut możesz wykonywać czynności w jego imieniu."
+    )
+    check_page()

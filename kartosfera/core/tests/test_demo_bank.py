@@ -23,7 +23,7 @@ from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.customers.identity import normalize_phone, validate_pesel
 from kartosfera.customers.models import Customer, Residency
 from kartosfera.testing.factories import customer_factory
-from kartosfera.users.models import User
+from kartosfera.users.models import User, UserKind
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +72,7 @@ def test_the_demo_bank_has_a_non_resident_with_a_bank_id_and_a_customer_without_
 
 
 def test_most_customers_are_registered_with_the_demo_password_and_a_few_are_not(output):
-    users = User.objects.select_related("customer")
+    users = User.objects.select_related("customer").filter(kind=UserKind.CUSTOMER)
     unregistered = Customer.objects.filter(portal_user__isnull=True)
     assert 3 <= unregistered.count() <= 4
     assert unregistered.filter(residency=Residency.RESIDENT, phone_on_file__isnull=False).exists()

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from kartosfera.backoffice.demo import BACKOFFICE_URL, CODES_URL, DEMO_STAFF, DEMO_STAFF_PASSWORD, demo_staff_load
 from kartosfera.core.demo.bank import DEMO_PASSWORD, PORTAL_URL, DemoLogin, demo_bank_load, demo_login_list
 from kartosfera.core.errors import DomainError
 
@@ -24,6 +25,7 @@ class Command(BaseCommand):
             raise CommandError("The demo bank is never loaded in production (KARTOSFERA_ENV=production).")
         try:
             counts = demo_bank_load()
+            staff_created = demo_staff_load()
         except DomainError as exc:
             # E.g. a real customer already holds a demo PESEL; the transaction rolled back.
             raise CommandError(f"The demo bank could not be loaded, nothing was written: {exc.message}") from exc
@@ -36,7 +38,10 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(self.style.SUCCESS("The demo bank is already loaded; nothing was changed."))
+        if staff_created:
+            self.stdout.write(self.style.SUCCESS(f"{staff_created} demo staff users created."))
         self._print_logins(demo_login_list())
+        self._print_staff()
 
     def _print_logins(self, rows: list[DemoLogin]) -> None:
         headers = ("PESEL / bank ID (login)", "Name", "Password", "Cards")
@@ -63,3 +68,13 @@ class Command(BaseCommand):
                 self.stdout.write(line("", "", "", card))
         self.stdout.write("")
         self.stdout.write(f"Portal: {PORTAL_URL}")
+
+    def _print_staff(self) -> None:
+        self.stdout.write("")
+        self.stdout.write(self.style.MIGRATE_HEADING(f"Back office for bank staff: open {BACKOFFICE_URL}"))
+        self.stdout.write(f"Every demo staff user has the password {DEMO_STAFF_PASSWORD} and a TOTP second factor.")
+        self.stdout.write(f"Their current codes (demo only): {CODES_URL} or manage.py demo_staff_codes")
+        self.stdout.write("")
+        width = max(len(spec.username) for spec in DEMO_STAFF)
+        for spec in DEMO_STAFF:
+            self.stdout.write(f"{spec.username.ljust(width)}  {spec.full_name} ({spec.role})")

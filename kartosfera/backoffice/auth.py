@@ -1,0 +1,191 @@
+"""Staff sign-in: a password, then a TOTP code (django-otp), with a lockout.
+
+[law: PCI DSS 8.4.2 (MFA for all access to the cardholder data environment),
+8.3.4 (lock after at most 10 wrong attempts, for at least 30 minutes)]. Wrong
+passwords and wrong codes count together; a right code after a right password
+resets the count. The lock is lifted by time (or by a system actor); staff
+cannot unlock themselves. See docs/backoffice.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from kartosfera.backoffice.models import StaffMember
+from kartosfera.backoffice.passwords import validate_staff_password
+from kartosfera.backoffice.roles import StaffRole
+from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.errors import DomainError, ValidationFailed
+from kartosfera.users.backends import password_matches
+from kartosfera.users.models import User, UserKind
+
+
+class StaffLoginRefused(DomainError):
+    # One message for a wrong user name, password or code: nothing tells which was wrong.
+    default_message = gettext_lazy("The user name, password or code is incorrect.")
+    code = "staff_login_refused"
+
+
+class StaffLocked(StaffLoginRefused):
+    code = "staff_locked"
+
+    def __init__(self, until: dt.datetime) -> None:
+        self.until = until
+        super().__init__(
+            _("Too many wrong attempts: the account is locked until %(until)s. Ask your supervisor if it is urgent.")
+            % {"until": date_format(timezone.localtime(until), "TIME_FORMAT")}
+        )
+
+
+def _lockout_attempts() -> int:
+    return int(settings.STAFF_LOCKOUT_ATTEMPTS)
+
+
+def _lockout_duration() -> dt.timedelta:
+    return dt.timedelta(minutes=int(settings.STAFF_LOCKOUT_MINUTES))
+
+
+def staff_user_find(*, username: str) -> User | None:
+    value = (username or "").strip()
+    if not value:
+        return None
+    return (
+        User.objects.select_related("staff_member")
+        .filter(kind=UserKind.STAFF, username__iexact=value, staff_member__isnull=False)
+        .first()
+    )
+
+
+@transaction.atomic
+def _failure_record(*, user_id: int, step: str) -> StaffLoginRefused:
+    """Count a wrong password or code under the row lock; lock at the limit."""
+    now = timezone.now()
+    user = User.objects.select_for_update().get(pk=user_id)
+    if user.is_locked(now):
+        audit_record(
+            actor=Actor.for_user(user), action="backoffice.staff.sign_in_refused", obj=user, after={"reason": "locked"}
+        )
+        return StaffLocked(user.locked_until)  # type: ignore[arg-type]
+    if user.locked_until is not None:
+        # An old lock has run out: the count starts again.
+        user.locked_until = None
+        user.failed_login_count = 0
+    user.failed_login_count += 1
+    fields = ["failed_login_count", "locked_until"]
+    audit_record(
+        actor=Actor.for_user(user),
+        action="backoffice.staff.sign_in_failed",
+        obj=user,
+        after={"step": step, "failed_in_a_row": user.failed_login_count},
+    )
+    error: StaffLoginRefused = StaffLoginRefused()
+    if user.failed_login_count >= _lockout_attempts():
+        user.locked_until = now + _lockout_duration()
+        audit_record(
+            actor=Actor.system("staff lockout"),
+            action="backoffice.staff.locked",
+            obj=user,
+            after={"until": user.locked_until.isoformat(), "failed_in_a_row": user.failed_login_count},
+        )
+        error = StaffLocked(user.locked_until)
+    user.save(update_fields=fields)
+    return error
+
+
+@transaction.atomic
+def _refuse_locked(user: User) -> StaffLocked:
+    audit_record(
+        actor=Actor.for_user(user), action="backoffice.staff.sign_in_refused", obj=user, after={"reason": "locked"}
+    )
+    return StaffLocked(user.locked_until)  # type: ignore[arg-type]
+
+
+def staff_login_password(*, username: str, password: str) -> User:
+    """The first step: the staff member whose password this is, or StaffLoginRefused / StaffLocked."""
+    user = staff_user_find(username=username)
+    if user is None or not user.is_active:
+        password_matches(None, password)  # the same time as a real check
+        with transaction.atomic():
+            audit_record(
+                actor=Actor.anonymous(), action="backoffice.staff.sign_in_failed", after={"step": "unknown_user"}
+            )
+        raise StaffLoginRefused()
+    if user.is_locked():
+        # Locked: the password is not even checked, so guessing on goes nowhere.
+        raise _refuse_locked(user)
+    if not password_matches(user, password):
+        raise _failure_record(user_id=user.pk, step="password")
+    return user
+
+
+def staff_login_code(*, user: User, code: str) -> TOTPDevice:
+    """The second step: the TOTP device that accepted ``code`` (each code works once)."""
+    user = User.objects.get(pk=user.pk)
+    if user.is_locked():
+        raise _refuse_locked(user)
+    code = "".join((code or "").split())
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+    verified = False
+    if device is not None and code.isdigit() and len(code) == device.digits:
+        with transaction.atomic():
+            # django-otp refuses a code of a time step already used (no replay).
+            device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+            verified = device.verify_token(code)
+    if not verified or device is None:
+        raise _failure_record(user_id=user.pk, step="code")
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked.failed_login_count = 0
+        locked.locked_until = None
+        locked.last_login = timezone.now()
+        locked.save(update_fields=["failed_login_count", "locked_until", "last_login"])
+        audit_record(actor=Actor.for_user(locked), action="backoffice.staff.signed_in", obj=locked)
+    return device
+
+
+@transaction.atomic
+def staff_logout_record(*, user: User) -> None:
+    audit_record(actor=Actor.for_user(user), action="backoffice.staff.signed_out", obj=user)
+
+
+@transaction.atomic
+def staff_member_create(
+    *, actor: Actor, username: str, full_name: str, role: str, password: str, unit: str = ""
+) -> tuple[StaffMember, TOTPDevice]:
+    """A staff account with its role and a TOTP device (its key goes into the person's authenticator app)."""
+    username = (username or "").strip()
+    full_name = (full_name or "").strip()
+    errors: dict[str, str] = {}
+    if not username:
+        errors["username"] = _("This field is required.")
+    elif User.objects.filter(username__iexact=username).exists():
+        errors["username"] = _("This user name is taken.")
+    if not full_name:
+        errors["full_name"] = _("This field is required.")
+    if role not in StaffRole.values:
+        errors["role"] = _("Choose one of the roles.")
+    try:
+        validate_staff_password(password, username=username, full_name=full_name)
+    except ValidationError as exc:
+        errors["password"] = " ".join(exc.messages)
+    if errors:
+        raise ValidationFailed(errors)
+    user = User.objects.create_user(username=username, password=password, kind=UserKind.STAFF)
+    member = StaffMember.objects.create(user=user, full_name=full_name, role=role, unit=unit.strip())
+    device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    audit_record(
+        actor=actor,
+        action="backoffice.staff.created",
+        obj=member,
+        after={"username": username, "role": role, "unit": member.unit},
+    )
+    return member, device

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from kartosfera.backoffice.models import IdentityDocument, VerificationChannel
+
+
+class StaffLoginForm(forms.Form):
+    username = forms.CharField(
+        label=_("User name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"})
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class StaffCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the authenticator app"),
+        max_length=10,
+        help_text=_("6 digits; a new code every 30 seconds."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class CustomerSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Find a customer"),
+        max_length=100,
+        help_text=_(
+            "PESEL, bank customer number, identification number, name, phone number or last 4 digits of a card."
+        ),
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+
+class VerificationForm(forms.Form):
+    channel = forms.ChoiceField(
+        label=_("How is the customer in contact?"), choices=VerificationChannel.choices, widget=forms.RadioSelect
+    )
+    identifier = forms.CharField(
+        label=_("PESEL or identification number the customer gives"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    birth_date = forms.DateField(
+        label=_("Date of birth the customer gives"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}),
+    )
+    card_last4 = forms.RegexField(
+        label=_("Last 4 digits of a card the customer gives"),
+        regex=r"^[0-9]{4}$",
+        required=False,
+        error_messages={"invalid": _("Enter 4 digits.")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": "4"}),
+    )
+    calling_number = forms.CharField(
+        label=_("Number the customer calls from"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    document_type = forms.ChoiceField(
+        label=_("Identity document checked (at a branch)"),
+        choices=[("", _("None")), *IdentityDocument.choices],
+        required=False,
+    )
+
+    def verification_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "channel": data["channel"],
+            "identifier": data.get("identifier") or "",
+            "birth_date": data.get("birth_date"),
+            "card_last4": data.get("card_last4") or "",
+            "calling_number": data.get("calling_number") or "",
+            "document_type": data.get("document_type") or "",
+        }
+
+
+class ActivityFilterForm(forms.Form):
+    staff = forms.TypedChoiceField(label=_("Staff member"), required=False, coerce=int, empty_value=None)
+    action = forms.ChoiceField(label=_("Action"), required=False)
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(
+        self, *args: Any, staff_choices: list[tuple[Any, str]], action_choices: list[tuple[str, str]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        staff_field = self.fields["staff"]
+        action_field = self.fields["action"]
+        assert isinstance(staff_field, forms.ChoiceField) and isinstance(action_field, forms.ChoiceField)
+        staff_field.choices = [("", _("Everybody")), *staff_choices]
+        action_field.choices = [("", _("Every action")), *action_choices]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return data

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kartosfera.backoffice.roles import StaffRole, role_allows
+
+
+class StaffMember(models.Model):
+    """A bank employee who may sign in to the back office, with one role."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff_member", verbose_name=_("user")
+    )
+    full_name = models.CharField(_("full name"), max_length=200)
+    role = models.CharField(_("role"), max_length=16, choices=StaffRole.choices)
+    unit = models.CharField(_("branch or team"), max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff members")
+        ordering = ["full_name"]
+        constraints = [models.CheckConstraint(condition=Q(role__in=StaffRole.values), name="staff_role_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.user.get_username()})"
+
+    def can(self, permission: str) -> bool:
+        return role_allows(self.role, permission)
+
+
+class VerificationChannel(models.TextChoices):
+    PHONE = "phone", _("Phone call")
+    BRANCH = "branch", _("In person at a branch")
+
+
+class VerificationCheck(models.TextChoices):
+    """What the caller proved; the answers themselves are compared, never stored."""
+
+    IDENTIFIER = "identifier", _("PESEL or identification number")
+    BIRTH_DATE = "birth_date", _("Date of birth")
+    CARD_LAST4 = "card_last4", _("Last 4 digits of a card")
+    PHONE_ON_FILE = "phone_on_file", _("Calls from the phone number on file")
+    IDENTITY_DOCUMENT = "identity_document", _("Identity document shown")
+
+
+class IdentityDocument(models.TextChoices):
+    ID_CARD = "id_card", _("ID card")
+    PASSPORT = "passport", _("Passport")
+    RESIDENCE_CARD = "residence_card", _("Residence card")
+
+
+# One verification covers one call or visit [ours].
+VERIFICATION_VALIDITY = dt.timedelta(minutes=30)
+
+
+class CallerVerification(models.Model):
+    """How a staff member verified the person on the phone or at the desk as a customer.
+
+    Actions on the customer need a passed verification by the same staff
+    member, younger than VERIFICATION_VALIDITY; each action's audit row names it.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("staff member")
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="+", verbose_name=_("customer")
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=VerificationChannel.choices)
+    checks_passed = models.JSONField(_("checks passed"), default=list)
+    checks_failed = models.JSONField(_("checks failed"), default=list)
+    document_type = models.CharField(
+        _("identity document"), max_length=32, choices=IdentityDocument.choices, blank=True
+    )
+    passed = models.BooleanField(_("passed"))
+    created_at = models.DateTimeField(_("verified at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("valid until"))
+
+    class Meta:
+        verbose_name = _("caller verification")
+        verbose_name_plural = _("caller verifications")
+        indexes = [models.Index(fields=["staff", "customer", "-created_at"], name="verification_lookup")]
+        constraints = [
+            models.CheckConstraint(condition=Q(channel__in=VerificationChannel.values), name="verification_channel"),
+            models.CheckConstraint(
+                condition=Q(document_type="") | Q(channel=VerificationChannel.BRANCH),
+                name="verification_document_at_branch",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+    def is_valid(self, now: dt.datetime | None = None) -> bool:
+        return self.passed and (now or timezone.now()) < self.expires_at
+
+    @property
+    def has_identity_document(self) -> bool:
+        return VerificationCheck.IDENTITY_DOCUMENT in self.checks_passed
+
+    def audit_view(self) -> dict[str, object]:
+        return {
+            "verification": str(self.public_id),
+            "verification_channel": self.channel,
+            "verification_checks": list(self.checks_passed),
+            **({"verification_document": self.document_type} if self.document_type else {}),
+        }

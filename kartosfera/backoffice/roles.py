@@ -1,0 +1,84 @@
+"""Staff roles and what each may do: ONE matrix, read by services, views, tests and docs.
+
+Least privilege [law: PCI DSS 7.2]: the call centre (agent) helps a caller it
+can only verify by what the caller knows, so it cannot change the phone
+numbers codes go to or assign identification numbers (changes that hand an
+account to whoever asks: the SIM-swap fraud); a branch employee sees an
+identity document and can. A supervisor can do all of that and oversees the
+staff's actions; an auditor reads everything and changes nothing.
+docs/backoffice.md holds the same table; a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class StaffRole(models.TextChoices):
+    AGENT = "agent", _("Call-centre agent")
+    BRANCH = "branch", _("Branch employee")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    AUDITOR = "auditor", _("Auditor (read-only)")
+
+
+class StaffPermission(models.TextChoices):
+    CUSTOMER_VIEW = "customer_view", _("Find customers and see their cards, access and audit trail")
+    CALLER_VERIFY = "caller_verify", _("Record how the caller was verified")
+    PORTAL_UNLOCK = "portal_unlock", _("Unlock portal access after wrong passwords")
+    PORTAL_BLOCK = "portal_block", _("Block portal access")
+    PORTAL_UNBLOCK = "portal_unblock", _("Unblock portal access")
+    PHONE_ON_FILE_CHANGE = "phone_on_file_change", _("Change the phone number on file")
+    PORTAL_PHONE_CHANGE = "portal_phone_change", _("Change the portal phone number")
+    NONRESIDENT_ID_ASSIGN = "nonresident_id_assign", _("Assign a non-resident's identification number")
+    CARD_BLOCK = "card_block", _("Temporarily block a card")
+    CARD_UNBLOCK = "card_unblock", _("Unblock a card")
+    CARD_CANCEL = "card_cancel", _("Cancel a card")
+    THREEDS_UNLOCK = "threeds_unlock", _("Unblock internet (3-D Secure) payments")
+    WRONG_PIN_RESET = "wrong_pin_reset", _("Reset the wrong-PIN counter")
+    STAFF_ACTIVITY_VIEW = "staff_activity_view", _("See all staff actions")
+
+
+P = StaffPermission
+_CALL_CENTRE = frozenset(
+    {
+        P.CUSTOMER_VIEW,
+        P.CALLER_VERIFY,
+        P.PORTAL_UNLOCK,
+        P.PORTAL_BLOCK,
+        P.PORTAL_UNBLOCK,
+        P.CARD_BLOCK,
+        P.CARD_UNBLOCK,
+        P.CARD_CANCEL,
+        P.THREEDS_UNLOCK,
+        P.WRONG_PIN_RESET,
+    }
+)
+_IN_PERSON = frozenset({P.PHONE_ON_FILE_CHANGE, P.PORTAL_PHONE_CHANGE, P.NONRESIDENT_ID_ASSIGN})
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    StaffRole.AGENT: _CALL_CENTRE,
+    StaffRole.BRANCH: _CALL_CENTRE | _IN_PERSON,
+    StaffRole.SUPERVISOR: _CALL_CENTRE | _IN_PERSON | {P.STAFF_ACTIVITY_VIEW},
+    StaffRole.AUDITOR: frozenset({P.CUSTOMER_VIEW, P.STAFF_ACTIVITY_VIEW}),
+}
+
+# Changes that hand the account to whoever asks need the person in front of
+# the employee with an identity document, whatever the role.
+NEEDS_IDENTITY_DOCUMENT = _IN_PERSON
+
+
+def role_allows(role: str, permission: str) -> bool:
+    return permission in ROLE_PERMISSIONS.get(role, frozenset())
+
+
+def permissions_table_markdown() -> str:
+    """The matrix as docs/backoffice.md shows it (a test compares the two)."""
+    roles = list(StaffRole)
+    header = "| action | " + " | ".join(str(r.value) for r in roles) + " |"
+    rule = "|---|" + "---|" * len(roles)
+    rows = [
+        f"| {perm.value} | " + " | ".join("yes" if role_allows(r, perm) else "—" for r in roles) + " |"
+        for perm in StaffPermission
+    ]
+    return "\n".join([header, rule, *rows])

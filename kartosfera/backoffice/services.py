@@ -1,0 +1,255 @@
+"""Back-office writes: caller verification and the staff actions.
+
+Every action goes through the same service the portal (or the bank's API)
+uses; this module adds what staff work needs around it: the role's
+permission, a valid verification of the caller by this staff member, a reason,
+and an audit row ``backoffice.<action>`` naming the staff member, the reason
+and the verification, written in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kartosfera.backoffice.actions import ACTIONS, ActionContext, StaffAction
+from kartosfera.backoffice.models import (
+    VERIFICATION_VALIDITY,
+    CallerVerification,
+    IdentityDocument,
+    VerificationChannel,
+    VerificationCheck,
+)
+from kartosfera.backoffice.roles import NEEDS_IDENTITY_DOCUMENT, StaffPermission
+from kartosfera.cards.models import Card
+from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.errors import DomainError, ValidationFailed
+from kartosfera.customers.identity import normalize_phone, pesel_birth_date
+from kartosfera.customers.models import Customer
+from kartosfera.users.models import User
+
+REASON_MAX_LENGTH = 200
+# [ours] A caller on the phone proves three things only they should know.
+PHONE_CHECKS_REQUIRED = 3
+
+
+class VerificationRequired(DomainError):
+    default_message = gettext_lazy("Verify the caller first: record how you checked who they are.")
+    code = "verification_required"
+
+
+class IdentityDocumentRequired(DomainError):
+    default_message = gettext_lazy(
+        "This change needs the customer in person with an identity document, verified at a branch."
+    )
+    code = "identity_document_required"
+
+
+def staff_require(staff: User, permission: str) -> None:
+    """PermissionDenied (403) unless the staff member's role allows ``permission``."""
+    member = getattr(staff, "staff_member", None)
+    if member is None or not staff.is_bank_staff or not member.can(permission):
+        raise PermissionDenied
+
+
+def _same(given: str, expected: str | None) -> bool:
+    return expected is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _customer_birth_date(customer: Customer) -> dt.date | None:
+    if customer.birth_date:
+        return customer.birth_date
+    return pesel_birth_date(customer.pesel) if customer.pesel else None
+
+
+def _compare_answers(
+    customer: Customer, *, identifier: str, birth_date: dt.date | None, card_last4: str, calling_number: str
+) -> tuple[list[str], list[str]]:
+    """Which of the given answers match the records and which do not (the answers are not kept)."""
+    passed: list[str] = []
+    failed: list[str] = []
+
+    def record(check: str, ok: bool) -> None:
+        (passed if ok else failed).append(check)
+
+    identifier = "".join(identifier.split()).upper()
+    if identifier:
+        record(
+            VerificationCheck.IDENTIFIER,
+            _same(identifier, customer.pesel) or _same(identifier, customer.nonresident_id),
+        )
+    if birth_date is not None:
+        record(VerificationCheck.BIRTH_DATE, birth_date == _customer_birth_date(customer))
+    card_last4 = card_last4.strip()
+    if card_last4:
+        last4s = set(Card.objects.filter(customer=customer).values_list("pan_last4", flat=True))
+        record(VerificationCheck.CARD_LAST4, any(_same(card_last4, value) for value in last4s))
+    if calling_number.strip():
+        try:
+            number = normalize_phone(calling_number)
+        except ValidationError:
+            number = ""
+        record(VerificationCheck.PHONE_ON_FILE, bool(number) and _same(number, customer.phone_on_file))
+    return passed, failed
+
+
+@transaction.atomic
+def caller_verify(
+    *,
+    staff: User,
+    customer: Customer,
+    channel: str,
+    identifier: str = "",
+    birth_date: dt.date | None = None,
+    card_last4: str = "",
+    calling_number: str = "",
+    document_type: str = "",
+) -> CallerVerification:
+    """Record how the caller was verified; the result says whether actions may follow.
+
+    The answers the caller gave are compared with the records here and then
+    forgotten: the verification keeps which checks passed and failed. Any wrong
+    answer fails the verification. By phone, at least three checks must pass;
+    at a branch, an identity document and the PESEL or identification number.
+    """
+    staff_require(staff, StaffPermission.CALLER_VERIFY)
+    if channel not in VerificationChannel.values:
+        raise ValidationFailed({"channel": _("Choose how the customer contacted the bank.")})
+    if document_type and document_type not in IdentityDocument.values:
+        raise ValidationFailed({"document_type": _("Choose the kind of document.")})
+    if document_type and channel != VerificationChannel.BRANCH:
+        raise ValidationFailed({"document_type": _("An identity document can be checked only at a branch.")})
+    passed, failed = _compare_answers(
+        customer, identifier=identifier, birth_date=birth_date, card_last4=card_last4, calling_number=calling_number
+    )
+    if document_type:
+        passed.append(VerificationCheck.IDENTITY_DOCUMENT)
+    if not failed:
+        if channel == VerificationChannel.PHONE and len(passed) < PHONE_CHECKS_REQUIRED:
+            raise ValidationFailed(
+                {
+                    "__all__": _(
+                        "Ask the caller for at least three of: PESEL or identification number, date of birth, "
+                        "last 4 digits of a card, the number they call from."
+                    )
+                }
+            )
+        # A non-resident still waiting for their identification number has no
+        # identifier to give: the identity document alone identifies them.
+        has_identifier = bool(customer.pesel or customer.nonresident_id)
+        if channel == VerificationChannel.BRANCH and not (
+            VerificationCheck.IDENTITY_DOCUMENT in passed
+            and (VerificationCheck.IDENTIFIER in passed or not has_identifier)
+        ):
+            raise ValidationFailed(
+                {"__all__": _("At a branch, check an identity document and the PESEL or identification number.")}
+            )
+    now = timezone.now()
+    verification = CallerVerification.objects.create(
+        staff=staff,
+        customer=customer,
+        channel=channel,
+        checks_passed=[str(c) for c in passed],
+        checks_failed=[str(c) for c in failed],
+        document_type=document_type,
+        passed=not failed,
+        created_at=now,
+        expires_at=now + VERIFICATION_VALIDITY,
+    )
+    audit_record(
+        actor=Actor.for_user(staff),
+        action="backoffice.caller.verified" if verification.passed else "backoffice.caller.verification_failed",
+        obj=customer,
+        customer_id=customer.pk,
+        after={**verification.audit_view(), "checks_failed": verification.checks_failed},
+    )
+    return verification
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": _("Give the reason for the action.")})
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationFailed({"reason": _("The reason can have at most 200 characters.")})
+    return reason
+
+
+def _require_verification(
+    *, staff: User, customer: Customer, verification: CallerVerification | None, action: StaffAction
+) -> CallerVerification:
+    if (
+        verification is None
+        or verification.staff_id != staff.pk
+        or verification.customer_id != customer.pk
+        or not verification.is_valid()
+    ):
+        raise VerificationRequired()
+    if action.permission in NEEDS_IDENTITY_DOCUMENT and not verification.has_identity_document:
+        raise IdentityDocumentRequired()
+    return verification
+
+
+def staff_action_perform(
+    *,
+    staff: User,
+    action_name: str,
+    customer: Customer,
+    verification: CallerVerification | None,
+    reason: str,
+    card: Card | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> str:
+    """Run one staff action on ``customer`` (or their ``card``); returns the message to show.
+
+    Refusals (a rule of the underlying service said no) raise DomainError and
+    leave an audit row ``backoffice.action_refused`` in a transaction of their own.
+    """
+    action = ACTIONS.get(action_name)
+    if action is None:
+        raise PermissionDenied
+    staff_require(staff, action.permission)
+    if (card is None) != (not action.on_card) or (card is not None and card.customer_id != customer.pk):
+        raise PermissionDenied
+    actor = Actor.for_user(staff)
+    try:
+        verification = _require_verification(staff=staff, customer=customer, verification=verification, action=action)
+        reason = _require_reason(reason)
+        with transaction.atomic():
+            context = ActionContext(actor=actor, customer=customer, card=card, reason=reason)
+            outcome = action.perform(context, dict(data or {}))
+            audit_record(
+                actor=actor,
+                action=f"backoffice.{action.name}",
+                obj=card if card is not None else customer,
+                customer_id=customer.pk,
+                after={"reason": reason, **verification.audit_view(), **outcome.audit},
+            )
+    except DomainError as exc:
+        with transaction.atomic():
+            audit_record(
+                actor=actor,
+                action="backoffice.action_refused",
+                obj=card if card is not None else customer,
+                customer_id=customer.pk,
+                after={"action": action.name, "refusal": exc.code},
+            )
+        raise
+    return outcome.message
+
+
+@transaction.atomic
+def customer_view_record(*, staff: User, customer: Customer) -> None:
+    """Audit that a staff member opened a customer's file [law: PCI DSS 10.2.1.1]."""
+    staff_require(staff, StaffPermission.CUSTOMER_VIEW)
+    audit_record(
+        actor=Actor.for_user(staff), action="backoffice.customer.viewed", obj=customer, customer_id=customer.pk
+    )

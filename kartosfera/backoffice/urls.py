@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from kartosfera.backoffice import views
+from kartosfera.users import session_timeout
+
+app_name = "backoffice"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.login, name="login"),
+    path("login/code/", views.login_code, name="login_code"),
+    path("logout/", views.logout, name="logout"),
+    path("customers/<int:customer_id>/", views.customer_detail, name="customer"),
+    path("customers/<int:customer_id>/verify/", views.customer_verify, name="verify"),
+    path("customers/<int:customer_id>/actions/<slug:action_name>/", views.customer_action, name="customer_action"),
+    path(
+        "customers/<int:customer_id>/cards/<int:card_id>/actions/<slug:action_name>/",
+        views.card_action,
+        name="card_action",
+    ),
+    path("activity/", views.activity, name="activity"),
+    path("session/", session_timeout.session_status, name="session_status"),
+    path("session/extend/", session_timeout.session_extend, name="session_extend"),
+]

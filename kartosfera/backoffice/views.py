@@ -1,0 +1,402 @@
+"""The back office: sign-in, find → verify → act → give a reason, and the staff activity log.
+
+Thin views: reads come from selectors, writes from services (which check the
+role again: a view that forgot a check would still be refused).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec
+
+from django import forms
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_ratelimit.decorators import ratelimit
+
+from kartosfera.backoffice import selectors
+from kartosfera.backoffice.actions import ACTIONS, CARD_ACTIONS, CUSTOMER_ACTIONS, StaffAction
+from kartosfera.backoffice.auth import StaffLoginRefused, staff_login_code, staff_login_password, staff_logout_record
+from kartosfera.backoffice.forms import (
+    ActivityFilterForm,
+    CustomerSearchForm,
+    StaffCodeForm,
+    StaffLoginForm,
+    VerificationForm,
+)
+from kartosfera.backoffice.models import CallerVerification
+from kartosfera.backoffice.presenters import (
+    audit_action_label,
+    staff_activity_action_choices,
+    verification_summary,
+)
+from kartosfera.backoffice.roles import StaffPermission
+from kartosfera.backoffice.services import (
+    caller_verify,
+    customer_view_record,
+    staff_action_perform,
+    staff_require,
+)
+from kartosfera.cards.models import Card
+from kartosfera.core.errors import DomainError, ValidationFailed
+from kartosfera.customers.models import Customer
+from kartosfera.users.models import User
+
+P = ParamSpec("P")
+PENDING_KEY = "kf.bo.pending"
+FLASH_KEY = "kf.bo.flash"
+# The code step must follow the password within this time.
+PENDING_SECONDS = 5 * 60
+LOGIN_PER_IP = "30/15m"
+ACTIVITY_PAGE_SIZE = 50
+
+
+def staff_required(
+    permission: str,
+) -> Callable[
+    [Callable[Concatenate[HttpRequest, P], HttpResponse]], Callable[Concatenate[HttpRequest, P], HttpResponse]
+]:
+    """Only a staff member signed in with both factors, whose role allows ``permission``."""
+
+    def decorator(
+        view: Callable[Concatenate[HttpRequest, P], HttpResponse],
+    ) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+            user = request.user
+            signed_in = (
+                isinstance(user, User)
+                and user.is_authenticated
+                and user.is_bank_staff
+                and getattr(user, "is_verified", lambda: False)()
+            )
+            if not signed_in:
+                return redirect_to_login(request.get_full_path(), reverse("backoffice:login"))
+            staff_require(user, permission)  # type: ignore[arg-type]
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _flash(request: HttpRequest, text: str) -> None:
+    # Kept in the staff session, not the messages cookie, which the portal shares.
+    request.session[FLASH_KEY] = text
+
+
+def _staff(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _safe_next(request: HttpRequest, value: str | None = None) -> str:
+    candidate = value if value is not None else request.GET.get("next", "")
+    if candidate.startswith(reverse("backoffice:home")) and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("backoffice:home")
+
+
+# --- Sign-in ----------------------------------------------------------------------------
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@ratelimit(group="backoffice.login.ip", key="ip", rate=LOGIN_PER_IP, method="POST", block=True)
+def login(request: HttpRequest) -> HttpResponse:
+    """Step 1: user name and password."""
+    next_url = _safe_next(request)
+    form = StaffLoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = staff_login_password(username=form.cleaned_data["username"], password=form.cleaned_data["password"])
+        except StaffLoginRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            request.session.cycle_key()
+            request.session[PENDING_KEY] = {"user_id": user.pk, "at": time.time(), "next": next_url}
+            return redirect("backoffice:login_code")
+    return render(request, "backoffice/login.html", {"form": form, "next": next_url})
+
+
+def _pending_user(request: HttpRequest) -> tuple[User, str] | None:
+    pending = request.session.get(PENDING_KEY)
+    if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
+        return None
+    user = User.objects.filter(pk=int(pending.get("user_id") or 0), kind="staff").first()
+    return (user, str(pending.get("next", ""))) if user is not None else None
+
+
+@sensitive_post_parameters("code")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@ratelimit(group="backoffice.login_code.ip", key="ip", rate=LOGIN_PER_IP, method="POST", block=True)
+def login_code(request: HttpRequest) -> HttpResponse:
+    """Step 2: the code from the authenticator app; then the staff member is signed in."""
+    pending = _pending_user(request)
+    if pending is None:
+        request.session.pop(PENDING_KEY, None)
+        return redirect("backoffice:login")
+    user, next_url = pending
+    form = StaffCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = staff_login_code(user=user, code=form.cleaned_data["code"])
+        except StaffLoginRefused as exc:
+            form.add_error("code", exc.message)
+            if exc.code == "staff_locked":
+                request.session.pop(PENDING_KEY, None)
+        else:
+            request.session.pop(PENDING_KEY, None)
+            auth_login(request, user, backend="kartosfera.backoffice.backends.StaffBackend")
+            otp_login(request, device)
+            return HttpResponseRedirect(_safe_next(request, next_url))
+    return render(request, "backoffice/login_code.html", {"form": form})
+
+
+@require_POST
+@csrf_protect
+def logout(request: HttpRequest) -> HttpResponse:
+    if isinstance(request.user, User) and request.user.is_authenticated and request.user.is_bank_staff:
+        staff_logout_record(user=request.user)
+    auth_logout(request)
+    return redirect("backoffice:login")
+
+
+# --- Find ------------------------------------------------------------------------------
+
+
+@never_cache
+@require_GET
+@staff_required(StaffPermission.CUSTOMER_VIEW)
+def home(request: HttpRequest) -> HttpResponse:
+    form = CustomerSearchForm(request.GET or None)
+    results: list[Customer] | None = None
+    if form.is_bound and form.is_valid():
+        results = selectors.customer_search(query=form.cleaned_data["q"])
+    return render(
+        request,
+        "backoffice/home.html",
+        {"form": form, "results": results, "flash": request.session.pop(FLASH_KEY, None)},
+    )
+
+
+# --- The customer's file, verification and actions -------------------------------------
+
+
+def _customer_or_404(customer_id: int) -> Customer:
+    customer = selectors.customer_get(customer_id=customer_id)
+    if customer is None:
+        raise Http404
+    return customer
+
+
+def _action_forms(
+    request: HttpRequest, file: selectors.CustomerFile, bound: tuple[str, int | None, forms.Form] | None
+) -> tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]:
+    """The action forms this staff member may use now, for the customer and for each card."""
+    staff = _staff(request)
+    member = staff.staff_member
+
+    def entry(action: StaffAction, card: Card | None) -> dict[str, Any]:
+        card_id = card.pk if card is not None else None
+        if bound is not None and bound[0] == action.name and bound[1] == card_id:
+            form = bound[2]
+        else:
+            prefix = f"{action.name}-{card_id}" if card_id else action.name
+            form = action.form_class(prefix=prefix)
+        return {"action": action, "form": form, "card": card}
+
+    def is_bound(action: StaffAction, card: Card | None) -> bool:
+        # The form just refused stays on the page with its message, even if the action is not offered now.
+        return bound is not None and bound[0] == action.name and bound[1] == (card.pk if card is not None else None)
+
+    customer_actions = [
+        entry(a, None)
+        for a in CUSTOMER_ACTIONS
+        if member.can(a.permission) and (a.offered_for_customer(file.state) or is_bound(a, None))
+    ]
+    card_actions = {
+        card.pk: [
+            entry(a, card)
+            for a in CARD_ACTIONS
+            if member.can(a.permission) and (a.offered_for_card(card) or is_bound(a, card))
+        ]
+        for card in file.cards
+    }
+    return customer_actions, card_actions
+
+
+def _render_customer(
+    request: HttpRequest,
+    customer: Customer,
+    *,
+    verification_form: VerificationForm | None = None,
+    bound: tuple[str, int | None, forms.Form] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    staff = _staff(request)
+    file = selectors.customer_file(customer=customer)
+    verification = selectors.caller_verification_current(staff=staff, customer=customer)
+    latest = selectors.caller_verification_latest(staff=staff, customer=customer)
+    customer_actions, card_actions = _action_forms(request, file, bound)
+    member = staff.staff_member
+    context = {
+        "file": file,
+        "customer": customer,
+        "verification": verification,
+        "failed_verification": latest if latest is not None and not latest.passed else None,
+        "can_verify": member.can(StaffPermission.CALLER_VERIFY),
+        "verification_form": verification_form or VerificationForm(initial={"channel": "phone"}),
+        "customer_actions": customer_actions,
+        "cards": [(card, card_actions[card.pk]) for card in file.cards],
+        "trail": [(event, audit_action_label(event.action)) for event in file.audit_trail],
+        "flash": request.session.pop(FLASH_KEY, None),
+    }
+    return render(request, "backoffice/customer.html", context, status=status)
+
+
+@never_cache
+@require_GET
+@staff_required(StaffPermission.CUSTOMER_VIEW)
+def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = _customer_or_404(customer_id)
+    customer_view_record(staff=_staff(request), customer=customer)
+    return _render_customer(request, customer)
+
+
+@never_cache
+@require_POST
+@staff_required(StaffPermission.CALLER_VERIFY)
+def customer_verify(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = _customer_or_404(customer_id)
+    form = VerificationForm(request.POST)
+    if form.is_valid():
+        try:
+            verification = caller_verify(staff=_staff(request), customer=customer, **form.verification_kwargs())
+        except ValidationFailed as exc:
+            for field, message in exc.field_errors.items():
+                form.add_error(None if field == "__all__" else field, message)
+        else:
+            _flash(request, _verification_message(verification))
+            return redirect("backoffice:customer", customer_id=customer.pk)
+    # The caller's answers are not echoed back into the page: the agent asks again.
+    echoed = request.POST.copy()
+    for name in ("identifier", "birth_date", "card_last4", "calling_number"):
+        echoed[name] = ""
+    form.data = echoed
+    return _render_customer(request, customer, verification_form=form, status=400)
+
+
+def _verification_message(verification: CallerVerification) -> str:
+    if verification.passed:
+        return _("Caller verified. You can act for the customer for the next 30 minutes.")
+    return _("The answers do not match our records: the caller is not verified. Do not act for them.")
+
+
+def _perform(request: HttpRequest, customer: Customer, action_name: str, card: Card | None) -> HttpResponse:
+    action = ACTIONS.get(action_name)
+    if action is None or action.on_card != (card is not None):
+        raise Http404
+    staff = _staff(request)
+    staff_require(staff, action.permission)
+    prefix = f"{action.name}-{card.pk}" if card is not None else action.name
+    form = action.form_class(request.POST, prefix=prefix)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            message = staff_action_perform(
+                staff=staff,
+                action_name=action.name,
+                customer=customer,
+                verification=selectors.caller_verification_current(staff=staff, customer=customer),
+                reason=data.pop("reason"),
+                card=card,
+                data=data,
+            )
+        except ValidationFailed as exc:
+            for field, text in exc.field_errors.items():
+                form.add_error(field if field in form.fields else None, text)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            _flash(request, message)
+            return redirect("backoffice:customer", customer_id=customer.pk)
+    return _render_customer(request, customer, bound=(action.name, card.pk if card else None, form), status=400)
+
+
+@never_cache
+@require_POST
+@staff_required(StaffPermission.CUSTOMER_VIEW)
+def customer_action(request: HttpRequest, customer_id: int, action_name: str) -> HttpResponse:
+    return _perform(request, _customer_or_404(customer_id), action_name, None)
+
+
+@never_cache
+@require_POST
+@staff_required(StaffPermission.CUSTOMER_VIEW)
+def card_action(request: HttpRequest, customer_id: int, card_id: int, action_name: str) -> HttpResponse:
+    customer = _customer_or_404(customer_id)
+    card = selectors.customer_card_get(customer=customer, card_id=card_id)
+    if card is None:
+        raise Http404
+    return _perform(request, customer, action_name, card)
+
+
+# --- Oversight ----------------------------------------------------------------------------
+
+
+@never_cache
+@require_GET
+@staff_required(StaffPermission.STAFF_ACTIVITY_VIEW)
+def activity(request: HttpRequest) -> HttpResponse:
+    members = selectors.staff_members()
+    form = ActivityFilterForm(
+        request.GET or None,
+        staff_choices=[(m.user_id, f"{m.full_name} ({m.user.get_username()})") for m in members],
+        action_choices=staff_activity_action_choices(),
+    )
+    filters = selectors.ActivityFilter()
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        filters = selectors.ActivityFilter(
+            staff_id=data.get("staff"),
+            action=data.get("action") or "",
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )
+    page = Paginator(selectors.staff_activity(filters=filters), ACTIVITY_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "backoffice/activity.html",
+        {
+            "form": form,
+            "page": page,
+            "events": [
+                (event, audit_action_label(event.action), verification_summary(event.after))
+                for event in page.object_list
+            ],
+            "query": query.urlencode(),
+        },
+    )
