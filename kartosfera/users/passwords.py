@@ -34,7 +34,7 @@ PASSWORD_HELP_TEXT = _(
 )
 
 
-def _fold(value: str) -> str:
+def fold_text(value: str) -> str:
     """Lower case without diacritics, so that "Wiśniewski" is found in "wisniewski1985"."""
     decomposed = unicodedata.normalize("NFKD", value.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("ł", "l")
@@ -47,26 +47,22 @@ def _personal_parts(*, customer: Customer, user: User | None) -> list[str]:
     # Double-barrelled surnames ("Nowak-Kowalska") are refused part by part too.
     for name in (customer.first_name, customer.last_name):
         parts.extend((name or "").replace("-", " ").split())
-    return [folded for part in parts if part and len(folded := _fold(part)) >= _MIN_NAME_PART]
+    return [folded for part in parts if part and len(folded := fold_text(part)) >= _MIN_NAME_PART]
 
 
-def validate_portal_password(password: str, *, user: User | None = None, customer: Customer) -> None:
-    """Raise ValidationError (all the reasons, translated) unless ``password`` meets the policy.
-
-    ``user`` is the existing portal user, if any: its own login and current
-    password are checked too. The password itself never appears in a message.
-    """
+def length_and_common_errors(password: str, *, min_length: int) -> list[ValidationError]:
+    """The rules every password shares (portal and staff): its length and Django's common-password list."""
     errors: list[ValidationError] = []
-    if len(password) < PASSWORD_MIN_LENGTH:
+    if len(password) < min_length:
         errors.append(
             ValidationError(
                 ngettext_lazy(
                     "The password is too short: it needs at least %(min)d character.",
                     "The password is too short: it needs at least %(min)d characters.",
-                    PASSWORD_MIN_LENGTH,
+                    min_length,
                 ),
                 code="password_too_short",
-                params={"min": PASSWORD_MIN_LENGTH},
+                params={"min": min_length},
             )
         )
     if len(password) > PASSWORD_MAX_LENGTH:
@@ -86,7 +82,17 @@ def validate_portal_password(password: str, *, user: User | None = None, custome
                 code="password_too_common",
             )
         )
-    folded = _fold(password)
+    return errors
+
+
+def validate_portal_password(password: str, *, user: User | None = None, customer: Customer) -> None:
+    """Raise ValidationError (all the reasons, translated) unless ``password`` meets the policy.
+
+    ``user`` is the existing portal user, if any: its own login and current
+    password are checked too. The password itself never appears in a message.
+    """
+    errors = length_and_common_errors(password, min_length=PASSWORD_MIN_LENGTH)
+    folded = fold_text(password)
     if any(part in folded for part in _personal_parts(customer=customer, user=user)):
         errors.append(
             ValidationError(
