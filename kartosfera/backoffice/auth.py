@@ -71,10 +71,7 @@ def _failure_record(*, user_id: int, step: str) -> StaffLoginRefused:
     now = timezone.now()
     user = User.objects.select_for_update().get(pk=user_id)
     if user.is_locked(now):
-        audit_record(
-            actor=Actor.for_user(user), action="backoffice.staff.sign_in_refused", obj=user, after={"reason": "locked"}
-        )
-        return StaffLocked(user.locked_until)  # type: ignore[arg-type]
+        return _refuse_locked(user)
     if user.locked_until is not None:
         # An old lock has run out: the count starts again.
         user.locked_until = None

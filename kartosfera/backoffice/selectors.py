@@ -57,12 +57,9 @@ def customer_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[Customer]:
                 Q(first_name__istartswith=word) | Q(last_name__istartswith=word) | Q(last_name__icontains=f"-{word}")
             )
         condition |= by_name
-    ids = list(Customer.objects.filter(condition).values_list("pk", flat=True).distinct()[: limit * 4])
-    return list(
-        Customer.objects.filter(pk__in=ids)
-        .select_related("portal_user")
-        .order_by("last_name", "first_name", "pk")[:limit]
-    )
+    # distinct(): a customer with several cards ending in the same digits is listed once.
+    customers = Customer.objects.filter(condition).distinct().select_related("portal_user")
+    return list(customers.order_by("last_name", "first_name", "pk")[:limit])
 
 
 @dataclass(frozen=True)
@@ -106,7 +103,7 @@ def caller_verification_current(
     *, staff: User, customer: Customer, now: dt.datetime | None = None
 ) -> CallerVerification | None:
     """This staff member's latest verification of this customer, if it passed and is still valid."""
-    latest = CallerVerification.objects.filter(staff=staff, customer=customer).order_by("-created_at", "-pk").first()
+    latest = caller_verification_latest(staff=staff, customer=customer)
     return latest if latest is not None and latest.is_valid(now) else None
 
 

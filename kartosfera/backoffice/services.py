@@ -217,7 +217,7 @@ def staff_action_perform(
     if action is None:
         raise PermissionDenied
     staff_require(staff, action.permission)
-    if (card is None) != (not action.on_card) or (card is not None and card.customer_id != customer.pk):
+    if action.on_card != (card is not None) or (card is not None and card.customer_id != customer.pk):
         raise PermissionDenied
     actor = Actor.for_user(staff)
     try:

@@ -256,8 +256,8 @@ def _render_customer(
 ) -> HttpResponse:
     staff = _staff(request)
     file = selectors.customer_file(customer=customer)
-    verification = selectors.caller_verification_current(staff=staff, customer=customer)
     latest = selectors.caller_verification_latest(staff=staff, customer=customer)
+    verification = latest if latest is not None and latest.is_valid() else None
     customer_actions, card_actions = _action_forms(request, file, bound)
     member = staff.staff_member
     context = {
