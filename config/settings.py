@@ -143,6 +143,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kartosfera.backoffice.context_processors.staff",
+                "kartosfera.core.context_processors.helpline_numbers",
             ],
         },
     },
@@ -240,6 +241,11 @@ STAFF_SESSION_COOKIE_PATH = "/backoffice/"
 # back-off would refuse even a right code after a few wrong ones.
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Kartosfera")
+
+# The helpline shown in every footer and in every "call us" message. The defaults are the
+# BPS group's contact centre, which serves all of the group's banks.
+HELPLINE_PHONE = env("HELPLINE_PHONE", "+48 86 215 50 00")
+CARD_BLOCKING_PHONE = env("CARD_BLOCKING_PHONE", "+48 86 215 50 50")
 if IS_PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     # Load balancers probe the health endpoint over plain HTTP inside the network.
