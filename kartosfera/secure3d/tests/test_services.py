@@ -341,3 +341,24 @@ def test_only_staff_or_the_system_can_unlock(cardholder, db):
     event = AuditEvent.objects.get(action="secure3d.unlocked")
     assert event.actor_type == "staff" and "identity checked" in event.after["reason"]
     services.threeds_unlock(actor=Actor.system(), customer=customer, reason="batch")
+
+
+# The GSM 03.38 basic character set: a text made only of these fits 160 characters in one SMS.
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+
+
+@pytest.mark.parametrize("language", ["pl", "en"])
+def test_the_3ds_pin_sms_is_one_gsm7_segment_in_each_language(cardholder, django_capture_on_commit_callbacks, language):
+    customer = cardholder.customer
+    with translation.override(language):
+        for pin in (PIN, "2468"):  # set, then changed
+            with django_capture_on_commit_callbacks(execute=True):
+                _set(customer, pin)
+    texts = [sms.text for sms in locmem.outbox if sms.to == customer.phone_on_file]
+    assert len(texts) == 2 and texts[0] != texts[1]
+    for text in texts:
+        assert set(text) <= GSM7_BASIC, text
+        assert len(text) <= 160, text
