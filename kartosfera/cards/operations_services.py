@@ -22,11 +22,13 @@ from django.utils.translation import gettext as _
 
 from kartosfera.cards.models import BLOCK_MAX_DURATION, Card, LimitChannel
 from kartosfera.cards.operations import Operation, OperationNotAllowed, require_operation
+from kartosfera.cards.pin import PinSameAsOtherPin, is_verification_value, pins_lock_customer, values_match
 from kartosfera.cards.services import card_transition
 from kartosfera.cards.states import CUSTOMER_CANCEL_REASONS, CardStatus, StatusReason
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.core.models import ActorType
+from kartosfera.secure3d.models import ThreeDSProfile
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -198,20 +200,26 @@ def card_limits_change(*, actor: Actor, card: Card, cash_minor: int, noncash_min
     return raised
 
 
-PVV_LENGTH = 64
-
-
 @_audits_refusals(Operation.PIN_CHANGE)
 @transaction.atomic
-def card_pin_change(*, actor: Actor, card: Card, pvv: str) -> Card:
+def card_pin_change(*, actor: Actor, card: Card, pvv: str, threeds_pvv: str) -> Card:
     """Store a new PIN as its verification value (cards/pin.py, computed before: never the PIN itself).
 
+    ``threeds_pvv`` is the same new PIN's value under the customer's 3DS
+    binding: a PIN equal to the 3DS PIN is refused (PinSameAsOtherPin).
     Resets the wrong-PIN counter; the audit row says that the PIN changed, never what to.
     """
-    if len(pvv) != PVV_LENGTH or any(ch not in "0123456789abcdef" for ch in pvv):
-        raise ValueError("card_pin_change takes the PIN verification value, not a PIN")
+    if not is_verification_value(pvv) or not is_verification_value(threeds_pvv):
+        raise ValueError("card_pin_change takes the PIN verification values, not a PIN")
     card = _lock(card)
     require_operation(card, Operation.PIN_CHANGE)
+    pins_lock_customer(card.customer_id)
+    profiles = ThreeDSProfile.objects.filter(customer_id=card.customer_id)
+    threeds_stored = profiles.values_list("pin_verification_value", flat=True).first() or ""
+    if values_match(threeds_stored, threeds_pvv):
+        raise PinSameAsOtherPin(
+            _("The new PIN must be different from your 3D Secure code. Nothing has been changed: choose another PIN.")
+        )
     card.pin_verification_value = pvv
     card.pin_changed_at = timezone.now()
     card.wrong_pin_count = 0

@@ -1,26 +1,40 @@
-"""The card PIN: the rules for a new PIN and its keyed verification value (docs/pin.md).
+"""The customer's PINs: the card PIN and the 3D Secure PIN (docs/pin.md, docs/3d-secure.md).
 
-The PIN itself is never stored, logged or kept anywhere: the card core keeps
-only the PIN verification value, HMAC-SHA256 under CARD_PIN_KEY (a key outside
-the database; an HSM in a production card core) over the card's reference, its
-PAN fingerprint and the PIN. Binding the value to the card means the same PIN on
-two cards gives two unrelated values, and a value copied to another card is
-worthless.
+One module for both: the trivial-PIN rules (written once, ``pin_weakness``), the
+keyed verification values and the rule that the two PINs differ.
+
+Neither PIN is ever stored, logged or kept anywhere: only its verification
+value, HMAC-SHA256 under CARD_PIN_KEY (a key outside the database; an HSM in a
+production card core). The card PIN's value is bound to the card (its reference
+and PAN fingerprint): the same PIN on two cards gives two unrelated values, and
+a value copied to another card is worthless. The 3D Secure PIN's value is bound
+to the customer (one 3DS PIN for all their cards). To compare the two PINs the
+candidate's value is computed under the other binding: a new 3DS PIN under each
+card's, a new card PIN under the customer's.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import itertools
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from kartosfera.cards.states import CardStatus
+from kartosfera.core.errors import DomainError
+
 if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
+
     from kartosfera.cards.models import Card
+    from kartosfera.customers.models import Customer
 
 PIN_LENGTH = 4
 
@@ -30,7 +44,7 @@ COMMON_PINS = frozenset({"1212", "1004", "2000", "6969", "1122", "1313", "2580",
 
 
 class PinRule:
-    """The codes of the refusals (ValidationError.code), one per rule."""
+    """The codes of the refusals (ValidationError.code / DomainError.code), one per rule, for both PINs."""
 
     FORMAT = "pin_format"
     SAME_DIGITS = "pin_same_digits"
@@ -39,6 +53,8 @@ class PinRule:
     BIRTH_YEAR = "pin_birth_year"
     BIRTH_DAY = "pin_birth_day"
     COMMON = "pin_common"
+    # The card PIN equal to the 3DS PIN, or the 3DS PIN equal to a card's PIN.
+    SAME_AS_OTHER_PIN = "pin_same_as_other_pin"
 
 
 def _is_run(pin: str) -> bool:
@@ -47,39 +63,118 @@ def _is_run(pin: str) -> bool:
     return steps in ({1}, {-1})
 
 
-def pin_check(pin: str, *, card: Card) -> None:
-    """Raise ValidationError, with the reason and its code, unless ``pin`` is a good new PIN for ``card``."""
+def pin_weakness(pin: str, *, birth_date: dt.date | None, card_numbers: Collection[str]) -> str | None:
+    """The trivial-PIN rule (a PinRule code) that ``pin`` breaks, or None: the same rules for both PINs.
+
+    ``card_numbers``: the last 4 digits that the PIN must not be (the card's own
+    for a card PIN; every card of the customer's for the 3DS PIN, which serves
+    them all and is typed where the card number is shown).
+    """
     if len(pin) != PIN_LENGTH or not pin.isascii() or not pin.isdigit():
-        raise ValidationError(_("The PIN must have exactly 4 digits."), code=PinRule.FORMAT)
+        return PinRule.FORMAT
     if len(set(pin)) == 1:
-        raise ValidationError(_("The PIN cannot be one digit repeated, like 1111."), code=PinRule.SAME_DIGITS)
+        return PinRule.SAME_DIGITS
     if _is_run(pin):
-        raise ValidationError(
-            _("The PIN cannot be a run of consecutive digits, like 1234 or 4321."), code=PinRule.SEQUENCE
-        )
-    if pin == card.pan_last4:
-        raise ValidationError(_("The PIN cannot be the last 4 digits of the card number."), code=PinRule.CARD_NUMBER)
-    birth_date = card.customer.birth_date
+        return PinRule.SEQUENCE
+    if pin in card_numbers:
+        return PinRule.CARD_NUMBER
     if birth_date is not None:
         if pin == f"{birth_date.year:04d}":
-            raise ValidationError(_("The PIN cannot be your year of birth."), code=PinRule.BIRTH_YEAR)
+            return PinRule.BIRTH_YEAR
         if pin in {f"{birth_date.day:02d}{birth_date.month:02d}", f"{birth_date.month:02d}{birth_date.day:02d}"}:
-            raise ValidationError(_("The PIN cannot be your birthday (day and month)."), code=PinRule.BIRTH_DAY)
+            return PinRule.BIRTH_DAY
     if pin in COMMON_PINS:
-        raise ValidationError(
-            _("This PIN is one of the most common ones and easy to guess. Choose another one."), code=PinRule.COMMON
-        )
+        return PinRule.COMMON
+    return None
+
+
+CARD_PIN_MESSAGES: dict[str, _StrPromise] = {
+    PinRule.FORMAT: _("The PIN must have exactly 4 digits."),
+    PinRule.SAME_DIGITS: _("The PIN cannot be one digit repeated, like 1111."),
+    PinRule.SEQUENCE: _("The PIN cannot be a run of consecutive digits, like 1234 or 4321."),
+    PinRule.CARD_NUMBER: _("The PIN cannot be the last 4 digits of the card number."),
+    PinRule.BIRTH_YEAR: _("The PIN cannot be your year of birth."),
+    PinRule.BIRTH_DAY: _("The PIN cannot be your birthday (day and month)."),
+    PinRule.COMMON: _("This PIN is one of the most common ones and easy to guess. Choose another one."),
+}
+
+
+def pin_check(pin: str, *, card: Card) -> None:
+    """Raise ValidationError, with the reason and its code, unless ``pin`` is a good new PIN for ``card``."""
+    rule = pin_weakness(pin, birth_date=card.customer.birth_date, card_numbers=(card.pan_last4,))
+    if rule is not None:
+        raise ValidationError(CARD_PIN_MESSAGES[rule], code=rule)
+
+
+def _keyed_value(*fields: str) -> str:
+    key = settings.CARD_PIN_KEY.encode()
+    # Unambiguous framing: the references and the fingerprint never contain a NUL.
+    return hmac.new(key, "\x00".join(fields).encode(), hashlib.sha256).hexdigest()
 
 
 def pin_verification_value(pin: str, *, card: Card) -> str:
     """The keyed, one-way value the card core keeps for ``pin`` on ``card`` (64 hex characters)."""
-    key = settings.CARD_PIN_KEY.encode()
-    # Unambiguous framing: the reference and the fingerprint never contain a NUL.
-    message = "\x00".join(("kartosfera.card-pin.v1", card.reference, card.pan_fingerprint, pin)).encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return _keyed_value("kartosfera.card-pin.v1", card.reference, card.pan_fingerprint, pin)
+
+
+def threeds_pin_verification_value(pin: str, *, customer: Customer) -> str:
+    """The keyed, one-way value kept for ``pin`` as the 3DS PIN of ``customer`` (64 hex characters).
+
+    Its own label keeps it unrelated to any card's value, even for the same PIN.
+    """
+    return _keyed_value("kartosfera.3ds-pin.v1", customer.reference, pin)
+
+
+def is_verification_value(value: object) -> bool:
+    """Is ``value`` shaped like a verification value (64 lower-case hex characters), i.e. not a PIN?"""
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def values_match(stored: str, candidate: str) -> bool:
+    """Constant-time comparison of two verification values (False when none is stored)."""
+    return bool(stored) and hmac.compare_digest(stored, candidate)
 
 
 def pin_matches(pin: str, *, card: Card) -> bool:
     """Does ``pin`` match the card's stored verification value? (Constant-time; False when none is set.)"""
-    stored = card.pin_verification_value
-    return bool(stored) and hmac.compare_digest(stored, pin_verification_value(pin, card=card))
+    return values_match(card.pin_verification_value, pin_verification_value(pin, card=card))
+
+
+def pin_cards_of_customer(customer_id: int) -> QuerySet[Card]:
+    """The cards whose PIN the 3DS PIN must differ from: every card of the customer but a cancelled one.
+
+    A cancelled card is final (docs/decisions/0008): its PIN opens nothing any
+    more, the holder can no longer change it, and a rule about it could not be
+    explained on a page that shows the card no operations.
+    """
+    from kartosfera.cards.models import Card
+
+    return Card.objects.filter(customer_id=customer_id).exclude(status=CardStatus.CANCELLED).order_by("pk")
+
+
+def pin_values_under_cards(pin: str, *, customer: Customer) -> dict[str, str]:
+    """``pin``'s verification value under each of the customer's cards (``pin_cards_of_customer``), in one query.
+
+    Keyed by card id (as text: it travels in a JSON payload). What a new 3DS
+    PIN is compared with, once its SMS code is confirmed.
+    """
+    cards = pin_cards_of_customer(customer.pk).only("pk", "reference", "pan_fingerprint")
+    return {str(card.pk): pin_verification_value(pin, card=card) for card in cards}
+
+
+class PinSameAsOtherPin(DomainError):
+    """The card PIN and the 3DS PIN would be the same (refused once the SMS code is confirmed)."""
+
+    code = PinRule.SAME_AS_OTHER_PIN
+
+
+def pins_lock_customer(customer_id: int) -> None:
+    """Lock the customer's row: changes of either PIN of one customer then run one at a time.
+
+    Without it a card PIN change and a 3DS PIN change confirmed at the same
+    moment would each compare with the other's old value, and both pass.
+    (Callers lock a card first, if at all, then the customer: never the reverse.)
+    """
+    from kartosfera.customers.models import Customer
+
+    Customer.objects.select_for_update().filter(pk=customer_id).values_list("pk", flat=True).first()

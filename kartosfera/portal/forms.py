@@ -115,7 +115,9 @@ class PinChangeForm(forms.Form):
         max_length=PIN_LENGTH,
         strip=True,
         widget=_pin_widget(),
-        help_text=_("4 digits. Avoid easy ones like 1111, 1234 or your year of birth."),
+        help_text=_(
+            "4 digits, different from your 3D Secure code. Avoid easy ones like 1111, 1234 or your year of birth."
+        ),
         error_messages={"required": _("Enter the new PIN.")},
     )
     pin_again = forms.CharField(

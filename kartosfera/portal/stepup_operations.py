@@ -37,6 +37,8 @@ CARD_MOBILE_PAYMENTS_ACTIVATE = "cards.card.mobile_payments_activate"
 # The new PIN travels as its keyed verification value (cards/pin.py), never the
 # PIN; even that is wiped from the stored payload when the confirmation ends.
 PIN_PAYLOAD_KEY = "pin_verification_value"
+# The same new PIN under the customer's 3DS binding: compared with the 3DS PIN.
+THREEDS_PAYLOAD_KEY = "threeds_pin_verification_value"
 
 
 def sms_amount(minor: int, currency: str) -> str:
@@ -113,9 +115,11 @@ def run_limits_raise(*, user: User, payload: Mapping[str, Any], card: Card | Non
     return stepup.StepUpResult(redirect_to=_detail(card), message=_("The card's limits have been changed."))
 
 
-@stepup.register(CARD_PIN_CHANGE, describe=describe_pin_change, secret_keys=(PIN_PAYLOAD_KEY,))
+@stepup.register(CARD_PIN_CHANGE, describe=describe_pin_change, secret_keys=(PIN_PAYLOAD_KEY, THREEDS_PAYLOAD_KEY))
 def run_pin_change(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
-    card_pin_change(actor=actor, card=_card(card), pvv=payload[PIN_PAYLOAD_KEY])
+    card_pin_change(
+        actor=actor, card=_card(card), pvv=payload[PIN_PAYLOAD_KEY], threeds_pvv=payload[THREEDS_PAYLOAD_KEY]
+    )
     return stepup.StepUpResult(
         redirect_to=_detail(card), message=_("The PIN has been changed. Use the new PIN from now on.")
     )

@@ -21,7 +21,7 @@ from kartosfera.cards.operations_services import (
     limits_check,
     limits_raised,
 )
-from kartosfera.cards.pin import pin_verification_value
+from kartosfera.cards.pin import pin_verification_value, threeds_pin_verification_value
 from kartosfera.cards.selectors import card_get_for_customer, card_history, card_list_for_customer
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import DomainError, ValidationFailed
@@ -36,6 +36,7 @@ from kartosfera.portal.stepup_operations import (
     CARD_PIN_CHANGE,
     CARD_UNBLOCK,
     PIN_PAYLOAD_KEY,
+    THREEDS_PAYLOAD_KEY,
 )
 from kartosfera.sca.stepup import stepup_begin
 from kartosfera.users.models import User
@@ -254,11 +255,17 @@ def card_pin(request: HttpRequest, card_id: int) -> HttpResponse:
         return refused
     form = PinChangeForm(_data(request), card=card)
     if request.method == "POST" and form.is_valid():
-        pvv = pin_verification_value(form.cleaned_data["pin"], card=card)
+        pin = form.cleaned_data["pin"]
+        # Both values, so that the confirmed change can be compared with the 3DS PIN
+        # (only then: an answer now would tell a stolen session the 3DS PIN).
+        values = {
+            PIN_PAYLOAD_KEY: pin_verification_value(pin, card=card),
+            THREEDS_PAYLOAD_KEY: threeds_pin_verification_value(pin, customer=card.customer),
+        }
         return stepup_begin(
             request,
             operation=CARD_PIN_CHANGE,
-            payload={PIN_PAYLOAD_KEY: pvv},
+            payload=values,
             card=card,
             back_url=reverse("portal:card_pin", kwargs={"card_id": card.pk}),
         )

@@ -6,12 +6,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from kartosfera.cards.pin import PIN_LENGTH
 from kartosfera.core.errors import ValidationFailed
 from kartosfera.customers.models import Customer
 from kartosfera.secure3d.services import (
     MERCHANT_ID_MAX_LENGTH,
     MERCHANT_NAME_MAX_LENGTH,
-    PIN_LENGTH,
     threeds_pin_validate,
     trusted_merchant_clean,
 )
@@ -25,8 +25,8 @@ class ThreeDSPinForm(forms.Form):
         max_length=PIN_LENGTH,
         strip=False,
         help_text=_(
-            "4 digits, different from your card PIN. Not one digit repeated, not a run such as 1234, "
-            "not your year of birth."
+            "4 digits, different from the PIN of each of your cards. Not one digit repeated, not a run such as "
+            "1234, not your card's last 4 digits, your year of birth or birthday, nor a common code such as 2580."
         ),
         widget=forms.PasswordInput(attrs=_PIN_ATTRS, render_value=False),
     )

@@ -16,8 +16,9 @@ class ThreeDSProfile(models.Model):
     customer = models.OneToOneField(
         Customer, on_delete=models.CASCADE, related_name="threeds_profile", verbose_name=_("customer")
     )
-    # A Django password hash (Argon2) of the 4-digit 3DS PIN; "" while no PIN is set.
-    pin_hash = models.CharField(_("3D Secure PIN hash"), max_length=256, blank=True, default="")
+    # The keyed verification value of the 4-digit 3DS PIN, bound to the customer
+    # (kartosfera/cards/pin.py: threeds_pin_verification_value); "" while no PIN is set.
+    pin_verification_value = models.CharField(max_length=64, blank=True, default="", editable=False)
     pin_set_at = models.DateTimeField(_("3D Secure PIN set at"), null=True, blank=True)
     low_value_exemption = models.BooleanField(_("low-value exemption"), default=True)
     failed_attempts = models.PositiveSmallIntegerField(_("failed attempts in a row"), default=0)
@@ -33,7 +34,7 @@ class ThreeDSProfile(models.Model):
 
     @property
     def has_pin(self) -> bool:
-        return bool(self.pin_hash)
+        return bool(self.pin_verification_value)
 
 
 class TrustedMerchant(models.Model):

@@ -4,31 +4,48 @@ Rules and sources: docs/3d-secure.md. Setting the PIN, switching the exemption
 on and adding a trusted merchant run only as step-up handlers
 (kartosfera/secure3d/stepup_operations.py); switching the exemption off and
 removing a merchant lower the risk and run at once. The PIN itself never
-reaches a service that stores anything: the view validates it with
-``threeds_pin_validate`` and hands on only its hash (``threeds_pin_hash``).
+reaches a service that stores anything: the view validates it and hands on
+only its keyed verification values (``threeds_pin_values``, cards/pin.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import phonenumbers
-from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from kartosfera.cards.pin import (
+    PinRule,
+    PinSameAsOtherPin,
+    is_verification_value,
+    pin_cards_of_customer,
+    pin_values_under_cards,
+    pin_weakness,
+    pins_lock_customer,
+    threeds_pin_verification_value,
+    values_match,
+)
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import Conflict, DomainError, ValidationFailed
 from kartosfera.core.models import ActorType
 from kartosfera.customers.models import Customer
+from kartosfera.notifications.services import sms_send
 from kartosfera.secure3d.models import ThreeDSProfile, TrustedMerchant
 from kartosfera.users.lockout import lock_end
+from kartosfera.users.models import User
+from kartosfera.users.services import login_phone
 
-PIN_LENGTH = 4
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
+
 # Wrong 3DS PINs or codes in a row that lock internet payments [bank: 3].
 MAX_FAILURES = 3
 # The low-value exemption as the bank applies it [bank; PSD2 RTS art. 16 allows up to
@@ -53,29 +70,46 @@ class ThreeDSLocked(DomainError):
 
 # --- The 3DS PIN -------------------------------------------------------------------
 
-
-def _is_run(pin: str, step: int) -> bool:
-    return all(int(b) - int(a) == step for a, b in itertools.pairwise(pin))
+THREEDS_PIN_MESSAGES: dict[str, _StrPromise] = {
+    PinRule.FORMAT: gettext_lazy("The 3D Secure code must have exactly 4 digits."),
+    PinRule.SAME_DIGITS: gettext_lazy("The 3D Secure code must not consist of one digit repeated."),
+    PinRule.SEQUENCE: gettext_lazy("The 3D Secure code must not be a run of consecutive digits, such as 1234 or 4321."),
+    PinRule.CARD_NUMBER: gettext_lazy("The 3D Secure code must not be the last 4 digits of one of your cards."),
+    PinRule.BIRTH_YEAR: gettext_lazy("The 3D Secure code must not be your year of birth."),
+    PinRule.BIRTH_DAY: gettext_lazy("The 3D Secure code must not be your birthday (day and month)."),
+    PinRule.COMMON: gettext_lazy(
+        "This 3D Secure code is one of the most common ones and easy to guess. Choose another one."
+    ),
+}
 
 
 def threeds_pin_validate(pin: str, *, customer: Customer) -> str:
-    """Return ``pin`` if it may be a 3DS PIN; raise ValidationError with the reason otherwise."""
-    if len(pin) != PIN_LENGTH or not pin.isascii() or not pin.isdigit():
-        raise ValidationError(_("The 3D Secure code must have exactly 4 digits."), code="pin_format")
-    if len(set(pin)) == 1:
-        raise ValidationError(_("The 3D Secure code must not consist of one digit repeated."), code="pin_repeated")
-    if _is_run(pin, 1) or _is_run(pin, -1):
-        raise ValidationError(
-            _("The 3D Secure code must not be a run of consecutive digits, such as 1234 or 4321."), code="pin_run"
-        )
-    if customer.birth_date is not None and pin == f"{customer.birth_date.year:04d}":
-        raise ValidationError(_("The 3D Secure code must not be your year of birth."), code="pin_birth_year")
+    """Return ``pin`` if it may be a 3DS PIN; raise ValidationError with the reason otherwise.
+
+    The trivial-PIN rules are the card PIN's (cards/pin.py: pin_weakness), with
+    the last digits of every card of the customer. Whether it equals a card's
+    PIN is checked only after the SMS code (threeds_pin_set): before it, the
+    answer would tell a stolen session the card PIN, one try at a time.
+    """
+    card_numbers = set(pin_cards_of_customer(customer.pk).values_list("pan_last4", flat=True))
+    rule = pin_weakness(pin, birth_date=customer.birth_date, card_numbers=card_numbers)
+    if rule is not None:
+        raise ValidationError(THREEDS_PIN_MESSAGES[rule], code=rule)
     return pin
 
 
-def threeds_pin_hash(pin: str, *, customer: Customer) -> str:
-    """Validate ``pin`` and return its Argon2 hash: the only form in which it travels or is stored."""
-    return make_password(threeds_pin_validate(pin, customer=customer), hasher="argon2")
+def threeds_pin_values(pin: str, *, customer: Customer) -> dict[str, Any]:
+    """Validate ``pin`` and return what travels to threeds_pin_set instead of it: its keyed values.
+
+    ``pin_verification_value``: the value to keep (bound to the customer);
+    ``card_pin_values``: the same PIN under each card's binding, to compare
+    with the cards' PINs once the code is confirmed (one query for all cards).
+    """
+    threeds_pin_validate(pin, customer=customer)
+    return {
+        "pin_verification_value": threeds_pin_verification_value(pin, customer=customer),
+        "card_pin_values": pin_values_under_cards(pin, customer=customer),
+    }
 
 
 def _profile_locked(customer: Customer) -> ThreeDSProfile:
@@ -89,22 +123,68 @@ def threeds_profile_get(*, customer: Customer) -> ThreeDSProfile:
     return ThreeDSProfile.objects.filter(customer=customer).first() or ThreeDSProfile(customer=customer)
 
 
+def _refuse_a_card_pin(*, customer: Customer, card_pin_values: Mapping[str, str]) -> None:
+    """Raise PinSameAsOtherPin if the new 3DS PIN is the PIN of one of the customer's cards (one query)."""
+    cards = pin_cards_of_customer(customer.pk).exclude(pin_verification_value="")
+    for card_id, last4, stored in cards.values_list("pk", "pan_last4", "pin_verification_value"):
+        candidate = card_pin_values.get(str(card_id))
+        if candidate is None:
+            # A card that got its PIN after the change was asked for: nothing to compare with.
+            raise DomainError(
+                _("Your cards have changed since you asked for this. Nothing has been changed: please start again."),
+                code="pin_cards_changed",
+            )
+        if values_match(stored, candidate):
+            raise PinSameAsOtherPin(
+                _(
+                    "The 3D Secure code must be different from the PIN of your card %(card)s. "
+                    "Nothing has been changed: choose another code."
+                )
+                % {"card": f"*{last4}"}
+            )
+
+
+def _notify_pin_set(customer: Customer, *, changed: bool) -> None:
+    # As for a password change: a hijacked session must not set the code for
+    # internet payments unnoticed [ours]. To the phone the codes go to.
+    user = User.objects.filter(customer=customer).first()
+    phone = login_phone(user) if user is not None else customer.phone_on_file
+    if not phone:
+        return
+    if changed:
+        text = _("Kartosfera: your 3D Secure code has been changed. If it was not you, call your bank at once.")
+    else:
+        text = _("Kartosfera: your 3D Secure code has been set. If it was not you, call your bank at once.")
+    sms_send(to=phone, text=text, purpose="secure3d.pin.changed" if changed else "secure3d.pin.set")
+
+
 @transaction.atomic
-def threeds_pin_set(*, actor: Actor, customer: Customer, pin_hash: str) -> ThreeDSProfile:
-    """Set or change the 3DS PIN to ``pin_hash`` (made by threeds_pin_hash when the change was asked for)."""
-    if not pin_hash or not pin_hash.startswith("argon2$"):
-        raise ValueError("threeds_pin_set needs an Argon2 hash from threeds_pin_hash")
+def threeds_pin_set(
+    *, actor: Actor, customer: Customer, pin_verification_value: str, card_pin_values: Mapping[str, str]
+) -> ThreeDSProfile:
+    """Set or change the 3DS PIN to the values made by threeds_pin_values when the change was asked for.
+
+    Refused (PinSameAsOtherPin) when the PIN is that of one of the customer's
+    cards (not a cancelled one: docs/decisions/0008). Tells the holder by SMS.
+    """
+    if not is_verification_value(pin_verification_value) or not all(
+        is_verification_value(value) for value in card_pin_values.values()
+    ):
+        raise ValueError("threeds_pin_set takes the PIN's verification values from threeds_pin_values, not a PIN")
+    pins_lock_customer(customer.pk)
     profile = _profile_locked(customer)
+    _refuse_a_card_pin(customer=customer, card_pin_values=card_pin_values)
     changed = profile.has_pin
-    profile.pin_hash = pin_hash
+    profile.pin_verification_value = pin_verification_value
     profile.pin_set_at = timezone.now()
-    profile.save(update_fields=["pin_hash", "pin_set_at", "updated_at"])
+    profile.save(update_fields=["pin_verification_value", "pin_set_at", "updated_at"])
     audit_record(
         actor=actor,
         action="secure3d.pin.changed" if changed else "secure3d.pin.set",
         obj=profile,
         customer_id=customer.pk,
     )
+    _notify_pin_set(customer, changed=changed)
     return profile
 
 
@@ -257,7 +337,7 @@ def threeds_pin_check(*, customer: Customer, pin: str, now: dt.datetime) -> bool
     if threeds_is_locked(customer=customer, now=now):
         raise ThreeDSLocked(_("Internet payments are locked."))
     profile = threeds_profile_get(customer=customer)
-    if profile.has_pin and check_password(pin, profile.pin_hash):
+    if values_match(profile.pin_verification_value, threeds_pin_verification_value(pin, customer=customer)):
         threeds_success_record(customer=customer, now=now)
         return True
     threeds_failure_record(customer=customer, now=now)

@@ -41,10 +41,15 @@ def describe_merchant_add(*, payload: Mapping[str, Any], card: Card | None) -> s
     return _("adding the trusted merchant %(name)s") % {"name": payload["name"]}
 
 
-@stepup.register(PIN_SET, describe=describe_pin_set, secret_keys=("pin_hash",))
+@stepup.register(PIN_SET, describe=describe_pin_set, secret_keys=("pin_verification_value", "card_pin_values"))
 def run_pin_set(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
-    # The payload holds the PIN's Argon2 hash (threeds_pin_hash), never the PIN.
-    threeds_pin_set(actor=actor, customer=_customer(user), pin_hash=payload["pin_hash"])
+    # The payload holds the PIN's keyed values (threeds_pin_values), never the PIN.
+    threeds_pin_set(
+        actor=actor,
+        customer=_customer(user),
+        pin_verification_value=payload["pin_verification_value"],
+        card_pin_values=payload["card_pin_values"],
+    )
     return stepup.StepUpResult(redirect_to=reverse("secure3d:index"), message=_("Your 3D Secure code has been set."))
 
 

@@ -82,9 +82,9 @@ def pin(request: HttpRequest) -> HttpResponse:
     customer = _customer(request)
     form = ThreeDSPinForm(_data(request), customer=customer)
     if request.method == "POST" and form.is_valid():
-        # Only the hash waits in the challenge for the code (never the PIN itself).
-        pin_hash = services.threeds_pin_hash(form.cleaned_data["pin"], customer=customer)
-        return stepup_begin(request, operation=PIN_SET, payload={"pin_hash": pin_hash})
+        # Only the keyed values wait in the challenge for the code (never the PIN itself).
+        payload = services.threeds_pin_values(form.cleaned_data["pin"], customer=customer)
+        return stepup_begin(request, operation=PIN_SET, payload=payload)
     profile = services.threeds_profile_get(customer=customer)
     return render(request, "secure3d/pin.html", {"form": form, "profile": profile})
 

@@ -4,8 +4,9 @@ PRODUCT.md "Registration" [bank]: PESEL or the bank-assigned ID → the phone on
 file, shown masked → an activation password by SMS to that phone, valid 60
 minutes, single use → the user types it → sets their own password → signed in.
 Registering again [ours] sets a new password, which ends every other session
-(Django's session auth hash changes with the password) and clears the lock
-after wrong passwords, but not a block of portal access: only staff lift that.
+(Django's session auth hash changes with the password). It lifts neither a
+lock after wrong passwords (it ends at midnight, or staff unlock it the same
+day [bank]) nor a block of portal access (only staff lift that).
 """
 
 from __future__ import annotations
@@ -229,9 +230,13 @@ def registration_complete(*, challenge: SmsChallenge, password: str) -> Registra
     # Argon2id (PASSWORD_HASHERS); changing the hash also ends every other session.
     user.set_password(password)
     user.password_changed_at = now
-    # Forgotten password: the lock after wrong passwords goes, a block of access stays.
-    user.failed_login_count = 0
-    user.locked_until = None
+    # A lock after wrong passwords stays until midnight or a staff unlock: a new
+    # password is no third way to lift it [bank], or a guesser who also has the
+    # phone would get the day's lock lifted. A lock that has ended, and the count
+    # of failures outside a lock, go with the old password.
+    if not user.is_locked(now):
+        user.failed_login_count = 0
+        user.locked_until = None
     user.save()
     challenge.completed_at = now
     challenge.save(update_fields=["completed_at"])
@@ -240,6 +245,6 @@ def registration_complete(*, challenge: SmsChallenge, password: str) -> Registra
         action="users.registration.completed",
         obj=user,
         customer_id=customer.pk,
-        after={"new_user": created, "access_blocked": user.is_access_blocked},
+        after={"new_user": created, "access_blocked": user.is_access_blocked, "locked": user.is_locked(now)},
     )
     return RegistrationCompleted(user=user, created=created, access_blocked=user.is_access_blocked)

@@ -114,6 +114,15 @@ SECURITY_EVENT_LABELS: dict[str, Promise] = {
     "sca.code.sent": _("SMS code sent"),
     "sca.code.resent": _("New SMS code sent"),
     "sca.code.failed": _("Wrong SMS code entered"),
+    # 3-D Secure (kartosfera/secure3d/services.py): the code for internet payments and its lock.
+    "secure3d.pin.set": _("3D Secure code set"),
+    "secure3d.pin.changed": _("3D Secure code changed"),
+    "secure3d.failure": _("Wrong 3D Secure code or SMS code in an internet payment"),
+    "secure3d.locked": _("Internet payments locked after wrong 3D Secure codes"),
+    "secure3d.unlocked": _("Internet payments unlocked by the bank"),
+    "secure3d.exemption.changed": _("Exemption for low-value internet payments changed"),
+    "secure3d.merchant.added": _("Trusted merchant added"),
+    "secure3d.merchant.removed": _("Trusted merchant removed"),
 }
 _CODE_SENT_LABELS: dict[str, Promise] = {
     ChallengePurpose.REGISTRATION: _("Activation password sent by SMS"),
@@ -142,6 +151,11 @@ def _describe(event: AuditEvent) -> tuple[str, str]:
         label = SECURITY_EVENT_LABELS[event.action]
     # A step-up code names the operation it confirmed (set by the service, never secret).
     detail = str(after.get("description", "")) if purpose == ChallengePurpose.STEP_UP else ""
+    if event.action == "secure3d.exemption.changed" and "low_value_exemption" in after:
+        detail = str(_("Switched on") if after["low_value_exemption"] else _("Switched off"))
+    elif event.action in {"secure3d.merchant.added", "secure3d.merchant.removed"}:
+        before: dict[str, Any] = event.before if isinstance(event.before, dict) else {}
+        detail = str(after.get("name") or before.get("name") or "")
     return str(label), detail
 
 
@@ -151,7 +165,7 @@ def security_events_for_user(*, user: User, limit: int = 10) -> list[SecurityEve
         return []
     events = (
         AuditEvent.objects.filter(customer_id=user.customer_id, action__in=SECURITY_EVENT_LABELS)
-        .only("occurred_at", "action", "after", "ip")
+        .only("occurred_at", "action", "before", "after", "ip")
         .order_by("-occurred_at", "-id")[:limit]
     )
     result = []

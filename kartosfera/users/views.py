@@ -56,6 +56,7 @@ from kartosfera.users.selectors import (
     security_events_for_user,
 )
 from kartosfera.users.services import (
+    AccessLocked,
     LoginCompleted,
     LoginRefused,
     user_login_after_registration,
@@ -422,6 +423,11 @@ def _after_registration(request: HttpRequest, user: User, *, created: bool, bloc
         return redirect("users:login")
     try:
         completed = user_login_after_registration(user=user)
+    except AccessLocked as exc:
+        # The activation password proved the phone on file: telling its holder
+        # about the lock reveals nothing to anybody else.
+        messages.warning(request, _("Your new password is set.") + " " + exc.message)
+        return redirect("users:login")
     except LoginRefused as exc:
         messages.error(request, exc.message)
         return redirect("users:login")

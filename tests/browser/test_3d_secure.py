@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth.hashers import check_password
 from playwright.sync_api import Page, expect
 
+from kartosfera.cards.pin import threeds_pin_verification_value
 from kartosfera.notifications.backends import locmem
 from kartosfera.secure3d.models import ThreeDSProfile, TrustedMerchant
 from kartosfera.users.models import User
@@ -69,7 +69,8 @@ def test_3d_secure_settings(page: Page, live_server, check_page, anna, cardholde
     page.locator("input[name=pin_repeat]").fill(PIN)
     page.locator("form[action='/3d-secure/pin/'] button[type=submit]").click()
     confirm_with_the_code(page, check_page)
-    assert check_password(PIN, ThreeDSProfile.objects.get(customer=cardholder.customer).pin_hash)
+    stored = ThreeDSProfile.objects.get(customer=cardholder.customer).pin_verification_value
+    assert stored == threeds_pin_verification_value(PIN, customer=cardholder.customer)
 
     # A trusted merchant, added with the code.
     page.locator("input[name=name]").fill("Księgarnia Nova")

@@ -17,7 +17,14 @@ from kartosfera.cards.operations_services import (
     card_mobile_payments_activate,
     card_pin_change,
 )
-from kartosfera.cards.pin import COMMON_PINS, PinRule, pin_check, pin_matches, pin_verification_value
+from kartosfera.cards.pin import (
+    COMMON_PINS,
+    PinRule,
+    pin_check,
+    pin_matches,
+    pin_verification_value,
+    threeds_pin_verification_value,
+)
 from kartosfera.core.audit import Actor
 from kartosfera.core.models import AuditEvent
 from kartosfera.customers.models import Customer
@@ -133,12 +140,16 @@ def active(card) -> Card:
     return card_activate(actor=SYSTEM, card=card)
 
 
+def _threeds(pin: str, card: Card) -> str:
+    return threeds_pin_verification_value(pin, customer=card.customer)
+
+
 @pytest.mark.django_db
 def test_card_pin_change_stores_the_value_and_resets_the_wrong_pin_count(active):
     Card.objects.filter(pk=active.pk).update(wrong_pin_count=2)
     pvv = pin_verification_value("5930", card=active)
 
-    card_pin_change(actor=SYSTEM, card=active, pvv=pvv)
+    card_pin_change(actor=SYSTEM, card=active, pvv=pvv, threeds_pvv=_threeds("5930", active))
 
     active.refresh_from_db()
     assert active.pin_verification_value == pvv
@@ -153,8 +164,11 @@ def test_card_pin_change_stores_the_value_and_resets_the_wrong_pin_count(active)
 @pytest.mark.django_db
 @pytest.mark.parametrize("not_a_value", ["5930", "", "x" * 64, "F" * 64])
 def test_card_pin_change_refuses_anything_but_a_verification_value(active, not_a_value):
+    value = pin_verification_value("5930", card=active)
     with pytest.raises(ValueError, match="verification value"):
-        card_pin_change(actor=SYSTEM, card=active, pvv=not_a_value)
+        card_pin_change(actor=SYSTEM, card=active, pvv=not_a_value, threeds_pvv=value)
+    with pytest.raises(ValueError, match="verification value"):
+        card_pin_change(actor=SYSTEM, card=active, pvv=value, threeds_pvv=not_a_value)
     active.refresh_from_db()
     assert active.pin_verification_value == ""
 
@@ -163,7 +177,12 @@ def test_card_pin_change_refuses_anything_but_a_verification_value(active, not_a
 def test_card_pin_change_on_a_blocked_card_is_refused_and_audited(active):
     card_block_temporarily(actor=SYSTEM, card=active)
     with pytest.raises(OperationNotAllowed, match="unblock it first"):
-        card_pin_change(actor=SYSTEM, card=active, pvv=pin_verification_value("5930", card=active))
+        card_pin_change(
+            actor=SYSTEM,
+            card=active,
+            pvv=pin_verification_value("5930", card=active),
+            threeds_pvv=_threeds("5930", active),
+        )
     active.refresh_from_db()
     assert active.pin_verification_value == ""
     refusal = AuditEvent.objects.get(action="cards.card.operation_refused", object_id=str(active.pk))
@@ -173,7 +192,9 @@ def test_card_pin_change_on_a_blocked_card_is_refused_and_audited(active):
 @pytest.mark.django_db
 def test_card_pin_change_on_an_inactive_card_is_refused(card):
     with pytest.raises(OperationNotAllowed, match="Activate the card first"):
-        card_pin_change(actor=SYSTEM, card=card, pvv=pin_verification_value("5930", card=card))
+        card_pin_change(
+            actor=SYSTEM, card=card, pvv=pin_verification_value("5930", card=card), threeds_pvv=_threeds("5930", card)
+        )
 
 
 @pytest.mark.django_db

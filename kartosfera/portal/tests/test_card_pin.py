@@ -166,7 +166,7 @@ def test_a_pin_change_waits_for_the_code_that_names_the_card(anna, active, caplo
     with translation.override("pl"):
         expected = translation.gettext("change of the PIN of card %(card)s") % {"card": label}
     assert expected in texts_to(PHONE)[-1]
-    assert set(challenge.payload) == {"pin_verification_value"}
+    assert set(challenge.payload) == {"pin_verification_value", "threeds_pin_verification_value"}
     active.refresh_from_db()
     assert active.pin_verification_value == ""
 
@@ -178,7 +178,7 @@ def test_a_pin_change_waits_for_the_code_that_names_the_card(anna, active, caplo
     assert pl("The PIN has been changed. Use the new PIN from now on.") in page
     assert AuditEvent.objects.filter(action="cards.card.pin_changed", object_id=str(active.pk)).count() == 1
     challenge.refresh_from_db()
-    assert "pin_verification_value" not in challenge.payload  # wiped when the confirmation ended
+    assert challenge.payload == {}  # both values wiped when the confirmation ended
 
     # The PIN itself is nowhere: not in any text column of any table, the session or the logs.
     assert _everywhere_in_the_database(NEW_PIN) == []
@@ -200,7 +200,7 @@ def test_a_wrong_code_changes_nothing_and_cancelling_wipes_the_value(anna, activ
     active.refresh_from_db()
     assert active.pin_verification_value == ""
     challenge.refresh_from_db()
-    assert "pin_verification_value" not in challenge.payload
+    assert challenge.payload == {}
 
 
 def test_no_code_no_change(anna, active):

@@ -4,19 +4,23 @@ import logging
 import re
 
 import pytest
-from django.contrib.auth.hashers import check_password
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kartosfera.cards.models import Card
+from kartosfera.cards.operations_services import card_activate
+from kartosfera.cards.pin import pin_matches, pin_verification_value, threeds_pin_verification_value
 from kartosfera.core.audit import Actor
+from kartosfera.core.models import AuditEvent
 from kartosfera.profile.tests.conftest import ANNAS_PHONE
 from kartosfera.sca.models import ChallengeState
 from kartosfera.sca.tests.helpers import challenge_from, code_sent_to, texts_to, wrong
 from kartosfera.secure3d import services
 from kartosfera.secure3d.models import ThreeDSProfile, TrustedMerchant
+from kartosfera.testing import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,22 +67,92 @@ def test_posts_need_the_csrf_token(cardholder):
     assert client.post(PIN_URL, {"pin": "5830", "pin_repeat": "5830"}).status_code == 403
 
 
+def _has_pin(person) -> bool:
+    return ThreeDSProfile.objects.filter(customer=person.customer).exclude(pin_verification_value="").exists()
+
+
+def _pin_is(person, pin: str) -> bool:
+    return _profile(person).pin_verification_value == threeds_pin_verification_value(pin, customer=person.customer)
+
+
 def test_setting_the_pin_needs_the_sms_code(anna, cardholder):
+    card = factories.card_factory(customer=cardholder.customer)
     response = anna.post(PIN_URL, {"pin": "5830", "pin_repeat": "5830"})
     challenge = challenge_from(response)
-    assert list(challenge.payload) == ["pin_hash"] and check_password("5830", challenge.payload["pin_hash"])
-    assert not ThreeDSProfile.objects.filter(customer=cardholder.customer).exclude(pin_hash="").exists()
+    # Only keyed values wait for the code: the PIN's own and one per card to compare with.
+    assert challenge.payload == {
+        "pin_verification_value": threeds_pin_verification_value("5830", customer=cardholder.customer),
+        "card_pin_values": {str(card.pk): pin_verification_value("5830", card=card)},
+    }
+    assert not _has_pin(cardholder)
     assert _("setting the 3D Secure code") in texts_to(ANNAS_PHONE)[-1]
 
     # A wrong code runs nothing.
     anna.post(response["Location"], {"code": wrong(code_sent_to(ANNAS_PHONE))})
-    assert not ThreeDSProfile.objects.filter(customer=cardholder.customer).exclude(pin_hash="").exists()
+    assert not _has_pin(cardholder)
 
     done = anna.post(response["Location"], {"code": code_sent_to(ANNAS_PHONE)}, follow=True)
     assert done.redirect_chain[-1][0] == INDEX
-    assert check_password("5830", _profile(cardholder).pin_hash)
+    assert _pin_is(cardholder, "5830")
     challenge.refresh_from_db()
-    assert challenge.state == ChallengeState.CONFIRMED and "pin_hash" not in challenge.payload
+    assert challenge.state == ChallengeState.CONFIRMED and challenge.payload == {}
+    # The holder is told by SMS, as for a password change.
+    assert _("Kartosfera: your 3D Secure code has been set. If it was not you, call your bank at once.") in (
+        texts_to(ANNAS_PHONE)
+    )
+
+
+def _card_pin(client: Client, card, pin: str) -> None:
+    """Change the card's PIN in the portal, confirmed with the SMS code."""
+    url = reverse("portal:card_pin", kwargs={"card_id": card.pk})
+    response = client.post(url, {"pin": pin, "pin_again": pin})
+    assert response.status_code == 302, response.content.decode()
+    client.post(response["Location"], {"code": code_sent_to(ANNAS_PHONE)})
+
+
+def test_a_3ds_pin_equal_to_a_card_pin_is_refused_after_the_code(anna, cardholder):
+    card = card_activate(actor=Actor.system(), card=factories.card_factory(customer=cardholder.customer))
+    _card_pin(anna, card, "5830")
+    assert pin_matches("5830", card=Card.objects.get(pk=card.pk))
+    response = anna.post(PIN_URL, {"pin": "5830", "pin_repeat": "5830"})
+    # No answer before the code: a stolen session must not learn the card PIN by trying codes.
+    challenge = challenge_from(response)
+    done = anna.post(response["Location"], {"code": code_sent_to(ANNAS_PHONE)}, follow=True)
+    page = done.content.decode()
+    expected = _(
+        "The 3D Secure code must be different from the PIN of your card %(card)s. "
+        "Nothing has been changed: choose another code."
+    ) % {"card": f"*{card.pan_last4}"}
+    assert expected in page and "5830" not in page
+    assert not _has_pin(cardholder)
+    challenge.refresh_from_db()
+    assert challenge.payload == {}
+    refused = AuditEvent.objects.get(action="sca.operation.refused")
+    assert refused.after == {"operation": "secure3d.pin.set", "reason": "pin_same_as_other_pin"}
+    # Another code is accepted.
+    response = anna.post(PIN_URL, {"pin": "6135", "pin_repeat": "6135"})
+    anna.post(response["Location"], {"code": code_sent_to(ANNAS_PHONE)})
+    assert _pin_is(cardholder, "6135")
+
+
+def test_a_card_pin_equal_to_the_3ds_pin_is_refused_after_the_code(anna, cardholder):
+    card = card_activate(actor=Actor.system(), card=factories.card_factory(customer=cardholder.customer))
+    _card_pin(anna, card, "7391")
+    response = anna.post(PIN_URL, {"pin": "5830", "pin_repeat": "5830"})
+    anna.post(response["Location"], {"code": code_sent_to(ANNAS_PHONE)})
+    assert _pin_is(cardholder, "5830")
+
+    url = reverse("portal:card_pin", kwargs={"card_id": card.pk})
+    response = anna.post(url, {"pin": "5830", "pin_again": "5830"})
+    challenge = challenge_from(response)
+    done = anna.post(response["Location"], {"code": code_sent_to(ANNAS_PHONE)}, follow=True)
+    refusal = _("The new PIN must be different from your 3D Secure code. Nothing has been changed: choose another PIN.")
+    assert refusal in done.content.decode()
+    card.refresh_from_db()
+    assert pin_matches("7391", card=card) and not pin_matches("5830", card=card)
+    challenge.refresh_from_db()
+    assert challenge.payload == {}
+    assert AuditEvent.objects.filter(action="cards.card.pin_changed", object_id=str(card.pk)).count() == 1
 
 
 def test_the_pin_form_refuses_bad_pins_with_reasons(anna, cardholder):
@@ -163,7 +237,7 @@ def test_the_pin_is_nowhere_in_clear_in_the_database_nor_the_logs(anna, cardhold
     with caplog.at_level(logging.DEBUG):
         response = anna.post("/3d-secure/pin/", {"pin": pin, "pin_repeat": pin})
         anna.post(response["Location"], {"code": code_sent_to(ANNAS_PHONE)})
-    assert check_password(pin, ThreeDSProfile.objects.get(customer=cardholder.customer).pin_hash)
+    assert _pin_is(cardholder, pin)
     found = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names(cursor):

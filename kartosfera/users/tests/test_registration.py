@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -16,11 +18,11 @@ from kartosfera.customers.models import Customer, Residency
 from kartosfera.notifications.backends import locmem
 from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
 from kartosfera.testing import factories
-from kartosfera.users.lockout import lock_end
 from kartosfera.users.models import User, UserKind
-from kartosfera.users.services import user_access_block
+from kartosfera.users.services import user_access_block, user_unlock
 from kartosfera.users.session_keys import REGISTRATION
 from kartosfera.users.tests.helpers import (
+    GENERIC_ERROR,
     NEW_PASSWORD,
     REGISTER_ACTIVATE_URL,
     REGISTER_PASSWORD_URL,
@@ -31,6 +33,7 @@ from kartosfera.users.tests.helpers import (
 )
 
 CARD_LIST = reverse("portal:card_list")
+LOCK_MESSAGE = "Dostęp do portalu zablokowany do"
 
 
 def _to_activation(portal, identifier: str) -> None:
@@ -248,7 +251,7 @@ def test_first_registration_creates_the_portal_user_and_signs_in(portal, strange
     assert REGISTRATION not in portal.client.session
     assert "Rejestracja zakończona. Witamy w Kartosferze!" in portal.get(CARD_LIST).content.decode()
     completed = AuditEvent.objects.get(action="users.registration.completed")
-    assert completed.after == {"new_user": True, "access_blocked": False}
+    assert completed.after == {"new_user": True, "access_blocked": False, "locked": False}
     assert completed.actor_type == ActorType.CUSTOMER
     assert AuditEvent.objects.get(action="users.login.succeeded").after == {"method": "registration"}
     assert SmsChallenge.objects.get().completed_at is not None
@@ -354,12 +357,73 @@ def test_registering_again_sets_a_new_password_and_ends_every_other_session(port
     assert old_session.status_code == 302
     assert old_session["Location"].startswith(reverse("users:login"))
     completed = AuditEvent.objects.get(action="users.registration.completed")
-    assert completed.after == {"new_user": False, "access_blocked": False}
+    assert completed.after == {"new_user": False, "access_blocked": False, "locked": False}
     assert AuditEvent.objects.get(action="users.registration.started").after["registered_before"] is True
 
 
-def test_registering_again_lifts_the_lock_after_wrong_passwords(portal, cardholder):
-    User.objects.filter(pk=cardholder.user.pk).update(failed_login_count=3, locked_until=lock_end(timezone.now()))
+WARSAW = ZoneInfo("Europe/Warsaw")
+
+
+def _three_wrong(portal, person) -> None:
+    for _ in range(3):
+        assert GENERIC_ERROR in portal.password_step(person.identifier, "to-nie-jest-moje-haslo").content.decode()
+
+
+def _register_while_locked(portal, person) -> User:
+    """Lock the account with three wrong passwords, then register again: the new password is set, the lock stays."""
+    _three_wrong(portal, person)
+    locked_until = User.objects.get(pk=person.user.pk).locked_until
+
+    response = portal.register(person.identifier)
+
+    assert response["Location"] == reverse("users:login")
+    assert portal.signed_in_user_id is None
+    user = User.objects.get(pk=person.user.pk)
+    assert user.check_password(NEW_PASSWORD)
+    assert user.locked_until == locked_until and user.failed_login_count == 3
+    # The activation password proved the phone on file: its holder is told that the lock stays.
+    page = portal.get(reverse("users:login")).content.decode()
+    assert "Nowe hasło zostało ustawione." in page and LOCK_MESSAGE in page
+    assert AuditEvent.objects.get(action="users.registration.completed").after["locked"] is True
+    return user
+
+
+def _login_page_answer(response) -> str:
+    """The sign-in page's answer without the parts that differ per request (the CSRF token)."""
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
+
+
+def test_registering_again_keeps_the_lock_until_midnight(portal, cardholder):
+    with time_machine.travel(dt.datetime(2026, 11, 21, 14, 5, tzinfo=WARSAW), tick=False):
+        _register_while_locked(portal, cardholder)
+        # The new password gets the generic answer, as any password would: no oracle.
+        right = portal.password_step(cardholder.identifier, NEW_PASSWORD)
+        wrong = portal.password_step(cardholder.identifier, "to-tez-nie-jest-moje-haslo")
+        assert right.status_code == wrong.status_code == 200 and "Location" not in right
+        assert GENERIC_ERROR in _login_page_answer(right)
+        assert _login_page_answer(right) == _login_page_answer(wrong)
+    with time_machine.travel(dt.datetime(2026, 11, 21, 23, 59, 59, tzinfo=WARSAW), tick=False):
+        assert GENERIC_ERROR in portal.password_step(cardholder.identifier, NEW_PASSWORD).content.decode()
+    with time_machine.travel(dt.datetime(2026, 11, 22, 0, 0, tzinfo=WARSAW), tick=False):
+        portal.sign_in(cardholder.identifier, NEW_PASSWORD)
+        assert portal.signed_in_user_id == cardholder.user.pk
+
+
+def test_registering_again_keeps_the_lock_until_staff_unlock_it(portal, cardholder):
+    user = _register_while_locked(portal, cardholder)
+    assert GENERIC_ERROR in portal.password_step(cardholder.identifier, NEW_PASSWORD).content.decode()
+    agent = User.objects.create_user(username="agent.kowalska", password="Staff-password-123", kind=UserKind.STAFF)
+
+    user_unlock(actor=Actor.for_user(agent), user=user, reason="Caller verified by security questions")
+
+    portal.sign_in(cardholder.identifier, NEW_PASSWORD)
+    assert portal.signed_in_user_id == cardholder.user.pk
+
+
+def test_registering_again_clears_the_count_of_failures_and_an_ended_lock(portal, cardholder):
+    for _ in range(2):
+        portal.password_step(cardholder.identifier, "to-nie-jest-moje-haslo")
+    User.objects.filter(pk=cardholder.user.pk).update(locked_until=timezone.now() - dt.timedelta(minutes=1))
 
     portal.register(cardholder.identifier)
 

@@ -84,6 +84,44 @@ def test_a_step_up_code_names_the_operation_it_confirms(cardholder):
     assert event.detail == "zmiana limitu internetowego karty *1234 na 2000 PLN"
 
 
+def test_3d_secure_events_are_in_the_holders_history(portal, cardholder):
+    from kartosfera.secure3d import services as secure3d
+
+    customer = cardholder.customer
+    holder = Actor.for_user(cardholder.user)
+    agent = User.objects.create_user(username="agent.kowalska", password="Staff-password-123", kind=UserKind.STAFF)
+    secure3d.threeds_pin_set(actor=holder, customer=customer, **secure3d.threeds_pin_values("5830", customer=customer))
+    secure3d.threeds_pin_set(actor=holder, customer=customer, **secure3d.threeds_pin_values("6135", customer=customer))
+    now = dt.datetime.now(tz=WARSAW)
+    for _ in range(3):
+        secure3d.threeds_pin_check(customer=customer, pin="0000", now=now)
+    secure3d.threeds_unlock(actor=Actor.for_user(agent), customer=customer, reason="Caller verified")
+    secure3d.threeds_exemption_set(actor=holder, customer=customer, enabled=False)
+    merchant = secure3d.trusted_merchant_add(
+        actor=holder, customer=customer, name="Księgarnia Nova", merchant_id="MID-1", country="PL"
+    )
+    secure3d.trusted_merchant_remove(actor=holder, customer=customer, merchant=merchant)
+
+    events = security_events_for_user(user=cardholder.user, limit=20)
+
+    assert [(e.action, e.label, e.detail) for e in events] == [
+        ("secure3d.merchant.removed", "Usunięto zaufanego sprzedawcę", "Księgarnia Nova"),
+        ("secure3d.merchant.added", "Dodano zaufanego sprzedawcę", "Księgarnia Nova"),
+        ("secure3d.exemption.changed", "Zmiana zwolnienia dla płatności niskokwotowych", "Wyłączono"),
+        ("secure3d.unlocked", "Odblokowanie płatności internetowych przez bank", ""),
+        ("secure3d.locked", "Blokada płatności internetowych po błędnych kodach 3D Secure", ""),
+        ("secure3d.failure", "Błędny kod 3D Secure lub kod SMS przy płatności internetowej", ""),
+        ("secure3d.failure", "Błędny kod 3D Secure lub kod SMS przy płatności internetowej", ""),
+        ("secure3d.pin.changed", "Zmiana kodu 3D Secure", ""),
+        ("secure3d.pin.set", "Ustawienie kodu 3D Secure", ""),
+    ]
+    page = portal.client
+    page.force_login(cardholder.user)
+    html = page.get(SECURITY_URL).content.decode()
+    assert "Zmiana kodu 3D Secure" in html and "Blokada płatności internetowych" in html
+    assert "5830" not in html and "6135" not in html
+
+
 def test_the_limit_keeps_the_newest(cardholder):
     for _ in range(12):
         _record("users.login.failed", cardholder, reason="bad_credentials")
