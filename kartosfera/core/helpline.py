@@ -31,6 +31,6 @@ class Helpline:
 def helpline() -> Helpline:
     """The configured helpline (HELPLINE_PHONE, CARD_BLOCKING_PHONE)."""
     return Helpline(
-        service=PhoneNumber(settings.HELPLINE_PHONE),
-        blocking=PhoneNumber(settings.CARD_BLOCKING_PHONE),
+        service=PhoneNumber(str(settings.HELPLINE_PHONE)),
+        blocking=PhoneNumber(str(settings.CARD_BLOCKING_PHONE)),
     )
