@@ -22,7 +22,7 @@ from kartosfera.api import schemas as s
 from kartosfera.api.auth import request_actor
 from kartosfera.api.base import KartosferaAPI
 from kartosfera.api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from kartosfera.api.idempotency import idempotent_create
+from kartosfera.api.idempotency import KEY_PATTERN, idempotent_create
 from kartosfera.api.models import ApiScope
 from kartosfera.cards.models import Card, CardProduct
 from kartosfera.cards.selectors import card_get_by_reference, card_product_get_by_code
@@ -56,12 +56,13 @@ _ERRORS: dict[int, type[Schema]] = {
     422: s.ErrorOut,
 }
 _IDEMPOTENCY_DESCRIPTION = (
-    "Required. A unique value per create (e.g. a UUID); a retry with the same key and body gets the first answer."
+    "A unique value per create (e.g. a UUID), 1-255 visible ASCII characters; a retry with the same key "
+    "and body gets the first answer. Missing or malformed (and the request otherwise valid): 400."
 )
 
 
 def _idempotency_key() -> Any:
-    return Header(None, alias=IDEMPOTENCY_HEADER, description=_IDEMPOTENCY_DESCRIPTION)
+    return Header(..., alias=IDEMPOTENCY_HEADER, description=_IDEMPOTENCY_DESCRIPTION, pattern=KEY_PATTERN)
 
 
 def _as_json(schema: type[Schema], obj: Any) -> dict[str, Any]:
@@ -91,7 +92,7 @@ customers = Router(tags=["customers"])
 
 @customers.post("", response={201: s.CustomerOut, **_ERRORS}, summary="Create a customer")
 def create_customer(
-    request: HttpRequest, payload: s.CustomerCreateIn, idempotency_key: str | None = _idempotency_key()
+    request: HttpRequest, payload: s.CustomerCreateIn, idempotency_key: str = _idempotency_key()
 ) -> HttpResponse:
     def create() -> dict[str, Any]:
         customer = customer_create(actor=request_actor(request), **payload.model_dump())
@@ -118,7 +119,7 @@ accounts = Router(tags=["accounts"])
 
 @accounts.post("", response={201: s.AccountOut, **_ERRORS}, summary="Open an account")
 def create_account(
-    request: HttpRequest, payload: s.AccountCreateIn, idempotency_key: str | None = _idempotency_key()
+    request: HttpRequest, payload: s.AccountCreateIn, idempotency_key: str = _idempotency_key()
 ) -> HttpResponse:
     def create() -> dict[str, Any]:
         values = payload.model_dump()
@@ -154,7 +155,7 @@ products = Router(tags=["card products"])
 
 @products.post("", response={201: s.CardProductOut, **_ERRORS}, summary="Define a card product")
 def create_card_product(
-    request: HttpRequest, payload: s.CardProductCreateIn, idempotency_key: str | None = _idempotency_key()
+    request: HttpRequest, payload: s.CardProductCreateIn, idempotency_key: str = _idempotency_key()
 ) -> HttpResponse:
     def create() -> dict[str, Any]:
         product = card_product_create(actor=request_actor(request), **payload.model_dump())
@@ -184,9 +185,7 @@ cards = Router(tags=["cards"])
 
 
 @cards.post("", response={201: s.CardOut, **_ERRORS}, summary="Issue a card")
-def issue_card(
-    request: HttpRequest, payload: s.CardIssueIn, idempotency_key: str | None = _idempotency_key()
-) -> HttpResponse:
+def issue_card(request: HttpRequest, payload: s.CardIssueIn, idempotency_key: str = _idempotency_key()) -> HttpResponse:
     def create() -> dict[str, Any]:
         values = payload.model_dump()
         product = _body_lookup(
@@ -218,7 +217,7 @@ def get_card(request: HttpRequest, reference: str) -> Card:
     summary="Renew a card (usually the same number, a later expiry)",
 )
 def renew_card(
-    request: HttpRequest, reference: str, payload: s.CardRenewIn, idempotency_key: str | None = _idempotency_key()
+    request: HttpRequest, reference: str, payload: s.CardRenewIn, idempotency_key: str = _idempotency_key()
 ) -> HttpResponse:
     card = _path_lookup(card_get_by_reference, reference=reference)
 
@@ -235,7 +234,7 @@ def renew_card(
     summary="Replace a card with a new number (the old card is cancelled)",
 )
 def replace_card(
-    request: HttpRequest, reference: str, payload: s.CardReplaceIn, idempotency_key: str | None = _idempotency_key()
+    request: HttpRequest, reference: str, payload: s.CardReplaceIn, idempotency_key: str = _idempotency_key()
 ) -> HttpResponse:
     card = _path_lookup(card_get_by_reference, reference=reference)
 
