@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Header, Router, Schema
+from ninja import Header, Path, Router, Schema
 
 from kartosfera.accounts.models import Account
 from kartosfera.accounts.selectors import account_get_by_reference
@@ -65,6 +65,12 @@ def _idempotency_key() -> Any:
     return Header(..., alias=IDEMPOTENCY_HEADER, description=_IDEMPOTENCY_DESCRIPTION, pattern=KEY_PATTERN)
 
 
+def _path_reference(example: str) -> Any:
+    # The example names an object of the documented story (docs/api.md), so that a client trying the
+    # reference, or schemathesis, reaches an existing object.
+    return Path(..., example=example)
+
+
 def _as_json(schema: type[Schema], obj: Any) -> dict[str, Any]:
     return schema.from_orm(obj).model_dump()
 
@@ -102,12 +108,14 @@ def create_customer(
 
 
 @customers.get("/{reference}", response={200: s.CustomerOut, **_ERRORS}, summary="Get a customer")
-def get_customer(request: HttpRequest, reference: str) -> Customer:
+def get_customer(request: HttpRequest, reference: str = _path_reference("CIF-000123")) -> Customer:
     return _path_lookup(customer_get_by_reference, reference=reference)
 
 
 @customers.patch("/{reference}", response={200: s.CustomerOut, **_ERRORS}, summary="Update a customer")
-def update_customer(request: HttpRequest, reference: str, payload: s.CustomerUpdateIn) -> Customer:
+def update_customer(
+    request: HttpRequest, payload: s.CustomerUpdateIn, reference: str = _path_reference("CIF-000123")
+) -> Customer:
     customer = _path_lookup(customer_get_by_reference, reference=reference)
     return customer_update(actor=request_actor(request), customer=customer, **payload.model_dump(exclude_unset=True))
 
@@ -136,14 +144,16 @@ def create_account(
 
 
 @accounts.get("/{reference}", response={200: s.AccountOut, **_ERRORS}, summary="Get an account")
-def get_account(request: HttpRequest, reference: str) -> Account:
+def get_account(request: HttpRequest, reference: str = _path_reference("ACC-000987")) -> Account:
     return _path_lookup(account_get_by_reference, reference=reference)
 
 
 @accounts.patch(
     "/{reference}", response={200: s.AccountOut, **_ERRORS}, summary="Update balance, credit limit, billing day, IBAN"
 )
-def update_account(request: HttpRequest, reference: str, payload: s.AccountUpdateIn) -> Account:
+def update_account(
+    request: HttpRequest, payload: s.AccountUpdateIn, reference: str = _path_reference("ACC-000987")
+) -> Account:
     account = _path_lookup(account_get_by_reference, reference=reference)
     return account_update(actor=request_actor(request), account=account, **payload.model_dump(exclude_unset=True))
 
@@ -165,7 +175,7 @@ def create_card_product(
 
 
 @products.get("/{code}", response={200: s.CardProductOut, **_ERRORS}, summary="Get a card product")
-def get_card_product(request: HttpRequest, code: str) -> CardProduct:
+def get_card_product(request: HttpRequest, code: str = _path_reference("VISA-DEBIT")) -> CardProduct:
     return _path_lookup(card_product_get_by_code, code=code)
 
 
@@ -174,7 +184,9 @@ def get_card_product(request: HttpRequest, code: str) -> CardProduct:
     response={200: s.CardProductOut, **_ERRORS},
     summary="Update a card product (its cards follow new limit maxima)",
 )
-def update_card_product(request: HttpRequest, code: str, payload: s.CardProductUpdateIn) -> CardProduct:
+def update_card_product(
+    request: HttpRequest, payload: s.CardProductUpdateIn, code: str = _path_reference("VISA-DEBIT")
+) -> CardProduct:
     product = _path_lookup(card_product_get_by_code, code=code)
     return card_product_update(actor=request_actor(request), product=product, **payload.model_dump(exclude_unset=True))
 
@@ -207,7 +219,7 @@ def issue_card(request: HttpRequest, payload: s.CardIssueIn, idempotency_key: st
 
 
 @cards.get("/{reference}", response={200: s.CardOut, **_ERRORS}, summary="Get a card")
-def get_card(request: HttpRequest, reference: str) -> Card:
+def get_card(request: HttpRequest, reference: str = _path_reference("CARD-000555")) -> Card:
     return _path_lookup(card_get_by_reference, reference=reference)
 
 
@@ -217,7 +229,10 @@ def get_card(request: HttpRequest, reference: str) -> Card:
     summary="Renew a card (usually the same number, a later expiry)",
 )
 def renew_card(
-    request: HttpRequest, reference: str, payload: s.CardRenewIn, idempotency_key: str = _idempotency_key()
+    request: HttpRequest,
+    payload: s.CardRenewIn,
+    reference: str = _path_reference("CARD-000555"),
+    idempotency_key: str = _idempotency_key(),
 ) -> HttpResponse:
     card = _path_lookup(card_get_by_reference, reference=reference)
 
@@ -234,7 +249,10 @@ def renew_card(
     summary="Replace a card with a new number (the old card is cancelled)",
 )
 def replace_card(
-    request: HttpRequest, reference: str, payload: s.CardReplaceIn, idempotency_key: str = _idempotency_key()
+    request: HttpRequest,
+    payload: s.CardReplaceIn,
+    reference: str = _path_reference("CARD-000555"),
+    idempotency_key: str = _idempotency_key(),
 ) -> HttpResponse:
     card = _path_lookup(card_get_by_reference, reference=reference)
 

@@ -139,6 +139,21 @@ class ErrorOut(Schema):
 
 
 class CustomerCreateIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reference": "CIF-000124",
+                    "residency": "resident",
+                    "first_name": "Jan",
+                    "last_name": "Kowalski",
+                    "pesel": "85031400717",
+                    "phone_on_file": "+48 600 100 201",
+                }
+            ]
+        }
+    )
+
     reference: Reference
     residency: Residency
     first_name: PersonName
@@ -152,6 +167,8 @@ class CustomerCreateIn(InputSchema):
 
 
 class CustomerUpdateIn(InputSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"last_name": "Kowalska", "phone_on_file": "601222333"}]})
+
     first_name: PersonName = not_sent()
     last_name: PersonName = not_sent()
     phone_on_file: PhoneText | None = Field(None, description="null removes the phone number on file.")
@@ -181,6 +198,21 @@ class CustomerOut(Schema):
 
 
 class AccountCreateIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reference": "ACC-000988",
+                    "customer": "CIF-000123",
+                    "kind": "credit",
+                    "balance_minor": -120000,
+                    "credit_limit_minor": 1000000,
+                    "billing_day": 10,
+                }
+            ]
+        }
+    )
+
     reference: Reference
     customer: Reference = Field(description="The owner's customer reference.")
     kind: AccountKind
@@ -192,6 +224,8 @@ class AccountCreateIn(InputSchema):
 
 
 class AccountUpdateIn(InputSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"balance_minor": 250000}]})
+
     balance_minor: SignedAmount = not_sent()
     credit_limit_minor: Amount | None = None
     billing_day: SmallInt | None = None
@@ -233,6 +267,25 @@ class AccountOut(Schema):
 
 
 class CardProductCreateIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "VISA-GOLD",
+                    "name": "Visa Gold",
+                    "brand": "visa",
+                    "funding": "debit",
+                    "segment": "individual",
+                    "cash_limit_max_minor": 1000000,
+                    "noncash_limit_max_minor": 3000000,
+                    "internet_limit_max_minor": 3000000,
+                    "cash_limit_default_minor": 200000,
+                    "noncash_limit_default_minor": 500000,
+                }
+            ]
+        }
+    )
+
     code: ProductCode
     name: ProductName
     brand: Brand
@@ -250,6 +303,8 @@ class CardProductCreateIn(InputSchema):
 
 
 class CardProductUpdateIn(InputSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"cash_limit_max_minor": 800000}]})
+
     name: ProductName = not_sent()
     contactless_capable: Annotated[bool, Strict()] = not_sent()
     validity_months: SmallInt = not_sent()
@@ -289,6 +344,21 @@ class CardProductOut(Schema):
 
 
 class CardIssueIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reference": "CARD-000777",
+                    "product": "VISA-DEBIT",
+                    "account": "ACC-000987",
+                    "customer": "CIF-000123",
+                    "pan": "4000 0000 0777 0003",
+                    "embossed_name": "Anna Nowak",
+                }
+            ]
+        }
+    )
+
     reference: Reference
     product: ProductCode = Field(description="The card product's code.")
     account: Reference = Field(description="The reference of the account the card draws on.")
@@ -304,6 +374,8 @@ class CardIssueIn(InputSchema):
 
 
 class CardRenewIn(InputSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reference": "CARD-000556"}]})
+
     reference: Reference = Field(description="The reference of the new (renewal) card.")
     pan: PanText | None = Field(None, description="Omit to keep the card number.")
     expiry: dt.date | None = Field(
@@ -313,6 +385,8 @@ class CardRenewIn(InputSchema):
 
 
 class CardReplaceIn(InputSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reference": "CARD-000557", "pan": "4000000006543211"}]})
+
     reference: Reference = Field(description="The reference of the new (replacement) card.")
     pan: PanText = Field(description="The replacement's new card number.")
     expiry: dt.date | None = Field(None, description=EXPIRY_DESCRIPTION + " Default: the product's validity.")
