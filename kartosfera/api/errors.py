@@ -8,7 +8,7 @@ project, so a service's ``ValidationFailed`` means the same 422 everywhere.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
@@ -132,7 +132,7 @@ def register_header_errors(header: str, *, missing: tuple[str, Any], invalid: tu
     _HEADER_ERRORS[header.lower()] = {"missing": missing, "invalid": invalid}
 
 
-def _header_only_error(errors: list[Mapping[str, Any]]) -> HttpResponse | None:
+def _header_only_error(errors: Sequence[Mapping[str, Any]]) -> HttpResponse | None:
     # Only when the header is the request's one problem: a wrong body is still the schema's 422.
     locs = [tuple(error.get("loc", ())) for error in errors]
     if not locs or any(len(loc) < 2 or loc[0] != "header" for loc in locs):
