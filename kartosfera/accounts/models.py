@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from kartosfera.core.money import Currency, Money
+from kartosfera.core.money import MAX_AMOUNT_MINOR, Currency, Money
 
 
 class AccountKind(models.TextChoices):
@@ -49,6 +49,15 @@ class Account(models.Model):
                 )
                 | Q(kind=AccountKind.DEBIT, credit_limit_minor__isnull=True, billing_day__isnull=True),
                 name="account_credit_terms_iff_credit",
+            ),
+            # Every sum of these stays within 64 bits (core/money.py: MAX_AMOUNT_MINOR).
+            models.CheckConstraint(
+                condition=Q(balance_minor__gte=-MAX_AMOUNT_MINOR, balance_minor__lte=MAX_AMOUNT_MINOR),
+                name="account_balance_within_max",
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_limit_minor__isnull=True) | Q(credit_limit_minor__lte=MAX_AMOUNT_MINOR),
+                name="account_credit_limit_within_max",
             ),
         ]
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import Conflict, ValidationFailed
-from kartosfera.core.money import Currency
+from kartosfera.core.money import Currency, amount_error
 from kartosfera.customers.models import Customer
 
 UPDATABLE_FIELDS = ("balance_minor", "credit_limit_minor", "billing_day", "iban")
@@ -25,11 +25,15 @@ def _audit_view(account: Account) -> dict[str, Any]:
     }
 
 
-def _check_terms(*, kind: str, credit_limit_minor: int | None, billing_day: int | None) -> None:
+def _check_terms(*, kind: str, balance_minor: int, credit_limit_minor: int | None, billing_day: int | None) -> None:
     errors: dict[str, str] = {}
+    if balance_error := amount_error(balance_minor, signed=True):
+        errors["balance_minor"] = balance_error
     if kind == AccountKind.CREDIT:
         if credit_limit_minor is None or credit_limit_minor < 0:
             errors["credit_limit_minor"] = _("A credit account needs a credit limit of zero or more.")
+        elif limit_error := amount_error(credit_limit_minor):
+            errors["credit_limit_minor"] = limit_error
         if billing_day is None or not 1 <= billing_day <= 28:
             errors["billing_day"] = _("The billing day must be between 1 and 28.")
     else:
@@ -59,7 +63,7 @@ def account_create(
         raise ValidationFailed({"kind": _("Choose debit or credit.")})
     if currency not in Currency.values:
         raise ValidationFailed({"currency": _("Unsupported currency.")})
-    _check_terms(kind=kind, credit_limit_minor=credit_limit_minor, billing_day=billing_day)
+    _check_terms(kind=kind, balance_minor=balance_minor, credit_limit_minor=credit_limit_minor, billing_day=billing_day)
     if Account.objects.filter(reference=reference).exists():
         raise Conflict(_("An account with this reference already exists."))
     try:
@@ -97,7 +101,12 @@ def account_update(*, actor: Actor, account: Account, **changes: Any) -> Account
     before = _audit_view(account)
     for name, value in changes.items():
         setattr(account, name, value)
-    _check_terms(kind=account.kind, credit_limit_minor=account.credit_limit_minor, billing_day=account.billing_day)
+    _check_terms(
+        kind=account.kind,
+        balance_minor=account.balance_minor,
+        credit_limit_minor=account.credit_limit_minor,
+        billing_day=account.billing_day,
+    )
     after = _audit_view(account)
     changed = {k for k in after if after[k] != before[k]}
     account.save()

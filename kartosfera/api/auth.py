@@ -18,6 +18,15 @@ class ApiKeyAuth(HttpBearer):
         super().__init__()
         self.scope = scope
 
+    def __call__(self, request: HttpRequest) -> ApiKey | None:
+        # Replaces ninja's HttpBearer.__call__, which logs a header of another scheme whole at
+        # ERROR when DEBUG is on: "Token kfk_…" or "Basic …" is a credential all the same, and
+        # a credential is never logged, in any mode. Another scheme is simply not ours: 401.
+        scheme, _, token = request.headers.get(self.header, "").partition(" ")
+        if scheme.lower() != self.openapi_scheme:
+            return None
+        return self.authenticate(request, token)
+
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey:
         api_key = api_key_authenticate(token=token.strip())
         if api_key is None:

@@ -8,7 +8,7 @@ project, so a service's ``ValidationFailed`` means the same 422 everywhere.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
@@ -123,7 +123,37 @@ def schema_field_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, s
     return [{"field": _field_name(error.get("loc", ())), "message": _message(error)} for error in errors]
 
 
+# Headers with their own error codes: name (lower case) -> {"missing"|"invalid": (code, message)}.
+_HEADER_ERRORS: dict[str, dict[str, tuple[str, Any]]] = {}
+
+
+def register_header_errors(header: str, *, missing: tuple[str, Any], invalid: tuple[str, Any]) -> None:
+    """Give a header parameter its own 400 codes for when it alone is missing or malformed."""
+    _HEADER_ERRORS[header.lower()] = {"missing": missing, "invalid": invalid}
+
+
+def _header_only_error(errors: Sequence[Mapping[str, Any]]) -> HttpResponse | None:
+    # Only when the header is the request's one problem: a wrong body is still the schema's 422.
+    locs = [tuple(error.get("loc", ())) for error in errors]
+    if not locs or any(len(loc) < 2 or loc[0] != "header" for loc in locs):
+        return None
+    headers = {str(loc[1]) for loc in locs}
+    if len(headers) != 1:
+        return None
+    header = headers.pop()
+    codes = _HEADER_ERRORS.get(header.lower())
+    if codes is None:
+        return None
+    code, message = codes["missing" if all(e.get("type") == "missing" for e in errors) else "invalid"]
+    return error_response(
+        status=400, detail=str(message), code=code, errors=[{"field": header, "message": str(message)}]
+    )
+
+
 def _on_schema_validation(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    header_error = _header_only_error(exc.errors)
+    if header_error is not None:
+        return header_error
     return error_response(
         status=422,
         detail=_("The request does not match the schema."),

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Header, Router, Schema
+from ninja import Header, Path, Router, Schema
 
 from kartosfera.accounts.models import Account
 from kartosfera.accounts.selectors import account_get_by_reference
@@ -22,7 +22,7 @@ from kartosfera.api import schemas as s
 from kartosfera.api.auth import request_actor
 from kartosfera.api.base import KartosferaAPI
 from kartosfera.api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from kartosfera.api.idempotency import idempotent_create
+from kartosfera.api.idempotency import KEY_PATTERN, idempotent_create
 from kartosfera.api.models import ApiScope
 from kartosfera.cards.models import Card, CardProduct
 from kartosfera.cards.selectors import card_get_by_reference, card_product_get_by_code
@@ -56,12 +56,19 @@ _ERRORS: dict[int, type[Schema]] = {
     422: s.ErrorOut,
 }
 _IDEMPOTENCY_DESCRIPTION = (
-    "Required. A unique value per create (e.g. a UUID); a retry with the same key and body gets the first answer."
+    "A unique value per create (e.g. a UUID), 1-255 visible ASCII characters; a retry with the same key "
+    "and body gets the first answer. Missing or malformed (and the request otherwise valid): 400."
 )
 
 
 def _idempotency_key() -> Any:
-    return Header(None, alias=IDEMPOTENCY_HEADER, description=_IDEMPOTENCY_DESCRIPTION)
+    return Header(..., alias=IDEMPOTENCY_HEADER, description=_IDEMPOTENCY_DESCRIPTION, pattern=KEY_PATTERN)
+
+
+def _path_reference(example: str) -> Any:
+    # The example names an object of the documented story (docs/api.md), so that a client trying the
+    # reference, or schemathesis, reaches an existing object.
+    return Path(..., example=example)
 
 
 def _as_json(schema: type[Schema], obj: Any) -> dict[str, Any]:
@@ -91,7 +98,7 @@ customers = Router(tags=["customers"])
 
 @customers.post("", response={201: s.CustomerOut, **_ERRORS}, summary="Create a customer")
 def create_customer(
-    request: HttpRequest, payload: s.CustomerCreateIn, idempotency_key: str | None = _idempotency_key()
+    request: HttpRequest, payload: s.CustomerCreateIn, idempotency_key: str = _idempotency_key()
 ) -> HttpResponse:
     def create() -> dict[str, Any]:
         customer = customer_create(actor=request_actor(request), **payload.model_dump())
@@ -101,12 +108,14 @@ def create_customer(
 
 
 @customers.get("/{reference}", response={200: s.CustomerOut, **_ERRORS}, summary="Get a customer")
-def get_customer(request: HttpRequest, reference: str) -> Customer:
+def get_customer(request: HttpRequest, reference: str = _path_reference("CIF-000123")) -> Customer:
     return _path_lookup(customer_get_by_reference, reference=reference)
 
 
 @customers.patch("/{reference}", response={200: s.CustomerOut, **_ERRORS}, summary="Update a customer")
-def update_customer(request: HttpRequest, reference: str, payload: s.CustomerUpdateIn) -> Customer:
+def update_customer(
+    request: HttpRequest, payload: s.CustomerUpdateIn, reference: str = _path_reference("CIF-000123")
+) -> Customer:
     customer = _path_lookup(customer_get_by_reference, reference=reference)
     return customer_update(actor=request_actor(request), customer=customer, **payload.model_dump(exclude_unset=True))
 
@@ -118,7 +127,7 @@ accounts = Router(tags=["accounts"])
 
 @accounts.post("", response={201: s.AccountOut, **_ERRORS}, summary="Open an account")
 def create_account(
-    request: HttpRequest, payload: s.AccountCreateIn, idempotency_key: str | None = _idempotency_key()
+    request: HttpRequest, payload: s.AccountCreateIn, idempotency_key: str = _idempotency_key()
 ) -> HttpResponse:
     def create() -> dict[str, Any]:
         values = payload.model_dump()
@@ -135,14 +144,16 @@ def create_account(
 
 
 @accounts.get("/{reference}", response={200: s.AccountOut, **_ERRORS}, summary="Get an account")
-def get_account(request: HttpRequest, reference: str) -> Account:
+def get_account(request: HttpRequest, reference: str = _path_reference("ACC-000987")) -> Account:
     return _path_lookup(account_get_by_reference, reference=reference)
 
 
 @accounts.patch(
     "/{reference}", response={200: s.AccountOut, **_ERRORS}, summary="Update balance, credit limit, billing day, IBAN"
 )
-def update_account(request: HttpRequest, reference: str, payload: s.AccountUpdateIn) -> Account:
+def update_account(
+    request: HttpRequest, payload: s.AccountUpdateIn, reference: str = _path_reference("ACC-000987")
+) -> Account:
     account = _path_lookup(account_get_by_reference, reference=reference)
     return account_update(actor=request_actor(request), account=account, **payload.model_dump(exclude_unset=True))
 
@@ -154,7 +165,7 @@ products = Router(tags=["card products"])
 
 @products.post("", response={201: s.CardProductOut, **_ERRORS}, summary="Define a card product")
 def create_card_product(
-    request: HttpRequest, payload: s.CardProductCreateIn, idempotency_key: str | None = _idempotency_key()
+    request: HttpRequest, payload: s.CardProductCreateIn, idempotency_key: str = _idempotency_key()
 ) -> HttpResponse:
     def create() -> dict[str, Any]:
         product = card_product_create(actor=request_actor(request), **payload.model_dump())
@@ -164,7 +175,7 @@ def create_card_product(
 
 
 @products.get("/{code}", response={200: s.CardProductOut, **_ERRORS}, summary="Get a card product")
-def get_card_product(request: HttpRequest, code: str) -> CardProduct:
+def get_card_product(request: HttpRequest, code: str = _path_reference("VISA-DEBIT")) -> CardProduct:
     return _path_lookup(card_product_get_by_code, code=code)
 
 
@@ -173,7 +184,9 @@ def get_card_product(request: HttpRequest, code: str) -> CardProduct:
     response={200: s.CardProductOut, **_ERRORS},
     summary="Update a card product (its cards follow new limit maxima)",
 )
-def update_card_product(request: HttpRequest, code: str, payload: s.CardProductUpdateIn) -> CardProduct:
+def update_card_product(
+    request: HttpRequest, payload: s.CardProductUpdateIn, code: str = _path_reference("VISA-DEBIT")
+) -> CardProduct:
     product = _path_lookup(card_product_get_by_code, code=code)
     return card_product_update(actor=request_actor(request), product=product, **payload.model_dump(exclude_unset=True))
 
@@ -184,9 +197,7 @@ cards = Router(tags=["cards"])
 
 
 @cards.post("", response={201: s.CardOut, **_ERRORS}, summary="Issue a card")
-def issue_card(
-    request: HttpRequest, payload: s.CardIssueIn, idempotency_key: str | None = _idempotency_key()
-) -> HttpResponse:
+def issue_card(request: HttpRequest, payload: s.CardIssueIn, idempotency_key: str = _idempotency_key()) -> HttpResponse:
     def create() -> dict[str, Any]:
         values = payload.model_dump()
         product = _body_lookup(
@@ -208,7 +219,7 @@ def issue_card(
 
 
 @cards.get("/{reference}", response={200: s.CardOut, **_ERRORS}, summary="Get a card")
-def get_card(request: HttpRequest, reference: str) -> Card:
+def get_card(request: HttpRequest, reference: str = _path_reference("CARD-000555")) -> Card:
     return _path_lookup(card_get_by_reference, reference=reference)
 
 
@@ -218,7 +229,10 @@ def get_card(request: HttpRequest, reference: str) -> Card:
     summary="Renew a card (usually the same number, a later expiry)",
 )
 def renew_card(
-    request: HttpRequest, reference: str, payload: s.CardRenewIn, idempotency_key: str | None = _idempotency_key()
+    request: HttpRequest,
+    payload: s.CardRenewIn,
+    reference: str = _path_reference("CARD-000555"),
+    idempotency_key: str = _idempotency_key(),
 ) -> HttpResponse:
     card = _path_lookup(card_get_by_reference, reference=reference)
 
@@ -235,7 +249,10 @@ def renew_card(
     summary="Replace a card with a new number (the old card is cancelled)",
 )
 def replace_card(
-    request: HttpRequest, reference: str, payload: s.CardReplaceIn, idempotency_key: str | None = _idempotency_key()
+    request: HttpRequest,
+    payload: s.CardReplaceIn,
+    reference: str = _path_reference("CARD-000555"),
+    idempotency_key: str = _idempotency_key(),
 ) -> HttpResponse:
     card = _path_lookup(card_get_by_reference, reference=reference)
 

@@ -1,9 +1,11 @@
 """Request and response schemas of the provisioning API.
 
-The schemas check shape and storage limits only (types, lengths, the range of a
-64-bit column, no NUL characters that PostgreSQL cannot store); every business
-rule (PESEL checksum, Luhn, limits, credit terms) stays in the services, whose
-``ValidationFailed`` comes back with the same field names.
+The schemas check shape and storage limits only (types, lengths, the amount cap,
+no NUL characters that PostgreSQL cannot store); every business rule (PESEL
+checksum, Luhn, limits, credit terms, date ranges) stays in the services, whose
+``ValidationFailed`` comes back with the same field names. A field that may be
+left out of a PATCH but never cleared is declared without ``null``: the schema
+says exactly what the server takes.
 """
 
 from __future__ import annotations
@@ -19,10 +21,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, Strin
 from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
 from kartosfera.cards.states import CardStatus, StatusReason
-from kartosfera.core.money import Currency
+from kartosfera.core.money import MAX_AMOUNT_MINOR, Currency
 from kartosfera.customers.models import Customer, Residency
 
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 SMALLINT_MAX = 32767
 # References and codes appear in URL paths: letters, digits and . _ : - only.
 REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
@@ -75,10 +76,28 @@ PanText = Annotated[
     Field(description="The full card number. Never returned by any endpoint."),
 ]
 EmbossedName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_storable)]
-MinorUnits = Annotated[
-    int, Strict(), Field(ge=INT64_MIN, le=INT64_MAX, description="An amount in minor units (grosze, cents).")
+# Amounts are capped (core/money.py: MAX_AMOUNT_MINOR) so that every sum of them fits 64 bits.
+SignedAmount = Annotated[
+    int,
+    Strict(),
+    Field(
+        ge=-MAX_AMOUNT_MINOR,
+        le=MAX_AMOUNT_MINOR,
+        description="An amount in minor units (grosze, cents), at most 10^15 either side of zero.",
+    ),
+]
+Amount = Annotated[
+    int,
+    Strict(),
+    Field(ge=0, le=MAX_AMOUNT_MINOR, description="An amount in minor units (grosze, cents), 0 to 10^15."),
 ]
 SmallInt = Annotated[int, Strict(), Field(ge=0, le=SMALLINT_MAX)]
+
+
+BIRTH_DATE_DESCRIPTION = "From 1900-01-01 to today."
+EXPIRY_DESCRIPTION = (
+    "Any day of the expiry month; the card is valid to its end. At most 10 years (120 months) after the issue."
+)
 
 
 class InputSchema(BaseModel):
@@ -91,6 +110,15 @@ def _not_null(value: Any) -> Any:
     if value is None:
         raise ValueError(_("This field cannot be null."))
     return value
+
+
+def _without_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def not_sent() -> Any:
+    """A PATCH field that may be left out but is never null: no ``null`` and no default in the schema."""
+    return Field(None, json_schema_extra=_without_default)
 
 
 # --- Errors -------------------------------------------------------------------------
@@ -111,22 +139,46 @@ class ErrorOut(Schema):
 
 
 class CustomerCreateIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reference": "CIF-000124",
+                    "residency": "resident",
+                    "first_name": "Jan",
+                    "last_name": "Kowalski",
+                    "pesel": "85031400717",
+                    "phone_on_file": "+48 600 100 201",
+                }
+            ]
+        }
+    )
+
     reference: Reference
     residency: Residency
     first_name: PersonName
     last_name: PersonName
     pesel: PeselText | None = Field(None, description="Required for residents; refused for non-residents.")
     nonresident_id: NonresidentId | None = Field(None, description="The bank's number for a non-resident.")
-    birth_date: dt.date | None = Field(None, description="Taken from the PESEL for residents.")
+    birth_date: dt.date | None = Field(
+        None, description="Taken from the PESEL for residents. " + BIRTH_DATE_DESCRIPTION
+    )
     phone_on_file: PhoneText | None = Field(None, description="E.164, or a Polish number without +48.")
 
 
 class CustomerUpdateIn(InputSchema):
-    first_name: PersonName | None = None
-    last_name: PersonName | None = None
+    model_config = ConfigDict(json_schema_extra={"examples": [{"last_name": "Kowalska", "phone_on_file": "601222333"}]})
+
+    first_name: PersonName = not_sent()
+    last_name: PersonName = not_sent()
     phone_on_file: PhoneText | None = Field(None, description="null removes the phone number on file.")
     nonresident_id: NonresidentId | None = None
-    birth_date: dt.date | None = None
+    birth_date: dt.date | None = Field(None, description=BIRTH_DATE_DESCRIPTION)
+
+    @field_validator("first_name", "last_name", mode="before")
+    @classmethod
+    def reject_null(cls, value: Any) -> Any:
+        return _not_null(value)
 
 
 class CustomerOut(Schema):
@@ -146,21 +198,38 @@ class CustomerOut(Schema):
 
 
 class AccountCreateIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reference": "ACC-000988",
+                    "customer": "CIF-000123",
+                    "kind": "credit",
+                    "balance_minor": -120000,
+                    "credit_limit_minor": 1000000,
+                    "billing_day": 10,
+                }
+            ]
+        }
+    )
+
     reference: Reference
     customer: Reference = Field(description="The owner's customer reference.")
     kind: AccountKind
     currency: Currency = Currency.PLN
     iban: IbanText = ""
-    balance_minor: MinorUnits = 0
-    credit_limit_minor: MinorUnits | None = Field(None, description="Credit accounts only.")
+    balance_minor: SignedAmount = 0
+    credit_limit_minor: Amount | None = Field(None, description="Credit accounts only.")
     billing_day: SmallInt | None = Field(None, description="Credit accounts only: 1-28.")
 
 
 class AccountUpdateIn(InputSchema):
-    balance_minor: MinorUnits | None = None
-    credit_limit_minor: MinorUnits | None = None
+    model_config = ConfigDict(json_schema_extra={"examples": [{"balance_minor": 250000}]})
+
+    balance_minor: SignedAmount = not_sent()
+    credit_limit_minor: Amount | None = None
     billing_day: SmallInt | None = None
-    iban: IbanText | None = None
+    iban: IbanText = not_sent()
 
     @field_validator("balance_minor", "iban", mode="before")
     @classmethod
@@ -176,7 +245,11 @@ class AccountOut(Schema):
     iban: str
     balance_minor: int
     credit_limit_minor: int | None
-    available_funds_minor: int = Field(description="Balance plus credit limit: what payments may use.")
+    available_funds_minor: int = Field(
+        ge=-MAX_AMOUNT_MINOR,
+        le=2 * MAX_AMOUNT_MINOR,
+        description="Balance plus credit limit: what payments may use. Always fits a signed 64-bit integer.",
+    )
     billing_day: int | None
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -194,6 +267,25 @@ class AccountOut(Schema):
 
 
 class CardProductCreateIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "VISA-GOLD",
+                    "name": "Visa Gold",
+                    "brand": "visa",
+                    "funding": "debit",
+                    "segment": "individual",
+                    "cash_limit_max_minor": 1000000,
+                    "noncash_limit_max_minor": 3000000,
+                    "internet_limit_max_minor": 3000000,
+                    "cash_limit_default_minor": 200000,
+                    "noncash_limit_default_minor": 500000,
+                }
+            ]
+        }
+    )
+
     code: ProductCode
     name: ProductName
     brand: Brand
@@ -202,24 +294,26 @@ class CardProductCreateIn(InputSchema):
     contactless_capable: Annotated[bool, Strict()] = True
     currency: Currency = Currency.PLN
     validity_months: SmallInt = 48
-    cash_limit_max_minor: MinorUnits
-    noncash_limit_max_minor: MinorUnits
-    internet_limit_max_minor: MinorUnits
-    cash_limit_default_minor: MinorUnits
-    noncash_limit_default_minor: MinorUnits
-    internet_limit_default_minor: MinorUnits = 0
+    cash_limit_max_minor: Amount
+    noncash_limit_max_minor: Amount
+    internet_limit_max_minor: Amount
+    cash_limit_default_minor: Amount
+    noncash_limit_default_minor: Amount
+    internet_limit_default_minor: Amount = 0
 
 
 class CardProductUpdateIn(InputSchema):
-    name: ProductName | None = None
-    contactless_capable: Annotated[bool, Strict()] | None = None
-    validity_months: SmallInt | None = None
-    cash_limit_max_minor: MinorUnits | None = None
-    noncash_limit_max_minor: MinorUnits | None = None
-    internet_limit_max_minor: MinorUnits | None = None
-    cash_limit_default_minor: MinorUnits | None = None
-    noncash_limit_default_minor: MinorUnits | None = None
-    internet_limit_default_minor: MinorUnits | None = None
+    model_config = ConfigDict(json_schema_extra={"examples": [{"cash_limit_max_minor": 800000}]})
+
+    name: ProductName = not_sent()
+    contactless_capable: Annotated[bool, Strict()] = not_sent()
+    validity_months: SmallInt = not_sent()
+    cash_limit_max_minor: Amount = not_sent()
+    noncash_limit_max_minor: Amount = not_sent()
+    internet_limit_max_minor: Amount = not_sent()
+    cash_limit_default_minor: Amount = not_sent()
+    noncash_limit_default_minor: Amount = not_sent()
+    internet_limit_default_minor: Amount = not_sent()
 
     @field_validator("*", mode="before")
     @classmethod
@@ -250,30 +344,52 @@ class CardProductOut(Schema):
 
 
 class CardIssueIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reference": "CARD-000777",
+                    "product": "VISA-DEBIT",
+                    "account": "ACC-000987",
+                    "customer": "CIF-000123",
+                    "pan": "4000 0000 0777 0003",
+                    "embossed_name": "Anna Nowak",
+                }
+            ]
+        }
+    )
+
     reference: Reference
     product: ProductCode = Field(description="The card product's code.")
     account: Reference = Field(description="The reference of the account the card draws on.")
     customer: Reference = Field(description="The cardholder's customer reference.")
     pan: PanText
     embossed_name: EmbossedName
-    expiry: dt.date | None = Field(
-        None, description="Any day of the expiry month; the card is valid to its end. Default: the product's validity."
-    )
+    expiry: dt.date | None = Field(None, description=EXPIRY_DESCRIPTION + " Default: the product's validity.")
     issued_on: dt.date | None = Field(
-        None, description="When the bank issued the card, for cards issued before provisioning. Default: today."
+        None,
+        description="When the bank issued the card, for cards issued before provisioning: from 1900-01-01 to today. "
+        "Default: today.",
     )
 
 
 class CardRenewIn(InputSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reference": "CARD-000556"}]})
+
     reference: Reference = Field(description="The reference of the new (renewal) card.")
     pan: PanText | None = Field(None, description="Omit to keep the card number.")
-    expiry: dt.date | None = None
+    expiry: dt.date | None = Field(
+        None,
+        description=EXPIRY_DESCRIPTION + " Default: the old expiry plus the product's validity, within that bound.",
+    )
 
 
 class CardReplaceIn(InputSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reference": "CARD-000557", "pan": "4000000006543211"}]})
+
     reference: Reference = Field(description="The reference of the new (replacement) card.")
     pan: PanText = Field(description="The replacement's new card number.")
-    expiry: dt.date | None = None
+    expiry: dt.date | None = Field(None, description=EXPIRY_DESCRIPTION + " Default: the product's validity.")
 
 
 class CardOut(Schema):

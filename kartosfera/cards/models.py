@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.cards.states import CANCEL_REASONS, CardStatus, StatusReason
-from kartosfera.core.money import Currency, Money
+from kartosfera.core.money import MAX_AMOUNT_MINOR, Currency, Money
 
 
 class Brand(models.TextChoices):
@@ -35,6 +35,19 @@ class LimitChannel(models.TextChoices):
 
 def _non_negative(*fields: str) -> list[models.CheckConstraint]:
     return [models.CheckConstraint(condition=Q(**{f"{f}__gte": 0}), name=f"%(class)s_{f}_gte_0") for f in fields]
+
+
+def _within_max_amount(*fields: str) -> list[models.CheckConstraint]:
+    # The maxima bound every limit and default (the constraints below), so that sums fit 64 bits.
+    return [
+        models.CheckConstraint(condition=Q(**{f"{f}__lte": MAX_AMOUNT_MINOR}), name=f"%(class)s_{f}_within_max")
+        for f in fields
+    ]
+
+
+# A card is valid for at most 10 years from its issue (ours: no card network issues longer); the
+# bound also keeps every computed expiry far from datetime's year 9999.
+MAX_VALIDITY_MONTHS = 120
 
 
 class CardProduct(models.Model):
@@ -72,6 +85,11 @@ class CardProduct(models.Model):
                 "cash_limit_default_minor",
                 "noncash_limit_default_minor",
                 "internet_limit_default_minor",
+            ),
+            *_within_max_amount("cash_limit_max_minor", "noncash_limit_max_minor", "internet_limit_max_minor"),
+            models.CheckConstraint(
+                condition=Q(validity_months__gte=1, validity_months__lte=MAX_VALIDITY_MONTHS),
+                name="product_validity_months_range",
             ),
             models.CheckConstraint(
                 condition=Q(internet_limit_max_minor__lte=F("noncash_limit_max_minor")),
@@ -181,6 +199,7 @@ class Card(models.Model):
                 "noncash_limit_max_minor",
                 "internet_limit_max_minor",
             ),
+            *_within_max_amount("cash_limit_max_minor", "noncash_limit_max_minor", "internet_limit_max_minor"),
             models.CheckConstraint(
                 condition=Q(internet_limit_minor__lte=F("noncash_limit_minor")), name="card_internet_lte_noncash"
             ),

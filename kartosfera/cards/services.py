@@ -9,12 +9,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kartosfera.accounts.models import Account, AccountKind
-from kartosfera.cards.models import Brand, Card, CardProduct, Funding, LimitChannel, Segment, last_day_of_month
+from kartosfera.cards.models import (
+    MAX_VALIDITY_MONTHS,
+    Brand,
+    Card,
+    CardProduct,
+    Funding,
+    LimitChannel,
+    Segment,
+    last_day_of_month,
+)
 from kartosfera.cards.pan import decrypt_pan, encrypt_pan, pan_fingerprint, validate_pan
 from kartosfera.cards.states import REASONS_FOR_TARGET, CardStatus, StatusReason, is_transition_allowed
 from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.dates import EARLIEST_DATE
 from kartosfera.core.errors import Conflict, InvalidTransition, ValidationFailed
-from kartosfera.core.money import Currency
+from kartosfera.core.money import Currency, amount_error
 from kartosfera.customers.models import Customer
 
 CHANNELS = [c.value for c in LimitChannel]
@@ -34,6 +44,8 @@ def _check_product_limits(values: dict[str, Any]) -> None:
     for name in PRODUCT_LIMIT_FIELDS:
         if values[name] is None or values[name] < 0:
             errors[name] = _("A limit cannot be negative.")
+        elif limit_error := amount_error(values[name]):
+            errors[name] = limit_error
     if errors:
         raise ValidationFailed(errors)
     for channel in CHANNELS:
@@ -45,7 +57,7 @@ def _check_product_limits(values: dict[str, Any]) -> None:
         errors["internet_limit_default_minor"] = _(
             "The internet limit is part of the non-cash limit and cannot exceed it."
         )
-    if values.get("validity_months") is not None and not 1 <= values["validity_months"] <= 120:
+    if values.get("validity_months") is not None and not 1 <= values["validity_months"] <= MAX_VALIDITY_MONTHS:
         errors["validity_months"] = _("Validity must be between 1 and 120 months.")
     if errors:
         raise ValidationFailed(errors)
@@ -206,6 +218,27 @@ def default_expiry(product: CardProduct, today: dt.date | None = None) -> dt.dat
     return expiry_after(today or timezone.localdate(), product.validity_months)
 
 
+def latest_expiry(issued_on: dt.date) -> dt.date:
+    """The latest expiry a card issued on ``issued_on`` may have (MAX_VALIDITY_MONTHS later)."""
+    return expiry_after(issued_on, MAX_VALIDITY_MONTHS)
+
+
+def _check_dates(*, issued_on: dt.date, expiry: dt.date, today: dt.date) -> None:
+    if issued_on > today:
+        raise ValidationFailed({"issued_on": _("The issue date cannot be in the future.")})
+    if issued_on < EARLIEST_DATE:
+        raise ValidationFailed({"issued_on": _("The issue date cannot be before 1900-01-01.")})
+    if expiry < issued_on:
+        raise ValidationFailed({"expiry": _("A card cannot expire before it is issued.")})
+    if expiry > latest_expiry(issued_on):
+        raise ValidationFailed(
+            {
+                "expiry": _("A card can be valid for at most %(years)s years from its issue.")
+                % {"years": MAX_VALIDITY_MONTHS // 12}
+            }
+        )
+
+
 def _check_issue(*, product: CardProduct, account: Account, customer: Customer, embossed_name: str) -> None:
     errors: dict[str, str] = {}
     if account.currency != product.currency:
@@ -247,11 +280,10 @@ def card_issue(
     # the real issue date; the card's validity is then counted from that date.
     today = timezone.localdate()
     issued_on = issued_on or today
-    if issued_on > today:
-        raise ValidationFailed({"issued_on": _("The issue date cannot be in the future.")})
+    # Checked before the default expiry is computed from it: a date near year 9999 would overflow.
+    _check_dates(issued_on=issued_on, expiry=expiry or issued_on, today=today)
     expiry = last_day_of_month(expiry.year, expiry.month) if expiry else default_expiry(product, issued_on)
-    if expiry < issued_on:
-        raise ValidationFailed({"expiry": _("A card cannot expire before it is issued.")})
+    _check_dates(issued_on=issued_on, expiry=expiry, today=today)
     fingerprint = pan_fingerprint(pan)
     if Card.objects.filter(reference=reference).exists():
         raise Conflict(_("A card with this reference already exists."))
@@ -311,8 +343,14 @@ def card_renew(
         raise Conflict(_("This card has already been renewed or replaced."))
     new_pan = pan or decrypt_pan(card.pan_ciphertext)
     if expiry is None:
-        # A renewal continues the old card's validity rather than restarting it today.
-        expiry = expiry_after(card.expiry, card.product.validity_months)
+        # A renewal continues the old card's validity rather than restarting it today, within the
+        # longest validity counted from today (the renewal's issue); never computed past that
+        # bound, which an old card's far expiry (e.g. 9999-12-31) would overflow.
+        latest = latest_expiry(timezone.localdate())
+        if card.expiry >= latest:
+            expiry = latest
+        else:
+            expiry = min(expiry_after(card.expiry, card.product.validity_months), latest)
     if expiry <= card.expiry:
         raise ValidationFailed({"expiry": _("A renewed card must expire after the card it renews.")})
     return card_issue(

@@ -17,6 +17,26 @@ class Currency(models.TextChoices):
 
 
 MINOR_UNITS = {Currency.PLN: 2, Currency.EUR: 2}
+
+# The largest amount Kartosfera stores, in minor units: 10^15 grosze is ten trillion złoty, far
+# above any balance, credit limit or card limit a bank provisions. It is small enough that every
+# sum the card core makes still fits a signed 64-bit integer (2^63 - 1 ~ 9.22 * 10^18: PostgreSQL's
+# bigint, a client's int64): balance + credit limit - holds, or a day's counter adding up to
+# 9 000 payments of the largest amount. Checked by the services, the API schema and the database
+# (CHECK constraints on every stored amount); docs/api.md, "Money".
+MAX_AMOUNT_MINOR = 10**15
+
+
+def amount_error(value: int, *, signed: bool = False) -> str | None:
+    """Why ``value`` (minor units) cannot be stored as an amount, or None when it can."""
+    low = -MAX_AMOUNT_MINOR if signed else 0
+    if low <= value <= MAX_AMOUNT_MINOR:
+        return None
+    if signed:
+        return str(_("Enter an amount between -%(max)s and %(max)s minor units.") % {"max": MAX_AMOUNT_MINOR})
+    return str(_("Enter an amount between 0 and %(max)s minor units.") % {"max": MAX_AMOUNT_MINOR})
+
+
 _POLISH_SYMBOLS = {"PLN": "zł", "EUR": "EUR"}
 
 

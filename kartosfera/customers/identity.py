@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.pl import pesel as stdnum_pesel
 
+from kartosfera.core.dates import EARLIEST_DATE
+
 
 def validate_pesel(value: str) -> str:
     """Return the PESEL if its format, checksum and encoded birth date are valid."""
@@ -23,11 +25,23 @@ def validate_pesel(value: str) -> str:
         raise ValidationError(_("PESEL contains an impossible birth date."), code="pesel_birth_date") from None
     if birth_date > timezone.localdate():
         raise ValidationError(_("PESEL contains a birth date in the future."), code="pesel_birth_date")
+    if birth_date < EARLIEST_DATE:
+        # PESEL can encode the 1800s; nobody born then is a customer.
+        raise ValidationError(_("PESEL contains an impossible birth date."), code="pesel_birth_date")
     try:
         stdnum_pesel.validate(compact)
     except StdnumError:
         raise ValidationError(_("PESEL check digit is wrong."), code="pesel_checksum") from None
     return compact
+
+
+def validate_birth_date(value: dt.date) -> dt.date:
+    """Return the birth date if it is plausible: from 1900-01-01 up to today."""
+    if value > timezone.localdate():
+        raise ValidationError(_("The birth date cannot be in the future."), code="birth_date_future")
+    if value < EARLIEST_DATE:
+        raise ValidationError(_("The birth date cannot be before 1900-01-01."), code="birth_date_too_early")
+    return value
 
 
 def pesel_birth_date(value: str) -> dt.date:

@@ -9,7 +9,13 @@ from django.utils.translation import gettext as _
 
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import Conflict, ValidationFailed
-from kartosfera.customers.identity import mask_phone, normalize_phone, pesel_birth_date, validate_pesel
+from kartosfera.customers.identity import (
+    mask_phone,
+    normalize_phone,
+    pesel_birth_date,
+    validate_birth_date,
+    validate_pesel,
+)
 from kartosfera.customers.models import Customer, Residency
 from kartosfera.users.models import User
 
@@ -45,6 +51,11 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
         cleaned["phone_on_file"] = None
     if "nonresident_id" in cleaned:
         cleaned["nonresident_id"] = (cleaned["nonresident_id"] or "").strip().upper() or None
+    if cleaned.get("birth_date") is not None:
+        try:
+            validate_birth_date(cleaned["birth_date"])
+        except ValidationError as exc:
+            errors["birth_date"] = exc.messages[0]
     if errors:
         raise ValidationFailed(errors)
     return cleaned
@@ -70,8 +81,10 @@ def customer_create(
             "last_name": last_name,
             "phone_on_file": phone_on_file,
             "nonresident_id": nonresident_id,
+            "birth_date": birth_date,
         }
     )
+    birth_date = values.pop("birth_date")
     if residency == Residency.RESIDENT:
         try:
             pesel = validate_pesel(pesel or "")

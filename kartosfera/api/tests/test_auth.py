@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pytest
 import time_machine
@@ -145,3 +146,26 @@ def test_last_used_is_recorded_at_most_once_a_minute(bank):
         bank.get("/customers/X")
     bank.api_key.refresh_from_db()
     assert bank.api_key.last_used_at == dt.datetime(2030, 5, 1, 12, 2, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("debug", [True, False])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Token kfk_0123456789ab_" + "c0ffee" * 10 + "beef",
+        "Basic a2ZrXzAxMjM0NTY3ODlhYjpzM2NyM3Q=",
+        "kfk_0123456789ab_" + "c0ffee" * 10 + "beef",  # no scheme at all
+        "Bearer kfk_0123456789ab_" + "c0ffee" * 10 + "beef",  # well formed, unknown
+    ],
+)
+def test_an_authorization_header_is_never_logged_in_any_mode(db, settings, caplog, debug, authorization):
+    settings.DEBUG = debug
+    caplog.set_level(logging.DEBUG)
+
+    response = Client().get(BASE + "/customers/ANY", headers={"Authorization": authorization})
+
+    assert response.status_code == 401
+    credential = authorization.split(" ")[-1]
+    logged = "\n".join(f"{record.getMessage()} {record.args!r} {record.__dict__!r}" for record in caplog.records)
+    assert credential not in logged
+    assert credential[:24] not in logged, "not even a part of the credential"

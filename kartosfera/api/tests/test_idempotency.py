@@ -33,7 +33,8 @@ def test_a_create_without_an_idempotency_key_is_400_with_a_clear_message(bank):
 )
 def test_every_create_requires_an_idempotency_key(bank, path):
     card_factory(customer=customer_factory(), reference="X")
-    # The schema and the card in the path are checked first, so send what passes them: only the key is missing.
+    # The key is checked with the schema, and before the card in the path: send a body that passes the
+    # schema, so that only the key is missing.
     bodies = {
         "/customers": CUSTOMER,
         "/accounts": {"reference": "A", "customer": "C", "kind": "debit"},
@@ -229,3 +230,12 @@ def test_the_fingerprint_is_keyed_so_it_reveals_nothing_of_a_card_number(bank):
     # It depends on the server's secret: with another SECRET_KEY the same request no longer matches.
     with override_settings(SECRET_KEY="another-secret-" + "y" * 40):
         assert bank.post("/cards", body, key="fp").json()["code"] == "idempotency_key_reused"
+
+
+def test_a_wrong_body_without_a_key_is_the_schemas_422_listing_both(bank):
+    response = bank.post("/customers", {**CUSTOMER, "residency": "martian"}, key=None, **{"Accept-Language": "en"})
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_failed"
+    assert {"residency", "Idempotency-Key"} <= set(errors_by_field(response))
+    assert not Customer.objects.exists()

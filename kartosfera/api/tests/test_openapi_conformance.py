@@ -1,0 +1,129 @@
+"""The OpenAPI schema says what the server does: schemathesis against the app, and direct checks.
+
+schemathesis (all its checks but ``positive_data_acceptance``) sends what the schema allows and
+what it forbids, and fails on any answer the schema does not describe: a 5xx, an undeclared
+status, content type or body, a forbidden value accepted, a required header not enforced, an
+undeclared method not refused with 405. ``positive_data_acceptance`` stays off because the
+schema cannot express business rules (a PESEL checksum, Luhn, limits within the product's
+maxima, an existing customer): schema-valid data may rightly get a 422 (docs/api.md).
+
+Bounded and deterministic: a fixed seed, derandomized generation, a few examples per operation.
+Each operation runs in a fresh database holding the objects the schema's examples name
+(``world``), so that the examples reach real objects and 2xx answers are checked too.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+
+from kartosfera.accounts.models import AccountKind
+from kartosfera.api.tests.conftest import BASE, errors_by_field
+from kartosfera.cards.models import Brand
+from kartosfera.customers.models import Residency
+from kartosfera.testing.factories import account_factory, card_factory, customer_factory, product_factory
+
+SCHEMA_URL = BASE + "/openapi.json"
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": 20261129,
+        "generation": {"max-examples": 10, "deterministic": True},
+        "checks": {"enabled": True, "positive_data_acceptance": {"enabled": False}},
+    }
+)
+# The schema is public and read without the database; every call below is made in the test's
+# transaction (the WSGI app runs in the test's thread).
+schema = schemathesis.openapi.from_wsgi(SCHEMA_URL, WSGIHandler(), config=CONFIG)
+
+
+@pytest.fixture
+def world(db, provisioning_key) -> dict[str, str]:
+    """The objects the schema's examples name, and the bank's real API key."""
+    customer = customer_factory(reference="CIF-000123", pesel="85031412309")
+    account = account_factory(customer=customer, reference="ACC-000987", kind=AccountKind.DEBIT)
+    product = product_factory(code="VISA-DEBIT", brand=Brand.VISA)
+    card_factory(customer=customer, product=product, account=account, reference="CARD-000555", pan="4000000001234568")
+    # Django's test client does the same: the app must not close the test's connection after a request.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    _, token = provisioning_key
+    yield {"Authorization": f"Bearer {token}"}
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@schema.parametrize()
+# One world per operation, shared by its generated cases: what a case creates, later cases see.
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_api_does_what_its_openapi_schema_says(case, world):
+    response = case.call_and_validate(headers=world)
+
+    if response.status_code >= 400:  # every refusal, declared or not (405), in the one error format
+        body = response.json()
+        assert set(body) == {"detail", "code", "errors"}, body
+
+
+# --- What schemathesis alone would not catch -------------------------------------------
+
+
+def _operations(api_schema: dict[str, Any]):
+    for path, methods in api_schema["paths"].items():
+        for method, operation in methods.items():
+            yield path, method, operation
+
+
+@pytest.fixture
+def api_schema(anonymous) -> dict[str, Any]:
+    return anonymous.client.get(SCHEMA_URL).json()
+
+
+def test_every_create_declares_the_idempotency_key_it_requires(api_schema):
+    creates = [(path, op) for path, method, op in _operations(api_schema) if method == "post"]
+
+    assert len(creates) == 6
+    for path, operation in creates:
+        (key,) = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+        assert key["in"] == "header"
+        assert key["required"] is True, path
+        assert key["schema"]["pattern"] == "^[!-~]{1,255}$"
+
+
+def _nullable(property_schema: dict[str, Any]) -> bool:
+    return any(option.get("type") == "null" for option in property_schema.get("anyOf", []))
+
+
+PATCH_TARGETS = {
+    # An object on which null is a valid value wherever the schema allows it (a debit account
+    # has no credit terms; a non-resident's birth date is not fixed by a PESEL).
+    "customers": lambda: customer_factory(residency=Residency.NON_RESIDENT).reference,
+    "accounts": lambda: account_factory(customer=customer_factory(), kind=AccountKind.DEBIT).reference,
+    "card-products": lambda: product_factory().code,
+}
+
+
+def test_null_is_accepted_exactly_where_the_schema_says_a_field_is_nullable(bank, api_schema):
+    checked = 0
+    for path, method, operation in _operations(api_schema):
+        if method != "patch":
+            continue
+        ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        body_schema = api_schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+        collection = path.removeprefix(BASE + "/").split("/")[0]
+        for field, property_schema in body_schema["properties"].items():
+            target = PATCH_TARGETS[collection]()
+            response = bank.patch(f"/{collection}/{target}", raw=json.dumps({field: None}))
+            if _nullable(property_schema):
+                assert response.status_code == 200, (path, field, response.content)
+            else:
+                assert response.status_code == 422, (path, field, response.content)
+                assert field in errors_by_field(response)
+            checked += 1
+
+    assert checked >= 15
