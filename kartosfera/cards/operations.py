@@ -171,9 +171,9 @@ def _state_reason(card: Card, state: str, operation: str) -> str:
     if state == CardState.BLOCKED_BY_BANK:
         if operation == Operation.BLOCK:
             return _("The card is already blocked.")
-        return _(
-            "The bank has blocked the card, so only the bank can unblock it. Call the helpline: %(phone)s."
-        ) % {"phone": helpline().service}
+        return _("The bank has blocked the card, so only the bank can unblock it. Call the helpline: %(phone)s.") % {
+            "phone": helpline().service
+        }
     if state == CardState.BLOCKED:
         if operation == Operation.BLOCK:
             return _("The card is already blocked.")

@@ -13,9 +13,9 @@ from django.utils.translation import gettext_lazy as _
 
 from kartosfera.cards.models import Card, LimitChannel
 from kartosfera.cards.operations_services import BLOCK_NOTE_MAX_LENGTH, limit_ceiling
-from kartosfera.core.money import Money
 from kartosfera.cards.pin import PIN_LENGTH, pin_check
 from kartosfera.cards.states import CUSTOMER_CANCEL_REASONS, StatusReason
+from kartosfera.core.money import Money
 from kartosfera.portal.presenters import LIMIT_LABELS
 
 # "2 000,50", "2000.50", "2000", "2 000 zł": digits with optional spaces as
@@ -97,9 +97,9 @@ def limit_help_text(card: Card, channel: str) -> str:
             "Raise the non-cash limit too to allow up to %(maximum)s."
         ) % {"ceiling": ceiling.format(), "maximum": maximum.format()}
     else:
-        text = _(
-            "In złoty, from 0 to %(maximum)s, and no more than the non-cash limit, which it is part of."
-        ) % {"maximum": maximum.format()}
+        text = _("In złoty, from 0 to %(maximum)s, and no more than the non-cash limit, which it is part of.") % {
+            "maximum": maximum.format()
+        }
     return f"{text} {_('A limit of 0 switches internet payments off.')}"
 
 

@@ -25,9 +25,8 @@ from kartosfera.cards.services import card_renew, card_replace
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.cards.tasks import card_block_expire_due_task
 from kartosfera.core.audit import Actor
-from kartosfera.core.models import ActorType
 from kartosfera.core.errors import ValidationFailed
-from kartosfera.core.models import AuditEvent
+from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.testing.factories import card_factory, make_pan, product_factory
 
 SYSTEM = Actor.system("tests")

@@ -19,8 +19,7 @@ from kartosfera.cards.operations_services import (
 )
 from kartosfera.cards.pin import COMMON_PINS, PinRule, pin_check, pin_matches, pin_verification_value
 from kartosfera.core.audit import Actor
-from kartosfera.core.models import ActorType
-from kartosfera.core.models import AuditEvent
+from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.customers.models import Customer
 
 SYSTEM = Actor.system("tests")

@@ -14,8 +14,7 @@ from kartosfera.cards.models import Card
 from kartosfera.cards.operations_services import card_activate, card_block_temporarily, card_cancel
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.audit import Actor
-from kartosfera.core.models import ActorType
-from kartosfera.core.models import AuditEvent
+from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.notifications.backends import locmem
 from kartosfera.sca.tests.helpers import challenge_from, code_sent_to, texts_to
 from kartosfera.testing import factories

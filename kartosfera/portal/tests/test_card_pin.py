@@ -17,8 +17,7 @@ from kartosfera.cards.operations_services import card_activate, card_block_tempo
 from kartosfera.cards.pin import pin_matches
 from kartosfera.cards.states import StatusReason
 from kartosfera.core.audit import Actor
-from kartosfera.core.models import ActorType
-from kartosfera.core.models import AuditEvent
+from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.notifications.backends import locmem
 from kartosfera.sca.models import SmsChallenge
 from kartosfera.sca.tests.helpers import challenge_from, code_sent_to, texts_to, wrong

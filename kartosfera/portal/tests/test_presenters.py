@@ -73,5 +73,5 @@ def test_an_internet_limit_of_zero_says_internet_payments_are_off():
     some = LimitRow(channel="internet", label="", hint="", amount=Money(1, "PLN"), maximum=Money(100, "PLN"))
     cash = LimitRow(channel="cash", label="", hint="", amount=Money(0, "PLN"), maximum=Money(100, "PLN"))
 
-    assert zero.note == "Internet payments are switched off: set a limit to pay online."
+    assert zero.note == "Płatności internetowe są wyłączone: ustaw limit, aby płacić w internecie."
     assert some.note == cash.note == ""
