@@ -103,7 +103,7 @@ class CardProduct(models.Model):
 
 # A temporary block not lifted within this time turns into a cancellation [bank].
 # The cardholder's own block only: a block the bank imposed stays until the bank
-# lifts it or cancels the card (docs/decisions/0008-bank-blocks-do-not-lapse.md).
+# lifts it or cancels the card (docs/decisions/0009-bank-blocks-do-not-lapse.md).
 # The rule holds from the moment the time is up (Card.status_now); the daily job
 # (card_block_expire_due) only writes the cancellation down.
 BLOCK_MAX_DURATION = dt.timedelta(days=60)
