@@ -400,7 +400,10 @@ class CardOut(Schema):
     last4: str = Field(description="The last four digits: the only part of the number ever returned.")
     embossed_name: str
     expiry: dt.date
-    status: CardStatus
+    status: CardStatus = Field(
+        description="The status as it holds now: a cardholder's temporary block not lifted within 60 days "
+        "reads as cancelled (block_expired) from the moment the 60 days are up, before the daily job records it."
+    )
     status_reason: StatusReason
     status_changed_at: dt.datetime
     contactless_enabled: bool
@@ -415,6 +418,18 @@ class CardOut(Schema):
     replaced_by: str | None = Field(description="The card that renewed or replaced this one.")
     created_at: dt.datetime
     updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_status(obj: Card) -> str:
+        return obj.status_now().status
+
+    @staticmethod
+    def resolve_status_reason(obj: Card) -> str:
+        return obj.status_now().reason
+
+    @staticmethod
+    def resolve_status_changed_at(obj: Card) -> dt.datetime:
+        return obj.status_now().changed_at
 
     @staticmethod
     def resolve_customer(obj: Card) -> str:

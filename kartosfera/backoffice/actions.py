@@ -19,9 +19,9 @@ from django.utils.translation import gettext_lazy
 
 from kartosfera.backoffice.roles import StaffPermission
 from kartosfera.cards.models import Card
-from kartosfera.cards.operations import Operation, operation_allowed
+from kartosfera.cards.operations import CardState, Operation, card_state, operation_allowed
 from kartosfera.cards.operations_services import card_block_temporarily, card_cancel, card_unblock, card_wrong_pin_reset
-from kartosfera.cards.states import CUSTOMER_CANCEL_REASONS, CardStatus, StatusReason
+from kartosfera.cards.states import STAFF_CANCEL_REASONS
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.customers.identity import mask_phone, normalize_phone
@@ -94,7 +94,8 @@ class NonresidentIdForm(ReasonForm):
 class CardCancelForm(ReasonForm):
     cancel_reason = forms.ChoiceField(
         label=gettext_lazy("Why the card is cancelled"),
-        choices=[(r.value, r.label) for r in StatusReason if r in CUSTOMER_CANCEL_REASONS],
+        # The bank's own reasons (cards/states.py), not the cardholder's list.
+        choices=[(r.value, r.label) for r in STAFF_CANCEL_REASONS],
     )
     confirm = forms.BooleanField(
         label=gettext_lazy("The customer confirms: cancel the card for good. This cannot be undone."),
@@ -191,7 +192,11 @@ def _card(ctx: ActionContext) -> Card:
 
 def _card_block(ctx: ActionContext, data: dict[str, Any]) -> Outcome:
     card = card_block_temporarily(actor=ctx.actor, card=_card(ctx))
-    return Outcome(_("Card *%(last4)s temporarily blocked.") % {"last4": card.pan_last4})
+    return Outcome(
+        _("Card *%(last4)s blocked by the bank: the cardholder cannot unblock it in the portal.")
+        % {"last4": card.pan_last4},
+        {"status_reason": card.status_reason},
+    )
 
 
 def _card_unblock(ctx: ActionContext, data: dict[str, Any]) -> Outcome:
@@ -283,7 +288,7 @@ _ACTIONS = (
         gettext_lazy("Block the card"),
         _card_block,
         on_card=True,
-        offered_for_card=lambda card: operation_allowed(card, Operation.BLOCK),
+        offered_for_card=lambda card: operation_allowed(card, Operation.BLOCK, by_bank=True),
         dangerous=True,
     ),
     StaffAction(
@@ -293,7 +298,7 @@ _ACTIONS = (
         gettext_lazy("Unblock the card"),
         _card_unblock,
         on_card=True,
-        offered_for_card=lambda card: operation_allowed(card, Operation.UNBLOCK),
+        offered_for_card=lambda card: operation_allowed(card, Operation.UNBLOCK, by_bank=True),
     ),
     StaffAction(
         "card_cancel",
@@ -303,7 +308,7 @@ _ACTIONS = (
         _card_cancel,
         form_class=CardCancelForm,
         on_card=True,
-        offered_for_card=lambda card: operation_allowed(card, Operation.CANCEL),
+        offered_for_card=lambda card: operation_allowed(card, Operation.CANCEL, by_bank=True),
         dangerous=True,
     ),
     StaffAction(
@@ -313,7 +318,7 @@ _ACTIONS = (
         gettext_lazy("Reset the counter"),
         _wrong_pin_reset,
         on_card=True,
-        offered_for_card=lambda card: card.wrong_pin_count > 0 and card.status != CardStatus.CANCELLED,
+        offered_for_card=lambda card: card.wrong_pin_count > 0 and card_state(card) != CardState.CANCELLED,
     ),
 )
 ACTIONS: dict[str, StaffAction] = {action.name: action for action in _ACTIONS}

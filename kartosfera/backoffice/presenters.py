@@ -49,6 +49,7 @@ _LABELS: dict[str, str | Promise] = {
     "cards.card.pin_changed": _("PIN changed"),
     "cards.card.wrong_pin_reset": _("Wrong-PIN counter reset"),
     "cards.card.mobile_payments_activated": _("Mobile payments activated"),
+    "cards.card.mobile_payments_deactivated": _("Mobile payments switched off"),
     "cards.card.operation_refused": _("Card operation refused"),
     "secure3d.locked": _("Internet payments locked"),
     "secure3d.unlocked": _("Internet payments unlocked"),

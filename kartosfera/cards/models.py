@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db import models
 from django.db.models import F, Q
@@ -119,12 +120,41 @@ class CardProduct(models.Model):
 
 
 # A temporary block not lifted within this time turns into a cancellation [bank].
+# The cardholder's own block only: a block the bank imposed stays until the bank
+# lifts it or cancels the card (docs/decisions/0009-bank-blocks-do-not-lapse.md).
+# The rule holds from the moment the time is up (Card.status_now); the daily job
+# (card_block_expire_due) only writes the cancellation down.
 BLOCK_MAX_DURATION = dt.timedelta(days=60)
 
 
 class CardQuerySet(models.QuerySet["Card"]):
     def with_display_relations(self) -> CardQuerySet:
         return self.select_related("product", "account")
+
+    def block_lapsed(self, now: dt.datetime) -> CardQuerySet:
+        """The cards whose block has turned into a cancellation by ``now``: Card.block_lapsed as a query."""
+        return self.filter(
+            status=CardStatus.BLOCKED,
+            status_reason=StatusReason.BLOCKED_BY_CUSTOMER,
+            status_changed_at__lte=now - BLOCK_MAX_DURATION,
+        )
+
+
+@dataclass(frozen=True)
+class StatusNow:
+    """A card's status as it holds now: the stored one, or the cancellation a lapsed block has become."""
+
+    status: str
+    reason: str
+    changed_at: dt.datetime
+
+    @property
+    def status_label(self) -> str:
+        return str(CardStatus(self.status).label)
+
+    @property
+    def reason_label(self) -> str:
+        return str(StatusReason(self.reason).label)
 
 
 def last_day_of_month(year: int, month: int) -> dt.date:
@@ -234,11 +264,27 @@ class Card(models.Model):
     def expiry_display(self) -> str:
         return f"{self.expiry:%m/%y}"
 
+    @property
+    def is_bank_blocked(self) -> bool:
+        return self.status == CardStatus.BLOCKED and self.status_reason == StatusReason.BLOCKED_BY_BANK
+
     def block_expires_at(self) -> dt.datetime | None:
-        """When a temporary block turns into a cancellation (PRODUCT.md: 60 days), if blocked."""
-        if self.status != CardStatus.BLOCKED:
+        """When the cardholder's temporary block turns into a cancellation (PRODUCT.md: 60 days), if blocked so."""
+        if self.status != CardStatus.BLOCKED or self.status_reason != StatusReason.BLOCKED_BY_CUSTOMER:
             return None
         return self.status_changed_at + BLOCK_MAX_DURATION
+
+    def block_lapsed(self, now: dt.datetime | None = None) -> bool:
+        """Has the 60 days' block run out, so that the card counts as cancelled (written or not by the job)?"""
+        expires = self.block_expires_at()
+        return expires is not None and (now or timezone.now()) >= expires
+
+    def status_now(self, now: dt.datetime | None = None) -> StatusNow:
+        """The status every reader shows and every service checks: a lapsed block reads as its cancellation."""
+        expires = self.block_expires_at()
+        if expires is not None and self.block_lapsed(now):
+            return StatusNow(status=CardStatus.CANCELLED, reason=StatusReason.BLOCK_EXPIRED, changed_at=expires)
+        return StatusNow(status=self.status, reason=self.status_reason, changed_at=self.status_changed_at)
 
     @property
     def is_credit(self) -> bool:

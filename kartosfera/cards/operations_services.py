@@ -20,11 +20,20 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kartosfera.cards.models import BLOCK_MAX_DURATION, Card, LimitChannel
-from kartosfera.cards.operations import Operation, OperationNotAllowed, require_operation
+from kartosfera.cards.models import Card, LimitChannel
+from kartosfera.cards.operations import (
+    CardState,
+    Operation,
+    OperationNotAllowed,
+    acts_for_bank,
+    block_reason_for,
+    cancel_reasons_for,
+    card_state,
+    require_operation,
+)
 from kartosfera.cards.pin import PinSameAsOtherPin, is_verification_value, pins_lock_customer, values_match
 from kartosfera.cards.services import card_transition
-from kartosfera.cards.states import CUSTOMER_CANCEL_REASONS, CardStatus, StatusReason
+from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.core.models import ActorType
@@ -75,7 +84,7 @@ def _audits_refusals(operation: str | Callable[..., str]) -> Callable[[Callable[
 def card_activate(*, actor: Actor, card: Card) -> Card:
     """Activate an inactive card; the card it renews or replaces, if still open, is cancelled with it."""
     card = _lock(card)
-    require_operation(card, Operation.ACTIVATE)
+    require_operation(card, Operation.ACTIVATE, by_bank=acts_for_bank(actor))
     renewal = card.status_reason == StatusReason.RENEWAL_ISSUED
     card = card_transition(actor=actor, card=card, to_status=CardStatus.ACTIVE, reason=StatusReason.ACTIVATED)
     if card.replaces_id is not None:
@@ -89,16 +98,20 @@ def card_activate(*, actor: Actor, card: Card) -> Card:
 @_audits_refusals(Operation.BLOCK)
 @transaction.atomic
 def card_block_temporarily(*, actor: Actor, card: Card, note: str = "") -> Card:
-    """Block a card at once (no code: it must always be possible), with an optional short note."""
+    """Block a card at once (no code: it must always be possible), with an optional short note.
+
+    A block by the bank (staff, the bank's systems) is recorded as the bank's:
+    the cardholder cannot lift it, and it does not lapse after 60 days.
+    """
     if len(note.strip()) > BLOCK_NOTE_MAX_LENGTH:
         raise ValidationFailed({"note": _("The note can have at most 200 characters.")})
     card = _lock(card)
-    require_operation(card, Operation.BLOCK)
+    require_operation(card, Operation.BLOCK, by_bank=acts_for_bank(actor))
     return card_transition(
         actor=actor,
         card=card,
         to_status=CardStatus.BLOCKED,
-        reason=StatusReason.BLOCKED_BY_CUSTOMER,
+        reason=block_reason_for(actor),
         block_note=note,
     )
 
@@ -106,20 +119,20 @@ def card_block_temporarily(*, actor: Actor, card: Card, note: str = "") -> Card:
 @_audits_refusals(Operation.UNBLOCK)
 @transaction.atomic
 def card_unblock(*, actor: Actor, card: Card) -> Card:
-    """Lift a temporary block (the portal confirms it with an SMS code first)."""
+    """Lift a temporary block (the portal confirms it with an SMS code first); a bank's block, the bank only."""
     card = _lock(card)
-    require_operation(card, Operation.UNBLOCK)
+    require_operation(card, Operation.UNBLOCK, by_bank=acts_for_bank(actor))
     return card_transition(actor=actor, card=card, to_status=CardStatus.ACTIVE, reason=StatusReason.UNBLOCKED)
 
 
 @_audits_refusals(Operation.CANCEL)
 @transaction.atomic
 def card_cancel(*, actor: Actor, card: Card, reason: str) -> Card:
-    """Cancel a card for good (zastrzeżenie) with one of the cardholder's reasons."""
-    if reason not in CUSTOMER_CANCEL_REASONS:
+    """Cancel a card for good (zastrzeżenie): the cardholder with one of their reasons, the bank with its own."""
+    if reason not in cancel_reasons_for(actor):
         raise ValidationFailed({"reason": _("Choose the reason for cancelling the card.")})
     card = _lock(card)
-    require_operation(card, Operation.CANCEL)
+    require_operation(card, Operation.CANCEL, by_bank=acts_for_bank(actor))
     return card_transition(actor=actor, card=card, to_status=CardStatus.CANCELLED, reason=reason)
 
 
@@ -132,7 +145,9 @@ def _contactless_operation(**kwargs: Any) -> str:
 def card_contactless_set(*, actor: Actor, card: Card, enabled: bool) -> Card:
     """Switch contactless payments on or off (cards whose product supports them only)."""
     card = _lock(card)
-    require_operation(card, Operation.CONTACTLESS_ON if enabled else Operation.CONTACTLESS_OFF)
+    require_operation(
+        card, Operation.CONTACTLESS_ON if enabled else Operation.CONTACTLESS_OFF, by_bank=acts_for_bank(actor)
+    )
     if card.contactless_enabled == enabled:
         return card
     card.contactless_enabled = enabled
@@ -154,6 +169,18 @@ def limits_raised(card: Card, *, cash_minor: int, noncash_minor: int, internet_m
     return any(new[c] > getattr(card, f"{c}_limit_minor") for c in CHANNELS)
 
 
+def limit_ceiling(card: Card, channel: str, *, noncash_minor: int | None = None) -> int:
+    """The highest daily ``channel`` limit allowed (minor units): its maximum, and internet ≤ non-cash.
+
+    ``noncash_minor``: the non-cash limit the internet one is checked against
+    (default: the card's current one).
+    """
+    ceiling: int = getattr(card, f"{channel}_limit_max_minor")
+    if channel == LimitChannel.INTERNET:
+        ceiling = min(ceiling, card.noncash_limit_minor if noncash_minor is None else noncash_minor)
+    return ceiling
+
+
 def limits_check(card: Card, *, cash_minor: int, noncash_minor: int, internet_minor: int) -> None:
     """Raise ValidationFailed unless 0 ≤ each limit ≤ its maximum and internet ≤ non-cash."""
     new = {"cash": cash_minor, "noncash": noncash_minor, "internet": internet_minor}
@@ -166,7 +193,11 @@ def limits_check(card: Card, *, cash_minor: int, noncash_minor: int, internet_mi
             errors[channel] = _("The limit cannot exceed the maximum of %(maximum)s.") % {
                 "maximum": card.limit_max(channel).format()
             }
-    if "internet" not in errors and "noncash" not in errors and new["internet"] > new["noncash"]:
+    if (
+        "internet" not in errors
+        and "noncash" not in errors
+        and new["internet"] > limit_ceiling(card, LimitChannel.INTERNET, noncash_minor=new["noncash"])
+    ):
         errors["internet"] = _("The internet limit is part of the non-cash limit and cannot exceed it.")
     if errors:
         raise ValidationFailed(errors)
@@ -177,7 +208,7 @@ def limits_check(card: Card, *, cash_minor: int, noncash_minor: int, internet_mi
 def card_limits_change(*, actor: Actor, card: Card, cash_minor: int, noncash_minor: int, internet_minor: int) -> bool:
     """Set the card's daily limits (minor units); returns whether any limit went up."""
     card = _lock(card)
-    require_operation(card, Operation.LIMITS_CHANGE)
+    require_operation(card, Operation.LIMITS_CHANGE, by_bank=acts_for_bank(actor))
     limits_check(card, cash_minor=cash_minor, noncash_minor=noncash_minor, internet_minor=internet_minor)
     raised = limits_raised(card, cash_minor=cash_minor, noncash_minor=noncash_minor, internet_minor=internet_minor)
     new = {"cash": cash_minor, "noncash": noncash_minor, "internet": internet_minor}
@@ -212,7 +243,7 @@ def card_pin_change(*, actor: Actor, card: Card, pvv: str, threeds_pvv: str) -> 
     if not is_verification_value(pvv) or not is_verification_value(threeds_pvv):
         raise ValueError("card_pin_change takes the PIN verification values, not a PIN")
     card = _lock(card)
-    require_operation(card, Operation.PIN_CHANGE)
+    require_operation(card, Operation.PIN_CHANGE, by_bank=acts_for_bank(actor))
     pins_lock_customer(card.customer_id)
     profiles = ThreeDSProfile.objects.filter(customer_id=card.customer_id)
     threeds_stored = profiles.values_list("pin_verification_value", flat=True).first() or ""
@@ -233,7 +264,7 @@ def card_pin_change(*, actor: Actor, card: Card, pvv: str, threeds_pvv: str) -> 
 def card_mobile_payments_activate(*, actor: Actor, card: Card) -> Card:
     """Allow the card in phone wallets and BS Pay (the portal confirms it with an SMS code first)."""
     card = _lock(card)
-    require_operation(card, Operation.MOBILE_PAYMENTS_ACTIVATE)
+    require_operation(card, Operation.MOBILE_PAYMENTS_ACTIVATE, by_bank=acts_for_bank(actor))
     if card.mobile_payments_enabled:
         return card
     card.mobile_payments_enabled = True
@@ -249,25 +280,49 @@ def card_mobile_payments_activate(*, actor: Actor, card: Card) -> Card:
     return card
 
 
-def card_block_expire_due(*, now: dt.datetime | None = None, batch_size: int = 100) -> int:
-    """Cancel (block_expired) every card temporarily blocked for 60 days or more; returns how many.
+@_audits_refusals(Operation.MOBILE_PAYMENTS_DEACTIVATE)
+@transaction.atomic
+def card_mobile_payments_deactivate(*, actor: Actor, card: Card) -> Card:
+    """Stop the card's use in phone wallets and BS Pay: no code, as switching something off must always work."""
+    card = _lock(card)
+    require_operation(card, Operation.MOBILE_PAYMENTS_DEACTIVATE, by_bank=acts_for_bank(actor))
+    if not card.mobile_payments_enabled:
+        return card
+    card.mobile_payments_enabled = False
+    card.save(update_fields=["mobile_payments_enabled", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="cards.card.mobile_payments_deactivated",
+        obj=card,
+        customer_id=card.customer_id,
+        before={"mobile_payments_enabled": True},
+        after={"mobile_payments_enabled": False},
+    )
+    return card
 
-    Idempotent, and safe with two runs at once: each batch skips the rows the
-    other run has locked, and a cancelled card is no longer due.
+
+def card_block_expire_due(*, now: dt.datetime | None = None, batch_size: int = 100) -> int:
+    """Write down the cancellation (block_expired) of every cardholder's block that has lasted 60 days.
+
+    The cards already count as cancelled (Card.status_now): this makes it
+    permanent, dated when the block ran out. Idempotent, and safe with two runs
+    at once: each batch skips the rows the other run has locked, and a
+    cancelled card is no longer due.
     """
-    cutoff = (now or timezone.now()) - BLOCK_MAX_DURATION
+    now = now or timezone.now()
     actor = Actor.system("expire_card_blocks")
     cancelled = 0
     while True:
         with transaction.atomic():
-            due = list(
-                Card.objects.select_for_update(skip_locked=True)
-                .filter(status=CardStatus.BLOCKED, status_changed_at__lte=cutoff)
-                .order_by("pk")[:batch_size]
-            )
+            due = list(Card.objects.select_for_update(skip_locked=True).block_lapsed(now).order_by("pk")[:batch_size])
             for card in due:
                 card_transition(
-                    actor=actor, card=card, to_status=CardStatus.CANCELLED, reason=StatusReason.BLOCK_EXPIRED
+                    actor=actor,
+                    card=card,
+                    to_status=CardStatus.CANCELLED,
+                    reason=StatusReason.BLOCK_EXPIRED,
+                    changed_at=card.block_expires_at(),
+                    now=now,
                 )
         cancelled += len(due)
         if len(due) < batch_size:
@@ -283,8 +338,10 @@ __all__ = [
     "card_contactless_set",
     "card_limits_change",
     "card_mobile_payments_activate",
+    "card_mobile_payments_deactivate",
     "card_pin_change",
     "card_unblock",
+    "limit_ceiling",
     "limits_check",
     "limits_raised",
 ]
@@ -297,7 +354,7 @@ def card_wrong_pin_reset(*, actor: Actor, card: Card) -> Card:
     if actor.type not in {ActorType.STAFF, ActorType.SYSTEM}:
         raise DomainError(_("Only bank staff can do this."), code="staff_only")
     card = _lock(card)
-    if card.status == CardStatus.CANCELLED:
+    if card_state(card) == CardState.CANCELLED:
         raise OperationNotAllowed(_("The card is cancelled: no operation is possible."))
     if card.wrong_pin_count == 0:
         raise DomainError(_("The card has no wrong PIN entries to reset."), code="nothing_to_reset")

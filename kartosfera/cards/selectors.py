@@ -18,6 +18,11 @@ def card_get_for_customer(*, customer: Customer, card_id: int) -> Card:
     return get_object_or_404(Card.objects.with_display_relations(), pk=card_id, customer=customer)
 
 
+def card_successor_for_customer(*, customer: Customer, card: Card) -> Card | None:
+    """The customer's card that renewed or replaced ``card``, if the bank has issued one."""
+    return Card.objects.with_display_relations().filter(customer=customer, replaces=card).first()
+
+
 def card_get_by_reference(*, reference: str) -> Card:
     """The card with the bank's reference, or 404 (for the bank's systems)."""
     return get_object_or_404(Card.objects.select_related("product", "account", "customer"), reference=reference)

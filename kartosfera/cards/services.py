@@ -337,7 +337,7 @@ def card_renew(
     The old card keeps working until the renewal is activated (or expires).
     """
     card = Card.objects.select_for_update().select_related("product", "account", "customer").get(pk=card.pk)
-    if card.status == CardStatus.CANCELLED:
+    if card.status_now().status == CardStatus.CANCELLED:  # a lapsed 60-day block is a cancellation too
         raise InvalidTransition(_("A cancelled card cannot be renewed; issue a replacement."))
     if hasattr(card, "replaced_by"):
         raise Conflict(_("This card has already been renewed or replaced."))
@@ -375,7 +375,16 @@ def card_replace(*, actor: Actor, card: Card, reference: str, pan: str, expiry: 
         raise Conflict(_("This card has already been renewed or replaced."))
     if pan_fingerprint(validate_pan_or_fail(pan)) == card.pan_fingerprint:
         raise ValidationFailed({"pan": _("A replacement card needs a new number.")})
-    if card.status != CardStatus.CANCELLED:
+    if card.block_lapsed():
+        # Already cancelled by its lapsed block: written down as that, when it happened.
+        card_transition(
+            actor=actor,
+            card=card,
+            to_status=CardStatus.CANCELLED,
+            reason=StatusReason.BLOCK_EXPIRED,
+            changed_at=card.block_expires_at(),
+        )
+    elif card.status != CardStatus.CANCELLED:
         card_transition(actor=actor, card=card, to_status=CardStatus.CANCELLED, reason=StatusReason.REPLACED)
     return card_issue(
         actor=actor,
@@ -399,11 +408,24 @@ def validate_pan_or_fail(pan: str) -> str:
 
 
 @transaction.atomic
-def card_transition(*, actor: Actor, card: Card, to_status: str, reason: str, block_note: str = "") -> Card:
+def card_transition(
+    *,
+    actor: Actor,
+    card: Card,
+    to_status: str,
+    reason: str,
+    block_note: str = "",
+    changed_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> Card:
     """Move a card along the status machine, under a row lock, with an audit row.
 
     ``block_note``: the cardholder's short note on a temporary block (kept with the block only).
+    ``changed_at``: when the change took effect, if before ``now`` (a lapsed block's cancellation).
+    A cancellation switches mobile payments off in the same transaction: a
+    cancelled card pays no way at all.
     """
+    now = now or timezone.now()
     card = Card.objects.select_for_update().select_related("product", "account").get(pk=card.pk)
     if not is_transition_allowed(card.status, to_status):
         raise InvalidTransition(
@@ -412,18 +434,26 @@ def card_transition(*, actor: Actor, card: Card, to_status: str, reason: str, bl
         )
     if reason not in REASONS_FOR_TARGET[to_status]:
         raise ValidationFailed({"reason": _("This reason does not fit the change.")})
-    if to_status != CardStatus.CANCELLED and card.is_expired():
+    if to_status != CardStatus.CANCELLED and card.is_expired(timezone.localdate(now)):
         raise InvalidTransition(_("The card has expired; it can only be cancelled."))
-    before = {"status": card.status, "status_reason": card.status_reason}
+    if to_status != CardStatus.CANCELLED and card.block_lapsed(now):
+        raise InvalidTransition(_("The card was blocked for more than 60 days: it can only be cancelled."))
+    before: dict[str, Any] = {"status": card.status, "status_reason": card.status_reason}
     card.status = to_status
     card.status_reason = reason
-    card.status_changed_at = timezone.now()
+    card.status_changed_at = changed_at or now
     if to_status == CardStatus.BLOCKED:
         card.block_note = block_note.strip()[:200]
     elif to_status == CardStatus.ACTIVE:
         card.block_note = ""
-    card.save(update_fields=["status", "status_reason", "status_changed_at", "block_note", "updated_at"])
-    after = {"status": card.status, "status_reason": card.status_reason}
+    fields = ["status", "status_reason", "status_changed_at", "block_note", "updated_at"]
+    after: dict[str, Any] = {"status": card.status, "status_reason": card.status_reason}
+    if to_status == CardStatus.CANCELLED and card.mobile_payments_enabled:
+        card.mobile_payments_enabled = False
+        fields.append("mobile_payments_enabled")
+        before["mobile_payments_enabled"] = True
+        after["mobile_payments_enabled"] = False
+    card.save(update_fields=fields)
     if to_status == CardStatus.BLOCKED and card.block_note:
         after["block_note"] = card.block_note
     audit_record(

@@ -39,6 +39,11 @@ class StatusReason(models.TextChoices):
     RENEWED = "renewed", _("Replaced by the renewed card")
     REPLACED = "replaced", _("Replaced by a new card")
     BLOCK_EXPIRED = "block_expired", _("Temporary block not lifted within 60 days")
+    # Cancellation reasons of the bank's staff (the back office), beside lost and stolen:
+    HOLDER_REQUEST = "holder_request", _("At the cardholder's request")
+    COMPROMISED = "compromised", _("Card data compromised")
+    FRAUD_SUSPECTED = "fraud_suspected", _("Fraud suspected")
+    BANK_DECISION = "bank_decision", _("Bank decision")
 
 
 CANCEL_REASONS = frozenset(
@@ -51,6 +56,10 @@ CANCEL_REASONS = frozenset(
         StatusReason.RENEWED,
         StatusReason.REPLACED,
         StatusReason.BLOCK_EXPIRED,
+        StatusReason.HOLDER_REQUEST,
+        StatusReason.COMPROMISED,
+        StatusReason.FRAUD_SUSPECTED,
+        StatusReason.BANK_DECISION,
     }
 )
 # The reasons a cardholder may choose when cancelling a card themselves.
@@ -60,6 +69,17 @@ CUSTOMER_CANCEL_REASONS = (
     StatusReason.MISUSE,
     StatusReason.PIN_DISCLOSED,
     StatusReason.OTHER,
+)
+# The reasons bank staff choose when they cancel a card (a call to the blocking
+# line, a branch visit, the bank's fraud team): what the bank needs to record,
+# which is not what a cardholder says about their own card (issue 9, point 18).
+STAFF_CANCEL_REASONS = (
+    StatusReason.HOLDER_REQUEST,
+    StatusReason.LOST,
+    StatusReason.STOLEN,
+    StatusReason.COMPROMISED,
+    StatusReason.FRAUD_SUSPECTED,
+    StatusReason.BANK_DECISION,
 )
 
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {

@@ -12,9 +12,10 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.cards.models import Card, LimitChannel
-from kartosfera.cards.operations_services import BLOCK_NOTE_MAX_LENGTH
+from kartosfera.cards.operations_services import BLOCK_NOTE_MAX_LENGTH, limit_ceiling
 from kartosfera.cards.pin import PIN_LENGTH, pin_check
 from kartosfera.cards.states import CUSTOMER_CANCEL_REASONS, StatusReason
+from kartosfera.core.money import Money
 from kartosfera.portal.presenters import LIMIT_LABELS
 
 # "2 000,50", "2000.50", "2000", "2 000 zł": digits with optional spaces as
@@ -84,6 +85,24 @@ class ContactlessForm(forms.Form):
     )
 
 
+def limit_help_text(card: Card, channel: str) -> str:
+    """Each limit's real range: its maximum, and for the internet limit the non-cash limit it is part of."""
+    maximum = card.limit_max(channel)
+    if channel != LimitChannel.INTERNET:
+        return _("In złoty, from 0 to %(maximum)s.") % {"maximum": maximum.format()}
+    ceiling = Money(limit_ceiling(card, channel), card.product.currency)
+    if ceiling.minor < maximum.minor:
+        text = _(
+            "In złoty, from 0 to %(ceiling)s: the internet limit is part of the non-cash limit and cannot exceed it. "
+            "Raise the non-cash limit too to allow up to %(maximum)s."
+        ) % {"ceiling": ceiling.format(), "maximum": maximum.format()}
+    else:
+        text = _("In złoty, from 0 to %(maximum)s, and no more than the non-cash limit, which it is part of.") % {
+            "maximum": maximum.format()
+        }
+    return f"{text} {_('A limit of 0 switches internet payments off.')}"
+
+
 class LimitsForm(forms.Form):
     def __init__(self, *args: Any, card: Card, **kwargs: Any) -> None:
         self.card = card
@@ -91,7 +110,7 @@ class LimitsForm(forms.Form):
         for channel in LimitChannel.values:
             self.fields[channel] = ZlotyField(
                 label=LIMIT_LABELS[channel],
-                help_text=_("In złoty, from 0 to %(maximum)s.") % {"maximum": card.limit_max(channel).format()},
+                help_text=limit_help_text(card, channel),
                 initial=format_zloty(getattr(card, f"{channel}_limit_minor")),
             )
 

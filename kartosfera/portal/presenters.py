@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from kartosfera.cards.models import Card, Funding, LimitChannel, Segment
-from kartosfera.cards.operations import Operation
-from kartosfera.cards.states import CardStatus, StatusReason
+from kartosfera.cards.models import Card, Funding, LimitChannel, Segment, StatusNow
+from kartosfera.cards.operations import CardState, Operation, card_state
+from kartosfera.cards.states import StatusReason
 from kartosfera.core.models import AuditEvent
 from kartosfera.core.money import Money
 
@@ -19,23 +19,18 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 
-class DisplayStatus:
-    """A card's status as the cardholder sees it: the stored status plus "expired"."""
-
-    INACTIVE = CardStatus.INACTIVE.value
-    ACTIVE = CardStatus.ACTIVE.value
-    BLOCKED = CardStatus.BLOCKED.value
-    CANCELLED = CardStatus.CANCELLED.value
-    EXPIRED = "expired"
-
-
+# A card's status as the cardholder sees it is the operations table's state
+# (cards/operations.py: card_state): written once, for the pages and the services.
 STATUS_LABELS: dict[str, StrOrPromise] = {
-    DisplayStatus.INACTIVE: pgettext_lazy("card status", "Not activated"),
-    DisplayStatus.ACTIVE: pgettext_lazy("card status", "Active"),
-    DisplayStatus.BLOCKED: pgettext_lazy("card status", "Temporarily blocked"),
-    DisplayStatus.CANCELLED: pgettext_lazy("card status", "Cancelled"),
-    DisplayStatus.EXPIRED: pgettext_lazy("card status", "Expired"),
+    CardState.INACTIVE: pgettext_lazy("card status", "Not activated"),
+    CardState.ACTIVE: pgettext_lazy("card status", "Active"),
+    CardState.BLOCKED: pgettext_lazy("card status", "Temporarily blocked"),
+    CardState.BLOCKED_BY_BANK: pgettext_lazy("card status", "Blocked by the bank"),
+    CardState.CANCELLED: pgettext_lazy("card status", "Cancelled"),
+    CardState.EXPIRED: pgettext_lazy("card status", "Expired"),
 }
+# The states in which the card can no longer pay in any way.
+FINAL_STATES = frozenset({CardState.CANCELLED, CardState.EXPIRED})
 
 FUNDING_LABELS: dict[str, StrOrPromise] = {
     Funding.DEBIT: pgettext_lazy("card type", "Debit card"),
@@ -72,26 +67,36 @@ LIMIT_HINTS: dict[str, StrOrPromise] = {
     LimitChannel.NONCASH: _("Payments in shops and online per day"),
     LimitChannel.INTERNET: _("Online payments per day, part of the non-cash limit"),
 }
+# An internet limit of 0 is the product's default: say what it means and what to do.
+INTERNET_OFF_NOTE = _("Internet payments are switched off: set a limit to pay online.")
 
 
-def display_status(card: Card, *, today: dt.date) -> str:
-    """The stored status, except that a card past its expiry shows as expired.
+class MobilePaymentsState:
+    ACTIVE = "active"
+    NOT_ACTIVE = "not_active"
+    NOT_APPLICABLE = "not_applicable"
 
-    A cancellation is final and says more than the date, so it wins over expiry.
-    """
-    if card.status == CardStatus.CANCELLED:
-        return DisplayStatus.CANCELLED
-    if card.is_expired(today):
-        return DisplayStatus.EXPIRED
-    return card.status
+
+MOBILE_PAYMENTS_LABELS: dict[str, StrOrPromise] = {
+    MobilePaymentsState.ACTIVE: _("Active: the card can be added to a phone wallet or BS Pay"),
+    MobilePaymentsState.NOT_ACTIVE: _("Not active"),
+    MobilePaymentsState.NOT_APPLICABLE: pgettext_lazy("mobile payments", "Not applicable"),
+}
 
 
 def contactless_state(card: Card, *, status: str) -> str:
-    if status in {DisplayStatus.CANCELLED, DisplayStatus.EXPIRED}:
+    if status in FINAL_STATES:
         return ContactlessState.NOT_APPLICABLE
     if not card.product.contactless_capable:
         return ContactlessState.UNAVAILABLE
     return ContactlessState.ON if card.contactless_enabled else ContactlessState.OFF
+
+
+def mobile_payments_state(card: Card, *, status: str) -> str:
+    # A cancelled or expired card pays no way at all: "active" there would mislead.
+    if status in FINAL_STATES:
+        return MobilePaymentsState.NOT_APPLICABLE
+    return MobilePaymentsState.ACTIVE if card.mobile_payments_enabled else MobilePaymentsState.NOT_ACTIVE
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,13 @@ class LimitRow:
     amount: Money
     maximum: Money
 
+    @property
+    def note(self) -> str:
+        """What the amount means when it needs saying (an internet limit of 0 switches internet payments off)."""
+        if self.channel == LimitChannel.INTERNET and self.amount.minor == 0:
+            return str(INTERNET_OFF_NOTE)
+        return ""
+
 
 @dataclass(frozen=True)
 class CardSummary:
@@ -110,10 +122,21 @@ class CardSummary:
     card: Card
     status: str
     contactless: str
+    mobile_payments: str
+    status_now: StatusNow
 
     @property
     def status_label(self) -> str:
         return str(STATUS_LABELS[self.status])
+
+    @property
+    def is_final(self) -> bool:
+        """Cancelled or expired: the page shows what to do next instead of operations."""
+        return self.status in FINAL_STATES
+
+    @property
+    def mobile_payments_label(self) -> str:
+        return str(MOBILE_PAYMENTS_LABELS[self.mobile_payments])
 
     @property
     def type_label(self) -> str:
@@ -141,9 +164,15 @@ class CardSummary:
         ]
 
 
-def card_summary(card: Card, *, today: dt.date) -> CardSummary:
-    status = display_status(card, today=today)
-    return CardSummary(card=card, status=status, contactless=contactless_state(card, status=status))
+def card_summary(card: Card, *, now: dt.datetime) -> CardSummary:
+    status = card_state(card, now=now)
+    return CardSummary(
+        card=card,
+        status=status,
+        contactless=contactless_state(card, status=status),
+        mobile_payments=mobile_payments_state(card, status=status),
+        status_now=card.status_now(now),
+    )
 
 
 HISTORY_LABELS: dict[str, StrOrPromise] = {
@@ -156,6 +185,7 @@ HISTORY_LABELS: dict[str, StrOrPromise] = {
     "cards.card.limits_changed": _("Limits changed"),
     "cards.card.pin_changed": _("PIN changed"),
     "cards.card.mobile_payments_activated": _("Mobile payments activated"),
+    "cards.card.mobile_payments_deactivated": _("Mobile payments switched off"),
     "cards.card.product_terms_applied": _("Product terms applied by the bank"),
     "cards.card.operation_refused": _("Operation refused"),
 }
@@ -171,6 +201,7 @@ OPERATION_LABELS: dict[str, StrOrPromise] = {
     Operation.LIMITS_CHANGE: _("Change of limits"),
     Operation.PIN_CHANGE: _("Change of PIN"),
     Operation.MOBILE_PAYMENTS_ACTIVATE: _("Activation of mobile payments"),
+    Operation.MOBILE_PAYMENTS_DEACTIVATE: _("Switching mobile payments off"),
     Operation.THREEDS: _("3D Secure"),
 }
 

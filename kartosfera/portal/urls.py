@@ -17,4 +17,5 @@ urlpatterns = [
     path("cards/<int:card_id>/limits/", views.card_limits, name="card_limits"),
     path("cards/<int:card_id>/pin/", views.card_pin, name="card_pin"),
     path("cards/<int:card_id>/mobile-payments/", views.card_mobile_payments, name="card_mobile_payments"),
+    path("cards/<int:card_id>/mobile-payments/off/", views.card_mobile_payments_off, name="card_mobile_payments_off"),
 ]

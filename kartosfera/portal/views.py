@@ -18,11 +18,17 @@ from kartosfera.cards.operations_services import (
     card_cancel,
     card_contactless_set,
     card_limits_change,
+    card_mobile_payments_deactivate,
     limits_check,
     limits_raised,
 )
 from kartosfera.cards.pin import pin_verification_value, threeds_pin_verification_value
-from kartosfera.cards.selectors import card_get_for_customer, card_history, card_list_for_customer
+from kartosfera.cards.selectors import (
+    card_get_for_customer,
+    card_history,
+    card_list_for_customer,
+    card_successor_for_customer,
+)
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.customers.models import Customer
@@ -97,8 +103,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_safe
 @cardholder_required
 def card_list(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
-    cards = [card_summary(card, today=today) for card in card_list_for_customer(customer=_customer(request))]
+    now = timezone.now()
+    cards = [card_summary(card, now=now) for card in card_list_for_customer(customer=_customer(request))]
     return render(request, "portal/card_list.html", {"cards": cards})
 
 
@@ -107,15 +113,17 @@ def card_list(request: HttpRequest) -> HttpResponse:
 @cardholder_required
 def card_detail(request: HttpRequest, card_id: int) -> HttpResponse:
     card = _card(request, card_id)
-    today = timezone.localdate()
-    summary = card_summary(card, today=today)
-    refusals = {operation: operation_refusal(card, operation, today=today) for operation in OPERATIONS}
+    now = timezone.now()
+    summary = card_summary(card, now=now)
+    refusals = {operation: operation_refusal(card, operation, now=now) for operation in OPERATIONS}
     context = {
         "summary": summary,
         "card": card,
         "account": card.account,
         "allowed": {operation: reason is None for operation, reason in refusals.items()},
         "contactless_reason": refusals[Operation.CONTACTLESS_OFF] if not card.product.contactless_capable else None,
+        # A cancelled card's page says what to do next: its successor, when the bank has issued one.
+        "successor": card_successor_for_customer(customer=_customer(request), card=card) if summary.is_final else None,
         "history": history_rows(card_history(card=card)),
         "contactless_form": ContactlessForm(),
     }
@@ -285,3 +293,16 @@ def card_mobile_payments(request: HttpRequest, card_id: int) -> HttpResponse:
     return stepup_begin(
         request, operation=CARD_MOBILE_PAYMENTS_ACTIVATE, payload={}, card=card, back_url=_detail_url(card)
     )
+
+
+@require_POST
+@cardholder_required
+def card_mobile_payments_off(request: HttpRequest, card_id: int) -> HttpResponse:
+    """Stop the card's use in phone wallets and BS Pay at once: no code, as with every switch-off."""
+    card = _card(request, card_id)
+    try:
+        card_mobile_payments_deactivate(actor=_actor(request), card=card)
+    except DomainError as exc:
+        return _refused(request, card, exc)
+    messages.success(request, _("Mobile payments are switched off for this card."))
+    return HttpResponseRedirect(_detail_url(card))

@@ -7,8 +7,10 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from kartosfera.cards.operations_services import card_activate
+from kartosfera.cards.operations_services import card_activate, card_block_temporarily, card_mobile_payments_activate
 from kartosfera.cards.states import CardStatus, StatusReason
+from kartosfera.core.audit import Actor
+from kartosfera.core.models import ActorType
 from kartosfera.testing import factories
 from tests.browser.helpers import confirm_with_code, last_sms_code, open_card, sign_in
 
@@ -65,7 +67,10 @@ def test_cancel_with_the_explicit_confirmation(page: Page, check_page, cardholde
     page.get_by_label("Rozumiem, że tego nie można cofnąć").check()
     page.get_by_role("button", name="Zastrzeż kartę na zawsze").click()
     expect(page.get_by_role("status").first).to_contain_text("Karta jest zastrzeżona.")
-    expect(page.get_by_text("Na tej karcie nie można wykonać żadnej operacji.")).to_be_visible()
+    # A cancelled card's page shows no operations, only what to do next.
+    expect(page.get_by_role("heading", name="Co dalej")).to_be_visible()
+    expect(page.locator("#mobile-payments-state")).to_have_text("Nie dotyczy")
+    expect(page.get_by_role("heading", name="Zarządzaj kartą")).to_have_count(0)
     check_page()
 
     annas_card.refresh_from_db()
@@ -131,3 +136,23 @@ def test_activate_a_new_card_with_the_code_after_a_wrong_one(page: Page, check_p
     check_page()
     new_card.refresh_from_db()
     assert new_card.status == CardStatus.ACTIVE
+
+
+def test_a_bank_block_says_whom_to_call_and_mobile_payments_switch_off_without_a_code(
+    page: Page, check_page, cardholder, annas_card
+):
+    card_mobile_payments_activate(actor=Actor.system("tests"), card=annas_card)
+    card_block_temporarily(actor=Actor(type=ActorType.STAFF, id="0", label="agent"), card=annas_card)
+    sign_in(page, check_page, cardholder.identifier, cardholder.password)
+    check_page()
+    open_card(page, check_page, annas_card)
+
+    expect(page.locator("#bank-block-note")).to_contain_text("Kartę zablokował bank")
+    expect(page.get_by_role("button", name="Odblokuj kartę")).to_have_count(0)
+    page.get_by_role("button", name="Wyłącz płatności mobilne").click()
+    expect(page.get_by_role("status").first).to_contain_text("Płatności mobilne tej karty są wyłączone.")
+    expect(page.locator("#mobile-payments-state")).to_have_text("Nieaktywne")
+    check_page()
+
+    annas_card.refresh_from_db()
+    assert (annas_card.status_reason, annas_card.mobile_payments_enabled) == (StatusReason.BLOCKED_BY_BANK, False)

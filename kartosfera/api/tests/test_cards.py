@@ -3,13 +3,17 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from kartosfera.accounts.models import AccountKind
 from kartosfera.api.tests.conftest import audit_rows, errors_by_field
 from kartosfera.cards.models import Brand, Card
+from kartosfera.cards.operations_services import card_activate, card_block_temporarily
 from kartosfera.cards.pan import decrypt_pan
 from kartosfera.cards.states import CardStatus, StatusReason
+from kartosfera.core.audit import Actor
+from kartosfera.core.models import ActorType
 from kartosfera.testing.factories import account_factory, card_factory, customer_factory, make_pan, product_factory
 
 pytestmark = pytest.mark.django_db
@@ -233,3 +237,18 @@ def test_an_invalid_replacement_leaves_the_old_card_alone(bank, setup, body, fie
     old.refresh_from_db()
     assert old.status == CardStatus.INACTIVE
     assert not Card.objects.filter(reference="CARD-NEW").exists()
+
+
+def test_the_card_resource_reads_a_block_older_than_60_days_as_cancelled_before_the_job(bank, setup):
+    customer, product, _account = setup
+    card = card_activate(actor=Actor.system("tests"), card=card_factory(customer=customer, product=product))
+    holder = Actor(type=ActorType.CUSTOMER, id="0", label="tests")
+    blocked_at = (timezone.now() - dt.timedelta(days=61)).replace(microsecond=0)  # the API writes milliseconds
+    with time_machine.travel(blocked_at, tick=False):
+        card_block_temporarily(actor=holder, card=card)
+
+    body = bank.get(f"/cards/{card.reference}").json()
+
+    assert (body["status"], body["status_reason"]) == ("cancelled", "block_expired")
+    assert dt.datetime.fromisoformat(body["status_changed_at"]) == blocked_at + dt.timedelta(days=60)
+    assert bank.post(f"/cards/{card.reference}/renew", {"reference": "RENEW-LAPSED"}).status_code == 409

@@ -17,7 +17,7 @@ from kartosfera.backoffice.tests.helpers import (
     phone_verify,
 )
 from kartosfera.cards.models import Card
-from kartosfera.cards.states import CUSTOMER_CANCEL_REASONS, CardStatus
+from kartosfera.cards.states import STAFF_CANCEL_REASONS, CardStatus
 from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.customers.models import Customer, Residency
 from kartosfera.notifications.backends import locmem
@@ -27,7 +27,7 @@ from kartosfera.users.models import User
 
 pytestmark = pytest.mark.django_db
 
-CANCEL_REASON = next(iter(CUSTOMER_CANCEL_REASONS))
+CANCEL_REASON = STAFF_CANCEL_REASONS[0]
 
 
 def _text(response) -> str:

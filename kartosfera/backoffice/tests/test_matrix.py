@@ -36,7 +36,7 @@ from kartosfera.backoffice.tests.helpers import (
 )
 from kartosfera.cards.models import Card
 from kartosfera.cards.operations_services import card_block_temporarily
-from kartosfera.cards.states import CUSTOMER_CANCEL_REASONS, CardStatus
+from kartosfera.cards.states import STAFF_CANCEL_REASONS, CardStatus
 from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.customers.models import Customer, Residency
 from kartosfera.secure3d.models import ThreeDSProfile
@@ -49,7 +49,7 @@ pytestmark = pytest.mark.django_db
 
 P = StaffPermission
 ROLES = [str(role) for role in StaffRole]
-CANCEL_REASON = next(iter(CUSTOMER_CANCEL_REASONS))
+CANCEL_REASON = STAFF_CANCEL_REASONS[0]
 
 # The least-privilege table, written out once to document it: the agent
 # (verifies by what a caller knows) cannot redirect codes or assign IDs; the

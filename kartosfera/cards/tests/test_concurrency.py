@@ -21,11 +21,13 @@ from kartosfera.cards.services import card_transition
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import DomainError
-from kartosfera.core.models import AuditEvent
+from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.testing.concurrency import run_together
 from kartosfera.testing.factories import card_factory, customer_factory, product_factory
 
 SYSTEM = Actor.system("tests")
+# The cardholder's own block (the bank's would not lapse after 60 days).
+HOLDER = Actor(type=ActorType.CUSTOMER, id="0", label="tests")
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -67,7 +69,7 @@ def test_an_unblock_racing_a_cancellation_never_reopens_a_cancelled_card():
     product = product_factory()
     for _ in range(10):
         card = card_activate(actor=SYSTEM, card=card_factory(customer=customer, product=product))
-        card_block_temporarily(actor=SYSTEM, card=card)
+        card_block_temporarily(actor=HOLDER, card=card)
         outcomes = _race(
             lambda c=card: card_cancel(actor=SYSTEM, card=c, reason=StatusReason.LOST),
             lambda c=card: card_unblock(actor=SYSTEM, card=c),
@@ -90,7 +92,7 @@ def test_a_customer_block_racing_a_cancellation_ends_cancelled():
     for _ in range(10):
         card = card_activate(actor=SYSTEM, card=card_factory(customer=customer, product=product))
         outcomes = _race(
-            lambda c=card: card_block_temporarily(actor=SYSTEM, card=c, note="race"),
+            lambda c=card: card_block_temporarily(actor=HOLDER, card=c, note="race"),
             lambda c=card: card_cancel(actor=SYSTEM, card=c, reason=StatusReason.STOLEN),
         )
         card.refresh_from_db()
@@ -106,7 +108,7 @@ def test_two_expiry_runs_at_once_cancel_each_card_once():
     cards = [card_activate(actor=SYSTEM, card=card_factory(customer=customer, product=product)) for _ in range(6)]
     with time_machine.travel(long_ago, tick=False):
         for card in cards:
-            card_block_temporarily(actor=SYSTEM, card=card)
+            card_block_temporarily(actor=HOLDER, card=card)
     counts: list[int] = []
     _race(
         lambda: counts.append(card_block_expire_due(batch_size=2)),

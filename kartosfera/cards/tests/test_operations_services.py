@@ -26,10 +26,12 @@ from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.cards.tasks import card_block_expire_due_task
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import ValidationFailed
-from kartosfera.core.models import AuditEvent
+from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.testing.factories import card_factory, make_pan, product_factory
 
 SYSTEM = Actor.system("tests")
+# The cardholder's own actions (a block by SYSTEM would be the bank's, which the holder cannot lift).
+HOLDER = Actor(type=ActorType.CUSTOMER, id="0", label="tests")
 pytestmark = pytest.mark.django_db
 
 
@@ -81,7 +83,7 @@ def test_activating_a_replacement_leaves_the_already_cancelled_card_as_it_was(ac
 
 def test_a_blocked_predecessor_is_cancelled_when_its_renewal_is_activated(active):
     renewal = card_renew(actor=SYSTEM, card=active, reference="RENEWAL-2")
-    card_block_temporarily(actor=SYSTEM, card=active)
+    card_block_temporarily(actor=HOLDER, card=active)
 
     card_activate(actor=SYSTEM, card=renewal)
 
@@ -90,7 +92,7 @@ def test_a_blocked_predecessor_is_cancelled_when_its_renewal_is_activated(active
 
 
 def test_a_block_takes_effect_at_once_and_keeps_the_note(active):
-    card = card_block_temporarily(actor=SYSTEM, card=active, note="  zostawiona na siłowni ")
+    card = card_block_temporarily(actor=HOLDER, card=active, note="  zostawiona na siłowni ")
 
     card.refresh_from_db()
     assert (card.status, card.status_reason) == (CardStatus.BLOCKED, StatusReason.BLOCKED_BY_CUSTOMER)
@@ -101,13 +103,13 @@ def test_a_block_takes_effect_at_once_and_keeps_the_note(active):
 
 def test_a_note_longer_than_200_characters_is_refused_and_nothing_changes(active):
     with pytest.raises(ValidationFailed):
-        card_block_temporarily(actor=SYSTEM, card=active, note="x" * 201)
+        card_block_temporarily(actor=HOLDER, card=active, note="x" * 201)
     active.refresh_from_db()
     assert active.status == CardStatus.ACTIVE
 
 
 def test_unblocking_reactivates_the_card_and_clears_the_note(active):
-    card_block_temporarily(actor=SYSTEM, card=active, note="gdzieś w domu")
+    card_block_temporarily(actor=HOLDER, card=active, note="gdzieś w domu")
 
     card = card_unblock(actor=SYSTEM, card=active)
 
@@ -143,7 +145,7 @@ def test_cancelling_is_final_and_needs_a_cardholder_reason(active):
 
 def test_an_inactive_card_can_be_cancelled_but_not_blocked(card):
     with pytest.raises(OperationNotAllowed):
-        card_block_temporarily(actor=SYSTEM, card=card)
+        card_block_temporarily(actor=HOLDER, card=card)
     assert card_cancel(actor=SYSTEM, card=card, reason=StatusReason.LOST).status == CardStatus.CANCELLED
 
 
@@ -210,7 +212,7 @@ def test_a_business_card_cannot_change_its_limits(business_user, business_produc
 
 
 def test_a_blocked_card_cannot_change_its_limits(active):
-    card_block_temporarily(actor=SYSTEM, card=active)
+    card_block_temporarily(actor=HOLDER, card=active)
     with pytest.raises(OperationNotAllowed):
         card_limits_change(actor=SYSTEM, card=active, cash_minor=0, noncash_minor=0, internet_minor=0)
 
@@ -218,10 +220,10 @@ def test_a_blocked_card_cannot_change_its_limits(active):
 def test_a_block_of_60_days_turns_into_a_cancellation_once(active, cardholder, debit_product):
     start = timezone.now()
     with time_machine.travel(start - dt.timedelta(days=60, minutes=1), tick=False):
-        card_block_temporarily(actor=SYSTEM, card=active)
+        card_block_temporarily(actor=HOLDER, card=active)
     recent = card_activate(actor=SYSTEM, card=card_factory(customer=cardholder.customer, product=debit_product))
     with time_machine.travel(start - dt.timedelta(days=59), tick=False):
-        card_block_temporarily(actor=SYSTEM, card=recent)
+        card_block_temporarily(actor=HOLDER, card=recent)
 
     assert card_block_expire_due(now=start) == 1
     assert card_block_expire_due(now=start) == 0
@@ -242,7 +244,7 @@ def test_the_expiry_job_works_through_more_cards_than_one_batch(cardholder, debi
     ]
     with time_machine.travel(long_ago, tick=False):
         for card in cards:
-            card_block_temporarily(actor=SYSTEM, card=card)
+            card_block_temporarily(actor=HOLDER, card=card)
 
     assert card_block_expire_due(batch_size=2) == 3
     assert Card.objects.filter(status=CardStatus.BLOCKED).count() == 0
@@ -250,7 +252,7 @@ def test_the_expiry_job_works_through_more_cards_than_one_batch(cardholder, debi
 
 def test_the_command_and_the_task_run_the_expiry(active):
     with time_machine.travel(timezone.now() - dt.timedelta(days=61), tick=False):
-        card_block_temporarily(actor=SYSTEM, card=active)
+        card_block_temporarily(actor=HOLDER, card=active)
     out = StringIO()
     call_command("expire_card_blocks", stdout=out)
     assert "Cancelled 1 card(s)" in out.getvalue()

@@ -26,10 +26,12 @@ from kartosfera.cards.pin import (
     threeds_pin_verification_value,
 )
 from kartosfera.core.audit import Actor
-from kartosfera.core.models import AuditEvent
+from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.customers.models import Customer
 
 SYSTEM = Actor.system("tests")
+# The cardholder's own actions (a block by SYSTEM would be the bank's, which the holder cannot lift).
+HOLDER = Actor(type=ActorType.CUSTOMER, id="0", label="tests")
 BIRTH = dt.date(1985, 3, 14)
 
 
@@ -175,7 +177,7 @@ def test_card_pin_change_refuses_anything_but_a_verification_value(active, not_a
 
 @pytest.mark.django_db(transaction=True)
 def test_card_pin_change_on_a_blocked_card_is_refused_and_audited(active):
-    card_block_temporarily(actor=SYSTEM, card=active)
+    card_block_temporarily(actor=HOLDER, card=active)
     with pytest.raises(OperationNotAllowed, match="unblock it first"):
         card_pin_change(
             actor=SYSTEM,
@@ -212,7 +214,7 @@ def test_mobile_payments_activation_switches_them_on_once_and_audits_it(active):
 
 @pytest.mark.django_db(transaction=True)
 def test_mobile_payments_on_a_blocked_card_are_refused_and_audited(active):
-    card_block_temporarily(actor=SYSTEM, card=active)
+    card_block_temporarily(actor=HOLDER, card=active)
     with pytest.raises(OperationNotAllowed):
         card_mobile_payments_activate(actor=SYSTEM, card=active)
     active.refresh_from_db()

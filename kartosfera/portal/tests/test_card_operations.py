@@ -14,7 +14,7 @@ from kartosfera.cards.models import Card
 from kartosfera.cards.operations_services import card_activate, card_block_temporarily, card_cancel
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.audit import Actor
-from kartosfera.core.models import AuditEvent
+from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.notifications.backends import locmem
 from kartosfera.sca.tests.helpers import challenge_from, code_sent_to, texts_to
 from kartosfera.testing import factories
@@ -22,6 +22,8 @@ from kartosfera.testing import factories
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SYSTEM = Actor.system("tests")
+# The cardholder's own actions (a block by SYSTEM would be the bank's, which the holder cannot lift).
+HOLDER = Actor(type=ActorType.CUSTOMER, id="0", label="tests")
 PHONE = "+48601000111"
 OPERATION_URLS = ["activate", "block", "unblock", "cancel", "contactless", "limits"]
 
@@ -76,7 +78,7 @@ def test_an_active_card_offers_block_cancel_limits_and_contactless_off(anna, act
 
 
 def test_a_blocked_card_offers_unblock_and_shows_when_the_block_becomes_a_cancellation(anna, active):
-    card_block_temporarily(actor=SYSTEM, card=active, note="w samochodzie")
+    card_block_temporarily(actor=HOLDER, card=active, note="w samochodzie")
     page = _page(anna, active)
 
     assert _url(active, "unblock") in page and _url(active, "limits") not in page
@@ -115,7 +117,7 @@ def test_a_business_card_shows_its_limits_read_only(client, business_user, busin
 
 def test_the_history_shows_the_last_ten_events_with_translated_labels(anna, active):
     for _ in range(6):
-        card_block_temporarily(actor=SYSTEM, card=active)
+        card_block_temporarily(actor=HOLDER, card=active)
         from kartosfera.cards.operations_services import card_unblock
 
         card_unblock(actor=SYSTEM, card=active)
@@ -209,7 +211,7 @@ def test_activating_an_active_card_sends_no_code(anna, active):
 
 
 def test_unblocking_waits_for_the_sms_code(anna, active):
-    card_block_temporarily(actor=SYSTEM, card=active)
+    card_block_temporarily(actor=HOLDER, card=active)
     response = anna.post(_url(active, "unblock"))
     assert f"odblokowanie karty *{active.pan_last4}" in texts_to(PHONE)[-1]
     active.refresh_from_db()
@@ -349,7 +351,7 @@ def test_bad_limits_are_explained_and_nothing_is_written(anna, active, values, f
 
 
 def test_a_blocked_card_cannot_open_the_limits_form(anna, active):
-    card_block_temporarily(actor=SYSTEM, card=active)
+    card_block_temporarily(actor=HOLDER, card=active)
     page = anna.get(_url(active, "limits"), follow=True).content.decode()
     assert "najpierw ją odblokuj" in page
 

@@ -17,7 +17,7 @@ from kartosfera.cards.operations_services import card_activate, card_block_tempo
 from kartosfera.cards.pin import pin_matches
 from kartosfera.cards.states import StatusReason
 from kartosfera.core.audit import Actor
-from kartosfera.core.models import AuditEvent
+from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.notifications.backends import locmem
 from kartosfera.sca.models import SmsChallenge
 from kartosfera.sca.tests.helpers import challenge_from, code_sent_to, texts_to, wrong
@@ -26,6 +26,8 @@ from kartosfera.testing import factories
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SYSTEM = Actor.system("tests")
+# The cardholder's own actions (a block by SYSTEM would be the bank's, which the holder cannot lift).
+HOLDER = Actor(type=ActorType.CUSTOMER, id="0", label="tests")
 PHONE = "+48601000111"
 NEW_PIN = "5930"
 URLS = ["pin", "mobile_payments"]
@@ -102,7 +104,7 @@ def test_other_states_offer_neither(anna, card, state):
     if state != "inactive":
         card_activate(actor=SYSTEM, card=card)
     if state == "blocked":
-        card_block_temporarily(actor=SYSTEM, card=card)
+        card_block_temporarily(actor=HOLDER, card=card)
     if state == "cancelled":
         card_cancel(actor=SYSTEM, card=card, reason=StatusReason.LOST)
     page = _page(anna, card)
@@ -111,7 +113,7 @@ def test_other_states_offer_neither(anna, card, state):
 
 @pytest.mark.parametrize("name", URLS)
 def test_a_blocked_card_refuses_with_the_reason_and_sends_no_code(anna, active, name):
-    card_block_temporarily(actor=SYSTEM, card=active)
+    card_block_temporarily(actor=HOLDER, card=active)
     page = anna.post(_url(active, name), {"pin": NEW_PIN, "pin_again": NEW_PIN}, follow=True).content.decode()
     assert "najpierw ją odblokuj" in page
     assert locmem.outbox == []
@@ -277,7 +279,8 @@ def test_mobile_payments_wait_for_the_code_that_names_the_card(anna, active):
     assert active.mobile_payments_enabled is True
     assert pl("Mobile payments are active: you can add the card to a phone wallet or BS Pay.") in page
     assert pl("Active: the card can be added to a phone wallet or BS Pay") in page
-    assert _url(active, "mobile_payments") not in page
+    assert f'action="{_url(active, "mobile_payments")}"' not in page
+    assert f'action="{_url(active, "mobile_payments_off")}"' in page  # now it can be switched off
 
 
 def test_mobile_payments_already_active_send_no_code(anna, active):

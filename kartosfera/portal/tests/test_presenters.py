@@ -5,10 +5,20 @@ import datetime as dt
 import pytest
 
 from kartosfera.cards.models import Card, CardProduct
-from kartosfera.cards.states import CardStatus
-from kartosfera.portal.presenters import ContactlessState, DisplayStatus, contactless_state, display_status
+from kartosfera.cards.operations import CardState as DisplayStatus
+from kartosfera.cards.operations import card_state
+from kartosfera.cards.states import CardStatus, StatusReason
+from kartosfera.core.money import Money
+from kartosfera.portal.presenters import (
+    ContactlessState,
+    LimitRow,
+    MobilePaymentsState,
+    contactless_state,
+    mobile_payments_state,
+)
 
 TODAY = dt.date(2026, 11, 21)
+NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize(
@@ -25,7 +35,8 @@ TODAY = dt.date(2026, 11, 21)
     ],
 )
 def test_display_status_derives_expiry_from_the_date_but_never_hides_a_cancellation(status, expiry, expected):
-    assert display_status(Card(status=status, expiry=expiry), today=TODAY) == expected
+    card = Card(status=status, status_reason=StatusReason.BLOCKED_BY_CUSTOMER, expiry=expiry, status_changed_at=NOW)
+    assert card_state(card, now=NOW) == expected
 
 
 @pytest.mark.parametrize(
@@ -47,3 +58,20 @@ def test_contactless_does_not_apply_to_a_card_that_cannot_pay(status):
     card = Card(product=CardProduct(contactless_capable=True), contactless_enabled=True)
 
     assert contactless_state(card, status=status) == ContactlessState.NOT_APPLICABLE
+
+
+@pytest.mark.parametrize("status", [DisplayStatus.CANCELLED, DisplayStatus.EXPIRED])
+def test_mobile_payments_do_not_show_as_active_on_a_card_that_cannot_pay(status):
+    card = Card(mobile_payments_enabled=True)
+
+    assert mobile_payments_state(card, status=status) == MobilePaymentsState.NOT_APPLICABLE
+    assert mobile_payments_state(card, status=DisplayStatus.ACTIVE) == MobilePaymentsState.ACTIVE
+
+
+def test_an_internet_limit_of_zero_says_internet_payments_are_off():
+    zero = LimitRow(channel="internet", label="", hint="", amount=Money(0, "PLN"), maximum=Money(100, "PLN"))
+    some = LimitRow(channel="internet", label="", hint="", amount=Money(1, "PLN"), maximum=Money(100, "PLN"))
+    cash = LimitRow(channel="cash", label="", hint="", amount=Money(0, "PLN"), maximum=Money(100, "PLN"))
+
+    assert zero.note == "Płatności internetowe są wyłączone: ustaw limit, aby płacić w internecie."
+    assert some.note == cash.note == ""
