@@ -15,6 +15,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from kartosfera.core.private_files import private_dir, private_file, sqlite_database_path
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -160,7 +162,11 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    (BASE_DIR / "var").mkdir(exist_ok=True)
+    # The demo's database and SMS outbox hold PESELs and phone numbers: owner-only (0700/0600).
+    private_dir(BASE_DIR / "var")
+    _sqlite_file = sqlite_database_path(DATABASES["default"]["NAME"])
+    if _sqlite_file is not None and _sqlite_file.parent.is_dir():
+        private_file(_sqlite_file)
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
