@@ -338,7 +338,9 @@ def _login_error(response) -> str:
     return match.group(0)
 
 
-def test_the_answer_explains_the_lock_and_is_the_same_for_unknown_wrong_and_locked(portal, cardholder, second_cardholder):
+def test_the_answer_explains_the_lock_and_is_the_same_for_unknown_wrong_and_locked(
+    portal, cardholder, second_cardholder
+):
     unknown = _login_error(portal.password_step("99999999999", "nie-wiem-jakie-haslo"))
     wrong_password = _login_error(portal.password_step(second_cardholder.identifier, "to-nie-jest-moje-haslo"))
     _three_wrong(portal, cardholder)
