@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "kartosfera.profile",
     "kartosfera.secure3d",
     "kartosfera.backoffice",
+    "kartosfera.help",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_ratelimit",
@@ -252,6 +253,10 @@ OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Kartosfera")
 # BPS group's contact centre, which serves all of the group's banks.
 HELPLINE_PHONE = env("HELPLINE_PHONE", "+48 86 215 50 00")
 CARD_BLOCKING_PHONE = env("CARD_BLOCKING_PHONE", "+48 86 215 50 50")
+# Where people write about accessibility (the accessibility statement, /help/accessibility/);
+# empty: the statement offers the helpline and the branches only. A written channel matters to
+# people who cannot use the phone: give the bank's address.
+ACCESSIBILITY_CONTACT_EMAIL = env("ACCESSIBILITY_CONTACT_EMAIL", "") or ""
 if IS_PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     # Load balancers probe the health endpoint over plain HTTP inside the network.
