@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_ENV := KARTOSFERA_ENV=development
 
-.PHONY: demo test install install-dev browser serve lint typecheck messages bench clean
+.PHONY: demo demo-reset test install install-dev browser serve lint typecheck messages bench clean
 
 $(VENV)/bin/python:
 	@bash scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)"
@@ -21,11 +21,18 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## The demo: SQLite, the demo bank, http://127.0.0.1:8000 (DEMO_PORT=8123 for another port),
-## logins printed, the task worker delivering SMS to http://127.0.0.1:8000/dev/sms-outbox/.
+## The demo: SQLite, the demo bank, http://127.0.0.1:$(DEMO_PORT) (8000 unless DEMO_PORT says
+## otherwise: `make demo DEMO_PORT=8123`), logins printed, the task worker delivering SMS to
+## the outbox page /dev/sms-outbox/. Ctrl-C stops it; `make demo-reset` deletes its data.
 DEMO_PORT ?= 8000
+DEMO_DATA := var/kartosfera.sqlite3 var/kartosfera.sqlite3-journal var/kartosfera.sqlite3-wal \
+	var/kartosfera.sqlite3-shm var/sms-outbox.jsonl
 demo: install
 	@$(DEMO_ENV) DEMO_PORT=$(DEMO_PORT) PY=$(PY) bash scripts/demo.sh
+
+## Deletes the demo's database and SMS outbox; the next `make demo` loads a fresh demo bank.
+demo-reset:
+	rm -f $(DEMO_DATA)
 
 ## Every check: lint, types, migrations, deploy check, the suite on PostgreSQL and SQLite.
 test: install-dev browser

@@ -15,6 +15,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from kartosfera.core.private_files import private_dir, private_file, sqlite_database_path
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -99,6 +101,7 @@ INSTALLED_APPS = [
     "kartosfera.profile",
     "kartosfera.secure3d",
     "kartosfera.backoffice",
+    "kartosfera.help",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_ratelimit",
@@ -160,7 +163,11 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    (BASE_DIR / "var").mkdir(exist_ok=True)
+    # The demo's database and SMS outbox hold PESELs and phone numbers: owner-only (0700/0600).
+    private_dir(BASE_DIR / "var")
+    _sqlite_file = sqlite_database_path(DATABASES["default"]["NAME"])
+    if _sqlite_file is not None and _sqlite_file.parent.is_dir():
+        private_file(_sqlite_file)
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -246,6 +253,10 @@ OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Kartosfera")
 # BPS group's contact centre, which serves all of the group's banks.
 HELPLINE_PHONE = env("HELPLINE_PHONE", "+48 86 215 50 00")
 CARD_BLOCKING_PHONE = env("CARD_BLOCKING_PHONE", "+48 86 215 50 50")
+# Where people write about accessibility (the accessibility statement, /help/accessibility/);
+# empty: the statement offers the helpline and the branches only. A written channel matters to
+# people who cannot use the phone: give the bank's address.
+ACCESSIBILITY_CONTACT_EMAIL = env("ACCESSIBILITY_CONTACT_EMAIL", "") or ""
 if IS_PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     # Load balancers probe the health endpoint over plain HTTP inside the network.

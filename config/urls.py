@@ -11,6 +11,7 @@ urlpatterns = [
     path("settings/", include("kartosfera.profile.urls")),
     path("3d-secure/", include("kartosfera.secure3d.urls")),
     path("backoffice/", include("kartosfera.backoffice.urls")),
+    path("help/", include("kartosfera.help.urls")),
     path("dev/", include("kartosfera.notifications.urls")),
     path("dev/", include("kartosfera.backoffice.dev_urls")),
     path("", include("kartosfera.portal.urls")),

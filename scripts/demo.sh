@@ -7,10 +7,18 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 HOST=127.0.0.1
 PORT=${DEMO_PORT:-8000}
+if ! [[ $PORT =~ ^[0-9]+$ ]] || ((10#$PORT < 1 || 10#$PORT > 65535)); then
+  echo "DEMO_PORT must be a port number from 1 to 65535, not '$PORT'." >&2
+  exit 2
+fi
+PORT=$((10#$PORT))
 export KARTOSFERA_ENV=${KARTOSFERA_ENV:-development}
+# Everything the demo writes (the SQLite database under var/, the SMS outbox) holds PESELs and
+# phone numbers: owner-only. The settings also make var/ 0700 and the database file 0600.
+umask 077
 
 "$PY" manage.py migrate --noinput
-"$PY" manage.py load_demo_bank
+"$PY" manage.py load_demo_bank --port "$PORT"
 # The daily job a deployment runs from cron: temporary blocks older than 60 days become cancellations.
 "$PY" manage.py expire_card_blocks
 

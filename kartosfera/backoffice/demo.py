@@ -18,8 +18,6 @@ from kartosfera.core.audit import Actor
 # Published on purpose: the demo prints it. Never loaded in production.
 DEMO_STAFF_PASSWORD = "Kartosfera-back-office"  # noqa: S105
 DEMO_UNIT = "Demo"
-BACKOFFICE_URL = "http://127.0.0.1:8000/backoffice/"
-CODES_URL = "http://127.0.0.1:8000/dev/staff-codes/"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ class Helpline:
 def helpline() -> Helpline:
     """The configured helpline (HELPLINE_PHONE, CARD_BLOCKING_PHONE)."""
     return Helpline(
+        # str(): the settings module's env() is typed str | None, though both have defaults.
         service=PhoneNumber(str(settings.HELPLINE_PHONE)),
         blocking=PhoneNumber(str(settings.CARD_BLOCKING_PHONE)),
     )

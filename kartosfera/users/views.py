@@ -57,6 +57,7 @@ from kartosfera.users.selectors import (
 )
 from kartosfera.users.services import (
     AccessLocked,
+    InvalidCredentials,
     LoginCompleted,
     LoginRefused,
     user_login_after_registration,
@@ -129,6 +130,7 @@ def login(request: HttpRequest) -> HttpResponse:
         return redirect(settings.LOGIN_REDIRECT_URL)
     next_url = _safe_next(request)
     form = LoginForm(request.POST or None)
+    credentials_refused = False
     if request.method == "POST" and form.is_valid():
         try:
             user = user_login_password(
@@ -140,6 +142,9 @@ def login(request: HttpRequest) -> HttpResponse:
             challenge = user_login_code_issue(user=user)
         except LoginRefused as exc:
             form.add_error(None, exc.message)
+            # The one answer for an unknown identifier, a wrong password and a locked access
+            # explains the lock to everybody, so that it reveals nothing and still helps.
+            credentials_refused = isinstance(exc, InvalidCredentials)
         else:
             request.session[LOGIN_PENDING] = {
                 "user_id": user.pk,
@@ -147,7 +152,9 @@ def login(request: HttpRequest) -> HttpResponse:
                 "next": next_url,
             }
             return redirect("users:login_code")
-    return render(request, "users/login.html", {"form": form, "next": next_url})
+    return render(
+        request, "users/login.html", {"form": form, "next": next_url, "credentials_refused": credentials_refused}
+    )
 
 
 @sensitive_post_parameters("code")

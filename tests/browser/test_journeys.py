@@ -82,7 +82,9 @@ def test_wrong_password_shows_the_generic_error_accessibly(page: Page, live_serv
     page.get_by_label("Hasło").fill("to-nie-jest-moje-haslo")
     page.get_by_role("button", name="Zaloguj się").click()
 
-    expect(page.get_by_role("alert")).to_have_text("Nieprawidłowy identyfikator lub hasło.")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Nieprawidłowy identyfikator lub hasło.")
+    expect(alert).to_contain_text("zadzwoń na infolinię: +48 86 215 50 00")
     check_page()
 
 

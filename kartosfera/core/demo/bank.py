@@ -30,9 +30,17 @@ from kartosfera.users.models import User, UserKind
 # Published on purpose: the demo prints it. load_demo_bank refuses to run in production.
 DEMO_PASSWORD = "Kartosfera-demo"  # noqa: S105
 DEMO_ACTOR = Actor.system("demo")
-PORTAL_URL = "http://127.0.0.1:8000/"
+# Where the demo serves: scripts/demo.sh runs runserver on 127.0.0.1:$DEMO_PORT (8000 by default)
+# and passes the same port to load_demo_bank, so that every printed address is one that works.
+DEMO_HOST = "127.0.0.1"
+DEFAULT_DEMO_PORT = 8000
 CUSTOMER_PREFIX = "DEMO-CIF-"
 PRODUCT_PREFIX = "DEMO-"
+
+
+def demo_url(path: str = "/", *, port: int = DEFAULT_DEMO_PORT) -> str:
+    """The demo's address of ``path`` (an absolute path such as ``reverse()`` returns)."""
+    return f"http://{DEMO_HOST}:{port}{path}"
 
 
 def customer_reference(number: int) -> str:

@@ -17,7 +17,7 @@ from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
 from kartosfera.cards.pan import decrypt_pan, validate_pan
 from kartosfera.cards.states import CardStatus, StatusReason
-from kartosfera.core.demo.bank import CUSTOMERS, DEMO_PASSWORD, PORTAL_URL, customer_reference, embossed_name
+from kartosfera.core.demo.bank import CUSTOMERS, DEMO_PASSWORD, customer_reference, embossed_name
 from kartosfera.core.demo.identifiers import make_pesel
 from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.customers.identity import normalize_phone, validate_pesel
@@ -165,7 +165,7 @@ def test_loading_twice_writes_no_row_at_all(output):
 
 
 def test_the_output_lists_the_demo_logins(output):
-    assert PORTAL_URL in output
+    assert "http://127.0.0.1:8000/" in output
     assert DEMO_PASSWORD in output
     for customer in Customer.objects.all():
         assert (customer.pesel or customer.nonresident_id) in output
@@ -204,3 +204,21 @@ def test_the_demo_dates_are_relative_to_today(output):
     assert len(expired) == 1
     today = timezone.localdate()
     assert today - dt.timedelta(days=800) < expired[0].expiry < today
+
+
+def test_every_address_the_banner_prints_uses_the_demo_port():
+    # scripts/demo.sh serves on DEMO_PORT and passes it on: an address with another port leads nowhere.
+    out = io.StringIO()
+    call_command("load_demo_bank", port=8101, stdout=out)
+    addresses = re.findall(r"https?://[^\s]+", out.getvalue())
+
+    assert len(addresses) >= 4  # the portal (twice), the back office, the staff codes
+    assert all(address.startswith("http://127.0.0.1:8101/") for address in addresses), addresses
+    assert "http://127.0.0.1:8101/backoffice/" in addresses
+    assert "http://127.0.0.1:8101/dev/staff-codes/" in addresses
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "eighty"])
+def test_a_port_that_is_no_port_is_refused(port):
+    with pytest.raises(CommandError, match="port"):
+        call_command("load_demo_bank", "--port", port, stdout=io.StringIO())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -284,7 +285,9 @@ def test_a_blocked_user_is_told_to_contact_the_bank_only_after_the_right_passwor
     right = portal.password_step(cardholder.identifier, cardholder.password)
 
     assert GENERIC_ERROR in wrong.content.decode()
-    assert "zablokowany" not in wrong.content.decode()
+    # The generic answer explains the lock after wrong passwords to everybody; only the right
+    # password learns of this block.
+    assert "Twój dostęp do portalu jest zablokowany." not in wrong.content.decode()
     assert "Twój dostęp do portalu jest zablokowany." in right.content.decode()
     assert "Location" not in right
     assert AuditEvent.objects.get(action="users.login.refused").after == {"reason": "blocked"}
@@ -322,3 +325,46 @@ def test_the_system_actor_may_unlock_and_unblock(cardholder):
 
     cardholder.user.refresh_from_db()
     assert not cardholder.user.is_access_blocked
+
+
+# --- The one answer explains the lock to everybody ------------------------------------------
+
+_LOGIN_ERROR = re.compile(r'<div class="alert alert--error" role="alert" id="login-error">.*?</div>', re.DOTALL)
+
+
+def _login_error(response) -> str:
+    match = _LOGIN_ERROR.search(response.content.decode())
+    assert match, response.content.decode()[:500]
+    return match.group(0)
+
+
+def test_the_answer_explains_the_lock_and_is_the_same_for_unknown_wrong_and_locked(
+    portal, cardholder, second_cardholder
+):
+    unknown = _login_error(portal.password_step("99999999999", "nie-wiem-jakie-haslo"))
+    wrong_password = _login_error(portal.password_step(second_cardholder.identifier, "to-nie-jest-moje-haslo"))
+    _three_wrong(portal, cardholder)
+    locked_right_password = _login_error(portal.password_step(cardholder.identifier, cardholder.password))
+
+    # Byte for byte: nothing tells whether the identifier exists or the access is locked.
+    assert unknown == wrong_password == locked_right_password
+    assert GENERIC_ERROR in unknown
+    # ...and it says what happens after wrong passwords, until when, and how to unlock today.
+    assert "Po 3 błędnych hasłach z rzędu dostęp do portalu zostaje zablokowany do północy" in unknown
+    assert "na numer telefonu zapisany w banku wysyłamy SMS" in unknown
+    assert "tego samego dnia" in unknown
+    assert '<a href="tel:+48862155000">+48 86 215 50 00</a>' in unknown
+    assert "placówkę" in unknown
+
+
+def test_the_explanation_gives_the_configured_helpline(portal, db, settings):
+    settings.HELPLINE_PHONE = "+48 22 123 45 67"
+    error = _login_error(portal.password_step("99999999999", "nie-wiem-jakie-haslo"))
+    assert '<a href="tel:+48221234567">+48 22 123 45 67</a>' in error
+
+
+def test_the_explanation_reads_in_english_too(portal, db):
+    portal.client.cookies["django_language"] = "en"
+    response = portal.password_step("99999999999", "no-idea-what-password")
+    error = _login_error(response)
+    assert "After 3 wrong passwords in a row, access to the portal is locked until midnight" in error

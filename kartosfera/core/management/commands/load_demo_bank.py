@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+from argparse import ArgumentParser, ArgumentTypeError
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
 
-from kartosfera.backoffice.demo import BACKOFFICE_URL, CODES_URL, DEMO_STAFF, DEMO_STAFF_PASSWORD, demo_staff_load
-from kartosfera.core.demo.bank import DEMO_PASSWORD, PORTAL_URL, DemoLogin, demo_bank_load, demo_login_list
+from kartosfera.backoffice.demo import DEMO_STAFF, DEMO_STAFF_PASSWORD, demo_staff_load
+from kartosfera.core.demo.bank import (
+    DEFAULT_DEMO_PORT,
+    DEMO_PASSWORD,
+    DemoLogin,
+    demo_bank_load,
+    demo_login_list,
+    demo_url,
+)
 from kartosfera.core.errors import DomainError
+
+
+def tcp_port(value: str) -> int:
+    """A TCP port number, 1 to 65535 (argparse type)."""
+    try:
+        port = int(value)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise ArgumentTypeError(f"not a port number (1 to 65535): {value!r}")
+    return port
 
 
 class Command(BaseCommand):
@@ -19,7 +39,17 @@ class Command(BaseCommand):
         "what already exists is left alone. Refuses to run in production."
     )
 
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--port",
+            type=tcp_port,
+            default=DEFAULT_DEMO_PORT,
+            help=f"The port the demo serves on, for the printed addresses (default {DEFAULT_DEMO_PORT}; "
+            "scripts/demo.sh passes DEMO_PORT).",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        self.port: int = options["port"]
         # The demo's users share a published password: never in a real bank's database.
         if settings.IS_PRODUCTION:
             raise CommandError("The demo bank is never loaded in production (KARTOSFERA_ENV=production).")
@@ -56,7 +86,8 @@ class Command(BaseCommand):
             return "  ".join([*padded, *cells[len(widths) :]]).rstrip()
 
         self.stdout.write("")
-        self.stdout.write(self.style.MIGRATE_HEADING(f"Demo logins: open {PORTAL_URL}"))
+        portal_url = demo_url(reverse("portal:home"), port=self.port)
+        self.stdout.write(self.style.MIGRATE_HEADING(f"Demo logins: open {portal_url}"))
         self.stdout.write(f"Registered customers sign in with their PESEL or bank ID and the password {DEMO_PASSWORD}")
         self.stdout.write("")
         self.stdout.write(line(*headers))
@@ -67,13 +98,15 @@ class Command(BaseCommand):
             for card in cards[1:]:
                 self.stdout.write(line("", "", "", card))
         self.stdout.write("")
-        self.stdout.write(f"Portal: {PORTAL_URL}")
+        self.stdout.write(f"Portal: {portal_url}")
 
     def _print_staff(self) -> None:
         self.stdout.write("")
-        self.stdout.write(self.style.MIGRATE_HEADING(f"Back office for bank staff: open {BACKOFFICE_URL}"))
+        backoffice_url = demo_url(reverse("backoffice:home"), port=self.port)
+        codes_url = demo_url(reverse("backoffice_dev:staff_codes"), port=self.port)
+        self.stdout.write(self.style.MIGRATE_HEADING(f"Back office for bank staff: open {backoffice_url}"))
         self.stdout.write(f"Every demo staff user has the password {DEMO_STAFF_PASSWORD} and a TOTP second factor.")
-        self.stdout.write(f"Their current codes (demo only): {CODES_URL} or manage.py demo_staff_codes")
+        self.stdout.write(f"Their current codes (demo only): {codes_url} or manage.py demo_staff_codes")
         self.stdout.write("")
         width = max(len(spec.username) for spec in DEMO_STAFF)
         for spec in DEMO_STAFF:

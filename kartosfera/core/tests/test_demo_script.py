@@ -1,0 +1,55 @@
+"""scripts/demo.sh: the port it serves on is the port every printed address names; its files are owner-only."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+SCRIPT = Path(settings.BASE_DIR) / "scripts" / "demo.sh"
+
+
+def run_demo(tmp_path: Path, port: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Run demo.sh with a stand-in Python that records each manage.py call and the umask it ran under."""
+    log = tmp_path / "calls.log"
+    fake_python = tmp_path / "python"
+    fake_python.write_text(f'#!/bin/sh\necho "$(umask) $*" >> {log}\n')
+    fake_python.chmod(0o755)
+    env = {**os.environ, "PY": str(fake_python), "DEMO_PORT": port}
+    bash = shutil.which("bash")
+    assert bash is not None
+    # Our own script with a fixed argument list: nothing untrusted reaches the command line.
+    result = subprocess.run(  # noqa: S603
+        [bash, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    calls = log.read_text().splitlines() if log.exists() else []
+    return result, calls
+
+
+def test_the_demo_passes_its_port_to_every_address_it_prints(tmp_path):
+    result, calls = run_demo(tmp_path, "8101")
+
+    assert "0077 manage.py load_demo_bank --port 8101" in calls
+    assert "0077 manage.py runserver 127.0.0.1:8101" in calls
+    assert "http://127.0.0.1:8101/" in result.stdout
+    assert "http://127.0.0.1:8101/dev/sms-outbox/" in result.stdout
+    assert ":8000" not in result.stdout
+
+
+def test_everything_the_demo_runs_creates_owner_only_files(tmp_path):
+    _, calls = run_demo(tmp_path, "8000")
+    assert calls
+    assert all(call.startswith("0077 ") for call in calls), calls
+
+
+@pytest.mark.parametrize("port", ["abc", "0", "70000", "80 80"])
+def test_a_demo_port_that_is_no_port_stops_before_anything_runs(tmp_path, port):
+    result, calls = run_demo(tmp_path, port)
+
+    assert result.returncode == 2
+    assert "DEMO_PORT must be a port number" in result.stderr
+    assert calls == []

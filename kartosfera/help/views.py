@@ -1,0 +1,59 @@
+"""Help ("Pomoc"): the user guide, security advice, browser requirements, accessibility statement.
+
+Public, no sign-in: help is needed most by somebody who cannot sign in (locked out, lost phone).
+The pages are prose in the templates, translated paragraph by paragraph; nothing here reads or
+writes customers' data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+# The accessibility statement's dates: when it was prepared (a self-assessment) and last reviewed.
+# Review it, and move REVIEWED, whenever a release changes what people see (at least once a year).
+STATEMENT_PREPARED = dt.date(2026, 11, 29)
+STATEMENT_REVIEWED = dt.date(2026, 11, 29)
+
+
+@require_safe
+def index(request: HttpRequest) -> HttpResponse:
+    """The help section's start page: what each help page answers, and whom to call."""
+    return render(request, "help/index.html")
+
+
+@require_safe
+def guide(request: HttpRequest) -> HttpResponse:
+    """The user guide ("Przewodnik Użytkownika"): registration, sign-in, lockout, cards, 3-D Secure, phone."""
+    return render(request, "help/guide.html")
+
+
+@require_safe
+def security(request: HttpRequest) -> HttpResponse:
+    """The bank's security advice, and how to block access to the portal."""
+    return render(request, "help/security.html")
+
+
+@require_safe
+def browsers(request: HttpRequest) -> HttpResponse:
+    """What a device and browser need to use the portal."""
+    return render(request, "help/browsers.html")
+
+
+@require_safe
+def accessibility(request: HttpRequest) -> HttpResponse:
+    """The accessibility statement ("Deklaracja dostępności")."""
+    return render(
+        request,
+        "help/accessibility.html",
+        {
+            "prepared": STATEMENT_PREPARED,
+            "reviewed": STATEMENT_REVIEWED,
+            "contact_email": settings.ACCESSIBILITY_CONTACT_EMAIL,
+            "site": request.build_absolute_uri("/"),
+        },
+    )
