@@ -42,9 +42,8 @@ from kartosfera.cards.operations_services import (
     card_unblock,
 )
 from kartosfera.cards.states import StatusReason
-from kartosfera.notifications.backends import Sms
+from kartosfera.notifications.backends import Sms, locmem
 from kartosfera.notifications.backends.file import SmsBackend as FileSmsBackend
-from kartosfera.notifications.backends import locmem
 from kartosfera.secure3d.models import ThreeDSProfile
 from kartosfera.secure3d.services import threeds_pin_hash, threeds_pin_set, trusted_merchant_add
 from kartosfera.testing import factories
@@ -144,33 +143,94 @@ ERROR = "main .alert--error, main .field__error"  # the page shows an error (the
 PAGES: tuple[Row, ...] = (
     # --- Not signed in: the portal's sign-in and registration, the staff sign-in, errors.
     row(VISITOR, "sign-in", go("/login/")),
-    row(VISITOR, "sign-in, wrong password", submit(LOGIN_FORM, identifier="85031410123", password="nie-to-haslo-123"), shows=ERROR),  # fmt: skip
-    row(VISITOR, "sign-in, SMS code", submit(LOGIN_FORM, identifier=lambda c: c.holder.customer.pesel, password=factories.DEFAULT_PASSWORD)),  # fmt: skip
+    row(
+        VISITOR,
+        "sign-in, wrong password",
+        submit(LOGIN_FORM, identifier="85031410123", password="nie-to-haslo-123"),
+        shows=ERROR,
+    ),
+    row(
+        VISITOR,
+        "sign-in, SMS code",
+        submit(LOGIN_FORM, identifier=lambda c: c.holder.customer.pesel, password=factories.DEFAULT_PASSWORD),
+    ),
     row(VISITOR, "sign-in, wrong SMS code", submit(CODE_FORM, code="000000"), shows=ERROR),
     row(VISITOR, "registration", go("/register/")),
-    row(VISITOR, "registration, invalid PESEL", submit('main form[action="/register/"]', identifier="12345678901"), shows=ERROR),  # fmt: skip
-    row(VISITOR, "registration, the phone on file", submit('main form[action="/register/"]', identifier=lambda c: c.newcomer_identifier)),  # fmt: skip
+    row(
+        VISITOR,
+        "registration, invalid PESEL",
+        submit('main form[action="/register/"]', identifier="12345678901"),
+        shows=ERROR,
+    ),
+    row(
+        VISITOR,
+        "registration, the phone on file",
+        submit('main form[action="/register/"]', identifier=lambda c: c.newcomer_identifier),
+    ),
     row(VISITOR, "registration, activation password", submit('main form[action="/register/phone/"]')),
-    row(VISITOR, "registration, wrong activation password", submit('main form:has([name="activation_password"])', activation_password="ABCDEFGHJK"), shows=ERROR),  # fmt: skip
-    row(VISITOR, "registration, own password", submit('main form:has([name="activation_password"])', activation_password=_activation_password)),  # fmt: skip
-    row(VISITOR, "registration, password too short", submit('main form[action="/register/password/"]', new_password="krótkie", new_password_again="krótkie"), shows=ERROR),  # fmt: skip
+    row(
+        VISITOR,
+        "registration, wrong activation password",
+        submit('main form:has([name="activation_password"])', activation_password="ABCDEFGHJK"),
+        shows=ERROR,
+    ),
+    row(
+        VISITOR,
+        "registration, own password",
+        submit('main form:has([name="activation_password"])', activation_password=_activation_password),
+    ),
+    row(
+        VISITOR,
+        "registration, password too short",
+        submit('main form[action="/register/password/"]', new_password="krótkie", new_password_again="krótkie"),
+        shows=ERROR,
+    ),
     row(VISITOR, "page not found", go("/nie-ma-takiej-strony/")),
     row(VISITOR, "staff sign-in", go("/backoffice/login/")),
-    row(VISITOR, "staff sign-in, wrong password", submit(STAFF_LOGIN_FORM, username="kto-to", password="nie-to-haslo"), shows=ERROR),  # fmt: skip
-    row(VISITOR, "staff sign-in, authenticator code", submit(STAFF_LOGIN_FORM, username=lambda c: c.supervisor.username, password=lambda c: c.supervisor.password)),  # fmt: skip
+    row(
+        VISITOR,
+        "staff sign-in, wrong password",
+        submit(STAFF_LOGIN_FORM, username="kto-to", password="nie-to-haslo"),
+        shows=ERROR,
+    ),
+    row(
+        VISITOR,
+        "staff sign-in, authenticator code",
+        submit(STAFF_LOGIN_FORM, username=lambda c: c.supervisor.username, password=lambda c: c.supervisor.password),
+    ),
     row(VISITOR, "staff sign-in, wrong code", submit(CODE_FORM, code="000000"), shows=ERROR),
     # --- The cardholder (signed in through the login and code pages first).
     row(CARDHOLDER, "my cards", go("/cards/")),
     row(CARDHOLDER, "card with big limits and a history", go("/cards/{big}/"), shows="#history-heading"),
     row(CARDHOLDER, "limits form", go("/cards/{big}/limits/")),
-    row(CARDHOLDER, "limits form with errors", submit('main form[action="/cards/{big}/limits/"]', cash="99999999999,99", internet="abc"), shows=ERROR),  # fmt: skip
-    row(CARDHOLDER, "confirmation of a limit raise", submit('main form[action="/cards/{big}/limits/"]', cash="9 999 999 999,99", noncash="9 999 999 999,99", internet="9 999 999 999,99"), shows="#operation-description"),  # fmt: skip
+    row(
+        CARDHOLDER,
+        "limits form with errors",
+        submit('main form[action="/cards/{big}/limits/"]', cash="99999999999,99", internet="abc"),
+        shows=ERROR,
+    ),
+    row(
+        CARDHOLDER,
+        "confirmation of a limit raise",
+        submit(
+            'main form[action="/cards/{big}/limits/"]',
+            cash="9 999 999 999,99",
+            noncash="9 999 999 999,99",
+            internet="9 999 999 999,99",
+        ),
+        shows="#operation-description",
+    ),
     row(CARDHOLDER, "confirmation with a wrong code", submit(CODE_FORM, code="000000"), shows=ERROR),
     row(CARDHOLDER, "PIN change", go("/cards/{big}/pin/")),
-    row(CARDHOLDER, "PIN change, trivial PIN", submit('main form[action="/cards/{big}/pin/"]', pin="1234", pin_again="1234"), shows=ERROR),  # fmt: skip
+    row(
+        CARDHOLDER,
+        "PIN change, trivial PIN",
+        submit('main form[action="/cards/{big}/pin/"]', pin="1234", pin_again="1234"),
+        shows=ERROR,
+    ),
     row(CARDHOLDER, "temporary block", go("/cards/{big}/block/")),
     row(CARDHOLDER, "cancellation", go("/cards/{big}/cancel/")),
-    row(CARDHOLDER, "cancellation without a reason", submit('main form[action="/cards/{big}/cancel/"]'), shows=ERROR),  # fmt: skip
+    row(CARDHOLDER, "cancellation without a reason", submit('main form[action="/cards/{big}/cancel/"]'), shows=ERROR),
     row(CARDHOLDER, "blocked card", go("/cards/{blocked}/")),
     row(CARDHOLDER, "cancelled card", go("/cards/{cancelled}/")),
     row(CARDHOLDER, "credit card", go("/cards/{credit}/")),
@@ -179,15 +239,35 @@ PAGES: tuple[Row, ...] = (
     row(CARDHOLDER, "security history", go("/security/")),
     row(CARDHOLDER, "settings", go("/settings/")),
     row(CARDHOLDER, "password change", go("/settings/password/")),
-    row(CARDHOLDER, "password change with errors", submit('main form[action="/settings/password/"]', current_password="zle", new_password="krótkie", new_password_repeat="inne"), shows=ERROR),  # fmt: skip
+    row(
+        CARDHOLDER,
+        "password change with errors",
+        submit(
+            'main form[action="/settings/password/"]',
+            current_password="zle",
+            new_password="krótkie",
+            new_password_repeat="inne",
+        ),
+        shows=ERROR,
+    ),
     row(CARDHOLDER, "own login", go("/settings/login/")),
-    row(CARDHOLDER, "own login with an error", submit('main form[action="/settings/login/"]', login="a"), shows=ERROR),  # fmt: skip
+    row(CARDHOLDER, "own login with an error", submit('main form[action="/settings/login/"]', login="a"), shows=ERROR),
     row(CARDHOLDER, "portal phone", go("/settings/phone/")),
-    row(CARDHOLDER, "portal phone with an error", submit('main form[action="/settings/phone/"]', new_phone="123"), shows=ERROR),  # fmt: skip
+    row(
+        CARDHOLDER,
+        "portal phone with an error",
+        submit('main form[action="/settings/phone/"]', new_phone="123"),
+        shows=ERROR,
+    ),
     row(CARDHOLDER, "block own access", go("/settings/block/")),
     row(CARDHOLDER, "3-D Secure", go("/3d-secure/")),
     row(CARDHOLDER, "3-D Secure PIN", go("/3d-secure/pin/")),
-    row(CARDHOLDER, "3-D Secure PIN with errors", submit('main form[action="/3d-secure/pin/"]', pin="1111", pin_repeat="2222"), shows=ERROR),  # fmt: skip
+    row(
+        CARDHOLDER,
+        "3-D Secure PIN with errors",
+        submit('main form[action="/3d-secure/pin/"]', pin="1111", pin_repeat="2222"),
+        shows=ERROR,
+    ),
     row(CARDHOLDER, "somebody else's card", go("/cards/999999999/")),
     # --- Bank staff: the supervisor (most action forms) and the read-only auditor.
     row(SUPERVISOR, "customer search", go("/backoffice/")),
@@ -195,11 +275,33 @@ PAGES: tuple[Row, ...] = (
     row(SUPERVISOR, "search without results", go("/backoffice/?q=Nikt+Taki")),
     row(SUPERVISOR, "customer", go("/backoffice/customers/{customer}/")),
     row(SUPERVISOR, "verification with errors", submit(VERIFY_FORM, card_last4="12"), shows=ERROR),
-    row(SUPERVISOR, "verified: every action form", submit(VERIFY_FORM, identifier=lambda c: c.holder.customer.pesel, birth_date="1978-09-23", card_last4=lambda c: Card.objects.get(pk=c.ids["blocked"]).pan_last4), shows="form.action-form"),  # fmt: skip
-    row(SUPERVISOR, "an action without a reason", submit('main form[action="/backoffice/customers/{customer}/actions/portal_unlock/"]'), shows=ERROR),  # fmt: skip
+    row(
+        SUPERVISOR,
+        "verified: every action form",
+        submit(
+            VERIFY_FORM,
+            identifier=lambda c: c.holder.customer.pesel,
+            birth_date="1978-09-23",
+            card_last4=lambda c: Card.objects.get(pk=c.ids["blocked"]).pan_last4,
+        ),
+        shows="form.action-form",
+    ),
+    row(
+        SUPERVISOR,
+        "an action without a reason",
+        submit('main form[action="/backoffice/customers/{customer}/actions/portal_unlock/"]'),
+        shows=ERROR,
+    ),
     row(SUPERVISOR, "staff activity", go("/backoffice/activity/"), shows="main table"),
-    row(SUPERVISOR, "staff activity, filter error", go("/backoffice/activity/?date_from=2026-05-02&date_to=2026-05-01"), shows=ERROR),  # fmt: skip
-    row(AUDITOR, "customer search (auditor)", go("/backoffice/?q=Konstantynopolita%C5%84czykiewicz"), shows="main table"),
+    row(
+        SUPERVISOR,
+        "staff activity, filter error",
+        go("/backoffice/activity/?date_from=2026-05-02&date_to=2026-05-01"),
+        shows=ERROR,
+    ),
+    row(
+        AUDITOR, "customer search (auditor)", go("/backoffice/?q=Konstantynopolita%C5%84czykiewicz"), shows="main table"
+    ),
     row(AUDITOR, "customer (read only)", go("/backoffice/customers/{customer}/")),
     row(AUDITOR, "staff activity (auditor)", go("/backoffice/activity/"), shows="main table"),
     # --- The demo's developer pages (DEBUG only).
@@ -247,7 +349,8 @@ LAYOUT_PROBLEMS = """
     }
     if (["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName)) continue;
     const style = getComputedStyle(el);
-    if (style.display.startsWith("inline") && style.display !== "inline-block" && style.display !== "inline-flex") continue;
+    const inline = style.display.startsWith("inline") && !["inline-block", "inline-flex"].includes(style.display);
+    if (inline) continue;
     if (el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0) {
       const scrolls = ["auto", "scroll"].includes(style.overflowX);
       if (!(scrolls && el.classList.contains("scroll-x"))) {
@@ -293,8 +396,11 @@ READABILITY_PROBLEMS = """
   }
   if (desktop) {
     const header = document.querySelector(".site-header__inner");
-    const tops = new Set([...header.children].map((child) => Math.round(child.getBoundingClientRect().top + child.getBoundingClientRect().height / 2)));
-    if ([...tops].some((top) => Math.abs(top - [...tops][0]) > 4)) problems.push("the header wraps onto two rows");
+    const middles = [...header.children].map((child) => {
+      const box = child.getBoundingClientRect();
+      return box.top + box.height / 2;
+    });
+    if (middles.some((middle) => Math.abs(middle - middles[0]) > 4)) problems.push("the header wraps onto two rows");
     for (const el of header.querySelectorAll("a, span, button")) {
       if (el.closest(".visually-hidden") || !el.getClientRects().length) continue;
       if (lines(el) > 1) problems.push(`"${el.textContent.trim()}" in the header takes ${lines(el)} lines`);
@@ -325,9 +431,7 @@ def cast(db, settings, tmp_path) -> Cast:
         noncash_limit_max_minor=BIG_MAXIMUM_MINOR,
         internet_limit_max_minor=BIG_MAXIMUM_MINOR,
     )
-    gold = factories.product_factory(
-        name="Mastercard Gold Kredytowa", brand=Brand.MASTERCARD, funding=Funding.CREDIT
-    )
+    gold = factories.product_factory(name="Mastercard Gold Kredytowa", brand=Brand.MASTERCARD, funding=Funding.CREDIT)
     business = factories.product_factory(name="Visa Business Silver", segment=Segment.BUSINESS)
     name = "A M KONSTANTYNOPOLITANCZY"
     system = factories.SYSTEM
@@ -342,7 +446,11 @@ def cast(db, settings, tmp_path) -> Cast:
         ),
     )
     card_limits_change(
-        actor=system, card=big, cash_minor=8_888_888_888_88, noncash_minor=9_876_543_210_98, internet_minor=7_777_777_777_77
+        actor=system,
+        card=big,
+        cash_minor=8_888_888_888_88,
+        noncash_minor=9_876_543_210_98,
+        internet_minor=7_777_777_777_77,
     )
     big = card_block_temporarily(actor=system, card=Card.objects.get(pk=big.pk), note="Zgubiona w sklepie")
     big = card_unblock(actor=system, card=big)
@@ -441,9 +549,8 @@ def _sign_in(page: Page, check_page: PageChecks, cast: Cast, audience: str, sett
         settings.DEBUG = True
         demo_staff_load()
         for n in range(3):
-            FileSmsBackend().send(
-                Sms(to=f"+4860123456{n}", text=f"Kod 48291{n}: zmiana limitu internetowego karty *1234", reference=f"r{n}")
-            )
+            text = f"Kod 48291{n}: zmiana limitu internetowego karty *1234"
+            FileSmsBackend().send(Sms(to=f"+4860123456{n}", text=text, reference=f"r{n}"))
 
 
 @pytest.mark.parametrize("width", [PHONE, DESKTOP], ids=["phone", "desktop"])
