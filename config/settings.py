@@ -127,6 +127,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "kartosfera.core.middleware.PrivatePageCacheMiddleware",
+    "kartosfera.core.middleware.PermissionsPolicyMiddleware",
     # Turns django-ratelimit's refusal (raised by @ratelimit) into RATELIMIT_VIEW's 429 page.
     "django_ratelimit.middleware.RatelimitMiddleware",
 ]
@@ -222,6 +223,73 @@ STORAGES = {
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Permissions-Policy (kartosfera.core.middleware.PermissionsPolicyMiddleware): the portal and
+# the back office use none of the browser's powerful features, so every one is denied to the
+# pages and to anything they might embed: feature → allowlist, () = nobody. Chromium's own list
+# (minus client hints) plus bluetooth and web-share, which Chrome on other systems and Safari
+# know; a browser test checks that Chromium allows none of its features and knows every other
+# name here (tests/browser/test_security_headers.py), so a misspelt name cannot slip through.
+PERMISSIONS_POLICY: dict[str, tuple[str, ...]] = dict.fromkeys(
+    (
+        "accelerometer",
+        "aria-notify",
+        "autoplay",
+        "bluetooth",
+        "browsing-topics",
+        "camera",
+        "captured-surface-control",
+        "clipboard-read",
+        "clipboard-write",
+        "compute-pressure",
+        "cross-origin-isolated",
+        "deferred-fetch",
+        "deferred-fetch-minimal",
+        "digital-credentials-create",
+        "digital-credentials-get",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "gamepad",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "identity-credentials-get",
+        "idle-detection",
+        "interest-cohort",
+        "keyboard-map",
+        "language-detector",
+        "language-model",
+        "local-fonts",
+        "local-network",
+        "local-network-access",
+        "loopback-network",
+        "magnetometer",
+        "media-playback-while-not-visible",
+        "microphone",
+        "midi",
+        "on-device-speech-recognition",
+        "otp-credentials",
+        "payment",
+        "picture-in-picture",
+        "private-state-token-issuance",
+        "private-state-token-redemption",
+        "publickey-credentials-create",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "speaker-selection",
+        "storage-access",
+        "summarizer",
+        "sync-xhr",
+        "translator",
+        "unload",
+        "usb",
+        "web-share",
+        "window-management",
+        "xr-spatial-tracking",
+    ),
+    (),
+)
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

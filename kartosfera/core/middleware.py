@@ -73,6 +73,24 @@ class PrivatePageCacheMiddleware:
         return response
 
 
+def permissions_policy_header(policy: dict[str, tuple[str, ...]]) -> str:
+    """The Permissions-Policy header for ``policy`` (feature → allowlist; an empty one denies)."""
+    return ", ".join(f"{feature}=({' '.join(allowlist)})" for feature, allowlist in policy.items())
+
+
+class PermissionsPolicyMiddleware:
+    """Sends settings.PERMISSIONS_POLICY: the browser features no page of ours may use."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if settings.PERMISSIONS_POLICY:
+            response.headers.setdefault("Permissions-Policy", permissions_policy_header(settings.PERMISSIONS_POLICY))
+        return response
+
+
 class PolishFirstLocaleMiddleware(LocaleMiddleware):
     """Pages are Polish unless the user chose English with the switch (the language cookie).
 

@@ -19,6 +19,13 @@ def money(value: Money | None) -> str:
 
 
 @register.filter
+def given_name(name: str | None) -> str:
+    """The first word of a name ("Aleksandra Maria" → "Aleksandra"): the header's short form of a person."""
+    words = (name or "").split()
+    return words[0] if words else ""
+
+
+@register.filter
 def ordinal_day(day: int | None) -> str:
     """A billing day in words, e.g. "day 10 of each month"."""
     if day is None:

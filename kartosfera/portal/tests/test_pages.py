@@ -144,3 +144,14 @@ def test_an_expired_form_gets_a_translated_page_in_the_layout(db):
     assert response.status_code == 403
     assert "Formularz wygasł" in html
     assert 'class="skip-link"' in html
+
+
+def test_the_header_names_the_signed_in_person_by_the_given_name_only(anna, cardholder, card):
+    # The full name of a long-named customer would push the header onto two rows (docs/layout.md);
+    # it stays on the settings page.
+    cardholder.customer.first_name = "Anna Maria"
+    cardholder.customer.save(update_fields=["first_name"])
+    html = anna.get(reverse("portal:card_list")).content.decode()
+    header = html[html.index('<header class="site-header') : html.index("</header>")]
+    assert re.search(r'<span class="header-user">.*?</span>\s*Anna</span>', header, re.S)
+    assert "Nowak" not in header and "Maria" not in header
