@@ -45,7 +45,7 @@ from kartosfera.cards.states import StatusReason
 from kartosfera.notifications.backends import Sms, locmem
 from kartosfera.notifications.backends.file import SmsBackend as FileSmsBackend
 from kartosfera.secure3d.models import ThreeDSProfile
-from kartosfera.secure3d.services import threeds_pin_hash, threeds_pin_set, trusted_merchant_add
+from kartosfera.secure3d.services import threeds_pin_set, threeds_pin_values, trusted_merchant_add
 from kartosfera.testing import factories
 from kartosfera.testing.staff import StaffPerson, staff_person_create
 from kartosfera.users.models import User
@@ -186,6 +186,11 @@ PAGES: tuple[Row, ...] = (
         shows=ERROR,
     ),
     row(VISITOR, "page not found", go("/nie-ma-takiej-strony/")),
+    row(VISITOR, "help", go("/help/")),
+    row(VISITOR, "help, user guide", go("/help/guide/")),
+    row(VISITOR, "help, security advice", go("/help/security/")),
+    row(VISITOR, "help, browser requirements", go("/help/browsers/")),
+    row(VISITOR, "help, accessibility statement", go("/help/accessibility/")),
     row(VISITOR, "staff sign-in", go("/backoffice/login/")),
     row(
         VISITOR,
@@ -477,7 +482,7 @@ def cast(db, settings, tmp_path) -> Cast:
     company = card_activate(actor=system, card=factories.card_factory(customer=customer, product=business))
     inactive = factories.card_factory(customer=customer, product=platinum)
 
-    threeds_pin_set(actor=system, customer=customer, pin_hash=threeds_pin_hash("4862", customer=customer))
+    threeds_pin_set(actor=system, customer=customer, **threeds_pin_values("4862", customer=customer))
     trusted_merchant_add(
         actor=system,
         customer=customer,
