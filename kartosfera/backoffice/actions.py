@@ -15,7 +15,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from kartosfera.backoffice.roles import StaffPermission
 from kartosfera.cards.models import Card
@@ -109,6 +109,8 @@ class StaffAction:
     label: str | Promise
     button: str | Promise
     perform: Callable[[ActionContext, dict[str, Any]], Outcome]
+    # What the trails say once it is done: past tense (registered as ``backoffice.<name>``).
+    done: str | Promise
     form_class: type[ReasonForm] = ReasonForm
     on_card: bool = False
     offered_for_customer: Callable[[CustomerState], bool] = lambda state: True
@@ -223,6 +225,7 @@ _ACTIONS = (
         gettext_lazy("Unlock portal access"),
         gettext_lazy("Unlock access"),
         _portal_unlock,
+        done=pgettext_lazy("audit action", "Portal access unlocked in the back office"),
         offered_for_customer=lambda s: s.portal_user is not None and s.portal_user.is_locked(),
     ),
     StaffAction(
@@ -231,6 +234,7 @@ _ACTIONS = (
         gettext_lazy("Block portal access"),
         gettext_lazy("Block access"),
         _portal_block,
+        done=pgettext_lazy("audit action", "Portal access blocked in the back office"),
         offered_for_customer=lambda s: s.portal_user is not None and not s.portal_user.is_access_blocked,
         dangerous=True,
     ),
@@ -240,6 +244,7 @@ _ACTIONS = (
         gettext_lazy("Unblock portal access"),
         gettext_lazy("Unblock access"),
         _portal_unblock,
+        done=pgettext_lazy("audit action", "Portal access unblocked in the back office"),
         offered_for_customer=lambda s: s.portal_user is not None and s.portal_user.is_access_blocked,
     ),
     StaffAction(
@@ -248,6 +253,7 @@ _ACTIONS = (
         gettext_lazy("Unblock internet (3-D Secure) payments"),
         gettext_lazy("Unblock internet payments"),
         _threeds_unlock,
+        done=pgettext_lazy("audit action", "Internet payments unblocked in the back office"),
         offered_for_customer=lambda s: s.threeds_locked,
     ),
     StaffAction(
@@ -256,6 +262,7 @@ _ACTIONS = (
         gettext_lazy("Change the phone number on file"),
         gettext_lazy("Change the phone on file"),
         _phone_on_file_change,
+        done=pgettext_lazy("audit action", "Phone number on file changed in the back office"),
         form_class=PhoneForm,
     ),
     StaffAction(
@@ -264,6 +271,7 @@ _ACTIONS = (
         gettext_lazy("Change the portal phone number"),
         gettext_lazy("Change the portal phone"),
         _portal_phone_change,
+        done=pgettext_lazy("audit action", "Portal phone number changed in the back office"),
         form_class=PhoneForm,
         offered_for_customer=_registered,
     ),
@@ -273,6 +281,7 @@ _ACTIONS = (
         gettext_lazy("Assign the identification number"),
         gettext_lazy("Assign the number"),
         _nonresident_id_assign,
+        done=pgettext_lazy("audit action", "Identification number assigned in the back office"),
         form_class=NonresidentIdForm,
         offered_for_customer=lambda s: s.customer.residency == Residency.NON_RESIDENT and not s.customer.nonresident_id,
     ),
@@ -282,6 +291,7 @@ _ACTIONS = (
         gettext_lazy("Temporarily block the card"),
         gettext_lazy("Block the card"),
         _card_block,
+        done=pgettext_lazy("audit action", "Card temporarily blocked in the back office"),
         on_card=True,
         offered_for_card=lambda card: operation_allowed(card, Operation.BLOCK),
         dangerous=True,
@@ -292,6 +302,7 @@ _ACTIONS = (
         gettext_lazy("Unblock the card"),
         gettext_lazy("Unblock the card"),
         _card_unblock,
+        done=pgettext_lazy("audit action", "Card unblocked in the back office"),
         on_card=True,
         offered_for_card=lambda card: operation_allowed(card, Operation.UNBLOCK),
     ),
@@ -301,6 +312,7 @@ _ACTIONS = (
         gettext_lazy("Cancel the card"),
         gettext_lazy("Cancel the card for good"),
         _card_cancel,
+        done=pgettext_lazy("audit action", "Card cancelled in the back office"),
         form_class=CardCancelForm,
         on_card=True,
         offered_for_card=lambda card: operation_allowed(card, Operation.CANCEL),
@@ -312,6 +324,7 @@ _ACTIONS = (
         gettext_lazy("Reset the wrong-PIN counter"),
         gettext_lazy("Reset the counter"),
         _wrong_pin_reset,
+        done=pgettext_lazy("audit action", "Wrong-PIN counter reset in the back office"),
         on_card=True,
         offered_for_card=lambda card: card.wrong_pin_count > 0 and card.status != CardStatus.CANCELLED,
     ),

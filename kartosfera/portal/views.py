@@ -24,11 +24,13 @@ from kartosfera.cards.operations_services import (
 from kartosfera.cards.pin import pin_verification_value
 from kartosfera.cards.selectors import card_get_for_customer, card_history, card_list_for_customer
 from kartosfera.core.audit import Actor
+from kartosfera.core.audit_actions import Audience
+from kartosfera.core.audit_trail import trail_rows
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.customers.models import Customer
 from kartosfera.portal.decorators import cardholder_required
 from kartosfera.portal.forms import BlockForm, CancelForm, ContactlessForm, LimitsForm, PinChangeForm
-from kartosfera.portal.presenters import card_summary, history_rows
+from kartosfera.portal.presenters import card_summary
 from kartosfera.portal.stepup_operations import (
     CARD_ACTIVATE,
     CARD_LIMITS_RAISE,
@@ -115,7 +117,7 @@ def card_detail(request: HttpRequest, card_id: int) -> HttpResponse:
         "account": card.account,
         "allowed": {operation: reason is None for operation, reason in refusals.items()},
         "contactless_reason": refusals[Operation.CONTACTLESS_OFF] if not card.product.contactless_capable else None,
-        "history": history_rows(card_history(card=card)),
+        "history": trail_rows(card_history(card=card), viewer=Audience.CARDHOLDER),
         "contactless_form": ContactlessForm(),
     }
     return render(request, "portal/card_detail.html", context)
