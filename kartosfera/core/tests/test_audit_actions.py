@@ -74,11 +74,16 @@ def _assigned(name: str, scopes: list[ast.AST]) -> list[ast.expr]:
             continue
         values = []
         for node in ast.walk(scope):
-            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
-                values.append(node.value)
-            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == name:
-                if node.value is not None:
-                    values.append(node.value)
+            targets: list[ast.expr] = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AnnAssign)
+                else []
+            )
+            value = getattr(node, "value", None)
+            if isinstance(value, ast.expr) and any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                values.append(value)
         if values:
             return values
     return []

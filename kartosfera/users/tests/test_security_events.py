@@ -45,7 +45,11 @@ def test_events_are_the_users_own_newest_first_with_labels(portal, cardholder, s
         "sca.code.sent",
         "users.login.failed",
     ]
-    assert [e.label for e in events] == ["Zalogowano do portalu", "Wysłano kod SMS do logowania", "Logowanie nie powiodło się"]
+    assert [e.label for e in events] == [
+        "Zalogowano do portalu",
+        "Wysłano kod SMS do logowania",
+        "Logowanie nie powiodło się",
+    ]
     assert events[0].occurred_at == dt.datetime(2026, 11, 21, 9, 0, tzinfo=WARSAW)
     assert events[0].ip == "127.0.0.1"
 
