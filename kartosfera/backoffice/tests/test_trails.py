@@ -120,7 +120,7 @@ def test_the_cardholder_s_card_history_shows_only_their_events_in_words(anna, st
     assert "Zablokowano kartę czasowo" in page
     assert "w zapleczu banku" not in page  # the staff's own record is for staff only
     assert "Ewa Konsultant" not in page  # the cardholder sees "Bank", not who
-    assert "<td>Bank</td>" in page and "<td>Ty</td>" in page
+    assert '<span class="note">(Bank)</span>' in page and '<span class="note">(Ty)</span>' in page
     _assert_no_raw_codes(page)
 
 
