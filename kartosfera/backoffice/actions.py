@@ -15,7 +15,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from kartosfera.backoffice.roles import StaffPermission
 from kartosfera.cards.models import Card
@@ -110,6 +110,8 @@ class StaffAction:
     label: str | Promise
     button: str | Promise
     perform: Callable[[ActionContext, dict[str, Any]], Outcome]
+    # What the trails say once it is done: past tense (registered as ``backoffice.<name>``).
+    done: str | Promise
     form_class: type[ReasonForm] = ReasonForm
     on_card: bool = False
     offered_for_customer: Callable[[CustomerState], bool] = lambda state: True
@@ -228,6 +230,7 @@ _ACTIONS = (
         gettext_lazy("Unlock portal access"),
         gettext_lazy("Unlock access"),
         _portal_unlock,
+        done=pgettext_lazy("audit action", "Portal access unlocked in the back office"),
         offered_for_customer=lambda s: s.portal_user is not None and s.portal_user.is_locked(),
     ),
     StaffAction(
@@ -236,6 +239,7 @@ _ACTIONS = (
         gettext_lazy("Block portal access"),
         gettext_lazy("Block access"),
         _portal_block,
+        done=pgettext_lazy("audit action", "Portal access blocked in the back office"),
         offered_for_customer=lambda s: s.portal_user is not None and not s.portal_user.is_access_blocked,
         dangerous=True,
     ),
@@ -245,6 +249,7 @@ _ACTIONS = (
         gettext_lazy("Unblock portal access"),
         gettext_lazy("Unblock access"),
         _portal_unblock,
+        done=pgettext_lazy("audit action", "Portal access unblocked in the back office"),
         offered_for_customer=lambda s: s.portal_user is not None and s.portal_user.is_access_blocked,
     ),
     StaffAction(
@@ -253,6 +258,7 @@ _ACTIONS = (
         gettext_lazy("Unblock internet (3-D Secure) payments"),
         gettext_lazy("Unblock internet payments"),
         _threeds_unlock,
+        done=pgettext_lazy("audit action", "Internet payments unblocked in the back office"),
         offered_for_customer=lambda s: s.threeds_locked,
     ),
     StaffAction(
@@ -261,6 +267,7 @@ _ACTIONS = (
         gettext_lazy("Change the phone number on file"),
         gettext_lazy("Change the phone on file"),
         _phone_on_file_change,
+        done=pgettext_lazy("audit action", "Phone number on file changed in the back office"),
         form_class=PhoneForm,
     ),
     StaffAction(
@@ -269,6 +276,7 @@ _ACTIONS = (
         gettext_lazy("Change the portal phone number"),
         gettext_lazy("Change the portal phone"),
         _portal_phone_change,
+        done=pgettext_lazy("audit action", "Portal phone number changed in the back office"),
         form_class=PhoneForm,
         offered_for_customer=_registered,
     ),
@@ -278,6 +286,7 @@ _ACTIONS = (
         gettext_lazy("Assign the identification number"),
         gettext_lazy("Assign the number"),
         _nonresident_id_assign,
+        done=pgettext_lazy("audit action", "Identification number assigned in the back office"),
         form_class=NonresidentIdForm,
         offered_for_customer=lambda s: s.customer.residency == Residency.NON_RESIDENT and not s.customer.nonresident_id,
     ),
@@ -287,6 +296,7 @@ _ACTIONS = (
         gettext_lazy("Temporarily block the card"),
         gettext_lazy("Block the card"),
         _card_block,
+        done=pgettext_lazy("audit action", "Card temporarily blocked in the back office"),
         on_card=True,
         offered_for_card=lambda card: operation_allowed(card, Operation.BLOCK, by_bank=True),
         dangerous=True,
@@ -297,6 +307,7 @@ _ACTIONS = (
         gettext_lazy("Unblock the card"),
         gettext_lazy("Unblock the card"),
         _card_unblock,
+        done=pgettext_lazy("audit action", "Card unblocked in the back office"),
         on_card=True,
         offered_for_card=lambda card: operation_allowed(card, Operation.UNBLOCK, by_bank=True),
     ),
@@ -306,6 +317,7 @@ _ACTIONS = (
         gettext_lazy("Cancel the card"),
         gettext_lazy("Cancel the card for good"),
         _card_cancel,
+        done=pgettext_lazy("audit action", "Card cancelled in the back office"),
         form_class=CardCancelForm,
         on_card=True,
         offered_for_card=lambda card: operation_allowed(card, Operation.CANCEL, by_bank=True),
@@ -317,6 +329,7 @@ _ACTIONS = (
         gettext_lazy("Reset the wrong-PIN counter"),
         gettext_lazy("Reset the counter"),
         _wrong_pin_reset,
+        done=pgettext_lazy("audit action", "Wrong-PIN counter reset in the back office"),
         on_card=True,
         offered_for_card=lambda card: card.wrong_pin_count > 0 and card_state(card) != CardState.CANCELLED,
     ),

@@ -17,7 +17,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kartosfera.backoffice.models import StaffMember
@@ -30,12 +29,30 @@ from kartosfera.users.models import User, UserKind
 
 
 class StaffLoginRefused(DomainError):
-    # One message for a wrong user name, password or code: nothing tells which was wrong.
-    default_message = gettext_lazy("The user name, password or code is incorrect.")
+    """The one answer of the password step, whatever went wrong.
+
+    A wrong user name, a wrong password and a locked account (even with the
+    right password) all get this same text, so that nothing tells whether a
+    staff user name exists or is locked [ASVS 5.0 6.3.8]. The text explains the
+    lockout rule, so that a locked staff member still knows what happened.
+    """
+
     code = "staff_login_refused"
+
+    def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(message or _generic_message(), code=code)
+
+
+def _generic_message() -> str:
+    return _(
+        "The user name, password or code is incorrect. After %(attempts)d wrong attempts in a row an account "
+        "is locked for %(minutes)d minutes; if it is urgent, ask your supervisor."
+    ) % {"attempts": _lockout_attempts(), "minutes": int(settings.STAFF_LOCKOUT_MINUTES)}
 
 
 class StaffLocked(StaffLoginRefused):
+    """The code step's answer once the account is locked: only after the right password, so it reveals nothing."""
+
     code = "staff_locked"
 
     def __init__(self, until: dt.datetime) -> None:
@@ -107,7 +124,13 @@ def _refuse_locked(user: User) -> StaffLocked:
 
 
 def staff_login_password(*, username: str, password: str) -> User:
-    """The first step: the staff member whose password this is, or StaffLoginRefused / StaffLocked."""
+    """The first step: the staff member whose password this is, or StaffLoginRefused.
+
+    Every refusal here is the same generic StaffLoginRefused, and every one
+    spends the same Argon2 time: an unknown name, a wrong password, the attempt
+    that locks the account and a locked account (whose password is not even
+    checked) look alike from outside. The lock and its audit rows stay as they were.
+    """
     user = staff_user_find(username=username)
     if user is None or not user.is_active:
         password_matches(None, password)  # the same time as a real check
@@ -117,10 +140,14 @@ def staff_login_password(*, username: str, password: str) -> User:
             )
         raise StaffLoginRefused()
     if user.is_locked():
-        # Locked: the password is not even checked, so guessing on goes nowhere.
-        raise _refuse_locked(user)
+        # Locked: the password is not checked, so guessing on goes nowhere; the dummy
+        # check only keeps the time the same as for any other answer.
+        password_matches(None, password)
+        _refuse_locked(user)
+        raise StaffLoginRefused()
     if not password_matches(user, password):
-        raise _failure_record(user_id=user.pk, step="password")
+        _failure_record(user_id=user.pk, step="password")
+        raise StaffLoginRefused()
     return user
 
 

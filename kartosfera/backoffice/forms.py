@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.backoffice.models import IdentityDocument, VerificationChannel
+from kartosfera.core.audit_actions import AuditKind
 
 
 class StaffLoginForm(forms.Form):
@@ -107,3 +108,13 @@ class ActivityFilterForm(forms.Form):
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             self.add_error("date_to", _("The end date is before the start date."))
         return data
+
+
+class TrailFilterForm(forms.Form):
+    """The customer's trail by kind (the kinds of the audit-action registry)."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind of event"),
+        required=False,
+        choices=[("", _("Every kind")), *AuditKind.choices],
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.utils import timezone
 from kartosfera.backoffice.actions import CustomerState
 from kartosfera.backoffice.models import CallerVerification, StaffMember
 from kartosfera.cards.models import Card
+from kartosfera.core.audit_actions import audit_action_names
 from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.customers.identity import normalize_phone
 from kartosfera.customers.models import Customer
@@ -21,7 +23,8 @@ from kartosfera.users.models import User
 
 SEARCH_LIMIT = 50
 SEARCH_MIN_LENGTH = 2
-AUDIT_TRAIL_LENGTH = 25
+# The customer page shows the newest events; the whole trail is paged (customer_trail).
+AUDIT_TRAIL_PREVIEW = 10
 _SEPARATORS = re.compile(r"[\s\-/]")
 
 
@@ -72,6 +75,8 @@ class CustomerFile:
     threeds: ThreeDSProfile | None
     threeds_locked: bool
     audit_trail: list[AuditEvent]
+    # The full names of the staff members in ``audit_trail``, by user id (as actor_id stores it).
+    staff_names: dict[str, str]
 
     @property
     def state(self) -> CustomerState:
@@ -93,10 +98,36 @@ def customer_file(*, customer: Customer, now: dt.datetime | None = None) -> Cust
     cards = list(Card.objects.with_display_relations().filter(customer=customer).order_by("-created_at", "-pk"))
     threeds = ThreeDSProfile.objects.filter(customer=customer).first()
     threeds_locked = bool(threeds and threeds.locked_until and now < threeds.locked_until)
-    trail = list(
-        AuditEvent.objects.filter(customer_id=customer.pk).order_by("-occurred_at", "-pk")[:AUDIT_TRAIL_LENGTH]
-    )
-    return CustomerFile(customer, portal_user, cards, threeds, threeds_locked, trail)
+    trail = list(customer_trail(customer=customer)[:AUDIT_TRAIL_PREVIEW])
+    return CustomerFile(customer, portal_user, cards, threeds, threeds_locked, trail, staff_names_for(trail))
+
+
+def customer_trail(*, customer: Customer, kind: str = "") -> QuerySet[AuditEvent]:
+    """The customer's whole audit trail, newest first; only actions of ``kind`` (a registry kind) when given."""
+    events = AuditEvent.objects.filter(customer_id=customer.pk)
+    if kind:
+        events = events.filter(action__in=audit_action_names(kinds=[kind]))
+    return events.order_by("-occurred_at", "-pk")
+
+
+def staff_names_for(events: Iterable[AuditEvent]) -> dict[str, str]:
+    """The full names of the staff members who acted in ``events``, by user id, in one query (none when none)."""
+    ids = {int(e.actor_id) for e in events if e.actor_type == ActorType.STAFF and e.actor_id.isdigit()}
+    if not ids:
+        return {}
+    return {
+        str(user_id): name
+        for user_id, name in StaffMember.objects.filter(user_id__in=ids).values_list("user_id", "full_name")
+    }
+
+
+def customer_names_for(events: Iterable[AuditEvent]) -> dict[int, str]:
+    """The names of the customers ``events`` belong to, by id, in one query (none when none)."""
+    ids = {e.customer_id for e in events if e.customer_id is not None}
+    if not ids:
+        return {}
+    customers = Customer.objects.filter(pk__in=ids).only("pk", "first_name", "last_name")
+    return {c.pk: f"{c.first_name} {c.last_name}" for c in customers}
 
 
 def caller_verification_current(

@@ -12,6 +12,7 @@ urlpatterns = [
     path("login/code/", views.login_code, name="login_code"),
     path("logout/", views.logout, name="logout"),
     path("customers/<int:customer_id>/", views.customer_detail, name="customer"),
+    path("customers/<int:customer_id>/trail/", views.customer_trail, name="customer_trail"),
     path("customers/<int:customer_id>/verify/", views.customer_verify, name="verify"),
     path("customers/<int:customer_id>/actions/<slug:action_name>/", views.customer_action, name="customer_action"),
     path(

@@ -36,14 +36,11 @@ from kartosfera.backoffice.forms import (
     CustomerSearchForm,
     StaffCodeForm,
     StaffLoginForm,
+    TrailFilterForm,
     VerificationForm,
 )
 from kartosfera.backoffice.models import CallerVerification
-from kartosfera.backoffice.presenters import (
-    audit_action_label,
-    staff_activity_action_choices,
-    verification_summary,
-)
+from kartosfera.backoffice.presenters import staff_activity_action_choices, verification_summary
 from kartosfera.backoffice.roles import StaffPermission
 from kartosfera.backoffice.services import (
     caller_verify,
@@ -52,6 +49,8 @@ from kartosfera.backoffice.services import (
     staff_require,
 )
 from kartosfera.cards.models import Card
+from kartosfera.core.audit_actions import Audience
+from kartosfera.core.audit_trail import trail_rows
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.customers.models import Customer
 from kartosfera.users.models import User
@@ -63,6 +62,7 @@ FLASH_KEY = "kf.bo.flash"
 PENDING_SECONDS = 5 * 60
 LOGIN_PER_IP = "30/15m"
 ACTIVITY_PAGE_SIZE = 50
+TRAIL_PAGE_SIZE = 25
 
 
 def staff_required(
@@ -269,7 +269,7 @@ def _render_customer(
         "verification_form": verification_form or VerificationForm(initial={"channel": "phone"}),
         "customer_actions": customer_actions,
         "cards": [(card, card_actions[card.pk]) for card in file.cards],
-        "trail": [(event, audit_action_label(event.action)) for event in file.audit_trail],
+        "trail": trail_rows(file.audit_trail, viewer=Audience.STAFF, staff_names=file.staff_names),
         "flash": request.session.pop(FLASH_KEY, None),
     }
     return render(request, "backoffice/customer.html", context, status=status)
@@ -282,6 +282,33 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = _customer_or_404(customer_id)
     customer_view_record(staff=_staff(request), customer=customer)
     return _render_customer(request, customer)
+
+
+@never_cache
+@require_GET
+@staff_required(StaffPermission.CUSTOMER_VIEW)
+def customer_trail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """The customer's whole audit trail, paged, filtered by kind."""
+    customer = _customer_or_404(customer_id)
+    form = TrailFilterForm(request.GET or None)
+    kind = form.cleaned_data["kind"] if form.is_bound and form.is_valid() else ""
+    if "page" not in request.GET:
+        # Opening the trail is opening the file [PCI DSS 10.2.1.1]; turning its pages is not recorded again.
+        customer_view_record(staff=_staff(request), customer=customer)
+    page = Paginator(selectors.customer_trail(customer=customer, kind=kind), TRAIL_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    events = list(page.object_list)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "customer": customer,
+        "form": form,
+        "page": page,
+        "rows": trail_rows(events, viewer=Audience.STAFF, staff_names=selectors.staff_names_for(events)),
+        "query": query.urlencode(),
+    }
+    return render(request, "backoffice/customer_trail.html", context)
 
 
 @never_cache
@@ -385,6 +412,9 @@ def activity(request: HttpRequest) -> HttpResponse:
             date_to=data.get("date_to"),
         )
     page = Paginator(selectors.staff_activity(filters=filters), ACTIVITY_PAGE_SIZE).get_page(request.GET.get("page"))
+    events = list(page.object_list)
+    customer_names = selectors.customer_names_for(events)
+    rows = trail_rows(events, viewer=Audience.STAFF, staff_names=selectors.staff_names_for(events))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -394,8 +424,8 @@ def activity(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "events": [
-                (event, audit_action_label(event.action), verification_summary(event.after))
-                for event in page.object_list
+                (row, customer_names.get(row.customer_id or 0, ""), verification_summary(row.event.after))
+                for row in rows
             ],
             "query": query.urlencode(),
         },

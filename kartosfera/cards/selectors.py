@@ -4,6 +4,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from kartosfera.cards.models import Card, CardProduct
+from kartosfera.core.audit_actions import Audience, audit_action_names
 from kartosfera.core.models import AuditEvent
 from kartosfera.customers.models import Customer
 
@@ -34,9 +35,11 @@ def card_product_get_by_code(*, code: str) -> CardProduct:
 
 
 def card_history(*, card: Card, limit: int = 10) -> list[AuditEvent]:
-    """The card's most recent audit rows, newest first, in one query."""
+    """The card's most recent audit rows the cardholder may see, newest first, in one query."""
     return list(
-        AuditEvent.objects.filter(object_type=Card._meta.label_lower, object_id=str(card.pk)).order_by(
-            "-occurred_at", "-id"
-        )[:limit]
+        AuditEvent.objects.filter(
+            object_type=Card._meta.label_lower,
+            object_id=str(card.pk),
+            action__in=audit_action_names(audience=Audience.CARDHOLDER),
+        ).order_by("-occurred_at", "-id")[:limit]
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import models, transaction
 
+from kartosfera.core.audit_actions import audit_action_require
 from kartosfera.core.context import current_request_context
 from kartosfera.core.models import ActorType, AuditEvent
 
@@ -81,7 +82,12 @@ def audit_record(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    """Write one audit row; must run inside the transaction of the change it records."""
+    """Write one audit row; must run inside the transaction of the change it records.
+
+    ``action`` must be registered (kartosfera.core.audit_actions): a trail must
+    be able to say in words what happened, so an unknown name is refused here.
+    """
+    audit_action_require(action)
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must be called inside the transaction of the change")
     ctx = current_request_context()

@@ -10,9 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kartosfera.cards.models import Card, Funding, LimitChannel, Segment, StatusNow
-from kartosfera.cards.operations import CardState, Operation, card_state
-from kartosfera.cards.states import StatusReason
-from kartosfera.core.models import AuditEvent
+from kartosfera.cards.operations import CardState, card_state
 from kartosfera.core.money import Money
 
 if TYPE_CHECKING:
@@ -173,61 +171,3 @@ def card_summary(card: Card, *, now: dt.datetime) -> CardSummary:
         mobile_payments=mobile_payments_state(card, status=status),
         status_now=card.status_now(now),
     )
-
-
-HISTORY_LABELS: dict[str, StrOrPromise] = {
-    "cards.card.issued": _("Card issued"),
-    "cards.card.active": _("Card activated or unblocked"),
-    "cards.card.blocked": _("Card temporarily blocked"),
-    "cards.card.cancelled": _("Card cancelled"),
-    "cards.card.contactless_enabled": _("Contactless payments switched on"),
-    "cards.card.contactless_disabled": _("Contactless payments switched off"),
-    "cards.card.limits_changed": _("Limits changed"),
-    "cards.card.pin_changed": _("PIN changed"),
-    "cards.card.mobile_payments_activated": _("Mobile payments activated"),
-    "cards.card.mobile_payments_deactivated": _("Mobile payments switched off"),
-    "cards.card.product_terms_applied": _("Product terms applied by the bank"),
-    "cards.card.operation_refused": _("Operation refused"),
-}
-
-
-OPERATION_LABELS: dict[str, StrOrPromise] = {
-    Operation.ACTIVATE: _("Activation"),
-    Operation.BLOCK: _("Temporary block"),
-    Operation.UNBLOCK: _("Unblocking"),
-    Operation.CANCEL: _("Cancellation"),
-    Operation.CONTACTLESS_OFF: _("Switching contactless payments off"),
-    Operation.CONTACTLESS_ON: _("Switching contactless payments on"),
-    Operation.LIMITS_CHANGE: _("Change of limits"),
-    Operation.PIN_CHANGE: _("Change of PIN"),
-    Operation.MOBILE_PAYMENTS_ACTIVATE: _("Activation of mobile payments"),
-    Operation.MOBILE_PAYMENTS_DEACTIVATE: _("Switching mobile payments off"),
-    Operation.THREEDS: _("3D Secure"),
-}
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    occurred_at: dt.datetime
-    label: str
-    detail: str
-
-
-def history_rows(events: list[AuditEvent]) -> list[HistoryRow]:
-    """The card's audit rows in the cardholder's words (translated labels, the reason when there is one)."""
-    rows = []
-    for event in events:
-        label = str(HISTORY_LABELS.get(event.action, _("Card updated")))
-        if event.action == "cards.card.active":
-            activated = event.after.get("status_reason") == StatusReason.ACTIVATED
-            label = str(_("Card activated") if activated else _("Card unblocked"))
-        detail = ""
-        reason = event.after.get("status_reason")
-        if event.action == "cards.card.cancelled" and reason in StatusReason.values:
-            detail = str(StatusReason(reason).label)
-        elif event.action == "cards.card.blocked":
-            detail = str(event.after.get("block_note", ""))
-        elif event.action == "cards.card.operation_refused":
-            detail = str(OPERATION_LABELS.get(event.after.get("operation", ""), ""))
-        rows.append(HistoryRow(occurred_at=event.occurred_at, label=label, detail=detail))
-    return rows

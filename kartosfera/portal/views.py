@@ -30,11 +30,13 @@ from kartosfera.cards.selectors import (
     card_successor_for_customer,
 )
 from kartosfera.core.audit import Actor
+from kartosfera.core.audit_actions import Audience
+from kartosfera.core.audit_trail import trail_rows
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.customers.models import Customer
 from kartosfera.portal.decorators import cardholder_required
 from kartosfera.portal.forms import BlockForm, CancelForm, ContactlessForm, LimitsForm, PinChangeForm
-from kartosfera.portal.presenters import card_summary, history_rows
+from kartosfera.portal.presenters import card_summary
 from kartosfera.portal.stepup_operations import (
     CARD_ACTIVATE,
     CARD_LIMITS_RAISE,
@@ -124,7 +126,7 @@ def card_detail(request: HttpRequest, card_id: int) -> HttpResponse:
         "contactless_reason": refusals[Operation.CONTACTLESS_OFF] if not card.product.contactless_capable else None,
         # A cancelled card's page says what to do next: its successor, when the bank has issued one.
         "successor": card_successor_for_customer(customer=_customer(request), card=card) if summary.is_final else None,
-        "history": history_rows(card_history(card=card)),
+        "history": trail_rows(card_history(card=card), viewer=Audience.CARDHOLDER),
         "contactless_form": ContactlessForm(),
     }
     return render(request, "portal/card_detail.html", context)

@@ -2,13 +2,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
-from typing import Any
 
 from django.db.models import Q
-from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
 
+from kartosfera.core.audit_actions import Audience, AuditKind, audit_action_names
+from kartosfera.core.audit_trail import TrailRow, trail_rows
 from kartosfera.core.models import AuditEvent
 from kartosfera.customers.models import Customer
 from kartosfera.sca.models import ChallengePurpose, SmsChallenge
@@ -92,86 +90,20 @@ def login_failures_since(*, user: User, since: dt.datetime | None) -> int:
 
 
 # --- Security events ----------------------------------------------------------------
-# The audit actions a cardholder sees on "Security" (their own account's trail),
-# with how the page names them. Another app's security action (a password or
-# phone change, an own login set) appears once its action is listed here.
-SECURITY_EVENT_LABELS: dict[str, Promise] = {
-    "users.login.succeeded": _("Signed in"),
-    "users.login.failed": _("Failed sign-in attempt"),
-    "users.login.refused": _("Sign-in refused (access locked or blocked)"),
-    "users.login.code_failed": _("Wrong SMS code at sign-in"),
-    "users.logout": _("Signed out"),
-    "users.session.expired": _("Signed out automatically (session ended)"),
-    "users.access.locked": _("Access locked after wrong passwords"),
-    "users.access.unlocked": _("Access unlocked by the bank"),
-    "users.access.blocked": _("Portal access blocked"),
-    "users.access.unblocked": _("Portal access unblocked by the bank"),
-    "users.registration.started": _("Registration started"),
-    "users.registration.completed": _("Registered and password set"),
-    "users.password.changed": _("Password changed"),
-    "users.phone.changed": _("Portal phone number changed"),
-    "users.own_login.changed": _("Own login set"),
-    "sca.code.sent": _("SMS code sent"),
-    "sca.code.resent": _("New SMS code sent"),
-    "sca.code.failed": _("Wrong SMS code entered"),
-    # 3-D Secure (kartosfera/secure3d/services.py): the code for internet payments and its lock.
-    "secure3d.pin.set": _("3D Secure code set"),
-    "secure3d.pin.changed": _("3D Secure code changed"),
-    "secure3d.failure": _("Wrong 3D Secure code or SMS code in an internet payment"),
-    "secure3d.locked": _("Internet payments locked after wrong 3D Secure codes"),
-    "secure3d.unlocked": _("Internet payments unlocked by the bank"),
-    "secure3d.exemption.changed": _("Exemption for low-value internet payments changed"),
-    "secure3d.merchant.added": _("Trusted merchant added"),
-    "secure3d.merchant.removed": _("Trusted merchant removed"),
-}
-_CODE_SENT_LABELS: dict[str, Promise] = {
-    ChallengePurpose.REGISTRATION: _("Activation password sent by SMS"),
-    ChallengePurpose.LOGIN: _("SMS code for signing in sent"),
-    ChallengePurpose.PHONE_VERIFICATION: _("SMS code sent to verify a phone number"),
-}
+# What a cardholder sees on "Security": their own account's events of these kinds
+# whose audience includes the cardholder, in the registry's words
+# (kartosfera.core.audit_actions; each app registers its actions).
+SECURITY_HISTORY_KINDS = (AuditKind.ACCESS, AuditKind.CODES, AuditKind.SETTINGS, AuditKind.SECURE3D)
 
 
-@dataclass(frozen=True)
-class SecurityEvent:
-    """One line of a cardholder's security history, ready to show."""
-
-    occurred_at: dt.datetime
-    action: str
-    label: str
-    detail: str
-    ip: str | None
-
-
-def _describe(event: AuditEvent) -> tuple[str, str]:
-    after: dict[str, Any] = event.after if isinstance(event.after, dict) else {}
-    purpose = after.get("purpose", "")
-    if event.action in {"sca.code.sent", "sca.code.resent"} and purpose in _CODE_SENT_LABELS:
-        label = _CODE_SENT_LABELS[purpose]
-    else:
-        label = SECURITY_EVENT_LABELS[event.action]
-    # A step-up code names the operation it confirmed (set by the service, never secret).
-    detail = str(after.get("description", "")) if purpose == ChallengePurpose.STEP_UP else ""
-    if event.action == "secure3d.exemption.changed" and "low_value_exemption" in after:
-        detail = str(_("Switched on") if after["low_value_exemption"] else _("Switched off"))
-    elif event.action in {"secure3d.merchant.added", "secure3d.merchant.removed"}:
-        before: dict[str, Any] = event.before if isinstance(event.before, dict) else {}
-        detail = str(after.get("name") or before.get("name") or "")
-    return str(label), detail
-
-
-def security_events_for_user(*, user: User, limit: int = 10) -> list[SecurityEvent]:
+def security_events_for_user(*, user: User, limit: int = 10) -> list[TrailRow]:
     """The user's latest security events (sign-ins, failures, locks, codes, changes), newest first, in one query."""
     if user.customer_id is None:
         return []
+    actions = audit_action_names(audience=Audience.CARDHOLDER, kinds=SECURITY_HISTORY_KINDS)
     events = (
-        AuditEvent.objects.filter(customer_id=user.customer_id, action__in=SECURITY_EVENT_LABELS)
-        .only("occurred_at", "action", "before", "after", "ip")
+        AuditEvent.objects.filter(customer_id=user.customer_id, action__in=actions)
+        .only("occurred_at", "action", "actor_type", "actor_id", "before", "after", "ip", "customer_id")
         .order_by("-occurred_at", "-id")[:limit]
     )
-    result = []
-    for event in events:
-        label, detail = _describe(event)
-        result.append(
-            SecurityEvent(occurred_at=event.occurred_at, action=event.action, label=label, detail=detail, ip=event.ip)
-        )
-    return result
+    return trail_rows(events, viewer=Audience.CARDHOLDER)

@@ -115,7 +115,7 @@ def test_register_sign_in_get_locked_out_and_sign_in_again_the_next_day(
 
     page.get_by_role("link", name="Historia bezpieczeństwa").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Bezpieczeństwo")
-    expect(page.get_by_role("cell", name="Rejestracja i ustawienie hasła")).to_be_visible()
+    expect(page.get_by_role("cell", name="Zarejestrowano i ustawiono hasło")).to_be_visible()
     check_page()
 
     _change_portal_phone(page, check_page, old_phone=phone)

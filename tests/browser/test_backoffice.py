@@ -388,7 +388,7 @@ def test_the_customer_page_fits_a_phone_screen(page: Page, live_server, check_pa
 
     # And the staff activity, whose table and filters are the widest.
     page.goto("/backoffice/activity/")
-    expect(page.get_by_role("cell", name="Klient zweryfikowany")).to_be_visible()
+    expect(page.get_by_role("cell", name="Zweryfikowano osobę dzwoniącą").first).to_be_visible()
     _assert_no_sideways_scrolling(page)
     check_page()
 
@@ -432,3 +432,45 @@ def test_the_customer_and_the_staff_sessions_live_side_by_side(
 
     assert not staff_checks.unchecked and staff_checks.pending is None, staff_checks.unchecked
     staff_page.close()
+
+
+def test_the_whole_audit_trail_passes_axe_with_pages_the_kind_filter_and_a_phone_screen(
+    page: Page, live_server, check_page, staff, cardholder, card
+):
+    from django.db import transaction
+
+    from kartosfera.core.audit import Actor, audit_record
+
+    with transaction.atomic():
+        for _ in range(30):
+            audit_record(
+                actor=Actor.anonymous(),
+                action="users.login.failed",
+                obj=cardholder.user,
+                customer_id=cardholder.customer.pk,
+                after={"reason": "bad_credentials"},
+            )
+
+    staff_sign_in(page, check_page, staff["agent"])
+    page.goto(f"/backoffice/customers/{cardholder.customer.pk}/")
+    check_page()
+    page.get_by_role("link", name="Wszystkie zdarzenia, według rodzaju").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Historia zdarzeń")
+    expect(page.get_by_role("cell", name="Logowanie nie powiodło się: błędne hasło").first).to_be_visible()
+    check_page()
+
+    page.get_by_role("link", name="Starsze").click()
+    expect(page).to_have_url(re.compile(r"page=2"))
+    check_page()
+
+    page.get_by_label("Rodzaj zdarzenia").select_option(label="Karty")
+    page.get_by_role("button", name="Pokaż").click()
+    expect(page.get_by_role("cell", name=re.compile("Wydano kartę"))).to_be_visible()
+    expect(page.get_by_role("cell", name=re.compile("Logowanie"))).to_have_count(0)
+    check_page()
+
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.reload()
+    overflow = page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
+    assert not overflow
+    check_page()

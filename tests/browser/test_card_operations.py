@@ -35,7 +35,7 @@ def test_block_then_unblock_with_the_code_and_switch_contactless_off(page: Page,
     expect(page).to_have_url(re.compile(rf"/cards/{annas_card.pk}/$"))
     expect(page.get_by_role("status").first).to_contain_text("Karta jest tymczasowo zablokowana.")
     expect(page.get_by_text("Blokada zmieni się w zastrzeżenie")).to_be_visible()
-    expect(page.locator(".history-table")).to_contain_text("Karta tymczasowo zablokowana")
+    expect(page.locator(".history-table")).to_contain_text("Zablokowano kartę czasowo")
     check_page()
 
     page.get_by_role("button", name="Odblokuj kartę").click()

@@ -13,7 +13,13 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from kartosfera.backoffice.auth import StaffLocked, StaffLoginRefused, staff_member_create, staff_user_find
+from kartosfera.backoffice.auth import (
+    StaffLocked,
+    StaffLoginRefused,
+    staff_login_password,
+    staff_member_create,
+    staff_user_find,
+)
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import ValidationFailed
 from kartosfera.core.models import ActorType, AuditEvent
@@ -168,7 +174,9 @@ def test_ten_wrong_attempts_lock_for_thirty_minutes(client, staff, clock):
     clock.shift(dt.timedelta(minutes=29))
     response = _password_step(client, person.username, person.password)
     assert response.status_code == 200
-    assert lock_message in _text(response)
+    # Even the right password gets the one generic answer while locked (nothing tells the name exists).
+    assert lock_message not in _text(response)
+    assert _generic_message() in _text(response)
     assert AuditEvent.objects.filter(action="backoffice.staff.sign_in_refused").exists()
 
     clock.shift(dt.timedelta(minutes=2))
@@ -243,3 +251,48 @@ def test_a_cardholder_still_times_out_after_five_minutes(client, cardholder, clo
 
     assert response.status_code == 302 and response["Location"].startswith(reverse("users:login"))
     assert AuditEvent.objects.get(action="users.session.expired").after == {"reason": "idle"}
+
+
+def _login_error(response) -> str:
+    text = response.content.decode()
+    start = text.index('id="login-error"')
+    return html.unescape(text[start : text.index("</div>", start)])
+
+
+def test_the_password_step_answers_alike_for_an_existing_an_unknown_and_a_locked_user(staff, clock):
+    """Nothing tells whether a staff user name exists or is locked: one answer, even the locking attempt."""
+    existing, locked = staff["agent"], staff["branch"]
+    answers = {}
+    for attempt in range(1, 11):
+        answers[f"locking user, attempt {attempt}"] = _password_step(Client(), locked.username, "Zle-haslo-123456")
+        answers[f"unknown user, attempt {attempt}"] = _password_step(Client(), "nie.ma.takiego", "Zle-haslo-123456")
+    assert User.objects.get(pk=locked.user.pk).is_locked()
+    answers["unknown user, attempt 11"] = _password_step(Client(), "nie.ma.takiego", "Zle-haslo-123456")
+    answers["existing user, wrong password"] = _password_step(Client(), existing.username, "Zle-haslo-123456")
+    answers["locked user, wrong password"] = _password_step(Client(), locked.username, "Zle-haslo-123456")
+    answers["locked user, right password"] = _password_step(Client(), locked.username, locked.password)
+
+    assert {name: response.status_code for name, response in answers.items()} == dict.fromkeys(answers, 200)
+    errors = {name: _login_error(response) for name, response in answers.items()}
+    assert set(errors.values()) == {errors["unknown user, attempt 11"]}, errors
+    assert _generic_message() in errors["locked user, right password"]
+    with translation.override("pl"):
+        assert "na 30 minut" in _generic_message()
+    # The lock itself holds and is audited as before.
+    assert AuditEvent.objects.filter(action="backoffice.staff.locked", object_id=str(locked.user.pk)).count() == 1
+    assert AuditEvent.objects.filter(action="backoffice.staff.sign_in_refused").count() == 2
+
+
+@pytest.mark.parametrize("who", ["existing", "unknown", "locked"])
+def test_the_password_service_refuses_with_the_generic_error_only(staff, who):
+    person = staff["agent"]
+    if who == "locked":
+        User.objects.filter(pk=person.user.pk).update(locked_until=timezone.now() + dt.timedelta(minutes=30))
+    username = "nie.ma.takiego" if who == "unknown" else person.username
+    password = person.password if who == "locked" else "Zle-haslo-123456"
+
+    with pytest.raises(StaffLoginRefused) as refused:
+        staff_login_password(username=username, password=password)
+
+    assert type(refused.value) is StaffLoginRefused
+    assert refused.value.message == str(StaffLoginRefused().message)

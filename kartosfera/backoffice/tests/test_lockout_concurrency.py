@@ -34,4 +34,5 @@ def test_fourteen_wrong_attempts_at_once_count_ten_and_lock_once():
     assert user.locked_until is not None
     assert AuditEvent.objects.filter(action="backoffice.staff.locked", object_id=str(user.pk)).count() == 1
     assert AuditEvent.objects.filter(action="backoffice.staff.sign_in_failed", object_id=str(user.pk)).count() == 10
-    assert sum(isinstance(outcome, StaffLocked) for outcome in outcomes) >= 4
+    # The password step never says "locked" (it would tell that the user name exists); the code step may.
+    assert not any(isinstance(outcome, StaffLocked) for outcome in outcomes[:7])

@@ -287,3 +287,15 @@ def test_every_staff_page_is_never_cached(client, staff, cardholder, active_card
     for response in responses:
         assert response.status_code in {200, 400}
         assert "no-store" in response["Cache-Control"], response.request["PATH_INFO"]
+
+
+def test_search_results_say_registered_not_date_of_registration(staff, cardholder, stranger):
+    """Issue 9 point 7: the portal column says "zarejestrowany", not "data rejestracji"."""
+    User.objects.filter(customer=stranger.customer).delete()
+    response = staff_client(staff["agent"]).get(BO_HOME, {"q": cardholder.customer.last_name})
+    other = staff_client(staff["agent"]).get(BO_HOME, {"q": stranger.customer.last_name})
+
+    assert ">zarejestrowany<" in response.content.decode()
+    assert ">niezarejestrowany<" in other.content.decode()
+    for page in (response.content.decode(), other.content.decode()):
+        assert "data rejestracji" not in page

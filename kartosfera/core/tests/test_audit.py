@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 def _event() -> AuditEvent:
     with transaction.atomic():
-        return audit_record(actor=Actor.system("tests"), action="tests.thing.done", after={"n": 1})
+        return audit_record(actor=Actor.system("tests"), action="cards.keys.rotated", after={"n": 1})
 
 
 def test_an_event_cannot_be_changed_through_the_orm():
@@ -38,7 +38,7 @@ def test_the_database_refuses_an_update_even_in_raw_sql():
     event = _event()
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE core_auditevent SET action = 'forged' WHERE id = %s", [event.pk])
-    assert AuditEvent.objects.get(pk=event.pk).action == "tests.thing.done"
+    assert AuditEvent.objects.get(pk=event.pk).action == "cards.keys.rotated"
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row DELETE trigger is PostgreSQL's")
@@ -52,12 +52,12 @@ def test_postgresql_refuses_a_delete_even_in_raw_sql():
 @pytest.mark.django_db(transaction=True)
 def test_an_event_must_be_written_inside_the_transaction_of_its_change():
     with pytest.raises(RuntimeError):
-        audit_record(actor=Actor.system(), action="tests.thing.done")
+        audit_record(actor=Actor.system(), action="cards.keys.rotated")
 
 
 def test_an_event_rolls_back_with_its_change():
     with pytest.raises(ZeroDivisionError), transaction.atomic():
-        audit_record(actor=Actor.system(), action="tests.thing.done")
+        audit_record(actor=Actor.system(), action="cards.keys.rotated")
         1 / 0  # noqa: B018 - the change fails after the audit row was written
     assert not AuditEvent.objects.exists()
 
@@ -65,7 +65,7 @@ def test_an_event_rolls_back_with_its_change():
 @pytest.mark.parametrize("key", ["pan", "PIN", "password", "sms_code", "cvv", "api_key"])
 def test_secrets_are_refused_before_they_reach_a_row(key):
     with pytest.raises(SecretInAuditError), transaction.atomic():
-        audit_record(actor=Actor.system(), action="tests.thing.done", after={key: "x"})
+        audit_record(actor=Actor.system(), action="cards.keys.rotated", after={key: "x"})
 
 
 def test_an_event_records_the_request_id_and_ip_of_the_request(client, cardholder, card):

@@ -124,7 +124,7 @@ def test_the_history_shows_the_last_ten_events_with_translated_labels(anna, acti
     page = _page(anna, active)
     history = page.split('id="history-heading"')[1]
     assert history.count("<tr>") == 1 + 10
-    assert "Karta odblokowana" in history and "Karta tymczasowo zablokowana" in history
+    assert "Odblokowano kartę" in history and "Zablokowano kartę czasowo" in history
 
 
 # --- access, methods, CSRF ---------------------------------------------------------------

@@ -45,7 +45,11 @@ def test_events_are_the_users_own_newest_first_with_labels(portal, cardholder, s
         "sca.code.sent",
         "users.login.failed",
     ]
-    assert [e.label for e in events] == ["Logowanie", "Wysłanie kodu SMS do logowania", "Nieudana próba logowania"]
+    assert [e.label for e in events] == [
+        "Zalogowano do portalu",
+        "Wysłano kod SMS do logowania",
+        "Logowanie nie powiodło się",
+    ]
     assert events[0].occurred_at == dt.datetime(2026, 11, 21, 9, 0, tzinfo=WARSAW)
     assert events[0].ip == "127.0.0.1"
 
@@ -60,10 +64,10 @@ def test_only_security_events_are_listed(cardholder):
     labels = [e.label for e in security_events_for_user(user=cardholder.user)]
 
     assert labels == [
-        "Ustawienie loginu",
-        "Zmiana numeru telefonu do portalu",
-        "Zmiana hasła",
-        "Blokada dostępu po błędnych hasłach",
+        "Ustawiono własny login",
+        "Zmieniono numer telefonu do portalu",
+        "Zmieniono hasło",
+        "Zablokowano dostęp po błędnych hasłach",
     ]
 
 
@@ -80,7 +84,7 @@ def test_a_step_up_code_names_the_operation_it_confirms(cardholder):
 
     (event,) = security_events_for_user(user=cardholder.user)
 
-    assert event.label == "Wysłanie kodu SMS"
+    assert event.label == "Wysłano kod SMS"
     assert event.detail == "zmiana limitu internetowego karty *1234 na 2000 PLN"
 
 
@@ -104,21 +108,27 @@ def test_3d_secure_events_are_in_the_holders_history(portal, cardholder):
 
     events = security_events_for_user(user=cardholder.user, limit=20)
 
-    assert [(e.action, e.label, e.detail) for e in events] == [
-        ("secure3d.merchant.removed", "Usunięto zaufanego sprzedawcę", "Księgarnia Nova"),
-        ("secure3d.merchant.added", "Dodano zaufanego sprzedawcę", "Księgarnia Nova"),
-        ("secure3d.exemption.changed", "Zmiana zwolnienia dla płatności niskokwotowych", "Wyłączono"),
-        ("secure3d.unlocked", "Odblokowanie płatności internetowych przez bank", ""),
-        ("secure3d.locked", "Blokada płatności internetowych po błędnych kodach 3D Secure", ""),
-        ("secure3d.failure", "Błędny kod 3D Secure lub kod SMS przy płatności internetowej", ""),
-        ("secure3d.failure", "Błędny kod 3D Secure lub kod SMS przy płatności internetowej", ""),
-        ("secure3d.pin.changed", "Zmiana kodu 3D Secure", ""),
-        ("secure3d.pin.set", "Ustawienie kodu 3D Secure", ""),
+    midnight = (now + dt.timedelta(days=1)).strftime("%d.%m.%Y 00:00")
+    assert [(e.action, e.label, e.detail, e.actor) for e in events] == [
+        ("secure3d.merchant.removed", "Usunięto zaufanego sprzedawcę", "Księgarnia Nova", "Ty"),
+        ("secure3d.merchant.added", "Dodano zaufanego sprzedawcę", "Księgarnia Nova", "Ty"),
+        ("secure3d.exemption.changed", "Wyłączono płatności niskokwotowe bez potwierdzania", "", "Ty"),
+        ("secure3d.unlocked", "Odblokowano płatności internetowe", "", "Bank"),
+        (
+            "secure3d.locked",
+            "Zablokowano płatności internetowe po błędnych PIN-ach lub kodach 3-D Secure",
+            f"do {midnight}",
+            "System",
+        ),
+        ("secure3d.failure", "Wpisano błędny PIN lub kod 3-D Secure", "", "System"),
+        ("secure3d.failure", "Wpisano błędny PIN lub kod 3-D Secure", "", "System"),
+        ("secure3d.pin.changed", "Zmieniono PIN 3-D Secure", "", "Ty"),
+        ("secure3d.pin.set", "Ustawiono PIN 3-D Secure", "", "Ty"),
     ]
     page = portal.client
     page.force_login(cardholder.user)
     html = page.get(SECURITY_URL).content.decode()
-    assert "Zmiana kodu 3D Secure" in html and "Blokada płatności internetowych" in html
+    assert "Zmieniono PIN 3-D Secure" in html and "Zablokowano płatności internetowe" in html
     assert "5830" not in html and "6135" not in html
 
 
@@ -158,7 +168,7 @@ def test_the_security_page_lists_the_events_in_polish_and_warsaw_time(portal, ca
     assert "<h1>Bezpieczeństwo</h1>" in html
     assert "Ostatnie zdarzenia bezpieczeństwa" in html
     assert "03.07.2026 08:15" in html
-    assert "Logowanie" in html
+    assert "Zalogowano do portalu" in html
     assert "To Twoje pierwsze logowanie do portalu." in html
 
 
@@ -190,7 +200,9 @@ def test_the_security_page_has_a_fixed_query_budget(client, cardholder, django_a
     with django_assert_max_num_queries(len(few)):
         response = client.get(SECURITY_URL)
 
-    assert response.content.decode().count("Nieudana próba logowania") == 15
+    page = response.content.decode()
+    assert page.count("Logowanie nie powiodło się") == 15
+    assert page.count("błędne hasło") == 15
     assert len(few) <= 5
 
 

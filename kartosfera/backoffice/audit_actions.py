@@ -1,0 +1,162 @@
+"""The audit actions of the back office: staff sign-in, callers, customer files, staff actions (docs/audit.md).
+
+Each staff action of ``actions.ACTIONS`` is registered as ``backoffice.<name>``
+with its past-tense ``done`` label, so a new staff action is registered with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils.translation import pgettext_lazy
+
+from kartosfera.backoffice.actions import ACTIONS, StaffAction
+from kartosfera.backoffice.presenters import verification_summary
+from kartosfera.backoffice.roles import StaffRole
+from kartosfera.cards.states import StatusReason
+from kartosfera.core.audit_actions import (
+    Audience,
+    AuditAction,
+    AuditKind,
+    Severity,
+    Text,
+    audit_actions_register,
+    choice_label,
+    moment,
+)
+
+BACKOFFICE, STAFF = AuditKind.BACKOFFICE, Audience.STAFF
+
+_SIGN_IN_STEP: dict[str, Text] = {
+    "password": pgettext_lazy("audit detail", "wrong password"),
+    "code": pgettext_lazy("audit detail", "wrong code"),
+    "unknown_user": pgettext_lazy("audit detail", "unknown user name"),
+}
+_SIGN_IN_REFUSAL: dict[str, Text] = {"locked": pgettext_lazy("audit detail", "the account is locked")}
+_ROLES: dict[str, Text] = {role.value: role.label for role in StaffRole}
+_REASONS: dict[str, Text] = {reason.value: reason.label for reason in StatusReason}
+
+
+def _verification(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    return verification_summary(dict(after))
+
+
+def _staff_action(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    # The reason the staff member typed, and what the action set (masked phone, number, cancel reason).
+    parts = [str(after.get("reason", ""))]
+    parts.append(str(choice_label(_REASONS, after.get("cancel_reason"))))
+    parts.extend(str(after.get(key, "")) for key in ("phone_on_file", "portal_phone", "nonresident_id"))
+    return " · ".join(part for part in parts if part)
+
+
+def _refused_action(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    action = ACTIONS.get(str(after.get("action", "")))
+    return pgettext_lazy("audit detail", "Action: “%(action)s”") % {"action": action.label} if action else ""
+
+
+def _sign_in_step(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    return choice_label(_SIGN_IN_STEP, after.get("step"))
+
+
+def _sign_in_refusal(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    return choice_label(_SIGN_IN_REFUSAL, after.get("reason"))
+
+
+def _locked_until(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    until = moment(after.get("until"))
+    return pgettext_lazy("audit detail", "until %(until)s") % {"until": until} if until else ""
+
+
+def _role(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    return choice_label(_ROLES, after.get("role"))
+
+
+def staff_action_audit(action: StaffAction) -> AuditAction:
+    """The registry entry of one staff action."""
+    return AuditAction(
+        f"backoffice.{action.name}",
+        action.done,
+        BACKOFFICE,
+        audience=STAFF,
+        severity=Severity.WARNING if action.dangerous else Severity.NOTICE,
+        detail=_staff_action,
+    )
+
+
+audit_actions_register(
+    *(staff_action_audit(action) for action in ACTIONS.values()),
+    AuditAction(
+        "backoffice.caller.verified",
+        pgettext_lazy("audit action", "Caller verified"),
+        BACKOFFICE,
+        audience=STAFF,
+        detail=_verification,
+    ),
+    AuditAction(
+        "backoffice.caller.verification_failed",
+        pgettext_lazy("audit action", "Caller verification failed"),
+        BACKOFFICE,
+        audience=STAFF,
+        severity=Severity.WARNING,
+        detail=_verification,
+    ),
+    AuditAction(
+        "backoffice.customer.viewed",
+        pgettext_lazy("audit action", "Customer file opened"),
+        BACKOFFICE,
+        audience=STAFF,
+    ),
+    AuditAction(
+        "backoffice.action_refused",
+        pgettext_lazy("audit action", "Back-office action refused"),
+        BACKOFFICE,
+        audience=STAFF,
+        severity=Severity.WARNING,
+        detail=_refused_action,
+    ),
+    AuditAction(
+        "backoffice.staff.signed_in",
+        pgettext_lazy("audit action", "Signed in to the back office"),
+        BACKOFFICE,
+        audience=STAFF,
+    ),
+    AuditAction(
+        "backoffice.staff.signed_out",
+        pgettext_lazy("audit action", "Signed out of the back office"),
+        BACKOFFICE,
+        audience=STAFF,
+    ),
+    AuditAction(
+        "backoffice.staff.sign_in_failed",
+        pgettext_lazy("audit action", "Back-office sign-in failed"),
+        BACKOFFICE,
+        audience=STAFF,
+        severity=Severity.WARNING,
+        detail=_sign_in_step,
+    ),
+    AuditAction(
+        "backoffice.staff.sign_in_refused",
+        pgettext_lazy("audit action", "Back-office sign-in refused"),
+        BACKOFFICE,
+        audience=STAFF,
+        severity=Severity.WARNING,
+        detail=_sign_in_refusal,
+    ),
+    AuditAction(
+        "backoffice.staff.locked",
+        pgettext_lazy("audit action", "Staff account locked after wrong attempts"),
+        BACKOFFICE,
+        audience=STAFF,
+        severity=Severity.WARNING,
+        detail=_locked_until,
+    ),
+    AuditAction(
+        "backoffice.staff.created",
+        pgettext_lazy("audit action", "Staff account created"),
+        BACKOFFICE,
+        audience=STAFF,
+        severity=Severity.NOTICE,
+        detail=_role,
+    ),
+)

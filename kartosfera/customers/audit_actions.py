@@ -1,0 +1,22 @@
+"""The audit actions of customer records the bank provisions (see docs/audit.md)."""
+
+from __future__ import annotations
+
+from django.utils.translation import pgettext_lazy
+
+from kartosfera.core.audit_actions import Audience, AuditAction, AuditKind, audit_actions_register
+
+audit_actions_register(
+    AuditAction(
+        "customers.customer.created",
+        pgettext_lazy("audit action", "Customer record created"),
+        AuditKind.BANK,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
+        "customers.customer.updated",
+        pgettext_lazy("audit action", "Customer data changed"),
+        AuditKind.BANK,
+        audience=Audience.STAFF,
+    ),
+)
