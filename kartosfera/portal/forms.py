@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.cards.models import Card, LimitChannel
 from kartosfera.cards.operations_services import BLOCK_NOTE_MAX_LENGTH
 from kartosfera.cards.pin import PIN_LENGTH, pin_check
 from kartosfera.cards.states import CUSTOMER_CANCEL_REASONS, StatusReason
+from kartosfera.core.money import Currency, currency_label
 from kartosfera.portal.presenters import LIMIT_LABELS
 
 # "2 000,50", "2000.50", "2000", "2 000 zł": digits with optional spaces as
@@ -23,21 +22,24 @@ _AMOUNT = re.compile(r"^(\d+)(?:[.,](\d{1,2}))?$")
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
 
 
+def _strip_currency(text: str) -> str:
+    # What Money.format writes around a number ("zł", "PLN", "EUR"), copied back into the field.
+    for currency in Currency.values:
+        for label in {currency, currency_label(currency)}:
+            text = text.removesuffix(label).removeprefix(label)
+    return text
+
+
 def parse_zloty(text: str) -> int:
-    """Parse an amount in złoty typed by a person into minor units (grosze); ValidationError if it is not one."""
-    cleaned = _SPACES.sub("", text).removesuffix("zł").removesuffix("PLN")
+    """Parse an amount typed by a person into minor units (grosze, cents); ValidationError if it is not one."""
+    cleaned = _strip_currency(_SPACES.sub("", text))
     match = _AMOUNT.match(cleaned)
     if not match:
-        raise ValidationError(_("Enter an amount in złoty, e.g. 2 000 or 2 000,50."), code="invalid_amount")
+        raise ValidationError(_("Enter an amount, e.g. 2 000 or 2 000,50."), code="invalid_amount")
     whole, cents = match.group(1), (match.group(2) or "0").ljust(2, "0")
     if len(whole) > 12:
         raise ValidationError(_("This amount is too large."), code="amount_too_large")
     return int(whole) * 100 + int(cents)
-
-
-def format_zloty(minor: int) -> str:
-    """Minor units as the form shows them: "2 000,00" in Polish."""
-    return number_format(Decimal(minor).scaleb(-2), decimal_pos=2, use_l10n=True, force_grouping=True)
 
 
 class ZlotyField(forms.CharField):
@@ -91,8 +93,9 @@ class LimitsForm(forms.Form):
         for channel in LimitChannel.values:
             self.fields[channel] = ZlotyField(
                 label=LIMIT_LABELS[channel],
-                help_text=_("In złoty, from 0 to %(maximum)s.") % {"maximum": card.limit_max(channel).format()},
-                initial=format_zloty(getattr(card, f"{channel}_limit_minor")),
+                # The currency comes with the maximum, written by Money.format.
+                help_text=_("From 0 to %(maximum)s.") % {"maximum": card.limit_max(channel).format()},
+                initial=card.limit(channel).format_number(),
             )
 
     def minor_values(self) -> dict[str, int]:

@@ -171,7 +171,7 @@ OPERATION_LABELS: dict[str, StrOrPromise] = {
     Operation.LIMITS_CHANGE: _("Change of limits"),
     Operation.PIN_CHANGE: _("Change of PIN"),
     Operation.MOBILE_PAYMENTS_ACTIVATE: _("Activation of mobile payments"),
-    Operation.THREEDS: _("3D Secure"),
+    Operation.THREEDS: _("3-D Secure"),
 }
 
 

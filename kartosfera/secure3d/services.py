@@ -61,15 +61,15 @@ def _is_run(pin: str, step: int) -> bool:
 def threeds_pin_validate(pin: str, *, customer: Customer) -> str:
     """Return ``pin`` if it may be a 3DS PIN; raise ValidationError with the reason otherwise."""
     if len(pin) != PIN_LENGTH or not pin.isascii() or not pin.isdigit():
-        raise ValidationError(_("The 3D Secure code must have exactly 4 digits."), code="pin_format")
+        raise ValidationError(_("The 3-D Secure code must have exactly 4 digits."), code="pin_format")
     if len(set(pin)) == 1:
-        raise ValidationError(_("The 3D Secure code must not consist of one digit repeated."), code="pin_repeated")
+        raise ValidationError(_("The 3-D Secure code must not consist of one digit repeated."), code="pin_repeated")
     if _is_run(pin, 1) or _is_run(pin, -1):
         raise ValidationError(
-            _("The 3D Secure code must not be a run of consecutive digits, such as 1234 or 4321."), code="pin_run"
+            _("The 3-D Secure code must not be a run of consecutive digits, such as 1234 or 4321."), code="pin_run"
         )
     if customer.birth_date is not None and pin == f"{customer.birth_date.year:04d}":
-        raise ValidationError(_("The 3D Secure code must not be your year of birth."), code="pin_birth_year")
+        raise ValidationError(_("The 3-D Secure code must not be your year of birth."), code="pin_birth_year")
     return pin
 
 
