@@ -249,7 +249,7 @@ def card_pin_change(*, actor: Actor, card: Card, pvv: str, threeds_pvv: str) -> 
     threeds_stored = profiles.values_list("pin_verification_value", flat=True).first() or ""
     if values_match(threeds_stored, threeds_pvv):
         raise PinSameAsOtherPin(
-            _("The new PIN must be different from your 3D Secure code. Nothing has been changed: choose another PIN.")
+            _("The new PIN must be different from your 3-D Secure code. Nothing has been changed: choose another PIN.")
         )
     card.pin_verification_value = pvv
     card.pin_changed_at = timezone.now()

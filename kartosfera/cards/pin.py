@@ -1,4 +1,4 @@
-"""The customer's PINs: the card PIN and the 3D Secure PIN (docs/pin.md, docs/3d-secure.md).
+"""The customer's PINs: the card PIN and the 3-D Secure PIN (docs/pin.md, docs/3d-secure.md).
 
 One module for both: the trivial-PIN rules (written once, ``pin_weakness``), the
 keyed verification values and the rule that the two PINs differ.
@@ -7,7 +7,7 @@ Neither PIN is ever stored, logged or kept anywhere: only its verification
 value, HMAC-SHA256 under CARD_PIN_KEY (a key outside the database; an HSM in a
 production card core). The card PIN's value is bound to the card (its reference
 and PAN fingerprint): the same PIN on two cards gives two unrelated values, and
-a value copied to another card is worthless. The 3D Secure PIN's value is bound
+a value copied to another card is worthless. The 3-D Secure PIN's value is bound
 to the customer (one 3DS PIN for all their cards). To compare the two PINs the
 candidate's value is computed under the other binding: a new 3DS PIN under each
 card's, a new card PIN under the customer's.

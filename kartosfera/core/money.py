@@ -1,4 +1,8 @@
-"""Money as integer minor units plus an ISO 4217 currency code. Never float."""
+"""Money as integer minor units plus an ISO 4217 currency code. Never float.
+
+``Money.format`` is the one way an amount is written, on pages, in forms, on the
+confirmation page and in text messages (docs/sms.md, "Amounts").
+"""
 
 from __future__ import annotations
 
@@ -40,6 +44,21 @@ def amount_error(value: int, *, signed: bool = False) -> str | None:
 _POLISH_SYMBOLS = {"PLN": "zł", "EUR": "EUR"}
 
 
+def _polish() -> bool:
+    return (get_language() or "pl").startswith("pl")
+
+
+def currency_label(currency: str, *, sms: bool = False) -> str:
+    """How an amount names its currency: "zł" on a Polish page; the ISO code in English and in every SMS.
+
+    An SMS says "PLN", as Polish banks' messages do: "ł" is not in the GSM-7
+    alphabet, and "zl" reads as a typo.
+    """
+    if not sms and _polish():
+        return _POLISH_SYMBOLS[currency]
+    return currency
+
+
 @dataclass(frozen=True)
 class Money:
     minor: int
@@ -55,13 +74,19 @@ class Money:
     def amount(self) -> Decimal:
         return Decimal(self.minor).scaleb(-MINOR_UNITS[Currency(self.currency)])
 
-    def format(self) -> str:
-        """Localized: "1 234,56 zł" in Polish, "PLN 1,234.56" in English."""
+    def format_number(self, *, sms: bool = False) -> str:
+        """The number alone, localized and grouped: "1 234,56" in Polish, "1,234.56" in English (form fields)."""
         digits = MINOR_UNITS[Currency(self.currency)]
         number = number_format(self.amount, decimal_pos=digits, use_l10n=True, force_grouping=True)
-        if (get_language() or "pl").startswith("pl"):
-            return f"{number}\xa0{_POLISH_SYMBOLS[self.currency]}"
-        return f"{self.currency}\xa0{number}"
+        # The Polish group separator is a no-break space, which GSM-7 lacks.
+        return number.replace("\xa0", " ").replace("\u202f", " ") if sms else number
+
+    def format(self, *, sms: bool = False) -> str:
+        """Localized: "1 234,56 zł" in Polish, "PLN 1,234.56" in English; ``sms``: "1 234,56 PLN", plain spaces."""
+        number = self.format_number(sms=sms)
+        label = currency_label(self.currency, sms=sms)
+        space = " " if sms else "\xa0"
+        return f"{number}{space}{label}" if _polish() else f"{label}{space}{number}"
 
     def __str__(self) -> str:
         return self.format()

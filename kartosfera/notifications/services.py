@@ -11,19 +11,21 @@ from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.crypto import decrypt, encrypt
 from kartosfera.notifications.backends import Sms, SmsDeliveryError, get_sms_backend
 from kartosfera.notifications.models import OutboundSms, SmsStatus
+from kartosfera.notifications.texts import SmsText, sms_text_for_sending
 
 logger = logging.getLogger(__name__)
 
 SMS_ACTOR = Actor.system("sms-gateway")
 
 
-def sms_send(*, to: str, text: str, purpose: str) -> OutboundSms:
-    """Queue a text message; it is handed to the gateway by a task after the transaction commits."""
-    message = OutboundSms.objects.create(to=to, purpose=purpose, text_ciphertext=encrypt(text))
+def sms_send(*, to: str, message: SmsText, purpose: str) -> OutboundSms:
+    """Queue a registered text message (``SmsTemplate.render``); a task hands it to the gateway after commit."""
+    text = sms_text_for_sending(message)
+    outbound = OutboundSms.objects.create(to=to, purpose=purpose, text_ciphertext=encrypt(text))
     # After commit: a rolled-back operation must not send its code, and the
     # worker must find the row when it runs.
-    transaction.on_commit(lambda: sms_delivery_enqueue(message_id=message.pk))
-    return message
+    transaction.on_commit(lambda: sms_delivery_enqueue(message_id=outbound.pk))
+    return outbound
 
 
 def sms_delivery_enqueue(*, message_id: int, delay: dt.timedelta | None = None) -> None:

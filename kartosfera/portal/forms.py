@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.cards.models import Card, LimitChannel
 from kartosfera.cards.operations_services import BLOCK_NOTE_MAX_LENGTH, limit_ceiling
 from kartosfera.cards.pin import PIN_LENGTH, pin_check
 from kartosfera.cards.states import CUSTOMER_CANCEL_REASONS, StatusReason
-from kartosfera.core.money import Money
+from kartosfera.core.money import Currency, Money, currency_label
 from kartosfera.portal.presenters import LIMIT_LABELS
 
 # "2 000,50", "2000.50", "2000", "2 000 zł": digits with optional spaces as
@@ -24,21 +22,24 @@ _AMOUNT = re.compile(r"^(\d+)(?:[.,](\d{1,2}))?$")
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
 
 
+def _strip_currency(text: str) -> str:
+    # What Money.format writes around a number ("zł", "PLN", "EUR"), copied back into the field.
+    for currency in Currency.values:
+        for label in {currency, currency_label(currency)}:
+            text = text.removesuffix(label).removeprefix(label)
+    return text
+
+
 def parse_zloty(text: str) -> int:
-    """Parse an amount in złoty typed by a person into minor units (grosze); ValidationError if it is not one."""
-    cleaned = _SPACES.sub("", text).removesuffix("zł").removesuffix("PLN")
+    """Parse an amount typed by a person into minor units (grosze, cents); ValidationError if it is not one."""
+    cleaned = _strip_currency(_SPACES.sub("", text))
     match = _AMOUNT.match(cleaned)
     if not match:
-        raise ValidationError(_("Enter an amount in złoty, e.g. 2 000 or 2 000,50."), code="invalid_amount")
+        raise ValidationError(_("Enter an amount, e.g. 2 000 or 2 000,50."), code="invalid_amount")
     whole, cents = match.group(1), (match.group(2) or "0").ljust(2, "0")
     if len(whole) > 12:
         raise ValidationError(_("This amount is too large."), code="amount_too_large")
     return int(whole) * 100 + int(cents)
-
-
-def format_zloty(minor: int) -> str:
-    """Minor units as the form shows them: "2 000,00" in Polish."""
-    return number_format(Decimal(minor).scaleb(-2), decimal_pos=2, use_l10n=True, force_grouping=True)
 
 
 class ZlotyField(forms.CharField):
@@ -89,15 +90,15 @@ def limit_help_text(card: Card, channel: str) -> str:
     """Each limit's real range: its maximum, and for the internet limit the non-cash limit it is part of."""
     maximum = card.limit_max(channel)
     if channel != LimitChannel.INTERNET:
-        return _("In złoty, from 0 to %(maximum)s.") % {"maximum": maximum.format()}
+        return _("From 0 to %(maximum)s.") % {"maximum": maximum.format()}
     ceiling = Money(limit_ceiling(card, channel), card.product.currency)
     if ceiling.minor < maximum.minor:
         text = _(
-            "In złoty, from 0 to %(ceiling)s: the internet limit is part of the non-cash limit and cannot exceed it. "
+            "From 0 to %(ceiling)s: the internet limit is part of the non-cash limit and cannot exceed it. "
             "Raise the non-cash limit too to allow up to %(maximum)s."
         ) % {"ceiling": ceiling.format(), "maximum": maximum.format()}
     else:
-        text = _("In złoty, from 0 to %(maximum)s, and no more than the non-cash limit, which it is part of.") % {
+        text = _("From 0 to %(maximum)s, and no more than the non-cash limit, which it is part of.") % {
             "maximum": maximum.format()
         }
     return f"{text} {_('A limit of 0 switches internet payments off.')}"
@@ -111,7 +112,7 @@ class LimitsForm(forms.Form):
             self.fields[channel] = ZlotyField(
                 label=LIMIT_LABELS[channel],
                 help_text=limit_help_text(card, channel),
-                initial=format_zloty(getattr(card, f"{channel}_limit_minor")),
+                initial=card.limit(channel).format_number(),
             )
 
     def minor_values(self) -> dict[str, int]:
@@ -135,7 +136,7 @@ class PinChangeForm(forms.Form):
         strip=True,
         widget=_pin_widget(),
         help_text=_(
-            "4 digits, different from your 3D Secure code. Avoid easy ones like 1111, 1234 or your year of birth."
+            "4 digits, different from your 3-D Secure code. Avoid easy ones like 1111, 1234 or your year of birth."
         ),
         error_messages={"required": _("Enter the new PIN.")},
     )

@@ -23,6 +23,7 @@ from kartosfera.cards.operations_services import (
     card_unblock,
 )
 from kartosfera.core.audit import Actor
+from kartosfera.core.money import Money
 from kartosfera.sca import stepup
 from kartosfera.users.models import User
 
@@ -41,11 +42,12 @@ PIN_PAYLOAD_KEY = "pin_verification_value"
 THREEDS_PAYLOAD_KEY = "threeds_pin_verification_value"
 
 
-def sms_amount(minor: int, currency: str) -> str:
-    """An amount as an SMS says it: "2000 PLN", "2000,50 PLN" (no grouping: it must read as one number)."""
-    whole, cents = divmod(minor, 100)
-    separator = pgettext("decimal separator", ".")
-    return f"{whole} {currency}" if cents == 0 else f"{whole}{separator}{cents:02d} {currency}"
+# The largest daily limit a realistic product allows is below a million; the
+# SMS test renders the limits with this one (docs/sms.md).
+LONGEST_LIMIT_MINOR = 999_999_99
+_LIMIT_FIELDS = [
+    f"{channel}_{suffix}" for channel in ("cash", "noncash", "internet") for suffix in ("minor", "before_minor")
+]
 
 
 def _card(card: Card | None) -> Card:
@@ -65,17 +67,28 @@ def describe_unblock(*, payload: Mapping[str, Any], card: Card | None) -> str:
 def describe_limits_raise(*, payload: Mapping[str, Any], card: Card | None) -> str:
     card = _card(card)
     label = stepup.card_label(card)
-    templates = {
-        "cash": _("change of the cash limit of card %(card)s to %(amount)s"),
-        "noncash": _("change of the non-cash limit of card %(card)s to %(amount)s"),
-        "internet": _("change of the internet limit of card %(card)s to %(amount)s"),
-    }
-    changes = [
-        templates[channel] % {"card": label, "amount": sms_amount(payload[f"{channel}_minor"], card.product.currency)}
+    # Amounts as the SMS writes them: the page quotes the SMS word for word.
+    changes = {
+        channel: Money(payload[f"{channel}_minor"], card.product.currency).format(sms=True)
         for channel in ("cash", "noncash", "internet")
         if payload[f"{channel}_minor"] != payload[f"{channel}_before_minor"]
-    ]
-    return "; ".join(changes)
+    }
+    if len(changes) == 1:
+        [(channel, amount)] = changes.items()
+        one = {
+            "cash": _("change of the cash limit of card %(card)s to %(amount)s"),
+            "noncash": _("change of the non-cash limit of card %(card)s to %(amount)s"),
+            "internet": _("change of the internet limit of card %(card)s to %(amount)s"),
+        }
+        return one[channel] % {"card": label, "amount": amount}
+    # Several at once, in one short sentence: three full clauses would not fit one SMS.
+    parts = {
+        "cash": pgettext("new limits of a card", "cash %(amount)s"),
+        "noncash": pgettext("new limits of a card", "non-cash %(amount)s"),
+        "internet": pgettext("new limits of a card", "internet %(amount)s"),
+    }
+    limits = ", ".join(parts[channel] % {"amount": amount} for channel, amount in changes.items())
+    return _("new limits of card %(card)s: %(limits)s") % {"card": label, "limits": limits}
 
 
 def describe_pin_change(*, payload: Mapping[str, Any], card: Card | None) -> str:
@@ -90,19 +103,33 @@ def _detail(card: Card | None) -> str:
     return reverse("portal:card_detail", kwargs={"card_id": _card(card).pk})
 
 
-@stepup.register(CARD_ACTIVATE, describe=describe_activate)
+@stepup.register(CARD_ACTIVATE, describe=describe_activate, examples=[{}])
 def run_activate(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
     card_activate(actor=actor, card=_card(card))
     return stepup.StepUpResult(redirect_to=_detail(card), message=_("The card is active. You can use it now."))
 
 
-@stepup.register(CARD_UNBLOCK, describe=describe_unblock)
+@stepup.register(CARD_UNBLOCK, describe=describe_unblock, examples=[{}])
 def run_unblock(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
     card_unblock(actor=actor, card=_card(card))
     return stepup.StepUpResult(redirect_to=_detail(card), message=_("The card is unblocked."))
 
 
-@stepup.register(CARD_LIMITS_RAISE, describe=describe_limits_raise)
+@stepup.register(
+    CARD_LIMITS_RAISE,
+    describe=describe_limits_raise,
+    examples=[
+        # Every limit raised at once to the largest amount, and each one alone.
+        {
+            field: LONGEST_LIMIT_MINOR if field.endswith("_minor") and "before" not in field else 0
+            for field in _LIMIT_FIELDS
+        },
+        *(
+            {field: LONGEST_LIMIT_MINOR if field == f"{channel}_minor" else 0 for field in _LIMIT_FIELDS}
+            for channel in ("cash", "noncash", "internet")
+        ),
+    ],
+)
 def run_limits_raise(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
     # What the code confirmed is exactly what runs: the limits stored with the challenge.
     card_limits_change(
@@ -115,7 +142,9 @@ def run_limits_raise(*, user: User, payload: Mapping[str, Any], card: Card | Non
     return stepup.StepUpResult(redirect_to=_detail(card), message=_("The card's limits have been changed."))
 
 
-@stepup.register(CARD_PIN_CHANGE, describe=describe_pin_change, secret_keys=(PIN_PAYLOAD_KEY, THREEDS_PAYLOAD_KEY))
+@stepup.register(
+    CARD_PIN_CHANGE, describe=describe_pin_change, secret_keys=(PIN_PAYLOAD_KEY, THREEDS_PAYLOAD_KEY), examples=[{}]
+)
 def run_pin_change(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
     card_pin_change(
         actor=actor, card=_card(card), pvv=payload[PIN_PAYLOAD_KEY], threeds_pvv=payload[THREEDS_PAYLOAD_KEY]
@@ -125,7 +154,7 @@ def run_pin_change(*, user: User, payload: Mapping[str, Any], card: Card | None,
     )
 
 
-@stepup.register(CARD_MOBILE_PAYMENTS_ACTIVATE, describe=describe_mobile_payments_activate)
+@stepup.register(CARD_MOBILE_PAYMENTS_ACTIVATE, describe=describe_mobile_payments_activate, examples=[{}])
 def run_mobile_payments_activate(
     *, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor
 ) -> stepup.StepUpResult:

@@ -19,6 +19,8 @@ from kartosfera.core.errors import ValidationFailed
 from kartosfera.customers.identity import mask_phone
 from kartosfera.customers.models import Customer
 from kartosfera.notifications.services import sms_send
+from kartosfera.notifications.texts import SmsText
+from kartosfera.profile.sms_texts import SMS_PASSWORD_CHANGED, SMS_PHONE_CHANGED
 from kartosfera.sca.stepup import stepup_phone
 from kartosfera.users.models import User
 
@@ -69,12 +71,12 @@ def login_validate(value: str, *, user: User) -> str:
     return login
 
 
-def _notify(user: User, text: str, *, purpose: str, phone: str | None = None) -> None:
+def _notify(user: User, message: SmsText, *, purpose: str, phone: str | None = None) -> None:
     # A security change is announced to the number it was confirmed with, so a
     # hijacked session cannot change things unnoticed [ours].
     to = phone or stepup_phone(user)
     if to:
-        sms_send(to=to, text=text, purpose=purpose)
+        sms_send(to=to, message=message, purpose=purpose)
 
 
 @transaction.atomic
@@ -91,7 +93,7 @@ def user_password_change(*, actor: Actor, user: User, password_hash: str) -> Use
     audit_record(actor=actor, action="users.password.changed", obj=locked, customer_id=locked.customer_id)
     _notify(
         locked,
-        _("Kartosfera: your portal password has been changed. If it was not you, call your bank at once."),
+        SMS_PASSWORD_CHANGED.render(),
         purpose="users.password.changed",
     )
     return locked
@@ -142,11 +144,7 @@ def user_portal_phone_change(*, actor: Actor, user: User, new_phone: str) -> Use
     if old_phone and old_phone != new_phone:
         _notify(
             locked,
-            _(
-                "Kartosfera: the phone number for your portal codes has been changed to %(phone)s. "
-                "If it was not you, call your bank at once."
-            )
-            % {"phone": mask_phone(new_phone)},
+            SMS_PHONE_CHANGED.render(phone=mask_phone(new_phone)),
             purpose="users.phone.changed",
             phone=old_phone,
         )

@@ -10,7 +10,13 @@ from django.utils.translation import gettext as _
 
 from kartosfera.core.audit import Actor
 from kartosfera.customers.identity import mask_phone
-from kartosfera.profile.services import user_own_login_set, user_password_change, user_portal_phone_change
+from kartosfera.notifications.texts import LONGEST_E164
+from kartosfera.profile.services import (
+    LOGIN_MAX_LENGTH,
+    user_own_login_set,
+    user_password_change,
+    user_portal_phone_change,
+)
 from kartosfera.sca import stepup
 from kartosfera.users.models import User
 
@@ -34,7 +40,7 @@ def describe_phone_change(*, payload: Mapping[str, Any], card: Card | None) -> s
     return _("change of the portal phone number to %(phone)s") % {"phone": mask_phone(payload["new_phone"])}
 
 
-@stepup.register(PASSWORD_CHANGE, describe=describe_password_change, secret_keys=("password_hash",))
+@stepup.register(PASSWORD_CHANGE, describe=describe_password_change, secret_keys=("password_hash",), examples=[{}])
 def run_password_change(
     *, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor
 ) -> stepup.StepUpResult:
@@ -46,7 +52,7 @@ def run_password_change(
     )
 
 
-@stepup.register(OWN_LOGIN_SET, describe=describe_own_login_set)
+@stepup.register(OWN_LOGIN_SET, describe=describe_own_login_set, examples=[{"login": "w" * LOGIN_MAX_LENGTH}])
 def run_own_login_set(
     *, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor
 ) -> stepup.StepUpResult:
@@ -57,7 +63,7 @@ def run_own_login_set(
     )
 
 
-@stepup.register(PHONE_CHANGE, describe=describe_phone_change)
+@stepup.register(PHONE_CHANGE, describe=describe_phone_change, examples=[{"new_phone": LONGEST_E164}])
 def run_phone_change(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
     user_portal_phone_change(actor=actor, user=user, new_phone=payload["new_phone"])
     return stepup.StepUpResult(

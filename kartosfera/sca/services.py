@@ -23,7 +23,9 @@ from kartosfera.core.errors import DomainError
 from kartosfera.customers.identity import mask_phone
 from kartosfera.customers.models import Customer
 from kartosfera.notifications.services import sms_send
+from kartosfera.notifications.texts import SmsText
 from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
+from kartosfera.sca.sms_texts import SMS_ACTIVATION_PASSWORD, SMS_CODE
 
 CODE_LIFETIME = {
     ChallengePurpose.REGISTRATION: dt.timedelta(minutes=60),
@@ -63,15 +65,10 @@ def _digest(challenge: SmsChallenge, code: str) -> str:
     return keyed_digest("sca.code", f"{challenge.public_id}:{_normalize(code)}")
 
 
-def _sms_text(challenge: SmsChallenge, code: str) -> str:
+def _sms_text(challenge: SmsChallenge, code: str) -> SmsText:
     if challenge.purpose == ChallengePurpose.REGISTRATION:
-        return _(
-            "Kartosfera: your activation password is %(code)s. It is valid for 60 minutes. Never give it to anybody."
-        ) % {"code": code}
-    return _("Kartosfera code %(code)s: %(description)s. Never give it to anybody.") % {
-        "code": code,
-        "description": challenge.description,
-    }
+        return SMS_ACTIVATION_PASSWORD.render(code=code)
+    return SMS_CODE.render(code=code, description=challenge.description)
 
 
 @transaction.atomic
@@ -102,7 +99,7 @@ def challenge_issue(
     )
     challenge.code_digest = _digest(challenge, code)
     challenge.save()
-    sms_send(to=phone, text=_sms_text(challenge, code), purpose=f"sca.{purpose}")
+    sms_send(to=phone, message=_sms_text(challenge, code), purpose=f"sca.{purpose}")
     audit_record(
         actor=actor,
         action="sca.code.sent",
@@ -126,7 +123,7 @@ def challenge_resend(*, actor: Actor, challenge: SmsChallenge) -> SmsChallenge:
     challenge.sends += 1
     challenge.expires_at = timezone.now() + CODE_LIFETIME[ChallengePurpose(challenge.purpose)]
     challenge.save(update_fields=["code_digest", "sends", "expires_at"])
-    sms_send(to=challenge.phone, text=_sms_text(challenge, code), purpose=f"sca.{challenge.purpose}")
+    sms_send(to=challenge.phone, message=_sms_text(challenge, code), purpose=f"sca.{challenge.purpose}")
     audit_record(
         actor=actor,
         action="sca.code.resent",

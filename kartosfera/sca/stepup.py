@@ -10,7 +10,7 @@ art. 5, dynamic linking). See docs/step-up.md.
 
 Registering an operation (in ``<app>/stepup_operations.py``, found at start-up)::
 
-    @stepup.register("cards.limit.raise", describe=describe_limit_raise)
+    @stepup.register("cards.limit.raise", describe=describe_limit_raise, examples=[{...longest payload...}])
     def run_limit_raise(*, user, payload, card, actor) -> stepup.StepUpResult:
         card_limit_change(actor=actor, card=card, ...)
         return stepup.StepUpResult(redirect_to=reverse(...), message=_("..."))
@@ -19,7 +19,7 @@ Registering an operation (in ``<app>/stepup_operations.py``, found at start-up):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -80,6 +80,9 @@ class Operation:
     # Payload keys holding a one-way secret (a password hash, a PIN verification
     # value): dropped from the stored payload once the confirmation ends.
     secret_keys: tuple[str, ...] = ()
+    # Payloads with the longest realistic values: the SMS test renders the
+    # code's text with each (kartosfera/sca/sms_texts.py); none = a failing test.
+    examples: tuple[Mapping[str, Any], ...] = ()
 
 
 class StepUpRefused(DomainError):
@@ -91,11 +94,19 @@ class StepUpRefused(DomainError):
 _registry: dict[str, Operation] = {}
 
 
-def register(name: str, *, describe: Describe, secret_keys: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+def register(
+    name: str,
+    *,
+    describe: Describe,
+    secret_keys: tuple[str, ...] = (),
+    examples: Sequence[Mapping[str, Any]] = (),
+) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of the operation ``name``.
 
     ``secret_keys``: payload keys wiped when the confirmation ends (run, refused,
     failed or cancelled), so a hash does not outlive the minutes it is needed.
+    ``examples``: payloads with the longest realistic values, with which the
+    tests check that the code's SMS fits one GSM-7 segment (docs/sms.md).
     """
 
     def decorator(run: Handler) -> Handler:
@@ -103,7 +114,9 @@ def register(name: str, *, describe: Describe, secret_keys: tuple[str, ...] = ()
             raise ImproperlyConfigured(f"step-up operation {name!r} is registered twice")
         if len(name) > SmsChallenge._meta.get_field("operation").max_length:  # type: ignore[operator]
             raise ImproperlyConfigured(f"step-up operation name {name!r} is too long")
-        _registry[name] = Operation(name=name, describe=describe, run=run, secret_keys=tuple(secret_keys))
+        _registry[name] = Operation(
+            name=name, describe=describe, run=run, secret_keys=tuple(secret_keys), examples=tuple(examples)
+        )
         return run
 
     return decorator

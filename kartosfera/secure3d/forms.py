@@ -21,7 +21,7 @@ _PIN_ATTRS = {"autocomplete": "off", "inputmode": "numeric", "pattern": "[0-9]*"
 
 class ThreeDSPinForm(forms.Form):
     pin = forms.CharField(
-        label=_("New 3D Secure code"),
+        label=_("New 3-D Secure code"),
         max_length=PIN_LENGTH,
         strip=False,
         help_text=_(
@@ -31,7 +31,7 @@ class ThreeDSPinForm(forms.Form):
         widget=forms.PasswordInput(attrs=_PIN_ATTRS, render_value=False),
     )
     pin_repeat = forms.CharField(
-        label=_("Repeat the 3D Secure code"),
+        label=_("Repeat the 3-D Secure code"),
         max_length=PIN_LENGTH,
         strip=False,
         widget=forms.PasswordInput(attrs=_PIN_ATTRS, render_value=False),

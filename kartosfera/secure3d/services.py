@@ -1,4 +1,4 @@
-"""3D Secure services: the 3DS PIN, the low-value exemption, trusted merchants and the lock.
+"""3-D Secure services: the 3DS PIN, the low-value exemption, trusted merchants and the lock.
 
 Rules and sources: docs/3d-secure.md. Setting the PIN, switching the exemption
 on and adding a trusted merchant run only as step-up handlers
@@ -39,6 +39,7 @@ from kartosfera.core.models import ActorType
 from kartosfera.customers.models import Customer
 from kartosfera.notifications.services import sms_send
 from kartosfera.secure3d.models import ThreeDSProfile, TrustedMerchant
+from kartosfera.secure3d.sms_texts import SMS_THREEDS_PIN_CHANGED, SMS_THREEDS_PIN_SET
 from kartosfera.users.lockout import lock_end
 from kartosfera.users.models import User
 from kartosfera.users.services import login_phone
@@ -71,14 +72,16 @@ class ThreeDSLocked(DomainError):
 # --- The 3DS PIN -------------------------------------------------------------------
 
 THREEDS_PIN_MESSAGES: dict[str, _StrPromise] = {
-    PinRule.FORMAT: gettext_lazy("The 3D Secure code must have exactly 4 digits."),
-    PinRule.SAME_DIGITS: gettext_lazy("The 3D Secure code must not consist of one digit repeated."),
-    PinRule.SEQUENCE: gettext_lazy("The 3D Secure code must not be a run of consecutive digits, such as 1234 or 4321."),
-    PinRule.CARD_NUMBER: gettext_lazy("The 3D Secure code must not be the last 4 digits of one of your cards."),
-    PinRule.BIRTH_YEAR: gettext_lazy("The 3D Secure code must not be your year of birth."),
-    PinRule.BIRTH_DAY: gettext_lazy("The 3D Secure code must not be your birthday (day and month)."),
+    PinRule.FORMAT: gettext_lazy("The 3-D Secure code must have exactly 4 digits."),
+    PinRule.SAME_DIGITS: gettext_lazy("The 3-D Secure code must not consist of one digit repeated."),
+    PinRule.SEQUENCE: gettext_lazy(
+        "The 3-D Secure code must not be a run of consecutive digits, such as 1234 or 4321."
+    ),
+    PinRule.CARD_NUMBER: gettext_lazy("The 3-D Secure code must not be the last 4 digits of one of your cards."),
+    PinRule.BIRTH_YEAR: gettext_lazy("The 3-D Secure code must not be your year of birth."),
+    PinRule.BIRTH_DAY: gettext_lazy("The 3-D Secure code must not be your birthday (day and month)."),
     PinRule.COMMON: gettext_lazy(
-        "This 3D Secure code is one of the most common ones and easy to guess. Choose another one."
+        "This 3-D Secure code is one of the most common ones and easy to guess. Choose another one."
     ),
 }
 
@@ -137,7 +140,7 @@ def _refuse_a_card_pin(*, customer: Customer, card_pin_values: Mapping[str, str]
         if values_match(stored, candidate):
             raise PinSameAsOtherPin(
                 _(
-                    "The 3D Secure code must be different from the PIN of your card %(card)s. "
+                    "The 3-D Secure code must be different from the PIN of your card %(card)s. "
                     "Nothing has been changed: choose another code."
                 )
                 % {"card": f"*{last4}"}
@@ -151,11 +154,8 @@ def _notify_pin_set(customer: Customer, *, changed: bool) -> None:
     phone = login_phone(user) if user is not None else customer.phone_on_file
     if not phone:
         return
-    if changed:
-        text = _("Kartosfera: your 3D Secure code has been changed. If it was not you, call your bank at once.")
-    else:
-        text = _("Kartosfera: your 3D Secure code has been set. If it was not you, call your bank at once.")
-    sms_send(to=phone, text=text, purpose="secure3d.pin.changed" if changed else "secure3d.pin.set")
+    template = SMS_THREEDS_PIN_CHANGED if changed else SMS_THREEDS_PIN_SET
+    sms_send(to=phone, message=template.render(), purpose=template.name)
 
 
 @transaction.atomic
@@ -348,7 +348,7 @@ def threeds_pin_check(*, customer: Customer, pin: str, now: dt.datetime) -> bool
 def threeds_unlock(*, actor: Actor, customer: Customer, reason: str) -> ThreeDSProfile:
     """Lift the lock before midnight: bank staff or the system only, with a reason."""
     if actor.type not in _STAFF_OR_SYSTEM:
-        raise PermissionDenied("only bank staff or the system can unlock 3D Secure")
+        raise PermissionDenied("only bank staff or the system can unlock 3-D Secure")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed({"reason": _("Give the reason for the unlock.")})

@@ -1,4 +1,4 @@
-"""The 3D Secure operations confirmed with an SMS code (found by kartosfera.sca at start-up)."""
+"""The 3-D Secure operations confirmed with an SMS code (found by kartosfera.sca at start-up)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,12 @@ from django.utils.translation import gettext as _
 from kartosfera.core.audit import Actor
 from kartosfera.customers.models import Customer
 from kartosfera.sca import stepup
-from kartosfera.secure3d.services import threeds_exemption_set, threeds_pin_set, trusted_merchant_add
+from kartosfera.secure3d.services import (
+    MERCHANT_NAME_MAX_LENGTH,
+    threeds_exemption_set,
+    threeds_pin_set,
+    trusted_merchant_add,
+)
 from kartosfera.users.models import User
 
 if TYPE_CHECKING:
@@ -29,8 +34,13 @@ def _customer(user: User) -> Customer:
     return user.customer
 
 
+# A merchant's name is typed by the holder (up to 100 characters); the SMS
+# names it by its first 50, more than the 40 EMV 3-D Secure gives a merchant name.
+MERCHANT_NAME_IN_SMS = 50
+
+
 def describe_pin_set(*, payload: Mapping[str, Any], card: Card | None) -> str:
-    return _("setting the 3D Secure code")
+    return _("setting the 3-D Secure code")
 
 
 def describe_exemption_on(*, payload: Mapping[str, Any], card: Card | None) -> str:
@@ -38,10 +48,15 @@ def describe_exemption_on(*, payload: Mapping[str, Any], card: Card | None) -> s
 
 
 def describe_merchant_add(*, payload: Mapping[str, Any], card: Card | None) -> str:
-    return _("adding the trusted merchant %(name)s") % {"name": payload["name"]}
+    name = str(payload["name"])
+    if len(name) > MERCHANT_NAME_IN_SMS:
+        name = name[: MERCHANT_NAME_IN_SMS - 3].rstrip() + "..."
+    return _("adding the trusted merchant %(name)s") % {"name": name}
 
 
-@stepup.register(PIN_SET, describe=describe_pin_set, secret_keys=("pin_verification_value", "card_pin_values"))
+@stepup.register(
+    PIN_SET, describe=describe_pin_set, secret_keys=("pin_verification_value", "card_pin_values"), examples=[{}]
+)
 def run_pin_set(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
     # The payload holds the PIN's keyed values (threeds_pin_values), never the PIN.
     threeds_pin_set(
@@ -50,10 +65,10 @@ def run_pin_set(*, user: User, payload: Mapping[str, Any], card: Card | None, ac
         pin_verification_value=payload["pin_verification_value"],
         card_pin_values=payload["card_pin_values"],
     )
-    return stepup.StepUpResult(redirect_to=reverse("secure3d:index"), message=_("Your 3D Secure code has been set."))
+    return stepup.StepUpResult(redirect_to=reverse("secure3d:index"), message=_("Your 3-D Secure code has been set."))
 
 
-@stepup.register(EXEMPTION_ON, describe=describe_exemption_on)
+@stepup.register(EXEMPTION_ON, describe=describe_exemption_on, examples=[{}])
 def run_exemption_on(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
     threeds_exemption_set(actor=actor, customer=_customer(user), enabled=True)
     return stepup.StepUpResult(
@@ -61,7 +76,12 @@ def run_exemption_on(*, user: User, payload: Mapping[str, Any], card: Card | Non
     )
 
 
-@stepup.register(MERCHANT_ADD, describe=describe_merchant_add)
+@stepup.register(
+    MERCHANT_ADD,
+    describe=describe_merchant_add,
+    # Polish letters and the longest name the form takes: the SMS transliterates and shortens it.
+    examples=[{"name": "Żółć " * (MERCHANT_NAME_MAX_LENGTH // 5)}],
+)
 def run_merchant_add(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
     merchant = trusted_merchant_add(
         actor=actor,

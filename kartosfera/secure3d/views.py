@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import DomainError
+from kartosfera.core.money import Currency, Money
 from kartosfera.customers.identity import mask_phone
 from kartosfera.customers.models import Customer
 from kartosfera.portal.decorators import cardholder_required
@@ -59,8 +60,8 @@ def _render_index(
         "merchants": TrustedMerchant.objects.filter(customer=customer),
         "merchant_form": merchant_form or TrustedMerchantForm(),
         "rule": {
-            "payment": services.EXEMPTION_MAX_PAYMENT_PLN,
-            "total": services.EXEMPTION_MAX_TOTAL_PLN,
+            "payment": Money(services.EXEMPTION_MAX_PAYMENT_PLN * 100, Currency.PLN),
+            "total": Money(services.EXEMPTION_MAX_TOTAL_PLN * 100, Currency.PLN),
             "in_a_row": services.EXEMPTION_MAX_IN_A_ROW,
         },
     }
@@ -105,7 +106,9 @@ def exemption(request: HttpRequest) -> HttpResponse:
         # Switching it on lets payments through without the 3DS PIN: confirmed with a code.
         return stepup_begin(request, operation=EXEMPTION_ON, payload={}, back_url=reverse("secure3d:index"))
     services.threeds_exemption_set(actor=Actor.for_user(_user(request)), customer=customer, enabled=False)
-    messages.success(request, _("The exemption for low-value payments is off: every payment needs the 3D Secure code."))
+    messages.success(
+        request, _("The exemption for low-value payments is off: every payment needs the 3-D Secure code.")
+    )
     return redirect("secure3d:index")
 
 

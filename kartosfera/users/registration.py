@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kartosfera.core.audit import Actor, audit_record
@@ -33,9 +32,11 @@ from kartosfera.sca.services import (
     challenge_resend,
     challenge_verify,
 )
+from kartosfera.sca.sms_texts import REGISTRATION_DESCRIPTION
 from kartosfera.users.models import User, UserKind
 from kartosfera.users.passwords import validate_portal_password
 from kartosfera.users.selectors import customer_find_for_registration, normalize_identifier
+from kartosfera.users.sms_texts import SMS_PASSWORD_SET_BY_REGISTRATION
 
 REGISTRATION_OPERATION = "users.registration"
 # After the activation password is accepted, the new password must follow soon:
@@ -132,7 +133,7 @@ def registration_start(*, customer: Customer, previous_challenge: SmsChallenge |
         user=user,
         phone=customer.phone_on_file,
         operation=REGISTRATION_OPERATION,
-        description=_("registration in the portal"),
+        description=str(REGISTRATION_DESCRIPTION),
     )
     audit_record(
         actor=Actor.anonymous(),
@@ -182,10 +183,7 @@ def _notify_password_set_again(user: User, customer: Customer) -> None:
     if user.portal_phone and user.portal_phone != customer.phone_on_file:
         sms_send(
             to=user.portal_phone,
-            text=_(
-                "Kartosfera: a new password for the portal was set by registering again. "
-                "If it was not you, call your bank at once."
-            ),
+            message=SMS_PASSWORD_SET_BY_REGISTRATION.render(),
             purpose="users.registration.password_set",
         )
 

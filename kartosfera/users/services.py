@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError
+from kartosfera.core.helpline import helpline
 from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.notifications.services import sms_send
 from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
@@ -31,10 +32,12 @@ from kartosfera.sca.services import (
     challenge_resend,
     challenge_verify,
 )
+from kartosfera.sca.sms_texts import LOGIN_DESCRIPTION
 from kartosfera.users.backends import password_matches
 from kartosfera.users.lockout import BANK_TIMEZONE, MAX_FAILED_LOGINS, lock_end
 from kartosfera.users.models import User
 from kartosfera.users.selectors import cardholder_find_by_identifier, login_failures_since
+from kartosfera.users.sms_texts import SMS_ACCESS_LOCKED
 
 LOGIN_OPERATION = "users.login"
 
@@ -137,11 +140,7 @@ def _lock(user: User, *, now: dt.datetime) -> None:
     if phone:
         sms_send(
             to=phone,
-            text=_(
-                "Kartosfera: after 3 wrong passwords your access to the portal is locked until %(until)s. "
-                "If it was not you, call your bank. To unlock it sooner, call the helpline or visit a branch."
-            )
-            % {"until": _format_local(user.locked_until, "SHORT_DATETIME_FORMAT")},
+            message=SMS_ACCESS_LOCKED.render(until=user.locked_until, helpline=helpline().service.display),
             purpose="users.locked",
         )
 
@@ -286,7 +285,7 @@ def user_login_code_issue(*, user: User) -> SmsChallenge:
         user=user,
         phone=phone,
         operation=LOGIN_OPERATION,
-        description=_("signing in to the portal"),
+        description=str(LOGIN_DESCRIPTION),
     )
 
 

@@ -92,7 +92,7 @@ def test_raise_a_limit_with_the_code_and_business_limits_are_read_only(
     check_page()
     page.get_by_label("Limit internetowy").fill("2 000,00")
     page.get_by_role("button", name="Zapisz limity").click()
-    confirm_with_code(page, check_page, f"zmiana limitu internetowego karty *{annas_card.pan_last4} na 2000 PLN")
+    confirm_with_code(page, check_page, f"zmiana limitu internetowego karty *{annas_card.pan_last4} na 2 000,00 PLN")
     expect(page.get_by_role("status").first).to_contain_text("Limity karty zostały zmienione.")
     check_page()
     annas_card.refresh_from_db()

@@ -18,10 +18,13 @@ from kartosfera.notifications.backends import BaseSmsBackend, Sms, SmsDeliveryEr
 from kartosfera.notifications.models import OutboundSms, SmsStatus
 from kartosfera.notifications.services import sms_deliver, sms_retry_delay, sms_send
 from kartosfera.notifications.tests.gateway import Answer
+from kartosfera.notifications.texts import SmsText
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-TEXT = "Kartosfera code 482915: logowanie. Never give it to anybody."
+# A registered message, as sms_send takes no free text.
+MESSAGE = SmsText(template="sca.code", text="Kartosfera code 482915: logowanie. Never give it to anybody.")
+TEXT = MESSAGE.text
 PHONE = "+48600100200"
 DUMMY_TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
 HTTP_BACKEND = "kartosfera.notifications.backends.http.SmsBackend"
@@ -60,7 +63,7 @@ def _dummy_queue():
 
 def test_a_message_is_sent_after_the_transaction_commits_and_its_text_is_then_wiped():
     with transaction.atomic():
-        message = sms_send(to=PHONE, text=TEXT, purpose="sca.login")
+        message = sms_send(to=PHONE, message=MESSAGE, purpose="sca.login")
         stored = OutboundSms.objects.get(pk=message.pk)
         assert locmem.outbox == []  # nothing leaves before the commit
         # Stored only encrypted, and readable with the key.
@@ -78,7 +81,7 @@ def test_a_message_is_sent_after_the_transaction_commits_and_its_text_is_then_wi
 
 def test_a_rolled_back_transaction_sends_nothing():
     with pytest.raises(RuntimeError), transaction.atomic():
-        sms_send(to=PHONE, text=TEXT, purpose="sca.login")
+        sms_send(to=PHONE, message=MESSAGE, purpose="sca.login")
         raise RuntimeError("the operation failed")
 
     assert locmem.outbox == []
@@ -87,7 +90,7 @@ def test_a_rolled_back_transaction_sends_nothing():
 
 @override_settings(TASKS=DUMMY_TASKS)
 def test_the_queue_carries_only_the_message_id():
-    message = sms_send(to=PHONE, text=TEXT, purpose="sca.login")
+    message = sms_send(to=PHONE, message=MESSAGE, purpose="sca.login")
 
     [queued] = _dummy_queue()
     assert queued.task.name == "sms_deliver_task"
@@ -101,7 +104,7 @@ def test_the_database_queue_stores_only_the_id_and_its_worker_delivers():
     from django_tasks_db.management.commands.db_worker import Worker
     from django_tasks_db.models import DBTaskResult
 
-    message = sms_send(to=PHONE, text=TEXT, purpose="sca.login")
+    message = sms_send(to=PHONE, message=MESSAGE, purpose="sca.login")
 
     [row] = DBTaskResult.objects.all()
     assert row.args_kwargs == {"args": [message.pk], "kwargs": {}}
@@ -124,7 +127,7 @@ def test_the_database_queue_stores_only_the_id_and_its_worker_delivers():
 
 
 def test_delivering_the_same_message_twice_sends_it_once():
-    message = sms_send(to=PHONE, text=TEXT, purpose="sca.login")
+    message = sms_send(to=PHONE, message=MESSAGE, purpose="sca.login")
 
     again = sms_deliver(message_id=message.pk)
 
@@ -135,7 +138,7 @@ def test_delivering_the_same_message_twice_sends_it_once():
 def test_a_retryable_failure_stays_queued_and_is_delivered_by_a_later_try(scripted):
     scripted.errors = [SmsDeliveryError("gateway answered HTTP 503", status_code=503)] * 2
 
-    message = sms_send(to=PHONE, text=TEXT, purpose="sca.login")
+    message = sms_send(to=PHONE, message=MESSAGE, purpose="sca.login")
 
     # The immediate backend of the tests runs each retry at once.
     message.refresh_from_db()
@@ -149,7 +152,7 @@ def test_a_retryable_failure_stays_queued_and_is_delivered_by_a_later_try(script
 @override_settings(TASKS=DUMMY_TASKS, SMS_DELIVERY_RETRY_DELAY=20)
 def test_a_retry_is_put_on_the_queue_with_a_growing_delay(scripted):
     scripted.errors = [SmsDeliveryError("gateway answered HTTP 503", status_code=503)] * 2
-    message = sms_send(to=PHONE, text=TEXT, purpose="sca.login")
+    message = sms_send(to=PHONE, message=MESSAGE, purpose="sca.login")
 
     before = timezone.now()
     sms_deliver(message_id=message.pk)
@@ -177,7 +180,7 @@ def test_after_the_last_try_the_message_fails_is_wiped_audited_and_logged(script
     scripted.errors = [SmsDeliveryError("gateway answered HTTP 503", status_code=503)] * 10
 
     with caplog.at_level(logging.INFO):
-        message = sms_send(to=PHONE, text=TEXT, purpose="sca.login")
+        message = sms_send(to=PHONE, message=MESSAGE, purpose="sca.login")
 
     message.refresh_from_db()
     assert message.status == SmsStatus.FAILED
@@ -202,7 +205,7 @@ def test_after_the_last_try_the_message_fails_is_wiped_audited_and_logged(script
 def test_a_final_failure_is_not_retried(scripted):
     scripted.errors = [SmsDeliveryError("gateway answered HTTP 400", retryable=False, status_code=400)]
 
-    message = sms_send(to=PHONE, text=TEXT, purpose="sca.login")
+    message = sms_send(to=PHONE, message=MESSAGE, purpose="sca.login")
 
     message.refresh_from_db()
     assert message.status == SmsStatus.FAILED and message.attempts == 1
@@ -212,7 +215,7 @@ def test_a_final_failure_is_not_retried(scripted):
 
 def test_a_failed_message_is_not_sent_by_a_late_delivery(scripted):
     scripted.errors = [SmsDeliveryError("gateway answered HTTP 400", retryable=False, status_code=400)]
-    message = sms_send(to=PHONE, text=TEXT, purpose="sca.login")
+    message = sms_send(to=PHONE, message=MESSAGE, purpose="sca.login")
 
     sms_deliver(message_id=message.pk)
 
@@ -224,7 +227,7 @@ def test_a_failed_message_is_not_sent_by_a_late_delivery(scripted):
 @override_settings(TASKS=DUMMY_TASKS)
 def test_an_unexpected_backend_error_is_a_retryable_failure_naming_only_its_class(scripted):
     scripted.errors = [OSError(f"cannot write {TEXT}")]
-    message = sms_send(to=PHONE, text=TEXT, purpose="sca.login")
+    message = sms_send(to=PHONE, message=MESSAGE, purpose="sca.login")
 
     sms_deliver(message_id=message.pk)
 
@@ -241,7 +244,7 @@ def test_through_the_http_gateway_a_message_is_sent_once_the_gateway_recovers(ga
     # Two failed tries inside the first delivery, then the retried delivery succeeds.
     gateway.script.extend([Answer(status=503), Answer(status=502), Answer(status=200, body={"id": "gw-9"})])
 
-    message = sms_send(to=PHONE, text=TEXT, purpose="sca.login")
+    message = sms_send(to=PHONE, message=MESSAGE, purpose="sca.login")
 
     message.refresh_from_db()
     assert message.status == SmsStatus.SENT and message.attempts == 2
@@ -254,7 +257,7 @@ def test_through_the_http_gateway_a_refused_message_fails_at_once(gateway, setti
     settings.SMS_BACKEND_OPTIONS = {"url": gateway.url, "retries": 3, "backoff": 0.01}
     gateway.script.append(Answer(status=400, body={"error": "invalid number"}))
 
-    message = sms_send(to=PHONE, text=TEXT, purpose="sca.login")
+    message = sms_send(to=PHONE, message=MESSAGE, purpose="sca.login")
 
     message.refresh_from_db()
     assert message.status == SmsStatus.FAILED and message.attempts == 1
@@ -277,7 +280,7 @@ class SlowBackend(BaseSmsBackend):
 @override_settings(TASKS=DUMMY_TASKS, SMS_BACKEND=f"{__name__}.SlowBackend")
 def test_two_workers_delivering_the_same_message_at_once_send_it_once():
     SlowBackend.sent = []
-    message = sms_send(to=PHONE, text=TEXT, purpose="sca.login")
+    message = sms_send(to=PHONE, message=MESSAGE, purpose="sca.login")
     barrier = threading.Barrier(2)
 
     def worker():

@@ -31,3 +31,13 @@ def ordinal_day(day: int | None) -> str:
     if day is None:
         return "—"
     return _("day %(day)s of each month") % {"day": day}
+
+
+@register.filter
+def label_separator(label: object) -> str:
+    """What joins a field's label to its error in a summary: ": ", or a space after a label that ends a sentence.
+
+    "Why are you cancelling the card?: Choose the reason." reads as a typo; the
+    question mark or full stop already separates the two.
+    """
+    return " " if str(label).rstrip().endswith((".", "?", "!", ":")) else ": "

@@ -315,7 +315,7 @@ def test_lowering_a_limit_applies_at_once_without_a_code(anna, active):
 def test_raising_a_limit_waits_for_the_code_whose_text_names_the_change(anna, active):
     response = _limits(anna, active, internet="2000.00")
     challenge_from(response)
-    assert f"zmiana limitu internetowego karty *{active.pan_last4} na 2000 PLN" in texts_to(PHONE)[-1]
+    assert f"zmiana limitu internetowego karty *{active.pan_last4} na 2 000,00 PLN" in texts_to(PHONE)[-1]
     active.refresh_from_db()
     assert active.internet_limit_minor == 0
 
@@ -329,9 +329,9 @@ def test_raising_a_limit_waits_for_the_code_whose_text_names_the_change(anna, ac
 @pytest.mark.parametrize(
     ("values", "field_message"),
     [
-        ({"cash": "abc"}, "Podaj kwotę w złotych"),
-        ({"cash": "-5"}, "Podaj kwotę w złotych"),
-        ({"cash": "1,234"}, "Podaj kwotę w złotych"),
+        ({"cash": "abc"}, "Podaj kwotę, np. 2 000"),
+        ({"cash": "-5"}, "Podaj kwotę, np. 2 000"),
+        ({"cash": "1,234"}, "Podaj kwotę, np. 2 000"),
         ({"cash": "20 000"}, "nie może przekroczyć"),
         ({"internet": "6 000"}, "limitu bezgotówkowego"),
         ({"noncash": ""}, "To pole jest wymagane"),

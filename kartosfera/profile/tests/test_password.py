@@ -33,7 +33,7 @@ def test_changing_the_password_needs_the_sms_code_then_ends_other_sessions(anna,
     assert user.check_password(DEFAULT_PASSWORD) and user.password_changed_at is None
     page = anna.get(response["Location"])
     assert "zmiana hasła do portalu" in page.content.decode()
-    assert "zmiana hasła do portalu" in texts_to(ANNAS_PHONE)[-1]
+    assert "zmiana hasla do portalu" in texts_to(ANNAS_PHONE)[-1]
 
     done = anna.post(response["Location"], {"code": code_sent_to(ANNAS_PHONE)}, follow=True)
 
@@ -49,7 +49,7 @@ def test_changing_the_password_needs_the_sms_code_then_ends_other_sessions(anna,
     assert anna.get(reverse("profile:index")).status_code == 200
     assert laptop.get(reverse("profile:index")).status_code == 302
     # The change is announced by SMS (after the code).
-    assert "hasło do portalu zostało zmienione" in texts_to(ANNAS_PHONE)[-1]
+    assert "haslo do portalu zostalo zmienione" in texts_to(ANNAS_PHONE)[-1]
 
 
 def test_the_new_password_waits_for_the_code_only_as_a_hash(anna):

@@ -215,8 +215,8 @@ def test_setting_or_changing_the_pin_tells_the_holder_by_sms(cardholder, django_
             _set(customer, "2468")
     texts = [sms.text for sms in locmem.outbox if sms.to == "+48601000999"]
     assert len(texts) == 2
-    assert "3D Secure" in texts[0] and "set" in texts[0]
-    assert "3D Secure" in texts[1] and "changed" in texts[1]
+    assert "3-D Secure" in texts[0] and "set" in texts[0]
+    assert "3-D Secure" in texts[1] and "changed" in texts[1]
     assert all(PIN not in text and "2468" not in text for text in texts)
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.urls import reverse
 
 from kartosfera.core.audit import Actor
@@ -116,6 +117,7 @@ def test_three_wrong_passwords_lock_until_the_next_warsaw_midnight_and_tell_the_
     text = last_sms(cardholder.customer.phone_on_file)
     assert "30.03.2026 00:00" in text
     assert "infolini" in text
+    assert settings.HELPLINE_PHONE in text  # the number to call, not just "the helpline"
 
 
 def test_the_third_wrong_password_shows_only_the_generic_error(portal, cardholder):

@@ -456,7 +456,7 @@ def test_registering_again_keeps_the_portal_phone_and_tells_it(portal, cardholde
     user = User.objects.get(pk=cardholder.user.pk)
     assert user.portal_phone == "+48501999888"
     notice = last_sms("+48501999888")
-    assert "ponowną rejestrację" in notice
+    assert "ponowna rejestracje" in notice
 
 
 def test_registering_again_with_the_current_password_is_refused(portal, cardholder):

@@ -1,0 +1,23 @@
+"""The text messages of signing in and registering: the lock and a password set by registering again."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy
+
+from kartosfera.notifications.texts import LONGEST_DATETIME, LONGEST_PHONE_DISPLAY, sms_template
+
+SMS_ACCESS_LOCKED = sms_template(
+    "users.locked",
+    gettext_lazy(
+        "Kartosfera: after 3 wrong passwords your portal access is locked until %(until)s. "
+        "To unlock it sooner, call %(helpline)s or visit a branch."
+    ),
+    examples=lambda: [{"until": LONGEST_DATETIME, "helpline": LONGEST_PHONE_DISPLAY}],
+)
+SMS_PASSWORD_SET_BY_REGISTRATION = sms_template(
+    "users.registration.password_set",
+    gettext_lazy(
+        "Kartosfera: a new password for the portal was set by registering again. "
+        "If it was not you, call your bank at once."
+    ),
+)
