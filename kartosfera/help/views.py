@@ -14,6 +14,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from kartosfera.core.money import Currency, Money
+from kartosfera.secure3d.services import EXEMPTION_MAX_IN_A_ROW, EXEMPTION_MAX_PAYMENT_PLN, EXEMPTION_MAX_TOTAL_PLN
+
 # The accessibility statement's dates: when it was prepared (a self-assessment) and last reviewed.
 # Review it, and move REVIEWED, whenever a release changes what people see (at least once a year).
 STATEMENT_PREPARED = dt.date(2026, 11, 29)
@@ -29,7 +32,14 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_safe
 def guide(request: HttpRequest) -> HttpResponse:
     """The user guide ("Przewodnik Użytkownika"): registration, sign-in, lockout, cards, 3-D Secure, phone."""
-    return render(request, "help/guide.html")
+    # The amounts the guide quotes are the rules' own, written by the one formatter.
+    context = {
+        "sms_example_amount": Money(2000_00, Currency.PLN).format(sms=True),
+        "exemption_payment": Money(EXEMPTION_MAX_PAYMENT_PLN * 100, Currency.PLN),
+        "exemption_total": Money(EXEMPTION_MAX_TOTAL_PLN * 100, Currency.PLN),
+        "exemption_count": EXEMPTION_MAX_IN_A_ROW,
+    }
+    return render(request, "help/guide.html", context)
 
 
 @require_safe

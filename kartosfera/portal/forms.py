@@ -101,7 +101,8 @@ def limit_help_text(card: Card, channel: str) -> str:
         text = _("From 0 to %(maximum)s, and no more than the non-cash limit, which it is part of.") % {
             "maximum": maximum.format()
         }
-    return f"{text} {_('A limit of 0 switches internet payments off.')}"
+    off = _("A limit of 0 switches internet payments off.")
+    return f"{text} {off}"
 
 
 class LimitsForm(forms.Form):

@@ -112,5 +112,5 @@ def test_the_card_page_names_the_last_change_not_a_reason(client, cardholder, ca
     card_activate(actor=Actor.system("tests"), card=card)
     client.force_login(cardholder.user)
     html = client.get(reverse("portal:card_detail", kwargs={"card_id": card.pk})).content.decode()
-    assert re.search(r"<dt>Ostatnia zmiana</dt>\s*<dd>Aktywacja</dd>", html)
+    assert re.search(r"<dt>Ostatnia zmiana</dt>\s*<dd[^>]*>Aktywacja</dd>", html)
     assert "<dt>Przyczyna</dt>" not in html

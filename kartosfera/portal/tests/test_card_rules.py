@@ -190,11 +190,11 @@ def test_the_limits_form_shows_each_limits_real_range(anna, active):
     # The factory's card: cash 2 000 of 10 000, non-cash 5 000 of 30 000, internet 0 of 30 000.
     page = html.unescape(anna.get(_url(active, "limits")).content.decode())
 
-    assert f"od 0 do {zl(1_000_000)}" in _help_text(page, "cash")
-    assert f"od 0 do {zl(3_000_000)}" in _help_text(page, "noncash")
+    assert f"Od 0 do {zl(1_000_000)}" in _help_text(page, "cash")
+    assert f"Od 0 do {zl(3_000_000)}" in _help_text(page, "noncash")
     internet = _help_text(page, "internet")
-    assert f"od 0 do {zl(500_000)}" in internet  # the non-cash limit, not the product's 30 000
-    assert f"od 0 do {zl(3_000_000)}" not in internet
+    assert f"Od 0 do {zl(500_000)}" in internet  # the non-cash limit, not the product's 30 000
+    assert f"Od 0 do {zl(3_000_000)}" not in internet
     assert "Limit 0 wyłącza płatności internetowe." in internet
 
 
@@ -204,7 +204,7 @@ def test_with_a_high_non_cash_limit_the_internet_range_is_its_maximum(anna, acti
     page = html.unescape(anna.get(_url(active, "limits")).content.decode())
 
     internet = _help_text(page, "internet")
-    assert f"od 0 do {zl(1_000_000)}" in internet and "nie więcej niż limit bezgotówkowy" in internet
+    assert f"Od 0 do {zl(1_000_000)}" in internet and "nie więcej niż limit bezgotówkowy" in internet
 
 
 def test_an_internet_limit_of_zero_is_explained_on_the_card_page(anna, active):
