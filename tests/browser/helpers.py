@@ -94,6 +94,6 @@ def staff_verify_by_phone(
     page.get_by_label("4 ostatnie cyfry karty podane przez klienta").fill(card_last4)
     page.get_by_role("button", name="Zapisz weryfikację").click()
     expect(page.locator("#flash")).to_have_text(
-        "Klient zweryfikowany. Przez następne 30 minut możesz wykonywać czynności w jego imieniu."
+        "Klient zweryfikowany. Przez następne 30 minut możesz wykonywać czynności w imieniu klienta."
     )
     check_page()

@@ -130,7 +130,7 @@ def test_register_sign_in_get_locked_out_and_sign_in_again_the_next_day(
         check_page()
     user = User.objects.get(customer=stranger.customer)
     assert user.locked_until is not None
-    assert any("zablokowany" in m.text for m in locmem.outbox if m.to == code_phone)
+    assert any("zablokowano" in m.text for m in locmem.outbox if m.to == code_phone)
 
     # Even the right password gets the generic error while locked (no oracle for a
     # guesser); the owner learnt from the SMS until when, and how to unlock it today.

@@ -31,7 +31,7 @@ from tests.browser.helpers import sign_in, staff_sign_in, staff_verify_by_phone
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ANNA_BIRTH_DATE = "1985-03-14"
-VERIFIED = "Klient zweryfikowany. Przez następne 30 minut możesz wykonywać czynności w jego imieniu."
+VERIFIED = "Klient zweryfikowany. Przez następne 30 minut możesz wykonywać czynności w imieniu klienta."
 UNLOCKED = "Dostęp do portalu odblokowany: klient może się teraz zalogować."
 REASON = "Przyczyna"
 
