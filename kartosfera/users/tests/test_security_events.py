@@ -233,6 +233,19 @@ def test_the_card_list_shows_the_previous_sign_in_and_failures_since(portal, car
     assert "Od tamtej pory były 2 nieudane próby logowania." in html
 
 
+def test_failures_before_a_first_sign_in_are_not_said_to_be_since_it(portal, cardholder):
+    # Locked on the first day, unlocked by staff, then the very first successful sign-in.
+    for wrong in ("to-nie-jest-moje-haslo", "to-tez-nie-moje-haslo"):
+        portal.password_step(cardholder.identifier, wrong)
+    portal.sign_in(cardholder.identifier, cardholder.password)
+
+    html = portal.get(CARD_LIST).content.decode()
+
+    assert "To Twoje pierwsze logowanie do portalu." in html
+    assert "Od tamtej pory" not in html
+    assert "Przed tym logowaniem były 2 nieudane próby logowania." in html
+
+
 def test_the_panel_is_read_from_the_session_without_a_query(client, cardholder, card):
     client.force_login(cardholder.user)
     client.get(CARD_LIST)
