@@ -133,11 +133,19 @@ class CardQuerySet(models.QuerySet["Card"]):
 
     def block_lapsed(self, now: dt.datetime) -> CardQuerySet:
         """The cards whose block has turned into a cancellation by ``now``: Card.block_lapsed as a query."""
-        return self.filter(
-            status=CardStatus.BLOCKED,
-            status_reason=StatusReason.BLOCKED_BY_CUSTOMER,
-            status_changed_at__lte=now - BLOCK_MAX_DURATION,
-        )
+        return self.filter(_lapsed_block(now))
+
+    def not_cancelled_now(self, now: dt.datetime) -> CardQuerySet:
+        """The cards that are not cancelled by ``now``, a lapsed block counting as cancelled (Card.status_now)."""
+        return self.exclude(status=CardStatus.CANCELLED).exclude(_lapsed_block(now))
+
+
+def _lapsed_block(now: dt.datetime) -> Q:
+    return Q(
+        status=CardStatus.BLOCKED,
+        status_reason=StatusReason.BLOCKED_BY_CUSTOMER,
+        status_changed_at__lte=now - BLOCK_MAX_DURATION,
+    )
 
 
 @dataclass(frozen=True)

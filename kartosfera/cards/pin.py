@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kartosfera.cards.states import CardStatus
 from kartosfera.core.errors import DomainError
 
 if TYPE_CHECKING:
@@ -149,7 +149,8 @@ def pin_cards_of_customer(customer_id: int) -> QuerySet[Card]:
     """
     from kartosfera.cards.models import Card
 
-    return Card.objects.filter(customer_id=customer_id).exclude(status=CardStatus.CANCELLED).order_by("pk")
+    # A block past its 60 days is a cancellation already, job or no job (Card.status_now).
+    return Card.objects.filter(customer_id=customer_id).not_cancelled_now(timezone.now()).order_by("pk")
 
 
 def pin_values_under_cards(pin: str, *, customer: Customer) -> dict[str, str]:

@@ -4,10 +4,11 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import translation
 
-from kartosfera.cards.operations_services import card_activate, card_cancel, card_pin_change
+from kartosfera.cards.operations_services import card_activate, card_block_temporarily, card_cancel, card_pin_change
 from kartosfera.cards.pin import (
     COMMON_PINS,
     PinRule,
@@ -178,6 +179,16 @@ def test_a_cancelled_cards_pin_does_not_matter(cardholder):
     card = _card_with_pin(customer, "5830")
     card_cancel(actor=Actor.system(), card=card, reason=StatusReason.LOST)
     _set(customer, "5830")
+    assert services.threeds_profile_get(customer=customer).has_pin
+
+
+def test_a_card_whose_block_lapsed_counts_as_cancelled_before_the_job_runs(cardholder):
+    customer = cardholder.customer
+    card = _card_with_pin(customer, "5830")
+    with time_machine.travel(dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC), tick=False):
+        card_block_temporarily(actor=Actor.for_user(cardholder.user), card=card)
+    with time_machine.travel(dt.datetime(2026, 3, 7, 12, 0, tzinfo=dt.UTC), tick=False):
+        _set(customer, "5830")  # 61 days later: the block has become a cancellation
     assert services.threeds_profile_get(customer=customer).has_pin
 
 
