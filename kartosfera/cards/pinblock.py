@@ -157,12 +157,12 @@ def _aes_into(key: bytes, data: bytearray, out: bytearray, *, encrypt: bool) -> 
 
 def _parse_block(pin_block: bytes | str) -> bytes:
     if isinstance(pin_block, str):
-        text = pin_block.strip()
-        if len(text) != BLOCK_SIZE * 2:
+        # Strict: exactly 32 hex digits, no spaces (bytes.fromhex alone would skip whitespace).
+        if len(pin_block) != BLOCK_SIZE * 2:
             raise PinBlockInvalid(PinBlockFault.LENGTH)
-        if not all(ch in "0123456789abcdefABCDEF" for ch in text):
+        if not all(ch in "0123456789abcdefABCDEF" for ch in pin_block):
             raise PinBlockInvalid(PinBlockFault.NOT_HEX)
-        return bytes.fromhex(text)
+        return bytes.fromhex(pin_block)
     if not isinstance(pin_block, bytes | bytearray) or len(pin_block) != BLOCK_SIZE:
         raise PinBlockInvalid(PinBlockFault.LENGTH)
     return bytes(pin_block)

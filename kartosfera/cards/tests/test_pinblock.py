@@ -221,6 +221,7 @@ def test_a_well_formed_field_built_by_hand_opens():
         ("CC17F65586BFD0953010226C4FC5B3CG", PinBlockFault.NOT_HEX),
         ("CC17F65586BFD0953010226C4FC5B3C\u0661", PinBlockFault.NOT_HEX),
         ("CC17F65586BFD095 010226C4FC5B3CA", PinBlockFault.NOT_HEX),
+        (" CC17F65586BFD0953010226C4FC5B3CA", PinBlockFault.LENGTH),
         (bytes(15), PinBlockFault.LENGTH),
         (bytes(17), PinBlockFault.LENGTH),
         (bytes(32), PinBlockFault.LENGTH),
