@@ -15,6 +15,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from kartosfera.core.key_material import decode_aes_key
 from kartosfera.core.private_files import private_dir, private_file, sqlite_database_path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -78,6 +79,18 @@ CARD_FINGERPRINT_KEY = env_required("CARD_FINGERPRINT_KEY", "dev-only-card-finge
 # The card PIN key: PIN verification values are HMAC-SHA256 under it (docs/pin.md).
 # Kept outside the database; an HSM takes its place in a production card core.
 CARD_PIN_KEY = env_required("CARD_PIN_KEY", "dev-only-card-pin-key-00000000000000000000")
+# The PIN encryption key (PEK) shared with the card processor: PIN blocks (ISO 9564 format 4,
+# AES) arrive enciphered under it (kartosfera/cards/pinblock.py, docs/pin.md). Base64 of 16, 24
+# or 32 random bytes; an HSM holds it in a production card core. The default decodes to
+# "dev-only-pin-encryption-key-0000", and production refuses it like any missing key.
+DEV_PIN_ENCRYPTION_KEY = "ZGV2LW9ubHktcGluLWVuY3J5cHRpb24ta2V5LTAwMDA="
+PIN_ENCRYPTION_KEY = env_required("PIN_ENCRYPTION_KEY", DEV_PIN_ENCRYPTION_KEY)
+try:
+    decode_aes_key("PIN_ENCRYPTION_KEY", PIN_ENCRYPTION_KEY)
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+if IS_PRODUCTION and PIN_ENCRYPTION_KEY == DEV_PIN_ENCRYPTION_KEY:
+    raise ImproperlyConfigured("PIN_ENCRYPTION_KEY must be set in production to a key of its own (see .env.example)")
 
 INSTALLED_APPS = [
     "django.contrib.auth",

@@ -106,14 +106,23 @@ def pin_check(pin: str, *, card: Card) -> None:
         raise ValidationError(CARD_PIN_MESSAGES[rule], code=rule)
 
 
-def _keyed_value(*fields: str) -> str:
-    key = settings.CARD_PIN_KEY.encode()
+def _keyed_value(*fields: str | bytearray) -> str:
+    mac = hmac.new(settings.CARD_PIN_KEY.encode(), digestmod=hashlib.sha256)
     # Unambiguous framing: the references and the fingerprint never contain a NUL.
-    return hmac.new(key, "\x00".join(fields).encode(), hashlib.sha256).hexdigest()
+    # Fed field by field so that a PIN held in a bytearray (a deciphered PIN block,
+    # cards/pinblock.py) is hashed where it lies, never copied into a str that cannot be wiped.
+    for index, field in enumerate(fields):
+        if index:
+            mac.update(b"\x00")
+        mac.update(field.encode() if isinstance(field, str) else field)
+    return mac.hexdigest()
 
 
-def pin_verification_value(pin: str, *, card: Card) -> str:
-    """The keyed, one-way value the card core keeps for ``pin`` on ``card`` (64 hex characters)."""
+def pin_verification_value(pin: str | bytearray, *, card: Card) -> str:
+    """The keyed, one-way value the card core keeps for ``pin`` on ``card`` (64 hex characters).
+
+    ``pin``: the digits as text, or as ASCII digits in a bytearray (the same value).
+    """
     return _keyed_value("kartosfera.card-pin.v1", card.reference, card.pan_fingerprint, pin)
 
 
@@ -135,7 +144,7 @@ def values_match(stored: str, candidate: str) -> bool:
     return bool(stored) and hmac.compare_digest(stored, candidate)
 
 
-def pin_matches(pin: str, *, card: Card) -> bool:
+def pin_matches(pin: str | bytearray, *, card: Card) -> bool:
     """Does ``pin`` match the card's stored verification value? (Constant-time; False when none is set.)"""
     return values_match(card.pin_verification_value, pin_verification_value(pin, card=card))
 

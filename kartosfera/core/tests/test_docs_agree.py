@@ -32,9 +32,15 @@ def test_the_step_up_doc_lists_every_operation_that_needs_a_code():
 
 def test_the_settings_decision_names_every_key_production_requires():
     required = set(re.findall(r"^([A-Z_]+_KEYS?) = env_required\(", _read(ROOT / "config" / "settings.py"), re.M))
-    assert {"CARD_FINGERPRINT_KEY", "CARD_PIN_KEY"} <= required
+    assert {"CARD_FINGERPRINT_KEY", "CARD_PIN_KEY", "PIN_ENCRYPTION_KEY"} <= required
     decision = _read(DOCS / "decisions" / "0006-secure-by-default-settings.md")
     assert [key for key in sorted(required) if f"`{key}`" not in decision] == []
+    # The README's list, the configuration doc's modes table and .env.example name them too.
+    readme, configuration = _read(ROOT / "README.md"), _read(DOCS / "configuration.md")
+    env_example = _read(ROOT / ".env.example")
+    assert [key for key in sorted(required) if f"`{key}`" not in readme] == []
+    assert [key for key in sorted(required) if f"`{key}`" not in configuration] == []
+    assert [key for key in sorted(required) if not re.search(rf"^{key}=", env_example, re.M)] == []
 
 
 def test_the_sessions_doc_gives_staff_their_own_idle_limit():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ PRODUCTION = {
     "CARD_DATA_KEYS": Fernet.generate_key().decode(),
     "CARD_FINGERPRINT_KEY": "f" * 40,
     "CARD_PIN_KEY": "p" * 40,
+    "PIN_ENCRYPTION_KEY": base64.b64encode(b"k" * 32).decode(),
     "DATABASE_URL": "sqlite:///:memory:",
     "SMS_GATEWAY_URL": "https://sms-gateway.example/send",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -50,6 +52,7 @@ def test_production_starts_with_everything_set():
         "CARD_DATA_KEYS",
         "CARD_FINGERPRINT_KEY",
         "CARD_PIN_KEY",
+        "PIN_ENCRYPTION_KEY",
         "SMS_GATEWAY_URL",
         "REDIS_URL",
         "DATABASE_URL",
@@ -60,6 +63,29 @@ def test_production_refuses_to_start_without(missing):
     result = _start(env)
     assert result.returncode != 0
     assert f"{missing} must be set in production" in result.stderr
+
+
+@pytest.mark.parametrize("size", [16, 24, 32])
+def test_production_takes_a_pin_encryption_key_of_each_aes_size(size):
+    result = _start({**PRODUCTION, "PIN_ENCRYPTION_KEY": base64.b64encode(b"k" * size).decode()})
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (base64.b64encode(b"k" * 20).decode(), "PIN_ENCRYPTION_KEY must be base64 of 16, 24 or 32 random bytes"),
+        (base64.b64encode(b"k" * 64).decode(), "PIN_ENCRYPTION_KEY must be base64 of 16, 24 or 32 random bytes"),
+        ("k" * 43 + "!", "PIN_ENCRYPTION_KEY must be base64"),
+        # The development default is public: production wants a key of its own.
+        ("ZGV2LW9ubHktcGluLWVuY3J5cHRpb24ta2V5LTAwMDA=", "PIN_ENCRYPTION_KEY must be set in production to a key of"),
+    ],
+)
+def test_production_refuses_a_pin_encryption_key_that_is_not_an_aes_key_of_its_own(value, message):
+    result = _start({**PRODUCTION, "PIN_ENCRYPTION_KEY": value})
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert value not in result.stderr
 
 
 def test_production_is_the_default_mode():

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kartosfera.core.models import AuditEvent
+from kartosfera.core.tests.test_settings import PRODUCTION
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -161,17 +162,8 @@ def test_anonymous_pages_have_no_warning(client):
 
 def test_production_session_cookies_are_secure_http_only_same_site_and_host_bound():
     root = Path(__file__).resolve().parents[3]
-    production = {
-        "KARTOSFERA_ENV": "production",
-        "SECRET_KEY": "s" * 50,
-        "ALLOWED_HOSTS": "cards.example",
-        "CARD_DATA_KEYS": "ZGV2LW9ubHktY2FyZC1kYXRhLWtleS0wMDAwMDAwMDA=",
-        "CARD_FINGERPRINT_KEY": "f" * 40,
-        "CARD_PIN_KEY": "p" * 40,
-        "DATABASE_URL": "sqlite:///:memory:",
-        "SMS_GATEWAY_URL": "https://sms-gateway.example/send",
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
-    }
+    # One set of production variables for every test that starts production (a new required key is added once).
+    production = PRODUCTION
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
         "print(s.SESSION_COOKIE_NAME, s.SESSION_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.SESSION_COOKIE_SAMESITE, "
