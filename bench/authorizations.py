@@ -1,0 +1,198 @@
+"""The authorization endpoint under gunicorn on PostgreSQL, side by side with pgbench TPC-B.
+
+    .venv/bin/python bench/authorizations.py [--seconds 20] [--clients 8] [--cards 200] [--workers 4]
+
+Measures, in one run on this machine: (1) pgbench's TPC-B transactions per second on a scratch
+database (the machine's own database limit: each TPC-B transaction is 3 UPDATEs, 1 SELECT and 1
+INSERT, about what one authorization writes), (2) authorizations per second and their latency
+(p50/p95/p99) through the real HTTP API: gunicorn serving config.wsgi, PostgreSQL, real API keys,
+card numbers looked up by their keyed fingerprint, holds, daily counters and audit rows written.
+It prints both and the ratio. Needs PostgreSQL at TEST_POSTGRES_URL (default
+postgres://postgres@127.0.0.1:5432/...) and pgbench on the PATH. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/kartosfera").rsplit("/", 1)[0]
+BENCH_DB = "kartosfera_bench_auth"
+PGBENCH_DB = "kartosfera_bench_pgbench"
+PYTHON = sys.executable
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> str:
+    return subprocess.run(args, check=True, capture_output=True, text=True, env=env).stdout  # noqa: S603
+
+
+def recreate_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def pgbench_tps(*, seconds: int, clients: int) -> float:
+    """TPC-B on a scale-10 scratch database with as many clients as the API gets."""
+    recreate_database(PGBENCH_DB)
+    url = f"{PG_SERVER}/{PGBENCH_DB}"
+    host, port, user = "127.0.0.1", "5432", "postgres"
+    if match := re.match(r"postgres(?:ql)?://(?:(\w+)@)?([^:/]+)(?::(\d+))?", url):
+        user, host, port = match.group(1) or user, match.group(2), match.group(3) or port
+    base = ["pgbench", "-h", host, "-p", port, "-U", user]
+    run(*base, "-i", "-q", "-s", "10", PGBENCH_DB)
+    out = run(*base, "-c", str(clients), "-j", "2", "-T", str(seconds), "-n", PGBENCH_DB)
+    tps = float(re.search(r"tps = ([0-9.]+)", out).group(1))  # type: ignore[union-attr]
+    latency = re.search(r"latency average = ([0-9.]+) ms", out)
+    print(f"pgbench TPC-B (scale 10, {clients} clients, {seconds} s): {tps:,.0f} tps", end="")
+    print(f", average latency {latency.group(1)} ms" if latency else "")
+    return tps
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare(env: dict[str, str], cards: int) -> dict[str, object]:
+    """Migrate the scratch database and create a processor key and ``cards`` funded, active cards."""
+    script = f"""
+import json, django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from bench._fixtures_authorizations import make_fixtures
+print("FIXTURES" + json.dumps(make_fixtures({cards})))
+"""
+    out = run(PYTHON, "-c", script, env=env)
+    return json.loads(out.split("FIXTURES", 1)[1])
+
+
+class Client(threading.Thread):
+    """One keep-alive connection sending authorizations back to back until the deadline."""
+
+    def __init__(self, port: int, token: str, cards: list[dict[str, str]], offset: int, deadline: float) -> None:
+        super().__init__(daemon=True)
+        self.port, self.token, self.cards, self.offset, self.deadline = port, token, cards, offset, deadline
+        self.latencies: list[float] = []
+        self.errors = 0
+        self.approved = 0
+
+    def run(self) -> None:
+        from _fixtures_authorizations import authorization_body
+
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        n = self.offset
+        while time.perf_counter() < self.deadline:
+            card = self.cards[n % len(self.cards)]
+            body = json.dumps(authorization_body(card, uuid.uuid4().hex, n))
+            start = time.perf_counter()
+            try:
+                conn.request("POST", "/api/processor/v1/authorizations", body, headers)
+                response = conn.getresponse()
+                payload = response.read()
+            except (OSError, http.client.HTTPException):
+                self.errors += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+                continue
+            self.latencies.append((time.perf_counter() - start) * 1000)
+            if response.status != 200:
+                self.errors += 1
+            elif json.loads(payload).get("approved"):
+                self.approved += 1
+            n += 1
+
+
+def percentile(samples: list[float], q: float) -> float:
+    return samples[min(len(samples) - 1, int(len(samples) * q))]
+
+
+def api_rate(*, seconds: int, clients: int, cards: int, workers: int) -> float:
+    recreate_database(BENCH_DB)
+    env = {
+        **os.environ,
+        "KARTOSFERA_ENV": "test",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": f"{PG_SERVER}/{BENCH_DB}",
+        "DATABASE_CONN_MAX_AGE": "600",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    fixtures = prepare(env, cards)
+    port = free_port()
+    gunicorn = shutil.which("gunicorn", path=str(Path(PYTHON).parent)) or "gunicorn"
+    server = subprocess.Popen(  # noqa: S603
+        [gunicorn, "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        # Warm every worker (imports, connections) before measuring.
+        warm = Client(port, str(fixtures["token"]), fixtures["cards"], 10_000_000, time.perf_counter() + 2)  # type: ignore[arg-type]
+        warm.run()
+        deadline = time.perf_counter() + seconds
+        threads = [
+            Client(port, str(fixtures["token"]), fixtures["cards"], i * 1_000_000, deadline)  # type: ignore[arg-type]
+            for i in range(clients)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    latencies = sorted(sample for thread in threads for sample in thread.latencies)
+    errors = sum(thread.errors for thread in threads)
+    approved = sum(thread.approved for thread in threads)
+    rate = len(latencies) / seconds
+    print(
+        f"authorizations over HTTP (gunicorn {workers} workers, {clients} clients, {cards} cards, {seconds} s): "
+        f"{rate:,.0f}/s; latency p50 {percentile(latencies, 0.50):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms, "
+        f"p99 {percentile(latencies, 0.99):.1f} ms; {approved:,} approved, {errors} errors"
+    )
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--cards", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    print(f"== card core: authorizations ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores)")
+    tps = pgbench_tps(seconds=args.seconds, clients=args.clients)
+    rate = api_rate(seconds=args.seconds, clients=args.clients, cards=args.cards, workers=args.workers)
+    print(f"ratio: {rate / tps:.0%} of pgbench TPC-B (target >= 40 %)")
+
+
+if __name__ == "__main__":
+    main()
