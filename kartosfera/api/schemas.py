@@ -19,6 +19,7 @@ from ninja import Schema
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints, field_validator
 
 from kartosfera.accounts.models import Account, AccountKind
+from kartosfera.cards.controls import ControlKind
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.money import MAX_AMOUNT_MINOR, Currency
@@ -392,6 +393,35 @@ class CardReplaceIn(InputSchema):
     expiry: dt.date | None = Field(None, description=EXPIRY_DESCRIPTION + " Default: the product's validity.")
 
 
+class CardControlOut(Schema):
+    name: str = Field(description="The control's name, e.g. `cash`, `internet`, `contactless`.")
+    kind: ControlKind = Field(description="`amount_limit`: a daily amount; `switch`: on or off.")
+    value_minor: int | None = Field(description="An amount limit's daily value in minor units; null for a switch.")
+    max_minor: int | None = Field(description="An amount limit's maximum (the product's); null for a switch.")
+    enabled: bool | None = Field(
+        description="A switch: on and allowed by the product (what payments obey); null for an amount limit."
+    )
+
+
+def card_controls_out(card: Card) -> list[dict[str, Any]]:
+    """Every control in the registry (cards/controls.py), in its order: the API's one list of them."""
+    limits: list[dict[str, Any]] = [
+        {
+            "name": limit.name,
+            "kind": ControlKind.AMOUNT_LIMIT,
+            "value_minor": limit.amount.minor,
+            "max_minor": limit.maximum.minor,
+            "enabled": None,
+        }
+        for limit in card.controls.limits
+    ]
+    toggles: list[dict[str, Any]] = [
+        {"name": switch.name, "kind": ControlKind.SWITCH, "value_minor": None, "max_minor": None, "enabled": switch.on}
+        for switch in card.controls.switches
+    ]
+    return limits + toggles
+
+
 class CardOut(Schema):
     reference: str
     customer: str
@@ -414,6 +444,10 @@ class CardOut(Schema):
     cash_limit_max_minor: int
     noncash_limit_max_minor: int
     internet_limit_max_minor: int
+    controls: list[CardControlOut] = Field(
+        description="Every control of the card, from the one registry of controls: the daily limits, then the "
+        "switches. Controls added later appear here; the flat `*_limit_minor` fields above stay for compatibility."
+    )
     replaces: str | None = Field(description="The card this one renewed or replaced.")
     replaced_by: str | None = Field(description="The card that renewed or replaced this one.")
     created_at: dt.datetime
@@ -450,6 +484,10 @@ class CardOut(Schema):
     @staticmethod
     def resolve_currency(obj: Card) -> str:
         return obj.product.currency
+
+    @staticmethod
+    def resolve_controls(obj: Card) -> list[dict[str, Any]]:
+        return card_controls_out(obj)
 
     @staticmethod
     def resolve_replaces(obj: Card) -> str | None:

@@ -179,6 +179,27 @@ def product_limit_fields() -> list[str]:
     return [f for d in amount_limits() for f in (d.product_max_field, d.product_default_field)]
 
 
+def missing_columns() -> list[str]:
+    """The columns a registered control names that the models lack (a control registered without its migration)."""
+    from django.apps import apps
+
+    card, product = apps.get_model("cards", "Card"), apps.get_model("cards", "CardProduct")
+    wanted: list[tuple[Any, str]] = []
+    for d in CONTROLS.values():
+        if d.kind == ControlKind.AMOUNT_LIMIT:
+            wanted += [(card, d.value_field), (card, d.max_field)]
+            wanted += [(product, d.product_max_field), (product, d.product_default_field)]
+        else:
+            wanted.append((card, d.value_field))
+            if d.product_capable_field:
+                wanted.append((product, d.product_capable_field))
+    return [
+        f"cards.{model.__name__}.{name}"
+        for model, name in wanted
+        if name not in {f.name for f in model._meta.concrete_fields}
+    ]
+
+
 # --- The product's terms ---------------------------------------------------------------
 
 

@@ -170,9 +170,7 @@ def test_contactless_cannot_be_set_where_the_product_lacks_it(cardholder):
 
 
 def test_lowering_limits_reports_no_raise_and_raising_reports_one(active):
-    lowered = card_limits_change(
-        actor=SYSTEM, card=active, limits={"cash": 100_000, "noncash": 400_000, "internet": 0}
-    )
+    lowered = card_limits_change(actor=SYSTEM, card=active, limits={"cash": 100_000, "noncash": 400_000, "internet": 0})
     assert lowered is False
     assert card_limits_change(
         actor=SYSTEM, card=active, limits={"cash": 100_000, "noncash": 400_000, "internet": 200_000}
