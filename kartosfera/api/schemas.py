@@ -19,7 +19,7 @@ from ninja import Schema
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints, field_validator
 
 from kartosfera.accounts.models import Account, AccountKind
-from kartosfera.cards.controls import ControlKind
+from kartosfera.cards.controls import ControlKind, product_terms
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.money import MAX_AMOUNT_MINOR, Currency
@@ -322,6 +322,28 @@ class CardProductUpdateIn(InputSchema):
         return _not_null(value)
 
 
+class ProductControlOut(Schema):
+    name: str = Field(description="The control's name, as in a card's `controls`.")
+    kind: ControlKind
+    max_minor: int | None = Field(description="An amount limit's maximum; null for a switch.")
+    default_minor: int | None = Field(description="An amount limit's value on a new card; null for a switch.")
+    available: bool | None = Field(description="A switch: whether the product's cards can have it; else null.")
+
+
+def product_controls_out(product: CardProduct) -> list[dict[str, Any]]:
+    """The product's side of every control in the registry: maxima and defaults, then which switches it allows."""
+    return [
+        {
+            "name": term.name,
+            "kind": term.definition.kind,
+            "max_minor": term.max_minor,
+            "default_minor": term.default_minor,
+            "available": term.available,
+        }
+        for term in product_terms(product)
+    ]
+
+
 class CardProductOut(Schema):
     code: str
     name: str
@@ -337,7 +359,16 @@ class CardProductOut(Schema):
     cash_limit_default_minor: int
     noncash_limit_default_minor: int
     internet_limit_default_minor: int
+    controls: list[ProductControlOut] = Field(
+        description="The product's side of every control, from the one registry of controls: each daily limit's "
+        "maximum and default, then which switches its cards can have. The flat fields above stay for compatibility."
+    )
     created_at: dt.datetime
+
+    @staticmethod
+    def resolve_controls(obj: CardProduct) -> list[dict[str, Any]]:
+        return product_controls_out(obj)
+
     updated_at: dt.datetime
 
 

@@ -234,6 +234,33 @@ def product_maxima_changed(changed: list[str] | set[str]) -> bool:
     return any(d.product_max_field in changed for d in amount_limits())
 
 
+@dataclass(frozen=True)
+class ProductTerm:
+    """A product's side of one control: an amount limit's maximum and default, or whether a switch is allowed."""
+
+    definition: ControlDefinition
+    max_minor: int | None
+    default_minor: int | None
+    available: bool | None
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+
+def product_terms(product: CardProduct) -> list[ProductTerm]:
+    """The product's terms for every registered control: the amount limits, then the switches."""
+    terms = []
+    for d in [*amount_limits(), *switches()]:
+        if d.kind == ControlKind.AMOUNT_LIMIT:
+            maximum, default = getattr(product, d.product_max_field), getattr(product, d.product_default_field)
+            terms.append(ProductTerm(definition=d, max_minor=maximum, default_minor=default, available=None))
+        else:
+            capable = d.product_capable_field is None or bool(getattr(product, d.product_capable_field))
+            terms.append(ProductTerm(definition=d, max_minor=None, default_minor=None, available=capable))
+    return terms
+
+
 # --- The value object ------------------------------------------------------------------
 
 

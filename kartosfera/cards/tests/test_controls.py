@@ -175,8 +175,37 @@ def test_a_new_control_appears_in_the_api_and_the_back_office(abroad, active, ca
         "max_minor": 1_000_000,
     }
 
+    product = api.get(f"/api/provisioning/v1/card-products/{active.product.code}").json()
+    assert {k: v for k, v in product["controls"][3].items() if k != "available"} == {
+        "name": "abroad_cash",
+        "kind": "amount_limit",
+        "max_minor": 1_000_000,
+        "default_minor": 200_000,
+    }
+
     page = staff_client(staff["agent"]).get(reverse("backoffice:customer", args=[cardholder.customer.pk]))
     assert "Cash abroad limit" in page.content.decode()
+
+
+def test_the_api_lists_every_control_of_a_card_and_a_product(active):
+    _key, token = api_key_create(actor=SYSTEM, name="core banking", scopes=[ApiScope.PROVISIONING])
+    api = Client(headers={"Authorization": f"Bearer {token}"})
+    card = api.get(f"/api/provisioning/v1/cards/{active.reference}").json()
+    assert card["controls"] == [
+        {"name": "cash", "kind": "amount_limit", "value_minor": 200_000, "max_minor": 1_000_000, "enabled": None},
+        {"name": "noncash", "kind": "amount_limit", "value_minor": 500_000, "max_minor": 3_000_000, "enabled": None},
+        {"name": "internet", "kind": "amount_limit", "value_minor": 0, "max_minor": 3_000_000, "enabled": None},
+        {"name": "contactless", "kind": "switch", "value_minor": None, "max_minor": None, "enabled": True},
+        {"name": "mobile_payments", "kind": "switch", "value_minor": None, "max_minor": None, "enabled": False},
+    ]
+    product = api.get(f"/api/provisioning/v1/card-products/{active.product.code}").json()
+    assert [(c["name"], c["max_minor"], c["default_minor"], c["available"]) for c in product["controls"]] == [
+        ("cash", 1_000_000, 200_000, None),
+        ("noncash", 3_000_000, 500_000, None),
+        ("internet", 3_000_000, 0, None),
+        ("contactless", None, None, True),
+        ("mobile_payments", None, None, True),
+    ]
 
 
 def test_a_new_control_is_checked_and_named_in_the_sms(abroad, active):
