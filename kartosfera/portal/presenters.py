@@ -72,16 +72,17 @@ MOBILE_PAYMENTS_LABELS: dict[str, StrOrPromise] = {
 def contactless_state(card: Card, *, status: str) -> str:
     if status in FINAL_STATES:
         return ContactlessState.NOT_APPLICABLE
-    if not card.product.contactless_capable:
+    switch = card.controls.switch("contactless")
+    if not switch.available:
         return ContactlessState.UNAVAILABLE
-    return ContactlessState.ON if card.contactless_enabled else ContactlessState.OFF
+    return ContactlessState.ON if switch.enabled else ContactlessState.OFF
 
 
 def mobile_payments_state(card: Card, *, status: str) -> str:
     # A cancelled or expired card pays no way at all: "active" there would mislead.
     if status in FINAL_STATES:
         return MobilePaymentsState.NOT_APPLICABLE
-    return MobilePaymentsState.ACTIVE if card.mobile_payments_enabled else MobilePaymentsState.NOT_ACTIVE
+    return MobilePaymentsState.ACTIVE if card.controls.is_on("mobile_payments") else MobilePaymentsState.NOT_ACTIVE
 
 
 @dataclass(frozen=True)
