@@ -80,6 +80,10 @@ class ControlDefinition:
         for attr, value in defaults.items():
             if not getattr(self, attr):
                 object.__setattr__(self, attr, value)
+        # Checked without translating (the texts are lazy and this runs while the apps load): an empty str.
+        texts = (self.part_of_rule, self.help_capped, self.help_full)
+        if self.part_of is not None and any(isinstance(t, str) and not t for t in texts):
+            raise ValueError(f"control {self.name!r} is part of {self.part_of!r}: say so in its texts")
 
 
 CASH = ControlDefinition(

@@ -236,3 +236,10 @@ def test_the_customer_file_shows_each_cards_limits_and_switches(staff, cardholde
     assert html.count("<dt>Limit internetowy</dt><dd>0,00 zł dziennie (maksimum 30 000,00 zł)</dd>") == 2
     assert html.count("<dt>Płatności zbliżeniowe</dt><dd>włączone</dd>") == 2
     assert html.count("<dt>Płatności mobilne</dt><dd>wyłączone</dd>") == 2
+
+
+def test_a_part_of_another_limit_must_say_so_in_its_texts():
+    with pytest.raises(ValueError, match="part of"):
+        ControlDefinition(
+            name="abroad_internet", kind=ControlKind.AMOUNT_LIMIT, channel="internet", label="X", part_of="internet"
+        )
