@@ -19,6 +19,7 @@ from ninja import Schema
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints, field_validator
 
 from kartosfera.accounts.models import Account, AccountKind
+from kartosfera.cards.controls import ControlKind, product_terms
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.money import MAX_AMOUNT_MINOR, Currency
@@ -321,6 +322,28 @@ class CardProductUpdateIn(InputSchema):
         return _not_null(value)
 
 
+class ProductControlOut(Schema):
+    name: str = Field(description="The control's name, as in a card's `controls`.")
+    kind: ControlKind
+    max_minor: int | None = Field(description="An amount limit's maximum; null for a switch.")
+    default_minor: int | None = Field(description="An amount limit's value on a new card; null for a switch.")
+    available: bool | None = Field(description="A switch: whether the product's cards can have it; else null.")
+
+
+def product_controls_out(product: CardProduct) -> list[dict[str, Any]]:
+    """The product's side of every control in the registry: maxima and defaults, then which switches it allows."""
+    return [
+        {
+            "name": term.name,
+            "kind": term.definition.kind,
+            "max_minor": term.max_minor,
+            "default_minor": term.default_minor,
+            "available": term.available,
+        }
+        for term in product_terms(product)
+    ]
+
+
 class CardProductOut(Schema):
     code: str
     name: str
@@ -336,7 +359,16 @@ class CardProductOut(Schema):
     cash_limit_default_minor: int
     noncash_limit_default_minor: int
     internet_limit_default_minor: int
+    controls: list[ProductControlOut] = Field(
+        description="The product's side of every control, from the one registry of controls: each daily limit's "
+        "maximum and default, then which switches its cards can have. The flat fields above stay for compatibility."
+    )
     created_at: dt.datetime
+
+    @staticmethod
+    def resolve_controls(obj: CardProduct) -> list[dict[str, Any]]:
+        return product_controls_out(obj)
+
     updated_at: dt.datetime
 
 
@@ -392,6 +424,35 @@ class CardReplaceIn(InputSchema):
     expiry: dt.date | None = Field(None, description=EXPIRY_DESCRIPTION + " Default: the product's validity.")
 
 
+class CardControlOut(Schema):
+    name: str = Field(description="The control's name, e.g. `cash`, `internet`, `contactless`.")
+    kind: ControlKind = Field(description="`amount_limit`: a daily amount; `switch`: on or off.")
+    value_minor: int | None = Field(description="An amount limit's daily value in minor units; null for a switch.")
+    max_minor: int | None = Field(description="An amount limit's maximum (the product's); null for a switch.")
+    enabled: bool | None = Field(
+        description="A switch: on and allowed by the product (what payments obey); null for an amount limit."
+    )
+
+
+def card_controls_out(card: Card) -> list[dict[str, Any]]:
+    """Every control in the registry (cards/controls.py), in its order: the API's one list of them."""
+    limits: list[dict[str, Any]] = [
+        {
+            "name": limit.name,
+            "kind": ControlKind.AMOUNT_LIMIT,
+            "value_minor": limit.amount.minor,
+            "max_minor": limit.maximum.minor,
+            "enabled": None,
+        }
+        for limit in card.controls.limits
+    ]
+    toggles: list[dict[str, Any]] = [
+        {"name": switch.name, "kind": ControlKind.SWITCH, "value_minor": None, "max_minor": None, "enabled": switch.on}
+        for switch in card.controls.switches
+    ]
+    return limits + toggles
+
+
 class CardOut(Schema):
     reference: str
     customer: str
@@ -414,6 +475,10 @@ class CardOut(Schema):
     cash_limit_max_minor: int
     noncash_limit_max_minor: int
     internet_limit_max_minor: int
+    controls: list[CardControlOut] = Field(
+        description="Every control of the card, from the one registry of controls: the daily limits, then the "
+        "switches. Controls added later appear here; the flat `*_limit_minor` fields above stay for compatibility."
+    )
     replaces: str | None = Field(description="The card this one renewed or replaced.")
     replaced_by: str | None = Field(description="The card that renewed or replaced this one.")
     created_at: dt.datetime
@@ -450,6 +515,10 @@ class CardOut(Schema):
     @staticmethod
     def resolve_currency(obj: Card) -> str:
         return obj.product.currency
+
+    @staticmethod
+    def resolve_controls(obj: Card) -> list[dict[str, Any]]:
+        return card_controls_out(obj)
 
     @staticmethod
     def resolve_replaces(obj: Card) -> str | None:

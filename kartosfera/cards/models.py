@@ -9,6 +9,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kartosfera.cards.controls import (
+    CardControls,
+    amount_limits,
+    card_limit_fields,
+    control,
+    product_limit_fields,
+)
 from kartosfera.cards.states import CANCEL_REASONS, CardStatus, StatusReason
 from kartosfera.core.money import MAX_AMOUNT_MINOR, Currency, Money
 
@@ -46,6 +53,47 @@ def _within_max_amount(*fields: str) -> list[models.CheckConstraint]:
     ]
 
 
+def _product_limit_rules() -> list[models.CheckConstraint]:
+    # From the control definitions (cards/controls.py): a part's maximum within its whole's,
+    # each default within its maximum and, for a part, within its whole's default.
+    rules = []
+    for d in amount_limits():
+        if d.part_of is not None:
+            whole = control(d.part_of)
+            rules.append(
+                models.CheckConstraint(
+                    condition=Q(**{f"{d.product_max_field}__lte": F(whole.product_max_field)}),
+                    name=f"product_{d.name}_max_lte_{whole.name}_max",
+                )
+            )
+    for d in amount_limits():
+        condition = Q(**{f"{d.product_default_field}__lte": F(d.product_max_field)})
+        name = f"product_{d.name}_default_lte_max"
+        if d.part_of is not None:
+            whole = control(d.part_of)
+            condition &= Q(**{f"{d.product_default_field}__lte": F(whole.product_default_field)})
+            name = f"{name}_and_{whole.name}"
+        rules.append(models.CheckConstraint(condition=condition, name=name))
+    return rules
+
+
+def _card_limit_rules() -> list[models.CheckConstraint]:
+    # From the control definitions: internet ≤ non-cash (a part within its whole), each limit ≤ its maximum.
+    rules = [
+        models.CheckConstraint(
+            condition=Q(**{f"{d.value_field}__lte": F(control(d.part_of).value_field)}),
+            name=f"card_{d.name}_lte_{d.part_of}",
+        )
+        for d in amount_limits()
+        if d.part_of is not None
+    ]
+    rules += [
+        models.CheckConstraint(condition=Q(**{f"{d.value_field}__lte": F(d.max_field)}), name=f"card_{d.name}_lte_max")
+        for d in amount_limits()
+    ]
+    return rules
+
+
 # A card is valid for at most 10 years from its issue (ours: no card network issues longer); the
 # bound also keeps every computed expiry far from datetime's year 9999.
 MAX_VALIDITY_MONTHS = 120
@@ -79,36 +127,13 @@ class CardProduct(models.Model):
             models.CheckConstraint(condition=Q(funding__in=Funding.values), name="product_funding_valid"),
             models.CheckConstraint(condition=Q(segment__in=Segment.values), name="product_segment_valid"),
             models.CheckConstraint(condition=Q(currency__in=Currency.values), name="product_currency_valid"),
-            *_non_negative(
-                "cash_limit_max_minor",
-                "noncash_limit_max_minor",
-                "internet_limit_max_minor",
-                "cash_limit_default_minor",
-                "noncash_limit_default_minor",
-                "internet_limit_default_minor",
-            ),
-            *_within_max_amount("cash_limit_max_minor", "noncash_limit_max_minor", "internet_limit_max_minor"),
+            *_non_negative(*product_limit_fields()),
+            *_within_max_amount(*(d.product_max_field for d in amount_limits())),
             models.CheckConstraint(
                 condition=Q(validity_months__gte=1, validity_months__lte=MAX_VALIDITY_MONTHS),
                 name="product_validity_months_range",
             ),
-            models.CheckConstraint(
-                condition=Q(internet_limit_max_minor__lte=F("noncash_limit_max_minor")),
-                name="product_internet_max_lte_noncash_max",
-            ),
-            models.CheckConstraint(
-                condition=Q(cash_limit_default_minor__lte=F("cash_limit_max_minor")),
-                name="product_cash_default_lte_max",
-            ),
-            models.CheckConstraint(
-                condition=Q(noncash_limit_default_minor__lte=F("noncash_limit_max_minor")),
-                name="product_noncash_default_lte_max",
-            ),
-            models.CheckConstraint(
-                condition=Q(internet_limit_default_minor__lte=F("internet_limit_max_minor"))
-                & Q(internet_limit_default_minor__lte=F("noncash_limit_default_minor")),
-                name="product_internet_default_lte_max_and_noncash",
-            ),
+            *_product_limit_rules(),
         ]
 
     def __str__(self) -> str:
@@ -229,27 +254,9 @@ class Card(models.Model):
                 name="card_cancelled_has_cancel_reason",
             ),
             models.CheckConstraint(condition=Q(pan_last4__regex=r"^[0-9]{4}$"), name="card_last4_digits"),
-            *_non_negative(
-                "cash_limit_minor",
-                "noncash_limit_minor",
-                "internet_limit_minor",
-                "cash_limit_max_minor",
-                "noncash_limit_max_minor",
-                "internet_limit_max_minor",
-            ),
-            *_within_max_amount("cash_limit_max_minor", "noncash_limit_max_minor", "internet_limit_max_minor"),
-            models.CheckConstraint(
-                condition=Q(internet_limit_minor__lte=F("noncash_limit_minor")), name="card_internet_lte_noncash"
-            ),
-            models.CheckConstraint(
-                condition=Q(cash_limit_minor__lte=F("cash_limit_max_minor")), name="card_cash_lte_max"
-            ),
-            models.CheckConstraint(
-                condition=Q(noncash_limit_minor__lte=F("noncash_limit_max_minor")), name="card_noncash_lte_max"
-            ),
-            models.CheckConstraint(
-                condition=Q(internet_limit_minor__lte=F("internet_limit_max_minor")), name="card_internet_lte_max"
-            ),
+            *_non_negative(*card_limit_fields()),
+            *_within_max_amount(*(d.max_field for d in amount_limits())),
+            *_card_limit_rules(),
             # A renewal may keep the number, never with the same expiry.
             models.UniqueConstraint(fields=["pan_fingerprint", "expiry"], name="card_pan_expiry_unique"),
         ]
@@ -298,8 +305,15 @@ class Card(models.Model):
     def is_credit(self) -> bool:
         return self.product.funding == Funding.CREDIT
 
+    @property
+    def controls(self) -> CardControls:
+        """The card's limits and switches, read through the control registry (cards/controls.py)."""
+        return CardControls(self)
+
     def limit(self, channel: str) -> Money:
-        return Money(getattr(self, f"{channel}_limit_minor"), self.product.currency)
+        """The daily ``channel`` limit: a delegate to ``card.controls``."""
+        return self.controls.limit(channel)
 
     def limit_max(self, channel: str) -> Money:
-        return Money(getattr(self, f"{channel}_limit_max_minor"), self.product.currency)
+        """The ``channel`` limit's maximum: a delegate to ``card.controls``."""
+        return self.controls.limit_max(channel)

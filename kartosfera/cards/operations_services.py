@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kartosfera.cards.models import Card, LimitChannel
+from kartosfera.cards.models import Card
 from kartosfera.cards.operations import (
     CardState,
     Operation,
@@ -43,7 +43,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 BLOCK_NOTE_MAX_LENGTH = 200
-CHANNELS = [c.value for c in LimitChannel]
 
 
 def _lock(card: Card) -> Card:
@@ -163,70 +162,32 @@ def card_contactless_set(*, actor: Actor, card: Card, enabled: bool) -> Card:
     return card
 
 
-def limits_raised(card: Card, *, cash_minor: int, noncash_minor: int, internet_minor: int) -> bool:
-    """Would these limits raise any of the card's current ones? (Raising needs an SMS code.)"""
-    new = {"cash": cash_minor, "noncash": noncash_minor, "internet": internet_minor}
-    return any(new[c] > getattr(card, f"{c}_limit_minor") for c in CHANNELS)
-
-
-def limit_ceiling(card: Card, channel: str, *, noncash_minor: int | None = None) -> int:
-    """The highest daily ``channel`` limit allowed (minor units): its maximum, and internet ≤ non-cash.
-
-    ``noncash_minor``: the non-cash limit the internet one is checked against
-    (default: the card's current one).
-    """
-    ceiling: int = getattr(card, f"{channel}_limit_max_minor")
-    if channel == LimitChannel.INTERNET:
-        ceiling = min(ceiling, card.noncash_limit_minor if noncash_minor is None else noncash_minor)
-    return ceiling
-
-
-def limits_check(card: Card, *, cash_minor: int, noncash_minor: int, internet_minor: int) -> None:
-    """Raise ValidationFailed unless 0 ≤ each limit ≤ its maximum and internet ≤ non-cash."""
-    new = {"cash": cash_minor, "noncash": noncash_minor, "internet": internet_minor}
-    errors: dict[str, str] = {}
-    for channel in CHANNELS:
-        value = new[channel]
-        if value < 0:
-            errors[channel] = _("A limit cannot be negative.")
-        elif value > getattr(card, f"{channel}_limit_max_minor"):
-            errors[channel] = _("The limit cannot exceed the maximum of %(maximum)s.") % {
-                "maximum": card.limit_max(channel).format()
-            }
-    if (
-        "internet" not in errors
-        and "noncash" not in errors
-        and new["internet"] > limit_ceiling(card, LimitChannel.INTERNET, noncash_minor=new["noncash"])
-    ):
-        errors["internet"] = _("The internet limit is part of the non-cash limit and cannot exceed it.")
-    if errors:
-        raise ValidationFailed(errors)
-
-
 @_audits_refusals(Operation.LIMITS_CHANGE)
 @transaction.atomic
-def card_limits_change(*, actor: Actor, card: Card, cash_minor: int, noncash_minor: int, internet_minor: int) -> bool:
-    """Set the card's daily limits (minor units); returns whether any limit went up."""
+def card_limits_change(*, actor: Actor, card: Card, limits: Mapping[str, int]) -> bool:
+    """Set the card's daily limits (control name → minor units; cards/controls.py); returns whether any went up.
+
+    A limit not named stays as it is. The rules (0 ≤ each ≤ its maximum, internet ≤ non-cash) are
+    the controls' (``CardControls.check``), checked under the card's row lock.
+    """
     card = _lock(card)
     require_operation(card, Operation.LIMITS_CHANGE, by_bank=acts_for_bank(actor))
-    limits_check(card, cash_minor=cash_minor, noncash_minor=noncash_minor, internet_minor=internet_minor)
-    raised = limits_raised(card, cash_minor=cash_minor, noncash_minor=noncash_minor, internet_minor=internet_minor)
-    new = {"cash": cash_minor, "noncash": noncash_minor, "internet": internet_minor}
-    before = {f"{c}_limit_minor": getattr(card, f"{c}_limit_minor") for c in CHANNELS}
-    for channel in CHANNELS:
-        setattr(card, f"{channel}_limit_minor", new[channel])
-    after = {f"{c}_limit_minor": getattr(card, f"{c}_limit_minor") for c in CHANNELS}
-    changed = sorted(k for k in after if after[k] != before[k])
+    controls = card.controls
+    controls.check(limits)
+    raised = controls.raised(limits)
+    before = controls.audit_view()
+    changed = controls.assign(limits)
     if not changed:
         return False
-    card.save(update_fields=[*changed, "updated_at"])
+    after = controls.audit_view()
+    card.save(update_fields=[*sorted(changed), "updated_at"])
     audit_record(
         actor=actor,
         action="cards.card.limits_changed",
         obj=card,
         customer_id=card.customer_id,
-        before={k: before[k] for k in changed},
-        after={k: after[k] for k in changed},
+        before={k: before[k] for k in sorted(changed)},
+        after={k: after[k] for k in sorted(changed)},
     )
     return raised
 
@@ -341,9 +302,6 @@ __all__ = [
     "card_mobile_payments_deactivate",
     "card_pin_change",
     "card_unblock",
-    "limit_ceiling",
-    "limits_check",
-    "limits_raised",
 ]
 
 

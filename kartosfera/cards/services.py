@@ -9,13 +9,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kartosfera.accounts.models import Account, AccountKind
+from kartosfera.cards.controls import product_limit_fields, product_limits_errors, product_maxima_changed
 from kartosfera.cards.models import (
     MAX_VALIDITY_MONTHS,
     Brand,
     Card,
     CardProduct,
     Funding,
-    LimitChannel,
     Segment,
     last_day_of_month,
 )
@@ -24,39 +24,21 @@ from kartosfera.cards.states import REASONS_FOR_TARGET, CardStatus, StatusReason
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.dates import EARLIEST_DATE
 from kartosfera.core.errors import Conflict, InvalidTransition, ValidationFailed
-from kartosfera.core.money import Currency, amount_error
+from kartosfera.core.money import Currency
 from kartosfera.customers.models import Customer
 
-CHANNELS = [c.value for c in LimitChannel]
-PRODUCT_LIMIT_FIELDS = [f"{c}_limit_{kind}_minor" for c in CHANNELS for kind in ("max", "default")]
-PRODUCT_UPDATABLE_FIELDS = ("name", "contactless_capable", "validity_months", *PRODUCT_LIMIT_FIELDS)
+PRODUCT_UPDATABLE_FIELDS = ("name", "contactless_capable", "validity_months", *product_limit_fields())
 
 
 def _product_view(product: CardProduct) -> dict[str, Any]:
     return {
         name: getattr(product, name)
-        for name in ("name", "contactless_capable", "validity_months", *PRODUCT_LIMIT_FIELDS)
+        for name in ("name", "contactless_capable", "validity_months", *product_limit_fields())
     }
 
 
 def _check_product_limits(values: dict[str, Any]) -> None:
-    errors: dict[str, str] = {}
-    for name in PRODUCT_LIMIT_FIELDS:
-        if values[name] is None or values[name] < 0:
-            errors[name] = _("A limit cannot be negative.")
-        elif limit_error := amount_error(values[name]):
-            errors[name] = limit_error
-    if errors:
-        raise ValidationFailed(errors)
-    for channel in CHANNELS:
-        if values[f"{channel}_limit_default_minor"] > values[f"{channel}_limit_max_minor"]:
-            errors[f"{channel}_limit_default_minor"] = _("The default cannot exceed the maximum.")
-    if values["internet_limit_max_minor"] > values["noncash_limit_max_minor"]:
-        errors["internet_limit_max_minor"] = _("The internet limit is part of the non-cash limit and cannot exceed it.")
-    if values["internet_limit_default_minor"] > values["noncash_limit_default_minor"]:
-        errors["internet_limit_default_minor"] = _(
-            "The internet limit is part of the non-cash limit and cannot exceed it."
-        )
+    errors = product_limits_errors(values)
     if values.get("validity_months") is not None and not 1 <= values["validity_months"] <= MAX_VALIDITY_MONTHS:
         errors["validity_months"] = _("Validity must be between 1 and 120 months.")
     if errors:
@@ -155,7 +137,7 @@ def card_product_update(*, actor: Actor, product: CardProduct, **changes: Any) -
         before={k: before[k] for k in changed},
         after={k: after[k] for k in changed},
     )
-    maxima_changed = any(f"{c}_limit_max_minor" in changed for c in CHANNELS)
+    maxima_changed = product_maxima_changed(changed)
     contactless_withdrawn = "contactless_capable" in changed and not product.contactless_capable
     if maxima_changed or contactless_withdrawn:
         for card in Card.objects.select_for_update().filter(product=product).order_by("pk"):
@@ -164,15 +146,9 @@ def card_product_update(*, actor: Actor, product: CardProduct, **changes: Any) -
 
 
 def _card_follow_product(*, card: Card, product: CardProduct, actor: Actor) -> None:
-    before = _card_limits_view(card)
-    for channel in CHANNELS:
-        ceiling = getattr(product, f"{channel}_limit_max_minor")
-        setattr(card, f"{channel}_limit_max_minor", ceiling)
-        setattr(card, f"{channel}_limit_minor", min(getattr(card, f"{channel}_limit_minor"), ceiling))
-    card.internet_limit_minor = min(card.internet_limit_minor, card.noncash_limit_minor)
-    if not product.contactless_capable:
-        card.contactless_enabled = False
-    after = _card_limits_view(card)
+    before = card.controls.audit_view()
+    card.controls.follow_product(product)
+    after = card.controls.audit_view()
     if after != before:
         card.save()
         changed = sorted(k for k in after if after[k] != before[k])
@@ -186,14 +162,6 @@ def _card_follow_product(*, card: Card, product: CardProduct, actor: Actor) -> N
         )
 
 
-def _card_limits_view(card: Card) -> dict[str, Any]:
-    view: dict[str, Any] = {"contactless_enabled": card.contactless_enabled}
-    for channel in CHANNELS:
-        view[f"{channel}_limit_minor"] = getattr(card, f"{channel}_limit_minor")
-        view[f"{channel}_limit_max_minor"] = getattr(card, f"{channel}_limit_max_minor")
-    return view
-
-
 def _card_audit_view(card: Card) -> dict[str, Any]:
     return {
         "reference": card.reference,
@@ -203,7 +171,7 @@ def _card_audit_view(card: Card) -> dict[str, Any]:
         "expiry": card.expiry.isoformat(),
         "status": card.status,
         "status_reason": card.status_reason,
-        **_card_limits_view(card),
+        **card.controls.audit_view(),
     }
 
 
@@ -303,12 +271,9 @@ def card_issue(
         status=CardStatus.INACTIVE,
         status_reason=reason,
         status_changed_at=timezone.now(),
-        contactless_enabled=product.contactless_capable,
         replaces=replaces,
     )
-    for channel in CHANNELS:
-        setattr(card, f"{channel}_limit_minor", getattr(product, f"{channel}_limit_default_minor"))
-        setattr(card, f"{channel}_limit_max_minor", getattr(product, f"{channel}_limit_max_minor"))
+    card.controls.take_product_defaults(product)
     try:
         with transaction.atomic():
             card.save()

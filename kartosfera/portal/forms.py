@@ -9,12 +9,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from kartosfera.cards.models import Card, LimitChannel
-from kartosfera.cards.operations_services import BLOCK_NOTE_MAX_LENGTH, limit_ceiling
+from kartosfera.cards.controls import LimitControl
+from kartosfera.cards.models import Card
+from kartosfera.cards.operations_services import BLOCK_NOTE_MAX_LENGTH
 from kartosfera.cards.pin import PIN_LENGTH, pin_check
 from kartosfera.cards.states import CUSTOMER_CANCEL_REASONS, StatusReason
-from kartosfera.core.money import Currency, Money, currency_label
-from kartosfera.portal.presenters import LIMIT_LABELS
+from kartosfera.core.money import Currency, currency_label
 
 # "2 000,50", "2000.50", "2000", "2 000 zł": digits with optional spaces as
 # thousands separators, and at most two decimals after a comma or a point.
@@ -86,38 +86,34 @@ class ContactlessForm(forms.Form):
     )
 
 
-def limit_help_text(card: Card, channel: str) -> str:
-    """Each limit's real range: its maximum, and for the internet limit the non-cash limit it is part of."""
-    maximum = card.limit_max(channel)
-    if channel != LimitChannel.INTERNET:
-        return _("From 0 to %(maximum)s.") % {"maximum": maximum.format()}
-    ceiling = Money(limit_ceiling(card, channel), card.product.currency)
-    if ceiling.minor < maximum.minor:
-        text = _(
-            "From 0 to %(ceiling)s: the internet limit is part of the non-cash limit and cannot exceed it. "
-            "Raise the non-cash limit too to allow up to %(maximum)s."
-        ) % {"ceiling": ceiling.format(), "maximum": maximum.format()}
+def limit_help_text(limit: LimitControl) -> str:
+    """A limit's real range: its maximum and, for a part of another limit (internet), that limit's value."""
+    definition, maximum = limit.definition, limit.maximum
+    if definition.part_of is None:
+        text = _("From 0 to %(maximum)s.") % {"maximum": maximum.format()}
+    elif limit.ceiling.minor < maximum.minor:
+        text = str(definition.help_capped) % {"ceiling": limit.ceiling.format(), "maximum": maximum.format()}
     else:
-        text = _("From 0 to %(maximum)s, and no more than the non-cash limit, which it is part of.") % {
-            "maximum": maximum.format()
-        }
-    off = _("A limit of 0 switches internet payments off.")
-    return f"{text} {off}"
+        text = str(definition.help_full) % {"maximum": maximum.format()}
+    return f"{text} {definition.zero_help}" if definition.zero_help else text
 
 
 class LimitsForm(forms.Form):
+    """One amount field per amount limit in the control registry (cards/controls.py), named after it."""
+
     def __init__(self, *args: Any, card: Card, **kwargs: Any) -> None:
         self.card = card
         super().__init__(*args, **kwargs)
-        for channel in LimitChannel.values:
-            self.fields[channel] = ZlotyField(
-                label=LIMIT_LABELS[channel],
-                help_text=limit_help_text(card, channel),
-                initial=card.limit(channel).format_number(),
+        for limit in card.controls.limits:
+            self.fields[limit.name] = ZlotyField(
+                label=limit.label,
+                help_text=limit_help_text(limit),
+                initial=limit.amount.format_number(),
             )
 
-    def minor_values(self) -> dict[str, int]:
-        return {f"{channel}_minor": self.cleaned_data[channel] for channel in LimitChannel.values}
+    def limits(self) -> dict[str, int]:
+        """The typed limits: control name → minor units."""
+        return {limit.name: self.cleaned_data[limit.name] for limit in self.card.controls.limits}
 
 
 def _pin_widget() -> forms.PasswordInput:

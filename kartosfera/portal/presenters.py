@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from kartosfera.cards.models import Card, Funding, LimitChannel, Segment, StatusNow
+from kartosfera.cards.controls import LimitControl
+from kartosfera.cards.models import Card, Funding, Segment, StatusNow
 from kartosfera.cards.operations import CardState, card_state
-from kartosfera.core.money import Money
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -55,19 +55,6 @@ CONTACTLESS_LABELS: dict[str, StrOrPromise] = {
     ContactlessState.NOT_APPLICABLE: pgettext_lazy("contactless", "Not applicable"),
 }
 
-LIMIT_LABELS: dict[str, StrOrPromise] = {
-    LimitChannel.CASH: _("Cash limit"),
-    LimitChannel.NONCASH: _("Non-cash limit"),
-    LimitChannel.INTERNET: _("Internet limit"),
-}
-LIMIT_HINTS: dict[str, StrOrPromise] = {
-    LimitChannel.CASH: _("ATM withdrawals per day"),
-    LimitChannel.NONCASH: _("Payments in shops and online per day"),
-    LimitChannel.INTERNET: _("Online payments per day, part of the non-cash limit"),
-}
-# An internet limit of 0 is the product's default: say what it means and what to do.
-INTERNET_OFF_NOTE = _("Internet payments are switched off: set a limit to pay online.")
-
 
 class MobilePaymentsState:
     ACTIVE = "active"
@@ -85,32 +72,17 @@ MOBILE_PAYMENTS_LABELS: dict[str, StrOrPromise] = {
 def contactless_state(card: Card, *, status: str) -> str:
     if status in FINAL_STATES:
         return ContactlessState.NOT_APPLICABLE
-    if not card.product.contactless_capable:
+    switch = card.controls.switch("contactless")
+    if not switch.available:
         return ContactlessState.UNAVAILABLE
-    return ContactlessState.ON if card.contactless_enabled else ContactlessState.OFF
+    return ContactlessState.ON if switch.enabled else ContactlessState.OFF
 
 
 def mobile_payments_state(card: Card, *, status: str) -> str:
     # A cancelled or expired card pays no way at all: "active" there would mislead.
     if status in FINAL_STATES:
         return MobilePaymentsState.NOT_APPLICABLE
-    return MobilePaymentsState.ACTIVE if card.mobile_payments_enabled else MobilePaymentsState.NOT_ACTIVE
-
-
-@dataclass(frozen=True)
-class LimitRow:
-    channel: str
-    label: str
-    hint: str
-    amount: Money
-    maximum: Money
-
-    @property
-    def note(self) -> str:
-        """What the amount means when it needs saying (an internet limit of 0 switches internet payments off)."""
-        if self.channel == LimitChannel.INTERNET and self.amount.minor == 0:
-            return str(INTERNET_OFF_NOTE)
-        return ""
+    return MobilePaymentsState.ACTIVE if card.controls.is_on("mobile_payments") else MobilePaymentsState.NOT_ACTIVE
 
 
 @dataclass(frozen=True)
@@ -149,17 +121,9 @@ class CardSummary:
         return self.card.product.segment == Segment.BUSINESS
 
     @property
-    def limits(self) -> list[LimitRow]:
-        return [
-            LimitRow(
-                channel=channel,
-                label=str(LIMIT_LABELS[channel]),
-                hint=str(LIMIT_HINTS[channel]),
-                amount=self.card.limit(channel),
-                maximum=self.card.limit_max(channel),
-            )
-            for channel in LimitChannel.values
-        ]
+    def limits(self) -> list[LimitControl]:
+        """The card's amount limits, as the registry lists them (cards/controls.py)."""
+        return self.card.controls.limits
 
 
 def card_summary(card: Card, *, now: dt.datetime) -> CardSummary:

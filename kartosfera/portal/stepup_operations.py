@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
+from kartosfera.cards.controls import amount_limits, control
 from kartosfera.cards.operations_services import (
     card_activate,
     card_limits_change,
@@ -45,9 +45,34 @@ THREEDS_PAYLOAD_KEY = "threeds_pin_verification_value"
 # The largest daily limit a realistic product allows is below a million; the
 # SMS test renders the limits with this one (docs/sms.md).
 LONGEST_LIMIT_MINOR = 999_999_99
-_LIMIT_FIELDS = [
-    f"{channel}_{suffix}" for channel in ("cash", "noncash", "internet") for suffix in ("minor", "before_minor")
-]
+
+
+def limits_raise_payload(card: Card, limits: Mapping[str, int]) -> dict[str, int]:
+    """What the SMS code confirms: each limit's new value (``<name>_minor``) and its value before."""
+    current = card.controls.limits_minor()
+    new = card.controls.merged(limits)
+    return {
+        **{f"{name}_minor": value for name, value in new.items()},
+        **{f"{name}_before_minor": value for name, value in current.items()},
+    }
+
+
+def _payload_limits(payload: Mapping[str, Any]) -> dict[str, int]:
+    # A limit a challenge started before it was registered did not confirm stays as it is.
+    return {d.name: payload[f"{d.name}_minor"] for d in amount_limits() if f"{d.name}_minor" in payload}
+
+
+def _longest_examples() -> list[dict[str, int]]:
+    # Every limit raised at once to the largest amount, and each one alone (the SMS length test).
+    names = [d.name for d in amount_limits()]
+
+    def example(raised: set[str]) -> dict[str, int]:
+        return {
+            **{f"{n}_minor": LONGEST_LIMIT_MINOR if n in raised else 0 for n in names},
+            **{f"{n}_before_minor": 0 for n in names},
+        }
+
+    return [example(set(names)), *(example({n}) for n in names)]
 
 
 def _card(card: Card | None) -> Card:
@@ -69,25 +94,15 @@ def describe_limits_raise(*, payload: Mapping[str, Any], card: Card | None) -> s
     label = stepup.card_label(card)
     # Amounts as the SMS writes them: the page quotes the SMS word for word.
     changes = {
-        channel: Money(payload[f"{channel}_minor"], card.product.currency).format(sms=True)
-        for channel in ("cash", "noncash", "internet")
-        if payload[f"{channel}_minor"] != payload[f"{channel}_before_minor"]
+        d.name: Money(payload[f"{d.name}_minor"], card.product.currency).format(sms=True)
+        for d in amount_limits()
+        if f"{d.name}_minor" in payload and payload[f"{d.name}_minor"] != payload[f"{d.name}_before_minor"]
     }
     if len(changes) == 1:
-        [(channel, amount)] = changes.items()
-        one = {
-            "cash": _("change of the cash limit of card %(card)s to %(amount)s"),
-            "noncash": _("change of the non-cash limit of card %(card)s to %(amount)s"),
-            "internet": _("change of the internet limit of card %(card)s to %(amount)s"),
-        }
-        return one[channel] % {"card": label, "amount": amount}
+        [(name, amount)] = changes.items()
+        return str(control(name).sms_change) % {"card": label, "amount": amount}
     # Several at once, in one short sentence: three full clauses would not fit one SMS.
-    parts = {
-        "cash": pgettext("new limits of a card", "cash %(amount)s"),
-        "noncash": pgettext("new limits of a card", "non-cash %(amount)s"),
-        "internet": pgettext("new limits of a card", "internet %(amount)s"),
-    }
-    limits = ", ".join(parts[channel] % {"amount": amount} for channel, amount in changes.items())
+    limits = ", ".join(str(control(name).sms_part) % {"amount": amount} for name, amount in changes.items())
     return _("new limits of card %(card)s: %(limits)s") % {"card": label, "limits": limits}
 
 
@@ -118,27 +133,11 @@ def run_unblock(*, user: User, payload: Mapping[str, Any], card: Card | None, ac
 @stepup.register(
     CARD_LIMITS_RAISE,
     describe=describe_limits_raise,
-    examples=[
-        # Every limit raised at once to the largest amount, and each one alone.
-        {
-            field: LONGEST_LIMIT_MINOR if field.endswith("_minor") and "before" not in field else 0
-            for field in _LIMIT_FIELDS
-        },
-        *(
-            {field: LONGEST_LIMIT_MINOR if field == f"{channel}_minor" else 0 for field in _LIMIT_FIELDS}
-            for channel in ("cash", "noncash", "internet")
-        ),
-    ],
+    examples=_longest_examples(),
 )
 def run_limits_raise(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
     # What the code confirmed is exactly what runs: the limits stored with the challenge.
-    card_limits_change(
-        actor=actor,
-        card=_card(card),
-        cash_minor=payload["cash_minor"],
-        noncash_minor=payload["noncash_minor"],
-        internet_minor=payload["internet_minor"],
-    )
+    card_limits_change(actor=actor, card=_card(card), limits=_payload_limits(payload))
     return stepup.StepUpResult(redirect_to=_detail(card), message=_("The card's limits have been changed."))
 
 

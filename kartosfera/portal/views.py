@@ -19,8 +19,6 @@ from kartosfera.cards.operations_services import (
     card_contactless_set,
     card_limits_change,
     card_mobile_payments_deactivate,
-    limits_check,
-    limits_raised,
 )
 from kartosfera.cards.pin import pin_verification_value, threeds_pin_verification_value
 from kartosfera.cards.selectors import (
@@ -45,6 +43,7 @@ from kartosfera.portal.stepup_operations import (
     CARD_UNBLOCK,
     PIN_PAYLOAD_KEY,
     THREEDS_PAYLOAD_KEY,
+    limits_raise_payload,
 )
 from kartosfera.sca.stepup import stepup_begin
 from kartosfera.users.models import User
@@ -219,26 +218,23 @@ def card_limits(request: HttpRequest, card_id: int) -> HttpResponse:
         return refused
     form = LimitsForm(_data(request), card=card)
     if request.method == "POST" and form.is_valid():
-        values = form.minor_values()
+        values = form.limits()
         try:
-            limits_check(card, **values)
+            card.controls.check(values)
         except ValidationFailed as exc:
             for field, message in exc.field_errors.items():
                 form.add_error(field, message)
         else:
-            if limits_raised(card, **values):
-                before = {
-                    f"{c}_before_minor": getattr(card, f"{c}_limit_minor") for c in ("cash", "noncash", "internet")
-                }
+            if card.controls.raised(values):
                 return stepup_begin(
                     request,
                     operation=CARD_LIMITS_RAISE,
-                    payload={**values, **before},
+                    payload=limits_raise_payload(card, values),
                     card=card,
                     back_url=reverse("portal:card_limits", kwargs={"card_id": card.pk}),
                 )
             try:
-                card_limits_change(actor=_actor(request), card=card, **values)
+                card_limits_change(actor=_actor(request), card=card, limits=values)
             except DomainError as exc:
                 return _refused(request, card, exc)
             messages.success(request, _("The card's limits have been changed."))

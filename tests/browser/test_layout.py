@@ -453,9 +453,7 @@ def cast(db, settings, tmp_path) -> Cast:
     card_limits_change(
         actor=system,
         card=big,
-        cash_minor=8_888_888_888_88,
-        noncash_minor=9_876_543_210_98,
-        internet_minor=7_777_777_777_77,
+        limits={"cash": 8_888_888_888_88, "noncash": 9_876_543_210_98, "internet": 7_777_777_777_77},
     )
     big = card_block_temporarily(actor=system, card=Card.objects.get(pk=big.pk), note="Zgubiona w sklepie")
     big = card_unblock(actor=system, card=big)

@@ -170,10 +170,10 @@ def test_contactless_cannot_be_set_where_the_product_lacks_it(cardholder):
 
 
 def test_lowering_limits_reports_no_raise_and_raising_reports_one(active):
-    lowered = card_limits_change(actor=SYSTEM, card=active, cash_minor=100_000, noncash_minor=400_000, internet_minor=0)
+    lowered = card_limits_change(actor=SYSTEM, card=active, limits={"cash": 100_000, "noncash": 400_000, "internet": 0})
     assert lowered is False
     assert card_limits_change(
-        actor=SYSTEM, card=active, cash_minor=100_000, noncash_minor=400_000, internet_minor=200_000
+        actor=SYSTEM, card=active, limits={"cash": 100_000, "noncash": 400_000, "internet": 200_000}
     )
     active.refresh_from_db()
     assert (active.cash_limit_minor, active.noncash_limit_minor, active.internet_limit_minor) == (
@@ -189,15 +189,15 @@ def test_lowering_limits_reports_no_raise_and_raising_reports_one(active):
 @pytest.mark.parametrize(
     ("values", "field"),
     [
-        ({"cash_minor": -1, "noncash_minor": 0, "internet_minor": 0}, "cash"),
-        ({"cash_minor": 1_000_001, "noncash_minor": 0, "internet_minor": 0}, "cash"),
-        ({"cash_minor": 0, "noncash_minor": 3_000_001, "internet_minor": 0}, "noncash"),
-        ({"cash_minor": 0, "noncash_minor": 100, "internet_minor": 101}, "internet"),
+        ({"cash": -1, "noncash": 0, "internet": 0}, "cash"),
+        ({"cash": 1_000_001, "noncash": 0, "internet": 0}, "cash"),
+        ({"cash": 0, "noncash": 3_000_001, "internet": 0}, "noncash"),
+        ({"cash": 0, "noncash": 100, "internet": 101}, "internet"),
     ],
 )
 def test_limits_outside_the_rules_are_refused_and_nothing_changes(active, values, field):
     with pytest.raises(ValidationFailed) as refused:
-        card_limits_change(actor=SYSTEM, card=active, **values)
+        card_limits_change(actor=SYSTEM, card=active, limits=values)
     assert field in refused.value.field_errors
     active.refresh_from_db()
     assert active.cash_limit_minor == 200_000
@@ -208,13 +208,13 @@ def test_limits_outside_the_rules_are_refused_and_nothing_changes(active, values
 def test_a_business_card_cannot_change_its_limits(business_user, business_product):
     card = card_activate(actor=SYSTEM, card=card_factory(customer=business_user.customer, product=business_product))
     with pytest.raises(OperationNotAllowed, match="business card"):
-        card_limits_change(actor=SYSTEM, card=card, cash_minor=0, noncash_minor=0, internet_minor=0)
+        card_limits_change(actor=SYSTEM, card=card, limits={"cash": 0, "noncash": 0, "internet": 0})
 
 
 def test_a_blocked_card_cannot_change_its_limits(active):
     card_block_temporarily(actor=HOLDER, card=active)
     with pytest.raises(OperationNotAllowed):
-        card_limits_change(actor=SYSTEM, card=active, cash_minor=0, noncash_minor=0, internet_minor=0)
+        card_limits_change(actor=SYSTEM, card=active, limits={"cash": 0, "noncash": 0, "internet": 0})
 
 
 def test_a_block_of_60_days_turns_into_a_cancellation_once(active, cardholder, debit_product):

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 
+from kartosfera.cards.controls import CASH, INTERNET, LimitControl
 from kartosfera.cards.models import Card, CardProduct
 from kartosfera.cards.operations import CardState as DisplayStatus
 from kartosfera.cards.operations import card_state
@@ -11,7 +12,6 @@ from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.money import Money
 from kartosfera.portal.presenters import (
     ContactlessState,
-    LimitRow,
     MobilePaymentsState,
     contactless_state,
     mobile_payments_state,
@@ -69,9 +69,12 @@ def test_mobile_payments_do_not_show_as_active_on_a_card_that_cannot_pay(status)
 
 
 def test_an_internet_limit_of_zero_says_internet_payments_are_off():
-    zero = LimitRow(channel="internet", label="", hint="", amount=Money(0, "PLN"), maximum=Money(100, "PLN"))
-    some = LimitRow(channel="internet", label="", hint="", amount=Money(1, "PLN"), maximum=Money(100, "PLN"))
-    cash = LimitRow(channel="cash", label="", hint="", amount=Money(0, "PLN"), maximum=Money(100, "PLN"))
+    def row(definition, minor):
+        return LimitControl(
+            definition=definition, amount=Money(minor, "PLN"), maximum=Money(100, "PLN"), ceiling=Money(100, "PLN")
+        )
+
+    zero, some, cash = row(INTERNET, 0), row(INTERNET, 1), row(CASH, 0)
 
     assert zero.note == "Płatności internetowe są wyłączone: ustaw limit, aby płacić w internecie."
     assert some.note == cash.note == ""
