@@ -1,0 +1,101 @@
+"""The card processor's authorization endpoints (mounted at /api/processor/v1/, kartosfera/api/processor.py).
+
+Thin: parse with a schema, turn the PIN block into a PIN candidate, call one
+service, answer with a schema. The answer is built from the stored
+authorization, so a retry gets exactly the first answer.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from kartosfera.api import schemas as api_schemas
+from kartosfera.api.auth import request_actor
+from kartosfera.cards.models import Brand
+from kartosfera.processing.codes import code_for
+from kartosfera.processing.models import Authorization
+from kartosfera.processing.pipeline import AuthorizationRequest
+from kartosfera.processing.schemas import AuthorizationIn, AuthorizationOut
+from kartosfera.processing.services import authorization_decide
+
+router = Router(tags=["authorizations"])
+
+_ERRORS: dict[int, type[Schema]] = {
+    400: api_schemas.ErrorOut,
+    401: api_schemas.ErrorOut,
+    403: api_schemas.ErrorOut,
+    409: api_schemas.ErrorOut,
+    422: api_schemas.ErrorOut,
+}
+
+
+def pin_from_pin_block(pin_block: str, *, pan: str) -> str | None:
+    """The clear PIN candidate in an ISO 9564 format 4 PIN block, or None when it cannot be read.
+
+    # wired when cards/pinblock.py lands: decrypt the block under the PIN encryption key
+    # (AES, format 4, bound to the PAN), return the PIN, wipe. Until then no PIN can be read,
+    # and the pipeline declines a PIN payment as ``pin_unverifiable`` (96): never a guess,
+    # never counted as a wrong PIN.
+    """
+    return None
+
+
+def _request(payload: AuthorizationIn) -> AuthorizationRequest:
+    three_ds = payload.three_ds
+    return AuthorizationRequest(
+        processor_id=payload.id,
+        network_transaction_id=payload.network_transaction_id,
+        pan=payload.card.pan,
+        expiry=payload.card.expiry_date(),
+        amount_minor=payload.amount_minor,
+        currency=payload.currency,
+        billing_amount_minor=payload.billing_amount_minor,
+        billing_currency=payload.billing_currency,
+        billing_rate=payload.billing_rate,
+        channel=payload.channel,
+        merchant_name=payload.merchant.name,
+        merchant_city=payload.merchant.city,
+        merchant_country=payload.merchant.country,
+        mcc=payload.merchant.mcc,
+        merchant_id=payload.merchant.id,
+        terminal_id=payload.merchant.terminal_id,
+        partial_supported=payload.partial_approval_supported,
+        eci=three_ds.eci if three_ds else "",
+        authentication_value=three_ds.authentication_value if three_ds else "",
+        ds_transaction_id=three_ds.ds_transaction_id if three_ds else "",
+        pin_entered=payload.pin_block is not None,
+    )
+
+
+def authorization_answer(authorization: Authorization) -> dict[str, object]:
+    """The API's answer for a stored authorization (the first answer and every retry's)."""
+    declined = not authorization.approved
+    code = code_for(authorization.decline_reason) if declined else None
+    advice = code.advice_code(authorization.brand) if code is not None else ""
+    return {
+        "id": authorization.processor_id,
+        "approved": authorization.approved,
+        "response_code": authorization.response_code,
+        "approved_amount_minor": authorization.approved_amount_minor,
+        "currency": authorization.currency,
+        "authorization_code": authorization.authorization_code or None,
+        "decline_reason": authorization.decline_reason or None,
+        "decline_message": code.texts() if code is not None else None,
+        "merchant_advice_code": advice if authorization.brand == Brand.MASTERCARD and advice else None,
+    }
+
+
+@router.post(
+    "",
+    response={200: AuthorizationOut, **_ERRORS},
+    summary="Decide an authorization",
+    description=(
+        "Approve or decline a card payment, hold the amount and count it in the daily limits. "
+        "A retry with the same id and body gets the first answer; the same id with another body is 409."
+    ),
+)
+def create_authorization(request: HttpRequest, payload: AuthorizationIn) -> dict[str, object]:
+    pin = pin_from_pin_block(payload.pin_block, pan=payload.card.pan) if payload.pin_block is not None else None
+    decision = authorization_decide(actor=request_actor(request), request=_request(payload), pin=pin)
+    return authorization_answer(decision.authorization)
