@@ -7,16 +7,17 @@ authorization, so a retry gets exactly the first answer.
 
 from __future__ import annotations
 
-from django.http import HttpRequest
-from ninja import Router, Schema
+from django.http import Http404, HttpRequest
+from ninja import Path, Router, Schema
 
 from kartosfera.api import schemas as api_schemas
 from kartosfera.api.auth import request_actor
 from kartosfera.cards.models import Brand
+from kartosfera.processing.adjustments import authorization_reverse
 from kartosfera.processing.codes import code_for
-from kartosfera.processing.models import Authorization
+from kartosfera.processing.models import Authorization, AuthorizationAdjustment
 from kartosfera.processing.pipeline import AuthorizationRequest
-from kartosfera.processing.schemas import AuthorizationIn, AuthorizationOut
+from kartosfera.processing.schemas import AdjustmentOut, AuthorizationIn, AuthorizationOut, ReversalIn
 from kartosfera.processing.services import authorization_decide
 
 router = Router(tags=["authorizations"])
@@ -25,6 +26,7 @@ _ERRORS: dict[int, type[Schema]] = {
     400: api_schemas.ErrorOut,
     401: api_schemas.ErrorOut,
     403: api_schemas.ErrorOut,
+    404: api_schemas.ErrorOut,
     409: api_schemas.ErrorOut,
     422: api_schemas.ErrorOut,
 }
@@ -99,3 +101,40 @@ def create_authorization(request: HttpRequest, payload: AuthorizationIn) -> dict
     pin = pin_from_pin_block(payload.pin_block, pan=payload.card.pan) if payload.pin_block is not None else None
     decision = authorization_decide(actor=request_actor(request), request=_request(payload), pin=pin)
     return authorization_answer(decision.authorization)
+
+
+def adjustment_answer(adjustment: AuthorizationAdjustment) -> dict[str, object]:
+    authorization = adjustment.authorization
+    return {
+        "id": adjustment.processor_id,
+        "authorization_id": authorization.processor_id,
+        "kind": adjustment.kind,
+        "approved": adjustment.approved,
+        "response_code": adjustment.response_code,
+        "amount_minor": adjustment.amount_minor,
+        "currency": authorization.billing_currency,
+    }
+
+
+@router.post(
+    "/{authorization_id}/reversals",
+    response={200: AdjustmentOut, **_ERRORS},
+    summary="Reverse an authorization (fully or partly)",
+    description=(
+        "Release the hold, fully (no amount) or partly, and restore the daily limits. Always acknowledged; "
+        "a retry with the same reversal id and body gets the first answer, another body is 409."
+    ),
+)
+def create_reversal(
+    request: HttpRequest, payload: ReversalIn, authorization_id: str = Path(..., example="auth-000123")
+) -> dict[str, object]:
+    if len(authorization_id) > 64 or "\x00" in authorization_id:
+        raise Http404
+    decision = authorization_reverse(
+        actor=request_actor(request),
+        authorization_id=authorization_id,
+        reversal_id=payload.id,
+        amount_minor=payload.amount_minor,
+        billing_amount_minor=payload.billing_amount_minor,
+    )
+    return adjustment_answer(decision.adjustment)

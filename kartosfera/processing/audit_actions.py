@@ -20,6 +20,12 @@ audit_actions_register(
         audience=Audience.STAFF,
     ),
     AuditAction(
+        "processing.authorization.reversed",
+        pgettext_lazy("audit action", "Card payment reversed"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
         "processing.card.pin_blocked",
         pgettext_lazy("audit action", "Card PIN blocked after wrong PINs"),
         AuditKind.CARDS,

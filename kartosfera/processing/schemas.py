@@ -103,3 +103,23 @@ class AuthorizationOut(Schema):
     decline_reason: str | None = Field(description="A stable code (docs/processing.md), for a decline.")
     decline_message: DeclineMessage | None
     merchant_advice_code: str | None = Field(description="Mastercard's merchant advice code (DE 48 SE 84).")
+
+
+class ReversalIn(InputSchema):
+    id: Identifier = Field(description="The processor's reversal id: a retry sends the same id and body.")
+    amount_minor: PositiveAmount | None = Field(
+        None, description="The amount reversed, in the transaction currency; left out: everything still held."
+    )
+    billing_amount_minor: PositiveAmount | None = Field(
+        None, description="The amount reversed in the account's currency, when the scheme converted it."
+    )
+
+
+class AdjustmentOut(Schema):
+    id: str
+    authorization_id: str
+    kind: str
+    approved: bool
+    response_code: str
+    amount_minor: int = Field(description="What the reversal released, in the account's currency.")
+    currency: str
