@@ -1,4 +1,4 @@
-"""Reversals of authorizations: releasing a hold, restoring the daily limits (docs/processing.md, "Reversals").
+"""Reversals and increments of authorizations (docs/processing.md, "Reversals", "Increments").
 
 A reversal is acknowledged always (it reports what the merchant or the scheme
 did: 0400/0420): it releases what it names, at most what the authorization still
@@ -11,6 +11,7 @@ core takes them: the card, then the account.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -20,13 +21,15 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.accounts.models import Account
 from kartosfera.cards.models import Card
+from kartosfera.cards.usability import card_usability
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import Conflict
-from kartosfera.processing.codes import APPROVED
+from kartosfera.processing.codes import APPROVED, Reason, code_for
 from kartosfera.processing.models import (
     CHANNEL_LIMITS,
     AdjustmentKind,
@@ -35,10 +38,12 @@ from kartosfera.processing.models import (
     AuthorizationStatus,
     DailySpend,
 )
+from kartosfera.processing.pipeline import INCREMENT_CHECKS, AuthorizationRequest, Context, Decline, run_pipeline
+from kartosfera.processing.services import hold_add
 
 
 class AdjustmentIdConflict(Conflict):
-    default_message = _("This reversal id was already used for another request.")
+    default_message = _("This reversal or increment id was already used for another request.")
     code = "adjustment_id_conflict"
 
 
@@ -181,5 +186,136 @@ def authorization_reverse(
         # One reversal id sent for two authorizations of different cards at once: the unique id let one in,
         # and this attempt now finds it (the stored answer, or a conflict).
         if not AuthorizationAdjustment.objects.filter(processor_id=reversal_id).exists():
+            raise
+        return attempt()
+
+
+def _increment(
+    *,
+    actor: Actor,
+    authorization_id: str,
+    increment_id: str,
+    amount_minor: int,
+    billing_amount_minor: int | None,
+    now: dt.datetime,
+) -> AdjustmentDecision:
+    fingerprint = _fingerprint(
+        authorization=authorization_id, kind=AdjustmentKind.INCREMENT, amount=amount_minor, billing=billing_amount_minor
+    )
+    authorization = Authorization.objects.filter(processor_id=authorization_id).first()
+    if authorization is None:
+        raise Http404
+    card = None
+    if authorization.card_id is not None:
+        card = Card.objects.select_for_update(of=("self",)).select_related("product").get(pk=authorization.card_id)
+    account = None
+    if authorization.account_id is not None:
+        account = Account.objects.select_for_update().get(pk=authorization.account_id)
+    existing = AuthorizationAdjustment.objects.filter(processor_id=increment_id).first()
+    if existing is not None:
+        if not hmac.compare_digest(existing.request_fingerprint, fingerprint):
+            raise AdjustmentIdConflict()
+        return AdjustmentDecision(adjustment=existing, replayed=True)
+    authorization.refresh_from_db()
+    if billing_amount_minor is not None:
+        extra = billing_amount_minor
+    elif authorization.currency == authorization.billing_currency:
+        extra = amount_minor
+    else:
+        # Converted: at the original's rate (the share of its billing amount), rounded up to the grosz.
+        extra = -(-amount_minor * authorization.billing_amount_minor // authorization.amount_minor)
+    decline: Decline | None
+    if card is None or account is None or authorization.status != AuthorizationStatus.PENDING:
+        decline, decided_by = Decline(Reason.ORIGINAL_NOT_PENDING), "original"
+    else:
+        ctx = Context(
+            request=AuthorizationRequest(
+                processor_id=authorization.processor_id,
+                network_transaction_id=authorization.network_transaction_id,
+                pan="",
+                expiry=card.expiry,
+                amount_minor=amount_minor,
+                currency=authorization.currency,
+                channel=authorization.channel,
+                merchant_name=authorization.merchant_name,
+                merchant_country=authorization.merchant_country,
+                mcc=authorization.mcc,
+            ),
+            card=card,
+            account=account,
+            brand=authorization.brand,
+            usability=card_usability(card, now=now),
+            now=now,
+            # The increment counts on the day the authorization counts on: a reversal restores that day.
+            local_date=authorization.local_date,
+            billing_minor=extra,
+            approve_minor=extra,
+        )
+        decline, decided_by = run_pipeline(ctx, INCREMENT_CHECKS)
+        if decline is None:
+            hold_add(ctx, extra)
+            authorization.held_minor += extra
+            authorization.save(update_fields=["held_minor"])
+    code = None if decline is None else code_for(decline.reason)
+    adjustment = AuthorizationAdjustment.objects.create(
+        processor_id=increment_id,
+        authorization=authorization,
+        kind=AdjustmentKind.INCREMENT,
+        amount_minor=extra if decline is None else 0,
+        approved=decline is None,
+        response_code=APPROVED if code is None else code.response_code(authorization.brand),
+        decline_reason="" if decline is None else decline.reason,
+        request_fingerprint=fingerprint,
+    )
+    audit_record(
+        actor=actor,
+        action="processing.authorization.incremented" if decline is None else "processing.increment.declined",
+        obj=authorization,
+        customer_id=card.customer_id if card is not None else None,
+        after={
+            "processor_id": authorization.processor_id,
+            "increment_id": increment_id,
+            "amount_minor": amount_minor,
+            "added_minor": adjustment.amount_minor,
+            "held_minor": authorization.held_minor,
+            "response_code": adjustment.response_code,
+            "decline_reason": adjustment.decline_reason,
+            "decided_by": decided_by,
+        },
+    )
+    return AdjustmentDecision(adjustment=adjustment, replayed=False)
+
+
+def authorization_increment(
+    *,
+    actor: Actor,
+    authorization_id: str,
+    increment_id: str,
+    amount_minor: int,
+    billing_amount_minor: int | None = None,
+    now: dt.datetime | None = None,
+) -> AdjustmentDecision:
+    """Add ``amount_minor`` (transaction currency) to a pending authorization's hold, if the card and limits allow.
+
+    Decided by ``INCREMENT_CHECKS``; declined ``original_not_pending`` when the authorization no longer
+    holds money. Counts on the authorization's day. Idempotent by ``increment_id``; Http404 when unknown.
+    """
+    now = now or timezone.now()
+
+    def attempt() -> AdjustmentDecision:
+        with transaction.atomic():
+            return _increment(
+                actor=actor,
+                authorization_id=authorization_id,
+                increment_id=increment_id,
+                amount_minor=amount_minor,
+                billing_amount_minor=billing_amount_minor,
+                now=now,
+            )
+
+    try:
+        return attempt()
+    except IntegrityError:
+        if not AuthorizationAdjustment.objects.filter(processor_id=increment_id).exists():
             raise
         return attempt()

@@ -12,12 +12,11 @@ from ninja import Path, Router, Schema
 
 from kartosfera.api import schemas as api_schemas
 from kartosfera.api.auth import request_actor
-from kartosfera.cards.models import Brand
-from kartosfera.processing.adjustments import authorization_reverse
+from kartosfera.processing.adjustments import authorization_increment, authorization_reverse
 from kartosfera.processing.codes import code_for
 from kartosfera.processing.models import Authorization, AuthorizationAdjustment
 from kartosfera.processing.pipeline import AuthorizationRequest
-from kartosfera.processing.schemas import AdjustmentOut, AuthorizationIn, AuthorizationOut, ReversalIn
+from kartosfera.processing.schemas import AdjustmentOut, AuthorizationIn, AuthorizationOut, IncrementIn, ReversalIn
 from kartosfera.processing.services import authorization_decide
 
 router = Router(tags=["authorizations"])
@@ -70,11 +69,18 @@ def _request(payload: AuthorizationIn) -> AuthorizationRequest:
     )
 
 
+def _decline_fields(reason: str, brand: str) -> dict[str, object]:
+    code = code_for(reason) if reason else None
+    advice = code.advice_code(brand) if code is not None else ""
+    return {
+        "decline_reason": reason or None,
+        "decline_message": code.texts() if code is not None else None,
+        "merchant_advice_code": advice or None,
+    }
+
+
 def authorization_answer(authorization: Authorization) -> dict[str, object]:
     """The API's answer for a stored authorization (the first answer and every retry's)."""
-    declined = not authorization.approved
-    code = code_for(authorization.decline_reason) if declined else None
-    advice = code.advice_code(authorization.brand) if code is not None else ""
     return {
         "id": authorization.processor_id,
         "approved": authorization.approved,
@@ -82,9 +88,7 @@ def authorization_answer(authorization: Authorization) -> dict[str, object]:
         "approved_amount_minor": authorization.approved_amount_minor,
         "currency": authorization.currency,
         "authorization_code": authorization.authorization_code or None,
-        "decline_reason": authorization.decline_reason or None,
-        "decline_message": code.texts() if code is not None else None,
-        "merchant_advice_code": advice if authorization.brand == Brand.MASTERCARD and advice else None,
+        **_decline_fields(authorization.decline_reason, authorization.brand),
     }
 
 
@@ -103,6 +107,12 @@ def create_authorization(request: HttpRequest, payload: AuthorizationIn) -> dict
     return authorization_answer(decision.authorization)
 
 
+def _check_path_id(authorization_id: str) -> None:
+    # An id no request could have stored (too long, NUL) is simply not found; PostgreSQL would refuse the query.
+    if len(authorization_id) > 64 or "\x00" in authorization_id:
+        raise Http404
+
+
 def adjustment_answer(adjustment: AuthorizationAdjustment) -> dict[str, object]:
     authorization = adjustment.authorization
     return {
@@ -113,6 +123,7 @@ def adjustment_answer(adjustment: AuthorizationAdjustment) -> dict[str, object]:
         "response_code": adjustment.response_code,
         "amount_minor": adjustment.amount_minor,
         "currency": authorization.billing_currency,
+        **_decline_fields(adjustment.decline_reason, authorization.brand),
     }
 
 
@@ -128,12 +139,34 @@ def adjustment_answer(adjustment: AuthorizationAdjustment) -> dict[str, object]:
 def create_reversal(
     request: HttpRequest, payload: ReversalIn, authorization_id: str = Path(..., example="auth-000123")
 ) -> dict[str, object]:
-    if len(authorization_id) > 64 or "\x00" in authorization_id:
-        raise Http404
+    _check_path_id(authorization_id)
     decision = authorization_reverse(
         actor=request_actor(request),
         authorization_id=authorization_id,
         reversal_id=payload.id,
+        amount_minor=payload.amount_minor,
+        billing_amount_minor=payload.billing_amount_minor,
+    )
+    return adjustment_answer(decision.adjustment)
+
+
+@router.post(
+    "/{authorization_id}/increments",
+    response={200: AdjustmentOut, **_ERRORS},
+    summary="Increase an authorization (incremental authorization)",
+    description=(
+        "Add to a pending authorization's hold (hotels, fuel, car rental) if the card, the daily limits and the "
+        "funds allow. A retry with the same increment id and body gets the first answer, another body is 409."
+    ),
+)
+def create_increment(
+    request: HttpRequest, payload: IncrementIn, authorization_id: str = Path(..., example="auth-000123")
+) -> dict[str, object]:
+    _check_path_id(authorization_id)
+    decision = authorization_increment(
+        actor=request_actor(request),
+        authorization_id=authorization_id,
+        increment_id=payload.id,
         amount_minor=payload.amount_minor,
         billing_amount_minor=payload.billing_amount_minor,
     )

@@ -26,6 +26,18 @@ audit_actions_register(
         audience=Audience.STAFF,
     ),
     AuditAction(
+        "processing.authorization.incremented",
+        pgettext_lazy("audit action", "Card payment increased"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
+        "processing.increment.declined",
+        pgettext_lazy("audit action", "Card payment increase declined"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
         "processing.card.pin_blocked",
         pgettext_lazy("audit action", "Card PIN blocked after wrong PINs"),
         AuditKind.CARDS,

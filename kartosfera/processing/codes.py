@@ -54,6 +54,8 @@ class Reason:
     NONCASH_LIMIT_EXCEEDED = "noncash_limit_exceeded"
     INTERNET_LIMIT_EXCEEDED = "internet_limit_exceeded"
     INSUFFICIENT_FUNDS = "insufficient_funds"
+    # An increment of an authorization that no longer holds money (declined, reversed, expired, settled).
+    ORIGINAL_NOT_PENDING = "original_not_pending"
 
 
 class Setting:
@@ -182,6 +184,14 @@ _ROWS = (
         setting=Setting.LIMITS,
     ),
     Code(Reason.INSUFFICIENT_FUNDS, "51", "51", "02", _("There are not enough funds on the account.")),
+    Code(
+        Reason.ORIGINAL_NOT_PENDING,
+        "12",
+        "12",
+        "03",
+        _("The authorization to increase is no longer open."),
+        chosen=True,
+    ),
 )
 
 CODES: dict[str, Code] = {row.reason: row for row in _ROWS}

@@ -234,9 +234,15 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-def run_pipeline(ctx: Context) -> tuple[Decline | None, str]:
+# An incremental authorization (hotel, fuel, car rental) adds to an approved one: the card must still be
+# usable and the extra amount fit the limits and funds; the PIN, the channel and 3-D Secure were settled
+# by the original.
+INCREMENT_CHECKS: tuple[Check, ...] = (check_expiry, check_state, check_daily_limits, check_funds)
+
+
+def run_pipeline(ctx: Context, checks: tuple[Check, ...] = CHECKS) -> tuple[Decline | None, str]:
     """The first decline and the name of the check that decided ("approve" when none declined)."""
-    for check in CHECKS:
+    for check in checks:
         decline = check(ctx)
         if decline is not None:
             return decline, check.__name__.removeprefix("check_")

@@ -115,11 +115,24 @@ class ReversalIn(InputSchema):
     )
 
 
+class IncrementIn(InputSchema):
+    id: Identifier = Field(description="The processor's increment id: a retry sends the same id and body.")
+    amount_minor: PositiveAmount = Field(description="The amount added, in the transaction currency.")
+    billing_amount_minor: PositiveAmount | None = Field(
+        None, description="The amount added in the account's currency, when the scheme converted it."
+    )
+
+
 class AdjustmentOut(Schema):
     id: str
     authorization_id: str
-    kind: str
+    kind: str = Field(description="reversal or increment")
     approved: bool
     response_code: str
-    amount_minor: int = Field(description="What the reversal released, in the account's currency.")
+    amount_minor: int = Field(
+        description="What a reversal released or an increment added, in the account's currency (0 when declined)."
+    )
     currency: str
+    decline_reason: str | None
+    decline_message: DeclineMessage | None
+    merchant_advice_code: str | None

@@ -225,16 +225,18 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin: str | None, now
     authorization = _new_authorization(request, fingerprint=fingerprint, brand=brand, now=now, **common, **values)
     authorization.save()
     if authorization.approved:
-        _hold(authorization, ctx)
+        hold_add(ctx, authorization.held_minor)
     _audit(actor, authorization, customer_id=card.customer_id)
     if ctx.wrong_pin_count is not None:
         _record_pin_tries(actor, card, ctx.wrong_pin_count, now=now)
     return Decision(authorization=authorization, replayed=False)
 
 
-def _hold(authorization: Authorization, ctx: Context) -> None:
-    """Hold the approved amount on the account and count it in the day's limits (the locks are held)."""
-    amount = authorization.held_minor
+def hold_add(ctx: Context, amount: int) -> None:
+    """Hold ``amount`` more on the account and count it in the day's limits (the locks are held).
+
+    ``ctx.spent`` holds the day's counters as the limit check read them under the card lock.
+    """
     Account.objects.filter(pk=ctx.account.pk).update(held_minor=F("held_minor") + amount)
     ctx.account.held_minor += amount
     DailySpend.objects.bulk_create(

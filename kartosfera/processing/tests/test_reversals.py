@@ -106,6 +106,9 @@ def test_the_reversal_endpoint():
         "response_code": "00",
         "amount_minor": 4_000,
         "currency": "PLN",
+        "decline_reason": None,
+        "decline_message": None,
+        "merchant_advice_code": None,
     }
     again = client.post(url, json.dumps({"id": "rev-api", "amount_minor": 4_000}), content_type="application/json")
     assert again.json() == response.json()
