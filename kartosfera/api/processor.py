@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kartosfera.api.base import KartosferaAPI
 from kartosfera.api.models import ApiScope
+from kartosfera.processing.api import advices
 from kartosfera.processing.api import router as authorizations
 
 api = KartosferaAPI(
@@ -18,3 +19,4 @@ api = KartosferaAPI(
     urls_namespace="processor_v1",
 )
 api.add_router("/authorizations", authorizations)
+api.add_router("/advices", advices)

@@ -13,13 +13,23 @@ from ninja import Path, Router, Schema
 from kartosfera.api import schemas as api_schemas
 from kartosfera.api.auth import request_actor
 from kartosfera.processing.adjustments import authorization_increment, authorization_reverse
+from kartosfera.processing.advices import advice_record
 from kartosfera.processing.codes import code_for
 from kartosfera.processing.models import Authorization, AuthorizationAdjustment
 from kartosfera.processing.pipeline import AuthorizationRequest
-from kartosfera.processing.schemas import AdjustmentOut, AuthorizationIn, AuthorizationOut, IncrementIn, ReversalIn
+from kartosfera.processing.schemas import (
+    AdjustmentOut,
+    AdviceIn,
+    AdviceOut,
+    AuthorizationIn,
+    AuthorizationOut,
+    IncrementIn,
+    ReversalIn,
+)
 from kartosfera.processing.services import authorization_decide
 
 router = Router(tags=["authorizations"])
+advices = Router(tags=["advices"])
 
 _ERRORS: dict[int, type[Schema]] = {
     400: api_schemas.ErrorOut,
@@ -42,7 +52,7 @@ def pin_from_pin_block(pin_block: str, *, pan: str) -> str | None:
     return None
 
 
-def _request(payload: AuthorizationIn) -> AuthorizationRequest:
+def _request(payload: AuthorizationIn | AdviceIn) -> AuthorizationRequest:
     three_ds = payload.three_ds
     return AuthorizationRequest(
         processor_id=payload.id,
@@ -171,3 +181,25 @@ def create_increment(
         billing_amount_minor=payload.billing_amount_minor,
     )
     return adjustment_answer(decision.adjustment)
+
+
+@advices.post(
+    "",
+    response={200: AdviceOut, **_ERRORS},
+    summary="Record an advice (a decision the scheme made in stand-in)",
+    description=(
+        "Always recorded and acknowledged, never re-decided: an approval holds its amount and counts in the daily "
+        "limits even past them or the funds, and is flagged for review. A retry with the same id and body gets "
+        "the first answer; another body is 409."
+    ),
+)
+def create_advice(request: HttpRequest, payload: AdviceIn) -> dict[str, object]:
+    decision = advice_record(
+        actor=request_actor(request),
+        request=_request(payload),
+        approved=payload.decision.approved,
+        response_code=payload.decision.response_code,
+        authorization_code=payload.decision.authorization_code,
+    )
+    authorization = decision.authorization
+    return {"id": authorization.processor_id, "acknowledged": True, "needs_review": authorization.needs_review}

@@ -38,6 +38,13 @@ audit_actions_register(
         audience=Audience.STAFF,
     ),
     AuditAction(
+        "processing.advice.recorded",
+        pgettext_lazy("audit action", "Card payment decided by the card scheme recorded"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+        severity=Severity.NOTICE,
+    ),
+    AuditAction(
         "processing.card.pin_blocked",
         pgettext_lazy("audit action", "Card PIN blocked after wrong PINs"),
         AuditKind.CARDS,

@@ -192,14 +192,16 @@ _LIMIT_REASONS: dict[str, str] = {
 }
 
 
+def read_spent(ctx: Context) -> None:
+    """Read the day's used amounts of the limits the channel counts against into ``ctx.spent`` (one query)."""
+    rows = DailySpend.objects.filter(card_id=ctx.card.pk, local_date=ctx.local_date, group__in=ctx.limit_groups)
+    ctx.spent = dict(rows.values_list("group", "amount_minor"))
+
+
 def check_daily_limits(ctx: Context) -> Decline | None:
     """Today's (Warsaw) used amount + this payment within each daily limit the channel counts against."""
     groups = ctx.limit_groups
-    ctx.spent = dict(
-        DailySpend.objects.filter(card_id=ctx.card.pk, local_date=ctx.local_date, group__in=groups).values_list(
-            "group", "amount_minor"
-        )
-    )
+    read_spent(ctx)
     for group in groups:
         room = getattr(ctx.card, f"{group}_limit_minor") - ctx.spent.get(group, 0)
         if ctx.approve_minor <= room:

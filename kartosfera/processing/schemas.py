@@ -136,3 +136,21 @@ class AdjustmentOut(Schema):
     decline_reason: str | None
     decline_message: DeclineMessage | None
     merchant_advice_code: str | None
+
+
+class SchemeDecisionIn(InputSchema):
+    approved: Annotated[bool, Strict()]
+    response_code: Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{2}$")] = Field(
+        description="The scheme's ISO 8583 field 39."
+    )
+    authorization_code: Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{0,6}$")] = ""
+
+
+class AdviceIn(AuthorizationIn):
+    decision: SchemeDecisionIn = Field(description="What the scheme decided in stand-in (never re-decided).")
+
+
+class AdviceOut(Schema):
+    id: str
+    acknowledged: bool
+    needs_review: bool

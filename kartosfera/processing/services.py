@@ -53,22 +53,26 @@ class Decision:
     replayed: bool
 
 
-def request_fingerprint(request: AuthorizationRequest, *, card_fingerprint: str) -> str:
-    """A keyed hash of the canonical request; the card number enters only as its keyed fingerprint."""
-    fields = dataclasses.asdict(request)
+def request_fingerprint(
+    request: AuthorizationRequest, *, card_fingerprint: str, extra: dict[str, object] | None = None
+) -> str:
+    """A keyed hash of the canonical request (+ ``extra``); the card number enters only as its keyed fingerprint."""
+    fields: dict[str, object] = dataclasses.asdict(request)
     fields["pan"] = card_fingerprint
+    if extra:
+        fields["extra"] = extra
     canonical = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
     key = settings.CARD_FINGERPRINT_KEY.encode()
     return hmac.new(key, b"kartosfera.authorization.v1\x00" + canonical.encode(), hashlib.sha256).hexdigest()
 
 
-def _replay(existing: Authorization, fingerprint: str) -> Decision:
+def replay(existing: Authorization, fingerprint: str) -> Decision:
     if not hmac.compare_digest(existing.request_fingerprint, fingerprint):
         raise AuthorizationIdConflict()
     return Decision(authorization=existing, replayed=True)
 
 
-def _billing(request: AuthorizationRequest, account_currency: str | None) -> tuple[int, str]:
+def billing_of(request: AuthorizationRequest, account_currency: str | None) -> tuple[int, str]:
     """The amount in the account's currency: the scheme's billing amount, or the amount when not converted."""
     if request.billing_amount_minor is not None:
         billing_currency = request.billing_currency or account_currency or request.currency
@@ -82,7 +86,7 @@ def _billing(request: AuthorizationRequest, account_currency: str | None) -> tup
     return request.amount_minor, request.currency
 
 
-def _new_authorization(
+def new_authorization(
     request: AuthorizationRequest, *, fingerprint: str, brand: str, now: dt.datetime, **values: object
 ) -> Authorization:
     return Authorization(
@@ -107,8 +111,12 @@ def _new_authorization(
     )
 
 
-def _audit(actor: Actor, authorization: Authorization, *, customer_id: int | None) -> None:
-    action = "processing.authorization.approved" if authorization.approved else "processing.authorization.declined"
+def audit_decision(
+    actor: Actor, authorization: Authorization, *, customer_id: int | None, action: str | None = None
+) -> None:
+    if action is None:
+        approved = authorization.approved
+        action = "processing.authorization.approved" if approved else "processing.authorization.declined"
     audit_record(
         actor=actor,
         action=action,
@@ -127,6 +135,7 @@ def _audit(actor: Actor, authorization: Authorization, *, customer_id: int | Non
             "response_code": authorization.response_code,
             "decline_reason": authorization.decline_reason,
             "decided_by": authorization.decided_by,
+            "needs_review": authorization.needs_review,
         },
     )
 
@@ -145,13 +154,13 @@ def _decide_unknown_card(
 ) -> Decision:
     existing = Authorization.objects.filter(processor_id=request.processor_id).first()
     if existing is not None:
-        return _replay(existing, fingerprint)
+        return replay(existing, fingerprint)
     # The number is ours but not with this expiry (e.g. an old card's date): 54, not "unknown card".
     number_known = Card.objects.filter(pan_fingerprint=card_fp).exists()
     reason = Reason.EXPIRY_MISMATCH if number_known else Reason.CARD_UNKNOWN
     brand = pan_brand(request.pan) or Brand.VISA
-    billing_minor, billing_currency = _billing(request, None)
-    authorization = _new_authorization(
+    billing_minor, billing_currency = billing_of(request, None)
+    authorization = new_authorization(
         request,
         fingerprint=fingerprint,
         brand=brand,
@@ -162,7 +171,7 @@ def _decide_unknown_card(
         **_declined_values(reason, brand),
     )
     authorization.save()
-    _audit(actor, authorization, customer_id=None)
+    audit_decision(actor, authorization, customer_id=None)
     return Decision(authorization=authorization, replayed=False)
 
 
@@ -181,9 +190,9 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin: str | None, now
     # Retries of one id serialize on the card lock: the second finds the first's row.
     existing = Authorization.objects.filter(processor_id=request.processor_id).first()
     if existing is not None:
-        return _replay(existing, fingerprint)
+        return replay(existing, fingerprint)
     account = Account.objects.select_for_update().get(pk=card.account_id)
-    billing_minor, billing_currency = _billing(request, account.currency)
+    billing_minor, billing_currency = billing_of(request, account.currency)
     brand = card.product.brand
     ctx = Context(
         request=request,
@@ -222,11 +231,11 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin: str | None, now
             "status": AuthorizationStatus.PENDING,
             "expires_at": hold_expires_at(brand=brand, mcc=request.mcc, channel=request.channel, now=now),
         }
-    authorization = _new_authorization(request, fingerprint=fingerprint, brand=brand, now=now, **common, **values)
+    authorization = new_authorization(request, fingerprint=fingerprint, brand=brand, now=now, **common, **values)
     authorization.save()
     if authorization.approved:
         hold_add(ctx, authorization.held_minor)
-    _audit(actor, authorization, customer_id=card.customer_id)
+    audit_decision(actor, authorization, customer_id=card.customer_id)
     if ctx.wrong_pin_count is not None:
         _record_pin_tries(actor, card, ctx.wrong_pin_count, now=now)
     return Decision(authorization=authorization, replayed=False)
@@ -289,4 +298,4 @@ def authorization_decide(
             existing = Authorization.objects.filter(processor_id=request.processor_id).first()
             if existing is None:
                 raise
-            return _replay(existing, request_fingerprint(request, card_fingerprint=pan_fingerprint(request.pan)))
+            return replay(existing, request_fingerprint(request, card_fingerprint=pan_fingerprint(request.pan)))
