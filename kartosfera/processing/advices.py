@@ -102,12 +102,7 @@ def _record(
         )
         read_spent(ctx)
         hold_add(ctx, billing_minor)
-    audit_decision(
-        actor,
-        authorization,
-        customer_id=card.customer_id if card is not None else None,
-        action="processing.advice.recorded",
-    )
+    audit_decision(actor, authorization, customer_id=card.customer_id if card is not None else None)
     return Decision(authorization=authorization, replayed=False)
 
 

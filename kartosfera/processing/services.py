@@ -111,12 +111,13 @@ def new_authorization(
     )
 
 
-def audit_decision(
-    actor: Actor, authorization: Authorization, *, customer_id: int | None, action: str | None = None
-) -> None:
-    if action is None:
-        approved = authorization.approved
-        action = "processing.authorization.approved" if approved else "processing.authorization.declined"
+def audit_decision(actor: Actor, authorization: Authorization, *, customer_id: int | None) -> None:
+    if authorization.is_advice:
+        action = "processing.advice.recorded"
+    elif authorization.approved:
+        action = "processing.authorization.approved"
+    else:
+        action = "processing.authorization.declined"
     audit_record(
         actor=actor,
         action=action,
