@@ -77,15 +77,15 @@ def lock_card_and_account(authorization: Authorization) -> int | None:
     return customer_id
 
 
-def release_hold(authorization: Authorization, amount: int) -> None:
+def release_hold(authorization: Authorization, amount: int, *, released_as: str = AuthorizationStatus.REVERSED) -> None:
     """Release ``amount`` of the authorization's hold: its row, the account's sum and its day's counters.
 
     The caller holds the locks and has checked 0 < amount <= held. Fully released, the
-    authorization is reversed.
+    authorization takes the status ``released_as`` (reversed, or expired).
     """
     authorization.held_minor -= amount
     if authorization.held_minor == 0:
-        authorization.status = AuthorizationStatus.REVERSED
+        authorization.status = released_as
     authorization.save(update_fields=["held_minor", "status"])
     assert authorization.account_id is not None and authorization.card_id is not None  # only a card's approval holds
     Account.objects.filter(pk=authorization.account_id).update(held_minor=F("held_minor") - amount)
@@ -319,3 +319,42 @@ def authorization_increment(
         if not AuthorizationAdjustment.objects.filter(processor_id=increment_id).exists():
             raise
         return attempt()
+
+
+def hold_expire_due(*, now: dt.datetime | None = None, batch_size: int = 100) -> int:
+    """Expire every pending hold whose lifetime (holds.py) has run out: it drops out of the funds and the limits.
+
+    The authorization becomes ``expired`` (not ``reversed``: a late clearing still posts). Each one in its
+    own transaction, under the card core's locks (card, then account); idempotent, and safe with two runs
+    at once (the second finds the hold no longer pending). Returns how many expired.
+    """
+    now = now or timezone.now()
+    actor = Actor.system("expire_holds")
+    expired = 0
+    last_pk = 0
+    while True:
+        due = list(
+            Authorization.objects.filter(status=AuthorizationStatus.PENDING, expires_at__lte=now, pk__gt=last_pk)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        for pk in due:
+            with transaction.atomic():
+                authorization = Authorization.objects.get(pk=pk)
+                customer_id = lock_card_and_account(authorization)
+                authorization.refresh_from_db()
+                if authorization.status != AuthorizationStatus.PENDING or authorization.held_minor == 0:
+                    continue
+                released = authorization.held_minor
+                release_hold(authorization, released, released_as=AuthorizationStatus.EXPIRED)
+                audit_record(
+                    actor=actor,
+                    action="processing.authorization.expired",
+                    obj=authorization,
+                    customer_id=customer_id,
+                    after={"processor_id": authorization.processor_id, "released_minor": released},
+                )
+                expired += 1
+        if len(due) < batch_size:
+            return expired
+        last_pk = due[-1]

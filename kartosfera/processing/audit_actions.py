@@ -45,6 +45,12 @@ audit_actions_register(
         severity=Severity.NOTICE,
     ),
     AuditAction(
+        "processing.authorization.expired",
+        pgettext_lazy("audit action", "Card payment hold expired"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
         "processing.card.pin_blocked",
         pgettext_lazy("audit action", "Card PIN blocked after wrong PINs"),
         AuditKind.CARDS,
