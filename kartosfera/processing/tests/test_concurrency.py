@@ -75,3 +75,42 @@ def test_racing_retries_for_an_unknown_card_store_one_decline():
     decisions = run_together(*(lambda: authorization_decide(actor=PROCESSOR, request=request) for _ in range(20)))
     assert len({d.authorization.pk for d in decisions}) == 1
     assert Authorization.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reversals_increments_and_authorizations_racing_on_one_card_keep_the_books_exact():
+    from kartosfera.processing.adjustments import authorization_increment, authorization_reverse
+
+    tc = active_card(balance_minor=150_000)
+    originals = [decide_now(tc, 5_000) for _ in range(10)]
+    operations = []
+    for i, authorization in enumerate(originals):
+        pid = authorization.processor_id
+        operations.append(
+            lambda pid=pid, i=i: authorization_reverse(
+                actor=PROCESSOR, authorization_id=pid, reversal_id=f"race-rev-{i}", amount_minor=2_000
+            )
+        )
+        operations.append(
+            lambda pid=pid, i=i: authorization_increment(
+                actor=PROCESSOR, authorization_id=pid, increment_id=f"race-inc-{i}", amount_minor=3_000
+            )
+        )
+        operations.append(lambda: authorization_decide(actor=PROCESSOR, request=request_for(tc, amount_minor=9_000)))
+    run_together(*operations)
+
+    account = tc.account
+    pending = Authorization.objects.filter(account=account, status=AuthorizationStatus.PENDING)
+    assert account.held_minor == sum(a.held_minor for a in pending)
+    assert DailySpend.objects.get(card=tc.card, group="noncash").amount_minor == account.held_minor
+    assert account.available_minor >= 0
+    for authorization in originals:
+        authorization.refresh_from_db()
+        # Each original: 5 000 - 2 000 reversed + 3 000 if its increment was approved.
+        adjustments = {a.kind: a for a in authorization.adjustments.all()}
+        added = adjustments["increment"].amount_minor
+        assert authorization.held_minor == 5_000 - 2_000 + added
+
+
+def decide_now(tc, amount: int) -> Authorization:
+    return authorization_decide(actor=PROCESSOR, request=request_for(tc, amount_minor=amount)).authorization
