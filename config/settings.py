@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "kartosfera.customers",
     "kartosfera.accounts",
     "kartosfera.cards",
+    "kartosfera.processing",
     "kartosfera.api",
     "kartosfera.portal",
     "kartosfera.profile",

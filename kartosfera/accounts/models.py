@@ -28,6 +28,9 @@ class Account(models.Model):
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.PLN)
     iban = models.CharField(_("IBAN"), max_length=34, blank=True)
     balance_minor = models.BigIntegerField(_("balance (minor units)"), default=0)
+    # The sum of the pending card holds on the account (processing.Authorization.held_minor),
+    # kept in step in the same transaction as every hold change so that a decision reads one row.
+    held_minor = models.BigIntegerField(_("held by pending card payments (minor units)"), default=0, editable=False)
     credit_limit_minor = models.BigIntegerField(_("credit limit (minor units)"), null=True, blank=True)
     billing_day = models.PositiveSmallIntegerField(_("billing day"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -59,6 +62,8 @@ class Account(models.Model):
                 condition=Q(credit_limit_minor__isnull=True) | Q(credit_limit_minor__lte=MAX_AMOUNT_MINOR),
                 name="account_credit_limit_within_max",
             ),
+            # Holds never go negative; advices may hold past the funds but each is capped (MAX_AMOUNT_MINOR).
+            models.CheckConstraint(condition=Q(held_minor__gte=0), name="account_held_gte_0"),
         ]
 
     def __str__(self) -> str:
@@ -73,5 +78,10 @@ class Account(models.Model):
         return None if self.credit_limit_minor is None else Money(self.credit_limit_minor, self.currency)
 
     @property
+    def available_minor(self) -> int:
+        """What a payment may still use: balance + credit limit - pending holds (minor units)."""
+        return self.balance_minor + (self.credit_limit_minor or 0) - self.held_minor
+
+    @property
     def available_funds(self) -> Money:
-        return Money(self.balance_minor + (self.credit_limit_minor or 0), self.currency)
+        return Money(self.available_minor, self.currency)

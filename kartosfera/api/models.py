@@ -8,7 +8,7 @@ class ApiScope(models.TextChoices):
     """What a key may call; each JSON API requires exactly one scope."""
 
     PROVISIONING = "provisioning", _("Provisioning: customers, accounts, card products and cards")
-    AUTHORIZATION = "authorization", _("Authorization decisions for the card processor")
+    PROCESSOR = "processor", _("Card processor: authorization decisions")
 
 
 class ApiKey(models.Model):

@@ -5,6 +5,7 @@ from django.urls import path, re_path
 from django.utils.translation import gettext as _
 
 from kartosfera.api.errors import error_response
+from kartosfera.api.processor import api as processor_api
 from kartosfera.api.provisioning import api as provisioning_api
 
 
@@ -15,5 +16,6 @@ def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
 
 urlpatterns = [
     path("provisioning/v1/", provisioning_api.urls),
+    path("processor/v1/", processor_api.urls),
     re_path(r"^(?P<rest>.*)$", not_found),
 ]

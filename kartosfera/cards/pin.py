@@ -37,6 +37,9 @@ if TYPE_CHECKING:
     from kartosfera.customers.models import Customer
 
 PIN_LENGTH = 4
+# The card PIN is blocked at the 3rd wrong PIN in a row (Card.wrong_pin_count; the card core answers 75
+# from then on, also to the right PIN, until the bank resets the counter: card_wrong_pin_reset).
+PIN_TRY_LIMIT = 3
 
 # Frequently chosen PINs that the other rules do not catch: patterns and dates.
 # 2580 and 0852 are the middle column of the keypad, top to bottom and back.

@@ -71,3 +71,24 @@ def test_the_language_switch_returns_to_the_reference(page, check_page, live_ser
     check_page()
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("heading", level=1).inner_text() == "Kartosfera provisioning API"
+
+
+PROCESSOR_BASE = "/api/processor/v1"
+PROCESSOR_OPERATIONS = {
+    "POST /authorizations",
+    "POST /authorizations/{authorization_id}/reversals",
+    "POST /authorizations/{authorization_id}/increments",
+    "POST /advices",
+}
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_processor_reference_is_axe_and_csp_clean_and_fits(page, check_page, live_server, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server.url + PROCESSOR_BASE + "/docs")
+
+    check_page()
+    assert page.locator("h1").inner_text() == "Kartosfera processor API"
+    headings = {" ".join(text.split()) for text in page.locator("section.operation h3").all_inner_texts()}
+    assert headings == PROCESSOR_OPERATIONS
+    assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -58,9 +58,9 @@ def provisioning_key(db) -> tuple[ApiKey, str]:
 
 
 @pytest.fixture
-def authorization_key(db) -> tuple[ApiKey, str]:
-    """The card processor's key: the authorization scope only."""
-    return api_key_create(actor=Actor.system("tests"), name="card processor", scopes=[ApiScope.AUTHORIZATION])
+def processor_key(db) -> tuple[ApiKey, str]:
+    """The card processor's key: the processor scope only."""
+    return api_key_create(actor=Actor.system("tests"), name="card processor", scopes=[ApiScope.PROCESSOR])
 
 
 @pytest.fixture

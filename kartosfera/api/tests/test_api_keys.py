@@ -86,10 +86,10 @@ def test_the_create_command_prints_the_token_once_and_logs_nothing_of_it(caplog)
 
 def test_the_create_command_accepts_several_scopes():
     call_command(
-        "create_api_key", "--name", "both", "--scope", "provisioning", "--scope", "authorization", stdout=io.StringIO()
+        "create_api_key", "--name", "both", "--scope", "provisioning", "--scope", "processor", stdout=io.StringIO()
     )
 
-    assert sorted(ApiKey.objects.get().scopes) == [ApiScope.AUTHORIZATION, ApiScope.PROVISIONING]
+    assert sorted(ApiKey.objects.get().scopes) == [ApiScope.PROCESSOR, ApiScope.PROVISIONING]
 
 
 def test_the_create_command_refuses_an_unknown_scope():

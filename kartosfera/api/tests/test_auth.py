@@ -79,8 +79,8 @@ def test_a_revoked_key_is_401_at_once(bank):
     assert 'error="invalid_token"' in response["WWW-Authenticate"]
 
 
-def test_a_key_without_the_provisioning_scope_is_403(authorization_key):
-    api_key, token = authorization_key
+def test_a_key_without_the_provisioning_scope_is_403(processor_key):
+    api_key, token = processor_key
 
     response = ApiClient(token=token, api_key=api_key).post("/customers", CREATE_BODY)
 
@@ -90,7 +90,7 @@ def test_a_key_without_the_provisioning_scope_is_403(authorization_key):
 
 
 def test_a_key_with_both_scopes_may_provision(db):
-    _api_key, token = api_key_create(actor=SYSTEM, name="both", scopes=[ApiScope.PROVISIONING, ApiScope.AUTHORIZATION])
+    _api_key, token = api_key_create(actor=SYSTEM, name="both", scopes=[ApiScope.PROVISIONING, ApiScope.PROCESSOR])
 
     assert ApiClient(token=token).post("/customers", CREATE_BODY).status_code == 201
 

@@ -1,0 +1,60 @@
+"""The audit actions of the card core (see docs/audit.md)."""
+
+from __future__ import annotations
+
+from django.utils.translation import pgettext_lazy
+
+from kartosfera.core.audit_actions import Audience, AuditAction, AuditKind, Severity, audit_actions_register
+
+audit_actions_register(
+    AuditAction(
+        "processing.authorization.approved",
+        pgettext_lazy("audit action", "Card payment approved"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
+        "processing.authorization.declined",
+        pgettext_lazy("audit action", "Card payment declined"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
+        "processing.authorization.reversed",
+        pgettext_lazy("audit action", "Card payment reversed"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
+        "processing.authorization.incremented",
+        pgettext_lazy("audit action", "Card payment increased"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
+        "processing.increment.declined",
+        pgettext_lazy("audit action", "Card payment increase declined"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
+        "processing.advice.recorded",
+        pgettext_lazy("audit action", "Card payment decided by the card scheme recorded"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+        severity=Severity.NOTICE,
+    ),
+    AuditAction(
+        "processing.authorization.expired",
+        pgettext_lazy("audit action", "Card payment hold expired"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
+        "processing.card.pin_blocked",
+        pgettext_lazy("audit action", "Card PIN blocked after wrong PINs"),
+        AuditKind.CARDS,
+        audience=Audience.BOTH,
+        severity=Severity.WARNING,
+    ),
+)

@@ -1,0 +1,217 @@
+"""The decline reasons and the response code each one gets per scheme: ONE table.
+
+A decline reason is a stable snake_case code (the API's ``decline_reason``), with
+its text in Polish and English and, where a cardholder's setting caused it, the
+setting. ``CODES`` maps it to the ISO 8583 field 39 response code for Visa and
+for Mastercard, and to Mastercard's merchant advice code (DE 48 SE 84). The
+choices follow ../shared/research/card-authorization.md §1 and its "Recommended
+choices" 1-2; the ones no source prescribes are marked † in docs/processing.md.
+The merchant advice code follows the Visa category of the Visa code (§1: category
+1 never approve → 03, 2 not now → 02, 3 fix the data → 01).
+
+Never 05 where a precise code exists: no row uses it. Adding a check to the
+pipeline = one function in pipeline.py + one row here (docs/processing.md shows
+this table; a test keeps the two equal: ``codes_table_markdown``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from kartosfera.cards.models import Brand
+
+APPROVED = "00"
+# An empty cell of the doc's table (an en dash).
+NONE = "\u2013"
+PARTIALLY_APPROVED = "10"
+
+
+class Reason:
+    """The decline reasons, in the pipeline's order."""
+
+    CARD_UNKNOWN = "card_unknown"
+    EXPIRY_MISMATCH = "card_expiry_mismatch"
+    CARD_EXPIRED = "card_expired"
+    CARD_NOT_ACTIVATED = "card_not_activated"
+    CARD_BLOCKED_BY_HOLDER = "card_blocked_by_holder"
+    CARD_BLOCKED_BY_BANK = "card_blocked_by_bank"
+    CARD_LOST = "card_lost"
+    CARD_STOLEN = "card_stolen"
+    CARD_CANCELLED = "card_cancelled"
+    PIN_REQUIRED = "pin_required"
+    PIN_UNVERIFIABLE = "pin_unverifiable"
+    PIN_TRIES_EXCEEDED = "pin_tries_exceeded"
+    PIN_WRONG = "pin_wrong"
+    CONTACTLESS_DISABLED = "contactless_disabled"
+    MOBILE_PAYMENTS_DISABLED = "mobile_payments_disabled"
+    INTERNET_PAYMENTS_LOCKED = "internet_payments_locked"
+    SCA_REQUIRED = "sca_required"
+    CASH_LIMIT_EXCEEDED = "cash_limit_exceeded"
+    NONCASH_LIMIT_EXCEEDED = "noncash_limit_exceeded"
+    INTERNET_LIMIT_EXCEEDED = "internet_limit_exceeded"
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    # An increment of an authorization that no longer holds money (declined, reversed, expired, settled).
+    ORIGINAL_NOT_PENDING = "original_not_pending"
+
+
+class Setting:
+    """The cardholder's setting that caused a decline (the portal links to it later)."""
+
+    CONTACTLESS = "contactless"
+    MOBILE_PAYMENTS = "mobile_payments"
+    THREEDS = "threeds"
+    LIMITS = "limits"
+    STATE = "state"
+
+
+@dataclass(frozen=True)
+class Code:
+    reason: str
+    visa: str
+    mastercard: str
+    # Mastercard's merchant advice code; "" where none is sent.
+    mastercard_advice: str
+    text: Promise
+    setting: str = ""
+    # A design choice that no source prescribes (docs/processing.md marks it †).
+    chosen: bool = False
+
+    def response_code(self, brand: str) -> str:
+        return self.visa if brand == Brand.VISA else self.mastercard
+
+    def advice_code(self, brand: str) -> str:
+        return self.mastercard_advice if brand == Brand.MASTERCARD else ""
+
+    def texts(self) -> dict[str, str]:
+        """The reason in Polish and English, whatever the request's language."""
+        out = {}
+        for language in ("pl", "en"):
+            with translation.override(language):
+                out[language] = str(self.text)
+        return out
+
+
+_ROWS = (
+    Code(Reason.CARD_UNKNOWN, "14", "14", "03", _("The card is not known to the bank.")),
+    Code(Reason.EXPIRY_MISMATCH, "54", "54", "01", _("The expiry date does not match the card."), chosen=True),
+    Code(Reason.CARD_EXPIRED, "54", "54", "01", _("The card has expired.")),
+    Code(
+        Reason.CARD_NOT_ACTIVATED,
+        "78",
+        "62",
+        "02",
+        _("The card has not been activated yet."),
+        setting=Setting.STATE,
+        chosen=True,
+    ),
+    Code(
+        Reason.CARD_BLOCKED_BY_HOLDER,
+        "9G",
+        "57",
+        "02",
+        _("The card is temporarily blocked by the cardholder."),
+        setting=Setting.STATE,
+    ),
+    Code(Reason.CARD_BLOCKED_BY_BANK, "62", "62", "02", _("The card is blocked by the bank."), chosen=True),
+    Code(Reason.CARD_LOST, "41", "41", "03", _("The card is cancelled as lost.")),
+    Code(Reason.CARD_STOLEN, "43", "43", "03", _("The card is cancelled as stolen.")),
+    Code(Reason.CARD_CANCELLED, "46", "46", "03", _("The card is cancelled.")),
+    Code(Reason.PIN_REQUIRED, "70", "55", "01", _("This payment needs the card's PIN."), chosen=True),
+    Code(
+        Reason.PIN_UNVERIFIABLE,
+        "96",
+        "96",
+        "02",
+        _("The PIN could not be verified; please try again later."),
+        chosen=True,
+    ),
+    Code(Reason.PIN_TRIES_EXCEEDED, "75", "75", "02", _("The PIN is blocked after too many wrong PINs.")),
+    Code(Reason.PIN_WRONG, "55", "55", "01", _("The PIN is wrong.")),
+    Code(
+        Reason.CONTACTLESS_DISABLED,
+        "9G",
+        "57",
+        "02",
+        _("Contactless payments are switched off for this card."),
+        setting=Setting.CONTACTLESS,
+        chosen=True,
+    ),
+    Code(
+        Reason.MOBILE_PAYMENTS_DISABLED,
+        "62",
+        "62",
+        "02",
+        _("Mobile payments are not active for this card."),
+        setting=Setting.MOBILE_PAYMENTS,
+        chosen=True,
+    ),
+    Code(
+        Reason.INTERNET_PAYMENTS_LOCKED,
+        "62",
+        "62",
+        "02",
+        _("Internet payments are locked after wrong 3-D Secure confirmations."),
+        setting=Setting.THREEDS,
+        chosen=True,
+    ),
+    Code(Reason.SCA_REQUIRED, "1A", "65", "", _("The payment must be confirmed with 3-D Secure.")),
+    Code(
+        Reason.CASH_LIMIT_EXCEEDED,
+        "61",
+        "61",
+        "02",
+        _("The daily cash withdrawal limit would be exceeded."),
+        setting=Setting.LIMITS,
+    ),
+    Code(
+        Reason.NONCASH_LIMIT_EXCEEDED,
+        "61",
+        "61",
+        "02",
+        _("The daily card payment limit would be exceeded."),
+        setting=Setting.LIMITS,
+    ),
+    Code(
+        Reason.INTERNET_LIMIT_EXCEEDED,
+        "61",
+        "61",
+        "02",
+        _("The daily internet payment limit would be exceeded."),
+        setting=Setting.LIMITS,
+    ),
+    Code(Reason.INSUFFICIENT_FUNDS, "51", "51", "02", _("There are not enough funds on the account.")),
+    Code(
+        Reason.ORIGINAL_NOT_PENDING,
+        "12",
+        "12",
+        "03",
+        _("The authorization to increase is no longer open."),
+        chosen=True,
+    ),
+)
+
+CODES: dict[str, Code] = {row.reason: row for row in _ROWS}
+
+
+def code_for(reason: str) -> Code:
+    return CODES[reason]
+
+
+def codes_table_markdown() -> str:
+    """The table as docs/processing.md shows it (a test keeps the doc equal to this)."""
+    lines = [
+        "| Decline reason | Visa | Mastercard | Mastercard advice code | Setting | Text (English) |",
+        "|---|---|---|---|---|---|",
+    ]
+    with translation.override("en"):
+        for row in _ROWS:
+            mark = " †" if row.chosen else ""
+            lines.append(
+                f"| `{row.reason}`{mark} | {row.visa} | {row.mastercard} | {row.mastercard_advice or NONE} "
+                f"| {row.setting or NONE} | {row.text} |"
+            )
+    return "\n".join(lines)

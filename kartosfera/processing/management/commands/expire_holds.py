@@ -1,0 +1,20 @@
+"""manage.py expire_holds: pending card holds past their lifetime drop out of the funds and the daily limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from kartosfera.processing.adjustments import hold_expire_due
+
+
+class Command(BaseCommand):
+    help = (
+        "Expire every pending card hold whose lifetime has run out (docs/processing.md, 'Holds'). "
+        "Run it often (e.g. every 15 minutes); safe to run again and to run twice at once."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        count = hold_expire_due()
+        self.stdout.write(f"Expired {count} card hold(s).")

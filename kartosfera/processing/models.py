@@ -1,0 +1,196 @@
+"""Card authorizations, their adjustments and the daily spending counters (docs/processing.md).
+
+One ``Authorization`` row per processor authorization id: the request's facts,
+the decision, and the hold it keeps on the account (``held_minor``). The
+account's ``held_minor`` is the sum of its pending authorizations' holds, kept
+in step in the same transaction. ``DailySpend`` counts a card's approved amounts
+per Warsaw calendar day and limit group (cash, non-cash, internet: an internet
+payment counts in non-cash too).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from kartosfera.cards.models import Brand, LimitChannel
+from kartosfera.core.money import MAX_AMOUNT_MINOR, Currency
+
+
+class Channel(models.TextChoices):
+    """How the card was used (the request's channel and entry mode)."""
+
+    ATM = "atm", _("ATM")
+    POS_CHIP = "pos_chip", _("Chip at a terminal")
+    POS_CONTACTLESS = "pos_contactless", _("Contactless at a terminal")
+    MAGSTRIPE = "magstripe", _("Magnetic stripe")
+    MANUAL = "manual", _("Card number keyed in")
+    ECOMMERCE = "ecommerce", _("Internet")
+    WALLET = "wallet", _("Phone wallet")
+
+
+# Which daily limits a channel counts against (PRODUCT.md: cash separate; internet inside non-cash).
+CHANNEL_LIMITS: dict[str, tuple[str, ...]] = {
+    Channel.ATM: (LimitChannel.CASH,),
+    Channel.POS_CHIP: (LimitChannel.NONCASH,),
+    Channel.POS_CONTACTLESS: (LimitChannel.NONCASH,),
+    Channel.MAGSTRIPE: (LimitChannel.NONCASH,),
+    Channel.MANUAL: (LimitChannel.NONCASH,),
+    Channel.WALLET: (LimitChannel.NONCASH,),
+    Channel.ECOMMERCE: (LimitChannel.NONCASH, LimitChannel.INTERNET),
+}
+CARD_NOT_PRESENT = frozenset({Channel.ECOMMERCE, Channel.MANUAL})
+
+
+class AuthorizationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SETTLED = "settled", _("Settled")
+    REVERSED = "reversed", _("Reversed")
+    EXPIRED = "expired", _("Expired")
+    DECLINED = "declined", _("Declined")
+
+
+class Authorization(models.Model):
+    """One authorization request of the card processor, its decision and its hold."""
+
+    processor_id = models.CharField(_("processor's authorization id"), max_length=64, unique=True)
+    # The lifecycle key of reversals, increments and clearing (Visa Transaction ID / Banknet reference).
+    network_transaction_id = models.CharField(_("network transaction id"), max_length=64, db_index=True)
+    card = models.ForeignKey(
+        "cards.Card", on_delete=models.PROTECT, null=True, blank=True, related_name="authorizations"
+    )
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, null=True, blank=True, related_name="authorizations"
+    )
+    # The last 4 digits only, for an unknown card too (never the full number).
+    pan_last4 = models.CharField(_("last 4 digits"), max_length=4)
+    brand = models.CharField(_("scheme"), max_length=16, choices=Brand.choices)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    merchant_name = models.CharField(_("merchant"), max_length=100)
+    merchant_city = models.CharField(_("merchant city"), max_length=50, blank=True)
+    merchant_country = models.CharField(_("merchant country"), max_length=2)
+    mcc = models.CharField(_("merchant category code"), max_length=4)
+    merchant_id = models.CharField(_("merchant id"), max_length=35, blank=True)
+    terminal_id = models.CharField(_("terminal id"), max_length=16, blank=True)
+    amount_minor = models.BigIntegerField(_("transaction amount"))
+    currency = models.CharField(_("transaction currency"), max_length=3)
+    # In the account's currency: equal to the transaction amount when the currencies are the same.
+    billing_amount_minor = models.BigIntegerField(_("billing amount"))
+    billing_currency = models.CharField(_("billing currency"), max_length=3, choices=Currency.choices)
+    billing_rate = models.DecimalField(_("conversion rate"), max_digits=18, decimal_places=9, null=True, blank=True)
+    partial_supported = models.BooleanField(_("terminal takes a partial approval"), default=False)
+    is_advice = models.BooleanField(_("advice (decided by the scheme)"), default=False)
+    needs_review = models.BooleanField(_("needs review"), default=False)
+    # The decision.
+    approved = models.BooleanField(_("approved"))
+    response_code = models.CharField(_("response code"), max_length=2)
+    decline_reason = models.CharField(_("decline reason"), max_length=40, blank=True)
+    authorization_code = models.CharField(_("authorization code"), max_length=6, blank=True)
+    approved_amount_minor = models.BigIntegerField(_("approved amount"), default=0)
+    # What the authorization holds on the account now (billing currency).
+    held_minor = models.BigIntegerField(_("held amount"), default=0)
+    status = models.CharField(_("status"), max_length=16, choices=AuthorizationStatus.choices)
+    # The Europe/Warsaw calendar day its amount counts on (daily limits).
+    local_date = models.DateField(_("day (Warsaw)"))
+    expires_at = models.DateTimeField(_("hold expires at"), null=True, blank=True)
+    # Keyed hash of the canonical request: a retry with another body is refused (409).
+    request_fingerprint = models.CharField(max_length=64, editable=False)
+    # Which check decided, and how long the pipeline took (µs).
+    decided_by = models.CharField(_("decided by"), max_length=40)
+    decision_micros = models.PositiveIntegerField(_("decision time (µs)"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("authorization")
+        verbose_name_plural = _("authorizations")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "status"], name="auth_account_status"),
+            models.Index(fields=["card", "-created_at"], name="auth_card_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=AuthorizationStatus.values), name="auth_status_valid"),
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="auth_channel_valid"),
+            models.CheckConstraint(
+                condition=Q(amount_minor__gt=0, amount_minor__lte=MAX_AMOUNT_MINOR), name="auth_amount_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(billing_amount_minor__gt=0, billing_amount_minor__lte=MAX_AMOUNT_MINOR),
+                name="auth_billing_amount_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(held_minor__gte=0, held_minor__lte=MAX_AMOUNT_MINOR), name="auth_held_range"
+            ),
+            # A declined request holds nothing; only a pending authorization holds money.
+            models.CheckConstraint(
+                condition=Q(status=AuthorizationStatus.PENDING) | Q(held_minor=0), name="auth_held_only_pending"
+            ),
+            models.CheckConstraint(
+                condition=Q(approved=True, decline_reason="") | Q(approved=False, status=AuthorizationStatus.DECLINED),
+                name="auth_decision_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.processor_id} ({self.response_code})"
+
+
+class AdjustmentKind(models.TextChoices):
+    REVERSAL = "reversal", _("Reversal")
+    INCREMENT = "increment", _("Incremental authorization")
+
+
+class AuthorizationAdjustment(models.Model):
+    """A reversal or an increment of an authorization, idempotent by the processor's own id."""
+
+    processor_id = models.CharField(_("processor's id"), max_length=64, unique=True)
+    authorization = models.ForeignKey(Authorization, on_delete=models.PROTECT, related_name="adjustments")
+    kind = models.CharField(_("kind"), max_length=16, choices=AdjustmentKind.choices)
+    # Billing currency; a reversal's amount is what it released, an increment's what it added.
+    amount_minor = models.BigIntegerField(_("amount"))
+    approved = models.BooleanField(_("approved"), default=True)
+    response_code = models.CharField(_("response code"), max_length=2, default="00")
+    decline_reason = models.CharField(_("decline reason"), max_length=40, blank=True)
+    request_fingerprint = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("authorization adjustment")
+        verbose_name_plural = _("authorization adjustments")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=AdjustmentKind.values), name="auth_adjustment_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(amount_minor__gte=0, amount_minor__lte=MAX_AMOUNT_MINOR),
+                name="auth_adjustment_amount_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.processor_id}"
+
+
+class DailySpend(models.Model):
+    """What a card has used of one daily limit on one Warsaw day (billing currency, minor units).
+
+    The definition: that day's approved holds + settled amounts - reversals;
+    expired holds drop out. Updated in the transaction that changes a hold.
+    """
+
+    card = models.ForeignKey("cards.Card", on_delete=models.CASCADE, related_name="daily_spend")
+    local_date = models.DateField(_("day (Warsaw)"))
+    group = models.CharField(_("limit"), max_length=16, choices=LimitChannel.choices)
+    amount_minor = models.BigIntegerField(_("used"), default=0)
+
+    class Meta:
+        verbose_name = _("daily spend")
+        verbose_name_plural = _("daily spend")
+        constraints = [
+            models.UniqueConstraint(fields=["card", "local_date", "group"], name="daily_spend_unique"),
+            models.CheckConstraint(condition=Q(group__in=LimitChannel.values), name="daily_spend_group_valid"),
+            models.CheckConstraint(condition=Q(amount_minor__gte=0), name="daily_spend_amount_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.card_id} {self.local_date} {self.group}: {self.amount_minor}"

@@ -1,0 +1,156 @@
+"""Request and answer schemas of the card processor's authorization API (docs/processing.md, "The API").
+
+Shapes and storage limits only (types, patterns, lengths, the amount cap); the
+rules stay in the services. Unknown fields are refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated
+
+from ninja import Schema
+from pydantic import AfterValidator, Field, Strict, StringConstraints
+
+from kartosfera.api.schemas import InputSchema, _storable
+from kartosfera.cards.models import last_day_of_month
+from kartosfera.core.money import MAX_AMOUNT_MINOR, Currency
+from kartosfera.processing.models import Channel
+
+Identifier = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"),
+    Field(description="1-64 letters, digits, '.', '_', ':' or '-'."),
+]
+PositiveAmount = Annotated[
+    int,
+    Strict(),
+    Field(ge=1, le=MAX_AMOUNT_MINOR, description="An amount in minor units (grosze, cents), 1 to 10^15."),
+]
+
+
+class CardIn(InputSchema):
+    pan: Annotated[str, StringConstraints(pattern=r"^[0-9]{13,19}$")] = Field(
+        description="The full card number, digits only. Never stored in clear, logged or returned."
+    )
+    expiry: Annotated[str, StringConstraints(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")] = Field(
+        description="The card's expiry month, YYYY-MM.", examples=["2029-08"]
+    )
+
+    def expiry_date(self) -> dt.date:
+        year, month = self.expiry.split("-")
+        return last_day_of_month(int(year), int(month))
+
+
+class MerchantIn(InputSchema):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_storable)]
+    city: Annotated[str, StringConstraints(max_length=50), AfterValidator(_storable)] = ""
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = Field(description="ISO 3166-1 alpha-2.")
+    mcc: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")] = Field(description="Merchant category code.")
+    id: Annotated[str, StringConstraints(max_length=35), AfterValidator(_storable)] = Field(
+        "", description="The acquirer's merchant id."
+    )
+    terminal_id: Annotated[str, StringConstraints(max_length=16), AfterValidator(_storable)] = ""
+
+
+class ThreeDSIn(InputSchema):
+    eci: Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")] = Field(
+        description="Electronic commerce indicator: Visa 05/06/07, Mastercard 02/01/00."
+    )
+    authentication_value: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/=]{0,64}$")] = Field(
+        "", description="CAVV (Visa) or AAV (Mastercard), base64."
+    )
+    ds_transaction_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{0,64}$")] = ""
+
+
+class AuthorizationIn(InputSchema):
+    id: Identifier = Field(description="The processor's authorization id: a retry sends the same id and body.")
+    network_transaction_id: Identifier = Field(
+        description="Visa Transaction ID / Mastercard Banknet reference: the key of reversals and clearing."
+    )
+    card: CardIn
+    amount_minor: PositiveAmount
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(
+        description="ISO 4217 code of the transaction."
+    )
+    billing_amount_minor: PositiveAmount | None = Field(
+        None, description="The amount in the account's currency, when the scheme converted it."
+    )
+    billing_currency: Currency | None = None
+    billing_rate: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=9)] | None = None
+    merchant: MerchantIn
+    channel: Channel = Field(description="How the card was used (and the PIN entry, by pin_block).")
+    partial_approval_supported: Annotated[bool, Strict()] = False
+    three_ds: ThreeDSIn | None = None
+    pin_block: Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{32}$")] | None = Field(
+        None, description="ISO 9564 format 4 PIN block (AES), hex, when a PIN was entered."
+    )
+
+
+class DeclineMessage(Schema):
+    pl: str
+    en: str
+
+
+class AuthorizationOut(Schema):
+    id: str
+    approved: bool
+    response_code: str = Field(description="ISO 8583 field 39.")
+    approved_amount_minor: int = Field(description="In the transaction currency; less than asked when partial.")
+    currency: str
+    authorization_code: str | None = Field(description="6 characters, for an approval.")
+    decline_reason: str | None = Field(description="A stable code (docs/processing.md), for a decline.")
+    decline_message: DeclineMessage | None
+    merchant_advice_code: str | None = Field(description="Mastercard's merchant advice code (DE 48 SE 84).")
+
+
+class ReversalIn(InputSchema):
+    id: Identifier = Field(description="The processor's reversal id: a retry sends the same id and body.")
+    amount_minor: PositiveAmount | None = Field(
+        None, description="The amount reversed, in the transaction currency; left out: everything still held."
+    )
+    billing_amount_minor: PositiveAmount | None = Field(
+        None, description="The amount reversed in the account's currency, when the scheme converted it."
+    )
+
+
+class IncrementIn(InputSchema):
+    id: Identifier = Field(description="The processor's increment id: a retry sends the same id and body.")
+    amount_minor: PositiveAmount = Field(description="The amount added, in the transaction currency.")
+    billing_amount_minor: PositiveAmount | None = Field(
+        None, description="The amount added in the account's currency, when the scheme converted it."
+    )
+
+
+class AdjustmentOut(Schema):
+    id: str
+    authorization_id: str
+    kind: str = Field(description="reversal or increment")
+    approved: bool
+    response_code: str
+    amount_minor: int = Field(
+        description="What a reversal released or an increment added, in the account's currency (0 when declined)."
+    )
+    currency: str
+    decline_reason: str | None
+    decline_message: DeclineMessage | None
+    merchant_advice_code: str | None
+
+
+class SchemeDecisionIn(InputSchema):
+    approved: Annotated[bool, Strict()]
+    response_code: Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{2}$")] = Field(
+        description="The scheme's ISO 8583 field 39."
+    )
+    authorization_code: Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{0,6}$")] = ""
+
+
+class AdviceIn(AuthorizationIn):
+    decision: SchemeDecisionIn = Field(description="What the scheme decided in stand-in (never re-decided).")
+
+
+class AdviceOut(Schema):
+    id: str
+    acknowledged: bool
+    needs_review: bool

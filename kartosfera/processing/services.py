@@ -1,0 +1,302 @@
+"""The card core's writes: deciding an authorization (docs/processing.md).
+
+``authorization_decide`` locks the card row, then the account row (always in
+that order: no deadlocks), answers a retry of a known processor id with the
+stored decision (or refuses another body with ``AuthorizationIdConflict``),
+runs the pipeline, and writes the authorization, the hold on the account, the
+day's counters and an audit row in ONE transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+import string
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kartosfera.accounts.models import Account
+from kartosfera.cards.models import Brand, Card
+from kartosfera.cards.pan import pan_brand, pan_fingerprint
+from kartosfera.cards.pin import PIN_TRY_LIMIT
+from kartosfera.cards.usability import card_usability
+from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.errors import Conflict, ValidationFailed
+from kartosfera.processing.codes import APPROVED, PARTIALLY_APPROVED, Reason, code_for
+from kartosfera.processing.holds import hold_expires_at
+from kartosfera.processing.models import Authorization, AuthorizationStatus, DailySpend
+from kartosfera.processing.pipeline import AuthorizationRequest, Context, run_pipeline
+
+AUTHORIZATION_CODE_ALPHABET = string.ascii_uppercase + string.digits
+
+
+class AuthorizationIdConflict(Conflict):
+    default_message = _("This authorization id was already used for another request.")
+    code = "authorization_id_conflict"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The stored authorization and whether this call only replayed it (a retry)."""
+
+    authorization: Authorization
+    replayed: bool
+
+
+def request_fingerprint(
+    request: AuthorizationRequest, *, card_fingerprint: str, extra: dict[str, object] | None = None
+) -> str:
+    """A keyed hash of the canonical request (+ ``extra``); the card number enters only as its keyed fingerprint."""
+    fields: dict[str, object] = dataclasses.asdict(request)
+    fields["pan"] = card_fingerprint
+    if extra:
+        fields["extra"] = extra
+    canonical = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
+    key = settings.CARD_FINGERPRINT_KEY.encode()
+    return hmac.new(key, b"kartosfera.authorization.v1\x00" + canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def replay(existing: Authorization, fingerprint: str) -> Decision:
+    if not hmac.compare_digest(existing.request_fingerprint, fingerprint):
+        raise AuthorizationIdConflict()
+    return Decision(authorization=existing, replayed=True)
+
+
+def billing_of(request: AuthorizationRequest, account_currency: str | None) -> tuple[int, str]:
+    """The amount in the account's currency: the scheme's billing amount, or the amount when not converted."""
+    if request.billing_amount_minor is not None:
+        billing_currency = request.billing_currency or account_currency or request.currency
+        if account_currency is not None and billing_currency != account_currency:
+            raise ValidationFailed({"billing_currency": str(_("The billing currency must be the account's currency."))})
+        return request.billing_amount_minor, billing_currency
+    if account_currency is not None and request.currency != account_currency:
+        raise ValidationFailed(
+            {"billing_amount": str(_("Send the billing amount in the account's currency for a converted payment."))}
+        )
+    return request.amount_minor, request.currency
+
+
+def new_authorization(
+    request: AuthorizationRequest, *, fingerprint: str, brand: str, now: dt.datetime, **values: object
+) -> Authorization:
+    return Authorization(
+        processor_id=request.processor_id,
+        network_transaction_id=request.network_transaction_id,
+        pan_last4=request.pan[-4:],
+        brand=brand,
+        channel=request.channel,
+        merchant_name=request.merchant_name,
+        merchant_city=request.merchant_city,
+        merchant_country=request.merchant_country,
+        mcc=request.mcc,
+        merchant_id=request.merchant_id,
+        terminal_id=request.terminal_id,
+        amount_minor=request.amount_minor,
+        currency=request.currency,
+        billing_rate=request.billing_rate,
+        partial_supported=request.partial_supported,
+        local_date=timezone.localdate(now),
+        request_fingerprint=fingerprint,
+        **values,
+    )
+
+
+def audit_decision(actor: Actor, authorization: Authorization, *, customer_id: int | None) -> None:
+    if authorization.is_advice:
+        action = "processing.advice.recorded"
+    elif authorization.approved:
+        action = "processing.authorization.approved"
+    else:
+        action = "processing.authorization.declined"
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=authorization,
+        customer_id=customer_id,
+        after={
+            "processor_id": authorization.processor_id,
+            "card_last4": authorization.pan_last4,
+            "channel": authorization.channel,
+            "merchant_name": authorization.merchant_name,
+            "mcc": authorization.mcc,
+            "amount_minor": authorization.amount_minor,
+            "currency": authorization.currency,
+            "billing_amount_minor": authorization.billing_amount_minor,
+            "held_minor": authorization.held_minor,
+            "response_code": authorization.response_code,
+            "decline_reason": authorization.decline_reason,
+            "decided_by": authorization.decided_by,
+            "needs_review": authorization.needs_review,
+        },
+    )
+
+
+def _declined_values(reason: str, brand: str) -> dict[str, object]:
+    return {
+        "approved": False,
+        "response_code": code_for(reason).response_code(brand),
+        "decline_reason": reason,
+        "status": AuthorizationStatus.DECLINED,
+    }
+
+
+def _decide_unknown_card(
+    *, actor: Actor, request: AuthorizationRequest, fingerprint: str, card_fp: str, now: dt.datetime
+) -> Decision:
+    existing = Authorization.objects.filter(processor_id=request.processor_id).first()
+    if existing is not None:
+        return replay(existing, fingerprint)
+    # The number is ours but not with this expiry (e.g. an old card's date): 54, not "unknown card".
+    number_known = Card.objects.filter(pan_fingerprint=card_fp).exists()
+    reason = Reason.EXPIRY_MISMATCH if number_known else Reason.CARD_UNKNOWN
+    brand = pan_brand(request.pan) or Brand.VISA
+    billing_minor, billing_currency = billing_of(request, None)
+    authorization = new_authorization(
+        request,
+        fingerprint=fingerprint,
+        brand=brand,
+        now=now,
+        billing_amount_minor=billing_minor,
+        billing_currency=billing_currency,
+        decided_by="card_known",
+        **_declined_values(reason, brand),
+    )
+    authorization.save()
+    audit_decision(actor, authorization, customer_id=None)
+    return Decision(authorization=authorization, replayed=False)
+
+
+def _decide(*, actor: Actor, request: AuthorizationRequest, pin: str | None, now: dt.datetime) -> Decision:
+    card_fp = pan_fingerprint(request.pan)
+    fingerprint = request_fingerprint(request, card_fingerprint=card_fp)
+    # Lock the card (only its row: not the product's, which all its cards share).
+    card = (
+        Card.objects.select_for_update(of=("self",))
+        .select_related("product")
+        .filter(pan_fingerprint=card_fp, expiry=request.expiry)
+        .first()
+    )
+    if card is None:
+        return _decide_unknown_card(actor=actor, request=request, fingerprint=fingerprint, card_fp=card_fp, now=now)
+    # Retries of one id serialize on the card lock: the second finds the first's row.
+    existing = Authorization.objects.filter(processor_id=request.processor_id).first()
+    if existing is not None:
+        return replay(existing, fingerprint)
+    account = Account.objects.select_for_update().get(pk=card.account_id)
+    billing_minor, billing_currency = billing_of(request, account.currency)
+    brand = card.product.brand
+    ctx = Context(
+        request=request,
+        card=card,
+        account=account,
+        brand=brand,
+        usability=card_usability(card, now=now),
+        now=now,
+        local_date=timezone.localdate(now),
+        billing_minor=billing_minor,
+        approve_minor=billing_minor,
+        pin=pin,
+    )
+    started = time.perf_counter_ns()
+    decline, decided_by = run_pipeline(ctx)
+    micros = (time.perf_counter_ns() - started) // 1000
+    common: dict[str, object] = {
+        "card": card,
+        "account": account,
+        "billing_amount_minor": billing_minor,
+        "billing_currency": billing_currency,
+        "decided_by": decided_by,
+        "decision_micros": min(micros, 2**31 - 1),
+    }
+    if decline is not None:
+        values = _declined_values(decline.reason, brand)
+    else:
+        partial = ctx.approve_minor < billing_minor
+        values = {
+            "approved": True,
+            "response_code": PARTIALLY_APPROVED if partial else APPROVED,
+            "authorization_code": "".join(secrets.choice(AUTHORIZATION_CODE_ALPHABET) for _ in range(6)),
+            # Partial approvals happen only without conversion, so both currencies' amounts are equal.
+            "approved_amount_minor": ctx.approve_minor if partial else request.amount_minor,
+            "held_minor": ctx.approve_minor,
+            "status": AuthorizationStatus.PENDING,
+            "expires_at": hold_expires_at(brand=brand, mcc=request.mcc, channel=request.channel, now=now),
+        }
+    authorization = new_authorization(request, fingerprint=fingerprint, brand=brand, now=now, **common, **values)
+    authorization.save()
+    if authorization.approved:
+        hold_add(ctx, authorization.held_minor)
+    audit_decision(actor, authorization, customer_id=card.customer_id)
+    if ctx.wrong_pin_count is not None:
+        _record_pin_tries(actor, card, ctx.wrong_pin_count, now=now)
+    return Decision(authorization=authorization, replayed=False)
+
+
+def hold_add(ctx: Context, amount: int) -> None:
+    """Hold ``amount`` more on the account and count it in the day's limits (the locks are held).
+
+    ``ctx.spent`` holds the day's counters as the limit check read them under the card lock.
+    """
+    Account.objects.filter(pk=ctx.account.pk).update(held_minor=F("held_minor") + amount)
+    ctx.account.held_minor += amount
+    DailySpend.objects.bulk_create(
+        [
+            DailySpend(
+                card_id=ctx.card.pk,
+                local_date=ctx.local_date,
+                group=group,
+                amount_minor=ctx.spent.get(group, 0) + amount,
+            )
+            for group in ctx.limit_groups
+        ],
+        update_conflicts=True,
+        unique_fields=["card", "local_date", "group"],
+        update_fields=["amount_minor"],
+    )
+
+
+def _record_pin_tries(actor: Actor, card: Card, count: int, *, now: dt.datetime) -> None:
+    Card.objects.filter(pk=card.pk).update(wrong_pin_count=count, updated_at=now)
+    if count >= PIN_TRY_LIMIT > card.wrong_pin_count:
+        audit_record(
+            actor=actor,
+            action="processing.card.pin_blocked",
+            obj=card,
+            customer_id=card.customer_id,
+            after={"wrong_pin_count": count},
+        )
+    card.wrong_pin_count = count
+
+
+def authorization_decide(
+    *, actor: Actor, request: AuthorizationRequest, pin: str | None = None, now: dt.datetime | None = None
+) -> Decision:
+    """Decide ``request`` (or replay the stored decision of its processor id) in one transaction.
+
+    ``pin``: the clear PIN candidate the API layer read from the request's PIN
+    block, or None when none could be read (a PIN payment is then declined as
+    unverifiable). It is compared with the card's keyed value and dropped:
+    never stored, logged or audited.
+    """
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            return _decide(actor=actor, request=request, pin=pin, now=now)
+    except IntegrityError:
+        # Two first requests of one id raced without a shared card lock (an unknown card, or one id
+        # sent for two cards): the unique processor id let one in; this one now replays or conflicts.
+        with transaction.atomic():
+            existing = Authorization.objects.filter(processor_id=request.processor_id).first()
+            if existing is None:
+                raise
+            return replay(existing, request_fingerprint(request, card_fingerprint=pan_fingerprint(request.pan)))

@@ -1,0 +1,85 @@
+"""Building cards and authorization requests for the card core's tests."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from typing import Any
+
+from kartosfera.accounts.models import Account
+from kartosfera.cards.models import Brand, Card
+from kartosfera.cards.operations_services import card_activate
+from kartosfera.cards.pin import pin_verification_value
+from kartosfera.core.audit import Actor
+from kartosfera.core.demo.identifiers import make_pan
+from kartosfera.processing.models import Channel
+from kartosfera.processing.pipeline import AuthorizationRequest
+from kartosfera.processing.services import Decision, authorization_decide
+from kartosfera.testing import factories
+
+PROCESSOR = Actor(type="api_client", id="kfk_test", label="card processor")
+PIN = "2468"
+_serial = itertools.count(500_000)
+_ids = itertools.count(1)
+
+
+@dataclasses.dataclass
+class CardFixture:
+    card: Card
+    pan: str
+
+    @property
+    def account(self) -> Account:
+        return Account.objects.get(pk=self.card.account_id)
+
+    def refresh(self) -> Card:
+        self.card.refresh_from_db()
+        return self.card
+
+
+def active_card(
+    *,
+    brand: str = Brand.VISA,
+    balance_minor: int = 1_000_000,
+    activate: bool = True,
+    card_overrides: dict[str, Any] | None = None,
+    **product_overrides: Any,
+) -> CardFixture:
+    """An activated card with its own customer and account, PIN ``PIN``, ``balance_minor`` on the account."""
+    customer = factories.customer_factory()
+    product = factories.product_factory(brand=brand, **product_overrides)
+    account = factories.account_factory(customer=customer, balance_minor=balance_minor, currency=product.currency)
+    pan = make_pan("400000" if brand == Brand.VISA else "555555", next(_serial))
+    card = factories.card_factory(
+        customer=customer, product=product, account=account, pan=pan, **(card_overrides or {})
+    )
+    if activate:
+        card = card_activate(actor=factories.SYSTEM, card=card)
+    card.pin_verification_value = pin_verification_value(PIN, card=card)
+    card.save(update_fields=["pin_verification_value"])
+    return CardFixture(card=card, pan=pan)
+
+
+def request_for(tc: CardFixture, **overrides: Any) -> AuthorizationRequest:
+    n = next(_ids)
+    values: dict[str, Any] = {
+        "processor_id": f"auth-{n:08d}",
+        "network_transaction_id": f"NTX{n:012d}",
+        "pan": tc.pan,
+        "expiry": tc.card.expiry,
+        "amount_minor": 4_250,
+        "currency": tc.card.account.currency,
+        "channel": Channel.POS_CHIP,
+        "merchant_name": "Biedronka 1234",
+        "merchant_city": "Warszawa",
+        "merchant_country": "PL",
+        "mcc": "5411",
+        "merchant_id": "MID000123",
+        "terminal_id": "T0001",
+    }
+    values.update(overrides)
+    return AuthorizationRequest(**values)
+
+
+def decide(tc: CardFixture, *, pin: str | None = None, now: Any = None, **overrides: Any) -> Decision:
+    return authorization_decide(actor=PROCESSOR, request=request_for(tc, **overrides), pin=pin, now=now)
