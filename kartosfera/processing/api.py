@@ -41,17 +41,6 @@ _ERRORS: dict[int, type[Schema]] = {
 }
 
 
-def pin_from_pin_block(pin_block: str, *, pan: str) -> str | None:
-    """The clear PIN candidate in an ISO 9564 format 4 PIN block, or None when it cannot be read.
-
-    # wired when cards/pinblock.py lands: decrypt the block under the PIN encryption key
-    # (AES, format 4, bound to the PAN), return the PIN, wipe. Until then no PIN can be read,
-    # and the pipeline declines a PIN payment as ``pin_unverifiable`` (96): never a guess,
-    # never counted as a wrong PIN.
-    """
-    return None
-
-
 def _request(payload: AuthorizationIn | AdviceIn) -> AuthorizationRequest:
     three_ds = payload.three_ds
     return AuthorizationRequest(
@@ -112,8 +101,9 @@ def authorization_answer(authorization: Authorization) -> dict[str, object]:
     ),
 )
 def create_authorization(request: HttpRequest, payload: AuthorizationIn) -> dict[str, object]:
-    pin = pin_from_pin_block(payload.pin_block, pan=payload.card.pan) if payload.pin_block is not None else None
-    decision = authorization_decide(actor=request_actor(request), request=_request(payload), pin=pin)
+    decision = authorization_decide(
+        actor=request_actor(request), request=_request(payload), pin_block=payload.pin_block
+    )
     return authorization_answer(decision.authorization)
 
 

@@ -18,7 +18,8 @@ from decimal import Decimal
 
 from kartosfera.accounts.models import Account
 from kartosfera.cards.models import Brand, Card, LimitChannel
-from kartosfera.cards.pin import PIN_TRY_LIMIT, pin_matches
+from kartosfera.cards.pin import PIN_TRY_LIMIT
+from kartosfera.cards.pinblock import PinBlockInvalid, PinCheck, pin_block_verify
 from kartosfera.cards.usability import Unusable, Usability
 from kartosfera.processing.codes import Reason
 from kartosfera.processing.models import CHANNEL_LIMITS, Channel, DailySpend
@@ -75,8 +76,8 @@ class Context:
     # The amount in the account's currency; approve_minor may be lowered by a partial approval.
     billing_minor: int
     approve_minor: int
-    # The clear PIN candidate (from the PIN block), None when none could be read; never stored.
-    pin: str | None = field(default=None, repr=False)
+    # The request's ISO 9564 format-4 PIN block (hex), opened only inside the PIN check; never stored.
+    pin_block: str | None = field(default=None, repr=False)
     # The card's wrong-PIN counter after this request, when the PIN check changed it.
     wrong_pin_count: int | None = None
     # Today's used amount per limit group, read once by the limit check.
@@ -126,9 +127,18 @@ def check_pin(ctx: Context) -> Decline | None:
         return Decline(Reason.PIN_REQUIRED) if request.channel == Channel.ATM else None
     if ctx.usability.pin_blocked:
         return Decline(Reason.PIN_TRIES_EXCEEDED)
-    if ctx.pin is None:
+    if ctx.pin_block is None:
         return Decline(Reason.PIN_UNVERIFIABLE)
-    if pin_matches(ctx.pin, card=ctx.card):
+    try:
+        result = pin_block_verify(card=ctx.card, pan=request.pan, pin_block=ctx.pin_block)
+    except PinBlockInvalid:
+        # A block we cannot open (a key mix-up with the processor, or a forged block) says nothing
+        # about the holder's PIN: declined, never counted as a wrong PIN (docs/pin.md).
+        return Decline(Reason.PIN_UNVERIFIABLE)
+    if result is PinCheck.NOT_SET:
+        # No PIN was ever set for the card: nothing to compare with, and nothing to count.
+        return Decline(Reason.PIN_UNVERIFIABLE)
+    if result is PinCheck.MATCH:
         if ctx.card.wrong_pin_count:
             ctx.wrong_pin_count = 0
         return None
@@ -139,13 +149,11 @@ def check_pin(ctx: Context) -> Decline | None:
 def check_contactless(ctx: Context) -> Decline | None:
     if ctx.request.channel != Channel.POS_CONTACTLESS:
         return None
-    card = ctx.card
-    enabled = card.contactless_enabled and card.product.contactless_capable
-    return None if enabled else Decline(Reason.CONTACTLESS_DISABLED)
+    return None if ctx.card.controls.is_on("contactless") else Decline(Reason.CONTACTLESS_DISABLED)
 
 
 def check_wallet(ctx: Context) -> Decline | None:
-    if ctx.request.channel == Channel.WALLET and not ctx.card.mobile_payments_enabled:
+    if ctx.request.channel == Channel.WALLET and not ctx.card.controls.is_on("mobile_payments"):
         return Decline(Reason.MOBILE_PAYMENTS_DISABLED)
     return None
 
@@ -203,7 +211,8 @@ def check_daily_limits(ctx: Context) -> Decline | None:
     groups = ctx.limit_groups
     read_spent(ctx)
     for group in groups:
-        room = getattr(ctx.card, f"{group}_limit_minor") - ctx.spent.get(group, 0)
+        # The card's controls (cards/controls.py): a daily limit's name is its counter group.
+        room = ctx.card.controls.limit_minor(group) - ctx.spent.get(group, 0)
         if ctx.approve_minor <= room:
             continue
         if ctx.partial_allowed and room > 0:

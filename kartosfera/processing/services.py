@@ -176,7 +176,7 @@ def _decide_unknown_card(
     return Decision(authorization=authorization, replayed=False)
 
 
-def _decide(*, actor: Actor, request: AuthorizationRequest, pin: str | None, now: dt.datetime) -> Decision:
+def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | None, now: dt.datetime) -> Decision:
     card_fp = pan_fingerprint(request.pan)
     fingerprint = request_fingerprint(request, card_fingerprint=card_fp)
     # Lock the card (only its row: not the product's, which all its cards share).
@@ -205,7 +205,7 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin: str | None, now
         local_date=timezone.localdate(now),
         billing_minor=billing_minor,
         approve_minor=billing_minor,
-        pin=pin,
+        pin_block=pin_block,
     )
     started = time.perf_counter_ns()
     decline, decided_by = run_pipeline(ctx)
@@ -279,19 +279,18 @@ def _record_pin_tries(actor: Actor, card: Card, count: int, *, now: dt.datetime)
 
 
 def authorization_decide(
-    *, actor: Actor, request: AuthorizationRequest, pin: str | None = None, now: dt.datetime | None = None
+    *, actor: Actor, request: AuthorizationRequest, pin_block: str | None = None, now: dt.datetime | None = None
 ) -> Decision:
     """Decide ``request`` (or replay the stored decision of its processor id) in one transaction.
 
-    ``pin``: the clear PIN candidate the API layer read from the request's PIN
-    block, or None when none could be read (a PIN payment is then declined as
-    unverifiable). It is compared with the card's keyed value and dropped:
-    never stored, logged or audited.
+    ``pin_block``: the request's ISO 9564 format-4 PIN block (hex), opened and
+    compared with the card's keyed value inside the PIN check, under the card's
+    lock (cards/pinblock.py), then dropped: never stored, logged or audited.
     """
     now = now or timezone.now()
     try:
         with transaction.atomic():
-            return _decide(actor=actor, request=request, pin=pin, now=now)
+            return _decide(actor=actor, request=request, pin_block=pin_block, now=now)
     except IntegrityError:
         # Two first requests of one id raced without a shared card lock (an unknown card, or one id
         # sent for two cards): the unique processor id let one in; this one now replays or conflicts.

@@ -10,6 +10,7 @@ from kartosfera.accounts.models import Account
 from kartosfera.cards.models import Brand, Card
 from kartosfera.cards.operations_services import card_activate
 from kartosfera.cards.pin import pin_verification_value
+from kartosfera.cards.pinblock import pin_block_encipher
 from kartosfera.core.audit import Actor
 from kartosfera.core.demo.identifiers import make_pan
 from kartosfera.processing.models import Channel
@@ -82,4 +83,7 @@ def request_for(tc: CardFixture, **overrides: Any) -> AuthorizationRequest:
 
 
 def decide(tc: CardFixture, *, pin: str | None = None, now: Any = None, **overrides: Any) -> Decision:
-    return authorization_decide(actor=PROCESSOR, request=request_for(tc, **overrides), pin=pin, now=now)
+    """Decide a request; ``pin`` is what the holder typed, sent as a real format-4 PIN block."""
+    request = request_for(tc, **overrides)
+    pin_block = None if pin is None else pin_block_encipher(pin=pin, pan=request.pan).hex().upper()
+    return authorization_decide(actor=PROCESSOR, request=request, pin_block=pin_block, now=now)

@@ -15,10 +15,11 @@ from kartosfera.api.models import ApiScope
 from kartosfera.api.services import api_key_create
 from kartosfera.cards.models import Brand
 from kartosfera.cards.operations_services import card_contactless_set
+from kartosfera.cards.pinblock import pin_block_encipher
 from kartosfera.core.audit import Actor
 from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.processing.models import Authorization
-from kartosfera.processing.tests.helpers import CardFixture, active_card
+from kartosfera.processing.tests.helpers import PIN, CardFixture, active_card
 
 pytestmark = pytest.mark.django_db
 URL = "/api/processor/v1/authorizations"
@@ -87,12 +88,26 @@ def test_a_decline_says_why_in_polish_and_english(processor, brand, code, advice
     assert answer["authorization_code"] is None and answer["approved_amount_minor"] == 0
 
 
-def test_a_pin_payment_is_declined_as_unverifiable_until_the_pin_block_can_be_read(processor):
+def test_a_pin_block_that_cannot_be_opened_is_declined_as_unverifiable_and_not_counted(processor):
     tc = active_card()
     answer = post(processor, body(tc, channel="pos_chip", pin_block="0" * 32)).json()
     assert (answer["approved"], answer["decline_reason"], answer["response_code"]) == (False, "pin_unverifiable", "96")
     tc.refresh()
     assert tc.card.wrong_pin_count == 0
+
+
+def test_the_pin_in_the_pin_block_is_verified_against_the_card(processor):
+    tc = active_card()
+    pan = tc.pan
+    right = pin_block_encipher(pin=PIN, pan=pan).hex().upper()
+    wrong = pin_block_encipher(pin="1357", pan=pan).hex().upper()
+
+    declined = post(processor, body(tc, id="pin-wrong", channel="atm", pin_block=wrong)).json()
+    assert (declined["approved"], declined["decline_reason"], declined["response_code"]) == (False, "pin_wrong", "55")
+    assert tc.refresh().wrong_pin_count == 1
+    approved = post(processor, body(tc, id="pin-right", channel="atm", pin_block=right)).json()
+    assert approved["approved"] is True
+    assert tc.refresh().wrong_pin_count == 0
 
 
 def test_no_key_is_401_and_a_wrong_scope_is_403(db):

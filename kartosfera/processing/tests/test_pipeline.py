@@ -17,13 +17,15 @@ from kartosfera.cards.operations_services import (
     card_contactless_set,
 )
 from kartosfera.cards.pin import PIN_TRY_LIMIT
+from kartosfera.cards.pinblock import pin_block_encipher
 from kartosfera.cards.services import card_transition
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.audit import Actor
 from kartosfera.core.demo.identifiers import make_pan
 from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.processing.models import Authorization, AuthorizationStatus, Channel
-from kartosfera.processing.tests.helpers import PIN, CardFixture, active_card, decide
+from kartosfera.processing.services import authorization_decide
+from kartosfera.processing.tests.helpers import PIN, PROCESSOR, CardFixture, active_card, decide, request_for
 from kartosfera.secure3d.models import ThreeDSProfile, TrustedMerchant
 from kartosfera.testing import factories
 from kartosfera.testing.factories import SYSTEM
@@ -157,6 +159,11 @@ def test_pin_tries_reach_75_and_block_the_pin(brand):
 def test_a_pin_payment_whose_pin_cannot_be_read_is_declined_not_guessed(brand):
     tc = active_card(brand=brand)
     assert_declined(decide(tc, pin_entered=True, pin=None), "pin_unverifiable", "96")
+    # A block enciphered under another key opens to nonsense: declined, and not a wrong PIN.
+    request = request_for(tc, pin_entered=True)
+    foreign = pin_block_encipher(pin=PIN, pan=request.pan, key=bytes(range(16))).hex()
+    decision = authorization_decide(actor=PROCESSOR, request=request, pin_block=foreign)
+    assert_declined(decision, "pin_unverifiable", "96")
     assert tc.refresh().wrong_pin_count == 0
 
 
