@@ -7,7 +7,9 @@ database (the machine's own database limit: each TPC-B transaction is 3 UPDATEs,
 INSERT, about what one authorization writes), (2) authorizations per second and their latency
 (p50/p95/p99) through the real HTTP API: gunicorn serving config.wsgi, PostgreSQL, real API keys,
 card numbers looked up by their keyed fingerprint, holds, daily counters and audit rows written.
-It prints both and the ratio. Needs PostgreSQL at TEST_POSTGRES_URL (default
+(3) the same load against a bare Django "hello world" under the same gunicorn (bench/hello_wsgi.py:
+no middleware, no database), the ceiling any Django endpoint has here. It prints all three and the
+ratios. Needs PostgreSQL at TEST_POSTGRES_URL (default
 postgres://postgres@127.0.0.1:5432/...) and pgbench on the PATH. Not part of the test suite.
 """
 
@@ -126,6 +128,65 @@ def percentile(samples: list[float], q: float) -> float:
     return samples[min(len(samples) - 1, int(len(samples) * q))]
 
 
+def serve(app: str, env: dict[str, str], workers: int, cwd: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    gunicorn = shutil.which("gunicorn", path=str(Path(PYTHON).parent)) or "gunicorn"
+    server = subprocess.Popen(  # noqa: S603
+        [gunicorn, app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server, port
+
+
+def load(
+    port: int, token: str, cards: list[dict[str, str]], *, seconds: int, clients: int
+) -> tuple[list[float], int, int]:
+    # Warm every worker (imports, connections) before measuring.
+    Client(port, token, cards, 10_000_000, time.perf_counter() + 2).run()
+    deadline = time.perf_counter() + seconds
+    threads = [Client(port, token, cards, i * 1_000_000, deadline) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies = sorted(sample for thread in threads for sample in thread.latencies)
+    return latencies, sum(t.approved for t in threads), sum(t.errors for t in threads)
+
+
+def report(label: str, latencies: list[float], seconds: int, approved: int, errors: int) -> float:
+    rate = len(latencies) / seconds
+    print(
+        f"{label}: {rate:,.0f}/s; latency p50 {percentile(latencies, 0.50):.1f} ms, "
+        f"p95 {percentile(latencies, 0.95):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms; "
+        f"{approved:,} approved, {errors} errors"
+    )
+    return rate
+
+
+def hello_rate(*, seconds: int, clients: int, workers: int) -> float:
+    """The same load against a bare Django "hello world" under the same gunicorn."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "bench")}
+    server, port = serve("hello_wsgi:application", env, workers, ROOT / "bench")
+    cards = [{"pan": "4000000000000002", "expiry": "2030-01"}]
+    try:
+        latencies, approved, errors = load(port, "none", cards, seconds=seconds, clients=clients)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    return report(
+        f"bare Django hello world (gunicorn {workers} workers, {clients} clients)", latencies, seconds, approved, errors
+    )
+
+
 def api_rate(*, seconds: int, clients: int, cards: int, workers: int) -> float:
     recreate_database(BENCH_DB)
     env = {
@@ -138,47 +199,20 @@ def api_rate(*, seconds: int, clients: int, cards: int, workers: int) -> float:
         "PYTHONPATH": str(ROOT),
     }
     fixtures = prepare(env, cards)
-    port = free_port()
-    gunicorn = shutil.which("gunicorn", path=str(Path(PYTHON).parent)) or "gunicorn"
-    server = subprocess.Popen(  # noqa: S603
-        [gunicorn, "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, port = serve("config.wsgi:application", env, workers, ROOT)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        # Warm every worker (imports, connections) before measuring.
-        warm = Client(port, str(fixtures["token"]), fixtures["cards"], 10_000_000, time.perf_counter() + 2)  # type: ignore[arg-type]
-        warm.run()
-        deadline = time.perf_counter() + seconds
-        threads = [
-            Client(port, str(fixtures["token"]), fixtures["cards"], i * 1_000_000, deadline)  # type: ignore[arg-type]
-            for i in range(clients)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        latencies, approved, errors = load(
+            port,
+            str(fixtures["token"]),
+            fixtures["cards"],
+            seconds=seconds,
+            clients=clients,  # type: ignore[arg-type]
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    latencies = sorted(sample for thread in threads for sample in thread.latencies)
-    errors = sum(thread.errors for thread in threads)
-    approved = sum(thread.approved for thread in threads)
-    rate = len(latencies) / seconds
-    print(
-        f"authorizations over HTTP (gunicorn {workers} workers, {clients} clients, {cards} cards, {seconds} s): "
-        f"{rate:,.0f}/s; latency p50 {percentile(latencies, 0.50):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms, "
-        f"p99 {percentile(latencies, 0.99):.1f} ms; {approved:,} approved, {errors} errors"
-    )
-    return rate
+    label = f"authorizations over HTTP (gunicorn {workers} workers, {clients} clients, {cards} cards)"
+    return report(label, latencies, seconds, approved, errors)
 
 
 def main() -> None:
@@ -190,8 +224,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"== card core: authorizations ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores)")
     tps = pgbench_tps(seconds=args.seconds, clients=args.clients)
+    hello = hello_rate(seconds=args.seconds, clients=args.clients, workers=args.workers)
     rate = api_rate(seconds=args.seconds, clients=args.clients, cards=args.cards, workers=args.workers)
-    print(f"ratio: {rate / tps:.0%} of pgbench TPC-B (target >= 40 %)")
+    print(f"ratio: {rate / tps:.0%} of pgbench TPC-B (target >= 40 %); {rate / hello:.0%} of a bare Django hello world")
 
 
 if __name__ == "__main__":
