@@ -153,7 +153,10 @@ def load(
     # Warm every worker (imports, connections) before measuring.
     Client(port, token, cards, 10_000_000, time.perf_counter() + 2).run()
     deadline = time.perf_counter() + seconds
-    threads = [Client(port, token, cards, i * 1_000_000, deadline) for i in range(clients)]
+    # Each client starts on its own card (and its ids differ): clients do not queue on one card's lock,
+    # as real traffic spread over many cards does not.
+    spread = max(1, len(cards) // clients)
+    threads = [Client(port, token, cards, i * spread, deadline) for i in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
