@@ -110,12 +110,14 @@ def authorization_body(
     channel: str,
     pin: str | None = None,
     processor_id: str | None = None,
+    network_transaction_id: str | None = None,
+    three_ds: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The processor's authorization request for a demo card (the full number only inside the body)."""
     pan = decrypt_pan(card.pan_ciphertext)
     body: dict[str, Any] = {
         "id": processor_id or f"dev-{secrets.token_hex(8)}",
-        "network_transaction_id": f"nt-{secrets.token_hex(8)}",
+        "network_transaction_id": network_transaction_id or f"nt-{secrets.token_hex(8)}",
         "card": {"pan": pan, "expiry": card.expiry.strftime("%Y-%m")},
         "amount_minor": amount_minor,
         "currency": currency,
@@ -137,5 +139,8 @@ def authorization_body(
     if pin is not None:
         body["pin_block"] = pin_block_encipher(pin=pin, pan=pan).hex().upper()
     if channel == Channel.ECOMMERCE:
-        body["three_ds"] = three_ds_data(card.product.brand)
+        # An empty ``three_ds`` sends none: the payment the SCA check soft-declines.
+        data = three_ds if three_ds is not None else three_ds_data(card.product.brand)
+        if data:
+            body["three_ds"] = data
     return body
