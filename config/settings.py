@@ -457,6 +457,8 @@ if IS_PRODUCTION and _sms_backend_name in {"console", "file", "locmem"}:
     raise ImproperlyConfigured("SMS_BACKEND=console, file or locmem would expose codes; production needs http")
 SMS_BACKEND = SMS_BACKENDS[_sms_backend_name]
 SMS_OUTBOX_PATH = BASE_DIR / "var" / "sms-outbox.jsonl"
+# The development payment terminal's and the traffic simulator's processor API token (docs/processing.md).
+DEV_PROCESSOR_KEY_PATH = BASE_DIR / "var" / "dev-processor-key"
 SMS_BACKEND_OPTIONS: dict[str, object] = {}
 if _sms_backend_name == "http":
     SMS_BACKEND_OPTIONS = {

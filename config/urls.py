@@ -14,5 +14,6 @@ urlpatterns = [
     path("help/", include("kartosfera.help.urls")),
     path("dev/", include("kartosfera.notifications.urls")),
     path("dev/", include("kartosfera.backoffice.dev_urls")),
+    path("dev/", include("kartosfera.processing.dev_urls")),
     path("", include("kartosfera.portal.urls")),
 ]

@@ -19,6 +19,10 @@ umask 077
 
 "$PY" manage.py migrate --noinput
 "$PY" manage.py load_demo_bank --port "$PORT"
+# Two months of card history for every demo card (back-filled through the service layer; a few
+# seconds). Play today's traffic over HTTP once the server runs:
+#   manage.py simulate_card_traffic --url http://127.0.0.1:PORT --days 0
+"$PY" manage.py simulate_card_traffic --days 62 --per-day 0.4
 # The daily job a deployment runs from cron: temporary blocks older than 60 days become cancellations.
 "$PY" manage.py expire_card_blocks
 
@@ -46,6 +50,7 @@ pids+=("$!")
 echo
 echo "Kartosfera: http://$HOST:$PORT/"
 echo "SMS outbox: http://$HOST:$PORT/dev/sms-outbox/"
+echo "Payment terminal: http://$HOST:$PORT/dev/terminal/"
 echo "The task worker is running (it delivers the SMS). Press Ctrl-C to stop the demo."
 echo
 wait -n

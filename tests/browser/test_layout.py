@@ -312,6 +312,7 @@ PAGES: tuple[Row, ...] = (
     # --- The demo's developer pages (DEBUG only).
     row(DEMO, "SMS outbox", go("/dev/sms-outbox/"), shows="main table"),
     row(DEMO, "demo staff codes", go("/dev/staff-codes/"), shows="main table"),
+    row(DEMO, "payment terminal", go("/dev/terminal/"), shows="main form"),
 )
 
 # Finds what sticks out. A box may scroll sideways only when it was made to

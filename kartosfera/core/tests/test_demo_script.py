@@ -37,7 +37,15 @@ def test_the_demo_passes_its_port_to_every_address_it_prints(tmp_path):
     assert "0077 manage.py runserver 127.0.0.1:8101" in calls
     assert "http://127.0.0.1:8101/" in result.stdout
     assert "http://127.0.0.1:8101/dev/sms-outbox/" in result.stdout
+    assert "http://127.0.0.1:8101/dev/terminal/" in result.stdout
     assert ":8000" not in result.stdout
+
+
+def test_the_demo_back_fills_card_history_before_the_server_starts(tmp_path):
+    _, calls = run_demo(tmp_path, "8000")
+    simulate = "0077 manage.py simulate_card_traffic --days 62 --per-day 0.4"
+    assert simulate in calls
+    assert calls.index("0077 manage.py load_demo_bank --port 8000") < calls.index(simulate)
 
 
 def test_everything_the_demo_runs_creates_owner_only_files(tmp_path):

@@ -1,0 +1,140 @@
+"""The development payment terminal at /dev/terminal/ (DEBUG only, like the SMS outbox).
+
+It plays the card processor: builds an authorization request for a demo card and
+POSTs it over HTTP to the server's own processor API (never an in-process call), so
+what it shows is exactly what the API decided.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from kartosfera.cards.models import Card
+from kartosfera.cards.pinblock import PIN_LENGTHS
+from kartosfera.core.money import MAX_AMOUNT_MINOR, Money
+from kartosfera.portal.forms import ZlotyField
+from kartosfera.processing.merchants import MERCHANTS, MERCHANTS_BY_KEY
+from kartosfera.processing.models import Channel
+from kartosfera.processing.terminal import ProcessorClient, authorization_body, dev_processor_token
+
+CARD_LIMIT = 200
+PROCESSOR_API_PATH = "/api/processor/v1/"
+# The terminal's channels: (value, label, the API's channel, whether a PIN is entered).
+CHANNELS = {
+    "contactless": (_("Contactless (tap)"), Channel.POS_CONTACTLESS, False),
+    "chip_pin": (_("Chip with PIN"), Channel.POS_CHIP, True),
+    "atm": (_("ATM withdrawal (PIN)"), Channel.ATM, True),
+    "online": (_("Online (3-D Secure passed)"), Channel.ECOMMERCE, False),
+}
+
+
+def _cards() -> list[Card]:
+    return list(
+        Card.objects.select_related("customer", "product", "account").order_by(
+            "customer__last_name", "customer__first_name", "pk"
+        )[:CARD_LIMIT]
+    )
+
+
+def _card_label(card: Card) -> str:
+    return f"{card.customer.full_name} — {card.product.name} •••• {card.pan_last4} ({card.account.currency})"
+
+
+class TerminalForm(forms.Form):
+    card = forms.TypedChoiceField(label=_("Card"), coerce=int)
+    merchant = forms.ChoiceField(
+        label=_("Merchant"),
+        choices=[(m.key, f"{m.name}, {m.city} ({m.country}, MCC {m.mcc})") for m in MERCHANTS],
+    )
+    amount = ZlotyField(label=_("Amount"), help_text=_("E.g. 12,50."))
+    currency = forms.ChoiceField(label=_("Currency"), choices=[("PLN", "PLN"), ("EUR", "EUR")])
+    channel = forms.ChoiceField(label=_("How the card is used"), choices=[(k, v[0]) for k, v in CHANNELS.items()])
+    pin = forms.CharField(
+        label=_("PIN"),
+        required=False,
+        max_length=max(PIN_LENGTHS),
+        help_text=_("Only for chip with PIN and the ATM; it goes only into an encrypted PIN block."),
+        widget=forms.PasswordInput(
+            render_value=False, attrs={"autocomplete": "off", "inputmode": "numeric", "pattern": "[0-9]*"}
+        ),
+    )
+
+    def __init__(self, *args: Any, cards: list[Card], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cards = {card.pk: card for card in cards}
+        card_field = self.fields["card"]
+        assert isinstance(card_field, forms.TypedChoiceField)
+        card_field.choices = [(card.pk, _card_label(card)) for card in cards]
+
+    def clean_amount(self) -> int:
+        amount: int = self.cleaned_data["amount"]
+        if amount <= 0:
+            raise forms.ValidationError(_("Enter an amount greater than zero."))
+        if amount > MAX_AMOUNT_MINOR:
+            raise forms.ValidationError(_("This amount is too large."))
+        return amount
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        channel = data.get("channel")
+        pin = data.get("pin") or ""
+        if channel in CHANNELS and CHANNELS[channel][2]:
+            if not (pin.isascii() and pin.isdigit() and len(pin) in PIN_LENGTHS):
+                self.add_error("pin", _("Enter the PIN: 4 to 12 digits."))
+        elif pin:
+            self.add_error("pin", _("This way of paying takes no PIN; leave the PIN empty."))
+        return data
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def terminal(request: HttpRequest) -> HttpResponse:
+    """Pay with a demo card at a demo merchant and show the card core's decision (DEBUG only)."""
+    # It reads demo cards' full numbers to build requests: it exists only on a developer's machine.
+    if not settings.DEBUG or settings.IS_PRODUCTION:
+        raise Http404
+    cards = _cards()
+    form = TerminalForm(request.POST or None, cards=cards)
+    context: dict[str, Any] = {"form": form, "has_cards": bool(cards)}
+    if request.method == "POST" and form.is_valid():
+        context.update(_pay(request, form))
+    return render(request, "processing/dev/terminal.html", context)
+
+
+def _pay(request: HttpRequest, form: TerminalForm) -> dict[str, Any]:
+    data = form.cleaned_data
+    card = form.cards[data["card"]]
+    merchant = MERCHANTS_BY_KEY[data["merchant"]]
+    _label, channel, takes_pin = CHANNELS[data["channel"]]
+    body = authorization_body(
+        card=card,
+        merchant=merchant,
+        amount_minor=data["amount"],
+        currency=data["currency"],
+        channel=channel,
+        pin=data["pin"] if takes_pin else None,
+    )
+    base = request.build_absolute_uri(PROCESSOR_API_PATH)
+    answer = ProcessorClient(base, dev_processor_token()).post("authorizations", body)
+    if answer.status != 200:
+        return {"api_failed": True, "api_error": answer.body.get("detail") or "", "api_status": answer.status}
+    result = answer.body
+    message = result.get("decline_message") or {}
+    return {
+        "result": result,
+        "reason_text": message.get("pl" if (get_language() or "").startswith("pl") else "en", ""),
+        "approved_amount": Money(result["approved_amount_minor"], result["currency"])
+        if result["currency"] in ("PLN", "EUR")
+        else None,
+        "paid_card": _card_label(card),
+        "paid_merchant": merchant,
+    }

@@ -1,0 +1,146 @@
+"""The development payment terminal and the traffic simulator's HTTP side (development only).
+
+Both play the card processor against the REAL processor API over HTTP
+(docs/processing.md), with a processor key of their own: :func:`dev_processor_token`
+keeps its token in a 0600 file under var/ (``DEV_PROCESSOR_KEY_PATH``), because the
+database keeps only a hash of it. Neither exists in production.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from kartosfera.api.models import ApiScope
+from kartosfera.api.services import api_key_authenticate, api_key_create
+from kartosfera.cards.models import Brand, Card
+from kartosfera.cards.pan import decrypt_pan
+from kartosfera.cards.pinblock import pin_block_encipher
+from kartosfera.core.audit import Actor
+from kartosfera.processing.merchants import DemoMerchant, demo_billing
+from kartosfera.processing.models import Channel
+
+DEV_KEY_NAME = "Development terminal and simulator"
+TIMEOUT_SECONDS = 15
+
+
+def dev_processor_token() -> str:
+    """A processor-scope API token for development tools: the stored one while it works, else a new key."""
+    if settings.IS_PRODUCTION:
+        raise ImproperlyConfigured("The development processor key is never created in production.")
+    path = Path(settings.DEV_PROCESSOR_KEY_PATH)
+    try:
+        token = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        token = ""
+    api_key = api_key_authenticate(token=token) if token else None
+    if api_key is not None and api_key.has_scope(ApiScope.PROCESSOR):
+        return token
+    # The file is missing, or the database was reset: a new key, and only its owner may read the token.
+    _api_key, token = api_key_create(
+        actor=Actor.system("development terminal"), name=DEV_KEY_NAME, scopes=[ApiScope.PROCESSOR]
+    )
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(token)
+    return token
+
+
+@dataclass(frozen=True)
+class ApiAnswer:
+    status: int  # 0: the API could not be reached
+    body: dict[str, Any]
+
+
+class ProcessorClient:
+    """POSTs JSON to the processor API at ``base_url`` (e.g. http://127.0.0.1:8000/api/processor/v1)."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError("The processor API's URL must start with http:// or https://.")
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+
+    def post(self, path: str, body: dict[str, Any]) -> ApiAnswer:
+        request = urllib.request.Request(  # noqa: S310 (scheme checked)
+            f"{self.base_url}/{path.lstrip('/')}",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (scheme checked)
+                return ApiAnswer(response.status, json.loads(response.read() or b"{}"))
+        except urllib.error.HTTPError as exc:
+            try:
+                answer = json.loads(exc.read() or b"{}")
+            except ValueError:
+                answer = {}
+            return ApiAnswer(exc.code, answer if isinstance(answer, dict) else {})
+        except (urllib.error.URLError, TimeoutError, ConnectionError, ValueError) as exc:
+            return ApiAnswer(0, {"detail": str(exc)})
+
+
+def three_ds_data(brand: str) -> dict[str, str]:
+    """A successful 3-D Secure authentication's data, as the merchant's 3DS server would send it."""
+    return {
+        "eci": "05" if brand == Brand.VISA else "02",
+        "authentication_value": base64.b64encode(secrets.token_bytes(20)).decode(),
+        "ds_transaction_id": secrets.token_hex(16),
+    }
+
+
+def authorization_body(
+    *,
+    card: Card,
+    merchant: DemoMerchant,
+    amount_minor: int,
+    currency: str,
+    channel: str,
+    pin: str | None = None,
+    processor_id: str | None = None,
+    network_transaction_id: str | None = None,
+    three_ds: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The processor's authorization request for a demo card (the full number only inside the body)."""
+    pan = decrypt_pan(card.pan_ciphertext)
+    body: dict[str, Any] = {
+        "id": processor_id or f"dev-{secrets.token_hex(8)}",
+        "network_transaction_id": network_transaction_id or f"nt-{secrets.token_hex(8)}",
+        "card": {"pan": pan, "expiry": card.expiry.strftime("%Y-%m")},
+        "amount_minor": amount_minor,
+        "currency": currency,
+        "merchant": {
+            "name": merchant.name,
+            "city": merchant.city,
+            "country": merchant.country,
+            "mcc": merchant.mcc,
+            "id": f"M{merchant.key.upper()[:20]}",
+            "terminal_id": "T0001",
+        },
+        "channel": channel,
+    }
+    billing = demo_billing(amount_minor, currency, card.account.currency)
+    if billing is not None:
+        body["billing_amount_minor"], rate = billing
+        body["billing_currency"] = card.account.currency
+        body["billing_rate"] = str(rate)
+    if pin is not None:
+        body["pin_block"] = pin_block_encipher(pin=pin, pan=pan).hex().upper()
+    if channel == Channel.ECOMMERCE:
+        # An empty ``three_ds`` sends none: the payment the SCA check soft-declines.
+        data = three_ds if three_ds is not None else three_ds_data(card.product.brand)
+        if data:
+            body["three_ds"] = data
+    return body
