@@ -33,9 +33,13 @@ class HistoryFilterForm(forms.Form):
             date_from=data["date_from"],
             date_to=data["date_to"],
             status=data["status"],
-            needs_review=bool(data.get("needs_review")),
+            needs_review=data.get("needs_review") == "on",
         )
 
 
 class StaffHistoryFilterForm(HistoryFilterForm):
-    needs_review = forms.BooleanField(label=_("Only advices to review"), required=False)
+    needs_review = forms.ChoiceField(
+        label=_("Advices"),
+        required=False,
+        choices=[("", _("Every authorization")), ("on", _("Only advices to review"))],
+    )
