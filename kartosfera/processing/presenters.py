@@ -34,6 +34,8 @@ class HistoryRow:
     # In the transaction's currency, and in the account's when it differs (converted by the scheme).
     amount: str
     billing_amount: str
+    # A partial approval: what the bank approved of the amount asked (transaction currency); "" otherwise.
+    partially_approved: str
     channel: str
     status: str
     status_label: str
@@ -67,6 +69,9 @@ def history_row(
         amount=format_amount(authorization.amount_minor, authorization.currency),
         billing_amount=format_amount(authorization.billing_amount_minor, authorization.billing_currency)
         if converted
+        else "",
+        partially_approved=format_amount(authorization.approved_amount_minor, authorization.currency)
+        if authorization.approved and 0 < authorization.approved_amount_minor < authorization.amount_minor
         else "",
         channel=str(Channel(authorization.channel).label) if authorization.channel in Channel.values else "",
         status=authorization.status,
