@@ -74,6 +74,11 @@ class Account(models.Model):
         return Money(self.balance_minor, self.currency)
 
     @property
+    def held(self) -> Money:
+        """What pending card payments hold on the account ("blokady")."""
+        return Money(self.held_minor, self.currency)
+
+    @property
     def credit_limit(self) -> Money | None:
         return None if self.credit_limit_minor is None else Money(self.credit_limit_minor, self.currency)
 

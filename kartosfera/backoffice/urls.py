@@ -15,6 +15,7 @@ urlpatterns = [
     path("customers/<int:customer_id>/trail/", views.customer_trail, name="customer_trail"),
     path("customers/<int:customer_id>/verify/", views.customer_verify, name="verify"),
     path("customers/<int:customer_id>/actions/<slug:action_name>/", views.customer_action, name="customer_action"),
+    path("customers/<int:customer_id>/cards/<int:card_id>/history/", views.card_history, name="card_history"),
     path(
         "customers/<int:customer_id>/cards/<int:card_id>/actions/<slug:action_name>/",
         views.card_action,

@@ -53,6 +53,9 @@ from kartosfera.core.audit_actions import Audience
 from kartosfera.core.audit_trail import trail_rows
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.customers.models import Customer
+from kartosfera.processing import selectors as processing_selectors
+from kartosfera.processing.forms import StaffHistoryFilterForm
+from kartosfera.processing.presenters import history_row
 from kartosfera.users.models import User
 
 P = ParamSpec("P")
@@ -309,6 +312,36 @@ def customer_trail(request: HttpRequest, customer_id: int) -> HttpResponse:
         "query": query.urlencode(),
     }
     return render(request, "backoffice/customer_trail.html", context)
+
+
+@never_cache
+@require_GET
+@staff_required(StaffPermission.CUSTOMER_VIEW)
+def card_history(request: HttpRequest, customer_id: int, card_id: int) -> HttpResponse:
+    """A customer's card's authorizations with the pipeline's detail; the advices to review by a filter."""
+    customer = _customer_or_404(customer_id)
+    card = selectors.customer_card_get(customer=customer, card_id=card_id)
+    if card is None:
+        raise Http404
+    if "page" not in request.GET:
+        # Opening the card's history is opening the file [PCI DSS 10.2.1.1]; turning its pages is not recorded again.
+        customer_view_record(staff=_staff(request), customer=customer)
+    form = StaffHistoryFilterForm(request.GET or None)
+    history = processing_selectors.authorization_history(customer=customer, card=card, filters=form.filters())
+    page = Paginator(history.prefetch_related("adjustments"), processing_selectors.HISTORY_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "customer": customer,
+        "card": card,
+        "form": form,
+        "page": page,
+        "rows": [history_row(a, with_adjustments=True) for a in page.object_list],
+        "query": query.urlencode(),
+    }
+    return render(request, "backoffice/card_history.html", context)
 
 
 @never_cache

@@ -90,3 +90,20 @@ class Money:
 
     def __str__(self) -> str:
         return self.format()
+
+
+# Currencies whose minor unit is not the cent (ISO 4217): a card is used in any currency,
+# while accounts are only in ``Currency``.
+_FOREIGN_MINOR_UNITS = {
+    **dict.fromkeys(("JPY", "KRW", "ISK", "CLP", "VND"), 0),
+    **dict.fromkeys(("BHD", "KWD", "JOD", "OMR", "TND"), 3),
+}
+
+
+def format_amount(minor: int, currency: str) -> str:
+    """Any ISO 4217 amount, localized like ``Money.format`` ("12,50 USD" in Polish, "USD 12.50" in English)."""
+    if currency in Currency.values:
+        return Money(minor, currency).format()
+    digits = _FOREIGN_MINOR_UNITS.get(currency, 2)
+    number = number_format(Decimal(minor).scaleb(-digits), decimal_pos=digits, use_l10n=True, force_grouping=True)
+    return f"{number}\xa0{currency}" if _polish() else f"{currency}\xa0{number}"

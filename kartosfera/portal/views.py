@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -45,6 +46,10 @@ from kartosfera.portal.stepup_operations import (
     THREEDS_PAYLOAD_KEY,
     limits_raise_payload,
 )
+from kartosfera.processing import selectors as processing_selectors
+from kartosfera.processing.codes import Setting
+from kartosfera.processing.forms import HistoryFilterForm
+from kartosfera.processing.presenters import SettingLink, held_amount, history_row
 from kartosfera.sca.stepup import stepup_begin
 from kartosfera.users.models import User
 
@@ -304,3 +309,42 @@ def card_mobile_payments_off(request: HttpRequest, card_id: int) -> HttpResponse
         return _refused(request, card, exc)
     messages.success(request, _("Mobile payments are switched off for this card."))
     return HttpResponseRedirect(_detail_url(card))
+
+
+def _setting_link(card: Card) -> dict[str, SettingLink]:
+    """Where the cardholder changes the setting that caused a decline (codes.py's ``setting``)."""
+    manage = _detail_url(card) + "#manage"
+    return {
+        Setting.CONTACTLESS: SettingLink(manage, _("Switch contactless payments on")),
+        Setting.MOBILE_PAYMENTS: SettingLink(manage, _("Activate mobile payments")),
+        Setting.THREEDS: SettingLink(reverse("secure3d:index"), _("Open the 3-D Secure settings")),
+        Setting.LIMITS: SettingLink(reverse("portal:card_limits", kwargs={"card_id": card.pk}), _("Change the limits")),
+        Setting.STATE: SettingLink(manage, _("Manage the card")),
+    }
+
+
+@never_cache
+@require_safe
+@cardholder_required
+def card_authorization_history(request: HttpRequest, card_id: int) -> HttpResponse:
+    """The card's authorizations (a credit card's "lista autoryzacji"), filtered and paged, and its account's holds."""
+    customer = _customer(request)
+    card = processing_selectors.history_card_get(customer=customer, card_id=card_id)
+    form = HistoryFilterForm(request.GET or None)
+    history = processing_selectors.authorization_history(customer=customer, card=card, filters=form.filters())
+    page = Paginator(history, processing_selectors.HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    links = _setting_link(card)
+    query = request.GET.copy()
+    query.pop("page", None)
+    holds = processing_selectors.account_holds(customer=customer, account=card.account)
+    context = {
+        "card": card,
+        "account": card.account,
+        "form": form,
+        "page": page,
+        "rows": [history_row(a, setting_link=links.get) for a in page.object_list],
+        "holds": [(hold, held_amount(hold)) for hold in holds],
+        "holds_cut": len(holds) >= processing_selectors.HOLDS_SHOWN,
+        "query": query.urlencode(),
+    }
+    return render(request, "portal/card_history.html", context)

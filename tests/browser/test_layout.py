@@ -42,8 +42,13 @@ from kartosfera.cards.operations_services import (
     card_unblock,
 )
 from kartosfera.cards.states import StatusReason
+from kartosfera.core.demo.identifiers import make_pan
 from kartosfera.notifications.backends import Sms, locmem
 from kartosfera.notifications.backends.file import SmsBackend as FileSmsBackend
+from kartosfera.processing.adjustments import authorization_reverse
+from kartosfera.processing.advices import advice_record
+from kartosfera.processing.models import Channel
+from kartosfera.processing.tests.helpers import PROCESSOR, CardFixture, decide, request_for
 from kartosfera.secure3d.models import ThreeDSProfile
 from kartosfera.secure3d.services import threeds_pin_set, threeds_pin_values, trusted_merchant_add
 from kartosfera.testing import factories
@@ -59,6 +64,10 @@ PHONE, DESKTOP = 375, 1280
 # Who looks at a page: somebody not signed in, the cardholder, bank staff, and a
 # developer running the demo (DEBUG pages).
 VISITOR, CARDHOLDER, SUPERVISOR, AUDITOR, DEMO = "visitor", "cardholder", "supervisor", "auditor", "demo"
+
+# The full numbers of the cards that have payments (the processor sends them).
+BIG_PAN = make_pan("400000", 990_001)
+CREDIT_PAN = make_pan("555555", 990_002)
 
 # A zloty amount with every digit group used: the widest a limit gets.
 BIG_MAXIMUM_MINOR = 9_999_999_999_99
@@ -207,6 +216,14 @@ PAGES: tuple[Row, ...] = (
     # --- The cardholder (signed in through the login and code pages first).
     row(CARDHOLDER, "my cards", go("/cards/")),
     row(CARDHOLDER, "card with big limits and a history", go("/cards/{big}/"), shows="#history-heading"),
+    row(CARDHOLDER, "card history", go("/cards/{big}/history/"), shows="main .decline-reason a"),
+    row(
+        CARDHOLDER,
+        "card history, filter error",
+        go("/cards/{big}/history/?date_from=2026-05-02&date_to=2026-05-01"),
+        shows=ERROR,
+    ),
+    row(CARDHOLDER, "credit card's authorizations list", go("/cards/{credit}/history/"), shows="main table"),
     row(CARDHOLDER, "limits form", go("/cards/{big}/limits/")),
     row(
         CARDHOLDER,
@@ -297,6 +314,7 @@ PAGES: tuple[Row, ...] = (
         submit('main form[action="/backoffice/customers/{customer}/actions/portal_unlock/"]'),
         shows=ERROR,
     ),
+    row(SUPERVISOR, "card decisions", go("/backoffice/customers/{customer}/cards/{big}/history/"), shows="main td"),
     row(SUPERVISOR, "staff activity", go("/backoffice/activity/"), shows="main table"),
     row(
         SUPERVISOR,
@@ -308,6 +326,12 @@ PAGES: tuple[Row, ...] = (
         AUDITOR, "customer search (auditor)", go("/backoffice/?q=Konstantynopolita%C5%84czykiewicz"), shows="main table"
     ),
     row(AUDITOR, "customer (read only)", go("/backoffice/customers/{customer}/")),
+    row(
+        AUDITOR,
+        "advices to review (auditor)",
+        go("/backoffice/customers/{customer}/cards/{big}/history/?needs_review=on"),
+        shows="main .needs-review",
+    ),
     row(AUDITOR, "staff activity (auditor)", go("/backoffice/activity/"), shows="main table"),
     # --- The demo's developer pages (DEBUG only).
     row(DEMO, "SMS outbox", go("/dev/sms-outbox/"), shows="main table"),
@@ -448,6 +472,7 @@ def cast(db, settings, tmp_path) -> Cast:
             customer=customer,
             product=platinum,
             embossed_name=name,
+            pan=BIG_PAN,
             account=factories.account_factory(customer=customer, balance_minor=1_234_567_890_12),
         ),
     )
@@ -473,12 +498,14 @@ def cast(db, settings, tmp_path) -> Cast:
         card=factories.card_factory(
             customer=customer,
             product=gold,
+            pan=CREDIT_PAN,
             account=factories.account_factory(
                 customer=customer, kind="credit", credit_limit_minor=9_999_999_999_99, balance_minor=-1_234_567_890_12
             ),
         ),
     )
     company = card_activate(actor=system, card=factories.card_factory(customer=customer, product=business))
+    _card_payments(CardFixture(card=big, pan=BIG_PAN), CardFixture(card=credit, pan=CREDIT_PAN))
     inactive = factories.card_factory(customer=customer, product=platinum)
 
     threeds_pin_set(actor=system, customer=customer, **threeds_pin_values("4862", customer=customer))
@@ -537,6 +564,25 @@ def cast(db, settings, tmp_path) -> Cast:
         auditor=auditor,
         ids=ids,
     )
+
+
+def _card_payments(big: CardFixture, credit: CardFixture) -> None:
+    """Payments the real pipeline decided: approved, converted, reversed, declined (contactless off), an advice."""
+    merchant = "Przedsiębiorstwo Handlowo-Usługowe Międzynarodowe Centrum"
+    decide(big, amount_minor=9_876_543_21, merchant_name=merchant, merchant_city="Konstantynopol Wielkopolski")
+    decide(big, amount_minor=12_345, currency="USD", billing_amount_minor=49_876, merchant_country="US", mcc="3501")
+    reversed_one = decide(big, amount_minor=5_000, mcc="5541", merchant_name="Orlen").authorization
+    authorization_reverse(actor=PROCESSOR, authorization_id=reversed_one.processor_id, reversal_id="layout-rev-1")
+    decide(big, amount_minor=1_999, channel=Channel.POS_CONTACTLESS, merchant_name="Żabka", mcc="9999")
+    decide(big, amount_minor=20_000, channel=Channel.ATM, mcc="6011", merchant_name="Bankomat Euronet")
+    advice_record(
+        actor=PROCESSOR,
+        request=request_for(big, amount_minor=4_500, merchant_name="Stand-in"),
+        approved=True,
+        response_code="00",
+        authorization_code="ADV001",
+    )
+    decide(credit, amount_minor=123_456, merchant_name="Hotel Bristol", mcc="7011")
 
 
 def _sign_in(page: Page, check_page: PageChecks, cast: Cast, audience: str, settings: Any) -> None:

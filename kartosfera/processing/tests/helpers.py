@@ -87,3 +87,15 @@ def decide(tc: CardFixture, *, pin: str | None = None, now: Any = None, **overri
     request = request_for(tc, **overrides)
     pin_block = None if pin is None else pin_block_encipher(pin=pin, pan=request.pan).hex().upper()
     return authorization_decide(actor=PROCESSOR, request=request, pin_block=pin_block, now=now)
+
+
+def card_of(customer: Any, product: Any, *, balance_minor: int | None = None) -> CardFixture:
+    """An activated card of ``customer`` (e.g. the shared cast's) whose full number the test knows."""
+    pan = make_pan("400000" if product.brand == Brand.VISA else "555555", next(_serial))
+    card = card_activate(
+        actor=factories.SYSTEM, card=factories.card_factory(customer=customer, product=product, pan=pan)
+    )
+    if balance_minor is not None:
+        Account.objects.filter(pk=card.account_id).update(balance_minor=balance_minor)
+        card.account.refresh_from_db()
+    return CardFixture(card=card, pan=pan)
