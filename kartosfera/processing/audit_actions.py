@@ -69,4 +69,10 @@ audit_actions_register(
         AuditKind.CARDS,
         audience=Audience.STAFF,
     ),
+    AuditAction(
+        "processing.conversion_rate.set",
+        pgettext_lazy("audit action", "Currency conversion rate provisioned"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
 )

@@ -30,9 +30,10 @@ from kartosfera.accounts.models import Account
 from kartosfera.cards.models import Card, LimitChannel
 from kartosfera.cards.pan import pan_fingerprint
 from kartosfera.core.audit import Actor, audit_record
-from kartosfera.core.errors import DomainError
+from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.processing.adjustments import release_hold
 from kartosfera.processing.codes import PARTIALLY_APPROVED
+from kartosfera.processing.conversion import convert_at
 from kartosfera.processing.models import (
     CHANNEL_LIMITS,
     AdjustmentKind,
@@ -176,16 +177,23 @@ def _matching_authorization(record: ClearingRecord) -> Authorization | None:
     )
 
 
-def _billing(record: ClearingRecord, account: Account) -> int:
+def _billing(record: ClearingRecord, account: Account, *, now: dt.datetime) -> tuple[int, Decimal | None]:
+    """The amount in the account's currency and its rate: the scheme's, else the bank's rate (conversion.py)."""
     if record.billing_amount_minor is not None:
         if (record.billing_currency or account.currency) != account.currency:
             raise RecordRejected(str(_("The billing currency must be the account's currency.")), code="currency")
-        return record.billing_amount_minor
+        return record.billing_amount_minor, record.billing_rate
     if record.currency == account.currency:
-        return record.amount_minor
-    raise RecordRejected(
-        str(_("Send the billing amount in the account's currency for a converted payment.")), code="billing_amount"
-    )
+        return record.amount_minor, None
+    try:
+        converted = convert_at(record.amount_minor, from_currency=record.currency, to_currency=account.currency, at=now)
+    except ValidationFailed as error:
+        raise RecordRejected(error.field_errors["amount_minor"], code="amount_out_of_range") from error
+    if converted is None:
+        raise RecordRejected(
+            str(_("Send the billing amount in the account's currency for a converted payment.")), code="billing_amount"
+        )
+    return converted.amount_minor, converted.rate
 
 
 def _post(*, actor: Actor, record: ClearingRecord, fingerprint: str, now: dt.datetime) -> RecordResult:
@@ -210,7 +218,7 @@ def _post(*, actor: Actor, record: ClearingRecord, fingerprint: str, now: dt.dat
     if card is None:
         raise RecordRejected(str(_("No card matches this record.")), code="card_unknown")
     account = Account.objects.select_for_update().get(pk=card.account_id)
-    billing = _billing(record, account)
+    billing, rate = _billing(record, account, now=now)
     values: dict[str, object] = {}
     groups: tuple[str, ...] = ()
     released = 0
@@ -272,7 +280,7 @@ def _post(*, actor: Actor, record: ClearingRecord, fingerprint: str, now: dt.dat
         currency=record.currency,
         billing_amount_minor=billing,
         billing_currency=account.currency,
-        billing_rate=record.billing_rate,
+        billing_rate=rate,
         settlement_amount_minor=record.settlement_amount_minor,
         settlement_currency=record.settlement_currency,
         balance_change_minor=change,

@@ -276,3 +276,34 @@ class Posting(models.Model):
         if self.pk is not None:
             raise ValueError("A posting is never changed; post a correction instead.")
         super().save(*args, **kwargs)
+
+
+class ConversionRate(models.Model):
+    """A rate the bank provisions: 1 unit of ``from_currency`` = ``rate`` units of ``to_currency`` from ``valid_from``.
+
+    Used when the scheme sends no billing amount (docs/processing.md, "Conversion"). Never changed:
+    a new rate is a new row, and the latest whose ``valid_from`` has come applies.
+    """
+
+    from_currency = models.CharField(_("from currency"), max_length=3)
+    to_currency = models.CharField(_("to currency"), max_length=3, choices=Currency.choices)
+    # As Authorization.billing_rate: 9 decimal places (ECB reference rates have 5 significant digits).
+    rate = models.DecimalField(_("rate"), max_digits=18, decimal_places=9)
+    valid_from = models.DateTimeField(_("valid from"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("conversion rate")
+        verbose_name_plural = _("conversion rates")
+        ordering = ["from_currency", "to_currency", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_currency", "to_currency", "valid_from"], name="conversion_rate_unique"
+            ),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="conversion_rate_positive"),
+            models.CheckConstraint(condition=Q(to_currency__in=Currency.values), name="conversion_rate_to_valid"),
+            models.CheckConstraint(condition=~Q(from_currency=F("to_currency")), name="conversion_rate_two_currencies"),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.from_currency} = {self.rate} {self.to_currency} from {self.valid_from:%Y-%m-%d %H:%M}"
