@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections import defaultdict
 from typing import Any
 
@@ -361,7 +362,8 @@ def processor() -> Client:
     return Client(headers={"Authorization": f"Bearer {token}"})
 
 
-def test_the_endpoint_posts_a_batch_and_answers_per_record(processor):
+def test_the_endpoint_posts_a_batch_and_answers_per_record(processor, caplog):
+    caplog.set_level(logging.DEBUG)
     tc = active_card(balance_minor=BALANCE)
     authorization = approve(tc, 10_000, mcc="5812")
     body = {
@@ -403,6 +405,8 @@ def test_the_endpoint_posts_a_batch_and_answers_per_record(processor):
     assert answers[1]["outcome"] == "posted" and answers[1]["kind"] == "refund"
     assert tc.pan not in response.content.decode()
     assert tc.pan not in json.dumps(list(AuditEvent.objects.values_list("after", flat=True)))
+    assert tc.pan not in json.dumps(list(Posting.objects.values()), default=str)
+    assert tc.pan not in caplog.text
     again = processor.post(URL, json.dumps(body), content_type="application/json")
     assert [a["outcome"] for a in again.json()["records"]] == ["duplicate", "duplicate"]
     assert Account.objects.get(pk=tc.card.account_id).balance_minor == BALANCE - 11_000 + 700
