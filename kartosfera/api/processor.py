@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kartosfera.api.base import KartosferaAPI
 from kartosfera.api.models import ApiScope
-from kartosfera.processing.api import advices
+from kartosfera.processing.api import advices, clearing
 from kartosfera.processing.api import router as authorizations
 
 api = KartosferaAPI(
@@ -20,3 +20,4 @@ api = KartosferaAPI(
 )
 api.add_router("/authorizations", authorizations)
 api.add_router("/advices", advices)
+api.add_router("/clearing", clearing)

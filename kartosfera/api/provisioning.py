@@ -9,9 +9,11 @@ kartosfera/api/idempotency.py.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Header, Path, Router, Schema
 
@@ -31,6 +33,8 @@ from kartosfera.core.errors import ValidationFailed
 from kartosfera.customers.models import Customer
 from kartosfera.customers.selectors import customer_get_by_reference
 from kartosfera.customers.services import customer_create, customer_update
+from kartosfera.processing.conversion import conversion_rate_at, conversion_rate_set
+from kartosfera.processing.models import ConversionRate
 
 T = TypeVar("T")
 
@@ -263,7 +267,55 @@ def replace_card(
     return idempotent_create(request, key=idempotency_key, status=201, create=create)
 
 
+# --- Conversion rates -------------------------------------------------------------------
+
+rates = Router(tags=["conversion rates"])
+
+
+@rates.post(
+    "",
+    response={201: s.ConversionRateOut, **_ERRORS},
+    summary="Provision a conversion rate",
+    description=(
+        "The rate the card core converts with when the card scheme sends no amount in the account's currency "
+        '(docs/processing.md, "Conversion"). A new rate is a new row: the latest whose valid_from has come '
+        "applies. The same currencies and valid_from twice: 409."
+    ),
+)
+def create_conversion_rate(
+    request: HttpRequest, payload: s.ConversionRateIn, idempotency_key: str = _idempotency_key()
+) -> HttpResponse:
+    def create() -> dict[str, Any]:
+        rate = conversion_rate_set(
+            actor=request_actor(request),
+            from_currency=payload.from_currency,
+            to_currency=payload.to_currency,
+            rate=Decimal(payload.rate),
+            valid_from=payload.valid_from,
+        )
+        return _as_json(s.ConversionRateOut, rate)
+
+    return idempotent_create(request, key=idempotency_key, status=201, create=create)
+
+
+@rates.get(
+    "/{from_currency}/{to_currency}",
+    response={200: s.ConversionRateOut, **_ERRORS},
+    summary="Get the conversion rate that applies now",
+)
+def get_conversion_rate(
+    request: HttpRequest,
+    from_currency: str = Path(..., example="EUR", pattern=r"^[A-Z]{3}$"),
+    to_currency: str = Path(..., example="PLN", pattern=r"^[A-Z]{3}$"),
+) -> ConversionRate:
+    rate = conversion_rate_at(from_currency, to_currency, at=timezone.now())
+    if rate is None:
+        raise Http404
+    return rate
+
+
 api.add_router("/customers", customers)
 api.add_router("/accounts", accounts)
 api.add_router("/card-products", products)
 api.add_router("/cards", cards)
+api.add_router("/conversion-rates", rates)

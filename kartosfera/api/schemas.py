@@ -16,7 +16,17 @@ from typing import Annotated, Any
 from django.db import models
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    field_validator,
+)
 
 from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.cards.controls import ControlKind, product_terms
@@ -527,3 +537,59 @@ class CardOut(Schema):
     @staticmethod
     def resolve_replaced_by(obj: Card) -> str | None:
         return Card.objects.filter(replaces=obj).values_list("reference", flat=True).first()
+
+
+# --- Conversion rates ---------------------------------------------------------------
+
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+RateText = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{1,9}(\.[0-9]{1,9})?$"),
+    Field(
+        description="Units of the target currency per 1 unit of the source currency, as a decimal string "
+        "(no float rounding): above 0, at most 9 digits before and 9 after the point.",
+        examples=["4.2735"],
+    ),
+]
+
+
+def _datetime_text(value: Any) -> Any:
+    # A moment only as ISO 8601 text: pydantic's lax mode would read a number as seconds since 1970.
+    if not isinstance(value, str | dt.datetime):
+        raise ValueError(_("Input should be a date and time in ISO 8601 with its UTC offset."))
+    return value
+
+
+class ConversionRateIn(InputSchema):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "from_currency": "EUR",
+                    "to_currency": "PLN",
+                    "rate": "4.2735",
+                    "valid_from": "2026-11-30T00:00:00+01:00",
+                }
+            ]
+        },
+    )
+
+    from_currency: CurrencyCode = Field(description="ISO 4217 code of the transaction's currency.")
+    to_currency: Currency = Field(description="An account currency.")
+    rate: RateText
+    valid_from: Annotated[AwareDatetime, BeforeValidator(_datetime_text)] | None = Field(
+        None, description="From when the rate applies (ISO 8601 with its offset); left out: now."
+    )
+
+
+class ConversionRateOut(Schema):
+    from_currency: str
+    to_currency: Currency
+    rate: str = Field(description="A decimal string.")
+    valid_from: dt.datetime
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_rate(obj: Any) -> str:
+        return format(obj.rate.normalize(), "f")

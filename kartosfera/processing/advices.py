@@ -62,14 +62,16 @@ def _record(
     if existing is not None:
         return replay(existing, fingerprint)
     account = Account.objects.select_for_update().get(pk=card.account_id) if card is not None else None
-    billing_minor, billing_currency = billing_of(request, account.currency if account is not None else None)
+    billing = billing_of(request, account.currency if account is not None else None, now=now)
+    billing_minor = billing.minor
     brand = card.product.brand if card is not None else (pan_brand(request.pan) or Brand.VISA)
     holds = approved and card is not None and account is not None
     values: dict[str, object] = {
         "card": card,
         "account": account,
         "billing_amount_minor": billing_minor,
-        "billing_currency": billing_currency,
+        "billing_currency": billing.currency,
+        "billing_rate": billing.rate,
         "approved": approved,
         "response_code": response_code,
         "authorization_code": authorization_code

@@ -14,6 +14,7 @@ from kartosfera.api import schemas as api_schemas
 from kartosfera.api.auth import request_actor
 from kartosfera.processing.adjustments import authorization_increment, authorization_reverse
 from kartosfera.processing.advices import advice_record
+from kartosfera.processing.clearing import ClearingRecord, RecordResult, clearing_post_batch
 from kartosfera.processing.codes import code_for
 from kartosfera.processing.models import Authorization, AuthorizationAdjustment
 from kartosfera.processing.pipeline import AuthorizationRequest
@@ -23,6 +24,9 @@ from kartosfera.processing.schemas import (
     AdviceOut,
     AuthorizationIn,
     AuthorizationOut,
+    ClearingBatchIn,
+    ClearingBatchOut,
+    ClearingRecordIn,
     IncrementIn,
     ReversalIn,
 )
@@ -30,6 +34,7 @@ from kartosfera.processing.services import authorization_decide
 
 router = Router(tags=["authorizations"])
 advices = Router(tags=["advices"])
+clearing = Router(tags=["clearing"])
 
 _ERRORS: dict[int, type[Schema]] = {
     400: api_schemas.ErrorOut,
@@ -193,3 +198,59 @@ def create_advice(request: HttpRequest, payload: AdviceIn) -> dict[str, object]:
     )
     authorization = decision.authorization
     return {"id": authorization.processor_id, "acknowledged": True, "needs_review": authorization.needs_review}
+
+
+def _clearing_record(payload: ClearingRecordIn) -> ClearingRecord:
+    merchant = payload.merchant
+    return ClearingRecord(
+        record_id=payload.id,
+        kind=payload.kind,
+        network_transaction_id=payload.network_transaction_id or "",
+        pan=payload.card.pan if payload.card else "",
+        expiry=payload.card.expiry_date() if payload.card else None,
+        amount_minor=payload.amount_minor,
+        currency=payload.currency,
+        billing_amount_minor=payload.billing_amount_minor,
+        billing_currency=payload.billing_currency,
+        billing_rate=payload.billing_rate,
+        settlement_amount_minor=payload.settlement_amount_minor,
+        settlement_currency=payload.settlement_currency or "",
+        acquirer_reference_number=payload.acquirer_reference_number,
+        merchant_name=merchant.name if merchant else "",
+        merchant_city=merchant.city if merchant else "",
+        merchant_country=merchant.country if merchant else "",
+        mcc=merchant.mcc if merchant else "",
+        processing_date=payload.processing_date,
+        final=payload.final,
+    )
+
+
+def clearing_answer(result: RecordResult) -> dict[str, object]:
+    posting = result.posting
+    return {
+        "id": result.record_id,
+        "outcome": result.outcome,
+        "kind": posting.kind if posting else None,
+        "authorization_id": posting.authorization.processor_id if posting and posting.authorization else None,
+        "billing_amount_minor": posting.billing_amount_minor if posting else None,
+        "billing_currency": posting.billing_currency if posting else None,
+        "needs_review": posting.needs_review if posting else False,
+        "error_code": result.error_code or None,
+        "error_message": result.error_message or None,
+    }
+
+
+@clearing.post(
+    "",
+    response={200: ClearingBatchOut, **_ERRORS},
+    summary="Post a batch of clearing records",
+    description=(
+        "Each record posts on its own, in its own transaction: matched to its authorization by the network "
+        "transaction id (the cleared amount is posted, the hold released), or as a force post or refund. "
+        "A record sent before is skipped (duplicate); its id with another body is a conflict; neither stops the "
+        "rest of the batch."
+    ),
+)
+def post_clearing(request: HttpRequest, payload: ClearingBatchIn) -> dict[str, object]:
+    results = clearing_post_batch(actor=request_actor(request), records=[_clearing_record(r) for r in payload.records])
+    return {"records": [clearing_answer(result) for result in results]}

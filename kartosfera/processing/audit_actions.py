@@ -57,4 +57,22 @@ audit_actions_register(
         audience=Audience.BOTH,
         severity=Severity.WARNING,
     ),
+    AuditAction(
+        "processing.clearing.posted",
+        pgettext_lazy("audit action", "Card payment settled"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
+        "processing.refund.posted",
+        pgettext_lazy("audit action", "Card refund credited"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
+        "processing.conversion_rate.set",
+        pgettext_lazy("audit action", "Currency conversion rate provisioned"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
 )

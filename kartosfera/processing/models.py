@@ -11,7 +11,7 @@ payment counts in non-cash too).
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.cards.models import Brand, LimitChannel
@@ -194,3 +194,116 @@ class DailySpend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.card_id} {self.local_date} {self.group}: {self.amount_minor}"
+
+
+class PostingKind(models.TextChoices):
+    """What a settled movement is (research §4: clearing, force post, return/refund)."""
+
+    CLEARING = "clearing", _("Payment settled")
+    FORCE_POST = "force_post", _("Payment settled without authorization")
+    REFUND = "refund", _("Refund")
+
+
+class Posting(models.Model):
+    """One settled movement of an account: the ledger that statements read (docs/processing.md, "Clearing").
+
+    Written once per clearing record (``record_id``, the processor's id: idempotent) and never
+    changed: a correction is a new row. ``balance_change_minor`` is what it did to
+    ``Account.balance_minor`` (negative for a payment, positive for a refund), so an account's
+    balance = its opening balance + the sum of its postings' changes. The transaction, billing and
+    settlement amounts are kept separately, each with its currency, and the rate.
+    """
+
+    record_id = models.CharField(_("clearing record id"), max_length=64, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=PostingKind.choices)
+    authorization = models.ForeignKey(
+        Authorization, on_delete=models.PROTECT, null=True, blank=True, related_name="postings"
+    )
+    card = models.ForeignKey("cards.Card", on_delete=models.PROTECT, related_name="postings")
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="postings")
+    network_transaction_id = models.CharField(_("network transaction id"), max_length=64, blank=True, db_index=True)
+    acquirer_reference_number = models.CharField(_("acquirer reference number"), max_length=23, blank=True)
+    merchant_name = models.CharField(_("merchant"), max_length=100, blank=True)
+    merchant_city = models.CharField(_("merchant city"), max_length=50, blank=True)
+    merchant_country = models.CharField(_("merchant country"), max_length=2, blank=True)
+    mcc = models.CharField(_("merchant category code"), max_length=4, blank=True)
+    amount_minor = models.BigIntegerField(_("transaction amount"))
+    currency = models.CharField(_("transaction currency"), max_length=3)
+    billing_amount_minor = models.BigIntegerField(_("billing amount"))
+    billing_currency = models.CharField(_("billing currency"), max_length=3, choices=Currency.choices)
+    billing_rate = models.DecimalField(_("conversion rate"), max_digits=18, decimal_places=9, null=True, blank=True)
+    settlement_amount_minor = models.BigIntegerField(_("settlement amount"), null=True, blank=True)
+    settlement_currency = models.CharField(_("settlement currency"), max_length=3, blank=True)
+    balance_change_minor = models.BigIntegerField(_("change of the balance"))
+    # What the posting released of its authorization's hold (billing currency).
+    released_minor = models.BigIntegerField(_("hold released"), default=0)
+    processing_date = models.DateField(_("processing date"))
+    # The Warsaw day it counts on in the daily limits (its authorization's day, or the day it posted).
+    local_date = models.DateField(_("day (Warsaw)"))
+    needs_review = models.BooleanField(_("needs review"), default=False)
+    review_reason = models.CharField(_("why it needs review"), max_length=40, blank=True)
+    request_fingerprint = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("posting")
+        verbose_name_plural = _("postings")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "-created_at"], name="posting_account_created")]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=PostingKind.values), name="posting_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(amount_minor__gt=0, amount_minor__lte=MAX_AMOUNT_MINOR), name="posting_amount_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(billing_amount_minor__gt=0, billing_amount_minor__lte=MAX_AMOUNT_MINOR),
+                name="posting_billing_amount_range",
+            ),
+            # A refund credits the billing amount, anything else debits it.
+            models.CheckConstraint(
+                condition=(Q(kind=PostingKind.REFUND) & Q(balance_change_minor=F("billing_amount_minor")))
+                | (~Q(kind=PostingKind.REFUND) & Q(balance_change_minor=-F("billing_amount_minor"))),
+                name="posting_balance_change_sign",
+            ),
+            models.CheckConstraint(condition=Q(released_minor__gte=0), name="posting_released_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.record_id}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # The ledger is append-only: a correction is a new posting, never an edit.
+        if self.pk is not None:
+            raise ValueError("A posting is never changed; post a correction instead.")
+        super().save(*args, **kwargs)
+
+
+class ConversionRate(models.Model):
+    """A rate the bank provisions: 1 unit of ``from_currency`` = ``rate`` units of ``to_currency`` from ``valid_from``.
+
+    Used when the scheme sends no billing amount (docs/processing.md, "Conversion"). Never changed:
+    a new rate is a new row, and the latest whose ``valid_from`` has come applies.
+    """
+
+    from_currency = models.CharField(_("from currency"), max_length=3)
+    to_currency = models.CharField(_("to currency"), max_length=3, choices=Currency.choices)
+    # As Authorization.billing_rate: 9 decimal places (ECB reference rates have 5 significant digits).
+    rate = models.DecimalField(_("rate"), max_digits=18, decimal_places=9)
+    valid_from = models.DateTimeField(_("valid from"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("conversion rate")
+        verbose_name_plural = _("conversion rates")
+        ordering = ["from_currency", "to_currency", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_currency", "to_currency", "valid_from"], name="conversion_rate_unique"
+            ),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="conversion_rate_positive"),
+            models.CheckConstraint(condition=Q(to_currency__in=Currency.values), name="conversion_rate_to_valid"),
+            models.CheckConstraint(condition=~Q(from_currency=F("to_currency")), name="conversion_rate_two_currencies"),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.from_currency} = {self.rate} {self.to_currency} from {self.valid_from:%Y-%m-%d %H:%M}"

@@ -7,11 +7,12 @@ rules stay in the services. Unknown fields are refused.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, Field, Strict, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, Strict, StringConstraints
 
 from kartosfera.api.schemas import InputSchema, _storable
 from kartosfera.cards.models import last_day_of_month
@@ -154,3 +155,68 @@ class AdviceOut(Schema):
     id: str
     acknowledged: bool
     needs_review: bool
+
+
+def _iso_date_text(value: object) -> object:
+    # A date only as its ISO text: pydantic's lax mode would read a number as seconds since 1970.
+    if not isinstance(value, dt.date) and not (
+        isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value)
+    ):
+        raise ValueError("Input should be a date as YYYY-MM-DD")
+    return value
+
+
+class ClearingCardIn(CardIn):
+    """The card, for a record without an authorization (a force post, a refund): found by its keyed fingerprint."""
+
+
+class ClearingRecordIn(InputSchema):
+    id: Identifier = Field(
+        description="The clearing record's id: a re-sent record is skipped, another body is a conflict."
+    )
+    kind: Literal["clearing", "refund"] = Field(
+        description="clearing: a purchase or capture (a force post without an authorization); refund: a return."
+    )
+    network_transaction_id: Identifier | None = Field(
+        None, description="Matches the record to its authorization (Visa Transaction ID / Banknet reference)."
+    )
+    card: ClearingCardIn | None = Field(
+        None, description="Needed when no authorization matches (a force post, a refund without one)."
+    )
+    amount_minor: PositiveAmount = Field(description="The cleared amount, in the transaction currency.")
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(description="ISO 4217.")
+    billing_amount_minor: PositiveAmount | None = Field(
+        None, description="The amount in the account's currency, when the scheme converted it."
+    )
+    billing_currency: Currency | None = None
+    billing_rate: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=9)] | None = None
+    settlement_amount_minor: PositiveAmount | None = None
+    settlement_currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    acquirer_reference_number: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{0,23}$")] = ""
+    merchant: MerchantIn | None = None
+    processing_date: Annotated[dt.date, BeforeValidator(_iso_date_text)] = Field(
+        description="The scheme's processing date, YYYY-MM-DD.", examples=["2026-11-30"]
+    )
+    final: Annotated[bool, Strict()] = Field(
+        True, description="false for a partial shipment: only the cleared amount leaves the hold, the rest stays."
+    )
+
+
+class ClearingBatchIn(InputSchema):
+    records: list[ClearingRecordIn] = Field(min_length=1, max_length=500)
+
+
+class ClearingRecordOut(Schema):
+    id: str
+    outcome: str = Field(description="posted, duplicate (seen before: skipped), conflict, or rejected.")
+    kind: str | None = Field(description="clearing, force_post or refund (posted or duplicate).")
+    authorization_id: str | None
+    billing_amount_minor: int | None
+    billing_currency: str | None
+    needs_review: bool
+    error_code: str | None
+    error_message: str | None
+
+
+class ClearingBatchOut(Schema):
+    records: list[ClearingRecordOut]

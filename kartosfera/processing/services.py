@@ -18,6 +18,7 @@ import secrets
 import string
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -33,6 +34,7 @@ from kartosfera.cards.usability import card_usability
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import Conflict, ValidationFailed
 from kartosfera.processing.codes import APPROVED, PARTIALLY_APPROVED, Reason, code_for
+from kartosfera.processing.conversion import convert_at
 from kartosfera.processing.holds import hold_expires_at
 from kartosfera.processing.models import Authorization, AuthorizationStatus, DailySpend
 from kartosfera.processing.pipeline import AuthorizationRequest, Context, run_pipeline
@@ -72,18 +74,33 @@ def replay(existing: Authorization, fingerprint: str) -> Decision:
     return Decision(authorization=existing, replayed=True)
 
 
-def billing_of(request: AuthorizationRequest, account_currency: str | None) -> tuple[int, str]:
-    """The amount in the account's currency: the scheme's billing amount, or the amount when not converted."""
+@dataclass(frozen=True)
+class Billing:
+    """The amount in the account's currency, and the rate when it was converted."""
+
+    minor: int
+    currency: str
+    rate: Decimal | None = None
+
+
+def billing_of(request: AuthorizationRequest, account_currency: str | None, *, now: dt.datetime) -> Billing:
+    """The amount in the account's currency: the scheme's billing amount, else converted at the bank's rate
+    (processing/conversion.py), else the amount itself when the currencies are the same."""
     if request.billing_amount_minor is not None:
         billing_currency = request.billing_currency or account_currency or request.currency
         if account_currency is not None and billing_currency != account_currency:
             raise ValidationFailed({"billing_currency": str(_("The billing currency must be the account's currency."))})
-        return request.billing_amount_minor, billing_currency
+        return Billing(request.billing_amount_minor, billing_currency, request.billing_rate)
     if account_currency is not None and request.currency != account_currency:
-        raise ValidationFailed(
-            {"billing_amount": str(_("Send the billing amount in the account's currency for a converted payment."))}
+        converted = convert_at(
+            request.amount_minor, from_currency=request.currency, to_currency=account_currency, at=now
         )
-    return request.amount_minor, request.currency
+        if converted is None:
+            raise ValidationFailed(
+                {"billing_amount": str(_("Send the billing amount in the account's currency for a converted payment."))}
+            )
+        return Billing(converted.amount_minor, account_currency, converted.rate)
+    return Billing(request.amount_minor, request.currency)
 
 
 def new_authorization(
@@ -103,7 +120,6 @@ def new_authorization(
         terminal_id=request.terminal_id,
         amount_minor=request.amount_minor,
         currency=request.currency,
-        billing_rate=request.billing_rate,
         partial_supported=request.partial_supported,
         local_date=timezone.localdate(now),
         request_fingerprint=fingerprint,
@@ -160,14 +176,15 @@ def _decide_unknown_card(
     number_known = Card.objects.filter(pan_fingerprint=card_fp).exists()
     reason = Reason.EXPIRY_MISMATCH if number_known else Reason.CARD_UNKNOWN
     brand = pan_brand(request.pan) or Brand.VISA
-    billing_minor, billing_currency = billing_of(request, None)
+    billing = billing_of(request, None, now=now)
     authorization = new_authorization(
         request,
         fingerprint=fingerprint,
         brand=brand,
         now=now,
-        billing_amount_minor=billing_minor,
-        billing_currency=billing_currency,
+        billing_amount_minor=billing.minor,
+        billing_currency=billing.currency,
+        billing_rate=billing.rate,
         decided_by="card_known",
         **_declined_values(reason, brand),
     )
@@ -193,7 +210,8 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | Non
     if existing is not None:
         return replay(existing, fingerprint)
     account = Account.objects.select_for_update().get(pk=card.account_id)
-    billing_minor, billing_currency = billing_of(request, account.currency)
+    billing = billing_of(request, account.currency, now=now)
+    billing_minor = billing.minor
     brand = card.product.brand
     ctx = Context(
         request=request,
@@ -214,7 +232,8 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | Non
         "card": card,
         "account": account,
         "billing_amount_minor": billing_minor,
-        "billing_currency": billing_currency,
+        "billing_currency": billing.currency,
+        "billing_rate": billing.rate,
         "decided_by": decided_by,
         "decision_micros": min(micros, 2**31 - 1),
     }

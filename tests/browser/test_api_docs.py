@@ -79,6 +79,7 @@ PROCESSOR_OPERATIONS = {
     "POST /authorizations/{authorization_id}/reversals",
     "POST /authorizations/{authorization_id}/increments",
     "POST /advices",
+    "POST /clearing",
 }
 
 

@@ -27,6 +27,8 @@ ENDPOINTS = {
     "/cards/{reference}": {"get"},
     "/cards/{reference}/renew": {"post"},
     "/cards/{reference}/replace": {"post"},
+    "/conversion-rates": {"post"},
+    "/conversion-rates/{from_currency}/{to_currency}": {"get"},
 }
 
 

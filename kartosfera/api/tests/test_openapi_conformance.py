@@ -15,6 +15,8 @@ Each operation runs in a fresh database holding the objects the schema's example
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -22,12 +24,14 @@ import schemathesis
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 
 from kartosfera.accounts.models import AccountKind
 from kartosfera.api.tests.conftest import BASE, errors_by_field
 from kartosfera.cards.models import Brand
 from kartosfera.customers.models import Residency
+from kartosfera.processing.models import ConversionRate
 from kartosfera.testing.factories import account_factory, card_factory, customer_factory, product_factory
 
 SCHEMA_URL = BASE + "/openapi.json"
@@ -50,6 +54,9 @@ def world(db, provisioning_key) -> dict[str, str]:
     account = account_factory(customer=customer, reference="ACC-000987", kind=AccountKind.DEBIT)
     product = product_factory(code="VISA-DEBIT", brand=Brand.VISA)
     card_factory(customer=customer, product=product, account=account, reference="CARD-000555", pan="4000000001234568")
+    ConversionRate.objects.create(
+        from_currency="EUR", to_currency="PLN", rate=Decimal("4.2735"), valid_from=timezone.now() - timedelta(days=1)
+    )
     # Django's test client does the same: the app must not close the test's connection after a request.
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
@@ -87,7 +94,7 @@ def api_schema(anonymous) -> dict[str, Any]:
 def test_every_create_declares_the_idempotency_key_it_requires(api_schema):
     creates = [(path, op) for path, method, op in _operations(api_schema) if method == "post"]
 
-    assert len(creates) == 6
+    assert len(creates) == 7
     for path, operation in creates:
         (key,) = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
         assert key["in"] == "header"

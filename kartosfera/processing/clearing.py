@@ -1,0 +1,350 @@
+"""Clearing: the scheme's settled movements posted to the accounts (docs/processing.md, "Clearing").
+
+Each clearing record becomes one immutable ``Posting`` in its own transaction,
+idempotent by the record's id: a record seen before is skipped (``duplicate``),
+its id with another body is a ``conflict``, and the rest of the batch still
+posts. A clearing matches its authorization by the network transaction id, posts
+the CLEARED amount (flagged for review beyond the MCC's over-capture tolerance),
+lowers the hold and, when final, releases the rest; the authorization becomes
+``settled``. A clearing of an expired or reversed authorization still posts (the
+scheme has settled). A force post (no authorization) and a refund post on their
+own. Locks: the card, then the account, as every write of the card core.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kartosfera.accounts.models import Account
+from kartosfera.cards.models import Card, LimitChannel
+from kartosfera.cards.pan import pan_fingerprint
+from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.errors import DomainError, ValidationFailed
+from kartosfera.processing.adjustments import release_hold
+from kartosfera.processing.codes import PARTIALLY_APPROVED
+from kartosfera.processing.conversion import convert_at
+from kartosfera.processing.models import (
+    CHANNEL_LIMITS,
+    AdjustmentKind,
+    Authorization,
+    AuthorizationStatus,
+    DailySpend,
+    Posting,
+    PostingKind,
+)
+
+
+class RecordKind:
+    """The kinds of clearing record the processor sends (research §4)."""
+
+    CLEARING = "clearing"  # a purchase or capture (with or without an authorization: a force post)
+    REFUND = "refund"  # a return: credits the account
+
+    ALL = (CLEARING, REFUND)
+
+
+class RecordOutcome:
+    POSTED = "posted"
+    DUPLICATE = "duplicate"  # the same record again: skipped, its first posting reported
+    CONFLICT = "conflict"  # the same record id with another body: nothing posted
+    REJECTED = "rejected"  # nothing to post it to (unknown card, currency not the account's)
+
+
+class ReviewReason:
+    OVER_TOLERANCE = "over_capture_beyond_tolerance"
+    AFTER_REVERSAL = "cleared_after_reversal"
+
+
+@dataclass(frozen=True)
+class ToleranceRule:
+    label: str
+    mcc_ranges: tuple[tuple[int, int], ...]
+    percent: int
+
+
+# Over-capture a scheme allows above the authorized amount (research §3, §4); the first matching rule wins.
+# Anything else: no tolerance (a clearing above the authorization is flagged for review, and still posts).
+TOLERANCE_RULES: tuple[ToleranceRule, ...] = (
+    ToleranceRule("restaurants, bars, taxis", ((5812, 5813), (4121, 4121)), 20),
+    ToleranceRule("lodging, car rental, cruise", ((3351, 3999), (7011, 7011), (7512, 7512), (4411, 4411)), 15),
+)
+# A force post counts against the cash limit when its merchant category is cash (ATM, counter cash).
+CASH_MCCS = frozenset({"6010", "6011"})
+
+
+def tolerance_percent(mcc: str) -> int:
+    code = int(mcc) if mcc.isdigit() else -1
+    for rule in TOLERANCE_RULES:
+        if any(low <= code <= high for low, high in rule.mcc_ranges):
+            return rule.percent
+    return 0
+
+
+@dataclass(frozen=True)
+class ClearingRecord:
+    """One record of a clearing batch (the API's ``ClearingRecordIn``, as plain values)."""
+
+    record_id: str
+    kind: str
+    amount_minor: int
+    currency: str
+    processing_date: dt.date
+    network_transaction_id: str = ""
+    pan: str = ""
+    expiry: dt.date | None = None
+    billing_amount_minor: int | None = None
+    billing_currency: str | None = None
+    billing_rate: Decimal | None = None
+    settlement_amount_minor: int | None = None
+    settlement_currency: str = ""
+    acquirer_reference_number: str = ""
+    merchant_name: str = ""
+    merchant_city: str = ""
+    merchant_country: str = ""
+    mcc: str = ""
+    final: bool = True
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    record_id: str
+    outcome: str
+    posting: Posting | None = None
+    error_code: str = ""
+    error_message: str = ""
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class RecordRejected(DomainError):
+    code = "record_rejected"
+
+
+class RecordConflict(DomainError):
+    default_message = _("This clearing record id was already used for another record.")
+    code = "record_id_conflict"
+
+
+def record_fingerprint(record: ClearingRecord) -> str:
+    """A keyed hash of the canonical record; the card number enters only as its keyed fingerprint."""
+    fields = {name: getattr(record, name) for name in record.__dataclass_fields__}
+    fields["pan"] = pan_fingerprint(record.pan) if record.pan else ""
+    canonical = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
+    key = settings.CARD_FINGERPRINT_KEY.encode()
+    return hmac.new(key, b"kartosfera.clearing.v1\x00" + canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def authorized_billing_minor(authorization: Authorization) -> int:
+    """What the authorization approved in the account's currency, increments included."""
+    approved = (
+        authorization.approved_amount_minor
+        if authorization.response_code == PARTIALLY_APPROVED
+        else authorization.billing_amount_minor
+    )
+    increments = authorization.adjustments.filter(kind=AdjustmentKind.INCREMENT, approved=True).aggregate(
+        total=Sum("amount_minor")
+    )["total"]
+    return approved + (increments or 0)
+
+
+def daily_spend_add(*, card_id: int, local_date: dt.date, groups: tuple[str, ...], amount: int) -> None:
+    """Add ``amount`` to the card's counters of ``groups`` on ``local_date`` (the card lock is held)."""
+    for group in groups:
+        updated = DailySpend.objects.filter(card_id=card_id, local_date=local_date, group=group).update(
+            amount_minor=F("amount_minor") + amount
+        )
+        if not updated:
+            DailySpend.objects.create(card_id=card_id, local_date=local_date, group=group, amount_minor=amount)
+
+
+def _matching_authorization(record: ClearingRecord) -> Authorization | None:
+    if not record.network_transaction_id:
+        return None
+    return (
+        Authorization.objects.filter(network_transaction_id=record.network_transaction_id, approved=True)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def _billing(record: ClearingRecord, account: Account, *, now: dt.datetime) -> tuple[int, Decimal | None]:
+    """The amount in the account's currency and its rate: the scheme's, else the bank's rate (conversion.py)."""
+    if record.billing_amount_minor is not None:
+        if (record.billing_currency or account.currency) != account.currency:
+            raise RecordRejected(str(_("The billing currency must be the account's currency.")), code="currency")
+        return record.billing_amount_minor, record.billing_rate
+    if record.currency == account.currency:
+        return record.amount_minor, None
+    try:
+        converted = convert_at(record.amount_minor, from_currency=record.currency, to_currency=account.currency, at=now)
+    except ValidationFailed as error:
+        raise RecordRejected(error.field_errors["amount_minor"], code="amount_out_of_range") from error
+    if converted is None:
+        raise RecordRejected(
+            str(_("Send the billing amount in the account's currency for a converted payment.")), code="billing_amount"
+        )
+    return converted.amount_minor, converted.rate
+
+
+def _post(*, actor: Actor, record: ClearingRecord, fingerprint: str, now: dt.datetime) -> RecordResult:
+    authorization = _matching_authorization(record)
+    # Locks: the card, then the account (the authorization's card, or the record's card by its keyed fingerprint).
+    card: Card | None
+    if authorization is not None and authorization.card_id is not None:
+        card = Card.objects.select_for_update(of=("self",)).get(pk=authorization.card_id)
+    elif record.pan and record.expiry is not None:
+        card = (
+            Card.objects.select_for_update(of=("self",))
+            .filter(pan_fingerprint=pan_fingerprint(record.pan), expiry=record.expiry)
+            .first()
+        )
+    else:
+        card = None
+    existing = Posting.objects.filter(record_id=record.record_id).first()
+    if existing is not None:
+        if not hmac.compare_digest(existing.request_fingerprint, fingerprint):
+            raise RecordConflict()
+        return RecordResult(record.record_id, RecordOutcome.DUPLICATE, posting=existing)
+    if card is None:
+        raise RecordRejected(str(_("No card matches this record.")), code="card_unknown")
+    account = Account.objects.select_for_update().get(pk=card.account_id)
+    billing, rate = _billing(record, account, now=now)
+    values: dict[str, object] = {}
+    groups: tuple[str, ...] = ()
+    released = 0
+    needs_review, review_reason = False, ""
+    if record.kind == RecordKind.REFUND:
+        # A refund credits the account and does not restore the daily limits (research §8: Lithic).
+        kind, local_date, change = PostingKind.REFUND, timezone.localdate(now), billing
+    elif authorization is not None:
+        authorization.refresh_from_db()  # under the locks: what it holds now
+        kind, local_date, change = PostingKind.CLEARING, authorization.local_date, -billing
+        cleared_before = (
+            authorization.postings.filter(kind=PostingKind.CLEARING).aggregate(total=Sum("billing_amount_minor"))[
+                "total"
+            ]
+            or 0
+        )
+        authorized = authorized_billing_minor(authorization)
+        allowed = authorized + authorized * tolerance_percent(authorization.mcc) // 100
+        if cleared_before + billing > allowed:
+            needs_review, review_reason = True, ReviewReason.OVER_TOLERANCE
+        if authorization.status == AuthorizationStatus.REVERSED:
+            needs_review, review_reason = True, review_reason or ReviewReason.AFTER_REVERSAL
+        if authorization.status == AuthorizationStatus.PENDING:
+            released = authorization.held_minor if record.final else min(billing, authorization.held_minor)
+            if released:
+                release_hold(authorization, released, released_as=AuthorizationStatus.SETTLED)
+        if authorization.held_minor == 0 and authorization.status != AuthorizationStatus.SETTLED:
+            # Cleared in full, or late (after its expiry or reversal): the scheme has settled it.
+            authorization.status = AuthorizationStatus.SETTLED
+            authorization.save(update_fields=["status"])
+        # The cleared amount replaces the held amount on the authorization's day.
+        groups = CHANNEL_LIMITS[authorization.channel]
+        values = {
+            "merchant_name": record.merchant_name or authorization.merchant_name,
+            "merchant_city": record.merchant_city or authorization.merchant_city,
+            "merchant_country": record.merchant_country or authorization.merchant_country,
+            "mcc": record.mcc or authorization.mcc,
+        }
+    else:
+        # A force post: no authorization to match; it counts on the day it posts, even past the limits.
+        kind, local_date, change = PostingKind.FORCE_POST, timezone.localdate(now), -billing
+        groups = (LimitChannel.CASH,) if record.mcc in CASH_MCCS else (LimitChannel.NONCASH,)
+    if groups:
+        daily_spend_add(card_id=card.pk, local_date=local_date, groups=groups, amount=billing)
+    Account.objects.filter(pk=account.pk).update(balance_minor=F("balance_minor") + change)
+    posting = Posting(
+        record_id=record.record_id,
+        kind=kind,
+        authorization=authorization,
+        card=card,
+        account=account,
+        network_transaction_id=record.network_transaction_id,
+        acquirer_reference_number=record.acquirer_reference_number,
+        merchant_name=record.merchant_name,
+        merchant_city=record.merchant_city,
+        merchant_country=record.merchant_country,
+        mcc=record.mcc,
+        amount_minor=record.amount_minor,
+        currency=record.currency,
+        billing_amount_minor=billing,
+        billing_currency=account.currency,
+        billing_rate=rate,
+        settlement_amount_minor=record.settlement_amount_minor,
+        settlement_currency=record.settlement_currency,
+        balance_change_minor=change,
+        released_minor=released,
+        processing_date=record.processing_date,
+        local_date=local_date,
+        needs_review=needs_review,
+        review_reason=review_reason,
+        request_fingerprint=fingerprint,
+    )
+    for name, value in values.items():
+        setattr(posting, name, value)
+    posting.save()
+    audit_record(
+        actor=actor,
+        action="processing.refund.posted" if kind == PostingKind.REFUND else "processing.clearing.posted",
+        obj=posting,
+        customer_id=card.customer_id,
+        after={
+            "record_id": posting.record_id,
+            "kind": kind,
+            "authorization": authorization.processor_id if authorization is not None else None,
+            "card_last4": record.pan[-4:] if record.pan else None,
+            "amount_minor": posting.amount_minor,
+            "currency": posting.currency,
+            "billing_amount_minor": billing,
+            "balance_change_minor": change,
+            "released_minor": released,
+            "needs_review": needs_review,
+            "review_reason": review_reason,
+        },
+    )
+    return RecordResult(record.record_id, RecordOutcome.POSTED, posting=posting)
+
+
+def clearing_post_record(*, actor: Actor, record: ClearingRecord, now: dt.datetime | None = None) -> RecordResult:
+    """Post one clearing record in its own transaction; never raises for a record's own fault."""
+    now = now or timezone.now()
+    fingerprint = record_fingerprint(record)
+
+    def attempt() -> RecordResult:
+        with transaction.atomic():
+            return _post(actor=actor, record=record, fingerprint=fingerprint, now=now)
+
+    try:
+        try:
+            return attempt()
+        except IntegrityError:
+            # The same record id raced in two batches for different cards: the unique id let one in.
+            if not Posting.objects.filter(record_id=record.record_id).exists():
+                raise
+            return attempt()
+    except RecordConflict as error:
+        return RecordResult(
+            record.record_id, RecordOutcome.CONFLICT, error_code=error.code, error_message=error.message
+        )
+    except RecordRejected as error:
+        return RecordResult(
+            record.record_id, RecordOutcome.REJECTED, error_code=error.code, error_message=error.message
+        )
+
+
+def clearing_post_batch(
+    *, actor: Actor, records: list[ClearingRecord], now: dt.datetime | None = None
+) -> list[RecordResult]:
+    """Post a batch: each record on its own (one record's conflict or rejection does not stop the others)."""
+    return [clearing_post_record(actor=actor, record=record, now=now) for record in records]
