@@ -17,7 +17,11 @@ def run_demo(tmp_path: Path, port: str) -> tuple[subprocess.CompletedProcess[str
     """Run demo.sh with a stand-in Python that records each manage.py call and the umask it ran under."""
     log = tmp_path / "calls.log"
     fake_python = tmp_path / "python"
-    fake_python.write_text(f'#!/bin/sh\necho "$(umask) $*" >> {log}\n')
+    # The server and the worker run until stopped: the stand-ins stay up a moment too, or the
+    # first to exit would make demo.sh stop the other before it wrote its line (a flaky test).
+    fake_python.write_text(
+        f'#!/bin/sh\necho "$(umask) $*" >> {log}\ncase "$2" in runserver|db_worker) sleep 1;; esac\n'
+    )
     fake_python.chmod(0o755)
     env = {**os.environ, "PY": str(fake_python), "DEMO_PORT": port}
     bash = shutil.which("bash")
