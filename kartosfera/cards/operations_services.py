@@ -220,46 +220,37 @@ def card_pin_change(*, actor: Actor, card: Card, pvv: str, threeds_pvv: str) -> 
     return card
 
 
+def _mobile_payments_set(*, actor: Actor, card: Card, operation: str, enabled: bool) -> Card:
+    # Locked, allowed by the operation table, idempotent, audited: the one way the switch moves.
+    card = _lock(card)
+    require_operation(card, operation, by_bank=acts_for_bank(actor))
+    if card.mobile_payments_enabled == enabled:
+        return card
+    card.mobile_payments_enabled = enabled
+    card.save(update_fields=["mobile_payments_enabled", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="cards.card.mobile_payments_activated" if enabled else "cards.card.mobile_payments_deactivated",
+        obj=card,
+        customer_id=card.customer_id,
+        before={"mobile_payments_enabled": not enabled},
+        after={"mobile_payments_enabled": enabled},
+    )
+    return card
+
+
 @_audits_refusals(Operation.MOBILE_PAYMENTS_ACTIVATE)
 @transaction.atomic
 def card_mobile_payments_activate(*, actor: Actor, card: Card) -> Card:
     """Allow the card in phone wallets and BS Pay (the portal confirms it with an SMS code first)."""
-    card = _lock(card)
-    require_operation(card, Operation.MOBILE_PAYMENTS_ACTIVATE, by_bank=acts_for_bank(actor))
-    if card.mobile_payments_enabled:
-        return card
-    card.mobile_payments_enabled = True
-    card.save(update_fields=["mobile_payments_enabled", "updated_at"])
-    audit_record(
-        actor=actor,
-        action="cards.card.mobile_payments_activated",
-        obj=card,
-        customer_id=card.customer_id,
-        before={"mobile_payments_enabled": False},
-        after={"mobile_payments_enabled": True},
-    )
-    return card
+    return _mobile_payments_set(actor=actor, card=card, operation=Operation.MOBILE_PAYMENTS_ACTIVATE, enabled=True)
 
 
 @_audits_refusals(Operation.MOBILE_PAYMENTS_DEACTIVATE)
 @transaction.atomic
 def card_mobile_payments_deactivate(*, actor: Actor, card: Card) -> Card:
     """Stop the card's use in phone wallets and BS Pay: no code, as switching something off must always work."""
-    card = _lock(card)
-    require_operation(card, Operation.MOBILE_PAYMENTS_DEACTIVATE, by_bank=acts_for_bank(actor))
-    if not card.mobile_payments_enabled:
-        return card
-    card.mobile_payments_enabled = False
-    card.save(update_fields=["mobile_payments_enabled", "updated_at"])
-    audit_record(
-        actor=actor,
-        action="cards.card.mobile_payments_deactivated",
-        obj=card,
-        customer_id=card.customer_id,
-        before={"mobile_payments_enabled": True},
-        after={"mobile_payments_enabled": False},
-    )
-    return card
+    return _mobile_payments_set(actor=actor, card=card, operation=Operation.MOBILE_PAYMENTS_DEACTIVATE, enabled=False)
 
 
 def card_block_expire_due(*, now: dt.datetime | None = None, batch_size: int = 100) -> int:

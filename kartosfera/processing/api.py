@@ -46,7 +46,8 @@ _ERRORS: dict[int, type[Schema]] = {
 }
 
 
-def _request(payload: AuthorizationIn | AdviceIn) -> AuthorizationRequest:
+def authorization_request_from(payload: AuthorizationIn | AdviceIn) -> AuthorizationRequest:
+    """The service's request from the API's body (the simulator converts its traffic the same way)."""
     three_ds = payload.three_ds
     return AuthorizationRequest(
         processor_id=payload.id,
@@ -107,7 +108,7 @@ def authorization_answer(authorization: Authorization) -> dict[str, object]:
 )
 def create_authorization(request: HttpRequest, payload: AuthorizationIn) -> dict[str, object]:
     decision = authorization_decide(
-        actor=request_actor(request), request=_request(payload), pin_block=payload.pin_block
+        actor=request_actor(request), request=authorization_request_from(payload), pin_block=payload.pin_block
     )
     return authorization_answer(decision.authorization)
 
@@ -191,7 +192,7 @@ def create_increment(
 def create_advice(request: HttpRequest, payload: AdviceIn) -> dict[str, object]:
     decision = advice_record(
         actor=request_actor(request),
-        request=_request(payload),
+        request=authorization_request_from(payload),
         approved=payload.decision.approved,
         response_code=payload.decision.response_code,
         authorization_code=payload.decision.authorization_code,

@@ -44,7 +44,7 @@ from kartosfera.core.audit import Actor
 from kartosfera.core.errors import DomainError
 from kartosfera.processing.adjustments import authorization_increment, authorization_reverse, hold_expire_due
 from kartosfera.processing.advices import advice_record
-from kartosfera.processing.api import _request as api_request
+from kartosfera.processing.api import authorization_request_from as api_request
 from kartosfera.processing.merchants import MERCHANTS, DemoMerchant, demo_billing
 from kartosfera.processing.models import Channel
 from kartosfera.processing.schemas import AdviceIn, AuthorizationIn
