@@ -158,7 +158,7 @@ def _cursor() -> Any:
 
     connection.ensure_connection()
     connection.validate_thread_sharing()
-    raw = ServerBindingCursor(connection.connection)
+    raw: Any = ServerBindingCursor(connection.connection)  # type: ignore[call-arg]  # psycopg's Cursor(connection)
     return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
 
 
