@@ -44,6 +44,10 @@ def main() -> None:
     from django.core.wsgi import get_wsgi_application
     from django.db import connection, reset_queries
 
+    if os.environ.get("LEAN"):
+        from django.conf import settings
+
+        settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m.split(".")[-1] in os.environ["LEAN"].split(",")]
     application = get_wsgi_application()
     cards = fixtures["cards"]
     token = fixtures["token"]
