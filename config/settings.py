@@ -146,6 +146,24 @@ MIDDLEWARE = [
     "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
+# The server-to-server JSON APIs (a card processor, a bank's systems, with Bearer keys) are served
+# through this lean stack instead (kartosfera/core/wsgi.py says why): no sessions, CSRF, users,
+# messages, htmx or static files, which no API request uses; the security headers stay the same
+# (a JSON answer opened in a browser gets the same CSP). Their reference pages (…/docs) are HTML
+# for people and keep the full stack.
+SERVER_API_PATH = r"^/api/(?!.*/docs/?$)"
+SERVER_API_MIDDLEWARE = [
+    "kartosfera.core.middleware.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # The APIs' error messages follow Accept-Language.
+    "kartosfera.core.middleware.PolishFirstLocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kartosfera.core.middleware.PrivatePageCacheMiddleware",
+    "kartosfera.core.middleware.PermissionsPolicyMiddleware",
+]
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 

@@ -560,6 +560,14 @@ def _datetime_text(value: Any) -> Any:
     return value
 
 
+def _rate_moment(value: dt.datetime) -> dt.datetime:
+    # Kept in UTC: PostgreSQL refuses an offset beyond ±15:59, which ISO 8601 text may carry. A rate
+    # is provisioned for days around now: a moment centuries off is a mistake, not a rate.
+    if not 2000 <= value.year <= 2100:
+        raise ValueError(_("The moment must lie between the years 2000 and 2100."))
+    return value.astimezone(dt.UTC)
+
+
 class ConversionRateIn(InputSchema):
     model_config = ConfigDict(
         extra="forbid",
@@ -578,8 +586,8 @@ class ConversionRateIn(InputSchema):
     from_currency: CurrencyCode = Field(description="ISO 4217 code of the transaction's currency.")
     to_currency: Currency = Field(description="An account currency.")
     rate: RateText
-    valid_from: Annotated[AwareDatetime, BeforeValidator(_datetime_text)] | None = Field(
-        None, description="From when the rate applies (ISO 8601 with its offset); left out: now."
+    valid_from: Annotated[AwareDatetime, BeforeValidator(_datetime_text), AfterValidator(_rate_moment)] | None = Field(
+        None, description="From when the rate applies (ISO 8601 with its offset, years 2000-2100); left out: now."
     )
 
 

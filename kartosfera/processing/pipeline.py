@@ -80,8 +80,9 @@ class Context:
     pin_block: str | None = field(default=None, repr=False)
     # The card's wrong-PIN counter after this request, when the PIN check changed it.
     wrong_pin_count: int | None = None
-    # Today's used amount per limit group, read once by the limit check.
+    # Today's used amount per limit group: read with the card (services.py) or by the limit check.
     spent: dict[str, int] = field(default_factory=dict)
+    spent_read: bool = False
 
     @property
     def partial_allowed(self) -> bool:
@@ -204,12 +205,14 @@ def read_spent(ctx: Context) -> None:
     """Read the day's used amounts of the limits the channel counts against into ``ctx.spent`` (one query)."""
     rows = DailySpend.objects.filter(card_id=ctx.card.pk, local_date=ctx.local_date, group__in=ctx.limit_groups)
     ctx.spent = dict(rows.values_list("group", "amount_minor"))
+    ctx.spent_read = True
 
 
 def check_daily_limits(ctx: Context) -> Decline | None:
     """Today's (Warsaw) used amount + this payment within each daily limit the channel counts against."""
     groups = ctx.limit_groups
-    read_spent(ctx)
+    if not ctx.spent_read:
+        read_spent(ctx)
     for group in groups:
         # The card's controls (cards/controls.py): a daily limit's name is its counter group.
         room = ctx.card.controls.limit_minor(group) - ctx.spent.get(group, 0)

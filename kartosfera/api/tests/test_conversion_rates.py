@@ -53,6 +53,7 @@ def test_a_retry_with_the_same_key_gets_the_first_answer_and_one_row(bank):
         ({"from_currency": "eur"}, "from_currency"),
         ({"valid_from": "2026-11-30T00:00:00"}, "valid_from"),  # no offset
         ({"valid_from": 1764460800}, "valid_from"),
+        ({"valid_from": "0307-12-20T19:21:36+23:40"}, "valid_from"),  # centuries off (schemathesis found a 500)
     ],
 )
 def test_a_bad_rate_is_422_and_writes_nothing(bank, change, field):
@@ -65,3 +66,13 @@ def test_a_bad_rate_is_422_and_writes_nothing(bank, change, field):
 def test_a_rate_needs_an_idempotency_key(bank):
     response = bank.post("/conversion-rates", {"from_currency": "EUR", "to_currency": "PLN", "rate": "4.27"}, key=None)
     assert response.status_code == 400
+
+
+def test_an_offset_postgresql_cannot_store_is_kept_in_utc(bank):
+    # ISO 8601 allows offsets up to ±23:59, PostgreSQL stores up to ±15:59: the moment is kept in UTC.
+    response = bank.post(
+        "/conversion-rates",
+        {"from_currency": "EUR", "to_currency": "PLN", "rate": "4.27", "valid_from": "2026-11-30T23:40:00+23:40"},
+    )
+    assert response.status_code == 201, response.json()
+    assert ConversionRate.objects.get().valid_from.isoformat() == "2026-11-30T00:00:00+00:00"
