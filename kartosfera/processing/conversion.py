@@ -9,10 +9,13 @@ rounding; a currency-conversion mark-up, CBPR2 research §5, will be a separate,
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +23,8 @@ from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import Conflict, ValidationFailed
 from kartosfera.core.money import MAX_AMOUNT_MINOR, MINOR_UNITS, Currency
 from kartosfera.processing.models import ConversionRate
+
+logger = logging.getLogger(__name__)
 
 # ISO 4217 minor units of the currencies that do not have 2 (a transaction may be in any currency).
 ISO_4217_EXPONENTS: dict[str, int] = {
@@ -57,10 +62,52 @@ def conversion_rate_at(from_currency: str, to_currency: str, *, at: dt.datetime)
     )
 
 
-def convert_minor(amount_minor: int, *, from_currency: str, to_currency: str, rate: Decimal) -> int:
-    """``amount_minor`` of ``from_currency`` in minor units of ``to_currency``, rounded half up."""
+def convert_minor(
+    amount_minor: int, *, from_currency: str, to_currency: str, rate: Decimal, rounding: str = ROUND_HALF_UP
+) -> int:
+    """``amount_minor`` of ``from_currency`` in minor units of ``to_currency``, rounded half up (or ``rounding``)."""
     major = Decimal(amount_minor).scaleb(-minor_exponent(from_currency)) * rate
-    return int(major.scaleb(minor_exponent(to_currency)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return int(major.scaleb(minor_exponent(to_currency)).quantize(Decimal(1), rounding=rounding))
+
+
+@dataclass(frozen=True)
+class ReferenceRate:
+    """PLN per EUR, and where it came from: the bank's provisioned rate, or the fallback setting."""
+
+    pln_per_eur: Decimal
+    provisioned: bool
+
+
+_fallback_logged = False
+
+
+def eur_pln_reference_rate(*, at: dt.datetime) -> ReferenceRate:
+    """The EUR/PLN rate that converts the PSD2 ceilings (EUR) and Poland's no-PIN limit (PLN): one query.
+
+    The bank's latest provisioned rate between the two, in either direction (a PLN → EUR rate is inverted);
+    none: ``settings.PSD2_FALLBACK_EUR_PLN_RATE``, logged once per process so that a bank that forgot to
+    provision its rates learns it from the logs (docs/processing.md, "PSD2 exemptions").
+    """
+    global _fallback_logged
+    row = (
+        ConversionRate.objects.filter(
+            Q(from_currency=Currency.EUR, to_currency=Currency.PLN)
+            | Q(from_currency=Currency.PLN, to_currency=Currency.EUR),
+            valid_from__lte=at,
+        )
+        .order_by("-valid_from", "from_currency")
+        .first()
+    )
+    if row is not None:
+        rate = row.rate if row.from_currency == Currency.EUR else Decimal(1) / row.rate
+        return ReferenceRate(rate, provisioned=True)
+    if not _fallback_logged:
+        _fallback_logged = True
+        logger.warning(
+            "No EUR/PLN conversion rate is provisioned: the PSD2 ceilings use PSD2_FALLBACK_EUR_PLN_RATE=%s",
+            settings.PSD2_FALLBACK_EUR_PLN_RATE,
+        )
+    return ReferenceRate(settings.PSD2_FALLBACK_EUR_PLN_RATE, provisioned=False)
 
 
 def convert_at(amount_minor: int, *, from_currency: str, to_currency: str, at: dt.datetime) -> Converted | None:
