@@ -237,6 +237,9 @@ def test_polands_100_pln_without_a_pin_in_any_currency(brand, eur_rate):
         ScaExemption.CONTACTLESS,
     )
     assert counters(tc) == (3, 38_000, 0, 0)
+    # Above the limit the terminal asks for the PIN: a tap with it is SCA, whatever the amount.
+    approved(tap(tc, 25_000, pin_entered=True, pin=PIN))
+    assert counters(tc) == (0, 0, 0, 0)
 
 
 @pytest.mark.django_db
