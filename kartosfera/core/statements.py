@@ -173,6 +173,17 @@ def _has_rows(cursor: Any) -> bool:
     return cursor.description is not None
 
 
+def update_statement(obj: Model, values: dict[str, Any]) -> Statement:
+    """``UPDATE`` of ``obj``'s row setting ``values`` (attname → value), prepared as ``save()`` would."""
+    model = type(obj)
+    meta = model._meta
+    fields: list[Any] = [meta.get_field(name) for name in values]
+    assignments = ", ".join(f"{quote(_column(field))} = %s" for field in fields)
+    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(_column(meta.pk))} = %s"
+    return Statement(sql, [*params, obj.pk])
+
+
 class Batch:
     """Statements sent together; ``add`` answers a handle whose rows ``rows`` gives after the batch."""
 

@@ -43,6 +43,26 @@ CHANNEL_LIMITS: dict[str, tuple[str, ...]] = {
 CARD_NOT_PRESENT = frozenset({Channel.ECOMMERCE, Channel.MANUAL})
 
 
+class ScaExemption(models.TextChoices):
+    """Why a payment went through without strong customer authentication (PSD2 RTS; docs/processing.md).
+
+    The first four are what an acquirer may claim on an internet payment (the API's ``sca_exemption``);
+    ``contactless`` is the issuer's own (art. 11), applied to a tap without a PIN.
+    """
+
+    LOW_VALUE = "low_value", _("Low-value payment (RTS art. 16)")
+    TRUSTED_BENEFICIARY = "trusted_beneficiary", _("Trusted merchant (RTS art. 13)")
+    MERCHANT_INITIATED = "merchant_initiated", _("Merchant-initiated payment (outside SCA)")
+    TRA = "tra", _("Acquirer's transaction risk analysis (RTS art. 18)")
+    CONTACTLESS = "contactless", _("Contactless without PIN (RTS art. 11)")
+
+
+# What an acquirer may claim (the issuer's contactless exemption is never claimed).
+CLAIMABLE_EXEMPTIONS = frozenset(
+    {ScaExemption.LOW_VALUE, ScaExemption.TRUSTED_BENEFICIARY, ScaExemption.MERCHANT_INITIATED, ScaExemption.TRA}
+)
+
+
 class AuthorizationStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     SETTLED = "settled", _("Settled")
@@ -99,6 +119,11 @@ class Authorization(models.Model):
     # Which check decided, and how long the pipeline took (µs).
     decided_by = models.CharField(_("decided by"), max_length=40)
     decision_micros = models.PositiveIntegerField(_("decision time (µs)"), default=0)
+    # The PSD2 exemption an approval relied on instead of strong customer authentication ("" when the payment was
+    # authenticated or needs none). Kept for liability (an acquirer's TRA is the acquirer's) and fraud reporting.
+    sca_exemption = models.CharField(
+        _("SCA exemption"), max_length=20, choices=ScaExemption.choices, blank=True, default=""
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -112,6 +137,9 @@ class Authorization(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(status__in=AuthorizationStatus.values), name="auth_status_valid"),
             models.CheckConstraint(condition=Q(channel__in=Channel.values), name="auth_channel_valid"),
+            models.CheckConstraint(
+                condition=Q(sca_exemption__in=["", *ScaExemption.values]), name="auth_sca_exemption_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(amount_minor__gt=0, amount_minor__lte=MAX_AMOUNT_MINOR), name="auth_amount_range"
             ),

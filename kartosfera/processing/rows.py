@@ -14,13 +14,17 @@ from django.db import connection
 from kartosfera.accounts.models import Account
 from kartosfera.cards.models import Card, CardProduct
 from kartosfera.core.statements import Statement, quote, select_list
+from kartosfera.processing.conversion import eur_pln_rate_statement
 from kartosfera.processing.models import CHANNEL_LIMITS, Authorization, DailySpend
 from kartosfera.processing.pipeline import AuthorizationRequest, Context
 
 
-def decision_reads(request: AuthorizationRequest, card_fp: str, local_date: dt.date) -> tuple[Statement, ...]:
+def decision_reads(
+    request: AuthorizationRequest, card_fp: str, local_date: dt.date, now: dt.datetime
+) -> tuple[Statement, ...]:
     """The decision's reads, sent in one round trip: the card with its product and account (locked), the
-    processor id's earlier authorization (a retry), and today's counters of the channel's limits.
+    processor id's earlier authorization (a retry), today's counters of the channel's limits, and the EUR/PLN
+    reference rate of the PSD2 ceilings (conversion.py).
 
     The card and its account are locked by the first statement (card first, as everywhere in the card
     core: no deadlocks). The other two run after it has its locks, each with a new snapshot (PostgreSQL's
@@ -49,6 +53,7 @@ def decision_reads(request: AuthorizationRequest, card_fp: str, local_date: dt.d
             f"AND s.local_date = %s AND s.{quote('group')} IN ({', '.join(['%s'] * len(groups))})",
             (card_fp, request.expiry, local_date, *groups),
         ),
+        eur_pln_rate_statement(at=now),
     )
 
 

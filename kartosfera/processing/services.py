@@ -33,9 +33,16 @@ from kartosfera.cards.pin import PIN_TRY_LIMIT
 from kartosfera.cards.usability import card_usability
 from kartosfera.core.audit import Actor, audit_event, audit_record
 from kartosfera.core.errors import Conflict, ValidationFailed
-from kartosfera.core.statements import Statement, batch, column_count, insert_statement, row_to_instance
+from kartosfera.core.statements import (
+    Statement,
+    batch,
+    column_count,
+    insert_statement,
+    row_to_instance,
+    update_statement,
+)
 from kartosfera.processing.codes import APPROVED, PARTIALLY_APPROVED, Reason, code_for
-from kartosfera.processing.conversion import convert_at
+from kartosfera.processing.conversion import convert_at, eur_pln_reference_rate_of
 from kartosfera.processing.holds import hold_expires_at
 from kartosfera.processing.models import Authorization, AuthorizationStatus
 from kartosfera.processing.pipeline import AuthorizationRequest, Context, run_pipeline
@@ -63,6 +70,9 @@ def request_fingerprint(
     """A keyed hash of the canonical request (+ ``extra``); the card number enters only as its keyed fingerprint."""
     fields: dict[str, object] = dataclasses.asdict(request)
     fields["pan"] = card_fingerprint
+    if not fields["sca_exemption"]:
+        # A request without a claim hashes as before the field existed: a retry across the upgrade replays.
+        del fields["sca_exemption"]
     if extra:
         fields["extra"] = extra
     canonical = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
@@ -152,6 +162,7 @@ def _decision_audit_values(authorization: Authorization) -> dict[str, object]:
         "decline_reason": authorization.decline_reason,
         "decided_by": authorization.decided_by,
         "needs_review": authorization.needs_review,
+        "sca_exemption": authorization.sca_exemption,
     }
 
 
@@ -218,8 +229,8 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | Non
     fingerprint = request_fingerprint(request, card_fingerprint=card_fp)
     local_date = timezone.localdate(now)
     with batch() as reads:
-        handles = [reads.add(statement) for statement in decision_reads(request, card_fp, local_date)]
-    card_rows, existing_rows, spent_rows = (reads.rows(handle) for handle in handles)
+        handles = [reads.add(statement) for statement in decision_reads(request, card_fp, local_date, now)]
+    card_rows, existing_rows, spent_rows, rate_rows = (reads.rows(handle) for handle in handles)
     if not card_rows:
         return _decide_unknown_card(actor=actor, request=request, fingerprint=fingerprint, card_fp=card_fp, now=now)
     if existing_rows:
@@ -246,6 +257,7 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | Non
         pin_block=pin_block,
         spent=dict(spent_rows),
         spent_read=True,
+        reference_rate=eur_pln_reference_rate_of(rate_rows),
     )
     started = time.perf_counter_ns()
     decline, decided_by = run_pipeline(ctx)
@@ -272,6 +284,7 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | Non
             "held_minor": ctx.approve_minor,
             "status": AuthorizationStatus.PENDING,
             "expires_at": hold_expires_at(brand=brand, mcc=request.mcc, channel=request.channel, now=now),
+            "sca_exemption": ctx.sca_exemption,
         }
     authorization = new_authorization(request, fingerprint=fingerprint, brand=brand, now=now, **common, **values)
     # The writes go in one round trip: the authorization, the hold and the day's counters, the audit row.
@@ -281,11 +294,15 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | Non
             for statement in hold_statements(ctx, authorization.held_minor):
                 writes.add(statement)
         writes.add(_decision_audit_statement(actor, authorization, customer_id=card.customer_id))
+        # The wrong-PIN and PSD2 counters, in the same round trip.
+        card_updates = ctx.card_updates_for(approved=authorization.approved)
+        if card_updates:
+            writes.add(update_statement(card, {**card_updates, "updated_at": now}))
     _saved(authorization, writes.rows(inserted))
     if authorization.approved:
         ctx.account.held_minor += authorization.held_minor
-    if ctx.wrong_pin_count is not None:
-        _record_pin_tries(actor, card, ctx.wrong_pin_count, now=now)
+    if card_updates:
+        _card_updated(actor, card, card_updates)
     return Decision(authorization=authorization, replayed=False)
 
 
@@ -309,9 +326,11 @@ def hold_add(ctx: Context, amount: int) -> None:
     ctx.account.held_minor += amount
 
 
-def _record_pin_tries(actor: Actor, card: Card, count: int, *, now: dt.datetime) -> None:
-    Card.objects.filter(pk=card.pk).update(wrong_pin_count=count, updated_at=now)
-    if count >= PIN_TRY_LIMIT > card.wrong_pin_count:
+def _card_updated(actor: Actor, card: Card, updates: dict[str, object]) -> None:
+    """After the card row took the decision's ``updates`` (the wrong-PIN and PSD2 counters): audit a PIN the
+    3rd wrong PIN blocked, and keep the instance in step."""
+    count = updates.get("wrong_pin_count")
+    if isinstance(count, int) and count >= PIN_TRY_LIMIT > card.wrong_pin_count:
         audit_record(
             actor=actor,
             action="processing.card.pin_blocked",
@@ -319,7 +338,8 @@ def _record_pin_tries(actor: Actor, card: Card, count: int, *, now: dt.datetime)
             customer_id=card.customer_id,
             after={"wrong_pin_count": count},
         )
-    card.wrong_pin_count = count
+    for field, value in updates.items():
+        setattr(card, field, value)
 
 
 def authorization_decide(

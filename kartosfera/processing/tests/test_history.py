@@ -110,6 +110,32 @@ def test_a_limit_decline_links_the_limits_form(anna, debit):
     assert row.setting_link.url == reverse("portal:card_limits", args=[debit.card.pk])
 
 
+def test_an_internet_payment_soft_declined_for_3d_secure_links_its_settings(anna, debit):
+    # Where the holder can spare the next one a confirmation: the low-value switch, the trusted merchants.
+    decide(debit, channel=Channel.ECOMMERCE, amount_minor=2_000)
+
+    response = anna.get(_portal(debit))
+
+    row = response.context["rows"][0]
+    assert (row.status, row.reason) == ("declined", "Płatność trzeba potwierdzić przez 3-D Secure.")
+    assert row.setting_link.url == reverse("secure3d:index")
+    assert f'href="{reverse("secure3d:index")}">Otwórz ustawienia 3-D Secure</a>' in html.unescape(
+        response.content.decode()
+    )
+
+
+def test_a_tap_soft_declined_for_its_pin_says_why_without_a_setting(anna, debit):
+    decide(debit, channel=Channel.POS_CONTACTLESS, amount_minor=10_001)  # above Poland's 100 PLN without a PIN
+
+    row = anna.get(_portal(debit)).context["rows"][0]
+
+    assert row.reason == (
+        "Płatność zbliżeniowa powyżej kwoty dozwolonej bez PIN-u albo po kilku kolejnych płatnościach bez PIN-u "
+        "wymaga podania PIN-u karty."
+    )
+    assert row.setting_link is None
+
+
 def test_a_foreign_payment_shows_both_currencies(anna, debit):
     decide(debit, amount_minor=2_500, currency="USD", billing_amount_minor=10_123, billing_currency="PLN")
 

@@ -127,22 +127,23 @@ def test_an_approval_takes_a_fixed_number_of_queries(django_assert_num_queries):
     tc = active_card()
     decide(tc, amount_minor=100)  # the day's counter row exists from here on
     request = request_for(tc, amount_minor=100)
-    # savepoint; reads: card with account (locked), id look-up, counters; writes: insert, hold, counters,
-    # audit; release
-    with django_assert_num_queries(9):
+    # savepoint; reads: card with account (locked), id look-up, counters, the EUR/PLN reference rate;
+    # writes: insert, hold, counters, audit; release
+    with django_assert_num_queries(10):
         assert authorization_decide(actor=PROCESSOR, request=request).authorization.approved
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="round trips are batched on PostgreSQL only")
 def test_an_approval_takes_four_round_trips_to_postgresql():
-    """The three reads go to the server together, and so do the four writes (core/statements.py: batch).
+    """The four reads go to the server together, and so do the writes (core/statements.py: batch).
 
     A statement run outside psycopg's pipeline is one round trip; the statements of one pipeline
     share one.
     """
     tc = active_card()
     decide(tc, amount_minor=100)
-    request = request_for(tc, amount_minor=100)
+    # A contactless tap: its PSD2 counter's card update joins the writes.
+    request = request_for(tc, amount_minor=100, channel="pos_contactless")
     trips: list[object] = []
 
     def record(execute, sql, params, many, context):
