@@ -448,8 +448,8 @@ def demo_bank_load() -> LoadCounts:
         _load_portal_user(spec, customers[spec.number], counts)
     # A demo bank loaded before its cards had PINs gets them now; a PIN the holder set stays.
     pinless = Card.objects.filter(reference__in=[card_reference(n) for n in cards], pin_verification_value="")
-    for card in pinless.select_related("customer", "product").order_by("pk"):
-        _give_demo_pin(card, counts)
+    for pinless_card in pinless.select_related("customer", "product").order_by("pk"):
+        _give_demo_pin(pinless_card, counts)
     return counts
 
 

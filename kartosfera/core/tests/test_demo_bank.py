@@ -15,10 +15,10 @@ from stdnum import iban, luhn
 
 from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
-from kartosfera.cards.pan import decrypt_pan, validate_pan
-from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.cards.operations import Operation, operation_allowed
+from kartosfera.cards.pan import decrypt_pan, validate_pan
 from kartosfera.cards.pin import pin_check, pin_matches, pin_verification_value
+from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.demo.bank import CUSTOMERS, DEMO_CARD_PIN, DEMO_PASSWORD, customer_reference, embossed_name
 from kartosfera.core.demo.identifiers import make_pesel
 from kartosfera.core.models import ActorType, AuditEvent
@@ -172,9 +172,7 @@ def test_every_demo_card_that_was_activated_has_the_demo_pin_set_through_the_pin
 
 
 def test_a_demo_bank_loaded_before_pins_gets_them_and_a_pin_the_holder_chose_stays(output):
-    active = list(
-        Card.objects.filter(status=CardStatus.ACTIVE).select_related("customer", "product").order_by("pk")
-    )
+    active = list(Card.objects.filter(status=CardStatus.ACTIVE).select_related("customer", "product").order_by("pk"))
     chosen, *pinless = [card for card in active if operation_allowed(card, Operation.PIN_CHANGE)]
     Card.objects.filter(pk__in=[card.pk for card in pinless]).update(pin_verification_value="")
     Card.objects.filter(pk=chosen.pk).update(pin_verification_value=pin_verification_value("8520", card=chosen))
@@ -201,8 +199,9 @@ def test_loading_twice_writes_no_row_at_all(output):
 def test_the_output_lists_the_demo_logins(output):
     assert "http://127.0.0.1:8000/" in output
     assert DEMO_PASSWORD in output
-    assert f"Payment terminal: http://127.0.0.1:8000/dev/terminal/ — every active demo card's PIN is {DEMO_CARD_PIN}" in (
-        output
+    assert (
+        f"Payment terminal: http://127.0.0.1:8000/dev/terminal/ — every active demo card's PIN is {DEMO_CARD_PIN}"
+        in (output)
     )
     for customer in Customer.objects.all():
         assert (customer.pesel or customer.nonresident_id) in output
