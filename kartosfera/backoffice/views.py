@@ -530,7 +530,6 @@ def _render_review_queue(
         "form": form,
         "page": page,
         "rows": rows,
-        "can_review": can_review,
         "here": here,
         "query": paging.urlencode(),
         "refused_form": bound[1] if bound is not None else None,
