@@ -14,13 +14,14 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.functional import Promise
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from kartosfera.cards.models import Card
 from kartosfera.cards.pinblock import PIN_LENGTHS
+from kartosfera.core.demo.bank import DEMO_CARD_PIN
 from kartosfera.core.money import MAX_AMOUNT_MINOR, Money
 from kartosfera.portal.forms import ZlotyField
 from kartosfera.processing.merchants import MERCHANTS, MERCHANTS_BY_KEY
@@ -84,7 +85,6 @@ class TerminalForm(forms.Form):
         label=_("PIN"),
         required=False,
         max_length=max(PIN_LENGTHS),
-        help_text=_("Only for a payment with PIN; it goes only into an encrypted PIN block."),
         widget=forms.PasswordInput(
             render_value=False, attrs={"autocomplete": "off", "inputmode": "numeric", "pattern": "[0-9]*"}
         ),
@@ -96,6 +96,10 @@ class TerminalForm(forms.Form):
         card_field = self.fields["card"]
         assert isinstance(card_field, forms.TypedChoiceField)
         card_field.choices = [(card.pk, _card_label(card)) for card in cards]
+        self.fields["pin"].help_text = gettext(
+            "Only for a payment with PIN; it goes only into an encrypted PIN block. "
+            "The demo bank's cards have the PIN %(pin)s until their holder changes it in the portal."
+        ) % {"pin": DEMO_CARD_PIN}
 
     def clean_amount(self) -> int:
         amount: int = self.cleaned_data["amount"]

@@ -41,5 +41,5 @@ class StaffHistoryFilterForm(HistoryFilterForm):
     needs_review = forms.ChoiceField(
         label=_("Advices"),
         required=False,
-        choices=[("", _("Every authorization")), ("on", _("Only advices to review"))],
+        choices=[("", _("Every authorization")), ("on", _("Only advices flagged for review"))],
     )

@@ -10,6 +10,7 @@ payment counts in non-cash too).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -133,6 +134,10 @@ class Authorization(models.Model):
         indexes = [
             models.Index(fields=["account", "status"], name="auth_account_status"),
             models.Index(fields=["card", "-created_at"], name="auth_card_created"),
+            # The back office's review queue: the few flagged among all, newest first.
+            models.Index(
+                fields=["-created_at", "-id"], condition=Q(needs_review=True), name="auth_needs_review_created"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=AuthorizationStatus.values), name="auth_status_valid"),
@@ -335,3 +340,31 @@ class ConversionRate(models.Model):
 
     def __str__(self) -> str:
         return f"1 {self.from_currency} = {self.rate} {self.to_currency} from {self.valid_from:%Y-%m-%d %H:%M}"
+
+
+class AuthorizationReview(models.Model):
+    """A bank employee's review of an authorization flagged ``needs_review`` (docs/processing.md, "Reviews").
+
+    One per authorization, never changed: the flag itself stays as the card core set it,
+    and this row says who reviewed it, when, and what they noted.
+    """
+
+    authorization = models.OneToOneField(Authorization, on_delete=models.PROTECT, related_name="review")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("reviewed by")
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    reviewed_at = models.DateTimeField(_("reviewed at"))
+
+    class Meta:
+        verbose_name = _("authorization review")
+        verbose_name_plural = _("authorization reviews")
+
+    def __str__(self) -> str:
+        return f"review of {self.authorization_id}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # A review is a record of what was done: a second look is a note elsewhere, never an edit.
+        if self.pk is not None:
+            raise ValueError("A review is never changed.")
+        super().save(*args, **kwargs)

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kartosfera.core.countries import country_name
 from kartosfera.core.money import Money, format_amount
 from kartosfera.processing.categories import mcc_category
 from kartosfera.processing.codes import CODES
@@ -29,7 +30,9 @@ class HistoryRow:
     at: dt.datetime
     merchant: str
     city: str
+    # The ISO 3166 code as the scheme sent it, and the country's name in the viewer's language.
     country: str
+    country_name: str
     category: str
     # In the transaction's currency, and in the account's when it differs (converted by the scheme).
     amount: str
@@ -65,6 +68,7 @@ def history_row(
         merchant=authorization.merchant_name,
         city=authorization.merchant_city,
         country=authorization.merchant_country,
+        country_name=country_name(authorization.merchant_country),
         category=mcc_category(authorization.mcc),
         amount=format_amount(authorization.amount_minor, authorization.currency),
         billing_amount=format_amount(authorization.billing_amount_minor, authorization.billing_currency)

@@ -48,6 +48,7 @@ from kartosfera.notifications.backends.file import SmsBackend as FileSmsBackend
 from kartosfera.processing.adjustments import authorization_reverse
 from kartosfera.processing.advices import advice_record
 from kartosfera.processing.models import Channel
+from kartosfera.processing.reviews import authorization_review_mark
 from kartosfera.processing.tests.helpers import PROCESSOR, CardFixture, decide, request_for
 from kartosfera.secure3d.models import ThreeDSProfile
 from kartosfera.secure3d.services import threeds_pin_set, threeds_pin_values, trusted_merchant_add
@@ -103,7 +104,8 @@ def submit(form: str, **values: Value) -> Step:
     def step(page: Page, cast: Cast) -> None:
         target = page.locator(cast.path(form))
         for name, value in values.items():
-            control = target.locator(f'[name="{name}"]')
+            # A prefixed form's field (review-12-note) is found by the end of its name.
+            control = target.locator(f'[name="{name}"], [name$="-{name}"]')
             text = value(cast) if callable(value) else value
             if control.first.get_attribute("type") == "radio":
                 target.locator(f'[name="{name}"][value="{text}"]').check()
@@ -316,6 +318,14 @@ PAGES: tuple[Row, ...] = (
     ),
     row(SUPERVISOR, "card decisions", go("/backoffice/customers/{customer}/cards/{big}/history/"), shows="main td"),
     row(SUPERVISOR, "staff activity", go("/backoffice/activity/"), shows="main table"),
+    row(SUPERVISOR, "payments to review", go("/backoffice/reviews/"), shows="main .review-form textarea"),
+    row(
+        SUPERVISOR,
+        "a review note with a card number",
+        submit("main form.review-form", note=lambda c: f"Numer {BIG_PAN} podany przez klientkę"),
+        shows=ERROR,
+    ),
+    row(SUPERVISOR, "payments reviewed", go("/backoffice/reviews/?state=reviewed"), shows="main .review-note"),
     row(
         SUPERVISOR,
         "staff activity, filter error",
@@ -333,6 +343,7 @@ PAGES: tuple[Row, ...] = (
         shows="main .needs-review",
     ),
     row(AUDITOR, "staff activity (auditor)", go("/backoffice/activity/"), shows="main table"),
+    row(AUDITOR, "payments to review (auditor)", go("/backoffice/reviews/?state=all"), shows="main .needs-review"),
     # --- The demo's developer pages (DEBUG only).
     row(DEMO, "SMS outbox", go("/dev/sms-outbox/"), shows="main table"),
     row(DEMO, "demo staff codes", go("/dev/staff-codes/"), shows="main table"),
@@ -519,6 +530,26 @@ def cast(db, settings, tmp_path) -> Cast:
 
     supervisor = staff_person_create(
         StaffRole.SUPERVISOR, username="kierowniczka", full_name="Maria Magdalena Kierownik-Zmianowa"
+    )
+    # A stand-in abroad, already reviewed with a long note: the queue's "reviewed" list and the card's history.
+    reviewed = advice_record(
+        actor=PROCESSOR,
+        request=request_for(
+            CardFixture(card=credit, pan=CREDIT_PAN),
+            amount_minor=250_000,
+            channel=Channel.ATM,
+            mcc="6011",
+            merchant_name="Sparkasse Geldautomat Hauptbahnhof",
+            merchant_city="Frankfurt am Main",
+            merchant_country="DE",
+        ),
+        approved=True,
+        response_code="00",
+    ).authorization
+    authorization_review_mark(
+        reviewer=supervisor.user,
+        authorization=reviewed,
+        note="Klientka potwierdziła wypłatę podczas podróży służbowej; limit gotówkowy przekroczony za zgodą banku.",
     )
     auditor = staff_person_create(
         StaffRole.AUDITOR, username="rewident", full_name="Adam Bartłomiej Rewident-Kontrolny"

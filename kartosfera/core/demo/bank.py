@@ -18,6 +18,9 @@ from django.utils import timezone
 from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.accounts.services import account_create
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
+from kartosfera.cards.operations import Operation, operation_allowed
+from kartosfera.cards.operations_services import card_pin_change
+from kartosfera.cards.pin import pin_check, pin_verification_value, threeds_pin_verification_value
 from kartosfera.cards.services import card_issue, card_product_create, card_renew, card_replace, card_transition
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.audit import Actor
@@ -29,6 +32,10 @@ from kartosfera.users.models import User, UserKind
 
 # Published on purpose: the demo prints it. load_demo_bank refuses to run in production.
 DEMO_PASSWORD = "Kartosfera-demo"  # noqa: S105
+# The PIN every demo card that can have one gets, so that chip and ATM payments at the development
+# terminal (/dev/terminal/) work before anybody sets a PIN in the portal. Printed with the logins;
+# it passes the trivial-PIN rules for every demo card (checked as it is set).
+DEMO_CARD_PIN = "2468"
 DEMO_ACTOR = Actor.system("demo")
 # Where the demo serves: scripts/demo.sh runs runserver on 127.0.0.1:$DEMO_PORT (8000 by default)
 # and passes the same port to load_demo_bank, so that every printed address is one that works.
@@ -242,10 +249,11 @@ class LoadCounts:
     accounts: int = 0
     cards: int = 0
     users: int = 0
+    pins: int = 0
 
     @property
     def total(self) -> int:
-        return self.products + self.customers + self.accounts + self.cards + self.users
+        return self.products + self.customers + self.accounts + self.cards + self.users + self.pins
 
 
 def embossed_name(first_name: str, last_name: str) -> str:
@@ -367,14 +375,35 @@ def _load_card(
             embossed_name=embossed_name(customer.first_name, customer.last_name),
             issued_on=_months_before(today, spec.issued_months_ago),
         )
-    # Every status is reached the way a real card reaches it: activated first.
+    # Every status is reached the way a real card reaches it: activated first, then its PIN set
+    # (only an active card takes a PIN), then blocked or cancelled.
     if spec.status != CardStatus.INACTIVE:
         card = card_transition(actor=DEMO_ACTOR, card=card, to_status=CardStatus.ACTIVE, reason=StatusReason.ACTIVATED)
+        card = _give_demo_pin(card, counts)
     if spec.status in {CardStatus.BLOCKED, CardStatus.CANCELLED}:
         if spec.reason is None:
             raise ValueError(f"demo card {spec.number} needs a reason to become {spec.status}")
         card = card_transition(actor=DEMO_ACTOR, card=card, to_status=spec.status, reason=spec.reason)
     return card
+
+
+def _give_demo_pin(card: Card, counts: LoadCounts) -> Card:
+    """Set DEMO_CARD_PIN on ``card`` through the PIN service, unless it has a PIN or cannot take one now.
+
+    The same service as the portal's "Change the PIN" (its keyed verification value bound
+    to the card, the 3-D Secure PIN check, the audit row), so that the card core verifies
+    a PIN block of the demo PIN exactly as it would a PIN the holder chose.
+    """
+    if card.pin_verification_value or not operation_allowed(card, Operation.PIN_CHANGE, by_bank=True):
+        return card
+    pin_check(DEMO_CARD_PIN, card=card)
+    counts.pins += 1
+    return card_pin_change(
+        actor=DEMO_ACTOR,
+        card=card,
+        pvv=pin_verification_value(DEMO_CARD_PIN, card=card),
+        threeds_pvv=threeds_pin_verification_value(DEMO_CARD_PIN, customer=card.customer),
+    )
 
 
 def _load_portal_user(spec: CustomerSpec, customer: Customer, counts: LoadCounts) -> None:
@@ -417,6 +446,10 @@ def demo_bank_load() -> LoadCounts:
                 counts=counts,
             )
         _load_portal_user(spec, customers[spec.number], counts)
+    # A demo bank loaded before its cards had PINs gets them now; a PIN the holder set stays.
+    pinless = Card.objects.filter(reference__in=[card_reference(n) for n in cards], pin_verification_value="")
+    for pinless_card in pinless.select_related("customer", "product").order_by("pk"):
+        _give_demo_pin(pinless_card, counts)
     return counts
 
 

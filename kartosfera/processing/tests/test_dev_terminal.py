@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from kartosfera.api.models import ApiKey
 from kartosfera.cards.models import Brand, Card
+from kartosfera.core.demo.bank import DEMO_CARD_PIN, card_reference, demo_bank_load
 from kartosfera.processing.models import Authorization
 from kartosfera.processing.terminal import DEV_KEY_NAME, dev_processor_token
 from kartosfera.processing.tests.helpers import PIN, active_card
@@ -161,3 +162,28 @@ def test_a_stale_key_file_gets_a_new_key(dev):
     assert token != stale and ApiKey.objects.count() == 1
     assert dev.DEV_PROCESSOR_KEY_PATH.read_text() == token
     assert dev_processor_token() == token and ApiKey.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_demo_card_withdraws_cash_at_the_atm_with_the_printed_demo_pin(live_server, dev):
+    demo_bank_load()
+    # Anna Kowalska's Visa Classic Debit, as the printed logins list it.
+    card = Card.objects.get(reference=card_reference(1))
+    client = _live_client(live_server)
+
+    right = _pay(client, card, channel="atm", merchant="atm_warszawa", amount="100", pin=DEMO_CARD_PIN)
+    wrong = _pay(client, card, channel="atm", merchant="atm_warszawa", amount="100", pin="8642")
+
+    first, second = Authorization.objects.order_by("pk")
+    assert (first.approved, first.response_code, first.channel) == (True, "00", "atm")
+    assert (second.approved, second.decline_reason) == (False, "pin_wrong")
+    assert "Approved" in right.content.decode() and "pin_wrong" in wrong.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_pin_field_tells_the_demo_pin(client, dev):
+    active_card()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert f"The demo bank&#x27;s cards have the PIN {DEMO_CARD_PIN}" in client.get(TERMINAL).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "pl"
+    assert f"mają PIN {DEMO_CARD_PIN}" in client.get(TERMINAL).content.decode()
