@@ -33,6 +33,7 @@ from kartosfera.cards.pin import PIN_TRY_LIMIT
 from kartosfera.cards.usability import card_usability
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import Conflict, ValidationFailed
+from kartosfera.processing.cbpr2 import conversion_charge_after_commit
 from kartosfera.processing.codes import APPROVED, PARTIALLY_APPROVED, Reason, code_for
 from kartosfera.processing.conversion import convert_at
 from kartosfera.processing.holds import hold_expires_at
@@ -256,6 +257,7 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | Non
     if authorization.approved:
         hold_add(ctx, authorization.held_minor)
     audit_decision(actor, authorization, customer_id=card.customer_id)
+    conversion_charge_after_commit(authorization)  # CBPR2: an approved converted payment's charge, after commit
     if ctx.wrong_pin_count is not None:
         _record_pin_tries(actor, card, ctx.wrong_pin_count, now=now)
     return Decision(authorization=authorization, replayed=False)
