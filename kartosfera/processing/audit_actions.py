@@ -91,4 +91,22 @@ audit_actions_register(
         AuditKind.CARDS,
         audience=Audience.STAFF,
     ),
+    AuditAction(
+        "processing.bank_posting.posted",
+        pgettext_lazy("audit action", "Account posting booked by the bank"),
+        AuditKind.BANK,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
+        "processing.ecb_rates.set",
+        pgettext_lazy("audit action", "ECB reference rates provisioned"),
+        AuditKind.BANK,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
+        "processing.conversion_charge.recorded",
+        pgettext_lazy("audit action", "Currency conversion charge of a card payment recorded"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
 )

@@ -10,12 +10,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from kartosfera.core.countries import country_name
-from kartosfera.core.money import Money, format_amount
+from kartosfera.core.money import Money, format_amount, format_decimal
 from kartosfera.processing.categories import mcc_category
+from kartosfera.processing.cbpr2 import markup_text
 from kartosfera.processing.codes import CODES
-from kartosfera.processing.models import Authorization, AuthorizationAdjustment, AuthorizationStatus, Channel
+from kartosfera.processing.models import (
+    Authorization,
+    AuthorizationAdjustment,
+    AuthorizationStatus,
+    Channel,
+    ConversionCharge,
+)
 
 
 @dataclass(frozen=True)
@@ -46,12 +57,39 @@ class HistoryRow:
     setting_link: SettingLink | None
     # The reversals and increments, in words (the back office: they are prefetched there).
     adjustments: tuple[str, ...] = ()
+    # CBPR2: a converted payment's total conversion charge as a mark-up over the ECB's rate, in words.
+    conversion_charge: str = ""
 
 
 def _adjustment(adjustment: AuthorizationAdjustment, currency: str) -> str:
     return f"{adjustment.get_kind_display()} {adjustment.processor_id}: " + (
         f"{format_amount(adjustment.amount_minor, currency)} ({adjustment.response_code})"
     )
+
+
+def _rate_text(rate: Decimal) -> str:
+    # The ECB quotes 4 decimal places against the euro; a cross rate below 1 needs more to say anything.
+    return format_decimal(rate, places=4 if rate >= 1 else 6)
+
+
+def conversion_charge_text(authorization: Authorization) -> str:
+    """The row's CBPR2 line ("Currency conversion charge: 1.18% over the ECB reference rate of …"), or "".
+
+    The charge comes with the row (``authorization_history`` selects it): no query here.
+    """
+    charge: ConversionCharge | None = getattr(authorization, "conversion_charge", None)
+    if charge is None:
+        return ""
+    return _(
+        "Currency conversion charge: %(markup)s%% over the ECB reference rate of %(date)s "
+        "(1 %(from_currency)s = %(rate)s %(to_currency)s)."
+    ) % {
+        "markup": markup_text(charge.markup_percent),
+        "date": date_format(charge.reference_date, "SHORT_DATE_FORMAT"),
+        "from_currency": charge.from_currency,
+        "rate": _rate_text(charge.reference_rate),
+        "to_currency": charge.to_currency,
+    }
 
 
 def history_row(
@@ -85,6 +123,7 @@ def history_row(
         adjustments=tuple(_adjustment(a, authorization.billing_currency) for a in authorization.adjustments.all())
         if with_adjustments
         else (),
+        conversion_charge=conversion_charge_text(authorization) if converted else "",
     )
 
 

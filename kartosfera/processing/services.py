@@ -41,6 +41,7 @@ from kartosfera.core.statements import (
     row_to_instance,
     update_statement,
 )
+from kartosfera.processing.cbpr2 import conversion_charge_after_commit
 from kartosfera.processing.codes import APPROVED, PARTIALLY_APPROVED, Reason, code_for
 from kartosfera.processing.conversion import convert_at, eur_pln_reference_rate_of
 from kartosfera.processing.holds import hold_expires_at
@@ -303,6 +304,7 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | Non
         ctx.account.held_minor += authorization.held_minor
     if card_updates:
         _card_updated(actor, card, card_updates)
+    conversion_charge_after_commit(authorization)  # CBPR2: an approved converted payment's charge, after commit
     return Decision(authorization=authorization, replayed=False)
 
 

@@ -22,6 +22,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from kartosfera.notifications.backends import Sms, locmem
 from kartosfera.notifications.backends.file import SmsBackend as FileSmsBackend
 from kartosfera.processing.adjustments import authorization_reverse
 from kartosfera.processing.advices import advice_record
+from kartosfera.processing.cbpr2 import conversion_charge_record, ecb_rates_set
 from kartosfera.processing.models import Channel
 from kartosfera.processing.reviews import authorization_review_mark
 from kartosfera.processing.tests.helpers import PROCESSOR, CardFixture, decide, request_for
@@ -284,6 +286,7 @@ PAGES: tuple[Row, ...] = (
         shows=ERROR,
     ),
     row(CARDHOLDER, "block own access", go("/settings/block/")),
+    row(CARDHOLDER, "notifications", go("/settings/notifications/")),
     row(CARDHOLDER, "3-D Secure", go("/3d-secure/")),
     row(CARDHOLDER, "3-D Secure PIN", go("/3d-secure/pin/")),
     row(
@@ -614,6 +617,17 @@ def _card_payments(big: CardFixture, credit: CardFixture) -> None:
         authorization_code="ADV001",
     )
     decide(credit, amount_minor=123_456, merchant_name="Hotel Bristol", mcc="7011")
+    # A payment in another EEA currency, with its CBPR2 charge over the ECB's rate (the longest line of a row).
+    ecb_rates_set(
+        actor=PROCESSOR,
+        rate_date=timezone.localdate() - dt.timedelta(days=1),
+        rates={"PLN": Decimal("4.2350"), "HUF": Decimal("385.40")},
+        available_from=timezone.now() - dt.timedelta(hours=1),
+    )
+    forint = decide(
+        big, amount_minor=1_234_567_00, currency="HUF", billing_amount_minor=1_395_061, merchant_country="HU"
+    )
+    assert conversion_charge_record(authorization_id=forint.authorization.pk) is not None
 
 
 def _sign_in(page: Page, check_page: PageChecks, cast: Cast, audience: str, settings: Any) -> None:

@@ -76,3 +76,20 @@ def test_an_offset_postgresql_cannot_store_is_kept_in_utc(bank):
     )
     assert response.status_code == 201, response.json()
     assert ConversionRate.objects.get().valid_from.isoformat() == "2026-11-30T00:00:00+00:00"
+
+
+def test_a_moment_with_any_valid_offset_is_stored_in_utc_and_one_before_1900_is_refused(bank):
+    # ISO 8601 allows an offset PostgreSQL cannot take (+20:29): it is converted, never a 500.
+    odd = bank.post(
+        "/conversion-rates",
+        {"from_currency": "CZK", "to_currency": "PLN", "rate": "0.1687", "valid_from": "2026-01-27T00:34:22+20:29"},
+    )
+    ancient = bank.post(
+        "/conversion-rates",
+        {"from_currency": "CZK", "to_currency": "PLN", "rate": "0.1687", "valid_from": "0150-01-27T00:34:22+01:00"},
+    )
+
+    assert odd.status_code == 201, odd.json()
+    assert ConversionRate.objects.get().valid_from == dt.datetime(2026, 1, 26, 4, 5, 22, tzinfo=dt.UTC)
+    assert ancient.status_code == 422
+    assert "valid_from" in errors_by_field(ancient)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Prefetch
@@ -28,6 +29,8 @@ from kartosfera.core.demo.identifiers import MASTERCARD_TEST_PREFIX, VISA_TEST_P
 from kartosfera.core.money import Currency
 from kartosfera.customers.models import Customer, Residency
 from kartosfera.customers.services import customer_create
+from kartosfera.processing.cbpr2 import ecb_rates_set
+from kartosfera.processing.models import EcbReferenceRate
 from kartosfera.users.models import User, UserKind
 
 # Published on purpose: the demo prints it. load_demo_bank refuses to run in production.
@@ -250,10 +253,13 @@ class LoadCounts:
     cards: int = 0
     users: int = 0
     pins: int = 0
+    reference_rates: int = 0
 
     @property
     def total(self) -> int:
-        return self.products + self.customers + self.accounts + self.cards + self.users + self.pins
+        return (
+            self.products + self.customers + self.accounts + self.cards + self.users + self.pins + self.reference_rates
+        )
 
 
 def embossed_name(first_name: str, last_name: str) -> str:
@@ -420,6 +426,18 @@ def _load_portal_user(spec: CustomerSpec, customer: Customer, counts: LoadCounts
     )
 
 
+# Yesterday's ECB reference rates (1 EUR = …), as the bank would send them every working day: with them
+# the demo's converted payments show their charge over the ECB's rate (the demo converts euro at 4.2850
+# PLN, processing/merchants.py: 1.18 % over 4.2350). CBPR2, docs/processing.md.
+DEMO_ECB_RATES = {"PLN": Decimal("4.2350"), "CZK": Decimal("25.105"), "HUF": Decimal("385.40"), "SEK": Decimal("11.21")}
+
+
+def _load_reference_rates(today: dt.date, counts: LoadCounts) -> None:
+    day = today - dt.timedelta(days=1)
+    if not EcbReferenceRate.objects.filter(rate_date=day).exists():
+        counts.reference_rates += len(ecb_rates_set(actor=DEMO_ACTOR, rate_date=day, rates=DEMO_ECB_RATES))
+
+
 @transaction.atomic
 def demo_bank_load() -> LoadCounts:
     """Create whatever of the demo bank is missing, through the services, in one transaction."""
@@ -450,6 +468,7 @@ def demo_bank_load() -> LoadCounts:
     pinless = Card.objects.filter(reference__in=[card_reference(n) for n in cards], pin_verification_value="")
     for pinless_card in pinless.select_related("customer", "product").order_by("pk"):
         _give_demo_pin(pinless_card, counts)
+    _load_reference_rates(today, counts)
     return counts
 
 

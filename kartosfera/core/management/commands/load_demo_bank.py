@@ -64,8 +64,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Demo bank loaded: {counts.customers} customers, {counts.accounts} accounts, "
-                    f"{counts.products} card products, {counts.cards} cards, {counts.users} portal users created; "
-                    f"{counts.pins} card PINs set."
+                    f"{counts.products} card products, {counts.cards} cards, {counts.users} portal users, "
+                    f"{counts.reference_rates} ECB reference rates created; {counts.pins} card PINs set."
                 )
             )
         else:
