@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 # Polish merchants with their real category codes: groceries, fuel, a pharmacy, a restaurant.
@@ -19,10 +20,13 @@ def make_fixtures(cards: int) -> dict[str, Any]:
     from kartosfera.api.services import api_key_create
     from kartosfera.cards.operations_services import card_activate
     from kartosfera.core.audit import Actor
+    from kartosfera.processing.conversion import conversion_rate_set
     from kartosfera.testing import factories
 
     system = Actor.system("bench")
     _, token = api_key_create(actor=system, name="bench processor", scopes=[ApiScope.PROCESSOR])
+    # The bank's EUR/PLN rate, which the PSD2 ceilings are converted at (a bank provisions its rates).
+    conversion_rate_set(actor=system, from_currency="EUR", to_currency="PLN", rate=Decimal("4.2850"))
     high = 1_000_000_00  # a million złoty a day: the benchmark measures approvals, not limit declines
     product = factories.product_factory(
         name="Visa Debit Bench",

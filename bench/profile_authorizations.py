@@ -84,7 +84,7 @@ def main() -> None:
     connection.force_debug_cursor = False
     print(f"SQL statements per authorization: {len(statements)}")
     for sql in statements:
-        print("   ", sql[:150])
+        print("   ", str(sql)[:150])
 
     profiler = None
     if args.profile:

@@ -109,3 +109,19 @@ def test_select_by_finds_the_row_of_a_unique_column_or_none():
     assert found is not None
     assert _all_fields(found) == _all_fields(type(account).objects.get(pk=account.pk))
     assert select_by(type(account), "reference", "no-such-reference") is None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_a_batched_statement_is_prepared_on_the_server_and_other_queries_are_not():
+    marker = "SELECT 42 AS kartosfera_prepared_probe WHERE 1 = %s"
+    with transaction.atomic():
+        for _ in range(2):
+            with batch() as reads:
+                reads.add(Statement(marker, (1,)))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 43 AS kartosfera_unprepared_probe WHERE 1 = %s", [1])
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            prepared = [row[0] for row in cursor.fetchall()]
+    assert any("kartosfera_prepared_probe" in statement for statement in prepared)
+    assert not any("kartosfera_unprepared_probe" in statement for statement in prepared)
+    assert connection.connection.prepare_threshold is None  # Django's default is back after the batch
