@@ -17,7 +17,7 @@ from kartosfera.accounts.models import Account
 from kartosfera.cards.models import Card
 from kartosfera.cards.selectors import card_get_for_customer
 from kartosfera.customers.models import Customer
-from kartosfera.processing.models import Authorization, AuthorizationStatus
+from kartosfera.processing.models import HOLDING_STATUSES, Authorization
 
 HISTORY_PAGE_SIZE = 20
 # An account rarely holds more; the page says when there are more than it lists.
@@ -58,11 +58,11 @@ def authorization_history(
 
 
 def account_holds(*, customer: Customer, account: Account, limit: int = HOLDS_SHOWN) -> list[Authorization]:
-    """The account's holds (pending authorizations that hold money), soonest to expire first, in one query."""
+    """The account's holds (open authorizations that hold money), soonest to expire first, in one query."""
     if account.customer_id != customer.pk:
         raise Http404
     return list(
-        Authorization.objects.filter(account_id=account.pk, status=AuthorizationStatus.PENDING, held_minor__gt=0)
+        Authorization.objects.filter(account_id=account.pk, status__in=HOLDING_STATUSES, held_minor__gt=0)
         .only(
             "pk",
             "pan_last4",
