@@ -55,7 +55,7 @@ from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.customers.models import Customer
 from kartosfera.processing import selectors as processing_selectors
 from kartosfera.processing.forms import StaffHistoryFilterForm
-from kartosfera.processing.presenters import history_row
+from kartosfera.processing.presenters import history_rows
 from kartosfera.users.models import User
 
 P = ParamSpec("P")
@@ -318,7 +318,7 @@ def customer_trail(request: HttpRequest, customer_id: int) -> HttpResponse:
 @require_GET
 @staff_required(StaffPermission.CUSTOMER_VIEW)
 def card_history(request: HttpRequest, customer_id: int, card_id: int) -> HttpResponse:
-    """A customer's card's authorizations with the pipeline's detail; the advices to review by a filter."""
+    """A customer's card's authorizations and postings with the pipeline's and the clearing's detail."""
     customer = _customer_or_404(customer_id)
     card = selectors.customer_card_get(customer=customer, card_id=card_id)
     if card is None:
@@ -327,10 +327,8 @@ def card_history(request: HttpRequest, customer_id: int, card_id: int) -> HttpRe
         # Opening the card's history is opening the file [PCI DSS 10.2.1.1]; turning its pages is not recorded again.
         customer_view_record(staff=_staff(request), customer=customer)
     form = StaffHistoryFilterForm(request.GET or None)
-    history = processing_selectors.authorization_history(customer=customer, card=card, filters=form.filters())
-    page = Paginator(history.prefetch_related("adjustments"), processing_selectors.HISTORY_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    history = processing_selectors.card_history_entries(customer=customer, card=card, filters=form.filters())
+    page = Paginator(history, processing_selectors.HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -338,7 +336,9 @@ def card_history(request: HttpRequest, customer_id: int, card_id: int) -> HttpRe
         "card": card,
         "form": form,
         "page": page,
-        "rows": [history_row(a, with_adjustments=True) for a in page.object_list],
+        "rows": history_rows(
+            processing_selectors.history_entries_load(page.object_list, with_adjustments=True), staff=True
+        ),
         "query": query.urlencode(),
     }
     return render(request, "backoffice/card_history.html", context)
