@@ -454,7 +454,7 @@ def _post_correction(
     return RecordResult(record.record_id, RecordOutcome.POSTED, posting=posting)
 
 
-_AUDIT_ACTIONS = {
+_AUDIT_ACTIONS: dict[str, str] = {
     PostingKind.CLEARING: "processing.clearing.posted",
     PostingKind.FORCE_POST: "processing.clearing.posted",
     PostingKind.REFUND: "processing.refund.posted",
