@@ -15,7 +15,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kartosfera.processing.adjustments import authorization_increment, authorization_reverse, hold_expire_due
@@ -56,6 +56,36 @@ def _check_invariants(tc, *, advised: bool) -> None:
         assert tc.account.available_minor >= 0
 
 
+# Random lists this short rarely reach a clearing: these sequences make sure each run walks a partial shipment
+# (partially settled, increased, then its rest expired: settled), a late clearing after that, a chargeback, a
+# correction refused for giving back too much, full and repeated clearing reversals and a refund.
+SETTLING = [
+    ("authorize", Channel.POS_CHIP, 50_000, 0, False),
+    ("authorize", Channel.ECOMMERCE, 30_000, 0, False),
+    ("clear", 1, 40, False),
+    ("increment", 1, 5_000),
+    ("clear", 0, 100, True),
+    ("chargeback", 0, 50),
+    ("clearing_reversal", 0, 60),
+    ("clearing_reversal", 1, 100),
+    ("clearing_reversal", 1, 1),
+    ("expire", 12),
+    ("clear", 1, 30, True),
+    ("refund", 1_000),
+    ("clearing_reversal", 2, 100),
+]
+SPLIT_AND_REVERSED = [
+    ("authorize", Channel.POS_CONTACTLESS, 9_000, 1, False),
+    ("clear", 0, 50, False),
+    ("reverse", 0, None),
+    ("clear", 0, 20, True),
+    ("chargeback", 1, 100),
+    ("authorize", Channel.ATM, 20_000, 0, False),
+    ("clear", 1, 100, True),
+    ("clearing_reversal", 2, 100),
+]
+
+
 @settings(
     max_examples=25,
     deadline=None,
@@ -63,6 +93,8 @@ def _check_invariants(tc, *, advised: bool) -> None:
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+@example(operations=SETTLING)
+@example(operations=SPLIT_AND_REVERSED)
 @given(operations=OPERATIONS)
 def test_random_operations_keep_the_invariants(operations):
     tc = active_card(balance_minor=OPENING, internet_limit_default_minor=300_000)
