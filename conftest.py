@@ -12,8 +12,12 @@ from django.core.cache import cache
 from kartosfera.cards.models import Brand, Card, Funding, Segment
 from kartosfera.customers.models import Customer
 from kartosfera.notifications.backends import locmem
+from kartosfera.testing import client as test_client
 from kartosfera.testing import factories
 from kartosfera.users.models import User
+
+# The test client dispatches as config/wsgi.py does (the APIs' lean middleware stack).
+test_client.install()
 
 
 @dataclass

@@ -5,7 +5,8 @@
 Measures, in one run on this machine: (1) pgbench's TPC-B transactions per second on a scratch
 database (the machine's own database limit: each TPC-B transaction is 3 UPDATEs, 1 SELECT and 1
 INSERT, about what one authorization writes), (2) authorizations per second and their latency
-(p50/p95/p99) through the real HTTP API: gunicorn serving config.wsgi, PostgreSQL, real API keys,
+(p50/p95/p99) through the real HTTP API: gunicorn serving config.wsgi with the production settings
+(throw-away keys; the client plays the TLS proxy), PostgreSQL, Redis, real API keys,
 card numbers looked up by their keyed fingerprint, holds, daily counters and audit rows written.
 (3) the same load against a bare Django "hello world" under the same gunicorn (bench/hello_wsgi.py:
 no middleware, no database), the ceiling any Django endpoint has here. It prints all three and the
@@ -101,7 +102,12 @@ class Client(threading.Thread):
         from _fixtures_authorizations import authorization_body
 
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {self.token}",
+            "Content-Type": "application/json",
+            # As the TLS-terminating proxy in front of gunicorn says (production settings redirect plain HTTP).
+            "X-Forwarded-Proto": "https",
+        }
         n = self.offset
         while time.perf_counter() < self.deadline:
             card = self.cards[n % len(self.cards)]
@@ -190,17 +196,40 @@ def hello_rate(*, seconds: int, clients: int, workers: int) -> float:
     )
 
 
-def api_rate(*, seconds: int, clients: int, cards: int, workers: int) -> float:
-    recreate_database(BENCH_DB)
-    env = {
-        **os.environ,
-        "KARTOSFERA_ENV": "test",
+def production_env() -> dict[str, str]:
+    """Production settings (DEBUG off, HSTS, secure cookies, Redis) with throw-away keys, on the bench database.
+
+    The client plays the TLS-terminating proxy in front of gunicorn and sends ``X-Forwarded-Proto: https``.
+    """
+    import base64
+    import secrets
+
+    from cryptography.fernet import Fernet
+
+    def key() -> str:
+        return base64.b64encode(secrets.token_bytes(32)).decode()
+
+    return {
+        "KARTOSFERA_ENV": "production",
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "CARD_DATA_KEYS": Fernet.generate_key().decode(),
+        "CARD_FINGERPRINT_KEY": key(),
+        "CARD_PIN_KEY": key(),
+        "PIN_ENCRYPTION_KEY": key(),
+        "SMS_GATEWAY_URL": "https://sms-gateway.example/send",
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "DATABASE_URL": f"{PG_SERVER}/{BENCH_DB}",
         "DATABASE_CONN_MAX_AGE": "600",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }
+
+
+def api_rate(*, seconds: int, clients: int, cards: int, workers: int) -> float:
+    recreate_database(BENCH_DB)
+    env = {**os.environ, **production_env()}
     fixtures = prepare(env, cards)
     server, port = serve("config.wsgi:application", env, workers, ROOT)
     try:

@@ -9,6 +9,7 @@ card-data keys; the other modes fall back to clearly insecure local values.
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -92,6 +93,27 @@ except ValueError as exc:
 if IS_PRODUCTION and PIN_ENCRYPTION_KEY == DEV_PIN_ENCRYPTION_KEY:
     raise ImproperlyConfigured("PIN_ENCRYPTION_KEY must be set in production to a key of its own (see .env.example)")
 
+# --- The card core's PSD2 exemptions (docs/processing.md, "PSD2 exemptions") -------
+# Which counter ends the contactless (RTS art. 11) and low-value (art. 16) exemptions: "count" (at most 5
+# payments without SCA in a row) or "amount" (at most EUR 150 contactless / EUR 100 remote since the last
+# SCA). The EBA lets the bank apply one of the two (Q&A 2018_4225); "count" needs no exchange rate and is
+# the easiest rule to tell a customer. The per-payment ceilings (EUR 50 / EUR 30) always apply.
+PSD2_EXEMPTION_COUNTER = env("PSD2_EXEMPTION_COUNTER", "count") or "count"
+if PSD2_EXEMPTION_COUNTER not in {"count", "amount"}:
+    raise ImproperlyConfigured("PSD2_EXEMPTION_COUNTER must be count or amount")
+# PLN per EUR for the RTS's EUR ceilings when the bank has provisioned no EUR/PLN rate
+# (POST /api/provisioning/v1/conversion-rates): the ECB reference rate's order of size. A rate the bank
+# provisions always wins; set this to the current reference if the bank provisions none.
+try:
+    PSD2_FALLBACK_EUR_PLN_RATE = Decimal(env("PSD2_FALLBACK_EUR_PLN_RATE", "4.25") or "4.25")
+except ArithmeticError:
+    raise ImproperlyConfigured("PSD2_FALLBACK_EUR_PLN_RATE must be a decimal number, e.g. 4.25") from None
+if not PSD2_FALLBACK_EUR_PLN_RATE.is_finite() or not Decimal("0.1") <= PSD2_FALLBACK_EUR_PLN_RATE <= Decimal(100):
+    raise ImproperlyConfigured("PSD2_FALLBACK_EUR_PLN_RATE must be PLN per EUR, between 0.1 and 100")
+# The contactless amount without a PIN, per merchant country (ISO 3166 alpha-2; "*": every other country), in
+# PLN minor units: Poland's is 100 PLN (the research §7). A country not listed has only the RTS's EUR 50.
+CONTACTLESS_NO_PIN_LIMITS_PLN_MINOR: dict[str, int] = {"PL": 10_000}
+
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -144,6 +166,24 @@ MIDDLEWARE = [
     "kartosfera.core.middleware.PermissionsPolicyMiddleware",
     # Turns django-ratelimit's refusal (raised by @ratelimit) into RATELIMIT_VIEW's 429 page.
     "django_ratelimit.middleware.RatelimitMiddleware",
+]
+
+# The server-to-server JSON APIs (a card processor, a bank's systems, with Bearer keys) are served
+# through this lean stack instead (kartosfera/core/wsgi.py says why): no sessions, CSRF, users,
+# messages, htmx or static files, which no API request uses; the security headers stay the same
+# (a JSON answer opened in a browser gets the same CSP). Their reference pages (…/docs) are HTML
+# for people and keep the full stack.
+SERVER_API_PATH = r"^/api/(?!.*/docs/?$)"
+SERVER_API_MIDDLEWARE = [
+    "kartosfera.core.middleware.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # The APIs' error messages follow Accept-Language.
+    "kartosfera.core.middleware.PolishFirstLocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kartosfera.core.middleware.PrivatePageCacheMiddleware",
+    "kartosfera.core.middleware.PermissionsPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -1,6 +1,9 @@
+"""The WSGI application: the portal's middleware for pages, a lean stack for the JSON APIs (kartosfera/core/wsgi.py)."""
+
 import os
 
-from django.core.wsgi import get_wsgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-application = get_wsgi_application()
+
+from kartosfera.core.wsgi import get_application
+
+application = get_application()

@@ -12,6 +12,9 @@ if ! [[ $PORT =~ ^[0-9]+$ ]] || ((10#$PORT < 1 || 10#$PORT > 65535)); then
   exit 2
 fi
 PORT=$((10#$PORT))
+# The PIN load_demo_bank gives every active demo card (kartosfera/core/demo/bank.py: DEMO_CARD_PIN;
+# a test keeps the two equal). A development demo's published value, like the demo password.
+DEMO_CARD_PIN=2468
 export KARTOSFERA_ENV=${KARTOSFERA_ENV:-development}
 # Everything the demo writes (the SQLite database under var/, the SMS outbox) holds PESELs and
 # phone numbers: owner-only. The settings also make var/ 0700 and the database file 0600.
@@ -51,7 +54,7 @@ pids+=("$!")
 echo
 echo "Kartosfera: http://$HOST:$PORT/"
 echo "SMS outbox: http://$HOST:$PORT/dev/sms-outbox/"
-echo "Payment terminal: http://$HOST:$PORT/dev/terminal/"
+echo "Payment terminal: http://$HOST:$PORT/dev/terminal/ (chip and ATM: the demo cards' PIN is $DEMO_CARD_PIN)"
 echo "The task worker is running (it delivers the SMS). Press Ctrl-C to stop the demo."
 echo
 wait -n

@@ -18,6 +18,11 @@ class Account(models.Model):
     ``balance_minor`` is signed: on a debit account it is the available balance;
     on a credit account it is the balance, negative while money is owed. The
     funds a payment may use are ``balance + credit limit``.
+
+    The balance is set once, when the account is opened (``opening_balance_minor``);
+    from then on only postings move it (processing.Posting: the card scheme's clearing
+    and the bank's own credits and debits), so balance = opening balance + the sum of
+    the postings' changes (docs/decisions/0013).
     """
 
     reference = models.CharField(_("bank account reference"), max_length=64, unique=True)
@@ -28,6 +33,8 @@ class Account(models.Model):
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices, default=Currency.PLN)
     iban = models.CharField(_("IBAN"), max_length=34, blank=True)
     balance_minor = models.BigIntegerField(_("balance (minor units)"), default=0)
+    # The balance the account was opened with: the start of its ledger.
+    opening_balance_minor = models.BigIntegerField(_("opening balance (minor units)"), default=0, editable=False)
     # The sum of the pending card holds on the account (processing.Authorization.held_minor),
     # kept in step in the same transaction as every hold change so that a decision reads one row.
     held_minor = models.BigIntegerField(_("held by pending card payments (minor units)"), default=0, editable=False)
@@ -57,6 +64,10 @@ class Account(models.Model):
             models.CheckConstraint(
                 condition=Q(balance_minor__gte=-MAX_AMOUNT_MINOR, balance_minor__lte=MAX_AMOUNT_MINOR),
                 name="account_balance_within_max",
+            ),
+            models.CheckConstraint(
+                condition=Q(opening_balance_minor__gte=-MAX_AMOUNT_MINOR, opening_balance_minor__lte=MAX_AMOUNT_MINOR),
+                name="account_opening_balance_within_max",
             ),
             models.CheckConstraint(
                 condition=Q(credit_limit_minor__isnull=True) | Q(credit_limit_minor__lte=MAX_AMOUNT_MINOR),

@@ -11,7 +11,16 @@ from kartosfera.core.errors import Conflict, ValidationFailed
 from kartosfera.core.money import Currency, amount_error
 from kartosfera.customers.models import Customer
 
-UPDATABLE_FIELDS = ("balance_minor", "credit_limit_minor", "billing_day", "iban")
+# The balance is not among them: it is set when the account is opened and moved only by postings
+# (the card scheme's clearing, the bank's own credits and debits: processing/ledger.py; docs/decisions/0013).
+UPDATABLE_FIELDS = ("credit_limit_minor", "billing_day", "iban")
+
+
+def balance_not_settable_message() -> str:
+    return _(
+        "The balance cannot be set: it moves only by postings. Send the bank's credit or debit "
+        "as an account posting (POST /accounts/{reference}/postings)."
+    )
 
 
 def _audit_view(account: Account) -> dict[str, Any]:
@@ -75,6 +84,7 @@ def account_create(
                 currency=currency,
                 iban=iban,
                 balance_minor=balance_minor,
+                opening_balance_minor=balance_minor,
                 credit_limit_minor=credit_limit_minor,
                 billing_day=billing_day,
             )
@@ -92,11 +102,16 @@ def account_create(
 
 @transaction.atomic
 def account_update(*, actor: Actor, account: Account, **changes: Any) -> Account:
-    """Update the balance, credit limit, billing day or IBAN the bank reports."""
+    """Update the credit limit, billing day or IBAN the bank reports (never the balance: see UPDATABLE_FIELDS)."""
     unknown = set(changes) - set(UPDATABLE_FIELDS)
     if unknown:
-        raise ValidationFailed({name: _("This field cannot be changed.") for name in sorted(unknown)})
-    # Locked: the authorization work will reserve funds against this row.
+        raise ValidationFailed(
+            {
+                name: balance_not_settable_message() if name == "balance_minor" else _("This field cannot be changed.")
+                for name in sorted(unknown)
+            }
+        )
+    # Locked: the card core decides payments against this row.
     account = Account.objects.select_for_update().get(pk=account.pk)
     before = _audit_view(account)
     for name, value in changes.items():

@@ -82,10 +82,16 @@ def _json_response(content: str, *, status: int) -> HttpResponse:
 
 
 def idempotent_create(
-    request: HttpRequest, *, key: str, status: int, create: Callable[[], dict[str, Any]]
+    request: HttpRequest,
+    *,
+    key: str,
+    status: int,
+    create: Callable[[], dict[str, Any] | tuple[int, dict[str, Any]]],
 ) -> HttpResponse:
     """Run ``create`` once per key and answer with what it returns; replay that answer on retries.
 
+    ``create`` returns the body, answered with ``status``, or (status, body) when it decides the
+    status itself (an account posting whose reference was already booked: 200, not 201).
     Encoded as ninja encodes every other answer, so a created object reads the same as its GET.
     """
     api_key = request_api_key(request)
@@ -107,9 +113,12 @@ def idempotent_create(
                     )
             except IntegrityError:
                 raise _LostRace from None
-            content = json.dumps(create(), cls=NinjaJSONEncoder)
+            result = create()
+            status, body = result if isinstance(result, tuple) else (status, result)
+            content = json.dumps(body, cls=NinjaJSONEncoder)
+            record.status_code = status
             record.response_body = content
-            record.save(update_fields=["response_body"])
+            record.save(update_fields=["status_code", "response_body"])
     except _LostRace:
         record = idempotency_record_get(api_key=api_key, key=key)
         if record is None:  # pragma: no cover - only if the winner's record were purged in between

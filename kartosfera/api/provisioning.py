@@ -33,7 +33,9 @@ from kartosfera.core.errors import ValidationFailed
 from kartosfera.customers.models import Customer
 from kartosfera.customers.selectors import customer_get_by_reference
 from kartosfera.customers.services import customer_create, customer_update
+from kartosfera.processing.cbpr2 import ecb_rate_latest, ecb_rates_set
 from kartosfera.processing.conversion import conversion_rate_at, conversion_rate_set
+from kartosfera.processing.ledger import bank_posting_record
 from kartosfera.processing.models import ConversionRate
 
 T = TypeVar("T")
@@ -153,13 +155,45 @@ def get_account(request: HttpRequest, reference: str = _path_reference("ACC-0009
 
 
 @accounts.patch(
-    "/{reference}", response={200: s.AccountOut, **_ERRORS}, summary="Update balance, credit limit, billing day, IBAN"
+    "/{reference}",
+    response={200: s.AccountOut, **_ERRORS},
+    summary="Update the credit limit, billing day, IBAN",
+    description="Never the balance: it is set when the account is opened and moved only by postings "
+    "(`POST /accounts/{reference}/postings`, and the card scheme's clearing). `balance_minor` is refused (422).",
 )
 def update_account(
     request: HttpRequest, payload: s.AccountUpdateIn, reference: str = _path_reference("ACC-000987")
 ) -> Account:
     account = _path_lookup(account_get_by_reference, reference=reference)
     return account_update(actor=request_actor(request), account=account, **payload.model_dump(exclude_unset=True))
+
+
+@accounts.post(
+    "/{reference}/postings",
+    response={201: s.AccountPostingOut, 200: s.AccountPostingOut, **_ERRORS},
+    summary="Post the bank's credit or debit to an account",
+    description=(
+        "Money that moves outside the cards (a salary credit, a transfer, a fee), booked by the bank's core "
+        "system, moves the balance here by the same amount, in the ledger the card payments post to and under "
+        "the same lock (docs/decisions/0013). 201 with the posting; the same reference with the same content "
+        "again (e.g. re-sent under a new Idempotency-Key) is 200 with the first posting and books nothing; the "
+        "same reference with other content is 409 posting_reference_conflict. A debit may take the balance "
+        "below zero: the bank has booked it."
+    ),
+)
+def post_to_account(
+    request: HttpRequest,
+    payload: s.AccountPostingIn,
+    reference: str = _path_reference("ACC-000987"),
+    idempotency_key: str = _idempotency_key(),
+) -> HttpResponse:
+    account = _path_lookup(account_get_by_reference, reference=reference)
+
+    def create() -> tuple[int, dict[str, Any]]:
+        result = bank_posting_record(actor=request_actor(request), account=account, **payload.model_dump())
+        return (201 if result.created else 200), _as_json(s.AccountPostingOut, result.posting)
+
+    return idempotent_create(request, key=idempotency_key, status=201, create=create)
 
 
 # --- Card products --------------------------------------------------------------------
@@ -314,8 +348,52 @@ def get_conversion_rate(
     return rate
 
 
+# --- ECB reference rates ----------------------------------------------------------------
+
+reference_rates = Router(tags=["ECB reference rates"])
+
+
+@reference_rates.post(
+    "",
+    response={201: s.EcbRatesOut, **_ERRORS},
+    summary="Provision a day's ECB reference rates",
+    description=(
+        "The ECB's euro foreign exchange reference rates of one day (1 EUR = rate units of each currency). "
+        "Kartosfera does not convert with them: it states each converted card payment's charge as a mark-up "
+        'over them, as CBPR2 requires (docs/processing.md, "The conversion charge"). All or none: a currency '
+        "whose rate of that date exists already makes it a 409 ecb_rates_exist."
+    ),
+)
+def create_reference_rates(
+    request: HttpRequest, payload: s.EcbRatesIn, idempotency_key: str = _idempotency_key()
+) -> HttpResponse:
+    def create() -> dict[str, Any]:
+        rows = ecb_rates_set(
+            actor=request_actor(request),
+            rate_date=payload.date,
+            rates={currency: Decimal(rate) for currency, rate in payload.rates.items()},
+            available_from=payload.available_from,
+        )
+        return {"date": payload.date, "rates": [_as_json(s.EcbRateOut, row) for row in rows]}
+
+    return idempotent_create(request, key=idempotency_key, status=201, create=create)
+
+
+@reference_rates.get(
+    "/{currency}",
+    response={200: s.EcbRateOut, **_ERRORS},
+    summary="Get the latest ECB reference rate available now",
+)
+def get_reference_rate(request: HttpRequest, currency: str = Path(..., example="PLN", pattern=r"^[A-Z]{3}$")) -> Any:
+    rate = ecb_rate_latest(currency, at=timezone.now())
+    if rate is None:
+        raise Http404
+    return rate
+
+
 api.add_router("/customers", customers)
 api.add_router("/accounts", accounts)
 api.add_router("/card-products", products)
 api.add_router("/cards", cards)
 api.add_router("/conversion-rates", rates)
+api.add_router("/reference-rates", reference_rates)

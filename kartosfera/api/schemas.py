@@ -11,7 +11,7 @@ says exactly what the server takes.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.db import models
 from django.utils.translation import gettext as _
@@ -27,13 +27,18 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from kartosfera.accounts.models import Account, AccountKind
+from kartosfera.accounts.services import balance_not_settable_message
 from kartosfera.cards.controls import ControlKind, product_terms
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
 from kartosfera.cards.states import CardStatus, StatusReason
+from kartosfera.core.dates import EARLIEST_DATE
 from kartosfera.core.money import MAX_AMOUNT_MINOR, Currency
 from kartosfera.customers.models import Customer, Residency
+from kartosfera.processing.ledger import DESCRIPTION_MAX_LENGTH, DIRECTION_OF_KIND
+from kartosfera.processing.models import Posting, PostingKind
 
 SMALLINT_MAX = 32767
 # References and codes appear in URL paths: letters, digits and . _ : - only.
@@ -235,17 +240,24 @@ class AccountCreateIn(InputSchema):
 
 
 class AccountUpdateIn(InputSchema):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"balance_minor": 250000}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"credit_limit_minor": 1500000}]})
 
-    balance_minor: SignedAmount = not_sent()
     credit_limit_minor: Amount | None = None
     billing_day: SmallInt | None = None
     iban: IbanText = not_sent()
+    # Not offered (left out of the schema), but named when sent: the balance moves only by postings
+    # (docs/decisions/0013), and a client that still sends it gets a message saying where to go.
+    balance_minor: SkipJsonSchema[Any] = None
 
-    @field_validator("balance_minor", "iban", mode="before")
+    @field_validator("iban", mode="before")
     @classmethod
     def reject_null(cls, value: Any) -> Any:
         return _not_null(value)
+
+    @field_validator("balance_minor", mode="before")
+    @classmethod
+    def refuse_balance(cls, value: Any) -> Any:
+        raise ValueError(balance_not_settable_message())
 
 
 class AccountOut(Schema):
@@ -255,6 +267,10 @@ class AccountOut(Schema):
     currency: Currency
     iban: str
     balance_minor: int
+    opening_balance_minor: int = Field(
+        description="The balance the account was opened with. Since then only postings move the balance: "
+        "balance = opening balance + the sum of the account's postings."
+    )
     credit_limit_minor: int | None
     available_funds_minor: int = Field(
         ge=-MAX_AMOUNT_MINOR,
@@ -551,6 +567,15 @@ RateText = Annotated[
         examples=["4.2735"],
     ),
 ]
+EcbRateText = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{1,9}(\.[0-9]{1,9})?$"),
+    Field(
+        description="Units of the currency per 1 EUR, as a decimal string (no float rounding): above 0, at most 9 "
+        "digits before and 9 after the point.",
+        examples=["4.2350"],
+    ),
+]
 
 
 def _datetime_text(value: Any) -> Any:
@@ -558,6 +583,24 @@ def _datetime_text(value: Any) -> Any:
     if not isinstance(value, str | dt.datetime):
         raise ValueError(_("Input should be a date and time in ISO 8601 with its UTC offset."))
     return value
+
+
+_EARLIEST_MOMENT = dt.datetime.combine(EARLIEST_DATE, dt.time(), tzinfo=dt.UTC)
+
+
+def _utc_moment(value: dt.datetime) -> dt.datetime:
+    # Stored in UTC: an offset beyond what PostgreSQL takes (+20:29 is valid ISO 8601) must not reach it,
+    # and nothing Kartosfera stores happened before 1900 (core/dates.py).
+    try:
+        moment = value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(_("The moment must lie between 1900 and 9999.")) from None
+    if moment < _EARLIEST_MOMENT:
+        raise ValueError(_("The moment must lie between 1900 and 9999."))
+    return moment
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_datetime_text), AfterValidator(_utc_moment)]
 
 
 class ConversionRateIn(InputSchema):
@@ -578,7 +621,7 @@ class ConversionRateIn(InputSchema):
     from_currency: CurrencyCode = Field(description="ISO 4217 code of the transaction's currency.")
     to_currency: Currency = Field(description="An account currency.")
     rate: RateText
-    valid_from: Annotated[AwareDatetime, BeforeValidator(_datetime_text)] | None = Field(
+    valid_from: Moment | None = Field(
         None, description="From when the rate applies (ISO 8601 with its offset); left out: now."
     )
 
@@ -593,3 +636,124 @@ class ConversionRateOut(Schema):
     @staticmethod
     def resolve_rate(obj: Any) -> str:
         return format(obj.rate.normalize(), "f")
+
+
+# --- Account postings ---------------------------------------------------------------
+
+
+def _date_text(value: Any) -> Any:
+    # A date only as YYYY-MM-DD text: pydantic's lax mode would read a number as seconds since 1970.
+    if not isinstance(value, str | dt.date):
+        raise ValueError(_("Enter a date as YYYY-MM-DD."))
+    return value
+
+
+DateText = Annotated[dt.date, BeforeValidator(_date_text)]
+
+PositiveAmount = Annotated[
+    int,
+    Strict(),
+    Field(ge=1, le=MAX_AMOUNT_MINOR, description="An amount in minor units (grosze, cents), 1 to 10^15."),
+]
+PostingDescription = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX_LENGTH), AfterValidator(_storable)]
+
+
+class AccountPostingIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reference": "TRN-2026-000451",
+                    "direction": "credit",
+                    "amount_minor": 650000,
+                    "currency": "PLN",
+                    "description": "Wynagrodzenie 11/2026",
+                    "booking_date": "2026-11-27",
+                }
+            ]
+        }
+    )
+
+    reference: Reference = Field(
+        description="The bank's reference of the posting, unique on the account: the same reference with the same "
+        "content is never booked twice (200 with the first posting); with other content it is a 409."
+    )
+    direction: Literal["credit", "debit"] = Field(description="`credit` raises the balance, `debit` lowers it.")
+    amount_minor: PositiveAmount
+    currency: Currency = Field(description="The account's currency.")
+    description: PostingDescription = Field("", description="The bank's words for it, as a statement shows them.")
+    booking_date: DateText | None = Field(
+        None, description="The day the bank booked it: from 1900-01-01 to today. Default: today (Warsaw)."
+    )
+
+
+class AccountPostingOut(Schema):
+    reference: str = Field(description="The bank's reference of the posting.")
+    account: str
+    direction: Literal["credit", "debit"]
+    amount_minor: int
+    currency: Currency
+    balance_change_minor: int = Field(description="What the posting did to the balance: +amount or -amount.")
+    description: str
+    booking_date: dt.date
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_reference(obj: Posting) -> str:
+        return obj.bank_reference
+
+    @staticmethod
+    def resolve_account(obj: Posting) -> str:
+        return obj.account.reference
+
+    @staticmethod
+    def resolve_direction(obj: Posting) -> str:
+        return DIRECTION_OF_KIND[PostingKind(obj.kind)]
+
+    @staticmethod
+    def resolve_booking_date(obj: Posting) -> dt.date:
+        return obj.processing_date
+
+
+# --- ECB reference rates ------------------------------------------------------------
+
+
+class EcbRatesIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"date": "2026-11-27", "rates": {"PLN": "4.2350", "CZK": "25.105", "HUF": "385.40"}}]
+        }
+    )
+
+    date: DateText = Field(description="The ECB's reference date (its publication day): from 1999-01-04 to today.")
+    rates: dict[CurrencyCode, EcbRateText] = Field(
+        min_length=1,
+        max_length=64,
+        description="Units of each currency per 1 EUR, as the ECB publishes them (e.g. PLN 4.2350); not EUR itself.",
+    )
+    available_from: Moment | None = Field(
+        None,
+        description="From when the rates count as available (ISO 8601 with its offset). Default: 16:00 in "
+        "Frankfurt on the date, when the ECB publishes them.",
+    )
+
+
+class EcbRateOut(Schema):
+    currency: str
+    rate: str = Field(description="Units of the currency per 1 EUR, a decimal string.")
+    date: DateText = Field(description="The ECB's reference date.")
+    available_from: dt.datetime
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_rate(obj: Any) -> str:
+        return format(obj.rate.normalize(), "f")
+
+    @staticmethod
+    def resolve_date(obj: Any) -> dt.date:
+        return obj.rate_date
+
+
+class EcbRatesOut(Schema):
+    date: dt.date
+    rates: list[EcbRateOut]

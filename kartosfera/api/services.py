@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from kartosfera.api.models import ApiKey, ApiScope, IdempotencyRecord
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import InvalidTransition, ValidationFailed
+from kartosfera.core.statements import select_by
 
 TOKEN_PREFIX = "kfk"  # noqa: S105 - the public marker of our tokens, not a secret
 _TOKEN_RE = re.compile(r"^kfk_(?P<prefix>[0-9a-f]{12})_(?P<secret>[0-9a-f]{64})$")
@@ -88,7 +89,8 @@ def api_key_authenticate(*, token: str) -> ApiKey | None:
     match = _TOKEN_RE.match(token or "")
     if match is None:
         return None
-    api_key = ApiKey.objects.filter(prefix=match["prefix"]).first()
+    # Every API request looks its key up: SQL built once (core/statements.py), not per request.
+    api_key = select_by(ApiKey, "prefix", match["prefix"])
     expected = api_key.secret_hash if api_key is not None else _DUMMY_HASH
     if not hmac.compare_digest(_hash_secret(match["secret"]), expected):
         return None

@@ -25,6 +25,7 @@ from kartosfera.core.audit_actions import (
     choice_label,
     moment,
 )
+from kartosfera.processing.audit_actions import review_note
 
 BACKOFFICE, STAFF = AuditKind.BACKOFFICE, Audience.STAFF
 
@@ -114,6 +115,14 @@ audit_actions_register(
         audience=STAFF,
         severity=Severity.WARNING,
         detail=_refused_action,
+    ),
+    AuditAction(
+        "backoffice.authorization_reviewed",
+        pgettext_lazy("audit action", "Card payment flagged for review marked as reviewed"),
+        BACKOFFICE,
+        audience=STAFF,
+        severity=Severity.NOTICE,
+        detail=review_note,
     ),
     AuditAction(
         "backoffice.staff.signed_in",

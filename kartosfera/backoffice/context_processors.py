@@ -11,4 +11,7 @@ def staff(request: HttpRequest) -> dict[str, object]:
     if not is_staff_realm(request):
         return {}
     member = getattr(request.user, "staff_member", None) if request.user.is_authenticated else None
-    return {"staff_can_see_activity": bool(member and member.can(StaffPermission.STAFF_ACTIVITY_VIEW))}
+    return {
+        "staff_can_see_activity": bool(member and member.can(StaffPermission.STAFF_ACTIVITY_VIEW)),
+        "staff_can_see_reviews": bool(member and member.can(StaffPermission.REVIEW_QUEUE_VIEW)),
+    }

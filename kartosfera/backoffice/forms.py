@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kartosfera.backoffice.models import IdentityDocument, VerificationChannel
 from kartosfera.core.audit_actions import AuditKind
+from kartosfera.processing.reviews import REVIEW_NOTE_MAX_LENGTH, ReviewState
 
 
 class StaffLoginForm(forms.Form):
@@ -117,4 +118,24 @@ class TrailFilterForm(forms.Form):
         label=_("Kind of event"),
         required=False,
         choices=[("", _("Every kind")), *AuditKind.choices],
+    )
+
+
+class ReviewQueueFilterForm(forms.Form):
+    state = forms.ChoiceField(label=_("Show"), required=False, choices=ReviewState.choices)
+
+    def state_value(self) -> str:
+        """The state asked for; the payments not yet reviewed when none (or a wrong one) is asked for."""
+        if self.is_bound and self.is_valid() and self.cleaned_data["state"]:
+            return str(self.cleaned_data["state"])
+        return ReviewState.TO_REVIEW
+
+
+class AuthorizationReviewForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=REVIEW_NOTE_MAX_LENGTH,
+        help_text=_("What you checked or decided; never a card number."),
+        widget=forms.Textarea(attrs={"rows": 2}),
     )

@@ -4,8 +4,9 @@ Least privilege [law: PCI DSS 7.2]: the call centre (agent) helps a caller it
 can only verify by what the caller knows, so it cannot change the phone
 numbers codes go to or assign identification numbers (changes that hand an
 account to whoever asks: the SIM-swap fraud); a branch employee sees an
-identity document and can. A supervisor can do all of that and oversees the
-staff's actions; an auditor reads everything and changes nothing.
+identity document and can. A supervisor can do all of that, oversees the
+staff's actions and reviews the card payments the card core flagged (stand-in
+advices); an auditor reads everything and changes nothing.
 docs/backoffice.md holds the same table; a test keeps the two equal.
 """
 
@@ -37,6 +38,8 @@ class StaffPermission(models.TextChoices):
     THREEDS_UNLOCK = "threeds_unlock", _("Unblock internet (3-D Secure) payments")
     WRONG_PIN_RESET = "wrong_pin_reset", _("Reset the wrong-PIN counter")
     STAFF_ACTIVITY_VIEW = "staff_activity_view", _("See all staff actions")
+    REVIEW_QUEUE_VIEW = "review_queue_view", _("See the card payments flagged for review, across customers")
+    AUTHORIZATION_REVIEW = "authorization_review", _("Mark a card payment flagged for review as reviewed")
 
 
 P = StaffPermission
@@ -59,8 +62,10 @@ _IN_PERSON = frozenset({P.PHONE_ON_FILE_CHANGE, P.PORTAL_PHONE_CHANGE, P.NONRESI
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     StaffRole.AGENT: _CALL_CENTRE,
     StaffRole.BRANCH: _CALL_CENTRE | _IN_PERSON,
-    StaffRole.SUPERVISOR: _CALL_CENTRE | _IN_PERSON | {P.STAFF_ACTIVITY_VIEW},
-    StaffRole.AUDITOR: frozenset({P.CUSTOMER_VIEW, P.STAFF_ACTIVITY_VIEW}),
+    StaffRole.SUPERVISOR: _CALL_CENTRE
+    | _IN_PERSON
+    | {P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW, P.AUTHORIZATION_REVIEW},
+    StaffRole.AUDITOR: frozenset({P.CUSTOMER_VIEW, P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW}),
 }
 
 # Changes that hand the account to whoever asks need the person in front of

@@ -34,6 +34,8 @@ from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.customers.identity import normalize_phone, pesel_birth_date
 from kartosfera.customers.models import Customer
+from kartosfera.processing.models import Authorization
+from kartosfera.processing.reviews import ReviewOutcome, authorization_review_mark
 from kartosfera.users.models import User
 
 REASON_MAX_LENGTH = 200
@@ -253,3 +255,24 @@ def customer_view_record(*, staff: User, customer: Customer) -> None:
     audit_record(
         actor=Actor.for_user(staff), action="backoffice.customer.viewed", obj=customer, customer_id=customer.pk
     )
+
+
+def authorization_review(*, staff: User, authorization: Authorization, note: str = "") -> ReviewOutcome:
+    """Mark a card payment flagged for review as reviewed, for the back office's review queue.
+
+    The role's permission, then the card core's service (row lock, one review, its audit row)
+    and, in the same transaction, ``backoffice.authorization_reviewed`` for the staff activity
+    log. A second click finds the first review and writes nothing at all.
+    """
+    staff_require(staff, StaffPermission.AUTHORIZATION_REVIEW)
+    with transaction.atomic():
+        outcome = authorization_review_mark(reviewer=staff, authorization=authorization, note=note)
+        if outcome.created:
+            audit_record(
+                actor=Actor.for_user(staff),
+                action="backoffice.authorization_reviewed",
+                obj=outcome.review.authorization,
+                customer_id=outcome.customer_id,
+                after={"processor_id": authorization.processor_id, "note": outcome.review.note},
+            )
+    return outcome

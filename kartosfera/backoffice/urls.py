@@ -22,6 +22,8 @@ urlpatterns = [
         name="card_action",
     ),
     path("activity/", views.activity, name="activity"),
+    path("reviews/", views.review_queue, name="review_queue"),
+    path("reviews/<int:authorization_id>/review/", views.authorization_review_view, name="authorization_review"),
     path("session/", session_timeout.session_status, name="session_status"),
     path("session/extend/", session_timeout.session_extend, name="session_extend"),
 ]

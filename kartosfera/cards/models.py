@@ -228,6 +228,18 @@ class Card(models.Model):
     pin_verification_value = models.CharField(max_length=64, blank=True, editable=False)
     pin_changed_at = models.DateTimeField(_("PIN changed at"), null=True, blank=True, editable=False)
     wrong_pin_count = models.PositiveSmallIntegerField(_("wrong PIN count"), default=0, editable=False)
+    # The PSD2 counters since the card's last strong customer authentication (a right PIN, a full 3-D Secure
+    # authentication): the contactless payments without a PIN (RTS art. 11) and the remote payments without
+    # SCA (art. 16), each as a number and an amount in the account's currency. Written only by the card core's
+    # decision, under this row's lock (kartosfera/processing/exemptions.py, docs/processing.md).
+    psd2_contactless_count = models.PositiveIntegerField(
+        _("contactless payments since the last SCA"), default=0, editable=False
+    )
+    psd2_contactless_minor = models.BigIntegerField(
+        _("contactless amount since the last SCA"), default=0, editable=False
+    )
+    psd2_remote_count = models.PositiveIntegerField(_("remote payments since the last SCA"), default=0, editable=False)
+    psd2_remote_minor = models.BigIntegerField(_("remote amount since the last SCA"), default=0, editable=False)
     cash_limit_minor = models.BigIntegerField(_("daily cash limit"))
     noncash_limit_minor = models.BigIntegerField(_("daily non-cash limit"))
     internet_limit_minor = models.BigIntegerField(_("daily internet limit"))
@@ -257,6 +269,7 @@ class Card(models.Model):
             *_non_negative(*card_limit_fields()),
             *_within_max_amount(*(d.max_field for d in amount_limits())),
             *_card_limit_rules(),
+            *_non_negative("psd2_contactless_minor", "psd2_remote_minor"),
             # A renewal may keep the number, never with the same expiry.
             models.UniqueConstraint(fields=["pan_fingerprint", "expiry"], name="card_pan_expiry_unique"),
         ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -37,6 +38,22 @@ def validate_pan(value: str, *, brand: str | None = None) -> str:
     if brand is not None and pan_brand(pan) != brand:
         raise ValidationError(_("The card number does not belong to the product's brand."), code="pan_brand")
     return pan
+
+
+# Digits, possibly grouped by single spaces or dashes as people write card numbers.
+_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d)*")
+
+
+def text_has_card_number(text: str) -> bool:
+    """Does free text (a note, a reason) hold something that is a full card number (13-19 digits, Luhn)?
+
+    So that a number typed by mistake is refused instead of landing in a row or an audit log.
+    """
+    for match in _DIGIT_RUN.finditer(text or ""):
+        digits = normalize_pan(match.group())
+        if len(digits) in PAN_LENGTHS and luhn.is_valid(digits):
+            return True
+    return False
 
 
 def pan_brand(pan: str) -> str | None:

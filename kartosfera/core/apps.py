@@ -10,3 +10,10 @@ class CoreConfig(AppConfig):
         from kartosfera.core.audit_actions import audit_actions_autodiscover
 
         audit_actions_autodiscover()
+
+        # The SQLite function the append-only tables' DELETE guards ask (kartosfera/core/append_only.py).
+        from django.db.backends.signals import connection_created
+
+        from kartosfera.core.append_only import register_sqlite_functions
+
+        connection_created.connect(register_sqlite_functions, dispatch_uid="kartosfera.core.sqlite_functions")

@@ -73,6 +73,39 @@ def _check_no_secrets(values: Mapping[str, Any]) -> dict[str, Any]:
     return dict(values)
 
 
+def audit_event(
+    *,
+    actor: Actor,
+    action: str,
+    obj: models.Model | None = None,
+    customer_id: int | None = None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """The audit row ``audit_record`` writes, checked but not yet saved (for a batched insert, core/statements.py).
+
+    ``action`` must be registered (kartosfera.core.audit_actions): a trail must
+    be able to say in words what happened, so an unknown name is refused here.
+    """
+    audit_action_require(action)
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record must be called inside the transaction of the change")
+    ctx = current_request_context()
+    return AuditEvent(
+        actor_type=actor.type,
+        actor_id=actor.id,
+        actor_label=actor.label[:200],
+        action=action,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
+        customer_id=customer_id,
+        before=_check_no_secrets(before or {}),
+        after=_check_no_secrets(after or {}),
+        ip=ctx.ip,
+        request_id=ctx.request_id,
+    )
+
+
 def audit_record(
     *,
     actor: Actor,
@@ -82,25 +115,7 @@ def audit_record(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    """Write one audit row; must run inside the transaction of the change it records.
-
-    ``action`` must be registered (kartosfera.core.audit_actions): a trail must
-    be able to say in words what happened, so an unknown name is refused here.
-    """
-    audit_action_require(action)
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("audit_record must be called inside the transaction of the change")
-    ctx = current_request_context()
-    return AuditEvent.objects.create(
-        actor_type=actor.type,
-        actor_id=actor.id,
-        actor_label=actor.label[:200],
-        action=action,
-        object_type=obj._meta.label_lower if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
-        customer_id=customer_id,
-        before=_check_no_secrets(before or {}),
-        after=_check_no_secrets(after or {}),
-        ip=ctx.ip,
-        request_id=ctx.request_id,
-    )
+    """Write one audit row; must run inside the transaction of the change it records (see ``audit_event``)."""
+    event = audit_event(actor=actor, action=action, obj=obj, customer_id=customer_id, before=before, after=after)
+    event.save(force_insert=True)
+    return event

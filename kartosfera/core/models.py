@@ -14,8 +14,8 @@ class ActorType(models.TextChoices):
     ANONYMOUS = "anonymous", _("Anonymous")
 
 
-class AppendOnlyError(Exception):
-    """Raised on any attempt to change or remove an audit row."""
+class AppendOnlyError(ValueError):
+    """Raised on any attempt to change or remove a row of an append-only table (the audit log, the ledger)."""
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
@@ -33,8 +33,8 @@ class AuditEvent(models.Model):
     """One security event or state change, written in the transaction of the change.
 
     Append-only three times over: this model refuses save-after-create and
-    delete, its queryset refuses update/delete, and a database trigger refuses
-    UPDATE (and DELETE on PostgreSQL) from anything, the ORM or raw SQL.
+    delete, its queryset refuses update/delete, and database triggers refuse
+    UPDATE and DELETE from anything, the ORM or raw SQL (kartosfera/core/append_only.py).
     """
 
     occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -107,3 +107,12 @@ def format_amount(minor: int, currency: str) -> str:
     digits = _FOREIGN_MINOR_UNITS.get(currency, 2)
     number = number_format(Decimal(minor).scaleb(-digits), decimal_pos=digits, use_l10n=True, force_grouping=True)
     return f"{number}\xa0{currency}" if _polish() else f"{currency}\xa0{number}"
+
+
+def format_decimal(value: Decimal, *, places: int) -> str:
+    """A number that is not an amount (a conversion rate, a percentage), as the active language writes it.
+
+    "4,2350" and "1,18" in Polish, "4.2350" and "1.18" in English; never grouped, so that a rate
+    reads as one number.
+    """
+    return number_format(value, decimal_pos=places, use_l10n=True)

@@ -27,6 +27,9 @@ class Customer(models.Model):
     last_name = models.CharField(_("last name"), max_length=100)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     phone_on_file = models.CharField(_("phone number on file"), max_length=16, null=True, blank=True)
+    # CBPR2 (Regulation (EU) 2021/1230 Art. 4(5)): the payer may opt out of the message about the
+    # currency conversion charge of card payments in another EEA currency (processing/cbpr2.py).
+    conversion_charge_sms = models.BooleanField(_("text message about currency conversion charges"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

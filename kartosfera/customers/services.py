@@ -164,3 +164,26 @@ def customer_update(*, actor: Actor, customer: Customer, **changes: Any) -> Cust
         after={k: after[k] for k in sorted(changed)},
     )
     return customer
+
+
+@transaction.atomic
+def customer_conversion_charge_sms_set(*, actor: Actor, customer: Customer, enabled: bool) -> Customer:
+    """Switch the CBPR2 text message about currency conversion charges on or off (the payer's opt-out).
+
+    No SMS confirmation: the message only informs, and switching it either way puts nothing at
+    risk. Audited only when it changes.
+    """
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    if locked.conversion_charge_sms != enabled:
+        before = locked.conversion_charge_sms
+        locked.conversion_charge_sms = enabled
+        locked.save(update_fields=["conversion_charge_sms", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="customers.conversion_charge_sms.changed",
+            obj=locked,
+            customer_id=locked.pk,
+            before={"enabled": before},
+            after={"enabled": enabled},
+        )
+    return locked

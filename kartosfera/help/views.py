@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from kartosfera.core.money import Currency, Money
-from kartosfera.secure3d.services import EXEMPTION_MAX_IN_A_ROW, EXEMPTION_MAX_PAYMENT_PLN, EXEMPTION_MAX_TOTAL_PLN
+from kartosfera.secure3d.services import threeds_exemption_rule
 
 # The accessibility statement's dates: when it was prepared (a self-assessment) and last reviewed.
 # Review it, and move REVIEWED, whenever a release changes what people see (at least once a year).
@@ -35,9 +35,7 @@ def guide(request: HttpRequest) -> HttpResponse:
     # The amounts the guide quotes are the rules' own, written by the one formatter.
     context = {
         "sms_example_amount": Money(2000_00, Currency.PLN).format(sms=True),
-        "exemption_payment": Money(EXEMPTION_MAX_PAYMENT_PLN * 100, Currency.PLN),
-        "exemption_total": Money(EXEMPTION_MAX_TOTAL_PLN * 100, Currency.PLN),
-        "exemption_count": EXEMPTION_MAX_IN_A_ROW,
+        "exemption": threeds_exemption_rule(),
     }
     return render(request, "help/guide.html", context)
 

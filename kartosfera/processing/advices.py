@@ -21,6 +21,7 @@ from kartosfera.cards.models import Brand, Card
 from kartosfera.cards.pan import pan_brand, pan_fingerprint
 from kartosfera.cards.usability import card_usability
 from kartosfera.core.audit import Actor
+from kartosfera.processing.cbpr2 import conversion_charge_after_commit
 from kartosfera.processing.holds import hold_expires_at
 from kartosfera.processing.models import Authorization, AuthorizationStatus
 from kartosfera.processing.pipeline import AuthorizationRequest, Context, read_spent
@@ -105,6 +106,7 @@ def _record(
         read_spent(ctx)
         hold_add(ctx, billing_minor)
     audit_decision(actor, authorization, customer_id=card.customer_id if card is not None else None)
+    conversion_charge_after_commit(authorization)  # CBPR2: a stand-in approval converted too (processing/cbpr2.py)
     return Decision(authorization=authorization, replayed=False)
 
 

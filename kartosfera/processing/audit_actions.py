@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.utils.translation import pgettext_lazy
 
-from kartosfera.core.audit_actions import Audience, AuditAction, AuditKind, Severity, audit_actions_register
+from kartosfera.core.audit_actions import Audience, AuditAction, AuditKind, Severity, Text, audit_actions_register
+
+
+def review_note(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    """The note the reviewer wrote, if any."""
+    return str(after.get("note") or "")
+
 
 audit_actions_register(
     AuditAction(
@@ -43,6 +52,13 @@ audit_actions_register(
         AuditKind.CARDS,
         audience=Audience.STAFF,
         severity=Severity.NOTICE,
+    ),
+    AuditAction(
+        "processing.authorization.reviewed",
+        pgettext_lazy("audit action", "Card payment flagged for review reviewed"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+        detail=review_note,
     ),
     AuditAction(
         "processing.authorization.expired",
@@ -84,6 +100,24 @@ audit_actions_register(
     AuditAction(
         "processing.conversion_rate.set",
         pgettext_lazy("audit action", "Currency conversion rate provisioned"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
+        "processing.bank_posting.posted",
+        pgettext_lazy("audit action", "Account posting booked by the bank"),
+        AuditKind.BANK,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
+        "processing.ecb_rates.set",
+        pgettext_lazy("audit action", "ECB reference rates provisioned"),
+        AuditKind.BANK,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
+        "processing.conversion_charge.recorded",
+        pgettext_lazy("audit action", "Currency conversion charge of a card payment recorded"),
         AuditKind.CARDS,
         audience=Audience.STAFF,
     ),

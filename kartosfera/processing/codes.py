@@ -47,6 +47,8 @@ class Reason:
     PIN_TRIES_EXCEEDED = "pin_tries_exceeded"
     PIN_WRONG = "pin_wrong"
     CONTACTLESS_DISABLED = "contactless_disabled"
+    # A tap without a PIN past the no-PIN limit or the PSD2 contactless counter: the terminal asks for the PIN.
+    CONTACTLESS_PIN_REQUIRED = "contactless_pin_required"
     MOBILE_PAYMENTS_DISABLED = "mobile_payments_disabled"
     INTERNET_PAYMENTS_LOCKED = "internet_payments_locked"
     SCA_REQUIRED = "sca_required"
@@ -140,6 +142,18 @@ _ROWS = (
         setting=Setting.CONTACTLESS,
         chosen=True,
     ),
+    # The SCA soft decline of a tap (research §1, "Recommended choices" 2): Visa 70 (PIN required: every
+    # contactless terminal takes a PIN, it must ask for one above the no-PIN limit), Mastercard 65.
+    Code(
+        Reason.CONTACTLESS_PIN_REQUIRED,
+        "70",
+        "65",
+        "",
+        _(
+            "A contactless payment above the amount allowed without a PIN, or after several in a row without one, "
+            "needs the card's PIN."
+        ),
+    ),
     Code(
         Reason.MOBILE_PAYMENTS_DISABLED,
         "62",
@@ -158,7 +172,15 @@ _ROWS = (
         setting=Setting.THREEDS,
         chosen=True,
     ),
-    Code(Reason.SCA_REQUIRED, "1A", "65", "", _("The payment must be confirmed with 3-D Secure.")),
+    Code(
+        Reason.SCA_REQUIRED,
+        "1A",
+        "65",
+        "",
+        _("The payment must be confirmed with 3-D Secure."),
+        # The 3-D Secure settings hold what spares a confirmation: the low-value switch, the trusted merchants.
+        setting=Setting.THREEDS,
+    ),
     Code(
         Reason.CASH_LIMIT_EXCEEDED,
         "61",

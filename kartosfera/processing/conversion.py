@@ -9,9 +9,12 @@ rounding; a currency-conversion mark-up, CBPR2 research §5, will be a separate,
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +22,10 @@ from django.utils.translation import gettext_lazy as _
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import Conflict, ValidationFailed
 from kartosfera.core.money import MAX_AMOUNT_MINOR, MINOR_UNITS, Currency
+from kartosfera.core.statements import Statement, batch, quote, row_to_instance, select_list
 from kartosfera.processing.models import ConversionRate
+
+logger = logging.getLogger(__name__)
 
 # ISO 4217 minor units of the currencies that do not have 2 (a transaction may be in any currency).
 ISO_4217_EXPONENTS: dict[str, int] = {
@@ -57,10 +63,59 @@ def conversion_rate_at(from_currency: str, to_currency: str, *, at: dt.datetime)
     )
 
 
-def convert_minor(amount_minor: int, *, from_currency: str, to_currency: str, rate: Decimal) -> int:
-    """``amount_minor`` of ``from_currency`` in minor units of ``to_currency``, rounded half up."""
+def convert_minor(
+    amount_minor: int, *, from_currency: str, to_currency: str, rate: Decimal, rounding: str = ROUND_HALF_UP
+) -> int:
+    """``amount_minor`` of ``from_currency`` in minor units of ``to_currency``, rounded half up (or ``rounding``)."""
     major = Decimal(amount_minor).scaleb(-minor_exponent(from_currency)) * rate
-    return int(major.scaleb(minor_exponent(to_currency)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return int(major.scaleb(minor_exponent(to_currency)).quantize(Decimal(1), rounding=rounding))
+
+
+@dataclass(frozen=True)
+class ReferenceRate:
+    """PLN per EUR, and where it came from: the bank's provisioned rate, or the fallback setting."""
+
+    pln_per_eur: Decimal
+    provisioned: bool
+
+
+_fallback_logged = False
+
+
+def eur_pln_rate_statement(*, at: dt.datetime) -> Statement:
+    """The bank's latest EUR/PLN rate row at ``at``, in either direction (the card core reads it with the card)."""
+    table = quote(ConversionRate._meta.db_table)
+    return Statement(
+        f"SELECT {select_list(ConversionRate, 'r')} FROM {table} r "  # noqa: S608 (columns from the model)
+        "WHERE ((r.from_currency = %s AND r.to_currency = %s) OR (r.from_currency = %s AND r.to_currency = %s)) "
+        "AND r.valid_from <= %s ORDER BY r.valid_from DESC, r.from_currency LIMIT 1",
+        (Currency.EUR, Currency.PLN, Currency.PLN, Currency.EUR, at),
+    )
+
+
+def eur_pln_reference_rate_of(rows: list[tuple[Any, ...]]) -> ReferenceRate:
+    """The reference rate from ``eur_pln_rate_statement``'s rows: the bank's rate (a PLN → EUR rate is inverted),
+    or, with none, ``settings.PSD2_FALLBACK_EUR_PLN_RATE``, logged once per process so that a bank that forgot
+    to provision its rates learns it from the logs (docs/processing.md, "PSD2 exemptions")."""
+    global _fallback_logged
+    if rows:
+        row = row_to_instance(ConversionRate, rows[0])
+        rate = row.rate if row.from_currency == Currency.EUR else Decimal(1) / row.rate
+        return ReferenceRate(rate, provisioned=True)
+    if not _fallback_logged:
+        _fallback_logged = True
+        logger.warning(
+            "No EUR/PLN conversion rate is provisioned: the PSD2 ceilings use PSD2_FALLBACK_EUR_PLN_RATE=%s",
+            settings.PSD2_FALLBACK_EUR_PLN_RATE,
+        )
+    return ReferenceRate(settings.PSD2_FALLBACK_EUR_PLN_RATE, provisioned=False)
+
+
+def eur_pln_reference_rate(*, at: dt.datetime) -> ReferenceRate:
+    """The EUR/PLN rate that converts the PSD2 ceilings (EUR) and Poland's no-PIN limit (PLN): one query."""
+    with batch() as reads:
+        handle = reads.add(eur_pln_rate_statement(at=at))
+    return eur_pln_reference_rate_of(reads.rows(handle))
 
 
 def convert_at(amount_minor: int, *, from_currency: str, to_currency: str, at: dt.datetime) -> Converted | None:

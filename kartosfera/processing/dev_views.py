@@ -7,33 +7,56 @@ what it shows is exactly what the API decided.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from django import forms
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import get_language
+from django.utils.functional import Promise
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from kartosfera.cards.models import Card
 from kartosfera.cards.pinblock import PIN_LENGTHS
+from kartosfera.core.demo.bank import DEMO_CARD_PIN
 from kartosfera.core.money import MAX_AMOUNT_MINOR, Money
 from kartosfera.portal.forms import ZlotyField
 from kartosfera.processing.merchants import MERCHANTS, MERCHANTS_BY_KEY
-from kartosfera.processing.models import Channel
+from kartosfera.processing.models import Channel, ScaExemption
 from kartosfera.processing.terminal import ProcessorClient, authorization_body, dev_processor_token
 
 CARD_LIMIT = 200
 PROCESSOR_API_PATH = "/api/processor/v1/"
-# The terminal's channels: (value, label, the API's channel, whether a PIN is entered).
+
+
+class Way(NamedTuple):
+    """How the card is used at the terminal: the label, the API's channel, whether a PIN is entered and, online,
+    whether 3-D Secure passed or which PSD2 exemption the acquirer claims instead."""
+
+    label: Promise
+    channel: str
+    takes_pin: bool
+    three_ds: bool = True
+    sca_exemption: str = ""
+
+
 CHANNELS = {
-    "contactless": (_("Contactless (tap)"), Channel.POS_CONTACTLESS, False),
-    "chip_pin": (_("Chip with PIN"), Channel.POS_CHIP, True),
-    "atm": (_("ATM withdrawal (PIN)"), Channel.ATM, True),
-    "online": (_("Online (3-D Secure passed)"), Channel.ECOMMERCE, False),
+    "contactless": Way(_("Contactless (tap)"), Channel.POS_CONTACTLESS, False),
+    # What a terminal does after the contactless soft decline (70 / 65): the same tap again, with the PIN.
+    "contactless_pin": Way(_("Contactless with PIN"), Channel.POS_CONTACTLESS, True),
+    "chip_pin": Way(_("Chip with PIN"), Channel.POS_CHIP, True),
+    "atm": Way(_("ATM withdrawal (PIN)"), Channel.ATM, True),
+    "online": Way(_("Online (3-D Secure passed)"), Channel.ECOMMERCE, False),
+    "online_low_value": Way(
+        _("Online, low-value exemption (no 3-D Secure)"),
+        Channel.ECOMMERCE,
+        False,
+        three_ds=False,
+        sca_exemption=ScaExemption.LOW_VALUE,
+    ),
 }
 
 
@@ -57,12 +80,11 @@ class TerminalForm(forms.Form):
     )
     amount = ZlotyField(label=_("Amount"), help_text=_("E.g. 12,50."))
     currency = forms.ChoiceField(label=_("Currency"), choices=[("PLN", "PLN"), ("EUR", "EUR")])
-    channel = forms.ChoiceField(label=_("How the card is used"), choices=[(k, v[0]) for k, v in CHANNELS.items()])
+    channel = forms.ChoiceField(label=_("How the card is used"), choices=[(k, v.label) for k, v in CHANNELS.items()])
     pin = forms.CharField(
         label=_("PIN"),
         required=False,
         max_length=max(PIN_LENGTHS),
-        help_text=_("Only for chip with PIN and the ATM; it goes only into an encrypted PIN block."),
         widget=forms.PasswordInput(
             render_value=False, attrs={"autocomplete": "off", "inputmode": "numeric", "pattern": "[0-9]*"}
         ),
@@ -74,6 +96,10 @@ class TerminalForm(forms.Form):
         card_field = self.fields["card"]
         assert isinstance(card_field, forms.TypedChoiceField)
         card_field.choices = [(card.pk, _card_label(card)) for card in cards]
+        self.fields["pin"].help_text = gettext(
+            "Only for a payment with PIN; it goes only into an encrypted PIN block. "
+            "The demo bank's cards have the PIN %(pin)s until their holder changes it in the portal."
+        ) % {"pin": DEMO_CARD_PIN}
 
     def clean_amount(self) -> int:
         amount: int = self.cleaned_data["amount"]
@@ -87,7 +113,7 @@ class TerminalForm(forms.Form):
         data = super().clean() or {}
         channel = data.get("channel")
         pin = data.get("pin") or ""
-        if channel in CHANNELS and CHANNELS[channel][2]:
+        if channel in CHANNELS and CHANNELS[channel].takes_pin:
             if not (pin.isascii() and pin.isdigit() and len(pin) in PIN_LENGTHS):
                 self.add_error("pin", _("Enter the PIN: 4 to 12 digits."))
         elif pin:
@@ -114,14 +140,16 @@ def _pay(request: HttpRequest, form: TerminalForm) -> dict[str, Any]:
     data = form.cleaned_data
     card = form.cards[data["card"]]
     merchant = MERCHANTS_BY_KEY[data["merchant"]]
-    _label, channel, takes_pin = CHANNELS[data["channel"]]
+    way = CHANNELS[data["channel"]]
     body = authorization_body(
         card=card,
         merchant=merchant,
         amount_minor=data["amount"],
         currency=data["currency"],
-        channel=channel,
-        pin=data["pin"] if takes_pin else None,
+        channel=way.channel,
+        pin=data["pin"] if way.takes_pin else None,
+        three_ds=None if way.three_ds else {},
+        sca_exemption=way.sca_exemption,
     )
     base = request.build_absolute_uri(PROCESSOR_API_PATH)
     answer = ProcessorClient(base, dev_processor_token()).post("authorizations", body)

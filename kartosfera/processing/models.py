@@ -10,12 +10,16 @@ payment counts in non-cash too).
 
 from __future__ import annotations
 
+from typing import Any, NoReturn
+
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.cards.models import Brand, LimitChannel
+from kartosfera.core.models import AppendOnlyError
 from kartosfera.core.money import MAX_AMOUNT_MINOR, Currency
 
 
@@ -42,6 +46,26 @@ CHANNEL_LIMITS: dict[str, tuple[str, ...]] = {
     Channel.ECOMMERCE: (LimitChannel.NONCASH, LimitChannel.INTERNET),
 }
 CARD_NOT_PRESENT = frozenset({Channel.ECOMMERCE, Channel.MANUAL})
+
+
+class ScaExemption(models.TextChoices):
+    """Why a payment went through without strong customer authentication (PSD2 RTS; docs/processing.md).
+
+    The first four are what an acquirer may claim on an internet payment (the API's ``sca_exemption``);
+    ``contactless`` is the issuer's own (art. 11), applied to a tap without a PIN.
+    """
+
+    LOW_VALUE = "low_value", _("Low-value payment (RTS art. 16)")
+    TRUSTED_BENEFICIARY = "trusted_beneficiary", _("Trusted merchant (RTS art. 13)")
+    MERCHANT_INITIATED = "merchant_initiated", _("Merchant-initiated payment (outside SCA)")
+    TRA = "tra", _("Acquirer's transaction risk analysis (RTS art. 18)")
+    CONTACTLESS = "contactless", _("Contactless without PIN (RTS art. 11)")
+
+
+# What an acquirer may claim (the issuer's contactless exemption is never claimed).
+CLAIMABLE_EXEMPTIONS = frozenset(
+    {ScaExemption.LOW_VALUE, ScaExemption.TRUSTED_BENEFICIARY, ScaExemption.MERCHANT_INITIATED, ScaExemption.TRA}
+)
 
 
 class AuthorizationStatus(models.TextChoices):
@@ -131,6 +155,11 @@ class Authorization(models.Model):
     # Which check decided, and how long the pipeline took (µs).
     decided_by = models.CharField(_("decided by"), max_length=40)
     decision_micros = models.PositiveIntegerField(_("decision time (µs)"), default=0)
+    # The PSD2 exemption an approval relied on instead of strong customer authentication ("" when the payment was
+    # authenticated or needs none). Kept for liability (an acquirer's TRA is the acquirer's) and fraud reporting.
+    sca_exemption = models.CharField(
+        _("SCA exemption"), max_length=20, choices=ScaExemption.choices, blank=True, default=""
+    )
     # The moment of the decision (the service's ``now``: the demo's back-filled history keeps its own times).
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
@@ -141,10 +170,17 @@ class Authorization(models.Model):
         indexes = [
             models.Index(fields=["account", "status"], name="auth_account_status"),
             models.Index(fields=["card", "-created_at"], name="auth_card_created"),
+            # The back office's review queue: the few flagged among all, newest first.
+            models.Index(
+                fields=["-created_at", "-id"], condition=Q(needs_review=True), name="auth_needs_review_created"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=AuthorizationStatus.values), name="auth_status_valid"),
             models.CheckConstraint(condition=Q(channel__in=Channel.values), name="auth_channel_valid"),
+            models.CheckConstraint(
+                condition=Q(sca_exemption__in=["", *ScaExemption.values]), name="auth_sca_exemption_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(amount_minor__gt=0, amount_minor__lte=MAX_AMOUNT_MINOR), name="auth_amount_range"
             ),
@@ -246,7 +282,8 @@ class DailySpend(models.Model):
 
 
 class PostingKind(models.TextChoices):
-    """What a settled movement is (research §4: clearing, force post, return/refund; Lithic's corrections)."""
+    """What a settled movement is: the card scheme's (research §4: clearing, force post, return/refund; Lithic's
+    dispute credits and corrections), or the bank's own (a salary credit, a transfer debit: docs/decisions/0013)."""
 
     CLEARING = "clearing", _("Payment settled")
     FORCE_POST = "force_post", _("Payment settled without authorization")
@@ -255,26 +292,61 @@ class PostingKind(models.TextChoices):
     CHARGEBACK = "chargeback", _("Returned after a complaint")
     # The acquirer takes back a posting it should not have sent (a duplicate presentment): credited back.
     CLEARING_REVERSAL = "clearing_reversal", _("Charge corrected")
+    BANK_CREDIT = "bank_credit", _("Credit booked by the bank")
+    BANK_DEBIT = "bank_debit", _("Debit booked by the bank")
 
 
-# What debits the account, and what credits it (the sign of ``balance_change_minor``).
+# The card scheme's postings come from clearing (a card, a record id); the bank's from its core system
+# (the bank's reference, no card).
+CARD_POSTING_KINDS = (
+    PostingKind.CLEARING,
+    PostingKind.FORCE_POST,
+    PostingKind.REFUND,
+    PostingKind.CHARGEBACK,
+    PostingKind.CLEARING_REVERSAL,
+)
+BANK_POSTING_KINDS = (PostingKind.BANK_CREDIT, PostingKind.BANK_DEBIT)
+# The kinds that credit the account; every other kind debits it.
+CREDIT_POSTING_KINDS = (
+    PostingKind.REFUND,
+    PostingKind.CHARGEBACK,
+    PostingKind.CLEARING_REVERSAL,
+    PostingKind.BANK_CREDIT,
+)
+# The card payments' debits, which a chargeback or a clearing reversal may give back.
 POSTING_DEBITS = frozenset({PostingKind.CLEARING, PostingKind.FORCE_POST})
-POSTING_CREDITS = frozenset({PostingKind.REFUND, PostingKind.CHARGEBACK, PostingKind.CLEARING_REVERSAL})
 # The credits that name the posting they give back (``Posting.original``).
 POSTING_CORRECTIONS = frozenset({PostingKind.CHARGEBACK, PostingKind.CLEARING_REVERSAL})
 
 
-class Posting(models.Model):
-    """One settled movement of an account: the ledger that statements read (docs/processing.md, "Clearing").
+class PostingQuerySet(models.QuerySet["Posting"]):
+    """The ledger is append-only: no update or delete through the ORM (and none in the database either)."""
 
-    Written once per clearing record (``record_id``, the processor's id: idempotent) and never
-    changed: a correction is a new row. ``balance_change_minor`` is what it did to
-    ``Account.balance_minor`` (negative for a payment, positive for a refund), so an account's
-    balance = its opening balance + the sum of its postings' changes. The transaction, billing and
-    settlement amounts are kept separately, each with its currency, and the rate.
+    def update(self, **kwargs: object) -> NoReturn:
+        raise AppendOnlyError("postings cannot be updated")
+
+    def delete(self) -> NoReturn:
+        raise AppendOnlyError("postings cannot be deleted")
+
+    def bulk_update(self, *args: object, **kwargs: object) -> NoReturn:
+        raise AppendOnlyError("postings cannot be updated")
+
+
+class Posting(models.Model):
+    """One movement of an account's balance: the ledger that statements read (docs/processing.md, "The ledger").
+
+    The card scheme's movements are written once per clearing record (``record_id``, the
+    processor's id: idempotent); the bank's own (a salary credit, a transfer debit) once per
+    the bank's reference on the account (``bank_reference``; docs/decisions/0013). Never
+    changed or deleted: a correction is a new row (the model, its queryset and a database
+    trigger refuse it). ``balance_change_minor`` is what it did to ``Account.balance_minor``
+    (negative for a payment or a debit, positive for a refund or a credit), so an account's
+    balance = its opening balance + the sum of its postings' changes. The transaction, billing
+    and settlement amounts are kept separately, each with its currency, and the rate.
     """
 
-    record_id = models.CharField(_("clearing record id"), max_length=64, unique=True)
+    # The processor's clearing record id; none for the bank's postings, which are keyed by bank_reference.
+    record_id = models.CharField(_("clearing record id"), max_length=64, unique=True, null=True, blank=True)
     kind = models.CharField(_("kind"), max_length=24, choices=PostingKind.choices)
     authorization = models.ForeignKey(
         Authorization, on_delete=models.PROTECT, null=True, blank=True, related_name="postings"
@@ -285,7 +357,12 @@ class Posting(models.Model):
     )
     # How the card was used: the authorization's channel, or the record's (a force post's daily limits).
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, blank=True)
-    card = models.ForeignKey("cards.Card", on_delete=models.PROTECT, related_name="postings")
+    # The card it was made with; none for the bank's postings.
+    card = models.ForeignKey("cards.Card", on_delete=models.PROTECT, null=True, blank=True, related_name="postings")
+    # The bank's reference of its own posting, unique per account (both legs of one transfer may share it).
+    bank_reference = models.CharField(_("bank's reference"), max_length=64, blank=True)
+    # The bank's words for its own posting ("Wynagrodzenie", "Przelew"), as a statement will show them.
+    description = models.CharField(_("description"), max_length=140, blank=True)
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="postings")
     network_transaction_id = models.CharField(_("network transaction id"), max_length=64, blank=True, db_index=True)
     acquirer_reference_number = models.CharField(_("acquirer reference number"), max_length=23, blank=True)
@@ -313,6 +390,8 @@ class Posting(models.Model):
     # When it posted (the service's ``now``: the demo's back-filled clearing keeps its own times).
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
+    objects = PostingQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("posting")
         verbose_name_plural = _("postings")
@@ -320,6 +399,17 @@ class Posting(models.Model):
         indexes = [models.Index(fields=["account", "-created_at"], name="posting_account_created")]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=PostingKind.values), name="posting_kind_valid"),
+            # A card posting has its card and record id; the bank's has its reference and neither of those.
+            models.CheckConstraint(
+                condition=Q(kind__in=CARD_POSTING_KINDS, card__isnull=False, record_id__isnull=False, bank_reference="")
+                | (Q(kind__in=BANK_POSTING_KINDS, card__isnull=True, record_id__isnull=True) & ~Q(bank_reference="")),
+                name="posting_source_consistent",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "bank_reference"],
+                condition=~Q(bank_reference=""),
+                name="posting_bank_reference_unique",
+            ),
             models.CheckConstraint(
                 condition=Q(amount_minor__gt=0, amount_minor__lte=MAX_AMOUNT_MINOR), name="posting_amount_range"
             ),
@@ -327,11 +417,11 @@ class Posting(models.Model):
                 condition=Q(billing_amount_minor__gt=0, billing_amount_minor__lte=MAX_AMOUNT_MINOR),
                 name="posting_billing_amount_range",
             ),
-            # A refund, a chargeback and a clearing reversal credit the billing amount; a clearing and a force
-            # post debit it.
+            # A refund, a chargeback, a clearing reversal or the bank's credit credits the billing amount; anything
+            # else debits it.
             models.CheckConstraint(
-                condition=(Q(kind__in=sorted(POSTING_CREDITS)) & Q(balance_change_minor=F("billing_amount_minor")))
-                | (Q(kind__in=sorted(POSTING_DEBITS)) & Q(balance_change_minor=-F("billing_amount_minor"))),
+                condition=(Q(kind__in=CREDIT_POSTING_KINDS) & Q(balance_change_minor=F("billing_amount_minor")))
+                | (~Q(kind__in=CREDIT_POSTING_KINDS) & Q(balance_change_minor=-F("billing_amount_minor"))),
                 name="posting_balance_change_sign",
             ),
             models.CheckConstraint(condition=Q(released_minor__gte=0), name="posting_released_gte_0"),
@@ -347,13 +437,16 @@ class Posting(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.record_id}"
+        return f"{self.kind} {self.record_id or self.bank_reference}"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # The ledger is append-only: a correction is a new posting, never an edit.
         if self.pk is not None:
-            raise ValueError("A posting is never changed; post a correction instead.")
+            raise AppendOnlyError("A posting is never changed; post a correction instead.")
         super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("A posting is never deleted; post a correction instead.")
 
 
 class ConversionRate(models.Model):
@@ -385,3 +478,122 @@ class ConversionRate(models.Model):
 
     def __str__(self) -> str:
         return f"1 {self.from_currency} = {self.rate} {self.to_currency} from {self.valid_from:%Y-%m-%d %H:%M}"
+
+
+class AuthorizationReview(models.Model):
+    """A bank employee's review of an authorization flagged ``needs_review`` (docs/processing.md, "Reviews").
+
+    One per authorization, never changed: the flag itself stays as the card core set it,
+    and this row says who reviewed it, when, and what they noted.
+    """
+
+    authorization = models.OneToOneField(Authorization, on_delete=models.PROTECT, related_name="review")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("reviewed by")
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    reviewed_at = models.DateTimeField(_("reviewed at"))
+
+    class Meta:
+        verbose_name = _("authorization review")
+        verbose_name_plural = _("authorization reviews")
+
+    def __str__(self) -> str:
+        return f"review of {self.authorization_id}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # A review is a record of what was done: a second look is a note elsewhere, never an edit.
+        if self.pk is not None:
+            raise ValueError("A review is never changed.")
+        super().save(*args, **kwargs)
+
+
+class EcbReferenceRate(models.Model):
+    """The ECB's euro foreign exchange reference rate of one day: 1 EUR = ``rate`` units of ``currency``.
+
+    Provisioned by the bank (it does not convert with them): they are what a conversion's charge is
+    measured against for CBPR2 (Regulation (EU) 2021/1230 Art. 4, formerly 2019/518; docs/processing.md,
+    "The conversion charge"). The ECB publishes them around 16:00 CET on its working days; a rate is
+    "available" from ``available_from``. Never changed: a day's rates are provisioned once.
+    """
+
+    currency = models.CharField(_("currency"), max_length=3)
+    # The ECB quotes 5 significant digits (4.2350 PLN, 25.105 CZK, 385.40 HUF).
+    rate = models.DecimalField(_("units per euro"), max_digits=18, decimal_places=9)
+    rate_date = models.DateField(_("reference date"))
+    available_from = models.DateTimeField(_("available from"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ECB reference rate")
+        verbose_name_plural = _("ECB reference rates")
+        ordering = ["currency", "-rate_date"]
+        indexes = [models.Index(fields=["currency", "-available_from"], name="ecb_rate_currency_available")]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "rate_date"], name="ecb_rate_unique_per_day"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="ecb_rate_positive"),
+            # The rates are quoted against the euro: there is no EUR rate.
+            models.CheckConstraint(condition=~Q(currency="EUR"), name="ecb_rate_not_euro"),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 EUR = {self.rate} {self.currency} ({self.rate_date})"
+
+
+class ConversionCharge(models.Model):
+    """What converting a card payment cost, as CBPR2 states it: a percentage mark-up over the ECB rate.
+
+    Written once per approved converted payment in an EEA currency, after the approval commits
+    (processing/cbpr2.py). ``applied_rate`` is the rate the payment was converted at (units of
+    the account's currency per 1 unit of the payment's); ``reference_rate`` the ECB's rate for the
+    same pair (a cross rate through the euro) of ``reference_date``, the latest available at the
+    moment of the payment; ``markup_percent`` = (applied / reference - 1) x 100, rounded half up to
+    2 places: what the history page and the SMS show.
+    """
+
+    authorization = models.OneToOneField(Authorization, on_delete=models.PROTECT, related_name="conversion_charge")
+    from_currency = models.CharField(_("payment currency"), max_length=3)
+    to_currency = models.CharField(_("account currency"), max_length=3, choices=Currency.choices)
+    applied_rate = models.DecimalField(_("rate applied"), max_digits=24, decimal_places=12)
+    reference_rate = models.DecimalField(_("ECB reference rate"), max_digits=24, decimal_places=12)
+    reference_date = models.DateField(_("ECB reference date"))
+    markup_percent = models.DecimalField(_("mark-up over the ECB rate (%)"), max_digits=28, decimal_places=2)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("conversion charge")
+        verbose_name_plural = _("conversion charges")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(applied_rate__gt=0, reference_rate__gt=0), name="conversion_charge_rates_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_currency}->{self.to_currency}: {self.markup_percent} % over ECB"
+
+
+class ConversionNotice(models.Model):
+    """The CBPR2 message sent for a card: one per card, payment currency and calendar month (Warsaw).
+
+    The unique constraint is what makes it once only: two payments' jobs racing, or a job retried,
+    meet at it, and only the first inserts its row and queues its SMS, in one transaction.
+    """
+
+    card = models.ForeignKey("cards.Card", on_delete=models.PROTECT, related_name="conversion_notices")
+    currency = models.CharField(_("payment currency"), max_length=3)
+    # The first day of the Warsaw calendar month of the payment.
+    month = models.DateField(_("month"))
+    authorization = models.ForeignKey(Authorization, on_delete=models.PROTECT, related_name="conversion_notices")
+    sms = models.ForeignKey("notifications.OutboundSms", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("conversion charge message")
+        verbose_name_plural = _("conversion charge messages")
+        constraints = [
+            models.UniqueConstraint(fields=["card", "currency", "month"], name="conversion_notice_once_a_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.card_id} {self.currency} {self.month:%Y-%m}"

@@ -2,7 +2,10 @@
 
 Each check takes the context and returns a ``Decline`` or None (go on). The
 order is the issue's: card known → expiry → state → PIN → channel switches →
-wallet → e-commerce (3-D Secure lock, SCA) → daily limits → funds → approve.
+contactless without PIN (PSD2 art. 11) → wallet → e-commerce (3-D Secure lock,
+SCA and its exemptions) → daily limits → funds → approve. The PSD2 counters'
+rules are in exemptions.py; the checks leave the card's new values on the
+context (``card_updates``, and ``counted`` for an approval) for the service.
 The card-known check runs in the service (there is no card to lock before
 it). The limit and funds checks may lower ``ctx.approve_minor`` for a partial
 approval instead of declining. Adding a check = one function here (placed in
@@ -16,13 +19,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
 from kartosfera.accounts.models import Account
 from kartosfera.cards.models import Brand, Card, LimitChannel
 from kartosfera.cards.pin import PIN_TRY_LIMIT
 from kartosfera.cards.pinblock import PinBlockInvalid, PinCheck, pin_block_verify
 from kartosfera.cards.usability import Unusable, Usability
+from kartosfera.core.errors import ValidationFailed
+from kartosfera.processing import exemptions
 from kartosfera.processing.codes import Reason
-from kartosfera.processing.models import CHANNEL_LIMITS, Channel, DailySpend
+from kartosfera.processing.conversion import ReferenceRate, eur_pln_reference_rate
+from kartosfera.processing.models import CHANNEL_LIMITS, CLAIMABLE_EXEMPTIONS, Channel, DailySpend, ScaExemption
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,20 @@ class AuthorizationRequest:
     ds_transaction_id: str = ""
     # A PIN was entered at the terminal (the request carried a PIN block).
     pin_entered: bool = False
+    # The PSD2 exemption the acquirer claims for an internet payment without 3-D Secure (ScaExemption, "" none).
+    sca_exemption: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.sca_exemption:
+            return
+        if self.sca_exemption not in CLAIMABLE_EXEMPTIONS:
+            raise ValidationFailed({"sca_exemption": str(_("This SCA exemption is not known."))})
+        if self.channel != Channel.ECOMMERCE:
+            # Art. 13, 16 and 18 (and merchant-initiated payments) are about remote payments; a card-present
+            # payment is decided by its PIN and the contactless rules.
+            raise ValidationFailed(
+                {"sca_exemption": str(_("An SCA exemption can be claimed only for an internet payment."))}
+            )
 
 
 @dataclass(frozen=True)
@@ -78,10 +101,41 @@ class Context:
     approve_minor: int
     # The request's ISO 9564 format-4 PIN block (hex), opened only inside the PIN check; never stored.
     pin_block: str | None = field(default=None, repr=False)
-    # The card's wrong-PIN counter after this request, when the PIN check changed it.
-    wrong_pin_count: int | None = None
-    # Today's used amount per limit group, read once by the limit check.
+    # The card row's new values whatever the decision (the wrong-PIN counter, the PSD2 counters' reset by an SCA).
+    card_updates: dict[str, object] = field(default_factory=dict)
+    # The PSD2 counter this payment counts in if approved (exemptions.Kind; EBA: executed payments only).
+    counted: str | None = None
+    # The exemption the payment relies on instead of SCA (ScaExemption; "" when authenticated or none needed).
+    sca_exemption: str = ""
+    # Today's used amount per limit group: read with the card (services.py) or by the limit check.
     spent: dict[str, int] = field(default_factory=dict)
+    spent_read: bool = False
+    # The EUR/PLN reference rate for the PSD2 ceilings: read with the card (services.py) or when first needed.
+    reference_rate: ReferenceRate | None = None
+
+    def card_updates_for(self, *, approved: bool) -> dict[str, object]:
+        """The card row's new values after the decision: ``card_updates``, plus the PSD2 counter of an approval."""
+        updates = dict(self.card_updates)
+        if approved and self.counted is not None:
+            counters = exemptions.counters_of(self.card, self.counted)
+            updates.update(exemptions.counted(self.counted, counters, self.approve_minor))
+        return updates
+
+    def eur_pln_rate(self) -> ReferenceRate:
+        if self.reference_rate is None:
+            self.reference_rate = eur_pln_reference_rate(at=self.now)
+        return self.reference_rate
+
+    def payment_valued(self) -> exemptions.Payment:
+        """The payment for the PSD2 ceilings, with the EUR/PLN reference rate (one query)."""
+        request = self.request
+        return exemptions.Payment(
+            amount_minor=request.amount_minor,
+            currency=request.currency,
+            billing_minor=self.billing_minor,
+            account_currency=self.account.currency,
+            pln_per_eur=self.eur_pln_rate().pln_per_eur,
+        )
 
     @property
     def partial_allowed(self) -> bool:
@@ -140,16 +194,39 @@ def check_pin(ctx: Context) -> Decline | None:
         return Decline(Reason.PIN_UNVERIFIABLE)
     if result is PinCheck.MATCH:
         if ctx.card.wrong_pin_count:
-            ctx.wrong_pin_count = 0
+            ctx.card_updates["wrong_pin_count"] = 0
+        # A right PIN is strong customer authentication (the card + the PIN): it resets the PSD2 counters
+        # (EBA Q&A 2018_4226: any SCA at a terminal or ATM), whatever the rest of the decision.
+        ctx.card_updates.update(exemptions.reset(ctx.card))
         return None
-    ctx.wrong_pin_count = ctx.card.wrong_pin_count + 1
-    return Decline(Reason.PIN_TRIES_EXCEEDED if ctx.wrong_pin_count >= PIN_TRY_LIMIT else Reason.PIN_WRONG)
+    wrong = ctx.card.wrong_pin_count + 1
+    ctx.card_updates["wrong_pin_count"] = wrong
+    return Decline(Reason.PIN_TRIES_EXCEEDED if wrong >= PIN_TRY_LIMIT else Reason.PIN_WRONG)
 
 
 def check_contactless(ctx: Context) -> Decline | None:
     if ctx.request.channel != Channel.POS_CONTACTLESS:
         return None
     return None if ctx.card.controls.is_on("contactless") else Decline(Reason.CONTACTLESS_DISABLED)
+
+
+def check_contactless_exemption(ctx: Context) -> Decline | None:
+    """A tap without a PIN relies on RTS art. 11: within the country's no-PIN limit and the contactless counter.
+
+    Past either, the soft decline that makes the terminal ask for the PIN (Visa 70, Mastercard 65); the
+    tap with the PIN that follows resets the counters (check_pin). A phone wallet's payment is not counted:
+    the phone verifies its holder itself (docs/processing.md).
+    """
+    request = ctx.request
+    if request.channel != Channel.POS_CONTACTLESS or request.pin_entered:
+        return None
+    ceilings = exemptions.contactless_ceilings(request.merchant_country, settings.CONTACTLESS_NO_PIN_LIMITS_PLN_MINOR)
+    counters = exemptions.counters_of(ctx.card, exemptions.Kind.CONTACTLESS)
+    if not exemptions.within_all(ceilings, counters, ctx.payment_valued(), mode=settings.PSD2_EXEMPTION_COUNTER):
+        return Decline(Reason.CONTACTLESS_PIN_REQUIRED)
+    ctx.counted = exemptions.Kind.CONTACTLESS
+    ctx.sca_exemption = ScaExemption.CONTACTLESS
+    return None
 
 
 def check_wallet(ctx: Context) -> Decline | None:
@@ -162,6 +239,12 @@ def check_wallet(ctx: Context) -> Decline | None:
 AUTHENTICATED_ECI: dict[str, frozenset[str]] = {
     Brand.VISA: frozenset({"05", "06"}),
     Brand.MASTERCARD: frozenset({"01", "02"}),
+}
+# Of those, a full authentication (Visa 05, Mastercard 02): strong customer authentication, which resets the
+# PSD2 counters. An attempt (06, 01) passes as before but is no SCA.
+FULLY_AUTHENTICATED_ECI: dict[str, frozenset[str]] = {
+    Brand.VISA: frozenset({"05"}),
+    Brand.MASTERCARD: frozenset({"02"}),
 }
 
 
@@ -177,20 +260,69 @@ def check_internet_lock(ctx: Context) -> Decline | None:
 
 
 def check_sca(ctx: Context) -> Decline | None:
-    """An internet payment needs 3-D Secure, unless the merchant is on the customer's trusted list (PSD2 Art. 13)."""
+    """An internet payment needs 3-D Secure, unless a PSD2 exemption applies (docs/processing.md, "PSD2 exemptions").
+
+    A full authentication resets the PSD2 counters; an attempt passes as before. Without one: a
+    merchant-initiated payment is outside SCA; a claimed low-value payment within the remote counter and the
+    customer's switch (RTS art. 16); a claimed TRA of the acquirer up to EUR 500 (art. 18, the acquirer's
+    liability); a merchant on the customer's trusted list (art. 13), claimed or not. Every remote payment
+    the payer makes without SCA counts in the remote counter once approved.
+    """
     request = ctx.request
     if request.channel != Channel.ECOMMERCE:
         return None
-    if request.eci in AUTHENTICATED_ECI[ctx.brand] and request.authentication_value:
+    if request.authentication_value and request.eci in AUTHENTICATED_ECI[ctx.brand]:
+        if request.eci in FULLY_AUTHENTICATED_ECI[ctx.brand]:
+            ctx.card_updates.update(exemptions.reset(ctx.card))
+        else:
+            ctx.counted = exemptions.Kind.REMOTE
         return None
+    claim = request.sca_exemption
+    if claim == ScaExemption.MERCHANT_INITIATED:
+        # Initiated by the merchant under a mandate, not by the payer: outside SCA and outside art. 16's count.
+        ctx.sca_exemption = claim
+        return None
+    if _claim_holds(ctx, claim):
+        ctx.sca_exemption = claim
+    elif _trusted_merchant(ctx):
+        ctx.sca_exemption = ScaExemption.TRUSTED_BENEFICIARY
+    else:
+        return Decline(Reason.SCA_REQUIRED)
+    ctx.counted = exemptions.Kind.REMOTE
+    return None
+
+
+def _claim_holds(ctx: Context, claim: str) -> bool:
+    """A low-value claim within art. 16's counter; a TRA claim up to art. 18's EUR 500 (the acquirer's liability).
+
+    A trusted-beneficiary claim holds only by the customer's list, which applies claimed or not (check_sca).
+    """
+    if claim == ScaExemption.LOW_VALUE:
+        return _low_value_allowed(ctx)
+    if claim == ScaExemption.TRA:
+        return exemptions.payment_within(exemptions.TRA_MAX, ctx.payment_valued())
+    return False
+
+
+def _low_value_allowed(ctx: Context) -> bool:
+    """The customer's switch is on (no profile: on, the default) and the payment fits art. 16 and the bank's rule."""
+    from kartosfera.secure3d.models import ThreeDSProfile
+
+    switched_off = ThreeDSProfile.objects.filter(customer_id=ctx.card.customer_id, low_value_exemption=False).exists()
+    if switched_off:
+        return False
+    ceilings = (exemptions.LOW_VALUE_RTS, exemptions.low_value_bank_ceiling())
+    counters = exemptions.counters_of(ctx.card, exemptions.Kind.REMOTE)
+    return exemptions.within_all(ceilings, counters, ctx.payment_valued(), mode=settings.PSD2_EXEMPTION_COUNTER)
+
+
+def _trusted_merchant(ctx: Context) -> bool:
     from kartosfera.secure3d.models import TrustedMerchant
 
-    if (
-        request.merchant_id
-        and TrustedMerchant.objects.filter(customer_id=ctx.card.customer_id, merchant_id=request.merchant_id).exists()
-    ):
-        return None
-    return Decline(Reason.SCA_REQUIRED)
+    merchant_id = ctx.request.merchant_id
+    return bool(merchant_id) and (
+        TrustedMerchant.objects.filter(customer_id=ctx.card.customer_id, merchant_id=merchant_id).exists()
+    )
 
 
 _LIMIT_REASONS: dict[str, str] = {
@@ -204,12 +336,14 @@ def read_spent(ctx: Context) -> None:
     """Read the day's used amounts of the limits the channel counts against into ``ctx.spent`` (one query)."""
     rows = DailySpend.objects.filter(card_id=ctx.card.pk, local_date=ctx.local_date, group__in=ctx.limit_groups)
     ctx.spent = dict(rows.values_list("group", "amount_minor"))
+    ctx.spent_read = True
 
 
 def check_daily_limits(ctx: Context) -> Decline | None:
     """Today's (Warsaw) used amount + this payment within each daily limit the channel counts against."""
     groups = ctx.limit_groups
-    read_spent(ctx)
+    if not ctx.spent_read:
+        read_spent(ctx)
     for group in groups:
         # The card's controls (cards/controls.py): a daily limit's name is its counter group.
         room = ctx.card.controls.limit_minor(group) - ctx.spent.get(group, 0)
@@ -237,6 +371,7 @@ CHECKS: tuple[Check, ...] = (
     check_state,
     check_pin,
     check_contactless,
+    check_contactless_exemption,
     check_wallet,
     check_internet_lock,
     check_sca,

@@ -14,21 +14,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.utils import formats
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kartosfera.core.money import Money, format_amount
+from kartosfera.core.countries import country_name
+from kartosfera.core.money import Money, format_amount, format_decimal
 from kartosfera.processing.categories import mcc_category
+from kartosfera.processing.cbpr2 import markup_text
 from kartosfera.processing.clearing import ReviewReason
 from kartosfera.processing.codes import CODES
 from kartosfera.processing.models import (
-    POSTING_CREDITS,
+    CREDIT_POSTING_KINDS,
     Authorization,
     AuthorizationAdjustment,
     AuthorizationStatus,
     Channel,
+    ConversionCharge,
     Posting,
     PostingKind,
 )
@@ -53,7 +57,9 @@ class HistoryRow:
     at: dt.datetime
     merchant: str
     city: str
+    # The ISO 3166 code as the scheme sent it, and the country's name in the viewer's language.
     country: str
+    country_name: str
     category: str
     # In the transaction's currency, and in the account's when it differs (converted by the scheme).
     amount: str
@@ -67,6 +73,8 @@ class HistoryRow:
     setting_link: SettingLink | None
     # The reversals and increments, in words (the back office: they are prefetched there).
     adjustments: tuple[str, ...] = ()
+    # CBPR2: a converted payment's total conversion charge as a mark-up over the ECB's rate, in words.
+    conversion_charge: str = ""
     posting: Posting | None = None
     # An authorization's: settled for another amount than authorized, or what is still held.
     settlement: str = ""
@@ -94,9 +102,7 @@ def _record(posting: Posting) -> str:
     """A clearing record behind a line, for the back office."""
     amount = format_amount(posting.billing_amount_minor, posting.billing_currency)
     text = f"{posting.get_kind_display()} {posting.record_id}: {amount}"
-    details = [
-        _("processing date %(date)s") % {"date": formats.date_format(posting.processing_date, "SHORT_DATE_FORMAT")}
-    ]
+    details = [_("processing date %(date)s") % {"date": date_format(posting.processing_date, "SHORT_DATE_FORMAT")}]
     if posting.acquirer_reference_number:
         details.append(f"ARN {posting.acquirer_reference_number}")
     if posting.original is not None:
@@ -123,6 +129,31 @@ def _settlement(authorization: Authorization, clearings: list[Posting]) -> str:
     return ""
 
 
+def _rate_text(rate: Decimal) -> str:
+    # The ECB quotes 4 decimal places against the euro; a cross rate below 1 needs more to say anything.
+    return format_decimal(rate, places=4 if rate >= 1 else 6)
+
+
+def conversion_charge_text(authorization: Authorization) -> str:
+    """The row's CBPR2 line ("Currency conversion charge: 1.18% over the ECB reference rate of …"), or "".
+
+    The charge comes with the row (``authorization_history`` selects it): no query here.
+    """
+    charge: ConversionCharge | None = getattr(authorization, "conversion_charge", None)
+    if charge is None:
+        return ""
+    return _(
+        "Currency conversion charge: %(markup)s%% over the ECB reference rate of %(date)s "
+        "(1 %(from_currency)s = %(rate)s %(to_currency)s)."
+    ) % {
+        "markup": markup_text(charge.markup_percent),
+        "date": date_format(charge.reference_date, "SHORT_DATE_FORMAT"),
+        "from_currency": charge.from_currency,
+        "rate": _rate_text(charge.reference_rate),
+        "to_currency": charge.to_currency,
+    }
+
+
 def history_row(
     authorization: Authorization,
     *,
@@ -139,6 +170,7 @@ def history_row(
         merchant=authorization.merchant_name,
         city=authorization.merchant_city,
         country=authorization.merchant_country,
+        country_name=country_name(authorization.merchant_country),
         category=mcc_category(authorization.mcc),
         amount=format_amount(authorization.amount_minor, authorization.currency),
         billing_amount=format_amount(authorization.billing_amount_minor, authorization.billing_currency)
@@ -157,6 +189,7 @@ def history_row(
         else (),
         settlement=_settlement(authorization, clearings),
         records=tuple(_record(posting) for posting in clearings) if with_adjustments else (),
+        conversion_charge=conversion_charge_text(authorization) if converted else "",
     )
 
 
@@ -171,7 +204,7 @@ def _payment_day(posting: Posting) -> dt.date | None:
 
 def _note(posting: Posting) -> str:
     day = _payment_day(posting)
-    date = formats.date_format(day, "SHORT_DATE_FORMAT") if day is not None else ""
+    date = date_format(day, "SHORT_DATE_FORMAT") if day is not None else ""
     if posting.kind == PostingKind.FORCE_POST:
         return _("The merchant booked this payment without asking the bank first (e.g. on board a plane).")
     if posting.kind == PostingKind.CHARGEBACK:
@@ -185,7 +218,7 @@ def _note(posting: Posting) -> str:
 
 def posting_row(posting: Posting, *, with_records: bool = False) -> HistoryRow:
     """A posting's own line (a force post, a refund, a chargeback, a clearing reversal); credits read "+"."""
-    sign = "+" if posting.kind in POSTING_CREDITS else ""
+    sign = "+" if posting.kind in CREDIT_POSTING_KINDS else ""
     converted = posting.currency != posting.billing_currency
     return HistoryRow(
         authorization=None,
@@ -194,6 +227,7 @@ def posting_row(posting: Posting, *, with_records: bool = False) -> HistoryRow:
         merchant=posting.merchant_name or posting.get_kind_display(),
         city=posting.merchant_city,
         country=posting.merchant_country,
+        country_name=country_name(posting.merchant_country) if posting.merchant_country else "",
         category=mcc_category(posting.mcc) if posting.mcc else "",
         amount=sign + format_amount(posting.amount_minor, posting.currency),
         billing_amount=sign + format_amount(posting.billing_amount_minor, posting.billing_currency)

@@ -87,6 +87,15 @@ class AuthorizationIn(InputSchema):
     pin_block: Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{32}$")] | None = Field(
         None, description="ISO 9564 format 4 PIN block (AES), hex, when a PIN was entered."
     )
+    sca_exemption: Literal["low_value", "trusted_beneficiary", "merchant_initiated", "tra"] | None = Field(
+        None,
+        description=(
+            "The PSD2 exemption the acquirer claims for an internet payment without 3-D Secure: low_value "
+            "(RTS art. 16, within the card's counter), trusted_beneficiary (art. 13, a merchant on the customer's "
+            "list), merchant_initiated (outside SCA), tra (the acquirer's risk analysis, art. 18, up to EUR 500). "
+            "Only with channel ecommerce."
+        ),
+    )
 
 
 class DeclineMessage(Schema):

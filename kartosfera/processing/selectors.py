@@ -49,10 +49,13 @@ def history_card_get(*, customer: Customer, card_id: int) -> Card:
 def authorization_history(
     *, customer: Customer, card: Card, filters: HistoryFilters = HistoryFilters()
 ) -> QuerySet[Authorization]:
-    """The card's authorizations, newest first, filtered (one query per page, however long)."""
+    """The card's authorizations, newest first, filtered (one query per page, however long).
+
+    Each with its CBPR2 conversion charge, when one was recorded (joined: no query per row).
+    """
     if card.customer_id != customer.pk:
         raise Http404
-    authorizations = Authorization.objects.filter(card_id=card.pk)
+    authorizations = Authorization.objects.filter(card_id=card.pk).select_related("conversion_charge")
     if filters.date_from is not None:
         authorizations = authorizations.filter(local_date__gte=filters.date_from)
     if filters.date_to is not None:
@@ -116,12 +119,13 @@ def card_history_entries(
 
 
 def history_entries_load(
-    entries: Iterable[tuple[dt.datetime, int, str]], *, with_adjustments: bool = False
+    entries: Iterable[tuple[dt.datetime, int, str]], *, staff: bool = False
 ) -> list[Authorization | Posting]:
     """The objects of a page of ``card_history_entries``, in its order, in a fixed number of queries.
 
-    An authorization comes with its clearings (``clearings``, oldest first) and, for the back office,
-    its reversals and increments; a posting with its authorization and its original posting.
+    An authorization comes with its conversion charge, its clearings (``clearings``, oldest first)
+    and, for the back office (``staff``), its review and who made it and its reversals and
+    increments; a posting with its authorization and its original posting.
     """
     keys = list(entries)
     authorization_ids = [pk for _at, pk, source in keys if source == EntrySource.AUTHORIZATION]
@@ -131,9 +135,15 @@ def history_entries_load(
         queryset=Posting.objects.filter(kind=PostingKind.CLEARING).order_by("created_at", "id"),
         to_attr="clearings",
     )
-    authorizations = Authorization.objects.filter(pk__in=authorization_ids).prefetch_related(clearings)
-    if with_adjustments:
-        authorizations = authorizations.prefetch_related("adjustments")
+    authorizations = (
+        Authorization.objects.filter(pk__in=authorization_ids)
+        .select_related("conversion_charge")
+        .prefetch_related(clearings)
+    )
+    if staff:
+        authorizations = authorizations.select_related("review__reviewed_by__staff_member").prefetch_related(
+            "adjustments"
+        )
     loaded: dict[tuple[str, int], Authorization | Posting] = {
         (EntrySource.AUTHORIZATION, a.pk): a for a in authorizations
     }

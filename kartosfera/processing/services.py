@@ -19,25 +19,35 @@ import string
 import time
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.accounts.models import Account
-from kartosfera.cards.models import Brand, Card
+from kartosfera.cards.models import Brand, Card, CardProduct
 from kartosfera.cards.pan import pan_brand, pan_fingerprint
 from kartosfera.cards.pin import PIN_TRY_LIMIT
 from kartosfera.cards.usability import card_usability
-from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.audit import Actor, audit_event, audit_record
 from kartosfera.core.errors import Conflict, ValidationFailed
+from kartosfera.core.statements import (
+    Statement,
+    batch,
+    column_count,
+    insert_statement,
+    row_to_instance,
+    update_statement,
+)
+from kartosfera.processing.cbpr2 import conversion_charge_after_commit
 from kartosfera.processing.codes import APPROVED, PARTIALLY_APPROVED, Reason, code_for
-from kartosfera.processing.conversion import convert_at
+from kartosfera.processing.conversion import convert_at, eur_pln_reference_rate_of
 from kartosfera.processing.holds import hold_expires_at
-from kartosfera.processing.models import Authorization, AuthorizationStatus, DailySpend
+from kartosfera.processing.models import Authorization, AuthorizationStatus
 from kartosfera.processing.pipeline import AuthorizationRequest, Context, run_pipeline
+from kartosfera.processing.rows import authorization_id_text, decision_reads, hold_statements
 
 AUTHORIZATION_CODE_ALPHABET = string.ascii_uppercase + string.digits
 
@@ -61,6 +71,9 @@ def request_fingerprint(
     """A keyed hash of the canonical request (+ ``extra``); the card number enters only as its keyed fingerprint."""
     fields: dict[str, object] = dataclasses.asdict(request)
     fields["pan"] = card_fingerprint
+    if not fields["sca_exemption"]:
+        # A request without a claim hashes as before the field existed: a retry across the upgrade replays.
+        del fields["sca_exemption"]
     if extra:
         fields["extra"] = extra
     canonical = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
@@ -128,34 +141,53 @@ def new_authorization(
     )
 
 
-def audit_decision(actor: Actor, authorization: Authorization, *, customer_id: int | None) -> None:
+def _decision_action(authorization: Authorization) -> str:
     if authorization.is_advice:
-        action = "processing.advice.recorded"
-    elif authorization.approved:
-        action = "processing.authorization.approved"
-    else:
-        action = "processing.authorization.declined"
+        return "processing.advice.recorded"
+    if authorization.approved:
+        return "processing.authorization.approved"
+    return "processing.authorization.declined"
+
+
+def _decision_audit_values(authorization: Authorization) -> dict[str, object]:
+    return {
+        "processor_id": authorization.processor_id,
+        "card_last4": authorization.pan_last4,
+        "channel": authorization.channel,
+        "merchant_name": authorization.merchant_name,
+        "mcc": authorization.mcc,
+        "amount_minor": authorization.amount_minor,
+        "currency": authorization.currency,
+        "billing_amount_minor": authorization.billing_amount_minor,
+        "held_minor": authorization.held_minor,
+        "response_code": authorization.response_code,
+        "decline_reason": authorization.decline_reason,
+        "decided_by": authorization.decided_by,
+        "needs_review": authorization.needs_review,
+        "sca_exemption": authorization.sca_exemption,
+    }
+
+
+def audit_decision(actor: Actor, authorization: Authorization, *, customer_id: int | None) -> None:
     audit_record(
         actor=actor,
-        action=action,
+        action=_decision_action(authorization),
         obj=authorization,
         customer_id=customer_id,
-        after={
-            "processor_id": authorization.processor_id,
-            "card_last4": authorization.pan_last4,
-            "channel": authorization.channel,
-            "merchant_name": authorization.merchant_name,
-            "mcc": authorization.mcc,
-            "amount_minor": authorization.amount_minor,
-            "currency": authorization.currency,
-            "billing_amount_minor": authorization.billing_amount_minor,
-            "held_minor": authorization.held_minor,
-            "response_code": authorization.response_code,
-            "decline_reason": authorization.decline_reason,
-            "decided_by": authorization.decided_by,
-            "needs_review": authorization.needs_review,
-        },
+        after=_decision_audit_values(authorization),
     )
+
+
+def _decision_audit_statement(actor: Actor, authorization: Authorization, *, customer_id: int | None) -> Statement:
+    """``audit_decision``'s row as an INSERT whose object id is the authorization's, inserted earlier in the batch."""
+    event = audit_event(
+        actor=actor,
+        action=_decision_action(authorization),
+        obj=authorization,
+        customer_id=customer_id,
+        after=_decision_audit_values(authorization),
+    )
+    return insert_statement(event, sql_values={"object_id": authorization_id_text(authorization.processor_id)})
 
 
 def _declined_values(reason: str, brand: str) -> dict[str, object]:
@@ -197,20 +229,20 @@ def _decide_unknown_card(
 def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | None, now: dt.datetime) -> Decision:
     card_fp = pan_fingerprint(request.pan)
     fingerprint = request_fingerprint(request, card_fingerprint=card_fp)
-    # Lock the card (only its row: not the product's, which all its cards share).
-    card = (
-        Card.objects.select_for_update(of=("self",))
-        .select_related("product")
-        .filter(pan_fingerprint=card_fp, expiry=request.expiry)
-        .first()
-    )
-    if card is None:
+    local_date = timezone.localdate(now)
+    with batch() as reads:
+        handles = [reads.add(statement) for statement in decision_reads(request, card_fp, local_date, now)]
+    card_rows, existing_rows, spent_rows, rate_rows = (reads.rows(handle) for handle in handles)
+    if not card_rows:
         return _decide_unknown_card(actor=actor, request=request, fingerprint=fingerprint, card_fp=card_fp, now=now)
-    # Retries of one id serialize on the card lock: the second finds the first's row.
-    existing = Authorization.objects.filter(processor_id=request.processor_id).first()
-    if existing is not None:
-        return replay(existing, fingerprint)
-    account = Account.objects.select_for_update().get(pk=card.account_id)
+    if existing_rows:
+        return replay(row_to_instance(Authorization, existing_rows[0]), fingerprint)
+    row = card_rows[0]
+    card_end = column_count(Card)
+    product_end = card_end + column_count(CardProduct)
+    card = row_to_instance(Card, row[:card_end])
+    card.product = row_to_instance(CardProduct, row[card_end:product_end])
+    account = row_to_instance(Account, row[product_end:])
     billing = billing_of(request, account.currency, now=now)
     billing_minor = billing.minor
     brand = card.product.brand
@@ -221,10 +253,13 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | Non
         brand=brand,
         usability=card_usability(card, now=now),
         now=now,
-        local_date=timezone.localdate(now),
+        local_date=local_date,
         billing_minor=billing_minor,
         approve_minor=billing_minor,
         pin_block=pin_block,
+        spent=dict(spent_rows),
+        spent_read=True,
+        reference_rate=eur_pln_reference_rate_of(rate_rows),
     )
     started = time.perf_counter_ns()
     decline, decided_by = run_pipeline(ctx)
@@ -251,43 +286,54 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | Non
             "held_minor": ctx.approve_minor,
             "status": AuthorizationStatus.PENDING,
             "expires_at": hold_expires_at(brand=brand, mcc=request.mcc, channel=request.channel, now=now),
+            "sca_exemption": ctx.sca_exemption,
         }
     authorization = new_authorization(request, fingerprint=fingerprint, brand=brand, now=now, **common, **values)
-    authorization.save()
+    # The writes go in one round trip: the authorization, the hold and the day's counters, the audit row.
+    with batch() as writes:
+        inserted = writes.add(insert_statement(authorization))
+        if authorization.approved:
+            for statement in hold_statements(ctx, authorization.held_minor):
+                writes.add(statement)
+        writes.add(_decision_audit_statement(actor, authorization, customer_id=card.customer_id))
+        # The wrong-PIN and PSD2 counters, in the same round trip.
+        card_updates = ctx.card_updates_for(approved=authorization.approved)
+        if card_updates:
+            writes.add(update_statement(card, {**card_updates, "updated_at": now}))
+    _saved(authorization, writes.rows(inserted))
     if authorization.approved:
-        hold_add(ctx, authorization.held_minor)
-    audit_decision(actor, authorization, customer_id=card.customer_id)
-    if ctx.wrong_pin_count is not None:
-        _record_pin_tries(actor, card, ctx.wrong_pin_count, now=now)
+        ctx.account.held_minor += authorization.held_minor
+    if card_updates:
+        _card_updated(actor, card, card_updates)
+    conversion_charge_after_commit(authorization)  # CBPR2: an approved converted payment's charge, after commit
     return Decision(authorization=authorization, replayed=False)
 
 
+def _saved(authorization: Authorization, returned: list[tuple[Any, ...]]) -> None:
+    """Mark the batch-inserted ``authorization`` as saved, with the id the database gave it."""
+    if returned:
+        authorization.pk = returned[0][0]
+    else:  # a database that cannot return the id from the INSERT
+        authorization.pk = Authorization.objects.values_list("pk", flat=True).get(
+            processor_id=authorization.processor_id
+        )
+    authorization._state.adding = False
+    authorization._state.db = connection.alias
+
+
 def hold_add(ctx: Context, amount: int) -> None:
-    """Hold ``amount`` more on the account and count it in the day's limits (the locks are held).
-
-    ``ctx.spent`` holds the day's counters as the limit check read them under the card lock.
-    """
-    Account.objects.filter(pk=ctx.account.pk).update(held_minor=F("held_minor") + amount)
+    """Hold ``amount`` more on the account and count it in the day's limits (the locks are held)."""
+    with batch() as writes:
+        for statement in hold_statements(ctx, amount):
+            writes.add(statement)
     ctx.account.held_minor += amount
-    DailySpend.objects.bulk_create(
-        [
-            DailySpend(
-                card_id=ctx.card.pk,
-                local_date=ctx.local_date,
-                group=group,
-                amount_minor=ctx.spent.get(group, 0) + amount,
-            )
-            for group in ctx.limit_groups
-        ],
-        update_conflicts=True,
-        unique_fields=["card", "local_date", "group"],
-        update_fields=["amount_minor"],
-    )
 
 
-def _record_pin_tries(actor: Actor, card: Card, count: int, *, now: dt.datetime) -> None:
-    Card.objects.filter(pk=card.pk).update(wrong_pin_count=count, updated_at=now)
-    if count >= PIN_TRY_LIMIT > card.wrong_pin_count:
+def _card_updated(actor: Actor, card: Card, updates: dict[str, object]) -> None:
+    """After the card row took the decision's ``updates`` (the wrong-PIN and PSD2 counters): audit a PIN the
+    3rd wrong PIN blocked, and keep the instance in step."""
+    count = updates.get("wrong_pin_count")
+    if isinstance(count, int) and count >= PIN_TRY_LIMIT > card.wrong_pin_count:
         audit_record(
             actor=actor,
             action="processing.card.pin_blocked",
@@ -295,7 +341,8 @@ def _record_pin_tries(actor: Actor, card: Card, count: int, *, now: dt.datetime)
             customer_id=card.customer_id,
             after={"wrong_pin_count": count},
         )
-    card.wrong_pin_count = count
+    for field, value in updates.items():
+        setattr(card, field, value)
 
 
 def authorization_decide(

@@ -7,6 +7,13 @@ an internet payment without 3-D Secure), reversals, incremental authorizations
 (hotels, fuel) and some advices (stand-in approvals at ATMs). And the acquirers'
 side: the clearing of every approved payment, the next day.
 
+PSD2 soft declines are answered as the terminal and the merchant would (docs/processing.md,
+"PSD2 exemptions"): taps stay within the country's no-PIN amount (a terminal asks for the PIN
+above it), and a tap the card core soft-declines past its contactless counter
+(``contactless_pin_required``) is paid again at once by chip; small internet payments often
+claim the low-value exemption instead of 3-D Secure, and one soft-declined
+(``sca_required``) is sent again with a 3-D Secure authentication, which resets the counters.
+
 Two ways to play, one traffic plan:
 
 * **Past moments (back-fill)** go through the service layer with an explicit past
@@ -36,7 +43,11 @@ over HTTP with ``--url``, else through the service.
 The simulator never knows a card's PIN (only a keyed verification value is stored):
 its chip payments go without a PIN, ATM withdrawals arrive as stand-in advices, and a
 "wrong PIN" is a random PIN on a card that has a PIN set, at most one per card per run
-and only while its wrong-PIN counter is 0, so the simulator never blocks a PIN.
+and only while its wrong-PIN counter is 0, so the simulator never blocks a PIN. That is
+also why a soft-declined tap is re-run by chip, not as a tap with the PIN as a real
+terminal would: only a right PIN or a 3-D Secure authentication resets the contactless
+counter, so a card that paid 5 taps in a row is soft-declined again until its next
+authenticated internet payment.
 """
 
 from __future__ import annotations
@@ -65,8 +76,9 @@ from kartosfera.processing.advices import advice_record
 from kartosfera.processing.api import authorization_request_from as api_request
 from kartosfera.processing.api import clearing_record_from
 from kartosfera.processing.clearing import clearing_post_batch, tolerance_percent
+from kartosfera.processing.codes import Reason
 from kartosfera.processing.merchants import MERCHANTS, DemoMerchant, demo_billing
-from kartosfera.processing.models import HOLDING_STATUSES, Authorization, Channel
+from kartosfera.processing.models import HOLDING_STATUSES, Authorization, Channel, ScaExemption
 from kartosfera.processing.schemas import AdviceIn, AuthorizationIn, ClearingBatchIn
 from kartosfera.processing.services import authorization_decide
 from kartosfera.processing.terminal import ProcessorClient, authorization_body
@@ -81,7 +93,12 @@ OVER_LIMIT_SHARE = 0.03
 NO_3DS_SHARE = 0.05
 REVERSAL_SHARE = 0.05
 CONTACTLESS_SHARE = 0.75
-CONTACTLESS_MAX_MINOR = 30_000
+# A terminal takes a tap without a PIN up to the country's limit (Poland: 100 PLN; the euro countries: EUR 50,
+# the RTS's ceiling); above it, the simulator pays by chip.
+CONTACTLESS_MAX_MINOR = {"PLN": 10_000, "EUR": 5_000}
+# Small internet payments that claim the low-value exemption (RTS art. 16) instead of 3-D Secure.
+LOW_VALUE_SHARE = 0.5
+LOW_VALUE_MAX_MINOR = {"PLN": 10_000, "EUR": 2_500}
 # A card that cannot pay (blocked, lost, expired, not activated) is tried now and then, not daily.
 UNUSABLE_SHARE = 0.05
 # Clearing (per approved payment, or per payment for a force post).
@@ -121,6 +138,8 @@ class Payment:
     advice: bool = False
     wrong_pin: str | None = None
     with_3ds: bool = True
+    # An internet payment without 3-D Secure that claims the low-value exemption.
+    low_value_claim: bool = False
     auth_value: str = ""
     # Follow-ups, only played when the payment was approved: ("increment" | "reversal", amount or None).
     follow_ups: list[tuple[str, int | None]] = field(default_factory=list)
@@ -139,6 +158,7 @@ class Payment:
             self.advice,
             self.wrong_pin is not None,
             self.with_3ds,
+            self.low_value_claim,
             tuple(self.follow_ups),
             self.settlement,
             self.force_post,
@@ -205,13 +225,17 @@ def _payment(rng: random.Random, card: Card, when: dt.datetime, *, pin_try: bool
         channel = Channel.ATM
     elif merchant.online:
         channel = Channel.ECOMMERCE
-    elif amount <= CONTACTLESS_MAX_MINOR and rng.random() < CONTACTLESS_SHARE:
+    elif amount <= CONTACTLESS_MAX_MINOR[merchant.currency] and rng.random() < CONTACTLESS_SHARE:
         channel = Channel.POS_CONTACTLESS
     else:
         channel = Channel.POS_CHIP
     payment = Payment(card=card, merchant=merchant, amount_minor=amount, channel=channel, when=when, today=today)
     payment.auth_value = base64.b64encode(rng.randbytes(20)).decode()
     payment.with_3ds = rng.random() >= NO_3DS_SHARE
+    low_value_draw = rng.random()
+    small = amount <= LOW_VALUE_MAX_MINOR[merchant.currency]
+    if channel == Channel.ECOMMERCE and payment.with_3ds and small and low_value_draw < LOW_VALUE_SHARE:
+        payment.with_3ds, payment.low_value_claim = False, True
     wrong_pin_draw = rng.random()
     if merchant.atm:
         if pin_try and wrong_pin_draw < 0.3:
@@ -279,7 +303,7 @@ def traffic_plan(
 
 
 class Player(Protocol):
-    def authorize(self, body: dict[str, Any], payment: Payment) -> bool: ...
+    def authorize(self, body: dict[str, Any], payment: Payment) -> tuple[bool, str]: ...
     def advise(self, body: dict[str, Any], payment: Payment) -> None: ...
     def reverse(self, authorization_id: str, body: dict[str, Any], payment: Payment) -> None: ...
     def increment(self, authorization_id: str, body: dict[str, Any], payment: Payment) -> None: ...
@@ -289,10 +313,10 @@ class Player(Protocol):
 class ServicePlayer:
     """Past moments: the service layer with their own time (see the module's docstring)."""
 
-    def authorize(self, body: dict[str, Any], payment: Payment) -> bool:
+    def authorize(self, body: dict[str, Any], payment: Payment) -> tuple[bool, str]:
         request = api_request(AuthorizationIn.model_validate(body))
         decision = authorization_decide(actor=ACTOR, request=request, pin_block=body.get("pin_block"), now=payment.when)
-        return decision.authorization.approved
+        return decision.authorization.approved, decision.authorization.decline_reason
 
     def advise(self, body: dict[str, Any], payment: Payment) -> None:
         payload = AdviceIn.model_validate(body)
@@ -351,8 +375,9 @@ class HttpPlayer:
             raise SimulationError(f"POST {path}: {answer.status or 'unreachable'} {answer.body.get('detail', '')}")
         return answer.body
 
-    def authorize(self, body: dict[str, Any], payment: Payment) -> bool:
-        return bool(self._post("authorizations", body)["approved"])
+    def authorize(self, body: dict[str, Any], payment: Payment) -> tuple[bool, str]:
+        answer = self._post("authorizations", body)
+        return bool(answer["approved"]), answer.get("decline_reason") or ""
 
     def advise(self, body: dict[str, Any], payment: Payment) -> None:
         self._post("advices", body)
@@ -379,48 +404,80 @@ def run_tag(seed: int) -> str:
     return f"{ID_PREFIX}-s{seed}-{secrets.token_hex(4)}"
 
 
-def _play(player: Player, payment: Payment, processor_id: str, stats: Counter[str]) -> bool:
-    """Play the payment and its follow-ups; True when it holds money now (approved, or an approved advice)."""
-    card = payment.card
-    currency = payment.merchant.currency
-    brand = card.product.brand
+def _body(payment: Payment, processor_id: str, *, channel: str, with_3ds: bool, claim: str = "") -> dict[str, Any]:
+    brand = payment.card.product.brand
     three_ds: dict[str, str] = {}
-    if payment.with_3ds:
+    if with_3ds:
         three_ds = {"eci": "05" if brand == Brand.VISA else "02", "authentication_value": payment.auth_value}
-    body = authorization_body(
-        card=card,
+    return authorization_body(
+        card=payment.card,
         merchant=payment.merchant,
         amount_minor=payment.amount_minor,
-        currency=currency,
-        channel=payment.channel,
+        currency=payment.merchant.currency,
+        channel=channel,
         pin=payment.wrong_pin,
         processor_id=processor_id,
         network_transaction_id=f"NT-{processor_id}",
         three_ds=three_ds,
+        sca_exemption=claim,
     )
+
+
+# A PSD2 soft decline and how the payment is sent again: (the retry's id suffix, its channel, with 3-D Secure).
+RETRIES = {
+    # The terminal would ask for the PIN and take the tap again; the simulator knows no PIN: chip (module doc).
+    Reason.CONTACTLESS_PIN_REQUIRED: ("chip", Channel.POS_CHIP, False),
+    # The merchant's 3-D Secure server authenticates the holder and sends the payment again.
+    Reason.SCA_REQUIRED: ("3ds", Channel.ECOMMERCE, True),
+}
+
+
+def _authorize(player: Player, payment: Payment, processor_id: str, stats: Counter[str]) -> str | None:
+    """Authorize ``payment`` (and once more after a PSD2 soft decline); the approved authorization's id, or None."""
+    claim = ScaExemption.LOW_VALUE if payment.low_value_claim else ""
+    body = _body(payment, processor_id, channel=payment.channel, with_3ds=payment.with_3ds, claim=claim)
+    approved, reason = player.authorize(body, payment)
+    stats["approved" if approved else "declined"] += 1
+    retry = RETRIES.get(reason)
+    if approved or retry is None or (reason == Reason.SCA_REQUIRED and not payment.low_value_claim):
+        # A plain internet payment without 3-D Secure stays declined: the demo's example of the soft decline.
+        return processor_id if approved else None
+    suffix, channel, with_3ds = retry
+    retry_id = f"{processor_id}-{suffix}"
+    approved, _reason = player.authorize(_body(payment, retry_id, channel=channel, with_3ds=with_3ds), payment)
+    stats["approved" if approved else "declined"] += 1
+    stats[f"re-sent after {reason}"] += 1
+    return retry_id if approved else None
+
+
+def _play(player: Player, payment: Payment, processor_id: str, stats: Counter[str]) -> str | None:
+    """Play the payment and its follow-ups; the id of the authorization that holds money now (approved, a retry
+    approved after a soft decline, or an approved advice), else None."""
+    card = payment.card
+    currency = payment.merchant.currency
     if payment.advice:
+        body = _body(payment, processor_id, channel=payment.channel, with_3ds=payment.with_3ds)
         body["decision"] = {"approved": True, "response_code": "00", "authorization_code": processor_id[-6:].upper()}
         player.advise(body, payment)
         stats["advices"] += 1
-        return True
-    approved = player.authorize(body, payment)
-    stats["approved" if approved else "declined"] += 1
-    if not approved:
-        return False
+        return processor_id
+    approved_id = _authorize(player, payment, processor_id, stats)
+    if approved_id is None:
+        return None
     for number, (kind, amount) in enumerate(payment.follow_ups, start=1):
-        follow: dict[str, Any] = {"id": f"{processor_id}-{kind[:3]}{number}"}
+        follow: dict[str, Any] = {"id": f"{approved_id}-{kind[:3]}{number}"}
         if amount is not None:
             follow["amount_minor"] = amount
             billing = demo_billing(amount, currency, card.account.currency)
             if billing is not None:
                 follow["billing_amount_minor"] = billing[0]
         if kind == "increment":
-            player.increment(processor_id, follow, payment)
+            player.increment(approved_id, follow, payment)
             stats["increments"] += 1
         else:
-            player.reverse(processor_id, follow, payment)
+            player.reverse(approved_id, follow, payment)
             stats["reversals"] += 1
-    return True
+    return approved_id
 
 
 def _batch_time(day: dt.date) -> dt.datetime:
@@ -695,12 +752,12 @@ def simulate_card_traffic(
             acquirers.force_post(payment, processor_id, timezone.localdate(payment.when))
             continue
         try:
-            holds = _play(service, payment, processor_id, stats)
+            holding_id = _play(service, payment, processor_id, stats)
         except DomainError as exc:  # e.g. an unsupported currency for an account: skip, never half-done
             stats[f"refused: {exc.message}"] += 1
             continue
-        if holds:
-            acquirers.settle(processor_id, payment.settlement, timezone.localdate(payment.when))
+        if holding_id is not None:
+            acquirers.settle(holding_id, payment.settlement, timezone.localdate(payment.when))
     advance(now)  # a batch due later than now does not happen (yet): today's payments stay pending
     stats["holds expired"] += hold_expire_due(now=now)
     return stats

@@ -112,6 +112,7 @@ def authorization_body(
     processor_id: str | None = None,
     network_transaction_id: str | None = None,
     three_ds: dict[str, str] | None = None,
+    sca_exemption: str = "",
 ) -> dict[str, Any]:
     """The processor's authorization request for a demo card (the full number only inside the body)."""
     pan = decrypt_pan(card.pan_ciphertext)
@@ -143,4 +144,6 @@ def authorization_body(
         data = three_ds if three_ds is not None else three_ds_data(card.product.brand)
         if data:
             body["three_ds"] = data
+        if sca_exemption:
+            body["sca_exemption"] = sca_exemption
     return body

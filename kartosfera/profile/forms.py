@@ -95,3 +95,16 @@ class AccessBlockForm(forms.Form):
         label=_("I understand that I will be signed out at once and that only the bank can unblock my access."),
         error_messages={"required": _("Tick the box to confirm that you want to block your access.")},
     )
+
+
+class NotificationsForm(forms.Form):
+    # CBPR2 (Regulation (EU) 2021/1230 Art. 4(5)): the payer may opt out of this message.
+    conversion_charge_sms = forms.BooleanField(
+        label=_("Send me a text message about the currency conversion charge"),
+        help_text=_(
+            "Once a month for each card and currency: after the first card payment or withdrawal in another "
+            "European Economic Area currency than your account's, the total conversion charge as a mark-up over "
+            "the European Central Bank's reference rate."
+        ),
+        required=False,
+    )

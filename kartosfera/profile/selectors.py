@@ -29,6 +29,8 @@ class PersonalData:
     portal_phone_is_own: bool
     login: str
     password_changed_at: dt.datetime | None
+    # The CBPR2 message about currency conversion charges (the cardholder may switch it off).
+    conversion_charge_sms: bool
 
 
 def personal_data_for_user(*, user: User) -> PersonalData:
@@ -47,4 +49,5 @@ def personal_data_for_user(*, user: User) -> PersonalData:
         portal_phone_is_own=bool(user.portal_phone),
         login=user.login or "",
         password_changed_at=user.password_changed_at,
+        conversion_charge_sms=customer.conversion_charge_sms,
     )

@@ -12,6 +12,7 @@ urlpatterns = [
     path("login/", views.own_login, name="login"),
     path("phone/", views.phone, name="phone"),
     path("block/", views.block, name="block"),
+    path("notifications/", views.notifications, name="notifications"),
     # The session warning's endpoints (kartosfera/users/session_timeout.py).
     path("session/", session_timeout.session_status, name="session_status"),
     path("session/extend/", session_timeout.session_extend, name="session_extend"),

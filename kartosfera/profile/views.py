@@ -16,8 +16,15 @@ from django.views.decorators.http import require_http_methods, require_safe
 from django_ratelimit.decorators import ratelimit
 
 from kartosfera.core.audit import Actor
+from kartosfera.customers.services import customer_conversion_charge_sms_set
 from kartosfera.portal.decorators import cardholder_required
-from kartosfera.profile.forms import AccessBlockForm, OwnLoginForm, PasswordChangeForm, PhoneChangeForm
+from kartosfera.profile.forms import (
+    AccessBlockForm,
+    NotificationsForm,
+    OwnLoginForm,
+    PasswordChangeForm,
+    PhoneChangeForm,
+)
 from kartosfera.profile.selectors import personal_data_for_user
 from kartosfera.profile.stepup_operations import OWN_LOGIN_SET, PASSWORD_CHANGE, PHONE_CHANGE
 from kartosfera.sca.stepup import stepup_begin
@@ -105,3 +112,22 @@ def block(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your access to the portal is blocked. Only your bank can unblock it."))
         return redirect(settings.LOGOUT_REDIRECT_URL)
     return render(request, "profile/block.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(FORM_METHODS)
+@cardholder_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The text messages the cardholder may switch off (CBPR2's message about conversion charges)."""
+    user = _user(request)
+    customer = user.customer
+    if customer is None:  # unreachable behind cardholder_required
+        raise PermissionDenied
+    form = NotificationsForm(_data(request), initial={"conversion_charge_sms": customer.conversion_charge_sms})
+    if request.method == "POST" and form.is_valid():
+        customer_conversion_charge_sms_set(
+            actor=Actor.for_user(user), customer=customer, enabled=form.cleaned_data["conversion_charge_sms"]
+        )
+        messages.success(request, _("Your notification settings are saved."))
+        return redirect("profile:index")
+    return render(request, "profile/notifications.html", {"form": form})

@@ -13,9 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import phonenumbers
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -36,6 +38,7 @@ from kartosfera.cards.pin import (
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import Conflict, DomainError, ValidationFailed
 from kartosfera.core.models import ActorType
+from kartosfera.core.money import Currency, Money
 from kartosfera.customers.models import Customer
 from kartosfera.notifications.services import sms_send
 from kartosfera.secure3d.models import ThreeDSProfile, TrustedMerchant
@@ -189,6 +192,29 @@ def threeds_pin_set(
 
 
 # --- The low-value exemption -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExemptionRule:
+    """The low-value rule as the card core applies it: each payment, and the total or the number in a row."""
+
+    payment: Money
+    total: Money | None
+    in_a_row: int | None
+
+
+def threeds_exemption_rule() -> ExemptionRule:
+    """The rule the portal states: the bank's figures, with the one counter the bank applies.
+
+    The EBA lets the bank end the exemption by the total or by the number in a row, not necessarily both
+    (``settings.PSD2_EXEMPTION_COUNTER``; the card core: kartosfera/processing/exemptions.py).
+    """
+    by_count = settings.PSD2_EXEMPTION_COUNTER == "count"
+    return ExemptionRule(
+        payment=Money(EXEMPTION_MAX_PAYMENT_PLN * 100, Currency.PLN),
+        total=None if by_count else Money(EXEMPTION_MAX_TOTAL_PLN * 100, Currency.PLN),
+        in_a_row=EXEMPTION_MAX_IN_A_ROW if by_count else None,
+    )
 
 
 @transaction.atomic

@@ -15,7 +15,6 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import DomainError
-from kartosfera.core.money import Currency, Money
 from kartosfera.customers.identity import mask_phone
 from kartosfera.customers.models import Customer
 from kartosfera.portal.decorators import cardholder_required
@@ -59,11 +58,7 @@ def _render_index(
         "phone": mask_phone(stepup_phone(_user(request))),
         "merchants": TrustedMerchant.objects.filter(customer=customer),
         "merchant_form": merchant_form or TrustedMerchantForm(),
-        "rule": {
-            "payment": Money(services.EXEMPTION_MAX_PAYMENT_PLN * 100, Currency.PLN),
-            "total": Money(services.EXEMPTION_MAX_TOTAL_PLN * 100, Currency.PLN),
-            "in_a_row": services.EXEMPTION_MAX_IN_A_ROW,
-        },
+        "rule": services.threeds_exemption_rule(),
     }
     return render(request, "secure3d/index.html", context, status=status)
 

@@ -474,3 +474,76 @@ def test_the_whole_audit_trail_passes_axe_with_pages_the_kind_filter_and_a_phone
     overflow = page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
     assert not overflow
     check_page()
+
+
+# --- 5. The card payments flagged for review -------------------------------------------------------
+
+
+def test_a_supervisor_reviews_a_stand_in_payment_on_a_phone_in_polish_and_english(
+    page: Page, live_server, check_page, staff, cardholder, annas_card
+):
+    from kartosfera.processing.advices import advice_record
+    from kartosfera.processing.models import AuthorizationReview
+    from kartosfera.processing.tests.helpers import PROCESSOR, CardFixture, request_for
+
+    pan = _full_pan(annas_card)
+    advice = advice_record(
+        actor=PROCESSOR,
+        request=request_for(
+            CardFixture(card=annas_card, pan=pan),
+            amount_minor=300_000,
+            channel="atm",
+            mcc="6011",
+            merchant_name="Sparkasse Geldautomat",
+            merchant_city="Berlin",
+            merchant_country="DE",
+        ),
+        approved=True,
+        response_code="00",
+    ).authorization
+    page.set_viewport_size({"width": 375, "height": 740})
+    staff_sign_in(page, check_page, staff["supervisor"])
+
+    page.get_by_role("link", name="Do weryfikacji").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Płatności kartą do weryfikacji")
+    row = page.locator(f"#review-{advice.pk}")
+    expect(row).to_contain_text("Berlin, Niemcy (DE)")
+    expect(row).to_contain_text("Zatwierdzona przez organizację płatniczą w trybie stand-in")
+    _assert_no_full_pan(page, [pan])
+    _assert_no_sideways_scrolling(page)
+    check_page()
+
+    # A card number in the note is refused, and not shown back.
+    row.get_by_label("Notatka (opcjonalnie)").fill(f"Klientka podała {pan}")
+    row.get_by_role("button", name=re.compile("Oznacz jako sprawdzoną")).click()
+    expect(page.get_by_role("alert")).to_contain_text("Nie wpisuj numeru karty")
+    _assert_no_full_pan(page, [pan])
+    check_page()
+    assert not AuthorizationReview.objects.exists()
+
+    # Keyboard only: type the note, Tab to the button, Enter.
+    note = page.locator(f"#review-{advice.pk}").get_by_label("Notatka (opcjonalnie)")
+    note.fill("Bankomat potwierdził wypłatę.")
+    note.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator("#flash")).to_contain_text("jest oznaczona jako sprawdzona")
+    expect(page.get_by_text("Brak płatności do pokazania.")).to_be_visible()
+    check_page()
+    assert AuthorizationReview.objects.get().note == "Bankomat potwierdził wypłatę."
+
+    page.get_by_label("Pokaż", exact=True).select_option("reviewed")
+    page.get_by_role("button", name="Pokaż").click()
+    expect(page.locator(f"#review-{advice.pk}")).to_contain_text("Bankomat potwierdził wypłatę.")
+    expect(page.locator(f"#review-{advice.pk}")).to_contain_text("Maria Kierownik")
+    _assert_no_sideways_scrolling(page)
+    check_page()
+
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Card payments to review")
+    expect(page.locator(f"#review-{advice.pk}")).to_contain_text("Berlin, Germany (DE)")
+    check_page()
+
+    # The card's history, where the link leads, says who reviewed the advice.
+    page.locator(f"#review-{advice.pk}").get_by_role("link", name="Anna Nowak").click()
+    expect(page.locator(f"#authorization-{advice.pk}")).to_contain_text("reviewed by Maria Kierownik")
+    check_page()

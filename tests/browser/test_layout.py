@@ -22,6 +22,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,10 @@ from kartosfera.notifications.backends import Sms, locmem
 from kartosfera.notifications.backends.file import SmsBackend as FileSmsBackend
 from kartosfera.processing.adjustments import authorization_reverse
 from kartosfera.processing.advices import advice_record
+from kartosfera.processing.cbpr2 import conversion_charge_record, ecb_rates_set
 from kartosfera.processing.clearing import ClearingRecord, clearing_post_batch
 from kartosfera.processing.models import Channel
+from kartosfera.processing.reviews import authorization_review_mark
 from kartosfera.processing.tests.helpers import PROCESSOR, CardFixture, decide, request_for
 from kartosfera.secure3d.models import ThreeDSProfile
 from kartosfera.secure3d.services import threeds_pin_set, threeds_pin_values, trusted_merchant_add
@@ -104,7 +107,8 @@ def submit(form: str, **values: Value) -> Step:
     def step(page: Page, cast: Cast) -> None:
         target = page.locator(cast.path(form))
         for name, value in values.items():
-            control = target.locator(f'[name="{name}"]')
+            # A prefixed form's field (review-12-note) is found by the end of its name.
+            control = target.locator(f'[name="{name}"], [name$="-{name}"]')
             text = value(cast) if callable(value) else value
             if control.first.get_attribute("type") == "radio":
                 target.locator(f'[name="{name}"][value="{text}"]').check()
@@ -283,6 +287,7 @@ PAGES: tuple[Row, ...] = (
         shows=ERROR,
     ),
     row(CARDHOLDER, "block own access", go("/settings/block/")),
+    row(CARDHOLDER, "notifications", go("/settings/notifications/")),
     row(CARDHOLDER, "3-D Secure", go("/3d-secure/")),
     row(CARDHOLDER, "3-D Secure PIN", go("/3d-secure/pin/")),
     row(
@@ -317,6 +322,14 @@ PAGES: tuple[Row, ...] = (
     ),
     row(SUPERVISOR, "card decisions", go("/backoffice/customers/{customer}/cards/{big}/history/"), shows="main td"),
     row(SUPERVISOR, "staff activity", go("/backoffice/activity/"), shows="main table"),
+    row(SUPERVISOR, "payments to review", go("/backoffice/reviews/"), shows="main .review-form textarea"),
+    row(
+        SUPERVISOR,
+        "a review note with a card number",
+        submit("main form.review-form", note=lambda c: f"Numer {BIG_PAN} podany przez klientkę"),
+        shows=ERROR,
+    ),
+    row(SUPERVISOR, "payments reviewed", go("/backoffice/reviews/?state=reviewed"), shows="main .review-note"),
     row(
         SUPERVISOR,
         "staff activity, filter error",
@@ -334,6 +347,7 @@ PAGES: tuple[Row, ...] = (
         shows="main .needs-review",
     ),
     row(AUDITOR, "staff activity (auditor)", go("/backoffice/activity/"), shows="main table"),
+    row(AUDITOR, "payments to review (auditor)", go("/backoffice/reviews/?state=all"), shows="main .needs-review"),
     # --- The demo's developer pages (DEBUG only).
     row(DEMO, "SMS outbox", go("/dev/sms-outbox/"), shows="main table"),
     row(DEMO, "demo staff codes", go("/dev/staff-codes/"), shows="main table"),
@@ -521,6 +535,26 @@ def cast(db, settings, tmp_path) -> Cast:
     supervisor = staff_person_create(
         StaffRole.SUPERVISOR, username="kierowniczka", full_name="Maria Magdalena Kierownik-Zmianowa"
     )
+    # A stand-in abroad, already reviewed with a long note: the queue's "reviewed" list and the card's history.
+    reviewed = advice_record(
+        actor=PROCESSOR,
+        request=request_for(
+            CardFixture(card=credit, pan=CREDIT_PAN),
+            amount_minor=250_000,
+            channel=Channel.ATM,
+            mcc="6011",
+            merchant_name="Sparkasse Geldautomat Hauptbahnhof",
+            merchant_city="Frankfurt am Main",
+            merchant_country="DE",
+        ),
+        approved=True,
+        response_code="00",
+    ).authorization
+    authorization_review_mark(
+        reviewer=supervisor.user,
+        authorization=reviewed,
+        note="Klientka potwierdziła wypłatę podczas podróży służbowej; limit gotówkowy przekroczony za zgodą banku.",
+    )
     auditor = staff_person_create(
         StaffRole.AUDITOR, username="rewident", full_name="Adam Bartłomiej Rewident-Kontrolny"
     )
@@ -584,6 +618,17 @@ def _card_payments(big: CardFixture, credit: CardFixture) -> None:
         authorization_code="ADV001",
     )
     decide(credit, amount_minor=123_456, merchant_name="Hotel Bristol", mcc="7011")
+    # A payment in another EEA currency, with its CBPR2 charge over the ECB's rate (the longest line of a row).
+    ecb_rates_set(
+        actor=PROCESSOR,
+        rate_date=timezone.localdate() - dt.timedelta(days=1),
+        rates={"PLN": Decimal("4.2350"), "HUF": Decimal("385.40")},
+        available_from=timezone.now() - dt.timedelta(hours=1),
+    )
+    forint = decide(
+        big, amount_minor=1_234_567_00, currency="HUF", billing_amount_minor=1_395_061, merchant_country="HU"
+    )
+    assert conversion_charge_record(authorization_id=forint.authorization.pk) is not None
     # Clearing: a split shipment half-way (partially settled), a tip, postings of their own.
     order = decide(big, amount_minor=30_000, channel=Channel.ECOMMERCE, eci="05", authentication_value="AAAB")
     dinner = decide(big, amount_minor=10_000, mcc="5812", merchant_name="Pierogarnia").authorization

@@ -39,13 +39,32 @@ def test_duplicate_reference_is_a_conflict(cardholder):
         account_factory(customer=cardholder.customer, reference=account.reference)
 
 
-def test_balance_updates_are_audited_with_before_and_after(cardholder):
-    account = account_factory(customer=cardholder.customer, balance_minor=100)
-    account_update(actor=SYSTEM, account=account, balance_minor=-2500)
+def test_updates_are_audited_with_before_and_after(cardholder):
+    account = account_factory(customer=cardholder.customer, kind=AccountKind.CREDIT)
+    account_update(actor=SYSTEM, account=account, credit_limit_minor=2_000_000, iban="PL61")
     account.refresh_from_db()
-    assert account.balance_minor == -2500
+    assert (account.credit_limit_minor, account.iban) == (2_000_000, "PL61")
     event = AuditEvent.objects.get(action="accounts.account.updated")
-    assert event.before == {"balance_minor": 100} and event.after == {"balance_minor": -2500}
+    assert event.before == {"credit_limit_minor": 1_000_000, "iban": ""}
+    assert event.after == {"credit_limit_minor": 2_000_000, "iban": "PL61"}
+
+
+def test_an_account_opens_with_its_balance_as_the_start_of_its_ledger(cardholder):
+    account = account_factory(customer=cardholder.customer, balance_minor=12_345)
+    assert (account.balance_minor, account.opening_balance_minor) == (12_345, 12_345)
+
+
+def test_the_balance_is_never_overwritten_it_moves_only_by_postings(cardholder):
+    """A silent overwrite would lose the card postings made since the bank computed its figure (0013)."""
+    account = account_factory(customer=cardholder.customer, balance_minor=100)
+
+    with pytest.raises(ValidationFailed) as exc:
+        account_update(actor=SYSTEM, account=account, balance_minor=-2500, iban="PL61")
+
+    assert "postings" in exc.value.field_errors["balance_minor"]
+    account.refresh_from_db()
+    assert (account.balance_minor, account.iban) == (100, "")
+    assert not AuditEvent.objects.filter(action="accounts.account.updated").exists()
 
 
 def test_the_database_refuses_credit_terms_on_a_debit_account_and_a_negative_limit(cardholder):

@@ -98,28 +98,42 @@ def test_the_bank_reads_an_account(bank, owner):
 
 def test_an_unknown_account_is_404(bank):
     assert bank.get("/accounts/NO-SUCH").status_code == 404
-    assert bank.patch("/accounts/NO-SUCH", {"balance_minor": 1}).status_code == 404
+    assert bank.patch("/accounts/NO-SUCH", {"credit_limit_minor": 1}).status_code == 404
 
 
-def test_the_bank_reports_a_new_balance_and_credit_limit(bank, owner):
+def test_the_bank_reports_a_new_credit_limit_and_billing_day(bank, owner):
     account = account_factory(customer=owner, reference="ACC-UPD", kind=AccountKind.CREDIT)
 
-    response = bank.patch(
-        "/accounts/ACC-UPD", {"balance_minor": -50_000, "credit_limit_minor": 2_000_000, "billing_day": 15}
-    )
+    response = bank.patch("/accounts/ACC-UPD", {"credit_limit_minor": 2_000_000, "billing_day": 15})
 
     assert response.status_code == 200, response.json()
     account.refresh_from_db()
-    assert (account.balance_minor, account.credit_limit_minor, account.billing_day) == (-50_000, 2_000_000, 15)
-    assert response.json()["available_funds_minor"] == 1_950_000
+    assert (account.balance_minor, account.credit_limit_minor, account.billing_day) == (-120_000, 2_000_000, 15)
+    assert response.json()["available_funds_minor"] == 1_880_000
+    assert response.json()["opening_balance_minor"] == -120_000
     [row] = audit_rows(bank.api_key, "accounts.account.updated")
-    assert row.before["balance_minor"] == -120_000 and row.after["balance_minor"] == -50_000
+    assert row.before == {"billing_day": 10, "credit_limit_minor": 1_000_000}
+    assert row.after == {"billing_day": 15, "credit_limit_minor": 2_000_000}
+
+
+def test_the_balance_cannot_be_overwritten_and_the_answer_says_where_to_post(bank, owner):
+    """A balance computed by the bank a moment ago would silently undo a card payment posted meanwhile (0013)."""
+    account = account_factory(customer=owner, reference="ACC-OVERWRITE", kind=AccountKind.CREDIT)
+
+    response = bank.patch("/accounts/ACC-OVERWRITE", {"balance_minor": -50_000, "credit_limit_minor": 2_000_000})
+
+    assert response.status_code == 422, response.json()
+    assert "/postings" in errors_by_field(response)["balance_minor"]
+    account.refresh_from_db()
+    assert (account.balance_minor, account.credit_limit_minor) == (-120_000, 1_000_000)
+    assert audit_rows(bank.api_key, "accounts.account.updated") == []
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
     [
         ({"balance_minor": None}, "balance_minor"),
+        ({"balance_minor": 1}, "balance_minor"),
         ({"iban": None}, "iban"),
         ({"credit_limit_minor": 1000}, "credit_limit_minor"),  # a debit account has no credit limit
         ({"billing_day": 5}, "billing_day"),

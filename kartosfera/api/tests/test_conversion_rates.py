@@ -53,6 +53,7 @@ def test_a_retry_with_the_same_key_gets_the_first_answer_and_one_row(bank):
         ({"from_currency": "eur"}, "from_currency"),
         ({"valid_from": "2026-11-30T00:00:00"}, "valid_from"),  # no offset
         ({"valid_from": 1764460800}, "valid_from"),
+        ({"valid_from": "0307-12-20T19:21:36+23:40"}, "valid_from"),  # centuries off (schemathesis found a 500)
     ],
 )
 def test_a_bad_rate_is_422_and_writes_nothing(bank, change, field):
@@ -65,3 +66,30 @@ def test_a_bad_rate_is_422_and_writes_nothing(bank, change, field):
 def test_a_rate_needs_an_idempotency_key(bank):
     response = bank.post("/conversion-rates", {"from_currency": "EUR", "to_currency": "PLN", "rate": "4.27"}, key=None)
     assert response.status_code == 400
+
+
+def test_an_offset_postgresql_cannot_store_is_kept_in_utc(bank):
+    # ISO 8601 allows offsets up to ±23:59, PostgreSQL stores up to ±15:59: the moment is kept in UTC.
+    response = bank.post(
+        "/conversion-rates",
+        {"from_currency": "EUR", "to_currency": "PLN", "rate": "4.27", "valid_from": "2026-11-30T23:40:00+23:40"},
+    )
+    assert response.status_code == 201, response.json()
+    assert ConversionRate.objects.get().valid_from.isoformat() == "2026-11-30T00:00:00+00:00"
+
+
+def test_a_moment_with_any_valid_offset_is_stored_in_utc_and_one_before_1900_is_refused(bank):
+    # ISO 8601 allows an offset PostgreSQL cannot take (+20:29): it is converted, never a 500.
+    odd = bank.post(
+        "/conversion-rates",
+        {"from_currency": "CZK", "to_currency": "PLN", "rate": "0.1687", "valid_from": "2026-01-27T00:34:22+20:29"},
+    )
+    ancient = bank.post(
+        "/conversion-rates",
+        {"from_currency": "CZK", "to_currency": "PLN", "rate": "0.1687", "valid_from": "0150-01-27T00:34:22+01:00"},
+    )
+
+    assert odd.status_code == 201, odd.json()
+    assert ConversionRate.objects.get().valid_from == dt.datetime(2026, 1, 26, 4, 5, 22, tzinfo=dt.UTC)
+    assert ancient.status_code == 422
+    assert "valid_from" in errors_by_field(ancient)

@@ -21,6 +21,7 @@ ENDPOINTS = {
     "/customers/{reference}": {"get", "patch"},
     "/accounts": {"post"},
     "/accounts/{reference}": {"get", "patch"},
+    "/accounts/{reference}/postings": {"post"},
     "/card-products": {"post"},
     "/card-products/{code}": {"get", "patch"},
     "/cards": {"post"},
@@ -29,6 +30,8 @@ ENDPOINTS = {
     "/cards/{reference}/replace": {"post"},
     "/conversion-rates": {"post"},
     "/conversion-rates/{from_currency}/{to_currency}": {"get"},
+    "/reference-rates": {"post"},
+    "/reference-rates/{currency}": {"get"},
 }
 
 

@@ -176,9 +176,8 @@ def test_balance_and_credit_limit_of_int64_max_are_refused(bank):
 @pytest.mark.parametrize(
     ("update", "field"),
     [
-        ({"balance_minor": MAX_AMOUNT_MINOR + 1}, "balance_minor"),
-        ({"balance_minor": -MAX_AMOUNT_MINOR - 1}, "balance_minor"),
         ({"credit_limit_minor": MAX_AMOUNT_MINOR + 1}, "credit_limit_minor"),
+        ({"credit_limit_minor": INT64_MAX}, "credit_limit_minor"),
     ],
 )
 def test_an_account_update_above_the_maximum_is_refused(bank, update, field):
@@ -320,10 +319,19 @@ def test_extreme_amounts_on_account_endpoints(bank, balance, credit_limit):
     if created.status_code == 201:
         assert abs(created.json()["available_funds_minor"]) <= INT64_MAX
     existing = account_factory(customer=customer, kind=AccountKind.CREDIT)
-    updated = bank.patch(
-        f"/accounts/{existing.reference}", {"balance_minor": balance, "credit_limit_minor": credit_limit}
-    )
+    updated = bank.patch(f"/accounts/{existing.reference}", {"credit_limit_minor": credit_limit})
     _check(updated, fields)
+    # The balance moves only by postings: an amount of either sign, posted as a credit or a debit.
+    posted = bank.post(
+        f"/accounts/{existing.reference}/postings",
+        {
+            "reference": unique("TRN"),
+            "direction": "credit" if balance >= 0 else "debit",
+            "amount_minor": abs(balance),
+            "currency": "PLN",
+        },
+    )
+    _check(posted, {"amount_minor"})
     read = bank.get(f"/accounts/{existing.reference}")
     _check(read, set())
     assert abs(read.json()["available_funds_minor"]) <= INT64_MAX

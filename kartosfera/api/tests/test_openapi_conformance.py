@@ -31,7 +31,7 @@ from kartosfera.accounts.models import AccountKind
 from kartosfera.api.tests.conftest import BASE, errors_by_field
 from kartosfera.cards.models import Brand
 from kartosfera.customers.models import Residency
-from kartosfera.processing.models import ConversionRate
+from kartosfera.processing.models import ConversionRate, EcbReferenceRate
 from kartosfera.testing.factories import account_factory, card_factory, customer_factory, product_factory
 
 SCHEMA_URL = BASE + "/openapi.json"
@@ -56,6 +56,12 @@ def world(db, provisioning_key) -> dict[str, str]:
     card_factory(customer=customer, product=product, account=account, reference="CARD-000555", pan="4000000001234568")
     ConversionRate.objects.create(
         from_currency="EUR", to_currency="PLN", rate=Decimal("4.2735"), valid_from=timezone.now() - timedelta(days=1)
+    )
+    EcbReferenceRate.objects.create(
+        currency="PLN",
+        rate=Decimal("4.2350"),
+        rate_date=timezone.localdate() - timedelta(days=1),
+        available_from=timezone.now() - timedelta(hours=12),
     )
     # Django's test client does the same: the app must not close the test's connection after a request.
     signals.request_started.disconnect(close_old_connections)
@@ -94,7 +100,7 @@ def api_schema(anonymous) -> dict[str, Any]:
 def test_every_create_declares_the_idempotency_key_it_requires(api_schema):
     creates = [(path, op) for path, method, op in _operations(api_schema) if method == "post"]
 
-    assert len(creates) == 7
+    assert len(creates) == 9
     for path, operation in creates:
         (key,) = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
         assert key["in"] == "header"

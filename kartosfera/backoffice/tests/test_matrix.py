@@ -54,11 +54,12 @@ CANCEL_REASON = STAFF_CANCEL_REASONS[0]
 # The least-privilege table, written out once to document it: the agent
 # (verifies by what a caller knows) cannot redirect codes or assign IDs; the
 # auditor only reads.
+_OVERSIGHT = {P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW, P.AUTHORIZATION_REVIEW}
 EXPECTED_REFUSED = {
-    "agent": {P.PHONE_ON_FILE_CHANGE, P.PORTAL_PHONE_CHANGE, P.NONRESIDENT_ID_ASSIGN, P.STAFF_ACTIVITY_VIEW},
-    "branch": {P.STAFF_ACTIVITY_VIEW},
+    "agent": {P.PHONE_ON_FILE_CHANGE, P.PORTAL_PHONE_CHANGE, P.NONRESIDENT_ID_ASSIGN, *_OVERSIGHT},
+    "branch": _OVERSIGHT,
     "supervisor": set(),
-    "auditor": set(P) - {P.CUSTOMER_VIEW, P.STAFF_ACTIVITY_VIEW},
+    "auditor": set(P) - {P.CUSTOMER_VIEW, P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW},
 }
 
 

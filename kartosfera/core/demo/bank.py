@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Prefetch
@@ -18,6 +19,9 @@ from django.utils import timezone
 from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.accounts.services import account_create
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
+from kartosfera.cards.operations import Operation, operation_allowed
+from kartosfera.cards.operations_services import card_pin_change
+from kartosfera.cards.pin import pin_check, pin_verification_value, threeds_pin_verification_value
 from kartosfera.cards.services import card_issue, card_product_create, card_renew, card_replace, card_transition
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.audit import Actor
@@ -25,10 +29,16 @@ from kartosfera.core.demo.identifiers import MASTERCARD_TEST_PREFIX, VISA_TEST_P
 from kartosfera.core.money import Currency
 from kartosfera.customers.models import Customer, Residency
 from kartosfera.customers.services import customer_create
+from kartosfera.processing.cbpr2 import ecb_rates_set
+from kartosfera.processing.models import EcbReferenceRate
 from kartosfera.users.models import User, UserKind
 
 # Published on purpose: the demo prints it. load_demo_bank refuses to run in production.
 DEMO_PASSWORD = "Kartosfera-demo"  # noqa: S105
+# The PIN every demo card that can have one gets, so that chip and ATM payments at the development
+# terminal (/dev/terminal/) work before anybody sets a PIN in the portal. Printed with the logins;
+# it passes the trivial-PIN rules for every demo card (checked as it is set).
+DEMO_CARD_PIN = "2468"
 DEMO_ACTOR = Actor.system("demo")
 # Where the demo serves: scripts/demo.sh runs runserver on 127.0.0.1:$DEMO_PORT (8000 by default)
 # and passes the same port to load_demo_bank, so that every printed address is one that works.
@@ -242,10 +252,14 @@ class LoadCounts:
     accounts: int = 0
     cards: int = 0
     users: int = 0
+    pins: int = 0
+    reference_rates: int = 0
 
     @property
     def total(self) -> int:
-        return self.products + self.customers + self.accounts + self.cards + self.users
+        return (
+            self.products + self.customers + self.accounts + self.cards + self.users + self.pins + self.reference_rates
+        )
 
 
 def embossed_name(first_name: str, last_name: str) -> str:
@@ -367,14 +381,35 @@ def _load_card(
             embossed_name=embossed_name(customer.first_name, customer.last_name),
             issued_on=_months_before(today, spec.issued_months_ago),
         )
-    # Every status is reached the way a real card reaches it: activated first.
+    # Every status is reached the way a real card reaches it: activated first, then its PIN set
+    # (only an active card takes a PIN), then blocked or cancelled.
     if spec.status != CardStatus.INACTIVE:
         card = card_transition(actor=DEMO_ACTOR, card=card, to_status=CardStatus.ACTIVE, reason=StatusReason.ACTIVATED)
+        card = _give_demo_pin(card, counts)
     if spec.status in {CardStatus.BLOCKED, CardStatus.CANCELLED}:
         if spec.reason is None:
             raise ValueError(f"demo card {spec.number} needs a reason to become {spec.status}")
         card = card_transition(actor=DEMO_ACTOR, card=card, to_status=spec.status, reason=spec.reason)
     return card
+
+
+def _give_demo_pin(card: Card, counts: LoadCounts) -> Card:
+    """Set DEMO_CARD_PIN on ``card`` through the PIN service, unless it has a PIN or cannot take one now.
+
+    The same service as the portal's "Change the PIN" (its keyed verification value bound
+    to the card, the 3-D Secure PIN check, the audit row), so that the card core verifies
+    a PIN block of the demo PIN exactly as it would a PIN the holder chose.
+    """
+    if card.pin_verification_value or not operation_allowed(card, Operation.PIN_CHANGE, by_bank=True):
+        return card
+    pin_check(DEMO_CARD_PIN, card=card)
+    counts.pins += 1
+    return card_pin_change(
+        actor=DEMO_ACTOR,
+        card=card,
+        pvv=pin_verification_value(DEMO_CARD_PIN, card=card),
+        threeds_pvv=threeds_pin_verification_value(DEMO_CARD_PIN, customer=card.customer),
+    )
 
 
 def _load_portal_user(spec: CustomerSpec, customer: Customer, counts: LoadCounts) -> None:
@@ -389,6 +424,18 @@ def _load_portal_user(spec: CustomerSpec, customer: Customer, counts: LoadCounts
         login=spec.login,
         portal_phone=customer.phone_on_file,
     )
+
+
+# Yesterday's ECB reference rates (1 EUR = …), as the bank would send them every working day: with them
+# the demo's converted payments show their charge over the ECB's rate (the demo converts euro at 4.2850
+# PLN, processing/merchants.py: 1.18 % over 4.2350). CBPR2, docs/processing.md.
+DEMO_ECB_RATES = {"PLN": Decimal("4.2350"), "CZK": Decimal("25.105"), "HUF": Decimal("385.40"), "SEK": Decimal("11.21")}
+
+
+def _load_reference_rates(today: dt.date, counts: LoadCounts) -> None:
+    day = today - dt.timedelta(days=1)
+    if not EcbReferenceRate.objects.filter(rate_date=day).exists():
+        counts.reference_rates += len(ecb_rates_set(actor=DEMO_ACTOR, rate_date=day, rates=DEMO_ECB_RATES))
 
 
 @transaction.atomic
@@ -417,6 +464,11 @@ def demo_bank_load() -> LoadCounts:
                 counts=counts,
             )
         _load_portal_user(spec, customers[spec.number], counts)
+    # A demo bank loaded before its cards had PINs gets them now; a PIN the holder set stays.
+    pinless = Card.objects.filter(reference__in=[card_reference(n) for n in cards], pin_verification_value="")
+    for pinless_card in pinless.select_related("customer", "product").order_by("pk"):
+        _give_demo_pin(pinless_card, counts)
+    _load_reference_rates(today, counts)
     return counts
 
 

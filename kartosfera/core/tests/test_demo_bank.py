@@ -15,9 +15,11 @@ from stdnum import iban, luhn
 
 from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
+from kartosfera.cards.operations import Operation, operation_allowed
 from kartosfera.cards.pan import decrypt_pan, validate_pan
+from kartosfera.cards.pin import pin_check, pin_matches, pin_verification_value
 from kartosfera.cards.states import CardStatus, StatusReason
-from kartosfera.core.demo.bank import CUSTOMERS, DEMO_PASSWORD, customer_reference, embossed_name
+from kartosfera.core.demo.bank import CUSTOMERS, DEMO_CARD_PIN, DEMO_PASSWORD, customer_reference, embossed_name
 from kartosfera.core.demo.identifiers import make_pesel
 from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.customers.identity import normalize_phone, validate_pesel
@@ -153,6 +155,36 @@ def test_everything_is_created_through_the_services_with_audit_rows(output):
     assert not any(pan in audit_text for pan in pans)
 
 
+def test_every_demo_card_that_was_activated_has_the_demo_pin_set_through_the_pin_service(output):
+    cards = list(Card.objects.select_related("customer", "product"))
+    with_pin = [card for card in cards if card.pin_verification_value]
+    # Activated cards have it, blocked and cancelled ones too (set before the block); never-activated ones cannot.
+    assert {card.status for card in with_pin} == {CardStatus.ACTIVE, CardStatus.BLOCKED, CardStatus.CANCELLED}
+    assert all(card.status == CardStatus.INACTIVE for card in cards if not card.pin_verification_value)
+    for card in with_pin:
+        assert pin_matches(DEMO_CARD_PIN, card=card), card.reference
+        assert card.pin_changed_at is not None and card.wrong_pin_count == 0
+        pin_check(DEMO_CARD_PIN, card=card)  # the demo PIN keeps the trivial-PIN rules for each card
+    # One audit row per PIN set, by the demo, saying that the PIN changed and never what to.
+    changed = AuditEvent.objects.filter(action="cards.card.pin_changed")
+    assert sorted(int(e.object_id) for e in changed) == sorted(card.pk for card in with_pin)
+    assert DEMO_CARD_PIN not in str(list(changed.values("before", "after")))
+
+
+def test_a_demo_bank_loaded_before_pins_gets_them_and_a_pin_the_holder_chose_stays(output):
+    active = list(Card.objects.filter(status=CardStatus.ACTIVE).select_related("customer", "product").order_by("pk"))
+    chosen, *pinless = [card for card in active if operation_allowed(card, Operation.PIN_CHANGE)]
+    Card.objects.filter(pk__in=[card.pk for card in pinless]).update(pin_verification_value="")
+    Card.objects.filter(pk=chosen.pk).update(pin_verification_value=pin_verification_value("8520", card=chosen))
+
+    again = load()
+
+    assert f"{len(pinless)} card PINs set" in again
+    for card in Card.objects.filter(pk__in=[card.pk for card in pinless]).select_related("customer"):
+        assert pin_matches(DEMO_CARD_PIN, card=card)
+    assert pin_matches("8520", card=Card.objects.get(pk=chosen.pk))
+
+
 def test_loading_twice_writes_no_row_at_all(output):
     before = row_counts()
     with CaptureQueriesContext(connection) as queries:
@@ -167,6 +199,10 @@ def test_loading_twice_writes_no_row_at_all(output):
 def test_the_output_lists_the_demo_logins(output):
     assert "http://127.0.0.1:8000/" in output
     assert DEMO_PASSWORD in output
+    assert (
+        f"Payment terminal: http://127.0.0.1:8000/dev/terminal/ — every active demo card's PIN is {DEMO_CARD_PIN}"
+        in (output)
+    )
     for customer in Customer.objects.all():
         assert (customer.pesel or customer.nonresident_id) in output
         assert customer.full_name in output
@@ -216,6 +252,7 @@ def test_every_address_the_banner_prints_uses_the_demo_port():
     assert all(address.startswith("http://127.0.0.1:8101/") for address in addresses), addresses
     assert "http://127.0.0.1:8101/backoffice/" in addresses
     assert "http://127.0.0.1:8101/dev/staff-codes/" in addresses
+    assert "http://127.0.0.1:8101/dev/terminal/" in addresses
 
 
 @pytest.mark.parametrize("port", ["0", "65536", "eighty"])

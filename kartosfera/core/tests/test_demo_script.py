@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from kartosfera.core.demo.bank import DEMO_CARD_PIN
+
 SCRIPT = Path(settings.BASE_DIR) / "scripts" / "demo.sh"
 
 
@@ -43,6 +45,14 @@ def test_the_demo_passes_its_port_to_every_address_it_prints(tmp_path):
     assert "http://127.0.0.1:8101/dev/sms-outbox/" in result.stdout
     assert "http://127.0.0.1:8101/dev/terminal/" in result.stdout
     assert ":8000" not in result.stdout
+
+
+def test_the_demo_tells_the_demo_cards_pin_for_the_terminal(tmp_path):
+    result, _ = run_demo(tmp_path, "8000")
+    assert (
+        f"Payment terminal: http://127.0.0.1:8000/dev/terminal/ (chip and ATM: the demo cards' PIN is {DEMO_CARD_PIN})"
+        in result.stdout
+    )
 
 
 def test_the_demo_back_fills_card_history_before_the_server_starts(tmp_path):

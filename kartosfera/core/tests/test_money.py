@@ -77,7 +77,9 @@ def test_the_limits_form_takes_number_and_currency_from_the_formatter(anna, acti
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_low_value_exemption_writes_its_amounts_through_the_formatter(anna):
+def test_the_low_value_exemption_writes_its_amounts_through_the_formatter(anna, settings):
+    # The total shows when the bank ends the exemption by the amount (PSD2_EXEMPTION_COUNTER).
+    settings.PSD2_EXEMPTION_COUNTER = "amount"
     page = anna.get(reverse("secure3d:index")).content.decode()
     with translation.override("pl"):
         assert f"do {Money(10_000, 'PLN').format()} za płatność" in page

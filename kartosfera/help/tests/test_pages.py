@@ -105,6 +105,14 @@ def test_the_guide_covers_every_topic_the_bank_publishes(client, db):
     assert "60 minut" in html
 
 
+def test_the_guide_states_the_low_value_rule_the_card_core_applies(client, db, settings):
+    text = " ".join(client.get(reverse("help:guide")).content.decode().replace("\xa0", " ").split())
+    assert "Małe płatności (do 100,00 zł każda, najwyżej 5 z rzędu) przechodzą bez kodu." in text
+    settings.PSD2_EXEMPTION_COUNTER = "amount"
+    text = " ".join(client.get(reverse("help:guide")).content.decode().replace("\xa0", " ").split())
+    assert "Małe płatności (do 100,00 zł każda, dopóki razem nie przekroczą 400,00 zł) przechodzą bez kodu." in text
+
+
 def test_the_security_advice_covers_the_banks_rules(client, db):
     html = client.get(reverse("help:security")).content.decode()
     assert "https://" in html and "kłódkę" in html

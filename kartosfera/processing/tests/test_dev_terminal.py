@@ -11,7 +11,8 @@ from django.test import Client
 from django.urls import reverse
 
 from kartosfera.api.models import ApiKey
-from kartosfera.cards.models import Brand
+from kartosfera.cards.models import Brand, Card
+from kartosfera.core.demo.bank import DEMO_CARD_PIN, card_reference, demo_bank_load
 from kartosfera.processing.models import Authorization
 from kartosfera.processing.terminal import DEV_KEY_NAME, dev_processor_token
 from kartosfera.processing.tests.helpers import PIN, active_card
@@ -67,6 +68,8 @@ def test_the_terminal_lists_cards_by_holder_and_last_digits_never_the_number(cli
         ({"amount": "dużo"}, "Enter an amount"),
         ({"amount": "0"}, "Enter an amount greater than zero."),
         ({"channel": "chip_pin"}, "Enter the PIN: 4 to 12 digits."),
+        ({"channel": "contactless_pin"}, "Enter the PIN: 4 to 12 digits."),
+        ({"channel": "online_low_value", "pin": "1234"}, "This way of paying takes no PIN; leave the PIN empty."),
         ({"channel": "atm", "pin": "12ab"}, "Enter the PIN: 4 to 12 digits."),
         ({"pin": "1234"}, "This way of paying takes no PIN; leave the PIN empty."),
         ({"merchant": "nowhere"}, "Select a valid choice."),
@@ -122,6 +125,24 @@ def test_the_right_pin_and_a_euro_payment_on_a_zloty_account_are_approved(live_s
     )  # 42.50 EUR at 4.285
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_tap_soft_declined_for_its_pin_is_paid_again_with_it_and_online_can_claim_low_value(live_server, dev):
+    tc = active_card(brand=Brand.VISA, internet_limit_default_minor=100_000)
+    Card.objects.filter(pk=tc.card.pk).update(psd2_contactless_count=5)  # five taps without a PIN already
+    page = _pay(_live_client(live_server), tc.card).content.decode()
+    assert Authorization.objects.get().decline_reason == "contactless_pin_required"
+    assert "Declined" in page and "70" in page and "needs the card&#x27;s PIN" in page
+    # As a terminal does after that answer: the same tap with the PIN.
+    _pay(_live_client(live_server), tc.card, channel="contactless_pin", pin=PIN)
+    again = Authorization.objects.latest("pk")
+    assert again.approved and again.channel == "pos_contactless"
+    assert tc.refresh().psd2_contactless_count == 0
+    _pay(_live_client(live_server), tc.card, channel="online_low_value", merchant="allegro", amount="19,99")
+    online = Authorization.objects.latest("pk")
+    assert online.approved and (online.channel, online.sca_exemption) == ("ecommerce", "low_value")
+    assert tc.refresh().psd2_remote_count == 1
+
+
 @pytest.mark.django_db
 def test_an_unreachable_api_is_a_clear_message_not_a_500(client, dev):
     tc = active_card()
@@ -141,3 +162,28 @@ def test_a_stale_key_file_gets_a_new_key(dev):
     assert token != stale and ApiKey.objects.count() == 1
     assert dev.DEV_PROCESSOR_KEY_PATH.read_text() == token
     assert dev_processor_token() == token and ApiKey.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_demo_card_withdraws_cash_at_the_atm_with_the_printed_demo_pin(live_server, dev):
+    demo_bank_load()
+    # Anna Kowalska's Visa Classic Debit, as the printed logins list it.
+    card = Card.objects.get(reference=card_reference(1))
+    client = _live_client(live_server)
+
+    right = _pay(client, card, channel="atm", merchant="atm_warszawa", amount="100", pin=DEMO_CARD_PIN)
+    wrong = _pay(client, card, channel="atm", merchant="atm_warszawa", amount="100", pin="8642")
+
+    first, second = Authorization.objects.order_by("pk")
+    assert (first.approved, first.response_code, first.channel) == (True, "00", "atm")
+    assert (second.approved, second.decline_reason) == (False, "pin_wrong")
+    assert "Approved" in right.content.decode() and "pin_wrong" in wrong.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_pin_field_tells_the_demo_pin(client, dev):
+    active_card()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert f"The demo bank&#x27;s cards have the PIN {DEMO_CARD_PIN}" in client.get(TERMINAL).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "pl"
+    assert f"mają PIN {DEMO_CARD_PIN}" in client.get(TERMINAL).content.decode()

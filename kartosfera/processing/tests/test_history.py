@@ -86,7 +86,7 @@ def test_the_history_shows_each_payment_in_words_with_polish_amounts(anna, mixed
     assert response.status_code == 200
     page = _text(response)
     assert "Historia" in page
-    assert "Biedronka 1234" in page and "Warszawa, PL · Zakupy spożywcze" in page
+    assert "Biedronka 1234" in page and "Warszawa, Polska · Zakupy spożywcze" in page
     assert "1 234,56 zł" in page
     assert "Orlen 77" in page and "Paliwo" in page
     assert [row.status for row in response.context["rows"]] == ["declined", "reversed", "pending"]
@@ -114,6 +114,32 @@ def test_a_limit_decline_links_the_limits_form(anna, debit):
     assert row.setting_link.url == reverse("portal:card_limits", args=[debit.card.pk])
 
 
+def test_an_internet_payment_soft_declined_for_3d_secure_links_its_settings(anna, debit):
+    # Where the holder can spare the next one a confirmation: the low-value switch, the trusted merchants.
+    decide(debit, channel=Channel.ECOMMERCE, amount_minor=2_000)
+
+    response = anna.get(_portal(debit))
+
+    row = response.context["rows"][0]
+    assert (row.status, row.reason) == ("declined", "Płatność trzeba potwierdzić przez 3-D Secure.")
+    assert row.setting_link.url == reverse("secure3d:index")
+    assert f'href="{reverse("secure3d:index")}">Otwórz ustawienia 3-D Secure</a>' in html.unescape(
+        response.content.decode()
+    )
+
+
+def test_a_tap_soft_declined_for_its_pin_says_why_without_a_setting(anna, debit):
+    decide(debit, channel=Channel.POS_CONTACTLESS, amount_minor=10_001)  # above Poland's 100 PLN without a PIN
+
+    row = anna.get(_portal(debit)).context["rows"][0]
+
+    assert row.reason == (
+        "Płatność zbliżeniowa powyżej kwoty dozwolonej bez PIN-u albo po kilku kolejnych płatnościach bez PIN-u "
+        "wymaga podania PIN-u karty."
+    )
+    assert row.setting_link is None
+
+
 def test_a_foreign_payment_shows_both_currencies(anna, debit):
     decide(debit, amount_minor=2_500, currency="USD", billing_amount_minor=10_123, billing_currency="PLN")
 
@@ -138,6 +164,23 @@ def test_english_too(anna, mixed):
     assert "PLN 1,234.56" in page
     assert "Contactless payments are switched off for this card." in page
     assert "Groceries" in page
+    assert "Warszawa, Poland · Groceries" in page
+
+
+def test_a_merchants_country_is_named_in_the_readers_language_with_its_code_as_the_title(anna, debit):
+    decide(debit, merchant_name="Rewe 12", merchant_city="Berlin", merchant_country="DE")
+    decide(debit, merchant_name="Nowhere", merchant_city="", merchant_country="XX")
+
+    polish = anna.get(_portal(debit))
+    anna.cookies["django_language"] = "en"
+    english = anna.get(_portal(debit))
+
+    assert [(row.country, row.country_name) for row in polish.context["rows"]] == [("XX", "XX"), ("DE", "Niemcy")]
+    assert "Berlin, Niemcy · Zakupy spożywcze" in _text(polish)
+    assert '<span title="DE">Niemcy</span>' in polish.content.decode()
+    assert "Berlin, Germany · Groceries" in _text(english)
+    # A code no country has is shown as the scheme sent it.
+    assert "XX · Groceries" in _text(english)
 
 
 def test_the_holds_and_available_funds(anna, mixed):
@@ -389,6 +432,8 @@ def test_staff_see_the_pipelines_detail(staff, mixed):
     assert "Płatności zbliżeniowe tą kartą są wyłączone." in page
     assert "rev-1" in page  # the reversal
     assert "1 234,56 zł" in page
+    # Staff see the country's name and the code the scheme sent.
+    assert "Warszawa, Polska (PL) · Zakupy spożywcze" in page
 
 
 @pytest.mark.parametrize("role", ["agent", "branch", "supervisor", "auditor"])

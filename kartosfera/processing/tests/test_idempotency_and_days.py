@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
 
 from kartosfera.core.models import AuditEvent
 from kartosfera.processing.models import Authorization, DailySpend
@@ -126,6 +127,32 @@ def test_an_approval_takes_a_fixed_number_of_queries(django_assert_num_queries):
     tc = active_card()
     decide(tc, amount_minor=100)  # the day's counter row exists from here on
     request = request_for(tc, amount_minor=100)
-    # savepoint, card lock, id look-up, account lock, counters, insert, hold, counters, audit, release
+    # savepoint; reads: card with account (locked), id look-up, counters, the EUR/PLN reference rate;
+    # writes: insert, hold, counters, audit; release
     with django_assert_num_queries(10):
         assert authorization_decide(actor=PROCESSOR, request=request).authorization.approved
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="round trips are batched on PostgreSQL only")
+def test_an_approval_takes_four_round_trips_to_postgresql():
+    """The four reads go to the server together, and so do the writes (core/statements.py: batch).
+
+    A statement run outside psycopg's pipeline is one round trip; the statements of one pipeline
+    share one.
+    """
+    tc = active_card()
+    decide(tc, amount_minor=100)
+    # A contactless tap: its PSD2 counter's card update joins the writes.
+    request = request_for(tc, amount_minor=100, channel="pos_contactless")
+    trips: list[object] = []
+
+    def record(execute, sql, params, many, context):
+        pipeline = connection.connection._pipeline
+        if pipeline is None or pipeline not in trips:
+            trips.append(pipeline if pipeline is not None else sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        assert authorization_decide(actor=PROCESSOR, request=request).authorization.approved
+    # savepoint, the reads, the writes, release
+    assert len(trips) == 4

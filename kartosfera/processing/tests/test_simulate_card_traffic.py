@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import itertools
 from collections import Counter
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -35,12 +36,14 @@ from kartosfera.processing.simulation import (
     Payment,
     ServicePlayer,
     Settlement,
+    _authorize,
     simulate_card_traffic,
     simulation_cards,
     simulation_plan,
     traffic_plan,
 )
 from kartosfera.processing.tests.helpers import PROCESSOR, CardFixture, active_card, books_check, decide
+from kartosfera.secure3d.models import ThreeDSProfile
 from kartosfera.testing import factories
 
 
@@ -146,8 +149,72 @@ def test_the_same_seed_plays_the_same_traffic_and_another_seed_other_traffic():
         if not p.force_post
     ]
     simulate_card_traffic(days=8, per_day=1.5, seed=7, now=now)
-    stored = list(Authorization.objects.order_by("processor_id").values_list("card_id", "amount_minor", "channel"))
+    # (A payment sent again after a PSD2 soft decline is the plan's payment once more: not in the plan.)
+    stored = list(
+        Authorization.objects.exclude(processor_id__regex=r"-(chip|3ds)$")
+        .order_by("processor_id")
+        .values_list("card_id", "amount_minor", "channel")
+    )
     assert stored == planned
+
+
+@pytest.mark.django_db
+def test_a_tap_soft_declined_for_its_pin_is_paid_again_by_chip():
+    tc = active_card()
+    # Five taps without a PIN already: every tap now needs the PIN until an authenticated payment, and with
+    # internet payments locked (3-D Secure failures) none comes.
+    Card.objects.filter(pk=tc.card.pk).update(psd2_contactless_count=5)
+    ThreeDSProfile.objects.create(customer_id=tc.card.customer_id, locked_until=timezone.now() + dt.timedelta(days=1))
+    stats = simulate_card_traffic(days=10, per_day=3, seed=4)
+    retries = Authorization.objects.filter(processor_id__endswith="-chip")
+    assert retries.exists()
+    assert stats["re-sent after contactless_pin_required"] == retries.count()
+    for retry in retries:
+        tapped = Authorization.objects.get(processor_id=retry.processor_id.removesuffix("-chip"))
+        assert (tapped.channel, tapped.decline_reason) == ("pos_contactless", "contactless_pin_required")
+        assert (retry.channel, retry.amount_minor, retry.local_date) == (
+            "pos_chip",
+            tapped.amount_minor,
+            tapped.local_date,
+        )
+    # No tap above Poland's 100 PLN was sent without a PIN: the terminal asks for it first (here: chip).
+    taps = Authorization.objects.filter(channel="pos_contactless")
+    assert not taps.filter(currency="PLN", amount_minor__gt=10_000).exists()
+    assert not taps.filter(currency="EUR", amount_minor__gt=5_000).exists()
+    assert tc.refresh().psd2_contactless_count <= 5
+
+
+class _Player:
+    """Answers the first authorization with ``first`` and approves the rest; keeps what it was sent."""
+
+    def __init__(self, first: tuple[bool, str]) -> None:
+        self.answers = [first]
+        self.sent: list[dict[str, Any]] = []
+
+    def authorize(self, body: dict[str, Any], payment: Payment) -> tuple[bool, str]:
+        self.sent.append(body)
+        return self.answers.pop(0) if self.answers else (True, "")
+
+
+@pytest.mark.django_db
+def test_a_low_value_claim_soft_declined_is_sent_again_with_3d_secure():
+    tc = active_card(brand=Brand.MASTERCARD)
+    merchant = MERCHANTS_BY_KEY["spotify"]
+    payment = Payment(card=tc.card, merchant=merchant, amount_minor=1_799, channel="ecommerce", when=None)
+    payment.with_3ds, payment.low_value_claim, payment.auth_value = False, True, "AAAB"
+    player = _Player((False, "sca_required"))
+    stats: Counter[str] = Counter()
+    assert _authorize(player, payment, "sim-1", stats) == "sim-1-3ds"
+    claimed, again = player.sent
+    assert claimed["sca_exemption"] == "low_value" and "three_ds" not in claimed
+    assert again["id"] == "sim-1-3ds" and "sca_exemption" not in again
+    assert again["three_ds"] == {"eci": "02", "authentication_value": "AAAB"}
+    assert stats == Counter({"declined": 1, "approved": 1, "re-sent after sca_required": 1})
+    # A plain payment without 3-D Secure (no claim) stays declined: the demo's example of the soft decline.
+    payment.low_value_claim = False
+    player = _Player((False, "sca_required"))
+    assert _authorize(player, payment, "sim-2", Counter()) is None
+    assert len(player.sent) == 1
 
 
 @pytest.mark.django_db

@@ -42,6 +42,18 @@ def test_the_page_shows_the_state_without_any_secret(anna, cardholder):
     assert reverse("secure3d:pin") in page and ADD in page
 
 
+def test_the_page_states_the_low_value_rule_by_the_banks_counter(anna, settings):
+    # The card core ends the exemption by the number in a row or by the total (PSD2_EXEMPTION_COUNTER): the
+    # page says which, never a rule the card core does not apply.
+    text = re.sub(r"\s+", " ", anna.get(INDEX).content.decode().replace("\xa0", " "))
+    assert "do 100,00 zł za płatność, najwyżej 5 z rzędu od ostatniej płatności potwierdzonej kodem" in text
+    assert "400,00" not in text
+    settings.PSD2_EXEMPTION_COUNTER = "amount"
+    text = re.sub(r"\s+", " ", anna.get(INDEX).content.decode().replace("\xa0", " "))
+    assert "o ile od ostatniej płatności potwierdzonej kodem łącznie nie przekroczą 400,00 zł" in text
+    assert "z rzędu od ostatniej" not in text
+
+
 def test_anonymous_visitors_go_to_the_login_page(client):
     for url in (INDEX, PIN_URL):
         response = client.get(url)

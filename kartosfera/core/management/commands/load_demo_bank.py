@@ -12,6 +12,7 @@ from django.urls import reverse
 from kartosfera.backoffice.demo import DEMO_STAFF, DEMO_STAFF_PASSWORD, demo_staff_load
 from kartosfera.core.demo.bank import (
     DEFAULT_DEMO_PORT,
+    DEMO_CARD_PIN,
     DEMO_PASSWORD,
     DemoLogin,
     demo_bank_load,
@@ -63,7 +64,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Demo bank loaded: {counts.customers} customers, {counts.accounts} accounts, "
-                    f"{counts.products} card products, {counts.cards} cards, {counts.users} portal users created."
+                    f"{counts.products} card products, {counts.cards} cards, {counts.users} portal users, "
+                    f"{counts.reference_rates} ECB reference rates created; {counts.pins} card PINs set."
                 )
             )
         else:
@@ -99,6 +101,11 @@ class Command(BaseCommand):
                 self.stdout.write(line("", "", "", card))
         self.stdout.write("")
         self.stdout.write(f"Portal: {portal_url}")
+        terminal_url = demo_url(reverse("processing_dev:terminal"), port=self.port)
+        self.stdout.write(
+            f"Payment terminal: {terminal_url} — every active demo card's PIN is {DEMO_CARD_PIN} "
+            "(for chip and ATM payments; until its holder changes it in the portal)"
+        )
 
     def _print_staff(self) -> None:
         self.stdout.write("")

@@ -1,0 +1,189 @@
+"""The bank's own postings: money that moves outside the cards (docs/decisions/0013, docs/processing.md "The ledger").
+
+The bank's core system is the book of record for what happens to an account outside the
+cards (a salary credit, a transfer, a fee): it sends each such movement as a posting, and
+Kartosfera moves the balance by it, in the same ledger and under the same account lock as
+the card scheme's clearing. The balance is never set from outside after the account is
+opened: an absolute figure computed by the bank a moment ago would silently undo a card
+posting made meanwhile.
+
+Idempotent by the bank's reference on the account: the same reference with the same
+content is the first posting again (nothing moves twice, whatever the transport's retry
+key); with other content it is ``PostingReferenceConflict``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kartosfera.accounts.models import Account
+from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.errors import Conflict, ValidationFailed
+from kartosfera.core.money import MAX_AMOUNT_MINOR, amount_error
+from kartosfera.processing.models import Posting, PostingKind
+
+
+class Direction:
+    """Which way the bank's posting moves the balance."""
+
+    CREDIT = "credit"
+    DEBIT = "debit"
+
+    ALL = (CREDIT, DEBIT)
+
+
+KIND_OF_DIRECTION = {Direction.CREDIT: PostingKind.BANK_CREDIT, Direction.DEBIT: PostingKind.BANK_DEBIT}
+DIRECTION_OF_KIND = {kind: direction for direction, kind in KIND_OF_DIRECTION.items()}
+DESCRIPTION_MAX_LENGTH = 140
+EARLIEST_BOOKING_DATE = dt.date(1900, 1, 1)
+
+
+class PostingReferenceConflict(Conflict):
+    default_message = gettext_lazy(
+        "This reference was already posted on the account with other content; use a new reference for a new posting."
+    )
+    code = "posting_reference_conflict"
+
+
+@dataclass(frozen=True)
+class BankPosting:
+    """The posting, and whether this call created it (False: the same reference and content again)."""
+
+    posting: Posting
+    created: bool
+
+
+def bank_posting_fingerprint(
+    *, direction: str, amount_minor: int, currency: str, description: str, booking_date: dt.date | None
+) -> str:
+    """A keyed hash of what the bank sent (its defaults unresolved, so a retry on another day still matches)."""
+    canonical = json.dumps(
+        {
+            "direction": direction,
+            "amount_minor": amount_minor,
+            "currency": currency,
+            "description": description,
+            "booking_date": booking_date.isoformat() if booking_date else None,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    key = settings.CARD_FINGERPRINT_KEY.encode()
+    return hmac.new(key, b"kartosfera.bank_posting.v1\x00" + canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def _check(
+    *, account: Account, direction: str, amount_minor: int, currency: str, description: str, booking_date: dt.date
+) -> None:
+    errors: dict[str, str] = {}
+    if direction not in Direction.ALL:
+        errors["direction"] = _("Choose credit or debit.")
+    if amount_minor <= 0:
+        errors["amount_minor"] = _("The amount must be above zero.")
+    elif message := amount_error(amount_minor):
+        errors["amount_minor"] = message
+    if currency != account.currency:
+        errors["currency"] = _("A posting is in the account's currency (%(currency)s).") % {
+            "currency": account.currency
+        }
+    if len(description) > DESCRIPTION_MAX_LENGTH:
+        errors["description"] = _("At most %(max)d characters.") % {"max": DESCRIPTION_MAX_LENGTH}
+    if not EARLIEST_BOOKING_DATE <= booking_date <= timezone.localdate():
+        errors["booking_date"] = _("The booking date must lie between 1900-01-01 and today.")
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def bank_posting_record(
+    *,
+    actor: Actor,
+    account: Account,
+    reference: str,
+    direction: str,
+    amount_minor: int,
+    currency: str,
+    description: str = "",
+    booking_date: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> BankPosting:
+    """Post the bank's credit or debit to ``account``: the balance moves, a ledger row and an audit row are written.
+
+    Under the account's lock (the same lock every card payment and clearing of the account
+    takes, so the two never overwrite each other's balance). A debit may take the balance
+    below zero: the bank's core system has already booked it. Only a balance beyond the
+    amount cap (10^15 minor units either side) is refused.
+    """
+    now = now or timezone.now()
+    fingerprint = bank_posting_fingerprint(
+        direction=direction,
+        amount_minor=amount_minor,
+        currency=currency,
+        description=description,
+        booking_date=booking_date,
+    )
+    with transaction.atomic():
+        locked = Account.objects.select_for_update().get(pk=account.pk)
+        # Re-sent under another transport key, or racing its first send: the lock serializes the two.
+        existing = Posting.objects.filter(account=locked, bank_reference=reference).first()
+        if existing is not None:
+            if not hmac.compare_digest(existing.request_fingerprint, fingerprint):
+                raise PostingReferenceConflict()
+            return BankPosting(posting=existing, created=False)
+        booked_on = booking_date or timezone.localdate(now)
+        _check(
+            account=locked,
+            direction=direction,
+            amount_minor=amount_minor,
+            currency=currency,
+            description=description,
+            booking_date=booked_on,
+        )
+        change = amount_minor if direction == Direction.CREDIT else -amount_minor
+        balance_after = locked.balance_minor + change
+        if not -MAX_AMOUNT_MINOR <= balance_after <= MAX_AMOUNT_MINOR:
+            raise ValidationFailed({"amount_minor": _("The balance after this posting would be out of range.")})
+        posting = Posting(
+            kind=KIND_OF_DIRECTION[direction],
+            account=locked,
+            bank_reference=reference,
+            description=description,
+            amount_minor=amount_minor,
+            currency=currency,
+            billing_amount_minor=amount_minor,
+            billing_currency=locked.currency,
+            balance_change_minor=change,
+            processing_date=booked_on,
+            local_date=timezone.localdate(now),
+            request_fingerprint=fingerprint,
+        )
+        posting.save()
+        locked.balance_minor = balance_after
+        locked.save(update_fields=["balance_minor", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="processing.bank_posting.posted",
+            obj=posting,
+            customer_id=locked.customer_id,
+            # The description stays on the posting: a transfer's title is the customer's text, not an audit fact.
+            after={
+                "account": locked.reference,
+                "reference": reference,
+                "direction": direction,
+                "amount_minor": amount_minor,
+                "currency": currency,
+                "balance_change_minor": change,
+                "balance_after_minor": balance_after,
+                "booking_date": booked_on.isoformat(),
+            },
+        )
+    return BankPosting(posting=posting, created=True)
