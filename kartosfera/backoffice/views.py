@@ -64,7 +64,7 @@ from kartosfera.processing import reviews
 from kartosfera.processing import selectors as processing_selectors
 from kartosfera.processing.forms import StaffHistoryFilterForm
 from kartosfera.processing.models import Authorization, AuthorizationReview
-from kartosfera.processing.presenters import HistoryRow, history_row
+from kartosfera.processing.presenters import HistoryRow, history_row, history_rows
 from kartosfera.users.models import User
 
 P = ParamSpec("P")
@@ -328,7 +328,7 @@ def customer_trail(request: HttpRequest, customer_id: int) -> HttpResponse:
 @require_GET
 @staff_required(StaffPermission.CUSTOMER_VIEW)
 def card_history(request: HttpRequest, customer_id: int, card_id: int) -> HttpResponse:
-    """A customer's card's authorizations with the pipeline's detail; the advices to review by a filter."""
+    """A customer's card's authorizations and postings with the pipeline's and the clearing's detail."""
     customer = _customer_or_404(customer_id)
     card = selectors.customer_card_get(customer=customer, card_id=card_id)
     if card is None:
@@ -337,9 +337,7 @@ def card_history(request: HttpRequest, customer_id: int, card_id: int) -> HttpRe
         # Opening the card's history is opening the file [PCI DSS 10.2.1.1]; turning its pages is not recorded again.
         customer_view_record(staff=_staff(request), customer=customer)
     form = StaffHistoryFilterForm(request.GET or None)
-    history = processing_selectors.authorization_history(customer=customer, card=card, filters=form.filters())
-    # The review of a flagged advice, and who made it, in the page's one query.
-    history = history.select_related("review__reviewed_by__staff_member").prefetch_related("adjustments")
+    history = processing_selectors.card_history_entries(customer=customer, card=card, filters=form.filters())
     page = Paginator(history, processing_selectors.HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -348,7 +346,7 @@ def card_history(request: HttpRequest, customer_id: int, card_id: int) -> HttpRe
         "card": card,
         "form": form,
         "page": page,
-        "rows": [history_row(a, with_adjustments=True) for a in page.object_list],
+        "rows": history_rows(processing_selectors.history_entries_load(page.object_list, staff=True), staff=True),
         "query": query.urlencode(),
     }
     return render(request, "backoffice/card_history.html", context)

@@ -49,7 +49,7 @@ from kartosfera.portal.stepup_operations import (
 from kartosfera.processing import selectors as processing_selectors
 from kartosfera.processing.codes import Setting
 from kartosfera.processing.forms import HistoryFilterForm
-from kartosfera.processing.presenters import SettingLink, held_amount, history_row
+from kartosfera.processing.presenters import SettingLink, held_amount, history_rows
 from kartosfera.sca.stepup import stepup_begin
 from kartosfera.users.models import User
 
@@ -327,11 +327,11 @@ def _setting_link(card: Card) -> dict[str, SettingLink]:
 @require_safe
 @cardholder_required
 def card_authorization_history(request: HttpRequest, card_id: int) -> HttpResponse:
-    """The card's authorizations (a credit card's "lista autoryzacji"), filtered and paged, and its account's holds."""
+    """The card's payments and postings (a credit card's "lista autoryzacji"), filtered and paged, and the holds."""
     customer = _customer(request)
     card = processing_selectors.history_card_get(customer=customer, card_id=card_id)
     form = HistoryFilterForm(request.GET or None)
-    history = processing_selectors.authorization_history(customer=customer, card=card, filters=form.filters())
+    history = processing_selectors.card_history_entries(customer=customer, card=card, filters=form.filters())
     page = Paginator(history, processing_selectors.HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     links = _setting_link(card)
     query = request.GET.copy()
@@ -342,7 +342,7 @@ def card_authorization_history(request: HttpRequest, card_id: int) -> HttpRespon
         "account": card.account,
         "form": form,
         "page": page,
-        "rows": [history_row(a, setting_link=links.get) for a in page.object_list],
+        "rows": history_rows(processing_selectors.history_entries_load(page.object_list), setting_link=links.get),
         "holds": [(hold, held_amount(hold)) for hold in holds],
         "holds_cut": len(holds) >= processing_selectors.HOLDS_SHOWN,
         "query": query.urlencode(),

@@ -32,6 +32,7 @@ from kartosfera.core.errors import Conflict
 from kartosfera.processing.codes import APPROVED, Reason, code_for
 from kartosfera.processing.models import (
     CHANNEL_LIMITS,
+    HOLDING_STATUSES,
     AdjustmentKind,
     Authorization,
     AuthorizationAdjustment,
@@ -81,11 +82,13 @@ def release_hold(authorization: Authorization, amount: int, *, released_as: str 
     """Release ``amount`` of the authorization's hold: its row, the account's sum and its day's counters.
 
     The caller holds the locks and has checked 0 < amount <= held. Fully released, the
-    authorization takes the status ``released_as`` (reversed, or expired).
+    authorization takes the status ``released_as`` (reversed, expired, or settled); a partially
+    settled one becomes settled whatever released its rest: it was paid, in part.
     """
     authorization.held_minor -= amount
     if authorization.held_minor == 0:
-        authorization.status = released_as
+        partly_paid = authorization.status == AuthorizationStatus.PARTIALLY_SETTLED
+        authorization.move_to(AuthorizationStatus.SETTLED if partly_paid else released_as)
     authorization.save(update_fields=["held_minor", "status"])
     assert authorization.account_id is not None and authorization.card_id is not None  # only a card's approval holds
     Account.objects.filter(pk=authorization.account_id).update(held_minor=F("held_minor") - amount)
@@ -127,7 +130,7 @@ def _reverse(
         return AdjustmentDecision(adjustment=existing, replayed=True)
     authorization.refresh_from_db()  # under the locks: what it holds now
     release = 0
-    if authorization.status == AuthorizationStatus.PENDING:
+    if authorization.is_open:
         release = _release_amount(authorization, amount_minor=amount_minor, billing_amount_minor=billing_amount_minor)
     if release > 0:
         release_hold(authorization, release)
@@ -225,7 +228,7 @@ def _increment(
         # Converted: at the original's rate (the share of its billing amount), rounded up to the grosz.
         extra = -(-amount_minor * authorization.billing_amount_minor // authorization.amount_minor)
     decline: Decline | None
-    if card is None or account is None or authorization.status != AuthorizationStatus.PENDING:
+    if card is None or account is None or not authorization.is_open:
         decline, decided_by = Decline(Reason.ORIGINAL_NOT_PENDING), "original"
     else:
         ctx = Context(
@@ -295,7 +298,7 @@ def authorization_increment(
     billing_amount_minor: int | None = None,
     now: dt.datetime | None = None,
 ) -> AdjustmentDecision:
-    """Add ``amount_minor`` (transaction currency) to a pending authorization's hold, if the card and limits allow.
+    """Add ``amount_minor`` (transaction currency) to an open authorization's hold, if the card and limits allow.
 
     Decided by ``INCREMENT_CHECKS``; declined ``original_not_pending`` when the authorization no longer
     holds money. Counts on the authorization's day. Idempotent by ``increment_id``; Http404 when unknown.
@@ -322,9 +325,10 @@ def authorization_increment(
 
 
 def hold_expire_due(*, now: dt.datetime | None = None, batch_size: int = 100) -> int:
-    """Expire every pending hold whose lifetime (holds.py) has run out: it drops out of the funds and the limits.
+    """Expire every open hold whose lifetime (holds.py) has run out: it drops out of the funds and the limits.
 
-    The authorization becomes ``expired`` (not ``reversed``: a late clearing still posts). Each one in its
+    The authorization becomes ``expired`` (not ``reversed``: a late clearing still posts); a partially
+    settled one becomes ``settled`` (what was cleared is what was paid). Each one in its
     own transaction, under the card core's locks (card, then account); idempotent, and safe with two runs
     at once (the second finds the hold no longer pending). Returns how many expired.
     """
@@ -334,7 +338,7 @@ def hold_expire_due(*, now: dt.datetime | None = None, batch_size: int = 100) ->
     last_pk = 0
     while True:
         due = list(
-            Authorization.objects.filter(status=AuthorizationStatus.PENDING, expires_at__lte=now, pk__gt=last_pk)
+            Authorization.objects.filter(status__in=HOLDING_STATUSES, expires_at__lte=now, pk__gt=last_pk)
             .order_by("pk")
             .values_list("pk", flat=True)[:batch_size]
         )
@@ -343,7 +347,7 @@ def hold_expire_due(*, now: dt.datetime | None = None, batch_size: int = 100) ->
                 authorization = Authorization.objects.get(pk=pk)
                 customer_id = lock_card_and_account(authorization)
                 authorization.refresh_from_db()
-                if authorization.status != AuthorizationStatus.PENDING or authorization.held_minor == 0:
+                if not authorization.is_open or authorization.held_minor == 0:
                     continue
                 released = authorization.held_minor
                 release_hold(authorization, released, released_as=AuthorizationStatus.EXPIRED)
@@ -352,7 +356,11 @@ def hold_expire_due(*, now: dt.datetime | None = None, batch_size: int = 100) ->
                     action="processing.authorization.expired",
                     obj=authorization,
                     customer_id=customer_id,
-                    after={"processor_id": authorization.processor_id, "released_minor": released},
+                    after={
+                        "processor_id": authorization.processor_id,
+                        "released_minor": released,
+                        "status": authorization.status,
+                    },
                 )
                 expired += 1
         if len(due) < batch_size:

@@ -202,7 +202,8 @@ def create_advice(request: HttpRequest, payload: AdviceIn) -> dict[str, object]:
     return {"id": authorization.processor_id, "acknowledged": True, "needs_review": authorization.needs_review}
 
 
-def _clearing_record(payload: ClearingRecordIn) -> ClearingRecord:
+def clearing_record_from(payload: ClearingRecordIn) -> ClearingRecord:
+    """The service's record from the API's body (the simulator converts its clearing the same way)."""
     merchant = payload.merchant
     return ClearingRecord(
         record_id=payload.id,
@@ -224,6 +225,8 @@ def _clearing_record(payload: ClearingRecordIn) -> ClearingRecord:
         mcc=merchant.mcc if merchant else "",
         processing_date=payload.processing_date,
         final=payload.final,
+        channel=payload.channel or "",
+        original_record_id=payload.original_record_id or "",
     )
 
 
@@ -248,11 +251,13 @@ def clearing_answer(result: RecordResult) -> dict[str, object]:
     summary="Post a batch of clearing records",
     description=(
         "Each record posts on its own, in its own transaction: matched to its authorization by the network "
-        "transaction id (the cleared amount is posted, the hold released), or as a force post or refund. "
+        "transaction id (the cleared amount is posted, the hold released), or as a force post or refund; a "
+        "chargeback or a clearing reversal credits back an earlier posting, never more than it took. "
         "A record sent before is skipped (duplicate); its id with another body is a conflict; neither stops the "
         "rest of the batch."
     ),
 )
 def post_clearing(request: HttpRequest, payload: ClearingBatchIn) -> dict[str, object]:
-    results = clearing_post_batch(actor=request_actor(request), records=[_clearing_record(r) for r in payload.records])
+    records = [clearing_record_from(record) for record in payload.records]
+    results = clearing_post_batch(actor=request_actor(request), records=records)
     return {"records": [clearing_answer(result) for result in results]}

@@ -86,6 +86,18 @@ audit_actions_register(
         audience=Audience.STAFF,
     ),
     AuditAction(
+        "processing.chargeback.posted",
+        pgettext_lazy("audit action", "Card payment returned after a won dispute"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
+        "processing.clearing.reversed",
+        pgettext_lazy("audit action", "Card payment settlement reversed by the acquirer"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
         "processing.conversion_rate.set",
         pgettext_lazy("audit action", "Currency conversion rate provisioned"),
         AuditKind.CARDS,

@@ -38,8 +38,9 @@ class HistoryFilterForm(forms.Form):
 
 
 class StaffHistoryFilterForm(HistoryFilterForm):
+    # Advices, and payments whose clearing was flagged (over the tolerance, after a reversal).
     needs_review = forms.ChoiceField(
-        label=_("Advices"),
+        label=_("Review"),
         required=False,
-        choices=[("", _("Every authorization")), ("on", _("Only advices flagged for review"))],
+        choices=[("", _("Everything")), ("on", _("Only what needs review"))],
     )

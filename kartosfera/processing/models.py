@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.cards.models import Brand, LimitChannel
@@ -68,11 +69,42 @@ CLAIMABLE_EXEMPTIONS = frozenset(
 
 
 class AuthorizationStatus(models.TextChoices):
+    """Where an authorization is in its life (docs/processing.md, "The authorization's status")."""
+
     PENDING = "pending", _("Pending")
+    PARTIALLY_SETTLED = "partially_settled", _("Partially settled")
     SETTLED = "settled", _("Settled")
     REVERSED = "reversed", _("Reversed")
     EXPIRED = "expired", _("Expired")
     DECLINED = "declined", _("Declined")
+
+
+# The statuses of an open authorization: it still holds money (and only these may).
+HOLDING_STATUSES = frozenset({AuthorizationStatus.PENDING, AuthorizationStatus.PARTIALLY_SETTLED})
+
+# The status machine: from each status, the statuses it may move to. A decision writes the first
+# status (pending, or declined); staying in a status is no transition. A reversed or expired
+# authorization may still be settled: the scheme settles late clearings (research §3).
+AUTHORIZATION_TRANSITIONS: dict[str, frozenset[str]] = {
+    AuthorizationStatus.PENDING: frozenset(
+        {
+            AuthorizationStatus.PARTIALLY_SETTLED,  # a partial shipment cleared, the rest still held
+            AuthorizationStatus.SETTLED,  # cleared
+            AuthorizationStatus.REVERSED,  # released in full by reversals
+            AuthorizationStatus.EXPIRED,  # the hold ran out
+        }
+    ),
+    # The rest released (the last part cleared, reversed or expired): it was paid, in part or in full.
+    AuthorizationStatus.PARTIALLY_SETTLED: frozenset({AuthorizationStatus.SETTLED}),
+    AuthorizationStatus.REVERSED: frozenset({AuthorizationStatus.SETTLED}),
+    AuthorizationStatus.EXPIRED: frozenset({AuthorizationStatus.SETTLED}),
+    AuthorizationStatus.SETTLED: frozenset(),
+    AuthorizationStatus.DECLINED: frozenset(),
+}
+
+
+class InvalidStatusChange(Exception):
+    """A change the status machine does not allow: a bug in the card core, never the processor's input."""
 
 
 class Authorization(models.Model):
@@ -114,7 +146,7 @@ class Authorization(models.Model):
     approved_amount_minor = models.BigIntegerField(_("approved amount"), default=0)
     # What the authorization holds on the account now (billing currency).
     held_minor = models.BigIntegerField(_("held amount"), default=0)
-    status = models.CharField(_("status"), max_length=16, choices=AuthorizationStatus.choices)
+    status = models.CharField(_("status"), max_length=24, choices=AuthorizationStatus.choices)
     # The Europe/Warsaw calendar day its amount counts on (daily limits).
     local_date = models.DateField(_("day (Warsaw)"))
     expires_at = models.DateTimeField(_("hold expires at"), null=True, blank=True)
@@ -128,7 +160,8 @@ class Authorization(models.Model):
     sca_exemption = models.CharField(
         _("SCA exemption"), max_length=20, choices=ScaExemption.choices, blank=True, default=""
     )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The moment of the decision (the service's ``now``: the demo's back-filled history keeps its own times).
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("authorization")
@@ -158,9 +191,14 @@ class Authorization(models.Model):
             models.CheckConstraint(
                 condition=Q(held_minor__gte=0, held_minor__lte=MAX_AMOUNT_MINOR), name="auth_held_range"
             ),
-            # A declined request holds nothing; only a pending authorization holds money.
+            # A declined request holds nothing; only an open (pending or partially settled) authorization holds
+            # money, and a partially settled one always does (else it is settled).
             models.CheckConstraint(
-                condition=Q(status=AuthorizationStatus.PENDING) | Q(held_minor=0), name="auth_held_only_pending"
+                condition=Q(status__in=sorted(HOLDING_STATUSES)) | Q(held_minor=0), name="auth_held_only_open"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=AuthorizationStatus.PARTIALLY_SETTLED) | Q(held_minor__gt=0),
+                name="auth_partially_settled_holds",
             ),
             models.CheckConstraint(
                 condition=Q(approved=True, decline_reason="") | Q(approved=False, status=AuthorizationStatus.DECLINED),
@@ -170,6 +208,17 @@ class Authorization(models.Model):
 
     def __str__(self) -> str:
         return f"{self.processor_id} ({self.response_code})"
+
+    @property
+    def is_open(self) -> bool:
+        """It still holds money: a reversal, an increment, a clearing or the expiry job may release it."""
+        return self.status in HOLDING_STATUSES
+
+    def move_to(self, status: str) -> None:
+        """Change the status along ``AUTHORIZATION_TRANSITIONS`` (the caller saves, under the card core's locks)."""
+        if status != self.status and status not in AUTHORIZATION_TRANSITIONS[self.status]:
+            raise InvalidStatusChange(f"{self.processor_id}: {self.status} -> {status}")
+        self.status = status
 
 
 class AdjustmentKind(models.TextChoices):
@@ -233,22 +282,41 @@ class DailySpend(models.Model):
 
 
 class PostingKind(models.TextChoices):
-    """What a settled movement is: the card scheme's (research §4: clearing, force post, return/refund),
-    or the bank's own (a salary credit, a transfer debit: docs/decisions/0013)."""
+    """What a settled movement is: the card scheme's (research §4: clearing, force post, return/refund; Lithic's
+    dispute credits and corrections), or the bank's own (a salary credit, a transfer debit: docs/decisions/0013)."""
 
     CLEARING = "clearing", _("Payment settled")
     FORCE_POST = "force_post", _("Payment settled without authorization")
     REFUND = "refund", _("Refund")
+    # The bank won a dispute (chargeback) about a posting: the money goes back to the cardholder.
+    CHARGEBACK = "chargeback", _("Returned after a complaint")
+    # The acquirer takes back a posting it should not have sent (a duplicate presentment): credited back.
+    CLEARING_REVERSAL = "clearing_reversal", _("Charge corrected")
     BANK_CREDIT = "bank_credit", _("Credit booked by the bank")
     BANK_DEBIT = "bank_debit", _("Debit booked by the bank")
 
 
 # The card scheme's postings come from clearing (a card, a record id); the bank's from its core system
 # (the bank's reference, no card).
-CARD_POSTING_KINDS = (PostingKind.CLEARING, PostingKind.FORCE_POST, PostingKind.REFUND)
+CARD_POSTING_KINDS = (
+    PostingKind.CLEARING,
+    PostingKind.FORCE_POST,
+    PostingKind.REFUND,
+    PostingKind.CHARGEBACK,
+    PostingKind.CLEARING_REVERSAL,
+)
 BANK_POSTING_KINDS = (PostingKind.BANK_CREDIT, PostingKind.BANK_DEBIT)
 # The kinds that credit the account; every other kind debits it.
-CREDIT_POSTING_KINDS = (PostingKind.REFUND, PostingKind.BANK_CREDIT)
+CREDIT_POSTING_KINDS = (
+    PostingKind.REFUND,
+    PostingKind.CHARGEBACK,
+    PostingKind.CLEARING_REVERSAL,
+    PostingKind.BANK_CREDIT,
+)
+# The card payments' debits, which a chargeback or a clearing reversal may give back.
+POSTING_DEBITS = frozenset({PostingKind.CLEARING, PostingKind.FORCE_POST})
+# The credits that name the posting they give back (``Posting.original``).
+POSTING_CORRECTIONS = frozenset({PostingKind.CHARGEBACK, PostingKind.CLEARING_REVERSAL})
 
 
 class PostingQuerySet(models.QuerySet["Posting"]):
@@ -279,10 +347,16 @@ class Posting(models.Model):
 
     # The processor's clearing record id; none for the bank's postings, which are keyed by bank_reference.
     record_id = models.CharField(_("clearing record id"), max_length=64, unique=True, null=True, blank=True)
-    kind = models.CharField(_("kind"), max_length=16, choices=PostingKind.choices)
+    kind = models.CharField(_("kind"), max_length=24, choices=PostingKind.choices)
     authorization = models.ForeignKey(
         Authorization, on_delete=models.PROTECT, null=True, blank=True, related_name="postings"
     )
+    # A chargeback's or a clearing reversal's posting: the debit it gives back (never more than it took).
+    original = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections", verbose_name=_("original")
+    )
+    # How the card was used: the authorization's channel, or the record's (a force post's daily limits).
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, blank=True)
     # The card it was made with; none for the bank's postings.
     card = models.ForeignKey("cards.Card", on_delete=models.PROTECT, null=True, blank=True, related_name="postings")
     # The bank's reference of its own posting, unique per account (both legs of one transfer may share it).
@@ -307,12 +381,14 @@ class Posting(models.Model):
     # What the posting released of its authorization's hold (billing currency).
     released_minor = models.BigIntegerField(_("hold released"), default=0)
     processing_date = models.DateField(_("processing date"))
-    # The Warsaw day it counts on in the daily limits (its authorization's day, or the day it posted).
+    # The Warsaw day it counts on in the daily limits (its authorization's day, or the day it posted; a
+    # clearing reversal: its original's day, which it gives back).
     local_date = models.DateField(_("day (Warsaw)"))
     needs_review = models.BooleanField(_("needs review"), default=False)
     review_reason = models.CharField(_("why it needs review"), max_length=40, blank=True)
     request_fingerprint = models.CharField(max_length=64, editable=False)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # When it posted (the service's ``now``: the demo's back-filled clearing keeps its own times).
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     objects = PostingQuerySet.as_manager()
 
@@ -341,13 +417,23 @@ class Posting(models.Model):
                 condition=Q(billing_amount_minor__gt=0, billing_amount_minor__lte=MAX_AMOUNT_MINOR),
                 name="posting_billing_amount_range",
             ),
-            # A refund or the bank's credit credits the billing amount, anything else debits it.
+            # A refund, a chargeback, a clearing reversal or the bank's credit credits the billing amount; anything
+            # else debits it.
             models.CheckConstraint(
                 condition=(Q(kind__in=CREDIT_POSTING_KINDS) & Q(balance_change_minor=F("billing_amount_minor")))
                 | (~Q(kind__in=CREDIT_POSTING_KINDS) & Q(balance_change_minor=-F("billing_amount_minor"))),
                 name="posting_balance_change_sign",
             ),
             models.CheckConstraint(condition=Q(released_minor__gte=0), name="posting_released_gte_0"),
+            # A chargeback or a clearing reversal names the posting it gives back; nothing else does.
+            models.CheckConstraint(
+                condition=(Q(kind__in=sorted(POSTING_CORRECTIONS)) & Q(original__isnull=False))
+                | (~Q(kind__in=sorted(POSTING_CORRECTIONS)) & Q(original__isnull=True)),
+                name="posting_original_only_corrections",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel="") | Q(channel__in=Channel.values), name="posting_channel_valid"
+            ),
         ]
 
     def __str__(self) -> str:

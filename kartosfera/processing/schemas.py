@@ -183,11 +183,30 @@ class ClearingRecordIn(InputSchema):
     id: Identifier = Field(
         description="The clearing record's id: a re-sent record is skipped, another body is a conflict."
     )
-    kind: Literal["clearing", "refund"] = Field(
-        description="clearing: a purchase or capture (a force post without an authorization); refund: a return."
+    kind: Literal["clearing", "refund", "chargeback", "clearing_reversal"] = Field(
+        description=(
+            "clearing: a purchase or capture (a force post without an authorization); refund: a return; "
+            "chargeback: the bank won a dispute, the money goes back to the cardholder; clearing_reversal: the "
+            "acquirer takes back a posting (a duplicate presentment). The last two name their original posting "
+            "(original_record_id, else network_transaction_id) and never give back more than it took."
+        )
     )
     network_transaction_id: Identifier | None = Field(
-        None, description="Matches the record to its authorization (Visa Transaction ID / Banknet reference)."
+        None,
+        description=(
+            "Matches the record to its authorization (Visa Transaction ID / Banknet reference); for a chargeback or "
+            "a clearing reversal without original_record_id, the latest posting with this id is the original."
+        ),
+    )
+    original_record_id: Identifier | None = Field(
+        None, description="A chargeback's or a clearing reversal's original: the id of the record it gives back."
+    )
+    channel: Channel | None = Field(
+        None,
+        description=(
+            "How the card was used. A force post counts in this channel's daily limits (ecommerce: the internet "
+            "limit too); without it, in the cash limit for MCC 6010/6011, else the non-cash limit."
+        ),
     )
     card: ClearingCardIn | None = Field(
         None, description="Needed when no authorization matches (a force post, a refund without one)."
@@ -218,7 +237,9 @@ class ClearingBatchIn(InputSchema):
 class ClearingRecordOut(Schema):
     id: str
     outcome: str = Field(description="posted, duplicate (seen before: skipped), conflict, or rejected.")
-    kind: str | None = Field(description="clearing, force_post or refund (posted or duplicate).")
+    kind: str | None = Field(
+        description="clearing, force_post, refund, chargeback or clearing_reversal (posted or duplicate)."
+    )
     authorization_id: str | None
     billing_amount_minor: int | None
     billing_currency: str | None

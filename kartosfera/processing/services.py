@@ -135,6 +135,7 @@ def new_authorization(
         currency=request.currency,
         partial_supported=request.partial_supported,
         local_date=timezone.localdate(now),
+        created_at=now,
         request_fingerprint=fingerprint,
         **values,
     )

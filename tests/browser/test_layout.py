@@ -49,6 +49,7 @@ from kartosfera.notifications.backends.file import SmsBackend as FileSmsBackend
 from kartosfera.processing.adjustments import authorization_reverse
 from kartosfera.processing.advices import advice_record
 from kartosfera.processing.cbpr2 import conversion_charge_record, ecb_rates_set
+from kartosfera.processing.clearing import ClearingRecord, clearing_post_batch
 from kartosfera.processing.models import Channel
 from kartosfera.processing.reviews import authorization_review_mark
 from kartosfera.processing.tests.helpers import PROCESSOR, CardFixture, decide, request_for
@@ -628,6 +629,29 @@ def _card_payments(big: CardFixture, credit: CardFixture) -> None:
         big, amount_minor=1_234_567_00, currency="HUF", billing_amount_minor=1_395_061, merchant_country="HU"
     )
     assert conversion_charge_record(authorization_id=forint.authorization.pk) is not None
+    # Clearing: a split shipment half-way (partially settled), a tip, postings of their own.
+    order = decide(big, amount_minor=30_000, channel=Channel.ECOMMERCE, eci="05", authentication_value="AAAB")
+    dinner = decide(big, amount_minor=10_000, mcc="5812", merchant_name="Pierogarnia").authorization
+    records = [
+        _record("layout-c1", order.authorization.network_transaction_id, 12_000, final=False),
+        _record("layout-c2", dinner.network_transaction_id, 11_500),
+        _record("layout-fp", "", 4_321, pan=big.pan, expiry=big.card.expiry, merchant_name=merchant, mcc="4511"),
+        _record("layout-ref", dinner.network_transaction_id, 1_500, kind="refund"),
+        _record("layout-cb", "", 2_000, kind="chargeback", original_record_id="layout-c2"),
+    ]
+    assert {r.outcome for r in clearing_post_batch(actor=PROCESSOR, records=records)} == {"posted"}
+
+
+def _record(record_id: str, network_id: str, amount: int, **values: Any) -> ClearingRecord:
+    values.setdefault("kind", "clearing")
+    return ClearingRecord(
+        record_id=record_id,
+        network_transaction_id=network_id,
+        amount_minor=amount,
+        currency="PLN",
+        processing_date=timezone.localdate(),
+        **values,
+    )
 
 
 def _sign_in(page: Page, check_page: PageChecks, cast: Cast, audience: str, settings: Any) -> None:

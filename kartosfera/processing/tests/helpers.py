@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import itertools
+from collections import defaultdict
 from typing import Any
+
+from django.db.models import Sum
 
 from kartosfera.accounts.models import Account
 from kartosfera.cards.models import Brand, Card
@@ -13,7 +17,16 @@ from kartosfera.cards.pin import pin_verification_value
 from kartosfera.cards.pinblock import pin_block_encipher
 from kartosfera.core.audit import Actor
 from kartosfera.core.demo.identifiers import make_pan
-from kartosfera.processing.models import Channel
+from kartosfera.processing.models import (
+    CHANNEL_LIMITS,
+    HOLDING_STATUSES,
+    Authorization,
+    AuthorizationStatus,
+    Channel,
+    DailySpend,
+    Posting,
+    PostingKind,
+)
 from kartosfera.processing.pipeline import AuthorizationRequest
 from kartosfera.processing.services import Decision, authorization_decide
 from kartosfera.testing import factories
@@ -99,3 +112,56 @@ def card_of(customer: Any, product: Any, *, balance_minor: int | None = None) ->
         Account.objects.filter(pk=card.account_id).update(balance_minor=balance_minor)
         card.account.refresh_from_db()
     return CardFixture(card=card, pan=pan)
+
+
+def books_check(tc: CardFixture, *, opening: int) -> None:
+    """The card core's books of one card's account, recomputed from their definitions (docs/processing.md).
+
+    - held == the sum of the open (pending, partially settled) authorizations' holds, and a partially
+      settled authorization has a clearing posted and something still held;
+    - balance == opening + the postings' changes;
+    - each day's counter of the card == the open holds of that day + the clearings of that day's authorizations + the
+      force posts of that day (in their channel's limits, else by MCC) - the clearing reversals of them.
+    """
+    account = tc.account
+    open_ones = Authorization.objects.filter(account=account, status__in=HOLDING_STATUSES)
+    assert account.held_minor == (open_ones.aggregate(s=Sum("held_minor"))["s"] or 0)
+    for authorization in Authorization.objects.filter(account=account, status=AuthorizationStatus.PARTIALLY_SETTLED):
+        assert authorization.held_minor > 0
+        assert authorization.postings.filter(kind=PostingKind.CLEARING).exists()
+    postings = list(Posting.objects.filter(account=account).select_related("authorization", "original"))
+    assert account.balance_minor == opening + sum(p.balance_change_minor for p in postings)
+    # The counters are the card's (an account may have several cards).
+    expected: dict[tuple[dt.date, str], int] = defaultdict(int)
+    for authorization in open_ones.filter(card=tc.card):
+        for group in CHANNEL_LIMITS[authorization.channel]:
+            expected[(authorization.local_date, group)] += authorization.held_minor
+
+    def groups(posting: Posting) -> tuple[str, ...]:
+        if posting.kind == PostingKind.CLEARING:
+            assert posting.authorization is not None
+            return CHANNEL_LIMITS[posting.authorization.channel]
+        if posting.channel:
+            return CHANNEL_LIMITS[posting.channel]
+        return ("cash",) if posting.mcc in ("6010", "6011") else ("noncash",)
+
+    for posting in postings:
+        if posting.card_id != tc.card.pk:
+            continue
+        if posting.kind in (PostingKind.CLEARING, PostingKind.FORCE_POST):
+            for group in groups(posting):
+                expected[(posting.local_date, group)] += posting.billing_amount_minor
+        elif posting.kind == PostingKind.CLEARING_REVERSAL:
+            assert posting.original is not None and posting.local_date == posting.original.local_date
+            for group in groups(posting.original):
+                expected[(posting.local_date, group)] -= posting.billing_amount_minor
+    stored = {(row.local_date, row.group): row.amount_minor for row in DailySpend.objects.filter(card=tc.card)}
+    pairs = {k: (stored.get(k, 0), expected.get(k, 0)) for k in stored.keys() | expected.keys()}
+    differ = {k: v for k, v in pairs.items() if v[0] != v[1]}
+    assert not differ, f"the counters (stored, expected) differ: {differ}"
+    # Nothing gives back more than its original took.
+    given_back: dict[int, int] = defaultdict(int)
+    for posting in postings:
+        if posting.original is not None:
+            given_back[posting.original.pk] += posting.billing_amount_minor
+            assert given_back[posting.original.pk] <= posting.original.billing_amount_minor

@@ -192,8 +192,10 @@ def test_another_currency_or_another_month_texts_again(rates, django_capture_on_
         decide(tc, amount_minor=50_000, currency="CZK", billing_amount_minor=8_650, billing_currency="PLN")
     assert len(messages_to(tc)) == 2
 
-    # A new month: the first payment in euro of it texts again (the month is the payment's Warsaw month).
+    # A new month: the first payment in euro of it texts again (the month is the payment's Warsaw month). Its
+    # charge is over the ECB rate of its own time (Authorization.created_at is the decision's moment).
     next_month = timezone.now() + dt.timedelta(days=32)
+    provision_ecb_rates(days_ago=0, available_from=next_month - dt.timedelta(hours=12))
     with django_capture_on_commit_callbacks(execute=True):
         later = pay_in_euro(tc, now=next_month).authorization
     assert later.local_date.replace(day=1) != timezone.localdate().replace(day=1)
@@ -247,6 +249,7 @@ def test_a_holder_without_a_phone_is_charged_and_the_audit_says_why_no_text(rate
 @pytest.mark.django_db
 def test_a_payment_recorded_days_late_is_charged_but_not_texted(rates):
     tc = active_card()
+    provision_ecb_rates(days_ago=4)  # the rate of the payment's own time (Authorization.created_at)
     authorization = pay_in_euro(tc, now=timezone.now() - dt.timedelta(days=3)).authorization
 
     conversion_charge_record(authorization_id=authorization.pk)
@@ -381,8 +384,9 @@ def test_the_history_shows_a_converted_payments_charge_over_the_ecb_rate_in_poli
 def test_the_charges_cost_the_history_no_query(client, rates, anna_card, count, django_assert_num_queries):
     for _ in range(count):
         conversion_charge_record(authorization_id=pay_in_euro(anna_card, amount=1_000).authorization.pk)
-    # As without charges: session, user, card (with product and account), the count, the page, the holds.
-    with django_assert_num_queries(6):
+    # As without charges: session, user, card (with product and account), the count, the page's keys, its
+    # authorizations (with their charges), their clearings, the holds (processing/selectors.py: the history).
+    with django_assert_num_queries(8):
         response = client.get(_history(anna_card.card.pk))
     assert _page_text(response).count("1,18%") == min(count, 20)
 

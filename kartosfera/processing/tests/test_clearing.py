@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import hmac
 import json
 import logging
-from collections import defaultdict
 from typing import Any
 
 import pytest
-from django.db.models import Sum
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
 from kartosfera.accounts.models import Account
 from kartosfera.api.models import ApiScope
 from kartosfera.api.services import api_key_create
+from kartosfera.cards.pan import pan_fingerprint
 from kartosfera.core.audit import Actor
 from kartosfera.core.models import AuditEvent
 from kartosfera.processing.adjustments import authorization_increment, authorization_reverse, hold_expire_due
@@ -25,10 +28,10 @@ from kartosfera.processing.clearing import (
     ReviewReason,
     clearing_post_batch,
     clearing_post_record,
+    record_fingerprint,
     tolerance_percent,
 )
 from kartosfera.processing.models import (
-    CHANNEL_LIMITS,
     Authorization,
     AuthorizationStatus,
     Channel,
@@ -36,7 +39,7 @@ from kartosfera.processing.models import (
     Posting,
     PostingKind,
 )
-from kartosfera.processing.tests.helpers import PROCESSOR, CardFixture, active_card, decide
+from kartosfera.processing.tests.helpers import PROCESSOR, CardFixture, active_card, books_check, decide
 
 pytestmark = pytest.mark.django_db
 BALANCE = 1_000_000
@@ -77,25 +80,7 @@ def card_record(tc: CardFixture, **values: Any) -> ClearingRecord:
 
 
 def check_books(tc: CardFixture) -> None:
-    """held == the sum of pending holds; balance == opening + the postings; each day's counters = its definition."""
-    account = tc.account
-    pending = Authorization.objects.filter(account=account, status=AuthorizationStatus.PENDING)
-    assert account.held_minor == (pending.aggregate(s=Sum("held_minor"))["s"] or 0)
-    posted = Posting.objects.filter(account=account).aggregate(s=Sum("balance_change_minor"))["s"] or 0
-    assert account.balance_minor == BALANCE + posted
-    expected: dict[tuple[dt.date, str], int] = defaultdict(int)
-    for authorization in pending:
-        for group in CHANNEL_LIMITS[authorization.channel]:
-            expected[(authorization.local_date, group)] += authorization.held_minor
-    for posting in Posting.objects.filter(account=account).select_related("authorization"):
-        if posting.kind == PostingKind.CLEARING:
-            for group in CHANNEL_LIMITS[posting.authorization.channel]:
-                expected[(posting.local_date, group)] += posting.billing_amount_minor
-        elif posting.kind == PostingKind.FORCE_POST:
-            group = "cash" if posting.mcc in ("6010", "6011") else "noncash"
-            expected[(posting.local_date, group)] += posting.billing_amount_minor
-    stored = {(row.local_date, row.group): row.amount_minor for row in DailySpend.objects.filter(card=tc.card)}
-    assert {k: v for k, v in stored.items() if v} == {k: v for k, v in expected.items() if v}
+    books_check(tc, opening=BALANCE)
 
 
 def test_a_clearing_below_the_authorization_posts_the_cleared_amount_and_releases_the_rest():
@@ -167,12 +152,12 @@ def test_partial_shipments_each_lower_the_hold_and_the_final_one_releases_the_re
     authorization = approve(tc, 30_000, channel=Channel.ECOMMERCE, eci="05", authentication_value="AAAB")
     first = clear(authorization, 12_000, final=False)
     authorization.refresh_from_db()
-    assert authorization.status == AuthorizationStatus.PENDING and authorization.held_minor == 18_000
+    assert authorization.status == AuthorizationStatus.PARTIALLY_SETTLED and authorization.held_minor == 18_000
     assert first.released_minor == 12_000 and tc.account.held_minor == 18_000
     check_books(tc)
     clear(authorization, 10_000, final=False)
     authorization.refresh_from_db()
-    assert authorization.held_minor == 8_000
+    assert authorization.status == AuthorizationStatus.PARTIALLY_SETTLED and authorization.held_minor == 8_000
     last = clear(authorization, 5_000)
     authorization.refresh_from_db()
     assert authorization.status == AuthorizationStatus.SETTLED and authorization.held_minor == 0
@@ -216,6 +201,66 @@ def test_a_cash_force_post_counts_against_the_cash_limit():
     assert result.outcome == RecordOutcome.POSTED
     assert DailySpend.objects.get(card=tc.card, group="cash").amount_minor == 20_000
     check_books(tc)
+
+
+def test_an_internet_force_post_counts_in_the_internet_limit_on_the_day_it_posts():
+    tc = active_card(balance_minor=BALANCE, internet_limit_default_minor=50_000)
+    now = timezone.now()
+    result = clearing_post_record(
+        actor=PROCESSOR, record=card_record(tc, amount_minor=40_000, channel=Channel.ECOMMERCE), now=now
+    )
+    posting = result.posting
+    assert posting.kind == PostingKind.FORCE_POST and posting.channel == Channel.ECOMMERCE
+    day = timezone.localdate(now)
+    for group in ("noncash", "internet"):
+        assert DailySpend.objects.get(card=tc.card, local_date=day, group=group).amount_minor == 40_000
+    assert AuditEvent.objects.get(action="processing.clearing.posted").after["channel"] == "ecommerce"
+    check_books(tc)
+    # So the day's internet limit has 10 000 left: an internet payment of 20 000 is declined by it.
+    declined = decide(
+        tc, amount_minor=20_000, channel=Channel.ECOMMERCE, eci="05", authentication_value="AAAB", now=now
+    ).authorization
+    assert declined.decline_reason == "internet_limit_exceeded"
+
+
+def test_a_force_post_with_a_channel_counts_by_the_channel_not_the_mcc():
+    tc = active_card(balance_minor=BALANCE)
+    clearing_post_record(actor=PROCESSOR, record=card_record(tc, amount_minor=5_000, mcc="6011", channel="pos_chip"))
+    clearing_post_record(actor=PROCESSOR, record=card_record(tc, amount_minor=7_000, mcc="5999", channel="atm"))
+    counters = {row.group: row.amount_minor for row in DailySpend.objects.filter(card=tc.card)}
+    assert counters == {"noncash": 5_000, "cash": 7_000}
+    check_books(tc)
+
+
+def test_a_matched_clearing_counts_in_its_authorizations_channel_whatever_the_record_says():
+    tc = active_card(balance_minor=BALANCE)
+    authorization = approve(tc, 10_000)  # chip: non-cash only
+    posting = clear(authorization, 10_000, channel=Channel.ECOMMERCE)
+    assert posting.channel == Channel.POS_CHIP
+    assert not DailySpend.objects.filter(card=tc.card, group="internet").exists()
+    check_books(tc)
+
+
+def test_an_unknown_channel_is_rejected():
+    tc = active_card(balance_minor=BALANCE)
+    result = clearing_post_record(actor=PROCESSOR, record=card_record(tc, channel="telepathy"))
+    assert result.outcome == RecordOutcome.REJECTED and result.error_code == "channel"
+    assert Posting.objects.count() == 0
+
+
+def test_a_record_stored_before_channels_existed_is_still_a_duplicate_when_resent():
+    # The fingerprint of a record without the later fields is the one stored before they existed.
+    tc = active_card(balance_minor=BALANCE)
+    sent = card_record(tc, amount_minor=2_000)
+    fields = {name: getattr(sent, name) for name in sent.__dataclass_fields__}
+    del fields["channel"], fields["original_record_id"]
+    fields["pan"] = pan_fingerprint(sent.pan)
+    canonical = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
+    stored_before = hmac.new(
+        settings.CARD_FINGERPRINT_KEY.encode(), b"kartosfera.clearing.v1\x00" + canonical.encode(), hashlib.sha256
+    ).hexdigest()
+    assert record_fingerprint(sent) == stored_before
+    assert record_fingerprint(dataclasses.replace(sent, channel="pos_chip")) != stored_before
 
 
 def test_a_refund_credits_the_account_and_does_not_restore_the_limit():
@@ -415,7 +460,8 @@ def test_the_endpoint_posts_a_batch_and_answers_per_record(processor, caplog):
 @pytest.mark.parametrize(
     "change",
     [
-        {"kind": "chargeback"},
+        {"kind": "fee"},
+        {"channel": "telepathy"},
         {"amount_minor": 0},
         {"processing_date": "30.11.2026"},
         {"processing_date": 0},

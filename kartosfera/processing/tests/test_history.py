@@ -4,27 +4,31 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import itertools
 import re
+from typing import Any
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from kartosfera.cards.operations_services import card_contactless_set
 from kartosfera.core.models import AuditEvent
 from kartosfera.processing.adjustments import authorization_reverse
 from kartosfera.processing.advices import advice_record
 from kartosfera.processing.categories import mcc_category
-from kartosfera.processing.models import Authorization, Channel
+from kartosfera.processing.clearing import ClearingRecord, RecordOutcome, clearing_post_record
+from kartosfera.processing.models import Authorization, Channel, Posting
 from kartosfera.processing.selectors import HISTORY_PAGE_SIZE
 from kartosfera.processing.tests.helpers import PROCESSOR, CardFixture, card_of, decide, request_for
 from kartosfera.testing import factories
 from kartosfera.testing.staff import staff_client
 
 pytestmark = pytest.mark.django_db
+_records = itertools.count(1)
 
 
 def _text(response) -> str:
@@ -244,10 +248,15 @@ def test_pages(anna, debit):
 @pytest.mark.parametrize("count", [1, 30])
 def test_the_history_has_a_constant_query_budget(anna, debit, count, django_assert_num_queries):
     for n in range(count):
+        cleared = decide(debit, amount_minor=100 + n).authorization
+        _clear(cleared, 100 + n)
         decide(debit, amount_minor=100 + n)
-    # Session, user, card (with product and account), the count, the page, the holds.
-    with django_assert_num_queries(6):
-        anna.get(_portal(debit))
+        _post(debit, kind="refund", amount_minor=10 + n)
+    # Session, user, card (with product and account), the count, the page's keys, its authorizations, their
+    # clearings, its postings, the holds.
+    with django_assert_num_queries(9):
+        response = anna.get(_portal(debit))
+    assert {row.status for row in response.context["rows"]} == {"pending", "settled", "refund"}
 
 
 def test_another_customers_card_is_404(anna, bartosz_card):
@@ -271,6 +280,142 @@ def test_categories_in_words_with_a_fallback():
     assert mcc_category("6011") == "Wypłata gotówki"
     assert mcc_category("3512") == "Hotele i noclegi"
     assert mcc_category("9999") == "Inne zakupy (MCC 9999)"
+
+
+# --- Clearing in the history: settled amounts, partially settled payments, postings of their own ----
+
+
+def _clear(authorization: Authorization, amount: int, **values: Any) -> Posting:
+    values.setdefault("record_id", f"clr-{next(_records)}")
+    result = clearing_post_record(
+        actor=PROCESSOR,
+        record=ClearingRecord(
+            kind="clearing",
+            network_transaction_id=authorization.network_transaction_id,
+            amount_minor=amount,
+            currency=authorization.currency,
+            processing_date=timezone.localdate(),
+            **values,
+        ),
+    )
+    assert result.outcome == RecordOutcome.POSTED, result
+    return result.posting
+
+
+def _post(card_fixture: CardFixture, **values: Any) -> Posting:
+    values.setdefault("record_id", f"rec-{next(_records)}")
+    values.setdefault("currency", "PLN")
+    result = clearing_post_record(
+        actor=PROCESSOR,
+        record=ClearingRecord(
+            pan=card_fixture.pan,
+            expiry=card_fixture.card.expiry,
+            processing_date=timezone.localdate(),
+            **values,
+        ),
+    )
+    assert result.outcome == RecordOutcome.POSTED, result
+    return result.posting
+
+
+def test_a_partially_settled_payment_reads_so_with_what_is_settled_and_still_held(anna, debit):
+    order = decide(debit, amount_minor=30_000, merchant_name="Sklep wysyłkowy").authorization
+    _clear(order, 12_000, final=False)
+
+    response = anna.get(_portal(debit))
+
+    row = response.context["rows"][0]
+    assert (row.status, row.status_label) == ("partially_settled", "Częściowo rozliczona")
+    assert row.settlement == "Rozliczono dotąd 120,00\xa0zł, nadal zablokowane 180,00\xa0zł"
+    assert "Częściowo rozliczona" in _text(response)
+
+
+def test_the_status_filter_has_partially_settled(anna, debit):
+    order = decide(debit, amount_minor=30_000, merchant_name="Sklep wysyłkowy").authorization
+    _clear(order, 12_000, final=False)
+    decide(debit, amount_minor=1_000, merchant_name="Żabka")
+    done = decide(debit, amount_minor=2_000, merchant_name="Biedronka").authorization
+    _clear(done, 2_000)
+
+    def merchants(status: str) -> list[str]:
+        return [row.merchant for row in anna.get(_portal(debit, status=status)).context["rows"]]
+
+    assert merchants("partially_settled") == ["Sklep wysyłkowy"]
+    assert merchants("pending") == ["Żabka"]
+    assert merchants("settled") == ["Biedronka"]
+    assert 'value="partially_settled"' in anna.get(_portal(debit)).content.decode()
+
+
+def test_a_payment_settled_for_another_amount_says_for_how_much(anna, debit):
+    dinner = decide(debit, amount_minor=10_000, merchant_name="Pierogarnia", mcc="5812").authorization
+    _clear(dinner, 11_500)  # with the tip
+    same = decide(debit, amount_minor=4_000).authorization
+    _clear(same, 4_000)
+
+    rows = anna.get(_portal(debit)).context["rows"]
+
+    assert rows[1].settlement == "Rozliczona na kwotę 115,00\xa0zł" and rows[1].status_label == "Rozliczona"
+    assert rows[0].settlement == ""  # settled as authorized: nothing more to say
+
+
+def test_postings_of_their_own_are_lines_in_words_with_credits_plus(anna, debit):
+    paid = decide(debit, amount_minor=10_000, merchant_name="Allegro.pl").authorization
+    original = _clear(paid, 10_000)
+    day = formats.date_format(paid.local_date, "SHORT_DATE_FORMAT")
+    _post(debit, kind="clearing", amount_minor=3_000, merchant_name="LOT pokład", mcc="4511", channel="pos_chip")
+    _post(debit, kind="refund", network_transaction_id=paid.network_transaction_id, amount_minor=1_500)
+    _post(debit, kind="chargeback", original_record_id=original.record_id, amount_minor=2_000)
+    _post(debit, kind="clearing_reversal", original_record_id=original.record_id, amount_minor=1_000)
+
+    response = anna.get(_portal(debit))
+
+    rows = response.context["rows"]
+    assert [row.status for row in rows] == ["clearing_reversal", "chargeback", "refund", "force_post", "settled"]
+    reversal, chargeback, refund, force, payment = rows
+    assert reversal.status_label == "Korekta obciążenia" and reversal.amount == "+10,00\xa0zł"
+    assert reversal.note == f"Bank sklepu wycofał obciążenie za płatność z {day}."
+    assert chargeback.status_label == "Zwrot po reklamacji" and chargeback.amount == "+20,00\xa0zł"
+    assert chargeback.note == f"Reklamacja płatności z {day} została uznana."
+    assert refund.status_label == "Zwrot" and refund.merchant == "Allegro.pl" and refund.amount == "+15,00\xa0zł"
+    assert refund.note == f"Dotyczy płatności z {day}."
+    assert force.status_label == "Płatność rozliczona bez autoryzacji" and force.amount == "30,00\xa0zł"
+    assert force.note.startswith("Sklep zaksięgował tę płatność bez wcześniejszej zgody banku")
+    assert force.channel == "Chip w terminalu"
+    assert payment.authorization == paid
+    page = _text(response)
+    assert "Zwrot po reklamacji" in page and "+20,00 zł" in page
+    assert 'id="posting-' in response.content.decode()
+    # 100 - 30 + 15 + 20 + 10 = 1 500 - 65 zł on the account.
+    assert debit.account.balance_minor == 150_000 - 10_000 - 3_000 + 1_500 + 2_000 + 1_000
+
+
+def test_postings_in_english(anna, debit):
+    original = _clear(decide(debit, amount_minor=10_000).authorization, 10_000)
+    _post(debit, kind="chargeback", original_record_id=original.record_id, amount_minor=2_000)
+    anna.cookies["django_language"] = "en"
+    page = _text(anna.get(_portal(debit), HTTP_ACCEPT_LANGUAGE="en"))
+    assert "Returned after a complaint" in page and "+PLN 20.00" in page
+    assert "Your complaint about the payment of" in page
+
+
+def test_postings_follow_the_filters(anna, debit):
+    _post(debit, kind="refund", amount_minor=1_500, merchant_name="Zwrot A")
+    decide(debit, amount_minor=1_000, merchant_name="Żabka")
+
+    def merchants(**query: str) -> list[str]:
+        return [row.merchant for row in anna.get(_portal(debit, **query)).context["rows"]]
+
+    assert merchants() == ["Żabka", "Zwrot A"]
+    assert merchants(status="settled") == ["Zwrot A"]  # a posting is a booked movement
+    assert merchants(status="pending") == ["Żabka"]
+    yesterday = str(timezone.localdate() - dt.timedelta(days=1))
+    assert merchants(date_to=yesterday) == []
+
+
+def test_another_customers_postings_never_show(anna, debit, bartosz_card):
+    _post(bartosz_card, kind="refund", amount_minor=1_500, merchant_name="Cudzy zwrot")
+    assert anna.get(_portal(debit)).context["rows"] == []
+    assert anna.get(_portal(bartosz_card)).status_code == 404
 
 
 # --- The back office -----------------------------------------------------------------------------
@@ -349,14 +494,36 @@ def test_backoffice_constant_query_budget(staff, debit):
             assert client.get(_backoffice(debit, page="1")).status_code == 200
         return len(captured)
 
-    decide(debit, amount_minor=100)
+    _clear(decide(debit, amount_minor=100).authorization, 100)
+    _post(debit, kind="refund", amount_minor=10)
     one = queries()
     for n in range(29):
         reversed_one = decide(debit, amount_minor=200 + n).authorization
         if n % 3 == 0:
             authorization_reverse(actor=PROCESSOR, authorization_id=reversed_one.processor_id, reversal_id=f"r{n}")
+        elif n % 3 == 1:
+            _clear(reversed_one, 150 + n)
+        else:
+            _post(debit, kind="refund", amount_minor=10 + n)
 
-    assert queries() == one <= 12
+    assert queries() == one <= 14
+
+
+def test_staff_see_the_clearing_records_and_what_needs_review(staff, debit):
+    over = decide(debit, amount_minor=10_000, merchant_name="Sklep A").authorization
+    flagged = _clear(over, 12_000, record_id="clr-over", acquirer_reference_number="74000000000000000000042")
+    decide(debit, amount_minor=500, merchant_name="Sklep B")
+    refund = _post(debit, kind="refund", amount_minor=700, record_id="ref-1")
+    client = staff_client(staff["agent"])
+
+    page = _text(client.get(_backoffice(debit)))
+    assert "clr-over" in page and "ARN 74000000000000000000042" in page
+    assert "do weryfikacji: rozliczona powyżej autoryzowanej kwoty ponad tolerancję" in page
+    assert "ref-1" in page and "Rekord rozliczeniowy" in page
+
+    review = client.get(_backoffice(debit, needs_review="on")).context["rows"]
+    assert [row.authorization for row in review] == [over]
+    assert flagged.needs_review and not refund.needs_review
 
 
 def test_the_customer_file_links_each_cards_history(staff, debit):

@@ -31,18 +31,24 @@ def _rate(value: str) -> float:
 class Command(BaseCommand):
     help = (
         "Play a card processor against the card core: Polish and foreign merchants, contactless, chip, ATM and "
-        "internet payments, EUR payments, declines, reversals, incremental authorizations and advices. PAST days "
-        "are back-filled through the service layer with explicit past times (authorization_decide(now=...)): the "
-        "HTTP API always decides at the server's 'now', so history can only be written this way (demo data only). "
-        "TODAY's traffic goes over real HTTP to the processor API at --url. Clearing is not built yet: approved "
-        "authorizations stay pending until their hold expires. Never in production."
+        "internet payments, EUR payments, declines, reversals, incremental authorizations and advices, and their "
+        "clearing the next day (amounts other than authorized within the tolerance, split shipments, refunds, "
+        "duplicates reversed, force posts). PAST moments are back-filled through the service layer with explicit "
+        "past times (authorization_decide(now=...), clearing_post_batch(now=...)): the HTTP API always decides at "
+        "the server's 'now', so history can only be written this way (demo data only). TODAY's traffic goes over "
+        "real HTTP to the processor API at --url (without it, what is planned until now goes through the service "
+        "layer too) and stays pending: it would clear tomorrow. What earlier runs left open on past days is "
+        "cleared first. Never in production."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--url",
             default="",
-            help="The server's address, e.g. http://127.0.0.1:8000; without it today's traffic is skipped.",
+            help=(
+                "The server's address, e.g. http://127.0.0.1:8000, for today's traffic; without it, today's traffic "
+                "until now is back-filled like the past days."
+            ),
         )
         parser.add_argument("--days", type=_non_negative, default=90, help="Past days to back-fill (default 90).")
         parser.add_argument(
