@@ -30,7 +30,9 @@ from kartosfera.core.money import Currency
 from kartosfera.customers.models import Customer, Residency
 from kartosfera.customers.services import customer_create
 from kartosfera.processing.cbpr2 import ecb_rates_set
-from kartosfera.processing.models import EcbReferenceRate
+from kartosfera.processing.conversion import conversion_rate_set
+from kartosfera.processing.merchants import DEMO_EUR_PLN
+from kartosfera.processing.models import ConversionRate, EcbReferenceRate
 from kartosfera.users.models import User, UserKind
 
 # Published on purpose: the demo prints it. load_demo_bank refuses to run in production.
@@ -436,6 +438,16 @@ def _load_reference_rates(today: dt.date, counts: LoadCounts) -> None:
     day = today - dt.timedelta(days=1)
     if not EcbReferenceRate.objects.filter(rate_date=day).exists():
         counts.reference_rates += len(ecb_rates_set(actor=DEMO_ACTOR, rate_date=day, rates=DEMO_ECB_RATES))
+    # The bank's own EUR -> PLN rate, which the demo converts at: the card core converts the PSD2 ceilings
+    # (EUR) with it. Valid from a year back, so that the simulator's back-filled days find it too.
+    if not ConversionRate.objects.filter(from_currency=Currency.EUR, to_currency=Currency.PLN).exists():
+        conversion_rate_set(
+            actor=DEMO_ACTOR,
+            from_currency=Currency.EUR,
+            to_currency=Currency.PLN,
+            rate=DEMO_EUR_PLN,
+            valid_from=timezone.now() - dt.timedelta(days=366),
+        )
 
 
 @transaction.atomic

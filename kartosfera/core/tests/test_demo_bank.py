@@ -259,3 +259,12 @@ def test_every_address_the_banner_prints_uses_the_demo_port():
 def test_a_port_that_is_no_port_is_refused(port):
     with pytest.raises(CommandError, match="port"):
         call_command("load_demo_bank", "--port", port, stdout=io.StringIO())
+
+
+def test_the_demo_bank_provisions_its_eur_pln_rate_for_the_psd2_ceilings(output):
+    from kartosfera.processing.conversion import eur_pln_reference_rate
+    from kartosfera.processing.merchants import DEMO_EUR_PLN
+
+    # Valid for the simulator's back-filled days too, not only from now.
+    rate = eur_pln_reference_rate(at=timezone.now() - dt.timedelta(days=90))
+    assert rate.provisioned and rate.pln_per_eur == DEMO_EUR_PLN
