@@ -203,13 +203,13 @@ def _has_rows(cursor: Any) -> bool:
 
 
 def update_statement(obj: Model, values: dict[str, Any]) -> Statement:
-    """``UPDATE`` of ``obj``'s row setting ``values`` (attname → value), prepared as ``save()`` would."""
+    """``UPDATE`` of ``obj``'s row setting ``values`` (field name or attname → value), prepared as ``save()`` would."""
     db = _db()
-    model = type(obj)
-    meta = model._meta
+    meta = type(obj)._meta
     fields: list[Any] = [meta.get_field(name) for name in values]
     assignments = ", ".join(f"{quote(_column(field))} = %s" for field in fields)
-    params = [field.get_db_prep_save(values[field.name], db) for field in fields]
+    # Iterating the values alongside their fields: a key given as an attname ("card_id") works too.
+    params = [field.get_db_prep_save(value, db) for field, value in zip(fields, values.values(), strict=True)]
     sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(_column(meta.pk))} = %s"
     return Statement(sql, [*params, obj.pk])
 
