@@ -25,7 +25,9 @@ class Account(models.Model):
     the postings' changes (docs/decisions/0013).
     """
 
-    reference = models.CharField(_("bank account reference"), max_length=64, unique=True)
+    bank = models.ForeignKey("banks.Bank", on_delete=models.PROTECT, related_name="accounts", verbose_name=_("bank"))
+    # The bank's own reference: unique within the bank (another bank's core may use the same one).
+    reference = models.CharField(_("bank account reference"), max_length=64)
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.PROTECT, related_name="accounts", verbose_name=_("owner")
     )
@@ -47,6 +49,7 @@ class Account(models.Model):
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
         constraints = [
+            models.UniqueConstraint(fields=["bank", "reference"], name="account_reference_unique_per_bank"),
             models.CheckConstraint(condition=Q(kind__in=AccountKind.values), name="account_kind_valid"),
             models.CheckConstraint(condition=Q(currency__in=Currency.values), name="account_currency_valid"),
             models.CheckConstraint(

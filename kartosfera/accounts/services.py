@@ -6,10 +6,12 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from kartosfera.accounts.models import Account, AccountKind
+from kartosfera.banks.models import Bank
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import Conflict, ValidationFailed
 from kartosfera.core.money import Currency, amount_error
 from kartosfera.customers.models import Customer
+from kartosfera.customers.selectors import is_customer_of
 
 # The balance is not among them: it is set when the account is opened and moved only by postings
 # (the card scheme's clearing, the bank's own credits and debits: processing/ledger.py; docs/decisions/0013).
@@ -58,6 +60,7 @@ def _check_terms(*, kind: str, balance_minor: int, credit_limit_minor: int | Non
 def account_create(
     *,
     actor: Actor,
+    bank: Bank,
     customer: Customer,
     reference: str,
     kind: str,
@@ -67,17 +70,20 @@ def account_create(
     credit_limit_minor: int | None = None,
     billing_day: int | None = None,
 ) -> Account:
-    """Open an account for a customer: a debit account or a credit card account."""
+    """Open an account at ``bank`` for one of its customers: a debit account or a credit card account."""
     if kind not in AccountKind.values:
         raise ValidationFailed({"kind": _("Choose debit or credit.")})
     if currency not in Currency.values:
         raise ValidationFailed({"currency": _("Unsupported currency.")})
     _check_terms(kind=kind, balance_minor=balance_minor, credit_limit_minor=credit_limit_minor, billing_day=billing_day)
-    if Account.objects.filter(reference=reference).exists():
+    if not is_customer_of(customer=customer, bank=bank):
+        raise ValidationFailed({"customer": _("The owner is not a customer of this bank.")})
+    if Account.objects.filter(bank=bank, reference=reference).exists():
         raise Conflict(_("An account with this reference already exists."))
     try:
         with transaction.atomic():
             account = Account.objects.create(
+                bank=bank,
                 customer=customer,
                 reference=reference,
                 kind=kind,

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kartosfera.banks.scope import BankScope
+
 
 class ApiScope(models.TextChoices):
     """What a key may call; each JSON API requires exactly one scope."""
@@ -24,6 +26,17 @@ class ApiKey(models.Model):
     prefix = models.CharField(_("public prefix"), max_length=16, unique=True, editable=False)
     secret_hash = models.CharField(max_length=64, editable=False)
     scopes = models.JSONField(_("scopes"), default=list)
+    # Null: a key of the group's systems (the card processor, the group's core); otherwise a key of one
+    # bank's core system, which sees and changes only that bank's objects (banks/scope.py).
+    bank = models.ForeignKey(
+        "banks.Bank",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="api_keys",
+        verbose_name=_("bank"),
+        help_text=_("Empty for a key of the group's systems."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
@@ -39,6 +52,10 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def bank_scope(self) -> BankScope:
+        return BankScope.of(self.bank)
 
     def has_scope(self, scope: str) -> bool:
         return scope in (self.scopes or [])

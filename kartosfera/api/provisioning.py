@@ -26,6 +26,8 @@ from kartosfera.api.base import KartosferaAPI
 from kartosfera.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from kartosfera.api.idempotency import KEY_PATTERN, idempotent_create
 from kartosfera.api.models import ApiScope
+from kartosfera.banks.models import Bank
+from kartosfera.banks.selectors import default_bank
 from kartosfera.cards.models import Card, CardProduct
 from kartosfera.cards.selectors import card_get_by_reference, card_product_get_by_code
 from kartosfera.cards.services import card_issue, card_product_create, card_product_update, card_renew, card_replace
@@ -65,6 +67,14 @@ _IDEMPOTENCY_DESCRIPTION = (
     "A unique value per create (e.g. a UUID), 1-255 visible ASCII characters; a retry with the same key "
     "and body gets the first answer. Missing or malformed (and the request otherwise valid): 400."
 )
+
+
+def _acting_bank(request: HttpRequest) -> Bank:
+    """The bank the call works in: the key's own bank; for a group key (for now) the default bank."""
+    bank = request.auth.bank or default_bank()  # type: ignore[attr-defined]
+    if bank is None:
+        raise ValidationFailed({"bank": _("No bank is set up yet.")})
+    return bank
 
 
 def _idempotency_key() -> Any:
@@ -107,7 +117,7 @@ def create_customer(
     request: HttpRequest, payload: s.CustomerCreateIn, idempotency_key: str = _idempotency_key()
 ) -> HttpResponse:
     def create() -> dict[str, Any]:
-        customer = customer_create(actor=request_actor(request), **payload.model_dump())
+        customer = customer_create(actor=request_actor(request), bank=_acting_bank(request), **payload.model_dump())
         return _as_json(s.CustomerOut, customer)
 
     return idempotent_create(request, key=idempotency_key, status=201, create=create)
@@ -143,7 +153,7 @@ def create_account(
             _("No customer has this reference."),
             reference=values.pop("customer"),
         )
-        account = account_create(actor=request_actor(request), customer=customer, **values)
+        account = account_create(actor=request_actor(request), bank=_acting_bank(request), customer=customer, **values)
         return _as_json(s.AccountOut, account)
 
     return idempotent_create(request, key=idempotency_key, status=201, create=create)
@@ -206,7 +216,7 @@ def create_card_product(
     request: HttpRequest, payload: s.CardProductCreateIn, idempotency_key: str = _idempotency_key()
 ) -> HttpResponse:
     def create() -> dict[str, Any]:
-        product = card_product_create(actor=request_actor(request), **payload.model_dump())
+        product = card_product_create(actor=request_actor(request), bank=_acting_bank(request), **payload.model_dump())
         return _as_json(s.CardProductOut, product)
 
     return idempotent_create(request, key=idempotency_key, status=201, create=create)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kartosfera.api.models import ApiKey, ApiScope, IdempotencyRecord
+from kartosfera.banks.models import Bank
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import InvalidTransition, ValidationFailed
 from kartosfera.core.statements import select_by
@@ -32,12 +33,20 @@ def _hash_secret(secret: str) -> str:
 
 
 def _audit_view(api_key: ApiKey) -> dict[str, object]:
-    return {"name": api_key.name, "prefix": api_key.prefix, "scopes": list(api_key.scopes)}
+    return {
+        "name": api_key.name,
+        "prefix": api_key.prefix,
+        "scopes": list(api_key.scopes),
+        "bank": api_key.bank.code if api_key.bank else None,
+    }
 
 
 @transaction.atomic
-def api_key_create(*, actor: Actor, name: str, scopes: Iterable[str]) -> tuple[ApiKey, str]:
-    """Create a key and return it with its token, which exists nowhere else afterwards."""
+def api_key_create(*, actor: Actor, name: str, scopes: Iterable[str], bank: Bank | None = None) -> tuple[ApiKey, str]:
+    """Create a key and return it with its token, which exists nowhere else afterwards.
+
+    ``bank`` None: a key of the group's systems; otherwise of one bank's core, which sees only that bank.
+    """
     name = (name or "").strip()
     scope_list = sorted(set(scopes))
     errors: dict[str, str] = {}
@@ -54,7 +63,7 @@ def api_key_create(*, actor: Actor, name: str, scopes: Iterable[str]) -> tuple[A
         try:
             with transaction.atomic():
                 api_key = ApiKey.objects.create(
-                    name=name, prefix=prefix, secret_hash=_hash_secret(secret), scopes=scope_list
+                    name=name, prefix=prefix, secret_hash=_hash_secret(secret), scopes=scope_list, bank=bank
                 )
             break
         except IntegrityError:

@@ -22,6 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from kartosfera.backoffice.models import StaffMember
 from kartosfera.backoffice.passwords import validate_staff_password
 from kartosfera.backoffice.roles import StaffRole
+from kartosfera.banks.models import Bank
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.users.backends import password_matches
@@ -183,9 +184,20 @@ def staff_logout_record(*, user: User) -> None:
 
 @transaction.atomic
 def staff_member_create(
-    *, actor: Actor, username: str, full_name: str, role: str, password: str, unit: str = ""
+    *,
+    actor: Actor,
+    username: str,
+    full_name: str,
+    role: str,
+    password: str,
+    unit: str = "",
+    bank: Bank | None = None,
 ) -> tuple[StaffMember, TOTPDevice]:
-    """A staff account with its role and a TOTP device (its key goes into the person's authenticator app)."""
+    """A staff account with its role and a TOTP device (its key goes into the person's authenticator app).
+
+    ``bank`` None: the group's staff (the contact centre and the group's supervisors and auditors);
+    otherwise the bank whose customers alone the staff member sees.
+    """
     username = (username or "").strip()
     full_name = (full_name or "").strip()
     errors: dict[str, str] = {}
@@ -197,6 +209,10 @@ def staff_member_create(
         errors["full_name"] = _("This field is required.")
     if role not in StaffRole.values:
         errors["role"] = _("Choose one of the roles.")
+    elif role == StaffRole.AGENT and bank is not None:
+        errors["bank"] = _("The contact centre's agents are the group's staff, not a bank's.")
+    elif role == StaffRole.BRANCH and bank is None:
+        errors["bank"] = _("A branch employee works for one bank: choose it.")
     try:
         validate_staff_password(password, username=username, full_name=full_name)
     except ValidationError as exc:
@@ -204,12 +220,12 @@ def staff_member_create(
     if errors:
         raise ValidationFailed(errors)
     user = User.objects.create_user(username=username, password=password, kind=UserKind.STAFF)
-    member = StaffMember.objects.create(user=user, full_name=full_name, role=role, unit=unit.strip())
+    member = StaffMember.objects.create(user=user, full_name=full_name, role=role, unit=unit.strip(), bank=bank)
     device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
     audit_record(
         actor=actor,
         action="backoffice.staff.created",
         obj=member,
-        after={"username": username, "role": role, "unit": member.unit},
+        after={"username": username, "role": role, "unit": member.unit, "bank": bank.code if bank else None},
     )
     return member, device

@@ -14,6 +14,7 @@ from kartosfera.backoffice.auth import staff_member_create
 from kartosfera.backoffice.models import StaffMember
 from kartosfera.backoffice.roles import StaffRole
 from kartosfera.core.audit import Actor
+from kartosfera.core.demo.bank import demo_bank
 
 # Published on purpose: the demo prints it. Never loaded in production.
 DEMO_STAFF_PASSWORD = "Kartosfera-back-office"  # noqa: S105
@@ -51,6 +52,7 @@ def demo_staff_load() -> int:
             role=spec.role,
             password=DEMO_STAFF_PASSWORD,
             unit=DEMO_UNIT,
+            bank=demo_bank() if spec.role == StaffRole.BRANCH else None,
         )
         created += 1
     return created

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.backoffice.roles import StaffRole, role_allows
+from kartosfera.banks.scope import BankScope
 
 
 class StaffMember(models.Model):
@@ -20,6 +21,17 @@ class StaffMember(models.Model):
     )
     full_name = models.CharField(_("full name"), max_length=200)
     role = models.CharField(_("role"), max_length=16, choices=StaffRole.choices)
+    # Null: the group's staff (the contact centre, the group's supervisors and auditors), who serve every
+    # bank's customers; otherwise the one bank whose customers alone the staff member sees (banks/scope.py).
+    bank = models.ForeignKey(
+        "banks.Bank",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff_members",
+        verbose_name=_("bank"),
+        help_text=_("Empty for the group's staff."),
+    )
     unit = models.CharField(_("branch or team"), max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -27,10 +39,21 @@ class StaffMember(models.Model):
         verbose_name = _("staff member")
         verbose_name_plural = _("staff members")
         ordering = ["full_name"]
-        constraints = [models.CheckConstraint(condition=Q(role__in=StaffRole.values), name="staff_role_valid")]
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=StaffRole.values), name="staff_role_valid"),
+            # The contact centre is the group's; a branch is a bank's.
+            models.CheckConstraint(condition=~Q(role=StaffRole.AGENT, bank__isnull=False), name="staff_agent_is_group"),
+            models.CheckConstraint(
+                condition=~Q(role=StaffRole.BRANCH, bank__isnull=True), name="staff_branch_has_bank"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.user.get_username()})"
+
+    @property
+    def scope(self) -> BankScope:
+        return BankScope.of(self.bank)
 
     def can(self, permission: str) -> bool:
         return role_allows(self.role, permission)

@@ -102,7 +102,11 @@ MAX_VALIDITY_MONTHS = 120
 class CardProduct(models.Model):
     """A kind of card the bank issues, with its daily limit maxima and defaults."""
 
-    code = models.CharField(_("product code"), max_length=32, unique=True)
+    bank = models.ForeignKey(
+        "banks.Bank", on_delete=models.PROTECT, related_name="card_products", verbose_name=_("issuing bank")
+    )
+    # The bank's own code: unique within the bank.
+    code = models.CharField(_("product code"), max_length=32)
     name = models.CharField(_("name"), max_length=100)
     brand = models.CharField(_("brand"), max_length=16, choices=Brand.choices)
     funding = models.CharField(_("type"), max_length=8, choices=Funding.choices)
@@ -123,6 +127,7 @@ class CardProduct(models.Model):
         verbose_name = _("card product")
         verbose_name_plural = _("card products")
         constraints = [
+            models.UniqueConstraint(fields=["bank", "code"], name="product_code_unique_per_bank"),
             models.CheckConstraint(condition=Q(brand__in=Brand.values), name="product_brand_valid"),
             models.CheckConstraint(condition=Q(funding__in=Funding.values), name="product_funding_valid"),
             models.CheckConstraint(condition=Q(segment__in=Segment.values), name="product_segment_valid"),
@@ -202,7 +207,12 @@ class Card(models.Model):
     internet ≤ non-cash ≤ maximum on every row (a CHECK cannot join tables).
     """
 
-    reference = models.CharField(_("bank card reference"), max_length=64, unique=True)
+    # The issuing bank: always the product's (cards/services.py checks it, and the account's bank, at
+    # issue), kept on the card so that a bank's scope and the card's references need no join.
+    bank = models.ForeignKey(
+        "banks.Bank", on_delete=models.PROTECT, related_name="cards", verbose_name=_("issuing bank")
+    )
+    reference = models.CharField(_("bank card reference"), max_length=64)
     product = models.ForeignKey(CardProduct, on_delete=models.PROTECT, related_name="cards", verbose_name=_("product"))
     account = models.ForeignKey(
         "accounts.Account", on_delete=models.PROTECT, related_name="cards", verbose_name=_("account")
@@ -259,6 +269,7 @@ class Card(models.Model):
         verbose_name_plural = _("cards")
         ordering = ["customer_id", "-created_at", "-id"]
         constraints = [
+            models.UniqueConstraint(fields=["bank", "reference"], name="card_reference_unique_per_bank"),
             models.CheckConstraint(condition=Q(status__in=CardStatus.values), name="card_status_valid"),
             models.CheckConstraint(condition=Q(status_reason__in=StatusReason.values), name="card_status_reason_valid"),
             models.CheckConstraint(

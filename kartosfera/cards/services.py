@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kartosfera.accounts.models import Account, AccountKind
+from kartosfera.banks.models import Bank
 from kartosfera.cards.controls import product_limit_fields, product_limits_errors, product_maxima_changed
 from kartosfera.cards.models import (
     MAX_VALIDITY_MONTHS,
@@ -26,6 +27,7 @@ from kartosfera.core.dates import EARLIEST_DATE
 from kartosfera.core.errors import Conflict, InvalidTransition, ValidationFailed
 from kartosfera.core.money import Currency
 from kartosfera.customers.models import Customer
+from kartosfera.customers.selectors import is_customer_of
 
 PRODUCT_UPDATABLE_FIELDS = ("name", "contactless_capable", "validity_months", *product_limit_fields())
 
@@ -49,6 +51,7 @@ def _check_product_limits(values: dict[str, Any]) -> None:
 def card_product_create(
     *,
     actor: Actor,
+    bank: Bank,
     code: str,
     name: str,
     brand: str,
@@ -88,11 +91,12 @@ def card_product_create(
     if errors:
         raise ValidationFailed(errors)
     _check_product_limits(values)
-    if CardProduct.objects.filter(code=code).exists():
+    if CardProduct.objects.filter(bank=bank, code=code).exists():
         raise Conflict(_("A card product with this code already exists."))
     try:
         with transaction.atomic():
             product = CardProduct.objects.create(
+                bank=bank,
                 code=code,
                 name=name.strip(),
                 brand=brand,
@@ -209,6 +213,11 @@ def _check_dates(*, issued_on: dt.date, expiry: dt.date, today: dt.date) -> None
 
 def _check_issue(*, product: CardProduct, account: Account, customer: Customer, embossed_name: str) -> None:
     errors: dict[str, str] = {}
+    # A card's bank is its product's: the account it draws on and its holder must be that bank's too.
+    if account.bank_id != product.bank_id:
+        errors["account"] = _("The account belongs to another bank than the card product.")
+    elif not is_customer_of(customer=customer, bank=product.bank):
+        errors["customer"] = _("The cardholder is not a customer of the card's bank.")
     if account.currency != product.currency:
         errors["account"] = _("The account's currency differs from the product's.")
     expected_kind = AccountKind.CREDIT if product.funding == Funding.CREDIT else AccountKind.DEBIT
@@ -253,12 +262,13 @@ def card_issue(
     expiry = last_day_of_month(expiry.year, expiry.month) if expiry else default_expiry(product, issued_on)
     _check_dates(issued_on=issued_on, expiry=expiry, today=today)
     fingerprint = pan_fingerprint(pan)
-    if Card.objects.filter(reference=reference).exists():
+    if Card.objects.filter(bank_id=product.bank_id, reference=reference).exists():
         raise Conflict(_("A card with this reference already exists."))
     holders = set(Card.objects.filter(pan_fingerprint=fingerprint).values_list("customer_id", flat=True))
     if holders - {customer.pk} or Card.objects.filter(pan_fingerprint=fingerprint, expiry=expiry).exists():
         raise Conflict(_("This card number is already in use."))
     card = Card(
+        bank_id=product.bank_id,
         reference=reference,
         product=product,
         account=account,

@@ -73,12 +73,22 @@ def _check_no_secrets(values: Mapping[str, Any]) -> dict[str, Any]:
     return dict(values)
 
 
+def _bank_of(obj: models.Model | None) -> int | None:
+    if obj is None:
+        return None
+    if obj._meta.label_lower == "banks.bank":
+        return int(obj.pk) if obj.pk is not None else None
+    bank_id = getattr(obj, "bank_id", None)
+    return int(bank_id) if bank_id is not None else None
+
+
 def audit_event(
     *,
     actor: Actor,
     action: str,
     obj: models.Model | None = None,
     customer_id: int | None = None,
+    bank_id: int | None = None,
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
@@ -86,6 +96,8 @@ def audit_event(
 
     ``action`` must be registered (kartosfera.core.audit_actions): a trail must
     be able to say in words what happened, so an unknown name is refused here.
+    ``bank_id`` defaults to the object's own bank (a card, an account, a product, a branch has one),
+    so that a bank's staff see only their bank's events (banks/scope.py).
     """
     audit_action_require(action)
     if not transaction.get_connection().in_atomic_block:
@@ -99,6 +111,7 @@ def audit_event(
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
         customer_id=customer_id,
+        bank_id=bank_id if bank_id is not None else _bank_of(obj),
         before=_check_no_secrets(before or {}),
         after=_check_no_secrets(after or {}),
         ip=ctx.ip,
@@ -112,10 +125,13 @@ def audit_record(
     action: str,
     obj: models.Model | None = None,
     customer_id: int | None = None,
+    bank_id: int | None = None,
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """Write one audit row; must run inside the transaction of the change it records (see ``audit_event``)."""
-    event = audit_event(actor=actor, action=action, obj=obj, customer_id=customer_id, before=before, after=after)
+    event = audit_event(
+        actor=actor, action=action, obj=obj, customer_id=customer_id, bank_id=bank_id, before=before, after=after
+    )
     event.save(force_insert=True)
     return event

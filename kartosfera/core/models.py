@@ -47,6 +47,10 @@ class AuditEvent(models.Model):
     # The customer whose trail this event belongs to (for the back office view);
     # an id rather than a foreign key so the trail outlives any row it mentions.
     customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # The bank whose object the event is about (a card, an account, a product, a branch); null for what
+    # belongs to the person and every bank of theirs (portal access, the 3-D Secure profile) and for
+    # the events written before banks existed (banks/scope.py: a bank's staff see theirs and the null ones).
+    bank_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)

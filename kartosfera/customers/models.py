@@ -17,8 +17,10 @@ class Customer(models.Model):
     the bank assigns them (which may come later, assigned at a branch).
     """
 
+    # The person's group-wide reference: immutable (the 3-D Secure PIN's keyed value is bound to it,
+    # cards/pin.py). Each bank knows the person by its own number (BankMembership.customer_number).
     reference = models.CharField(
-        _("bank customer reference"), max_length=64, unique=True, help_text=_("The bank's own customer number.")
+        _("customer reference"), max_length=64, unique=True, help_text=_("The person's reference in the group.")
     )
     residency = models.CharField(_("residency"), max_length=16, choices=Residency.choices)
     pesel = models.CharField(_("PESEL"), max_length=11, unique=True, null=True, blank=True)
@@ -58,3 +60,33 @@ class Customer(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+
+class BankMembership(models.Model):
+    """A person's being a customer of one bank of the group, under that bank's own customer number.
+
+    A person is one customer group-wide (one PESEL or identification number, one portal login) and
+    a customer of each bank that provisioned them; a bank's staff and systems see the person only
+    through a membership in their bank (banks/scope.py).
+    """
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("customer")
+    )
+    bank = models.ForeignKey("banks.Bank", on_delete=models.PROTECT, related_name="memberships", verbose_name=_("bank"))
+    customer_number = models.CharField(
+        _("bank customer number"), max_length=64, help_text=_("The bank's own number of the customer.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("bank membership")
+        verbose_name_plural = _("bank memberships")
+        ordering = ["bank_id", "customer_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["bank", "customer_number"], name="membership_number_unique_per_bank"),
+            models.UniqueConstraint(fields=["bank", "customer"], name="membership_one_per_bank"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_number} ({self.bank_id})"

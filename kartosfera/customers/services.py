@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from kartosfera.banks.models import Bank
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import Conflict, ValidationFailed
 from kartosfera.customers.identity import (
@@ -16,7 +18,7 @@ from kartosfera.customers.identity import (
     validate_birth_date,
     validate_pesel,
 )
-from kartosfera.customers.models import Customer, Residency
+from kartosfera.customers.models import BankMembership, Customer, Residency
 from kartosfera.users.models import User
 
 UPDATABLE_FIELDS = ("first_name", "last_name", "phone_on_file", "nonresident_id", "birth_date")
@@ -65,6 +67,7 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
 def customer_create(
     *,
     actor: Actor,
+    bank: Bank,
     reference: str,
     residency: str,
     first_name: str,
@@ -74,7 +77,14 @@ def customer_create(
     birth_date: dt.date | None = None,
     phone_on_file: str | None = None,
 ) -> Customer:
-    """Create a customer as the bank provisions them; PESEL and phone are validated."""
+    """Register a person as a customer of ``bank`` under the bank's own number ``reference``.
+
+    A person is one customer group-wide: when another bank of the group already knows the person
+    (the same PESEL, or the same identification number), the bank gets a membership of that person,
+    whose names and phone on file take the values this bank sent (the newest the group knows), and
+    the answer is the same as for a new person, so that a bank learns nothing of another bank's
+    customers (Prawo bankowe art. 104). PESEL and phone are validated.
+    """
     values = _clean(
         {
             "first_name": first_name,
@@ -100,20 +110,29 @@ def customer_create(
         pesel = None
     else:
         raise ValidationFailed({"residency": _("Choose resident or non-resident.")})
-    if Customer.objects.filter(reference=reference).exists():
+    reference = (reference or "").strip()
+    if not reference:
+        raise ValidationFailed({"reference": _("This field is required.")})
+    if BankMembership.objects.filter(bank=bank, customer_number=reference).exists():
         raise Conflict(_("A customer with this reference already exists."))
-    if pesel and Customer.objects.filter(pesel=pesel).exists():
-        raise Conflict(_("A customer with this PESEL already exists."))
-    if values["nonresident_id"] and Customer.objects.filter(nonresident_id=values["nonresident_id"]).exists():
-        raise Conflict(_("A customer with this identification number already exists."))
-    if nonresident_id and User.objects.filter(login__iexact=nonresident_id).exists():
+    person = _person_known_to_the_group(residency=residency, pesel=pesel, nonresident_id=values["nonresident_id"])
+    if person is not None:
+        if BankMembership.objects.filter(bank=bank, customer=person).exists():
+            raise Conflict(_("A customer with this PESEL or identification number already exists."))
+        return _join(actor=actor, bank=bank, person=person, reference=reference, values=values)
+    if values["nonresident_id"] and User.objects.filter(login__iexact=values["nonresident_id"]).exists():
         # Cardholders sign in with their ID or their own login: one value must never mean two people.
         raise Conflict(_("This identification number is already a portal user's own login."))
     try:
         with transaction.atomic():
             customer = Customer.objects.create(
-                reference=reference, residency=residency, pesel=pesel, birth_date=birth_date, **values
+                reference=_group_reference(bank, reference),
+                residency=residency,
+                pesel=pesel,
+                birth_date=birth_date,
+                **values,
             )
+            membership = BankMembership.objects.create(customer=customer, bank=bank, customer_number=reference)
     except IntegrityError:
         # Lost a race with a concurrent create of the same customer.
         raise Conflict(_("A customer with this reference already exists.")) from None
@@ -122,9 +141,52 @@ def customer_create(
         action="customers.customer.created",
         obj=customer,
         customer_id=customer.pk,
-        after={"reference": reference, **_audit_view(customer)},
+        bank_id=bank.pk,
+        after={"reference": reference, "bank": bank.code, **_audit_view(customer)},
     )
+    _audit_membership(actor, membership)
     return customer
+
+
+def _person_known_to_the_group(*, residency: str, pesel: str | None, nonresident_id: str | None) -> Customer | None:
+    if residency == Residency.RESIDENT and pesel:
+        return Customer.objects.select_for_update().filter(pesel=pesel).first()
+    if nonresident_id:
+        return Customer.objects.select_for_update().filter(nonresident_id=nonresident_id).first()
+    return None
+
+
+def _group_reference(bank: Bank, reference: str) -> str:
+    """The person's group-wide reference: the bank's number when no one has it yet, else made unique by the bank.
+
+    Internal only (never in an API answer or a page), so its choice tells no bank anything.
+    """
+    if not Customer.objects.filter(reference=reference).exists():
+        return reference
+    candidate = f"{bank.code}/{reference}"[:64]
+    return candidate if not Customer.objects.filter(reference=candidate).exists() else uuid.uuid4().hex
+
+
+def _join(*, actor: Actor, bank: Bank, person: Customer, reference: str, values: dict[str, Any]) -> Customer:
+    """Make a person another bank already knows a customer of ``bank`` too, with this bank's data."""
+    try:
+        with transaction.atomic():
+            membership = BankMembership.objects.create(customer=person, bank=bank, customer_number=reference)
+    except IntegrityError:
+        raise Conflict(_("A customer with this reference already exists.")) from None
+    _audit_membership(actor, membership)
+    changes = {name: value for name, value in values.items() if name in UPDATABLE_FIELDS and value}
+    return customer_update(actor=actor, customer=person, **changes) if changes else person
+
+
+def _audit_membership(actor: Actor, membership: BankMembership) -> None:
+    audit_record(
+        actor=actor,
+        action="customers.membership.created",
+        obj=membership,
+        customer_id=membership.customer_id,
+        after={"bank": membership.bank.code, "reference": membership.customer_number},
+    )
 
 
 @transaction.atomic

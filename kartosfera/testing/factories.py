@@ -6,8 +6,12 @@ import datetime as dt
 import itertools
 from typing import Any
 
+from django.conf import settings
+
 from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.accounts.services import account_create
+from kartosfera.banks.models import Bank
+from kartosfera.banks.services import bank_create
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
 from kartosfera.cards.services import card_issue, card_product_create
 from kartosfera.core.audit import Actor
@@ -21,10 +25,26 @@ SYSTEM = Actor.system("tests")
 DEFAULT_PASSWORD = "Zielona-herbata-o-poranku"  # noqa: S105 - test data
 
 
+def bank_factory(code: str = "", **overrides: Any) -> Bank:
+    """A bank of the group; the same one for every call with the same code (by default settings.DEFAULT_BANK_CODE)."""
+    code = code or settings.DEFAULT_BANK_CODE
+    existing = Bank.objects.filter(code=code).first()
+    if existing is not None:
+        return existing
+    values: dict[str, Any] = {
+        "name": f"Bank Spółdzielczy {code}",
+        "short_name": f"BS {code}",
+        "sms_sender": code[:11],
+    }
+    values.update(overrides)
+    return bank_create(actor=SYSTEM, code=code, **values)
+
+
 def customer_factory(**overrides: Any) -> Customer:
     n = next(_sequence)
     values: dict[str, Any] = {
         "actor": SYSTEM,
+        "bank": overrides.pop("bank", None) or bank_factory(),
         "reference": f"CIF{n:06d}",
         "residency": Residency.RESIDENT,
         "first_name": "Anna",
@@ -43,6 +63,7 @@ def account_factory(*, customer: Customer, kind: str = AccountKind.DEBIT, **over
     n = next(_sequence)
     values: dict[str, Any] = {
         "actor": SYSTEM,
+        "bank": overrides.pop("bank", None) or bank_factory(),
         "customer": customer,
         "reference": f"ACC{n:06d}",
         "kind": kind,
@@ -58,6 +79,7 @@ def product_factory(**overrides: Any) -> CardProduct:
     n = next(_sequence)
     values: dict[str, Any] = {
         "actor": SYSTEM,
+        "bank": overrides.pop("bank", None) or bank_factory(),
         "code": f"PRD{n:04d}",
         "name": "Visa Debit",
         "brand": Brand.VISA,
@@ -85,7 +107,7 @@ def card_factory(
     product = product or product_factory()
     if account is None:
         kind = AccountKind.CREDIT if product.funding == Funding.CREDIT else AccountKind.DEBIT
-        account = account_factory(customer=customer, kind=kind, currency=product.currency)
+        account = account_factory(customer=customer, kind=kind, currency=product.currency, bank=product.bank)
     prefix = "400000" if product.brand == Brand.VISA else "555555"
     values: dict[str, Any] = {
         "actor": SYSTEM,

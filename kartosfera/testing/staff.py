@@ -15,8 +15,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kartosfera.backoffice.auth import staff_member_create
 from kartosfera.backoffice.models import StaffMember
+from kartosfera.backoffice.roles import StaffRole
 from kartosfera.backoffice.session import REALM_KEY, STAFF
+from kartosfera.banks.models import Bank
 from kartosfera.core.audit import Actor
+from kartosfera.testing.factories import bank_factory
 from kartosfera.users.models import User
 from kartosfera.users.session_timeout import LAST_ACTIVITY_KEY, STARTED_KEY
 
@@ -45,8 +48,14 @@ class StaffPerson:
         return str(totp.token()).zfill(device.digits)
 
 
-def staff_person_create(role: str, *, username: str | None = None, full_name: str = "Test Staff") -> StaffPerson:
+def staff_person_create(
+    role: str, *, username: str | None = None, full_name: str = "Test Staff", bank: Bank | None = None
+) -> StaffPerson:
+    """A staff member with ``role``: the group's, or ``bank``'s (a branch employee is the tests' default bank's)."""
+    if role == StaffRole.BRANCH and bank is None:
+        bank = bank_factory()
     member, device = staff_member_create(
+        bank=bank,
         actor=Actor.system("tests"),
         username=username or f"{role}-{StaffMember.objects.count() + 1}",
         full_name=full_name,

@@ -14,6 +14,7 @@ from kartosfera.api.models import ApiKey, ApiScope
 from kartosfera.api.services import api_key_create
 from kartosfera.core.audit import Actor
 from kartosfera.core.models import ActorType, AuditEvent
+from kartosfera.testing.factories import bank_factory
 
 BASE = "/api/provisioning/v1"
 _keys = itertools.count(1)
@@ -54,7 +55,9 @@ class ApiClient:
 @pytest.fixture
 def provisioning_key(db) -> tuple[ApiKey, str]:
     """The bank's core-banking system: a key with the provisioning scope."""
-    return api_key_create(actor=Actor.system("tests"), name="core banking", scopes=[ApiScope.PROVISIONING])
+    return api_key_create(
+        actor=Actor.system("tests"), name="core banking", scopes=[ApiScope.PROVISIONING], bank=bank_factory()
+    )
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.accounts.services import account_create
+from kartosfera.banks.models import Bank
+from kartosfera.banks.services import bank_create
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
 from kartosfera.cards.operations import Operation, operation_allowed
 from kartosfera.cards.operations_services import card_pin_change
@@ -281,6 +283,14 @@ def _pan(spec: CardSpec, product: CardProduct) -> str:
     return make_pan(prefix, 500_000 + spec.number)
 
 
+def demo_bank() -> Bank:
+    """The demo's bank (three banks of the group come with the group-of-banks work)."""
+    bank = Bank.objects.filter(code="BSDEMO").first()
+    if bank is None:
+        bank = bank_create(actor=DEMO_ACTOR, code="BSDEMO", name="Bank Spółdzielczy w Demowie", short_name="BS Demowo")
+    return bank
+
+
 def _load_product(spec: ProductSpec, counts: LoadCounts) -> CardProduct:
     product = CardProduct.objects.filter(code=spec.code).first()
     if product is not None:
@@ -288,6 +298,7 @@ def _load_product(spec: ProductSpec, counts: LoadCounts) -> CardProduct:
     counts.products += 1
     return card_product_create(
         actor=DEMO_ACTOR,
+        bank=demo_bank(),
         code=spec.code,
         name=spec.name,
         brand=spec.brand,
@@ -314,6 +325,7 @@ def _load_customer(spec: CustomerSpec, counts: LoadCounts) -> Customer:
     if spec.nonresident_id:
         return customer_create(
             actor=DEMO_ACTOR,
+            bank=demo_bank(),
             reference=reference,
             residency=Residency.NON_RESIDENT,
             first_name=spec.first_name,
@@ -324,6 +336,7 @@ def _load_customer(spec: CustomerSpec, counts: LoadCounts) -> Customer:
         )
     return customer_create(
         actor=DEMO_ACTOR,
+        bank=demo_bank(),
         reference=reference,
         residency=Residency.RESIDENT,
         first_name=spec.first_name,
@@ -341,6 +354,7 @@ def _load_account(spec: AccountSpec, customer: Customer, counts: LoadCounts) -> 
     counts.accounts += 1
     return account_create(
         actor=DEMO_ACTOR,
+        bank=demo_bank(),
         customer=customer,
         reference=reference,
         kind=spec.kind,

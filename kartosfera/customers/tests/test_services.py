@@ -10,7 +10,7 @@ from kartosfera.core.errors import Conflict, ValidationFailed
 from kartosfera.core.models import AuditEvent
 from kartosfera.customers.models import Customer, Residency
 from kartosfera.customers.services import customer_create, customer_update
-from kartosfera.testing.factories import make_pesel
+from kartosfera.testing.factories import bank_factory, make_pesel
 
 SYSTEM = Actor.system("tests")
 pytestmark = pytest.mark.django_db
@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 def test_creating_a_resident_derives_the_birth_date_from_the_pesel_and_audits_it():
     pesel = make_pesel(dt.date(1971, 8, 9), 5)
     customer = customer_create(
+        bank=bank_factory(),
         actor=SYSTEM,
         reference="CIF1",
         residency=Residency.RESIDENT,
@@ -36,17 +37,26 @@ def test_creating_a_resident_derives_the_birth_date_from_the_pesel_and_audits_it
 
 
 def test_invalid_pesel_is_refused_and_nothing_is_written():
+    bank_factory()
+    audit_rows = AuditEvent.objects.count()
     with pytest.raises(ValidationFailed) as exc:
         customer_create(
-            actor=SYSTEM, reference="CIF1", residency=Residency.RESIDENT, first_name="A", last_name="B", pesel="1"
+            bank=bank_factory(),
+            actor=SYSTEM,
+            reference="CIF1",
+            residency=Residency.RESIDENT,
+            first_name="A",
+            last_name="B",
+            pesel="1",
         )
     assert "pesel" in exc.value.field_errors
     assert not Customer.objects.exists()
-    assert not AuditEvent.objects.exists()
+    assert AuditEvent.objects.count() == audit_rows
 
 
 def test_non_resident_is_identified_by_the_bank_number_not_a_pesel():
     customer = customer_create(
+        bank=bank_factory(),
         actor=SYSTEM,
         reference="CIF2",
         residency=Residency.NON_RESIDENT,
@@ -58,6 +68,7 @@ def test_non_resident_is_identified_by_the_bank_number_not_a_pesel():
     assert customer.nonresident_id == "NR-000123"
     with pytest.raises(ValidationFailed):
         customer_create(
+            bank=bank_factory(),
             actor=SYSTEM,
             reference="CIF3",
             residency=Residency.NON_RESIDENT,
@@ -70,6 +81,7 @@ def test_non_resident_is_identified_by_the_bank_number_not_a_pesel():
 def test_duplicate_reference_or_pesel_is_a_conflict(cardholder):
     with pytest.raises(Conflict):
         customer_create(
+            bank=bank_factory(),
             actor=SYSTEM,
             reference=cardholder.customer.reference,
             residency=Residency.RESIDENT,
@@ -79,6 +91,7 @@ def test_duplicate_reference_or_pesel_is_a_conflict(cardholder):
         )
     with pytest.raises(Conflict):
         customer_create(
+            bank=bank_factory(),
             actor=SYSTEM,
             reference="OTHER",
             residency=Residency.RESIDENT,
