@@ -1,4 +1,8 @@
-"""The demo's bank staff: one per role, with a published password and TOTP codes shown only in development."""
+"""The demo's staff: one per role, with a published password and TOTP codes shown only in development.
+
+The group's contact centre (the agent, the supervisor, the auditor) sees every bank of the group; the
+branch employee works for one bank (BS Demowo) and sees only its customers (docs/banks.md).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from kartosfera.backoffice.auth import staff_member_create
 from kartosfera.backoffice.models import StaffMember
 from kartosfera.backoffice.roles import StaffRole
 from kartosfera.core.audit import Actor
-from kartosfera.core.demo.bank import demo_bank
+from kartosfera.core.demo.banks import DEMOWO, demo_bank
 
 # Published on purpose: the demo prints it. Never loaded in production.
 DEMO_STAFF_PASSWORD = "Kartosfera-back-office"  # noqa: S105
@@ -26,11 +30,12 @@ class DemoStaffSpec:
     username: str
     full_name: str
     role: str
+    bank: str | None = None  # the code of the bank the person works for; None: the group's staff
 
 
 DEMO_STAFF = (
     DemoStaffSpec("agent", "Ewa Lis", StaffRole.AGENT),
-    DemoStaffSpec("branch", "Tomasz Wrona", StaffRole.BRANCH),
+    DemoStaffSpec("branch", "Tomasz Wrona", StaffRole.BRANCH, bank=DEMOWO),
     DemoStaffSpec("supervisor", "Barbara Sowa", StaffRole.SUPERVISOR),
     DemoStaffSpec("auditor", "Jan Czapla", StaffRole.AUDITOR),
 )
@@ -52,7 +57,7 @@ def demo_staff_load() -> int:
             role=spec.role,
             password=DEMO_STAFF_PASSWORD,
             unit=DEMO_UNIT,
-            bank=demo_bank() if spec.role == StaffRole.BRANCH else None,
+            bank=demo_bank(spec.bank) if spec.bank else None,
         )
         created += 1
     return created

@@ -22,4 +22,5 @@ def branch_list(*, bank: Bank) -> QuerySet[Branch]:
 
 def default_bank() -> Bank | None:
     """The bank that today's single-bank data moved under (migration banks 0001): settings.DEFAULT_BANK_CODE."""
-    return bank_get_by_code(code=settings.DEFAULT_BANK_CODE)
+    # str(): the settings module's env() is typed str | None, though this one has a default.
+    return bank_get_by_code(code=str(settings.DEFAULT_BANK_CODE))

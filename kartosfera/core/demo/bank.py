@@ -1,8 +1,9 @@
-"""The demo bank: who its customers are, and loading them through the same services the API uses.
+"""The demo banks: who their customers are, and loading them through the same services the API uses.
 
-Everything has a stable ``DEMO-…`` reference and is looked up by it before it
-is created, so loading twice changes nothing. Dates are relative to today, so
-the demo stays meaningful however long after this was written it is loaded.
+Three cooperative banks of the group (core/demo/banks.py); most customers are BS Demowo's, a few are
+BS Wzorowo's or BS Próbkowice's, and one person holds cards of two banks. Everything has a stable
+``DEMO-…`` reference and is looked up by it before it is created, so loading twice changes nothing.
+Dates are relative to today, so the demo stays meaningful however long after this was written it is loaded.
 """
 
 from __future__ import annotations
@@ -15,21 +16,30 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.accounts.services import account_create
 from kartosfera.banks.models import Bank
-from kartosfera.banks.services import bank_create
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
 from kartosfera.cards.operations import Operation, operation_allowed
 from kartosfera.cards.operations_services import card_pin_change
 from kartosfera.cards.pin import pin_check, pin_verification_value, threeds_pin_verification_value
 from kartosfera.cards.services import card_issue, card_product_create, card_renew, card_replace, card_transition
 from kartosfera.cards.states import CardStatus, StatusReason
-from kartosfera.core.audit import Actor
+from kartosfera.core.demo.banks import (
+    BANKS,
+    DEMO_ACTOR,
+    DEMOWO,
+    PROBKOWICE,
+    WZOROWO,
+    BankLoadCounts,
+    demo_bank_load_one,
+)
 from kartosfera.core.demo.identifiers import MASTERCARD_TEST_PREFIX, VISA_TEST_PREFIX, make_iban, make_pan, make_pesel
+from kartosfera.core.errors import Conflict
 from kartosfera.core.money import Currency
-from kartosfera.customers.models import Customer, Residency
+from kartosfera.customers.models import BankMembership, Customer, Residency
 from kartosfera.customers.services import customer_create
 from kartosfera.processing.cbpr2 import ecb_rates_set
 from kartosfera.processing.conversion import conversion_rate_set
@@ -43,7 +53,6 @@ DEMO_PASSWORD = "Kartosfera-demo"  # noqa: S105
 # terminal (/dev/terminal/) work before anybody sets a PIN in the portal. Printed with the logins;
 # it passes the trivial-PIN rules for every demo card (checked as it is set).
 DEMO_CARD_PIN = "2468"
-DEMO_ACTOR = Actor.system("demo")
 # Where the demo serves: scripts/demo.sh runs runserver on 127.0.0.1:$DEMO_PORT (8000 by default)
 # and passes the same port to load_demo_bank, so that every printed address is one that works.
 DEMO_HOST = "127.0.0.1"
@@ -76,6 +85,7 @@ def _zl(units: int) -> int:
 
 @dataclass(frozen=True)
 class ProductSpec:
+    bank: str
     code: str
     name: str
     brand: str
@@ -100,6 +110,7 @@ class AccountSpec:
     currency: str = Currency.PLN
     credit_limit_minor: int | None = None
     billing_day: int | None = None
+    bank: str | None = None  # None: the customer's (first) bank
 
 
 @dataclass(frozen=True)
@@ -112,6 +123,7 @@ class CardSpec:
     issued_months_ago: int = 0
     renews: int | None = None
     replaces: int | None = None
+    bank: str | None = None  # None: the customer's (first) bank; the product and the account are this bank's
 
 
 @dataclass(frozen=True)
@@ -127,6 +139,10 @@ class CustomerSpec:
     login: str | None = None
     accounts: tuple[AccountSpec, ...] = ()
     cards: tuple[CardSpec, ...] = ()
+    # The bank that first knew the person (its number is customer_reference(number)), and the other
+    # banks of the group the person is also a customer of, each with the number that bank gave.
+    bank: str = DEMOWO
+    also_at: tuple[tuple[str, str], ...] = ()
 
 
 VISA_CLASSIC = "DEMO-VISA-CLASSIC"
@@ -136,40 +152,57 @@ MC_CREDIT = "DEMO-MC-CREDIT"
 MC_BUSINESS = "DEMO-MC-BUSINESS"
 VISA_ELECTRON = "DEMO-VISA-ELECTRON"
 VISA_EUR = "DEMO-VISA-EUR"
+# The other two banks' own products (a product code is unique per bank only).
+WZ_VISA_DEBIT = "WZ-VISA-DEBIT"
+WZ_MC_GOLD = "WZ-MC-GOLD"
+PR_MC_DEBIT = "PR-MC-DEBIT"
 
 PRODUCTS: tuple[ProductSpec, ...] = (
-    ProductSpec(VISA_CLASSIC, "Visa Classic Debit", Brand.VISA, Funding.DEBIT, Segment.INDIVIDUAL,
+    ProductSpec(DEMOWO, VISA_CLASSIC, "Visa Classic Debit", Brand.VISA, Funding.DEBIT, Segment.INDIVIDUAL,
                 cash_max=10_000, noncash_max=30_000, internet_max=30_000, cash_default=2_000, noncash_default=5_000),
-    ProductSpec(MC_DEBIT, "Mastercard Debit", Brand.MASTERCARD, Funding.DEBIT, Segment.INDIVIDUAL,
+    ProductSpec(DEMOWO, MC_DEBIT, "Mastercard Debit", Brand.MASTERCARD, Funding.DEBIT, Segment.INDIVIDUAL,
                 cash_max=10_000, noncash_max=30_000, internet_max=30_000, cash_default=2_000, noncash_default=5_000),
-    ProductSpec(VISA_GOLD, "Visa Gold Credit", Brand.VISA, Funding.CREDIT, Segment.INDIVIDUAL,
+    ProductSpec(DEMOWO, VISA_GOLD, "Visa Gold Credit", Brand.VISA, Funding.CREDIT, Segment.INDIVIDUAL,
                 cash_max=10_000, noncash_max=30_000, internet_max=30_000, cash_default=2_000, noncash_default=10_000,
                 validity_months=36),
-    ProductSpec(MC_CREDIT, "Mastercard Standard Credit", Brand.MASTERCARD, Funding.CREDIT, Segment.INDIVIDUAL,
+    ProductSpec(DEMOWO, MC_CREDIT, "Mastercard Standard Credit", Brand.MASTERCARD, Funding.CREDIT, Segment.INDIVIDUAL,
                 cash_max=5_000, noncash_max=20_000, internet_max=20_000, cash_default=1_000, noncash_default=5_000,
                 validity_months=36),
     # Business limits are set by the company at issue and are read-only for the
     # holder, so a zero internet default would bar them from paying online.
-    ProductSpec(MC_BUSINESS, "Mastercard Business Debit", Brand.MASTERCARD, Funding.DEBIT, Segment.BUSINESS,
+    ProductSpec(DEMOWO, MC_BUSINESS, "Mastercard Business Debit", Brand.MASTERCARD, Funding.DEBIT, Segment.BUSINESS,
                 cash_max=20_000, noncash_max=50_000, internet_max=50_000, cash_default=5_000,
                 noncash_default=20_000, internet_default=5_000),
-    ProductSpec(VISA_ELECTRON, "Visa Electron", Brand.VISA, Funding.DEBIT, Segment.INDIVIDUAL,
+    ProductSpec(DEMOWO, VISA_ELECTRON, "Visa Electron", Brand.VISA, Funding.DEBIT, Segment.INDIVIDUAL,
                 cash_max=5_000, noncash_max=10_000, internet_max=10_000, cash_default=1_000, noncash_default=2_000,
                 contactless_capable=False),
-    ProductSpec(VISA_EUR, "Visa Debit EUR", Brand.VISA, Funding.DEBIT, Segment.INDIVIDUAL,
+    ProductSpec(DEMOWO, VISA_EUR, "Visa Debit EUR", Brand.VISA, Funding.DEBIT, Segment.INDIVIDUAL,
                 cash_max=2_500, noncash_max=7_500, internet_max=7_500, cash_default=500, noncash_default=1_500,
                 currency=Currency.EUR),
+    ProductSpec(WZOROWO, WZ_VISA_DEBIT, "Visa Debit Wzorowo", Brand.VISA, Funding.DEBIT, Segment.INDIVIDUAL,
+                cash_max=8_000, noncash_max=25_000, internet_max=25_000, cash_default=2_000, noncash_default=4_000),
+    ProductSpec(WZOROWO, WZ_MC_GOLD, "Mastercard Gold Wzorowo", Brand.MASTERCARD, Funding.CREDIT,
+                Segment.INDIVIDUAL, cash_max=5_000, noncash_max=25_000, internet_max=25_000, cash_default=1_000,
+                noncash_default=8_000, validity_months=36),
+    ProductSpec(PROBKOWICE, PR_MC_DEBIT, "Mastercard Debit Próbkowice", Brand.MASTERCARD, Funding.DEBIT,
+                Segment.INDIVIDUAL, cash_max=6_000, noncash_max=20_000, internet_max=20_000, cash_default=1_500,
+                noncash_default=4_000),
 )  # fmt: skip
 
 DEBIT, CREDIT = AccountKind.DEBIT, AccountKind.CREDIT
 ACTIVE, INACTIVE, BLOCKED, CANCELLED = CardStatus.ACTIVE, CardStatus.INACTIVE, CardStatus.BLOCKED, CardStatus.CANCELLED
 
 CUSTOMERS: tuple[CustomerSpec, ...] = (
+    # A customer of two banks of the group: one person, one portal login, a number at each bank, and
+    # each bank's own account and card.
     CustomerSpec(1, "Anna", "Kowalska", True, dt.date(1987, 4, 12), "+48601234518", login="anna.kowalska",
+                 also_at=((WZOROWO, "WZ-000417"),),
                  accounts=(AccountSpec(1, DEBIT, 845_217),
-                           AccountSpec(2, CREDIT, -123_640, credit_limit_minor=_zl(10_000), billing_day=10)),
+                           AccountSpec(2, CREDIT, -123_640, credit_limit_minor=_zl(10_000), billing_day=10),
+                           AccountSpec(30, DEBIT, 152_400, bank=WZOROWO)),
                  cards=(CardSpec(1, VISA_CLASSIC, 1, issued_months_ago=14),
-                        CardSpec(2, VISA_GOLD, 2, issued_months_ago=8))),
+                        CardSpec(2, VISA_GOLD, 2, issued_months_ago=8),
+                        CardSpec(34, WZ_VISA_DEBIT, 30, bank=WZOROWO, issued_months_ago=2))),
     CustomerSpec(2, "Łukasz", "Wiśniewski", False, dt.date(1979, 11, 23), "+48502117340",
                  accounts=(AccountSpec(3, DEBIT, 231_055),),
                  cards=(CardSpec(3, MC_DEBIT, 3, BLOCKED, StatusReason.BLOCKED_BY_CUSTOMER, issued_months_ago=20),)),
@@ -244,6 +277,19 @@ CUSTOMERS: tuple[CustomerSpec, ...] = (
                  registered=False,
                  accounts=(AccountSpec(25, DEBIT, 340_000, currency=Currency.EUR),),
                  cards=(CardSpec(29, VISA_EUR, 25, issued_months_ago=12),)),
+    # BS Wzorowo's and BS Próbkowice's own customers.
+    CustomerSpec(23, "Stanisław", "Wróbel", False, dt.date(1969, 3, 14), "+48609112473", bank=WZOROWO,
+                 accounts=(AccountSpec(26, DEBIT, 512_300),),
+                 cards=(CardSpec(30, WZ_VISA_DEBIT, 26, issued_months_ago=10),)),
+    CustomerSpec(24, "Zofia", "Adamczyk", True, dt.date(1985, 10, 2), "+48501339824", bank=WZOROWO,
+                 accounts=(AccountSpec(27, CREDIT, -52_300, credit_limit_minor=_zl(6_000), billing_day=20),),
+                 cards=(CardSpec(31, WZ_MC_GOLD, 27, issued_months_ago=4),)),
+    CustomerSpec(25, "Henryk", "Sikora", False, dt.date(1958, 1, 26), "+48604781290", bank=PROBKOWICE,
+                 accounts=(AccountSpec(28, DEBIT, 905_000),),
+                 cards=(CardSpec(32, PR_MC_DEBIT, 28, issued_months_ago=15),)),
+    CustomerSpec(26, "Natalia", "Baran", True, dt.date(2000, 6, 18), "+48532604117", bank=PROBKOWICE,
+                 accounts=(AccountSpec(29, DEBIT, 64_900),),
+                 cards=(CardSpec(33, PR_MC_DEBIT, 29, INACTIVE),)),
 )  # fmt: skip
 
 
@@ -251,6 +297,10 @@ CUSTOMERS: tuple[CustomerSpec, ...] = (
 class LoadCounts:
     """How many objects of each kind one load created."""
 
+    banks: int = 0
+    branches: int = 0
+    logos: int = 0
+    memberships: int = 0
     products: int = 0
     customers: int = 0
     accounts: int = 0
@@ -262,7 +312,17 @@ class LoadCounts:
     @property
     def total(self) -> int:
         return (
-            self.products + self.customers + self.accounts + self.cards + self.users + self.pins + self.reference_rates
+            self.banks
+            + self.branches
+            + self.logos
+            + self.memberships
+            + self.products
+            + self.customers
+            + self.accounts
+            + self.cards
+            + self.users
+            + self.pins
+            + self.reference_rates
         )
 
 
@@ -283,22 +343,21 @@ def _pan(spec: CardSpec, product: CardProduct) -> str:
     return make_pan(prefix, 500_000 + spec.number)
 
 
-def demo_bank() -> Bank:
-    """The demo's bank (three banks of the group come with the group-of-banks work)."""
-    bank = Bank.objects.filter(code="BSDEMO").first()
-    if bank is None:
-        bank = bank_create(actor=DEMO_ACTOR, code="BSDEMO", name="Bank Spółdzielczy w Demowie", short_name="BS Demowo")
-    return bank
+def _load_banks(counts: LoadCounts) -> dict[str, Bank]:
+    bank_counts = BankLoadCounts()
+    banks = {spec.code: demo_bank_load_one(spec, bank_counts) for spec in BANKS}
+    counts.banks, counts.branches, counts.logos = bank_counts.banks, bank_counts.branches, bank_counts.logos
+    return banks
 
 
-def _load_product(spec: ProductSpec, counts: LoadCounts) -> CardProduct:
-    product = CardProduct.objects.filter(code=spec.code).first()
+def _load_product(spec: ProductSpec, bank: Bank, counts: LoadCounts) -> CardProduct:
+    product = CardProduct.objects.filter(bank=bank, code=spec.code).first()
     if product is not None:
         return product
     counts.products += 1
     return card_product_create(
         actor=DEMO_ACTOR,
-        bank=demo_bank(),
+        bank=bank,
         code=spec.code,
         name=spec.name,
         brand=spec.brand,
@@ -316,16 +375,37 @@ def _load_product(spec: ProductSpec, counts: LoadCounts) -> CardProduct:
     )
 
 
-def _load_customer(spec: CustomerSpec, counts: LoadCounts) -> Customer:
+def _demo_pesel(spec: CustomerSpec) -> str:
+    return make_pesel(spec.birth_date, 271 * spec.number, female=spec.female)
+
+
+def _load_customer(spec: CustomerSpec, banks: dict[str, Bank], counts: LoadCounts) -> Customer:
     reference = customer_reference(spec.number)
     customer = Customer.objects.filter(reference=reference).first()
-    if customer is not None:
-        return customer
-    counts.customers += 1
+    if customer is None:
+        # customer_create would make a person the group already knows a customer of the demo bank too,
+        # and give that person the demo's names and phone: never a real person's data.
+        if spec.nonresident_id:
+            known = Customer.objects.filter(nonresident_id=spec.nonresident_id).exists()
+        else:
+            known = Customer.objects.filter(pesel=_demo_pesel(spec)).exists()
+        if known:
+            raise Conflict(_("A customer with this PESEL or identification number already exists."))
+        counts.customers += 1
+        customer = _customer_create(spec, banks[spec.bank], reference)
+    for code, number in spec.also_at:
+        if not BankMembership.objects.filter(bank=banks[code], customer=customer).exists():
+            # The same person registered by another bank: customer_create adds the bank's membership.
+            counts.memberships += 1
+            customer = _customer_create(spec, banks[code], number)
+    return customer
+
+
+def _customer_create(spec: CustomerSpec, bank: Bank, reference: str) -> Customer:
     if spec.nonresident_id:
         return customer_create(
             actor=DEMO_ACTOR,
-            bank=demo_bank(),
+            bank=bank,
             reference=reference,
             residency=Residency.NON_RESIDENT,
             first_name=spec.first_name,
@@ -336,30 +416,31 @@ def _load_customer(spec: CustomerSpec, counts: LoadCounts) -> Customer:
         )
     return customer_create(
         actor=DEMO_ACTOR,
-        bank=demo_bank(),
+        bank=bank,
         reference=reference,
         residency=Residency.RESIDENT,
         first_name=spec.first_name,
         last_name=spec.last_name,
-        pesel=make_pesel(spec.birth_date, 271 * spec.number, female=spec.female),
+        pesel=_demo_pesel(spec),
         phone_on_file=spec.phone,
     )
 
 
-def _load_account(spec: AccountSpec, customer: Customer, counts: LoadCounts) -> Account:
+def _load_account(spec: AccountSpec, customer: Customer, bank: Bank, counts: LoadCounts) -> Account:
     reference = account_reference(spec.number)
-    account = Account.objects.filter(reference=reference).first()
+    account = Account.objects.filter(bank=bank, reference=reference).first()
     if account is not None:
         return account
     counts.accounts += 1
     return account_create(
         actor=DEMO_ACTOR,
-        bank=demo_bank(),
+        bank=bank,
         customer=customer,
         reference=reference,
         kind=spec.kind,
         currency=spec.currency,
-        iban=make_iban(2_026_000_000_000_000 + spec.number),
+        # The account number carries its bank's settlement number, as every Polish IBAN does.
+        iban=make_iban(2_026_000_000_000_000 + spec.number, bank.settlement_number),
         balance_minor=spec.balance_minor,
         credit_limit_minor=spec.credit_limit_minor,
         billing_day=spec.billing_day,
@@ -370,18 +451,19 @@ def _load_card(
     spec: CardSpec,
     *,
     customer: Customer,
-    products: dict[str, CardProduct],
+    bank: Bank,
+    products: dict[tuple[str, str], CardProduct],
     accounts: dict[int, Account],
     cards: dict[int, Card],
     today: dt.date,
     counts: LoadCounts,
 ) -> Card:
     reference = card_reference(spec.number)
-    card = Card.objects.filter(reference=reference).first()
+    card = Card.objects.filter(bank=bank, reference=reference).first()
     if card is not None:
         return card
     counts.cards += 1
-    product = products[spec.product]
+    product = products[(bank.code, spec.product)]
     if spec.renews is not None:
         card = card_renew(actor=DEMO_ACTOR, card=cards[spec.renews], reference=reference)
     elif spec.replaces is not None:
@@ -466,13 +548,17 @@ def _load_reference_rates(today: dt.date, counts: LoadCounts) -> None:
 
 @transaction.atomic
 def demo_bank_load() -> LoadCounts:
-    """Create whatever of the demo bank is missing, through the services, in one transaction."""
+    """Create whatever of the demo banks is missing, through the services, in one transaction.
+
+    The banks too: a load that fails part-way (say, on a customer) leaves no bank behind either.
+    """
     today = timezone.localdate()
     counts = LoadCounts()
-    products = {spec.code: _load_product(spec, counts) for spec in PRODUCTS}
-    customers = {spec.number: _load_customer(spec, counts) for spec in CUSTOMERS}
+    banks = _load_banks(counts)
+    products = {(spec.bank, spec.code): _load_product(spec, banks[spec.bank], counts) for spec in PRODUCTS}
+    customers = {spec.number: _load_customer(spec, banks, counts) for spec in CUSTOMERS}
     accounts = {
-        account.number: _load_account(account, customers[spec.number], counts)
+        account.number: _load_account(account, customers[spec.number], banks[account.bank or spec.bank], counts)
         for spec in CUSTOMERS
         for account in spec.accounts
     }
@@ -483,6 +569,7 @@ def demo_bank_load() -> LoadCounts:
             cards[card.number] = _load_card(
                 card,
                 customer=customers[spec.number],
+                bank=banks[card.bank or spec.bank],
                 products=products,
                 accounts=accounts,
                 cards=cards,
@@ -491,7 +578,7 @@ def demo_bank_load() -> LoadCounts:
             )
         _load_portal_user(spec, customers[spec.number], counts)
     # A demo bank loaded before its cards had PINs gets them now; a PIN the holder set stays.
-    pinless = Card.objects.filter(reference__in=[card_reference(n) for n in cards], pin_verification_value="")
+    pinless = Card.objects.filter(pk__in=[card.pk for card in cards.values()], pin_verification_value="")
     for pinless_card in pinless.select_related("customer", "product").order_by("pk"):
         _give_demo_pin(pinless_card, counts)
     _load_reference_rates(today, counts)
@@ -530,8 +617,9 @@ def _card_label(card: Card, today: dt.date) -> str:
         notes.append("renewal" if same_number else f"replacement of *{card.replaces.pan_last4}")
     if not card.product.contactless_capable:
         notes.append("no contactless")
-    # Only the last four digits: the output lands in terminals and CI logs.
-    return f"{card.product.name} *{card.pan_last4}: {', '.join(notes)}"
+    # Only the last four digits: the output lands in terminals and CI logs. The bank first: a person
+    # may hold cards of two banks of the group.
+    return f"{card.bank.short_name}: {card.product.name} *{card.pan_last4}: {', '.join(notes)}"
 
 
 def demo_login_list() -> list[DemoLogin]:
@@ -540,7 +628,12 @@ def demo_login_list() -> list[DemoLogin]:
     customers = (
         Customer.objects.filter(reference__startswith=CUSTOMER_PREFIX)
         .select_related("portal_user")
-        .prefetch_related(Prefetch("cards", Card.objects.select_related("product", "replaces").order_by("reference")))
+        .prefetch_related(
+            Prefetch(
+                "cards",
+                Card.objects.select_related("bank", "product", "replaces").order_by("bank__short_name", "reference"),
+            )
+        )
         .order_by("reference")
     )
     rows = []

@@ -2,6 +2,19 @@
 
 from django.db import migrations, models
 
+from kartosfera.core.append_only import RunSQLForVendor
+
+# Undoing the AddField below drops the indexed column, which SQLite does by rebuilding the table, and a
+# rebuilt table has lost its triggers (0002, 0003): put the append-only guards back after it. Forwards
+# the column is added in place (ALTER TABLE ADD COLUMN), and the triggers stay.
+SQLITE_GUARDS_AGAIN = [
+    "CREATE TRIGGER IF NOT EXISTS core_auditevent_no_update BEFORE UPDATE ON core_auditevent "
+    "BEGIN SELECT RAISE(ABORT, 'core_auditevent is append-only (UPDATE refused)'); END;",
+    "CREATE TRIGGER IF NOT EXISTS core_auditevent_no_delete BEFORE DELETE ON core_auditevent "
+    "BEGIN SELECT RAISE(ABORT, 'core_auditevent is append-only (DELETE refused)') "
+    "WHERE NOT kartosfera_database_wipe(); END;",
+]
+
 
 class Migration(migrations.Migration):
 
@@ -10,6 +23,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # First, so that it is undone last (after the column is gone).
+        RunSQLForVendor("sqlite", [], SQLITE_GUARDS_AGAIN),
         migrations.AddField(
             model_name='auditevent',
             name='bank_id',

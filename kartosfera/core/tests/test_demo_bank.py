@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import re
 
@@ -9,21 +10,28 @@ from django.apps import apps
 from django.contrib.auth.password_validation import validate_password
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from stdnum import iban, luhn
+from stdnum.pl import nip, regon
 
 from kartosfera.accounts.models import Account, AccountKind
+from kartosfera.backoffice.models import StaffMember
+from kartosfera.backoffice.roles import StaffRole
+from kartosfera.banks.models import Bank
+from kartosfera.banks.validators import WCAG_AA_CONTRAST, contrast_with_white, settlement_number_valid
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
 from kartosfera.cards.operations import Operation, operation_allowed
 from kartosfera.cards.pan import decrypt_pan, validate_pan
 from kartosfera.cards.pin import pin_check, pin_matches, pin_verification_value
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.demo.bank import CUSTOMERS, DEMO_CARD_PIN, DEMO_PASSWORD, customer_reference, embossed_name
+from kartosfera.core.demo.banks import BANK_SPECS
 from kartosfera.core.demo.identifiers import make_pesel
 from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.customers.identity import normalize_phone, validate_pesel
-from kartosfera.customers.models import Customer, Residency
+from kartosfera.customers.models import BankMembership, Customer, Residency
 from kartosfera.testing.factories import customer_factory
 from kartosfera.users.models import User, UserKind
 
@@ -268,3 +276,93 @@ def test_the_demo_bank_provisions_its_eur_pln_rate_for_the_psd2_ceilings(output)
     # Valid for the simulator's back-filled days too, not only from now.
     rate = eur_pln_reference_rate(at=timezone.now() - dt.timedelta(days=90))
     assert rate.provisioned and rate.pln_per_eur == DEMO_EUR_PLN
+
+
+# --- The banks of the group -----------------------------------------------------------
+
+
+def test_the_demo_has_three_banks_with_valid_identifiers_and_two_or_three_branches_each(output):
+    banks = list(Bank.objects.prefetch_related("branches"))
+    assert len(banks) == 3
+    assert len({bank.settlement_number for bank in banks}) == 3
+    for bank in banks:
+        bank.full_clean()  # the settlement number, NIP, REGON, KRS, SMS sender and colour validators
+        assert settlement_number_valid(bank.settlement_number)
+        assert nip.is_valid(bank.nip) and regon.is_valid(bank.regon) and len(bank.krs) == 10
+        assert bank.name and bank.short_name and bank.registered_address and bank.website
+        assert contrast_with_white(bank.brand_colour) >= WCAG_AA_CONTRAST
+        assert 2 <= len(bank.branches.all()) <= 3
+        for branch in bank.branches.all():
+            branch.full_clean()
+            assert branch.phone and branch.opening_hours
+            assert branch.postal_code in branch_postal_codes(bank.code)
+    # One bank has no helplines of its own: its customers call the group's.
+    assert sorted(bool(bank.helpline_phone) for bank in banks) == [False, True, True]
+    # Each account number carries its own bank's settlement number.
+    for account in Account.objects.select_related("bank"):
+        assert account.iban[4:12] == account.bank.settlement_number
+
+
+def branch_postal_codes(code: str) -> set[str]:
+    return {branch.postal_code for branch in BANK_SPECS[code].branches}
+
+
+def test_each_bank_has_its_hand_written_svg_logo_stored_with_its_digest(output):
+    for bank in Bank.objects.all():
+        logo = bytes(bank.logo)
+        assert logo == BANK_SPECS[bank.code].logo_path.read_bytes()
+        assert bank.logo_content_type == "image/svg+xml"
+        assert bank.logo_digest == hashlib.sha256(logo).hexdigest()
+        text = logo.decode()
+        # Nothing that runs or fetches: no script, no event handler, no link or URL but the SVG namespace.
+        assert "<script" not in text.lower() and not re.search(r"\son\w+=", text)
+        assert "href" not in text and "url(" not in text
+        assert re.findall(r"https?://[^\"\s]+", text) == ["http://www.w3.org/2000/svg"]
+        assert bank.short_name in text
+    changed = AuditEvent.objects.filter(action="banks.bank.logo_changed")
+    assert sorted(changed.values_list("bank_id", flat=True)) == sorted(Bank.objects.values_list("pk", flat=True))
+
+
+def test_most_customers_are_one_banks_and_every_card_is_its_products_banks(output):
+    per_bank = dict(Bank.objects.annotate(n=Count("memberships")).values_list("code", "n"))
+    busiest = max(per_bank, key=lambda code: per_bank[code])
+    assert per_bank[busiest] > sum(per_bank.values()) / 2
+    assert all(per_bank.values())  # every bank has customers
+    for card in Card.objects.select_related("product", "account", "customer"):
+        assert card.bank_id == card.product.bank_id == card.account.bank_id
+        assert BankMembership.objects.filter(bank_id=card.bank_id, customer=card.customer).exists()
+
+
+def test_one_person_holds_cards_of_two_banks_with_one_login(output):
+    two_banks = Customer.objects.annotate(n=Count("memberships")).filter(n=2)
+    assert two_banks.count() == 1
+    person = two_banks.get()
+    memberships = list(person.memberships.select_related("bank"))
+    # A number at each bank, an account, a product and a card of each bank.
+    assert len({m.customer_number for m in memberships}) == 2
+    for membership in memberships:
+        assert Account.objects.filter(customer=person, bank=membership.bank).exists()
+        assert Card.objects.filter(customer=person, bank=membership.bank, product__bank=membership.bank).exists()
+    assert User.objects.filter(customer=person).count() == 1
+    assert AuditEvent.objects.filter(action="customers.membership.created", customer_id=person.pk).count() == 2
+
+
+def test_the_demo_staff_are_the_groups_but_the_branch_employee_who_is_a_banks(output):
+    members = {m.role: m for m in StaffMember.objects.select_related("bank")}
+    assert members[StaffRole.BRANCH].bank is not None
+    assert {role for role, m in members.items() if m.bank is None} == {
+        StaffRole.AGENT,
+        StaffRole.SUPERVISOR,
+        StaffRole.AUDITOR,
+    }
+    branch_bank = members[StaffRole.BRANCH].bank.short_name
+    assert re.search(rf"branch\s+Tomasz Wrona \(branch, {branch_bank}\)", output)
+    assert re.search(r"agent\s+Ewa Lis \(agent, Grupa\)", output)
+
+
+def test_the_banner_lists_the_banks_and_the_helpline_of_the_bank_without_its_own(output, settings):
+    for bank in Bank.objects.all():
+        assert bank.short_name in output and bank.name in output and bank.settlement_number in output
+    assert f"helpline the group's, {settings.HELPLINE_PHONE}" in output
+    for card in Card.objects.select_related("bank", "product"):
+        assert f"{card.bank.short_name}: {card.product.name} *{card.pan_last4}" in output

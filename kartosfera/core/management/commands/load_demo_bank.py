@@ -1,4 +1,4 @@
-"""manage.py load_demo_bank: a realistic demo bank, loaded through the services, and its logins."""
+"""manage.py load_demo_bank: the demo's three banks of the group, loaded through the services, and their logins."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Count
 from django.urls import reverse
 
 from kartosfera.backoffice.demo import DEMO_STAFF, DEMO_STAFF_PASSWORD, demo_staff_load
+from kartosfera.banks.models import Bank
 from kartosfera.core.demo.bank import (
     DEFAULT_DEMO_PORT,
     DEMO_CARD_PIN,
@@ -19,6 +21,7 @@ from kartosfera.core.demo.bank import (
     demo_login_list,
     demo_url,
 )
+from kartosfera.core.demo.banks import BANK_SPECS
 from kartosfera.core.errors import DomainError
 
 
@@ -35,7 +38,8 @@ def tcp_port(value: str) -> int:
 
 class Command(BaseCommand):
     help = (
-        "Load the demo bank (customers, accounts, card products, cards in every state, portal users) "
+        "Load the demo's three banks of the group (branches, logos, customers, accounts, card products, cards in "
+        "every state, portal users) "
         "through the same services the API uses, then print the demo logins. Safe to run again: "
         "what already exists is left alone. Refuses to run in production."
     )
@@ -53,30 +57,45 @@ class Command(BaseCommand):
         self.port: int = options["port"]
         # The demo's users share a published password: never in a real bank's database.
         if settings.IS_PRODUCTION:
-            raise CommandError("The demo bank is never loaded in production (KARTOSFERA_ENV=production).")
+            raise CommandError("The demo banks are never loaded in production (KARTOSFERA_ENV=production).")
         try:
             counts = demo_bank_load()
             staff_created = demo_staff_load()
         except DomainError as exc:
             # E.g. a real customer already holds a demo PESEL; the transaction rolled back.
-            raise CommandError(f"The demo bank could not be loaded, nothing was written: {exc.message}") from exc
+            raise CommandError(f"The demo banks could not be loaded, nothing was written: {exc.message}") from exc
         if counts.total:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Demo bank loaded: {counts.customers} customers, {counts.accounts} accounts, "
+                    f"Demo banks loaded: {counts.banks} banks, {counts.branches} branches, {counts.logos} logos, "
+                    f"{counts.customers} customers, {counts.memberships} memberships at a second bank, "
+                    f"{counts.accounts} accounts, "
                     f"{counts.products} card products, {counts.cards} cards, {counts.users} portal users, "
                     f"{counts.reference_rates} ECB reference rates created; {counts.pins} card PINs set."
                 )
             )
         else:
-            self.stdout.write(self.style.SUCCESS("The demo bank is already loaded; nothing was changed."))
+            self.stdout.write(self.style.SUCCESS("The demo banks are already loaded; nothing was changed."))
         if staff_created:
             self.stdout.write(self.style.SUCCESS(f"{staff_created} demo staff users created."))
+        self._print_banks()
         self._print_logins(demo_login_list())
         self._print_staff()
 
+    def _print_banks(self) -> None:
+        banks = Bank.objects.filter(code__in=BANK_SPECS).annotate(branch_count=Count("branches")).order_by("code")
+        self.stdout.write("")
+        self.stdout.write(self.style.MIGRATE_HEADING(f"The banks of the group ({settings.GROUP_NAME}):"))
+        width = max(len(bank.short_name) for bank in banks)
+        for bank in sorted(banks, key=lambda b: list(BANK_SPECS).index(b.code)):
+            helpline = bank.helpline_phone or f"the group's, {settings.HELPLINE_PHONE}"
+            self.stdout.write(
+                f"{bank.short_name.ljust(width)}  {bank.name} (code {bank.code}, settlement number "
+                f"{bank.settlement_number}), {bank.branch_count} branches, helpline {helpline}"
+            )
+
     def _print_logins(self, rows: list[DemoLogin]) -> None:
-        headers = ("PESEL / bank ID (login)", "Name", "Password", "Cards")
+        headers = ("PESEL / bank ID (login)", "Name", "Password", "Cards (bank: product)")
         widths = [
             max(len(headers[0]), *(len(r.identifier) for r in rows)),
             max(len(headers[1]), *(len(r.name) for r in rows)),
@@ -111,10 +130,13 @@ class Command(BaseCommand):
         self.stdout.write("")
         backoffice_url = demo_url(reverse("backoffice:home"), port=self.port)
         codes_url = demo_url(reverse("backoffice_dev:staff_codes"), port=self.port)
-        self.stdout.write(self.style.MIGRATE_HEADING(f"Back office for bank staff: open {backoffice_url}"))
+        self.stdout.write(self.style.MIGRATE_HEADING(f"Back office for the staff: open {backoffice_url}"))
         self.stdout.write(f"Every demo staff user has the password {DEMO_STAFF_PASSWORD} and a TOTP second factor.")
         self.stdout.write(f"Their current codes (demo only): {codes_url} or manage.py demo_staff_codes")
         self.stdout.write("")
+        self.stdout.write("The group's staff see every bank's customers; a bank's staff only that bank's.")
         width = max(len(spec.username) for spec in DEMO_STAFF)
         for spec in DEMO_STAFF:
-            self.stdout.write(f"{spec.username.ljust(width)}  {spec.full_name} ({spec.role})")
+            # "Grupa": the group's contact centre and supervision, as the back office names them.
+            works_for = BANK_SPECS[spec.bank].short_name if spec.bank else "Grupa"
+            self.stdout.write(f"{spec.username.ljust(width)}  {spec.full_name} ({spec.role}, {works_for})")
