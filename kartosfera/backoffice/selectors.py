@@ -59,10 +59,14 @@ def customer_search(*, query: str, scope: BankScope, limit: int = SEARCH_LIMIT) 
     # Each multi-valued condition names its bank in the same Q, so that it is one join: another bank's
     # membership number or card must not find the person for a bank's staff.
     in_bank: dict[str, int] = {} if scope.bank_id is None else {"bank_id": scope.bank_id}
+    # A bank's number may have its own dashes or slashes ("B-000456"): tried as typed and without them.
+    by_number = Q(memberships__customer_number__iexact=compact) | Q(
+        memberships__customer_number__iexact="".join(text.split())
+    )
     condition = (
         Q(reference__iexact=compact)
         | Q(nonresident_id__iexact=compact)
-        | Q(**{"memberships__customer_number__iexact": compact, **_prefixed("memberships__", in_bank)})
+        | (by_number & Q(**_prefixed("memberships__", in_bank)))
     )
     if compact.isdigit() and len(compact) == 11:
         condition |= Q(pesel=compact)
