@@ -100,6 +100,7 @@ def _failure_record(*, user_id: int, step: str) -> StaffLoginRefused:
         actor=Actor.for_user(user),
         action="backoffice.staff.sign_in_failed",
         obj=user,
+        bank_id=_staff_bank_id(user),
         after={"step": step, "failed_in_a_row": user.failed_login_count},
     )
     error: StaffLoginRefused = StaffLoginRefused()
@@ -109,6 +110,7 @@ def _failure_record(*, user_id: int, step: str) -> StaffLoginRefused:
             actor=Actor.system("staff lockout"),
             action="backoffice.staff.locked",
             obj=user,
+            bank_id=_staff_bank_id(user),
             after={"until": user.locked_until.isoformat(), "failed_in_a_row": user.failed_login_count},
         )
         error = StaffLocked(user.locked_until)
@@ -116,10 +118,19 @@ def _failure_record(*, user_id: int, step: str) -> StaffLoginRefused:
     return error
 
 
+def _staff_bank_id(user: User) -> int | None:
+    """The bank of the staff member (None: the group's), so that their sign-ins are in their bank's activity log."""
+    return StaffMember.objects.filter(user_id=user.pk).values_list("bank_id", flat=True).first()
+
+
 @transaction.atomic
 def _refuse_locked(user: User) -> StaffLocked:
     audit_record(
-        actor=Actor.for_user(user), action="backoffice.staff.sign_in_refused", obj=user, after={"reason": "locked"}
+        actor=Actor.for_user(user),
+        action="backoffice.staff.sign_in_refused",
+        obj=user,
+        bank_id=_staff_bank_id(user),
+        after={"reason": "locked"},
     )
     return StaffLocked(user.locked_until)  # type: ignore[arg-type]
 
@@ -173,13 +184,20 @@ def staff_login_code(*, user: User, code: str) -> TOTPDevice:
         locked.locked_until = None
         locked.last_login = timezone.now()
         locked.save(update_fields=["failed_login_count", "locked_until", "last_login"])
-        audit_record(actor=Actor.for_user(locked), action="backoffice.staff.signed_in", obj=locked)
+        audit_record(
+            actor=Actor.for_user(locked),
+            action="backoffice.staff.signed_in",
+            obj=locked,
+            bank_id=_staff_bank_id(locked),
+        )
     return device
 
 
 @transaction.atomic
 def staff_logout_record(*, user: User) -> None:
-    audit_record(actor=Actor.for_user(user), action="backoffice.staff.signed_out", obj=user)
+    audit_record(
+        actor=Actor.for_user(user), action="backoffice.staff.signed_out", obj=user, bank_id=_staff_bank_id(user)
+    )
 
 
 @transaction.atomic

@@ -22,7 +22,8 @@ class StaffBackend(ModelBackend):
 
     def get_user(self, user_id: int) -> User | None:
         user = (
-            User.objects.select_related("staff_member")
+            # The bank too: every page shows it and every read is scoped by it (banks/scope.py).
+            User.objects.select_related("staff_member__bank")
             .filter(pk=user_id, kind=UserKind.STAFF, staff_member__isnull=False)
             .first()
         )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from kartosfera.backoffice.roles import StaffPermission
 from kartosfera.backoffice.session import is_staff_realm
@@ -14,4 +15,6 @@ def staff(request: HttpRequest) -> dict[str, object]:
     return {
         "staff_can_see_activity": bool(member and member.can(StaffPermission.STAFF_ACTIVITY_VIEW)),
         "staff_can_see_reviews": bool(member and member.can(StaffPermission.REVIEW_QUEUE_VIEW)),
+        # Whose customers the staff member sees: their bank's, or every bank's of the group.
+        "staff_scope_label": (member.bank.short_name if member.bank is not None else _("Group")) if member else "",
     }

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kartosfera.backoffice.roles import StaffRole, role_allows
+from kartosfera.backoffice.roles import StaffRole, StaffScope, role_scope_allows
 from kartosfera.banks.scope import BankScope
 
 
@@ -55,8 +55,13 @@ class StaffMember(models.Model):
     def scope(self) -> BankScope:
         return BankScope.of(self.bank)
 
+    @property
+    def scope_kind(self) -> str:
+        """The StaffScope of the staff member: the group's or a bank's."""
+        return StaffScope.GROUP if self.bank_id is None else StaffScope.BANK
+
     def can(self, permission: str) -> bool:
-        return role_allows(self.role, permission)
+        return role_scope_allows(self.role, self.scope_kind, permission)
 
 
 class VerificationChannel(models.TextChoices):

@@ -7,7 +7,13 @@ account to whoever asks: the SIM-swap fraud); a branch employee sees an
 identity document and can. A supervisor can do all of that, oversees the
 staff's actions and reviews the card payments the card core flagged (stand-in
 advices); an auditor reads everything and changes nothing.
-docs/backoffice.md holds the same table; a test keeps the two equal.
+
+Each role exists in a scope (banks/scope.py): the contact centre is the group's
+and serves every bank's customers; a branch is one bank's; supervisors and
+auditors are either the group's or one bank's. The scope decides whose customers
+the permissions reach: a bank's staff, only the customers, cards and events of
+their bank (bank secrecy, Prawo bankowe art. 104).
+docs/backoffice.md holds the same table (role by scope by action); a test keeps the two equal.
 """
 
 from __future__ import annotations
@@ -21,6 +27,22 @@ class StaffRole(models.TextChoices):
     BRANCH = "branch", _("Branch employee")
     SUPERVISOR = "supervisor", _("Supervisor")
     AUDITOR = "auditor", _("Auditor (read-only)")
+
+
+class StaffScope(models.TextChoices):
+    """Whose staff a role is: the group's (every bank's customers) or one bank's (its customers only)."""
+
+    GROUP = "group", _("Group")
+    BANK = "bank", _("Bank")
+
+
+# Which roles exist in which scope (the database's constraints on StaffMember say the same).
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    StaffRole.AGENT: frozenset({StaffScope.GROUP}),
+    StaffRole.BRANCH: frozenset({StaffScope.BANK}),
+    StaffRole.SUPERVISOR: frozenset({StaffScope.GROUP, StaffScope.BANK}),
+    StaffRole.AUDITOR: frozenset({StaffScope.GROUP, StaffScope.BANK}),
+}
 
 
 class StaffPermission(models.TextChoices):
@@ -77,13 +99,32 @@ def role_allows(role: str, permission: str) -> bool:
     return permission in ROLE_PERMISSIONS.get(role, frozenset())
 
 
+def role_exists_in(role: str, scope: str) -> bool:
+    """Whether ``role`` exists in ``scope`` (a StaffScope): no bank has agents, the group has no branch."""
+    return scope in ROLE_SCOPES.get(role, frozenset())
+
+
+def role_scope_allows(role: str, scope: str, permission: str) -> bool:
+    """The matrix: whether ``role`` in ``scope`` may do ``permission`` (to the customers the scope reaches)."""
+    return role_exists_in(role, scope) and role_allows(role, permission)
+
+
+# The columns of the matrix: the group's posts first, then a bank's.
+STAFF_POSTS: list[tuple[str, str]] = [
+    (str(role), str(scope)) for scope in StaffScope for role in StaffRole if role_exists_in(role, scope)
+]
+_REACH = {StaffScope.GROUP: "every bank's", StaffScope.BANK: "own bank's"}
+
+
 def permissions_table_markdown() -> str:
-    """The matrix as docs/backoffice.md shows it (a test compares the two)."""
-    roles = list(StaffRole)
-    header = "| action | " + " | ".join(str(r.value) for r in roles) + " |"
-    rule = "|---|" + "---|" * len(roles)
+    """The matrix (role by scope by action) as docs/backoffice.md shows it (a test compares the two)."""
+    header = "| action | " + " | ".join(f"{role} ({scope})" for role, scope in STAFF_POSTS) + " |"
+    rule = "|---|" + "---|" * len(STAFF_POSTS)
+    reach = "| customers reached | " + " | ".join(_REACH[StaffScope(scope)] for _role, scope in STAFF_POSTS) + " |"
     rows = [
-        f"| {perm.value} | " + " | ".join("yes" if role_allows(r, perm) else "—" for r in roles) + " |"
+        f"| {perm.value} | "
+        + " | ".join("yes" if role_scope_allows(role, scope, perm) else "—" for role, scope in STAFF_POSTS)
+        + " |"
         for perm in StaffPermission
     ]
-    return "\n".join([header, rule, *rows])
+    return "\n".join([header, rule, reach, *rows])

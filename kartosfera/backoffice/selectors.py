@@ -1,4 +1,9 @@
-"""Back-office reads: finding a customer, the customer's file, the staff activity log."""
+"""Back-office reads: finding a customer, the customer's file, the staff activity log, the review queue.
+
+Every read takes the staff member's ``scope`` (banks/scope.py) explicitly: a bank's staff find and see only
+the customers of their bank and, of those, only the bank's cards, history and events; anything else is
+None (the view's 404), never somebody else's data [law: Prawo bankowe art. 104].
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from kartosfera.backoffice.actions import CustomerState
 from kartosfera.backoffice.models import CallerVerification, StaffMember
+from kartosfera.banks.scope import BankScope
 from kartosfera.cards.models import Card
 from kartosfera.core.audit_actions import audit_action_names
 from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.customers.identity import normalize_phone
-from kartosfera.customers.models import Customer
+from kartosfera.customers.models import BankMembership, Customer
+from kartosfera.processing import reviews
+from kartosfera.processing.models import Authorization
 from kartosfera.secure3d.models import ThreeDSProfile
 from kartosfera.users.models import User
 
@@ -28,23 +36,42 @@ AUDIT_TRAIL_PREVIEW = 10
 _SEPARATORS = re.compile(r"[\s\-/]")
 
 
-def customer_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[Customer]:
-    """Customers matching ``query`` as a PESEL, bank ID, identification number, phone, card last 4 or name.
+def _memberships(scope: BankScope) -> Prefetch[str, QuerySet[BankMembership], str]:
+    """The memberships the scope may see (a bank's staff: their bank's only), as ``scoped_memberships``."""
+    memberships = scope.owned(BankMembership.objects.select_related("bank")).order_by("bank__short_name", "pk")
+    return Prefetch("memberships", queryset=memberships, to_attr="scoped_memberships")
+
+
+def customer_search(*, query: str, scope: BankScope, limit: int = SEARCH_LIMIT) -> list[Customer]:
+    """The scope's customers matching ``query`` as a PESEL, bank ID, identification number, phone, card last 4 or name.
 
     One box for all: what is typed is tried as each kind it can be (an
     11-digit number as a PESEL, 4 digits as a card's last digits, a number as a
     phone) and the matches are joined. Names match by the start of any word,
-    every word typed must match.
+    every word typed must match. A bank ID is the bank's customer number (a
+    bank's staff: their bank's numbers only) or the group's internal reference.
+    Each customer comes with ``scoped_memberships``.
     """
     text = (query or "").strip()
     if len(text) < SEARCH_MIN_LENGTH:
         return []
     compact = _SEPARATORS.sub("", text)
-    condition = Q(reference__iexact=compact) | Q(nonresident_id__iexact=compact)
+    # Each multi-valued condition names its bank in the same Q, so that it is one join: another bank's
+    # membership number or card must not find the person for a bank's staff.
+    in_bank: dict[str, int] = {} if scope.bank_id is None else {"bank_id": scope.bank_id}
+    # A bank's number may have its own dashes or slashes ("B-000456"): tried as typed and without them.
+    by_number = Q(memberships__customer_number__iexact=compact) | Q(
+        memberships__customer_number__iexact="".join(text.split())
+    )
+    condition = (
+        Q(reference__iexact=compact)
+        | Q(nonresident_id__iexact=compact)
+        | (by_number & Q(**_prefixed("memberships__", in_bank)))
+    )
     if compact.isdigit() and len(compact) == 11:
         condition |= Q(pesel=compact)
     if compact.isdigit() and len(compact) == 4:
-        condition |= Q(cards__pan_last4=compact)
+        condition |= Q(**{"cards__pan_last4": compact, **_prefixed("cards__", in_bank)})
     if sum(ch.isdigit() for ch in compact) >= 7 and re.fullmatch(r"\+?[0-9()]+", compact):
         try:
             phone = normalize_phone(compact)
@@ -61,8 +88,12 @@ def customer_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[Customer]:
             )
         condition |= by_name
     # distinct(): a customer with several cards ending in the same digits is listed once.
-    customers = Customer.objects.filter(condition).distinct().select_related("portal_user")
-    return list(customers.order_by("last_name", "first_name", "pk")[:limit])
+    customers = scope.customers(Customer.objects.filter(condition)).distinct().select_related("portal_user")
+    return list(customers.prefetch_related(_memberships(scope)).order_by("last_name", "first_name", "pk")[:limit])
+
+
+def _prefixed(prefix: str, lookups: dict[str, int]) -> dict[str, int]:
+    return {prefix + name: value for name, value in lookups.items()}
 
 
 @dataclass(frozen=True)
@@ -71,6 +102,8 @@ class CustomerFile:
 
     customer: Customer
     portal_user: User | None
+    # The memberships and cards the scope may see: a bank's staff, their bank's only.
+    memberships: list[BankMembership]
     cards: list[Card]
     threeds: ThreeDSProfile | None
     threeds_locked: bool
@@ -83,28 +116,38 @@ class CustomerFile:
         return CustomerState(customer=self.customer, portal_user=self.portal_user, threeds_locked=self.threeds_locked)
 
 
-def customer_get(*, customer_id: int) -> Customer | None:
-    return Customer.objects.filter(pk=customer_id).first()
+def customer_get(*, customer_id: int, scope: BankScope) -> Customer | None:
+    """The customer, if the scope may see them (a bank's staff: a customer of their bank), else None."""
+    return scope.customers(Customer.objects.filter(pk=customer_id)).first()
 
 
-def customer_card_get(*, customer: Customer, card_id: int) -> Card | None:
-    """A card only through its owner: another customer's card id finds nothing."""
-    return Card.objects.with_display_relations().filter(customer=customer, pk=card_id).first()
+def customer_card_get(*, customer: Customer, card_id: int, scope: BankScope) -> Card | None:
+    """A card only through its owner and inside the scope: another customer's or another bank's card finds nothing."""
+    return scope.owned(Card.objects.with_display_relations().filter(customer=customer, pk=card_id)).first()
 
 
-def customer_file(*, customer: Customer, now: dt.datetime | None = None) -> CustomerFile:
+def customer_file(*, customer: Customer, scope: BankScope, now: dt.datetime | None = None) -> CustomerFile:
+    """The customer page's data as the scope may see it, in a fixed number of queries."""
     now = now or timezone.now()
     portal_user = User.objects.filter(customer=customer).first()
-    cards = list(Card.objects.with_display_relations().filter(customer=customer).order_by("-created_at", "-pk"))
+    memberships = list(scope.owned(BankMembership.objects.filter(customer=customer).select_related("bank")))
+    cards = list(
+        scope.owned(Card.objects.with_display_relations().select_related("bank").filter(customer=customer)).order_by(
+            "-created_at", "-pk"
+        )
+    )
+    # The portal access and the 3-D Secure profile are the person's, shared by every bank they are a customer of.
     threeds = ThreeDSProfile.objects.filter(customer=customer).first()
     threeds_locked = bool(threeds and threeds.locked_until and now < threeds.locked_until)
-    trail = list(customer_trail(customer=customer)[:AUDIT_TRAIL_PREVIEW])
-    return CustomerFile(customer, portal_user, cards, threeds, threeds_locked, trail, staff_names_for(trail))
+    trail = list(customer_trail(customer=customer, scope=scope)[:AUDIT_TRAIL_PREVIEW])
+    return CustomerFile(
+        customer, portal_user, memberships, cards, threeds, threeds_locked, trail, staff_names_for(trail)
+    )
 
 
-def customer_trail(*, customer: Customer, kind: str = "") -> QuerySet[AuditEvent]:
-    """The customer's whole audit trail, newest first; only actions of ``kind`` (a registry kind) when given."""
-    events = AuditEvent.objects.filter(customer_id=customer.pk)
+def customer_trail(*, customer: Customer, scope: BankScope, kind: str = "") -> QuerySet[AuditEvent]:
+    """The customer's audit trail the scope may read, newest first; only actions of ``kind`` when given."""
+    events = scope.events(AuditEvent.objects.filter(customer_id=customer.pk))
     if kind:
         events = events.filter(action__in=audit_action_names(kinds=[kind]))
     return events.order_by("-occurred_at", "-pk")
@@ -154,9 +197,17 @@ def _day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
-def staff_activity(*, filters: ActivityFilter) -> QuerySet[AuditEvent]:
-    """Every action of bank staff, newest first, filtered by staff member, action and dates (Warsaw days)."""
+def staff_activity(*, filters: ActivityFilter, scope: BankScope) -> QuerySet[AuditEvent]:
+    """The staff's actions the scope may see, newest first, filtered by staff member, action and dates (Warsaw days).
+
+    A bank's supervisor or auditor sees the events of their bank and the bank-less ones (the person's:
+    portal access, 3-D Secure, phone; a group agent's look at a file) of the bank's customers; the group,
+    every event.
+    """
     events = AuditEvent.objects.filter(actor_type=ActorType.STAFF, action__startswith="backoffice.")
+    if scope.bank_id is not None:
+        members = BankMembership.objects.filter(bank_id=scope.bank_id).values("customer_id")
+        events = events.filter(Q(bank_id=scope.bank_id) | Q(bank_id__isnull=True, customer_id__in=members))
     if filters.staff_id is not None:
         events = events.filter(actor_id=str(filters.staff_id))
     if filters.action:
@@ -168,5 +219,17 @@ def staff_activity(*, filters: ActivityFilter) -> QuerySet[AuditEvent]:
     return events.order_by("-occurred_at", "-pk")
 
 
-def staff_members() -> list[StaffMember]:
-    return list(StaffMember.objects.select_related("user").order_by("full_name", "pk"))
+def staff_members(*, scope: BankScope) -> list[StaffMember]:
+    """The staff the activity log's filter offers: a bank's own staff, or everybody for the group."""
+    return list(scope.owned(StaffMember.objects.select_related("user")).order_by("full_name", "pk"))
+
+
+def review_queue(*, scope: BankScope, state: str = reviews.ReviewState.TO_REVIEW) -> QuerySet[Authorization]:
+    """The flagged card payments of the scope's cards (a bank's staff: their bank's cards only), newest first."""
+    return scope.owned(reviews.authorization_review_queue(state=state), field="card__bank_id")
+
+
+def review_authorization_get(*, authorization_id: int, scope: BankScope) -> Authorization | None:
+    """A flagged authorization of a card inside the scope, or None (the view's 404)."""
+    flagged = Authorization.objects.filter(pk=authorization_id, needs_review=True)
+    return scope.owned(flagged, field="card__bank_id").first()

@@ -5,6 +5,10 @@ uses; this module adds what staff work needs around it: the role's
 permission, a valid verification of the caller by this staff member, a reason,
 and an audit row ``backoffice.<action>`` naming the staff member, the reason
 and the verification, written in the same transaction as the change.
+
+Each one checks the staff member's bank scope itself (banks/scope.py): another bank's customer or
+card is Http404 before anything is done, whatever the view let through. An audit row about the
+customer written by a bank's staff carries their bank, so that another bank's staff never read it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,7 +38,7 @@ from kartosfera.cards.models import Card
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.customers.identity import normalize_phone, pesel_birth_date
-from kartosfera.customers.models import Customer
+from kartosfera.customers.models import BankMembership, Customer
 from kartosfera.processing.models import Authorization
 from kartosfera.processing.reviews import ReviewOutcome, authorization_review_mark
 from kartosfera.users.models import User
@@ -62,6 +67,26 @@ def staff_require(staff: User, permission: str) -> None:
         raise PermissionDenied
 
 
+def _staff_bank_id(staff: User) -> int | None:
+    """The staff member's bank (None: the group's staff)."""
+    member = getattr(staff, "staff_member", None)
+    return member.bank_id if member is not None else None
+
+
+def scope_require_customer(staff: User, customer: Customer) -> None:
+    """Http404 unless ``customer`` is inside the staff member's scope (a bank's staff: a customer of the bank)."""
+    bank_id = _staff_bank_id(staff)
+    if bank_id is not None and not BankMembership.objects.filter(customer_id=customer.pk, bank_id=bank_id).exists():
+        raise Http404
+
+
+def scope_require_card(staff: User, card: Card) -> None:
+    """Http404 unless ``card`` is inside the staff member's scope (a bank's staff: a card of the bank)."""
+    bank_id = _staff_bank_id(staff)
+    if bank_id is not None and card.bank_id != bank_id:
+        raise Http404
+
+
 def _same(given: str, expected: str | None) -> bool:
     return expected is not None and hmac.compare_digest(given.encode(), expected.encode())
 
@@ -73,7 +98,13 @@ def _customer_birth_date(customer: Customer) -> dt.date | None:
 
 
 def _compare_answers(
-    customer: Customer, *, identifier: str, birth_date: dt.date | None, card_last4: str, calling_number: str
+    customer: Customer,
+    *,
+    bank_id: int | None,
+    identifier: str,
+    birth_date: dt.date | None,
+    card_last4: str,
+    calling_number: str,
 ) -> tuple[list[str], list[str]]:
     """Which of the given answers match the records and which do not (the answers are not kept)."""
     passed: list[str] = []
@@ -92,7 +123,11 @@ def _compare_answers(
         record(VerificationCheck.BIRTH_DATE, birth_date == _customer_birth_date(customer))
     card_last4 = card_last4.strip()
     if card_last4:
-        last4s = set(Card.objects.filter(customer=customer).values_list("pan_last4", flat=True))
+        # A bank's staff compare with their bank's cards only: a match must not tell them of another bank's card.
+        cards = Card.objects.filter(customer=customer)
+        if bank_id is not None:
+            cards = cards.filter(bank_id=bank_id)
+        last4s = set(cards.values_list("pan_last4", flat=True))
         record(VerificationCheck.CARD_LAST4, any(_same(card_last4, value) for value in last4s))
     if calling_number.strip():
         try:
@@ -123,6 +158,7 @@ def caller_verify(
     at a branch, an identity document and the PESEL or identification number.
     """
     staff_require(staff, StaffPermission.CALLER_VERIFY)
+    scope_require_customer(staff, customer)
     if channel not in VerificationChannel.values:
         raise ValidationFailed({"channel": _("Choose how the customer contacted the bank.")})
     if document_type and document_type not in IdentityDocument.values:
@@ -130,7 +166,12 @@ def caller_verify(
     if document_type and channel != VerificationChannel.BRANCH:
         raise ValidationFailed({"document_type": _("An identity document can be checked only at a branch.")})
     passed, failed = _compare_answers(
-        customer, identifier=identifier, birth_date=birth_date, card_last4=card_last4, calling_number=calling_number
+        customer,
+        bank_id=_staff_bank_id(staff),
+        identifier=identifier,
+        birth_date=birth_date,
+        card_last4=card_last4,
+        calling_number=calling_number,
     )
     if document_type:
         passed.append(VerificationCheck.IDENTITY_DOCUMENT)
@@ -171,6 +212,7 @@ def caller_verify(
         action="backoffice.caller.verified" if verification.passed else "backoffice.caller.verification_failed",
         obj=customer,
         customer_id=customer.pk,
+        bank_id=_staff_bank_id(staff),
         after={**verification.audit_view(), "checks_failed": verification.checks_failed},
     )
     return verification
@@ -221,7 +263,12 @@ def staff_action_perform(
     staff_require(staff, action.permission)
     if action.on_card != (card is not None) or (card is not None and card.customer_id != customer.pk):
         raise PermissionDenied
+    scope_require_customer(staff, customer)
+    if card is not None:
+        scope_require_card(staff, card)
     actor = Actor.for_user(staff)
+    # A card's row is its bank's; a row about the person, the bank of the staff member who acted (none: the group).
+    bank_id = card.bank_id if card is not None else _staff_bank_id(staff)
     try:
         verification = _require_verification(staff=staff, customer=customer, verification=verification, action=action)
         reason = _require_reason(reason)
@@ -233,6 +280,7 @@ def staff_action_perform(
                 action=f"backoffice.{action.name}",
                 obj=card if card is not None else customer,
                 customer_id=customer.pk,
+                bank_id=bank_id,
                 after={"reason": reason, **verification.audit_view(), **outcome.audit},
             )
     except DomainError as exc:
@@ -242,6 +290,7 @@ def staff_action_perform(
                 action="backoffice.action_refused",
                 obj=card if card is not None else customer,
                 customer_id=customer.pk,
+                bank_id=bank_id,
                 after={"action": action.name, "refusal": exc.code},
             )
         raise
@@ -252,8 +301,13 @@ def staff_action_perform(
 def customer_view_record(*, staff: User, customer: Customer) -> None:
     """Audit that a staff member opened a customer's file [law: PCI DSS 10.2.1.1]."""
     staff_require(staff, StaffPermission.CUSTOMER_VIEW)
+    scope_require_customer(staff, customer)
     audit_record(
-        actor=Actor.for_user(staff), action="backoffice.customer.viewed", obj=customer, customer_id=customer.pk
+        actor=Actor.for_user(staff),
+        action="backoffice.customer.viewed",
+        obj=customer,
+        customer_id=customer.pk,
+        bank_id=_staff_bank_id(staff),
     )
 
 
@@ -265,6 +319,11 @@ def authorization_review(*, staff: User, authorization: Authorization, note: str
     log. A second click finds the first review and writes nothing at all.
     """
     staff_require(staff, StaffPermission.AUTHORIZATION_REVIEW)
+    bank_id = _staff_bank_id(staff)
+    if bank_id is not None and (
+        authorization.card_id is None or not Card.objects.filter(pk=authorization.card_id, bank_id=bank_id).exists()
+    ):
+        raise Http404  # another bank's card's payment (or a card the group does not know)
     with transaction.atomic():
         outcome = authorization_review_mark(reviewer=staff, authorization=authorization, note=note)
         if outcome.created:
@@ -273,6 +332,7 @@ def authorization_review(*, staff: User, authorization: Authorization, note: str
                 action="backoffice.authorization_reviewed",
                 obj=outcome.review.authorization,
                 customer_id=outcome.customer_id,
+                bank_id=outcome.bank_id,
                 after={"processor_id": authorization.processor_id, "note": outcome.review.note},
             )
     return outcome

@@ -1,7 +1,8 @@
 """The back office: sign-in, find → verify → act → give a reason, and the staff activity log.
 
 Thin views: reads come from selectors, writes from services (which check the
-role again: a view that forgot a check would still be refused).
+role again: a view that forgot a check would still be refused). Every read passes
+the staff member's bank scope: another bank's customer, card or payment is 404.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from kartosfera.backoffice.services import (
     staff_action_perform,
     staff_require,
 )
+from kartosfera.banks.scope import BankScope
 from kartosfera.cards.models import Card
 from kartosfera.cards.pan import text_has_card_number
 from kartosfera.core.audit_actions import Audience
@@ -115,6 +117,11 @@ def _flash(request: HttpRequest, text: str) -> None:
 def _staff(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
+
+
+def _scope(request: HttpRequest) -> BankScope:
+    """The signed-in staff member's bank scope (the group's or one bank's)."""
+    return _staff(request).staff_member.scope
 
 
 def _safe_next(request: HttpRequest, value: str | None = None) -> str:
@@ -205,19 +212,24 @@ def home(request: HttpRequest) -> HttpResponse:
     form = CustomerSearchForm(request.GET or None)
     results: list[Customer] | None = None
     if form.is_bound and form.is_valid():
-        results = selectors.customer_search(query=form.cleaned_data["q"])
+        results = selectors.customer_search(query=form.cleaned_data["q"], scope=_scope(request))
     return render(
         request,
         "backoffice/home.html",
-        {"form": form, "results": results, "flash": request.session.pop(FLASH_KEY, None)},
+        {
+            "form": form,
+            "results": results,
+            "group_view": _scope(request).is_group,
+            "flash": request.session.pop(FLASH_KEY, None),
+        },
     )
 
 
 # --- The customer's file, verification and actions -------------------------------------
 
 
-def _customer_or_404(customer_id: int) -> Customer:
-    customer = selectors.customer_get(customer_id=customer_id)
+def _customer_or_404(request: HttpRequest, customer_id: int) -> Customer:
+    customer = selectors.customer_get(customer_id=customer_id, scope=_scope(request))
     if customer is None:
         raise Http404
     return customer
@@ -268,7 +280,7 @@ def _render_customer(
     status: int = 200,
 ) -> HttpResponse:
     staff = _staff(request)
-    file = selectors.customer_file(customer=customer)
+    file = selectors.customer_file(customer=customer, scope=_scope(request))
     latest = selectors.caller_verification_latest(staff=staff, customer=customer)
     verification = latest if latest is not None and latest.is_valid() else None
     customer_actions, card_actions = _action_forms(request, file, bound)
@@ -276,6 +288,7 @@ def _render_customer(
     context = {
         "file": file,
         "customer": customer,
+        "group_view": _scope(request).is_group,
         "verification": verification,
         "failed_verification": latest if latest is not None and not latest.passed else None,
         "can_verify": member.can(StaffPermission.CALLER_VERIFY),
@@ -292,7 +305,7 @@ def _render_customer(
 @require_GET
 @staff_required(StaffPermission.CUSTOMER_VIEW)
 def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
-    customer = _customer_or_404(customer_id)
+    customer = _customer_or_404(request, customer_id)
     customer_view_record(staff=_staff(request), customer=customer)
     return _render_customer(request, customer)
 
@@ -302,15 +315,14 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
 @staff_required(StaffPermission.CUSTOMER_VIEW)
 def customer_trail(request: HttpRequest, customer_id: int) -> HttpResponse:
     """The customer's whole audit trail, paged, filtered by kind."""
-    customer = _customer_or_404(customer_id)
+    customer = _customer_or_404(request, customer_id)
     form = TrailFilterForm(request.GET or None)
     kind = form.cleaned_data["kind"] if form.is_bound and form.is_valid() else ""
     if "page" not in request.GET:
         # Opening the trail is opening the file [PCI DSS 10.2.1.1]; turning its pages is not recorded again.
         customer_view_record(staff=_staff(request), customer=customer)
-    page = Paginator(selectors.customer_trail(customer=customer, kind=kind), TRAIL_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    trail = selectors.customer_trail(customer=customer, scope=_scope(request), kind=kind)
+    page = Paginator(trail, TRAIL_PAGE_SIZE).get_page(request.GET.get("page"))
     events = list(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
@@ -329,8 +341,8 @@ def customer_trail(request: HttpRequest, customer_id: int) -> HttpResponse:
 @staff_required(StaffPermission.CUSTOMER_VIEW)
 def card_history(request: HttpRequest, customer_id: int, card_id: int) -> HttpResponse:
     """A customer's card's authorizations and postings with the pipeline's and the clearing's detail."""
-    customer = _customer_or_404(customer_id)
-    card = selectors.customer_card_get(customer=customer, card_id=card_id)
+    customer = _customer_or_404(request, customer_id)
+    card = selectors.customer_card_get(customer=customer, card_id=card_id, scope=_scope(request))
     if card is None:
         raise Http404
     if "page" not in request.GET:
@@ -356,7 +368,7 @@ def card_history(request: HttpRequest, customer_id: int, card_id: int) -> HttpRe
 @require_POST
 @staff_required(StaffPermission.CALLER_VERIFY)
 def customer_verify(request: HttpRequest, customer_id: int) -> HttpResponse:
-    customer = _customer_or_404(customer_id)
+    customer = _customer_or_404(request, customer_id)
     form = VerificationForm(request.POST)
     if form.is_valid():
         try:
@@ -416,15 +428,15 @@ def _perform(request: HttpRequest, customer: Customer, action_name: str, card: C
 @require_POST
 @staff_required(StaffPermission.CUSTOMER_VIEW)
 def customer_action(request: HttpRequest, customer_id: int, action_name: str) -> HttpResponse:
-    return _perform(request, _customer_or_404(customer_id), action_name, None)
+    return _perform(request, _customer_or_404(request, customer_id), action_name, None)
 
 
 @never_cache
 @require_POST
 @staff_required(StaffPermission.CUSTOMER_VIEW)
 def card_action(request: HttpRequest, customer_id: int, card_id: int, action_name: str) -> HttpResponse:
-    customer = _customer_or_404(customer_id)
-    card = selectors.customer_card_get(customer=customer, card_id=card_id)
+    customer = _customer_or_404(request, customer_id)
+    card = selectors.customer_card_get(customer=customer, card_id=card_id, scope=_scope(request))
     if card is None:
         raise Http404
     return _perform(request, customer, action_name, card)
@@ -437,7 +449,8 @@ def card_action(request: HttpRequest, customer_id: int, card_id: int, action_nam
 @require_GET
 @staff_required(StaffPermission.STAFF_ACTIVITY_VIEW)
 def activity(request: HttpRequest) -> HttpResponse:
-    members = selectors.staff_members()
+    scope = _scope(request)
+    members = selectors.staff_members(scope=scope)
     form = ActivityFilterForm(
         request.GET or None,
         staff_choices=[(m.user_id, f"{m.full_name} ({m.user.get_username()})") for m in members],
@@ -452,7 +465,8 @@ def activity(request: HttpRequest) -> HttpResponse:
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
         )
-    page = Paginator(selectors.staff_activity(filters=filters), ACTIVITY_PAGE_SIZE).get_page(request.GET.get("page"))
+    activity = selectors.staff_activity(filters=filters, scope=scope)
+    page = Paginator(activity, ACTIVITY_PAGE_SIZE).get_page(request.GET.get("page"))
     events = list(page.object_list)
     customer_names = selectors.customer_names_for(events)
     rows = trail_rows(events, viewer=Audience.STAFF, staff_names=selectors.staff_names_for(events))
@@ -500,7 +514,7 @@ def _render_review_queue(
     status: int = 200,
 ) -> HttpResponse:
     form = ReviewQueueFilterForm(query or None)
-    queue = reviews.authorization_review_queue(state=form.state_value()).select_related(
+    queue = selectors.review_queue(scope=_scope(request), state=form.state_value()).select_related(
         "review__reviewed_by__staff_member"
     )
     page = Paginator(queue, REVIEW_PAGE_SIZE).get_page(query.get("page"))
@@ -555,7 +569,7 @@ def _queue_query(next_url: str) -> QueryDict:
 @staff_required(StaffPermission.AUTHORIZATION_REVIEW)
 def authorization_review_view(request: HttpRequest, authorization_id: int) -> HttpResponse:
     """Mark one flagged card payment as reviewed, with an optional note; a second click changes nothing."""
-    authorization = reviews.authorization_flagged_get(authorization_id=authorization_id)
+    authorization = selectors.review_authorization_get(authorization_id=authorization_id, scope=_scope(request))
     if authorization is None:
         raise Http404
     next_url = _safe_next(request, request.POST.get("next", ""))

@@ -60,22 +60,23 @@ def _fingerprint(**fields: object) -> str:
     return hmac.new(key, b"kartosfera.adjustment.v1\x00" + canonical.encode(), hashlib.sha256).hexdigest()
 
 
-def lock_card_and_account(authorization: Authorization) -> int | None:
+def lock_card_and_account(authorization: Authorization) -> tuple[int | None, int | None]:
     """Take the card core's locks for a change of ``authorization``: its card, then its account.
 
-    Returns the cardholder's customer id (None for an unknown card), for the audit row.
+    Returns the cardholder's customer id and the card's bank (None, None for an unknown card), for the
+    audit row: a bank's staff see only their bank's events (banks/scope.py).
     """
-    customer_id = None
+    owner: tuple[int | None, int | None] = (None, None)
     if authorization.card_id is not None:
-        customer_id = (
+        owner = (
             Card.objects.select_for_update()
             .filter(pk=authorization.card_id)
-            .values_list("customer_id", flat=True)
+            .values_list("customer_id", "bank_id")
             .first()
-        )
+        ) or (None, None)
     if authorization.account_id is not None:
         Account.objects.select_for_update().filter(pk=authorization.account_id).values_list("pk", flat=True).first()
-    return customer_id
+    return owner
 
 
 def release_hold(authorization: Authorization, amount: int, *, released_as: str = AuthorizationStatus.REVERSED) -> None:
@@ -122,7 +123,7 @@ def _reverse(
     authorization = Authorization.objects.filter(processor_id=authorization_id).first()
     if authorization is None:
         raise Http404
-    customer_id = lock_card_and_account(authorization)
+    customer_id, bank_id = lock_card_and_account(authorization)
     existing = AuthorizationAdjustment.objects.filter(processor_id=reversal_id).first()
     if existing is not None:
         if not hmac.compare_digest(existing.request_fingerprint, fingerprint):
@@ -148,6 +149,7 @@ def _reverse(
         action="processing.authorization.reversed",
         obj=authorization,
         customer_id=customer_id,
+        bank_id=bank_id,
         after={
             "processor_id": authorization.processor_id,
             "reversal_id": reversal_id,
@@ -275,6 +277,7 @@ def _increment(
         action="processing.authorization.incremented" if decline is None else "processing.increment.declined",
         obj=authorization,
         customer_id=card.customer_id if card is not None else None,
+        bank_id=card.bank_id if card is not None else None,
         after={
             "processor_id": authorization.processor_id,
             "increment_id": increment_id,
@@ -345,7 +348,7 @@ def hold_expire_due(*, now: dt.datetime | None = None, batch_size: int = 100) ->
         for pk in due:
             with transaction.atomic():
                 authorization = Authorization.objects.get(pk=pk)
-                customer_id = lock_card_and_account(authorization)
+                customer_id, bank_id = lock_card_and_account(authorization)
                 authorization.refresh_from_db()
                 if not authorization.is_open or authorization.held_minor == 0:
                     continue
@@ -356,6 +359,7 @@ def hold_expire_due(*, now: dt.datetime | None = None, batch_size: int = 100) ->
                     action="processing.authorization.expired",
                     obj=authorization,
                     customer_id=customer_id,
+                    bank_id=bank_id,
                     after={
                         "processor_id": authorization.processor_id,
                         "released_minor": released,

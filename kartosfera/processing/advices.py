@@ -105,7 +105,12 @@ def _record(
         )
         read_spent(ctx)
         hold_add(ctx, billing_minor)
-    audit_decision(actor, authorization, customer_id=card.customer_id if card is not None else None)
+    audit_decision(
+        actor,
+        authorization,
+        customer_id=card.customer_id if card is not None else None,
+        bank_id=card.bank_id if card is not None else None,
+    )
     conversion_charge_after_commit(authorization)  # CBPR2: a stand-in approval converted too (processing/cbpr2.py)
     return Decision(authorization=authorization, replayed=False)
 

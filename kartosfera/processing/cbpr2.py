@@ -312,6 +312,7 @@ def conversion_charge_record(*, authorization_id: int, now: dt.datetime | None =
             action="processing.conversion_charge.recorded",
             obj=charge,
             customer_id=card.customer_id,
+            bank_id=card.bank_id,
             after={
                 "authorization": authorization.processor_id,
                 "card_last4": authorization.pan_last4,

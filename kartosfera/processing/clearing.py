@@ -522,6 +522,7 @@ def _write_posting(
         action=action,
         obj=posting,
         customer_id=card.customer_id,
+        bank_id=card.bank_id,
         after={
             "record_id": posting.record_id,
             "kind": kind,

@@ -174,6 +174,7 @@ def bank_posting_record(
             action="processing.bank_posting.posted",
             obj=posting,
             customer_id=locked.customer_id,
+            bank_id=locked.bank_id,
             # The description stays on the posting: a transfer's title is the customer's text, not an audit fact.
             after={
                 "account": locked.reference,

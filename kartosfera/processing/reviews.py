@@ -47,8 +47,9 @@ class ReviewOutcome:
     review: AuthorizationReview
     # False when the authorization had been reviewed already: nothing was written.
     created: bool
-    # The customer whose card it was (None for a card the bank does not know).
+    # The customer whose card it was and the card's bank (None for a card the group does not know).
     customer_id: int | None
+    bank_id: int | None = None
 
 
 def authorization_review_queue(*, state: str = ReviewState.TO_REVIEW) -> QuerySet[Authorization]:
@@ -100,14 +101,14 @@ def authorization_review_mark(
     locked = Authorization.objects.select_for_update().get(pk=authorization.pk)
     if not locked.needs_review:
         raise AuthorizationNotFlagged()
-    customer_id = (
-        Card.objects.filter(pk=locked.card_id).values_list("customer_id", flat=True).first()
+    customer_id, bank_id = (
+        Card.objects.filter(pk=locked.card_id).values_list("customer_id", "bank_id").first()
         if locked.card_id is not None
         else None
-    )
+    ) or (None, None)
     existing = AuthorizationReview.objects.filter(authorization=locked).first()
     if existing is not None:
-        return ReviewOutcome(review=existing, created=False, customer_id=customer_id)
+        return ReviewOutcome(review=existing, created=False, customer_id=customer_id, bank_id=bank_id)
     review = AuthorizationReview.objects.create(
         authorization=locked, reviewed_by=reviewer, note=note, reviewed_at=now or timezone.now()
     )
@@ -116,6 +117,7 @@ def authorization_review_mark(
         action="processing.authorization.reviewed",
         obj=locked,
         customer_id=customer_id,
+        bank_id=bank_id,
         after={"processor_id": locked.processor_id, "note": note},
     )
-    return ReviewOutcome(review=review, created=True, customer_id=customer_id)
+    return ReviewOutcome(review=review, created=True, customer_id=customer_id, bank_id=bank_id)

@@ -168,23 +168,28 @@ def _decision_audit_values(authorization: Authorization) -> dict[str, object]:
     }
 
 
-def audit_decision(actor: Actor, authorization: Authorization, *, customer_id: int | None) -> None:
+def audit_decision(actor: Actor, authorization: Authorization, *, customer_id: int | None, bank_id: int | None) -> None:
+    """The decision's audit row, of the card's customer and bank (None, None: a card the group does not know)."""
     audit_record(
         actor=actor,
         action=_decision_action(authorization),
         obj=authorization,
         customer_id=customer_id,
+        bank_id=bank_id,
         after=_decision_audit_values(authorization),
     )
 
 
-def _decision_audit_statement(actor: Actor, authorization: Authorization, *, customer_id: int | None) -> Statement:
+def _decision_audit_statement(
+    actor: Actor, authorization: Authorization, *, customer_id: int | None, bank_id: int | None
+) -> Statement:
     """``audit_decision``'s row as an INSERT whose object id is the authorization's, inserted earlier in the batch."""
     event = audit_event(
         actor=actor,
         action=_decision_action(authorization),
         obj=authorization,
         customer_id=customer_id,
+        bank_id=bank_id,
         after=_decision_audit_values(authorization),
     )
     return insert_statement(event, sql_values={"object_id": authorization_id_text(authorization.processor_id)})
@@ -222,7 +227,7 @@ def _decide_unknown_card(
         **_declined_values(reason, brand),
     )
     authorization.save()
-    audit_decision(actor, authorization, customer_id=None)
+    audit_decision(actor, authorization, customer_id=None, bank_id=None)
     return Decision(authorization=authorization, replayed=False)
 
 
@@ -295,7 +300,7 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | Non
         if authorization.approved:
             for statement in hold_statements(ctx, authorization.held_minor):
                 writes.add(statement)
-        writes.add(_decision_audit_statement(actor, authorization, customer_id=card.customer_id))
+        writes.add(_decision_audit_statement(actor, authorization, customer_id=card.customer_id, bank_id=card.bank_id))
         # The wrong-PIN and PSD2 counters, in the same round trip.
         card_updates = ctx.card_updates_for(approved=authorization.approved)
         if card_updates:

@@ -1,8 +1,10 @@
-"""Who may do what in the back office: every role against every permission and every action.
+"""Who may do what in the back office: every role in every scope against every permission and every action.
 
 The expected table below documents least privilege on purpose (PCI DSS 7.2);
-the loops over ACTIONS and StaffRole come from the code's own registry, so a
-new action or role is covered without editing this file.
+the loops over ACTIONS, StaffRole and STAFF_POSTS come from the code's own
+registry, so a new action, role or scope is covered without editing this file.
+Each action is tried on a customer of the staff member's bank, of another bank
+and of both (banks/scope.py): another bank's customer or card is 404 whatever the role.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from kartosfera.backoffice.actions import ACTIONS
 from kartosfera.backoffice.roles import (
     NEEDS_IDENTITY_DOCUMENT,
     ROLE_PERMISSIONS,
+    STAFF_POSTS,
     StaffPermission,
     StaffRole,
+    StaffScope,
     role_allows,
+    role_scope_allows,
 )
 from kartosfera.backoffice.services import staff_action_perform
 from kartosfera.backoffice.tests.helpers import (
@@ -34,15 +39,16 @@ from kartosfera.backoffice.tests.helpers import (
     phone_verify,
     verification_planted,
 )
+from kartosfera.banks.models import Bank
 from kartosfera.cards.models import Card
 from kartosfera.cards.operations_services import card_block_temporarily
 from kartosfera.cards.states import STAFF_CANCEL_REASONS, CardStatus
 from kartosfera.core.models import ActorType, AuditEvent
-from kartosfera.customers.models import Customer, Residency
+from kartosfera.customers.models import BankMembership, Customer, Residency
 from kartosfera.secure3d.models import ThreeDSProfile
 from kartosfera.secure3d.services import threeds_is_locked
 from kartosfera.testing import factories
-from kartosfera.testing.staff import staff_client
+from kartosfera.testing.staff import staff_client, staff_person_create
 from kartosfera.users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -90,8 +96,8 @@ class Scenario:
     done: Callable[[], bool]
 
 
-def _scenario(action: str, cardholder, debit_product) -> Scenario:
-    """A state in which ``action`` is offered, and how to tell it was done."""
+def _scenario(action: str, cardholder, debit_product, banks: list[Bank] | None = None) -> Scenario:
+    """A state in which ``action`` is offered, and how to tell it was done (a new customer is of ``banks``)."""
     customer = cardholder.customer
     user: User = cardholder.user
     now = timezone.now()
@@ -122,13 +128,16 @@ def _scenario(action: str, cardholder, debit_product) -> Scenario:
             lambda: User.objects.get(pk=user.pk).portal_phone == "+48600999777",
         )
     if action == "nonresident_id_assign":
+        first, *others = banks or [factories.bank_factory()]
         foreigner = factories.customer_factory(
+            bank=first,
             residency=Residency.NON_RESIDENT,
             nonresident_id=None,
             first_name="Olena",
             last_name="Kovalenko",
             birth_date=dt.date(1991, 4, 5),
         )
+        _join(foreigner, others)
         return Scenario(
             foreigner,
             None,
@@ -282,3 +291,70 @@ def test_roles_that_verify_can_verify_through_the_view(role, staff, cardholder):
 
     assert response.status_code == 302
     assert AuditEvent.objects.get(action="backoffice.caller.verified").actor_id == str(staff[role].user.pk)
+
+
+# --- Role x scope x action, on a customer of the staff member's bank, of another bank and of both ----------
+
+RELATIONS = ["same_bank", "other_bank", "both_banks"]
+
+
+@dataclass
+class _Cardholder:
+    customer: Customer
+    user: User
+
+
+def _join(customer: Customer, banks: list[Bank]) -> None:
+    """Make ``customer`` a customer of ``banks`` too (as a second bank's provisioning would)."""
+    for bank in banks:
+        BankMembership.objects.create(customer=customer, bank=bank, customer_number=f"{bank.code}-{customer.pk}")
+
+
+@pytest.mark.parametrize("relation", RELATIONS)
+@pytest.mark.parametrize(("role", "scope"), STAFF_POSTS)
+@pytest.mark.parametrize("action_name", list(ACTIONS))
+def test_each_action_for_each_role_in_each_scope_on_each_banks_customer(role, scope, relation, action_name):
+    """The staff member is the group's or bank A's. The customer is of bank A, of bank B, or of both; a card
+    action acts on the card of the customer's last bank (bank B's for a customer of both). Out of a bank's
+    scope: 404 and nothing done (even with a valid verification); inside it, the role decides as above."""
+    bank_a = factories.bank_factory()
+    bank_b = factories.bank_factory("BANKB")
+    banks = {"same_bank": [bank_a], "other_bank": [bank_b], "both_banks": [bank_a, bank_b]}[relation]
+    customer = factories.customer_factory(bank=banks[0], first_name="Halina", last_name="Mazur")
+    _join(customer, banks[1:])
+    cardholder = _Cardholder(customer=customer, user=factories.cardholder_user_factory(customer=customer))
+    product = factories.product_factory(bank=banks[-1])
+    scenario = _scenario(action_name, cardholder, product, banks=banks)
+    action = ACTIONS[action_name]
+    person = staff_person_create(role, bank=bank_a if scope == StaffScope.BANK else None)
+    verification_planted(person, scenario.customer)
+    url = (
+        card_action_url(scenario.card, action_name)
+        if scenario.card is not None
+        else customer_action_url(scenario.customer, action_name)
+    )
+
+    response = staff_client(person).post(url, action_post_data(action_name, scenario.card, **scenario.fields))
+
+    in_scope = scope == StaffScope.GROUP or (
+        bank_a in banks and (scenario.card is None or scenario.card.bank_id == bank_a.pk)
+    )
+    events = AuditEvent.objects.filter(action=f"backoffice.{action_name}")
+    if not in_scope:
+        assert response.status_code == 404
+        assert not scenario.done()
+        assert not AuditEvent.objects.filter(action__startswith="backoffice.").exclude(
+            action="backoffice.staff.created"
+        )
+    elif role_scope_allows(role, scope, action.permission):
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert scenario.done()
+        event = events.get()
+        assert event.customer_id == scenario.customer.pk
+        # A card's row is its bank's; a row about the person, the acting staff member's bank (none: the group).
+        expected_bank = scenario.card.bank_id if scenario.card is not None else person.member.bank_id
+        assert event.bank_id == expected_bank
+    else:
+        assert response.status_code == 403
+        assert not scenario.done()
+        assert not events.exists()

@@ -25,12 +25,14 @@ from kartosfera.backoffice.tests.helpers import (
     card_action_url,
     phone_verify,
 )
+from kartosfera.banks.scope import BankScope
 from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.customers.models import Residency
 from kartosfera.testing import factories
 from kartosfera.testing.staff import staff_client
 from kartosfera.users.models import User
 
+GROUP = BankScope.group()
 pytestmark = pytest.mark.django_db
 
 BO_HOME = reverse("backoffice:home")
@@ -46,48 +48,48 @@ def _customer_url(customer) -> str:
 
 
 def test_search_by_pesel(cardholder, second_cardholder):
-    assert customer_search(query=cardholder.customer.pesel) == [cardholder.customer]
+    assert customer_search(query=cardholder.customer.pesel, scope=GROUP) == [cardholder.customer]
 
 
 def test_search_by_bank_reference_in_any_case(cardholder, second_cardholder):
-    assert customer_search(query=cardholder.customer.reference.lower()) == [cardholder.customer]
+    assert customer_search(query=cardholder.customer.reference.lower(), scope=GROUP) == [cardholder.customer]
 
 
 def test_search_by_nonresident_id(cardholder):
     foreigner = factories.customer_factory(
         residency=Residency.NON_RESIDENT, nonresident_id="UA778899", birth_date=dt.date(1990, 1, 1)
     )
-    assert customer_search(query="ua778899") == [foreigner]
+    assert customer_search(query="ua778899", scope=GROUP) == [foreigner]
 
 
 @pytest.mark.parametrize("query", ["wiśniewski", "Wiśniewski", "wiś", "bartosz wiśniewski", "BARTOSZ"])
 def test_search_by_name_ignores_case_and_keeps_polish_letters(query, cardholder, second_cardholder):
-    assert customer_search(query=query) == [second_cardholder.customer]
+    assert customer_search(query=query, scope=GROUP) == [second_cardholder.customer]
 
 
 def test_search_by_name_needs_every_word(cardholder, second_cardholder):
-    assert customer_search(query="anna wiśniewski") == []
+    assert customer_search(query="anna wiśniewski", scope=GROUP) == []
 
 
 def test_search_by_phone_in_different_formats(cardholder, second_cardholder):
     phone = cardholder.customer.phone_on_file
     local = phone.removeprefix("+48")
     for query in (phone, local, f"{local[:3]} {local[3:6]} {local[6:]}", f"+48 {local[:3]}-{local[3:6]}-{local[6:]}"):
-        assert customer_search(query=query) == [cardholder.customer], query
+        assert customer_search(query=query, scope=GROUP) == [cardholder.customer], query
 
 
 def test_search_by_portal_phone(cardholder, second_cardholder):
     User.objects.filter(pk=cardholder.user.pk).update(portal_phone="+48511222333")
-    assert customer_search(query="511 222 333") == [cardholder.customer]
+    assert customer_search(query="511 222 333", scope=GROUP) == [cardholder.customer]
 
 
 def test_search_by_card_last4(cardholder, second_cardholder, active_card):
-    assert customer_search(query=active_card.pan_last4) == [cardholder.customer]
+    assert customer_search(query=active_card.pan_last4, scope=GROUP) == [cardholder.customer]
 
 
 @pytest.mark.parametrize("query", ["", " ", "A", "7"])
 def test_a_query_shorter_than_two_characters_finds_nothing(query, cardholder):
-    assert customer_search(query=query) == []
+    assert customer_search(query=query, scope=GROUP) == []
 
 
 def test_the_search_page_lists_results_without_full_numbers(staff, cardholder, active_card):

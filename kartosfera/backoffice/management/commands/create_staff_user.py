@@ -8,7 +8,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kartosfera.backoffice.auth import staff_member_create
-from kartosfera.backoffice.roles import StaffRole
+from kartosfera.backoffice.roles import StaffRole, StaffScope, role_exists_in
+from kartosfera.banks.models import Bank
+from kartosfera.banks.selectors import bank_get_by_code, bank_list
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import ValidationFailed
 
@@ -24,8 +26,21 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True, help="The employee's full name.")
         parser.add_argument("--role", required=True, choices=StaffRole.values)
         parser.add_argument("--unit", default="", help="Branch or team.")
+        parser.add_argument(
+            "--bank",
+            default="",
+            metavar="CODE",
+            help="The code of the bank the employee works for (sees only its customers); omitted: the group's staff.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        bank = self._bank(options["bank"])
+        if not role_exists_in(options["role"], StaffScope.GROUP if bank is None else StaffScope.BANK):
+            if bank is None:
+                raise CommandError(f"A {options['role']} works for one bank: give --bank CODE; nothing was created.")
+            raise CommandError(
+                f"A {options['role']} is the group's staff, not a bank's: leave out --bank; nothing was created."
+            )
         password = getpass.getpass("Password (at least 12 characters): ")
         if password != getpass.getpass("The same password again: "):
             raise CommandError("The passwords differ; nothing was created.")
@@ -37,9 +52,22 @@ class Command(BaseCommand):
                 role=options["role"],
                 password=password,
                 unit=options["unit"],
+                bank=bank,
             )
         except ValidationFailed as exc:
             raise CommandError("; ".join(f"{k}: {v}" for k, v in exc.field_errors.items())) from None
-        self.stdout.write(self.style.SUCCESS(f"Created {member}."))
+        where = f"staff of {bank.short_name} ({bank.code})" if bank is not None else "the group's staff"
+        self.stdout.write(self.style.SUCCESS(f"Created {member}, {where}."))
         self.stdout.write("Enrol the authenticator app with this address (as a QR code or typed in):")
         self.stdout.write(device.config_url)
+
+    def _bank(self, code: str) -> Bank | None:
+        """The bank named by ``--bank`` (checked before the password is asked for), or None for the group."""
+        code = code.strip().upper()
+        if not code:
+            return None
+        bank = bank_get_by_code(code=code)
+        if bank is None:
+            known = ", ".join(bank_list().values_list("code", flat=True)) or "none yet"
+            raise CommandError(f"No bank has the code {code!r} (the banks: {known}); nothing was created.")
+        return bank
