@@ -47,7 +47,8 @@ SmsSender = Annotated[str, _text(s._max_length(Bank, "sms_sender")), _STORABLE]
 Colour = Annotated[str, _text(s._max_length(Bank, "brand_colour")), _STORABLE]
 LongText = Annotated[str, _text(1000), _STORABLE]
 BranchText = Annotated[str, _text(s._max_length(Branch, "name")), _STORABLE]
-PostalCode = Annotated[str, _text(s._max_length(Branch, "postal_code")), _STORABLE]
+# The model guards the shape with a CHECK constraint only (its message names no field): the schema states it.
+PostalCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}-[0-9]{3}$")]
 City = Annotated[str, _text(s._max_length(Branch, "city")), _STORABLE]
 BranchPhone = Annotated[str, _text(s._max_length(Branch, "phone")), _STORABLE]
 
