@@ -50,9 +50,12 @@ api = KartosferaAPI(
     title="Kartosfera provisioning API",
     version="1",
     description=(
-        "Server-to-server API through which a bank provisions customers, accounts, card products and cards. "
+        "Server-to-server API through which the group's banks provision customers, accounts, card products and "
+        "cards, and the group's systems provision the banks, their branches and the rates. "
         "Authenticate with `Authorization: Bearer kfk_…` (scope `provisioning`); send an `Idempotency-Key` "
-        "with every create. The full card number is accepted only when a card is issued, renewed or replaced, "
+        "with every create. A bank's key works in its own bank only (another bank's object: 404); a key of the "
+        "group's systems names the bank of each request in the `X-Bank-Code` header (without it: 422). "
+        "The full card number is accepted only when a card is issued, renewed or replaced, "
         "and never returned. See docs/api.md."
     ),
     urls_namespace="provisioning_v1",

@@ -149,7 +149,7 @@ def test_the_create_command_makes_a_key_of_the_bank_it_names():
     [
         ([], "--group"),
         (["--bank", "NOPE"], "No bank has the code"),
-        (["--bank", "BSA", "--scope", "processor"], "processor scope"),
+        (["--bank", "BSA", "--scope", "processor"], "scopes: "),
     ],
 )
 def test_the_create_command_needs_a_known_owner_and_a_scope_it_may_have(owner, message):
