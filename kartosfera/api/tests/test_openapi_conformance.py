@@ -90,6 +90,28 @@ def test_the_api_does_what_its_openapi_schema_says(case, world):
         assert set(body) == {"detail", "code", "errors"}, body
 
 
+@pytest.fixture
+def group_world(db, group_key) -> dict[str, str]:
+    """For the group's endpoints (banks, branches, rates): a key of the group's systems, the example bank."""
+    Branch.objects.create(bank=bank_factory(), name="Centrala", street="Rynek 1", postal_code="00-950", city="X")
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    _, token = group_key
+    yield {"Authorization": f"Bearer {token}"}
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@schema.include(path_regex=r"/(banks|conversion-rates|reference-rates)").parametrize()
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_group_endpoints_do_what_the_schema_says_for_a_group_key(case, group_world):
+    # The run above uses a bank's key, to which these answer 403 or 404: here they are exercised for real.
+    response = case.call_and_validate(headers=group_world)
+
+    if response.status_code >= 400:
+        assert set(response.json()) == {"detail", "code", "errors"}
+
+
 # --- What schemathesis alone would not catch -------------------------------------------
 
 
