@@ -3,7 +3,7 @@
 A bank's key (``ApiKey.bank``) works only in its bank; a key of the group's systems (no bank) names
 the bank of each request in the ``X-Bank-Code`` header. Bank secrecy (Prawo bankowe art. 104) makes
 this a boundary: every bank-scoped endpoint resolves the bank here first and looks objects up only
-within it, so another bank's object is a 404, never a hint that it exists (docs/api.md, "Banks").
+within it, so another bank's object is a 404, never a hint that it exists (docs/api.md, "Whose key").
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from kartosfera.banks.models import Bank
 from kartosfera.banks.selectors import bank_get_by_code
 
 BANK_HEADER = "X-Bank-Code"
-_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,15}$")
+# The shape banks.Bank's CHECK constraint allows: anything else names no bank.
+BANK_CODE_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,15}$"
+_CODE_RE = re.compile(BANK_CODE_PATTERN)
 _REQUEST_ATTRIBUTE = "_kartosfera_acting_bank"
 _BANK_HEADER_DESCRIPTION = (
     "The code of the bank this request works in (e.g. `BANK`). Required with a key of the group's systems; "

@@ -2,7 +2,7 @@
 
 Only a key of the group's systems (``ApiKey.bank`` empty) may use these endpoints: a bank's key gets
 403 ``group_key_required`` on the collection (``/banks``) and 404 on every bank and branch, its own
-included, so that the endpoints tell a bank's system nothing (docs/api.md, "Banks"). The logo is not
+included, so that the endpoints tell a bank's system nothing (docs/api.md, "Banks and branches"). The logo is not
 part of these answers (its own endpoint serves it). Writes go through kartosfera.banks.services.
 """
 
@@ -16,7 +16,7 @@ from ninja import Path, Router, Schema
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, field_validator
 
 from kartosfera.api import schemas as s
-from kartosfera.api.acting_bank import require_group_key
+from kartosfera.api.acting_bank import BANK_CODE_PATTERN, require_group_key
 from kartosfera.api.auth import request_actor, request_api_key
 from kartosfera.api.endpoints import ERRORS, as_json, idempotency_key
 from kartosfera.api.idempotency import idempotent_create
@@ -26,7 +26,6 @@ from kartosfera.banks.services import BANK_FIELDS, bank_create, bank_update, bra
 
 router = Router(tags=["banks"])
 
-BANK_CODE_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,15}$"
 _GROUP_ONLY = " Group keys only: a bank's key gets 404."
 
 
@@ -230,7 +229,8 @@ def create_bank(request: HttpRequest, payload: BankCreateIn, idempotency_key: st
 )
 def list_banks(request: HttpRequest) -> Any:
     require_group_key(request)
-    return bank_list()
+    # The logo's bytes are never part of the answer: not read either.
+    return bank_list().defer("logo")
 
 
 @router.get("/{code}", response={200: BankOut, **ERRORS}, summary="Get a bank", description=_GROUP_ONLY.strip())

@@ -147,3 +147,15 @@ def test_a_bank_key_gets_404_for_every_bank_and_branch_its_own_included(bank):
 def test_an_unknown_bank_is_404(group, code):
     assert group.get(f"/banks/{code}").status_code == 404
     assert group.get(f"/banks/{code}/branches").status_code == 404
+
+
+def test_the_lists_take_a_fixed_number_of_queries(group, django_assert_max_num_queries):
+    for code in ("BSB", "BSC", "BSD", "BSE"):
+        bank = bank_factory(code)
+        for n in range(3):
+            Branch.objects.create(bank=bank, name=f"B{n}", street="S", postal_code="00-001", city="C")
+
+    with django_assert_max_num_queries(4):
+        assert len(group.get("/banks").json()) == 5
+    with django_assert_max_num_queries(4):
+        assert len(group.get("/banks/BSB/branches").json()) == 3
