@@ -377,7 +377,7 @@ OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Kartosfera")
 # The group of banks (docs/banks.md): its name and its contact centre's lines, which answer for every
 # bank that gives none of its own. Today's data before banks existed moved under DEFAULT_BANK_CODE.
 GROUP_NAME = env("GROUP_NAME", "Grupa BPS")
-DEFAULT_BANK_CODE = env("DEFAULT_BANK_CODE", "BANK")
+DEFAULT_BANK_CODE: str = env("DEFAULT_BANK_CODE") or "BANK"
 HELPLINE_PHONE = env("HELPLINE_PHONE", "+48 86 215 50 00")
 CARD_BLOCKING_PHONE = env("CARD_BLOCKING_PHONE", "+48 86 215 50 50")
 # Where people write about accessibility (the accessibility statement, /help/accessibility/);
