@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from kartosfera.api.errors import InsufficientScope, InvalidToken
-from kartosfera.api.models import ApiKey
+from kartosfera.api.models import ApiKey, ApiScope
 from kartosfera.api.services import api_key_authenticate
 from kartosfera.core.audit import Actor
 
@@ -32,6 +32,10 @@ class ApiKeyAuth(HttpBearer):
         if api_key is None:
             raise InvalidToken()
         if not api_key.has_scope(self.scope):
+            raise InsufficientScope(self.scope)
+        if self.scope == ApiScope.PROCESSOR and api_key.bank_id is not None:
+            # The processor serves every bank: api_key_create never gives a bank's key this scope, and a
+            # key that somehow has it is refused rather than let one bank decide other banks' payments.
             raise InsufficientScope(self.scope)
         return api_key
 

@@ -26,6 +26,7 @@ from kartosfera.api.auth import request_api_key
 from kartosfera.api.errors import ApiError, register_header_errors
 from kartosfera.api.models import IdempotencyRecord
 from kartosfera.api.selectors import idempotency_record_get
+from kartosfera.banks.models import Bank
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -50,17 +51,22 @@ class _LostRace(Exception):
     """Another request with the same key committed its record first."""
 
 
-def request_fingerprint(request: HttpRequest) -> str:
+def request_fingerprint(request: HttpRequest, *, bank: Bank | None = None) -> str:
     """A keyed HMAC of the method, path and body (canonical JSON, so key order does not matter).
 
     Keyed, never a plain hash: a card issue body holds the full card number, and a
     plain hash of it could be reversed by trying every number of a BIN range.
+    A group key's request also names its bank (X-Bank-Code): the same body sent to another bank is
+    another request. A bank's key always works in its own bank, so its fingerprint leaves the bank out.
     """
     try:
         body = json.dumps(json.loads(request.body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     except ValueError:
         body = request.body.hex()
-    message = "\n".join([request.method or "", request.path, body])
+    parts = [request.method or "", request.path, body]
+    if bank is not None and request_api_key(request).bank_id is None:
+        parts.append(f"bank={bank.code}")
+    message = "\n".join(parts)
     return salted_hmac(_FINGERPRINT_SALT, message, algorithm="sha256").hexdigest()
 
 
@@ -87,15 +93,17 @@ def idempotent_create(
     key: str,
     status: int,
     create: Callable[[], dict[str, Any] | tuple[int, dict[str, Any]]],
+    bank: Bank | None = None,
 ) -> HttpResponse:
     """Run ``create`` once per key and answer with what it returns; replay that answer on retries.
 
     ``create`` returns the body, answered with ``status``, or (status, body) when it decides the
     status itself (an account posting whose reference was already booked: 200, not 201).
     Encoded as ninja encodes every other answer, so a created object reads the same as its GET.
+    ``bank``: the bank the request works in, part of a group key's fingerprint.
     """
     api_key = request_api_key(request)
-    fingerprint = request_fingerprint(request)
+    fingerprint = request_fingerprint(request, bank=bank)
     record = idempotency_record_get(api_key=api_key, key=key)
     if record is not None:
         return _replay(record, fingerprint)

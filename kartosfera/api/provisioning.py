@@ -15,19 +15,22 @@ from typing import Any, TypeVar
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Header, Path, Router, Schema
+from ninja import Path, Router
 
 from kartosfera.accounts.models import Account
 from kartosfera.accounts.selectors import account_get_by_reference
 from kartosfera.accounts.services import account_create, account_update
 from kartosfera.api import schemas as s
+from kartosfera.api.acting_bank import acting_bank, bank_header, require_group_key
 from kartosfera.api.auth import request_actor
+from kartosfera.api.banks import router as banks
 from kartosfera.api.base import KartosferaAPI
-from kartosfera.api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from kartosfera.api.idempotency import KEY_PATTERN, idempotent_create
+from kartosfera.api.endpoints import ERRORS as _ERRORS
+from kartosfera.api.endpoints import as_json as _as_json
+from kartosfera.api.endpoints import idempotency_key as _idempotency_key
+from kartosfera.api.idempotency import idempotent_create
 from kartosfera.api.models import ApiScope
 from kartosfera.banks.models import Bank
-from kartosfera.banks.selectors import default_bank
 from kartosfera.cards.models import Card, CardProduct
 from kartosfera.cards.selectors import card_get_by_reference, card_product_get_by_code
 from kartosfera.cards.services import card_issue, card_product_create, card_product_update, card_renew, card_replace
@@ -47,38 +50,16 @@ api = KartosferaAPI(
     title="Kartosfera provisioning API",
     version="1",
     description=(
-        "Server-to-server API through which a bank provisions customers, accounts, card products and cards. "
+        "Server-to-server API through which the group's banks provision customers, accounts, card products and "
+        "cards, and the group's systems provision the banks, their branches and the rates. "
         "Authenticate with `Authorization: Bearer kfk_…` (scope `provisioning`); send an `Idempotency-Key` "
-        "with every create. The full card number is accepted only when a card is issued, renewed or replaced, "
+        "with every create. A bank's key works in its own bank only (another bank's object: 404); a key of the "
+        "group's systems names the bank of each request in the `X-Bank-Code` header (without it: 422). "
+        "The full card number is accepted only when a card is issued, renewed or replaced, "
         "and never returned. See docs/api.md."
     ),
     urls_namespace="provisioning_v1",
 )
-
-_ERRORS: dict[int, type[Schema]] = {
-    400: s.ErrorOut,
-    401: s.ErrorOut,
-    403: s.ErrorOut,
-    404: s.ErrorOut,
-    409: s.ErrorOut,
-    422: s.ErrorOut,
-}
-_IDEMPOTENCY_DESCRIPTION = (
-    "A unique value per create (e.g. a UUID), 1-255 visible ASCII characters; a retry with the same key "
-    "and body gets the first answer. Missing or malformed (and the request otherwise valid): 400."
-)
-
-
-def _acting_bank(request: HttpRequest) -> Bank:
-    """The bank the call works in: the key's own bank; for a group key (for now) the default bank."""
-    bank = request.auth.bank or default_bank()  # type: ignore[attr-defined]
-    if bank is None:
-        raise ValidationFailed({"bank": _("No bank is set up yet.")})
-    return bank
-
-
-def _idempotency_key() -> Any:
-    return Header(..., alias=IDEMPOTENCY_HEADER, description=_IDEMPOTENCY_DESCRIPTION, pattern=KEY_PATTERN)
 
 
 def _path_reference(example: str) -> Any:
@@ -87,22 +68,19 @@ def _path_reference(example: str) -> Any:
     return Path(..., example=example)
 
 
-def _as_json(schema: type[Schema], obj: Any) -> dict[str, Any]:
-    return schema.from_orm(obj).model_dump()
-
-
-def _path_lookup(lookup: Callable[..., T], **kwargs: str) -> T:
+def _path_lookup(lookup: Callable[..., T], bank: Bank, **kwargs: str) -> T:
     # A value that no create could have stored (too long, NUL) is simply not found;
     # PostgreSQL would otherwise refuse the query itself.
     if any(len(value) > 64 or "\x00" in value for value in kwargs.values()):
         raise Http404
-    return lookup(**kwargs)
+    return lookup(bank=bank, **kwargs)
 
 
-def _body_lookup(field: str, lookup: Callable[..., T], message: str, **kwargs: str) -> T:
-    # An unknown object named in the body is an error in that field, not a missing URL.
+def _body_lookup(field: str, lookup: Callable[..., T], message: str, bank: Bank, **kwargs: str) -> T:
+    # An unknown object named in the body is an error in that field, not a missing URL; another bank's
+    # object is unknown here alike (the lookup is within the acting bank).
     try:
-        return lookup(**kwargs)
+        return lookup(bank=bank, **kwargs)
     except Http404:
         raise ValidationFailed({field: message}) from None
 
@@ -114,25 +92,37 @@ customers = Router(tags=["customers"])
 
 @customers.post("", response={201: s.CustomerOut, **_ERRORS}, summary="Create a customer")
 def create_customer(
-    request: HttpRequest, payload: s.CustomerCreateIn, idempotency_key: str = _idempotency_key()
+    request: HttpRequest,
+    payload: s.CustomerCreateIn,
+    idempotency_key: str = _idempotency_key(),
+    bank_code: str | None = bank_header(),
 ) -> HttpResponse:
-    def create() -> dict[str, Any]:
-        customer = customer_create(actor=request_actor(request), bank=_acting_bank(request), **payload.model_dump())
-        return _as_json(s.CustomerOut, customer)
+    bank = acting_bank(request, bank_code)
 
-    return idempotent_create(request, key=idempotency_key, status=201, create=create)
+    def create() -> dict[str, Any]:
+        # A person another bank already serves (the same PESEL or identification number) joins as the
+        # bank's customer (customer_create), and the answer reads exactly as a new customer's.
+        customer = customer_create(actor=request_actor(request), bank=bank, **payload.model_dump())
+        return _as_json(request, s.CustomerOut, customer)
+
+    return idempotent_create(request, key=idempotency_key, status=201, create=create, bank=bank)
 
 
 @customers.get("/{reference}", response={200: s.CustomerOut, **_ERRORS}, summary="Get a customer")
-def get_customer(request: HttpRequest, reference: str = _path_reference("CIF-000123")) -> Customer:
-    return _path_lookup(customer_get_by_reference, reference=reference)
+def get_customer(
+    request: HttpRequest, reference: str = _path_reference("CIF-000123"), bank_code: str | None = bank_header()
+) -> Customer:
+    return _path_lookup(customer_get_by_reference, acting_bank(request, bank_code), reference=reference)
 
 
 @customers.patch("/{reference}", response={200: s.CustomerOut, **_ERRORS}, summary="Update a customer")
 def update_customer(
-    request: HttpRequest, payload: s.CustomerUpdateIn, reference: str = _path_reference("CIF-000123")
+    request: HttpRequest,
+    payload: s.CustomerUpdateIn,
+    reference: str = _path_reference("CIF-000123"),
+    bank_code: str | None = bank_header(),
 ) -> Customer:
-    customer = _path_lookup(customer_get_by_reference, reference=reference)
+    customer = _path_lookup(customer_get_by_reference, acting_bank(request, bank_code), reference=reference)
     return customer_update(actor=request_actor(request), customer=customer, **payload.model_dump(exclude_unset=True))
 
 
@@ -143,25 +133,33 @@ accounts = Router(tags=["accounts"])
 
 @accounts.post("", response={201: s.AccountOut, **_ERRORS}, summary="Open an account")
 def create_account(
-    request: HttpRequest, payload: s.AccountCreateIn, idempotency_key: str = _idempotency_key()
+    request: HttpRequest,
+    payload: s.AccountCreateIn,
+    idempotency_key: str = _idempotency_key(),
+    bank_code: str | None = bank_header(),
 ) -> HttpResponse:
+    bank = acting_bank(request, bank_code)
+
     def create() -> dict[str, Any]:
         values = payload.model_dump()
         customer = _body_lookup(
             "customer",
             customer_get_by_reference,
             _("No customer has this reference."),
+            bank,
             reference=values.pop("customer"),
         )
-        account = account_create(actor=request_actor(request), bank=_acting_bank(request), customer=customer, **values)
-        return _as_json(s.AccountOut, account)
+        account = account_create(actor=request_actor(request), bank=bank, customer=customer, **values)
+        return _as_json(request, s.AccountOut, account)
 
-    return idempotent_create(request, key=idempotency_key, status=201, create=create)
+    return idempotent_create(request, key=idempotency_key, status=201, create=create, bank=bank)
 
 
 @accounts.get("/{reference}", response={200: s.AccountOut, **_ERRORS}, summary="Get an account")
-def get_account(request: HttpRequest, reference: str = _path_reference("ACC-000987")) -> Account:
-    return _path_lookup(account_get_by_reference, reference=reference)
+def get_account(
+    request: HttpRequest, reference: str = _path_reference("ACC-000987"), bank_code: str | None = bank_header()
+) -> Account:
+    return _path_lookup(account_get_by_reference, acting_bank(request, bank_code), reference=reference)
 
 
 @accounts.patch(
@@ -172,9 +170,12 @@ def get_account(request: HttpRequest, reference: str = _path_reference("ACC-0009
     "(`POST /accounts/{reference}/postings`, and the card scheme's clearing). `balance_minor` is refused (422).",
 )
 def update_account(
-    request: HttpRequest, payload: s.AccountUpdateIn, reference: str = _path_reference("ACC-000987")
+    request: HttpRequest,
+    payload: s.AccountUpdateIn,
+    reference: str = _path_reference("ACC-000987"),
+    bank_code: str | None = bank_header(),
 ) -> Account:
-    account = _path_lookup(account_get_by_reference, reference=reference)
+    account = _path_lookup(account_get_by_reference, acting_bank(request, bank_code), reference=reference)
     return account_update(actor=request_actor(request), account=account, **payload.model_dump(exclude_unset=True))
 
 
@@ -196,14 +197,16 @@ def post_to_account(
     payload: s.AccountPostingIn,
     reference: str = _path_reference("ACC-000987"),
     idempotency_key: str = _idempotency_key(),
+    bank_code: str | None = bank_header(),
 ) -> HttpResponse:
-    account = _path_lookup(account_get_by_reference, reference=reference)
+    bank = acting_bank(request, bank_code)
+    account = _path_lookup(account_get_by_reference, bank, reference=reference)
 
     def create() -> tuple[int, dict[str, Any]]:
         result = bank_posting_record(actor=request_actor(request), account=account, **payload.model_dump())
-        return (201 if result.created else 200), _as_json(s.AccountPostingOut, result.posting)
+        return (201 if result.created else 200), _as_json(request, s.AccountPostingOut, result.posting)
 
-    return idempotent_create(request, key=idempotency_key, status=201, create=create)
+    return idempotent_create(request, key=idempotency_key, status=201, create=create, bank=bank)
 
 
 # --- Card products --------------------------------------------------------------------
@@ -213,18 +216,25 @@ products = Router(tags=["card products"])
 
 @products.post("", response={201: s.CardProductOut, **_ERRORS}, summary="Define a card product")
 def create_card_product(
-    request: HttpRequest, payload: s.CardProductCreateIn, idempotency_key: str = _idempotency_key()
+    request: HttpRequest,
+    payload: s.CardProductCreateIn,
+    idempotency_key: str = _idempotency_key(),
+    bank_code: str | None = bank_header(),
 ) -> HttpResponse:
-    def create() -> dict[str, Any]:
-        product = card_product_create(actor=request_actor(request), bank=_acting_bank(request), **payload.model_dump())
-        return _as_json(s.CardProductOut, product)
+    bank = acting_bank(request, bank_code)
 
-    return idempotent_create(request, key=idempotency_key, status=201, create=create)
+    def create() -> dict[str, Any]:
+        product = card_product_create(actor=request_actor(request), bank=bank, **payload.model_dump())
+        return _as_json(request, s.CardProductOut, product)
+
+    return idempotent_create(request, key=idempotency_key, status=201, create=create, bank=bank)
 
 
 @products.get("/{code}", response={200: s.CardProductOut, **_ERRORS}, summary="Get a card product")
-def get_card_product(request: HttpRequest, code: str = _path_reference("VISA-DEBIT")) -> CardProduct:
-    return _path_lookup(card_product_get_by_code, code=code)
+def get_card_product(
+    request: HttpRequest, code: str = _path_reference("VISA-DEBIT"), bank_code: str | None = bank_header()
+) -> CardProduct:
+    return _path_lookup(card_product_get_by_code, acting_bank(request, bank_code), code=code)
 
 
 @products.patch(
@@ -233,9 +243,12 @@ def get_card_product(request: HttpRequest, code: str = _path_reference("VISA-DEB
     summary="Update a card product (its cards follow new limit maxima)",
 )
 def update_card_product(
-    request: HttpRequest, payload: s.CardProductUpdateIn, code: str = _path_reference("VISA-DEBIT")
+    request: HttpRequest,
+    payload: s.CardProductUpdateIn,
+    code: str = _path_reference("VISA-DEBIT"),
+    bank_code: str | None = bank_header(),
 ) -> CardProduct:
-    product = _path_lookup(card_product_get_by_code, code=code)
+    product = _path_lookup(card_product_get_by_code, acting_bank(request, bank_code), code=code)
     return card_product_update(actor=request_actor(request), product=product, **payload.model_dump(exclude_unset=True))
 
 
@@ -245,30 +258,44 @@ cards = Router(tags=["cards"])
 
 
 @cards.post("", response={201: s.CardOut, **_ERRORS}, summary="Issue a card")
-def issue_card(request: HttpRequest, payload: s.CardIssueIn, idempotency_key: str = _idempotency_key()) -> HttpResponse:
+def issue_card(
+    request: HttpRequest,
+    payload: s.CardIssueIn,
+    idempotency_key: str = _idempotency_key(),
+    bank_code: str | None = bank_header(),
+) -> HttpResponse:
+    bank = acting_bank(request, bank_code)
+
     def create() -> dict[str, Any]:
         values = payload.model_dump()
         product = _body_lookup(
-            "product", card_product_get_by_code, _("No card product has this code."), code=values.pop("product")
+            "product", card_product_get_by_code, _("No card product has this code."), bank, code=values.pop("product")
         )
         account = _body_lookup(
-            "account", account_get_by_reference, _("No account has this reference."), reference=values.pop("account")
+            "account",
+            account_get_by_reference,
+            _("No account has this reference."),
+            bank,
+            reference=values.pop("account"),
         )
         customer = _body_lookup(
             "customer",
             customer_get_by_reference,
             _("No customer has this reference."),
+            bank,
             reference=values.pop("customer"),
         )
         card = card_issue(actor=request_actor(request), product=product, account=account, customer=customer, **values)
-        return _as_json(s.CardOut, card)
+        return _as_json(request, s.CardOut, card)
 
-    return idempotent_create(request, key=idempotency_key, status=201, create=create)
+    return idempotent_create(request, key=idempotency_key, status=201, create=create, bank=bank)
 
 
 @cards.get("/{reference}", response={200: s.CardOut, **_ERRORS}, summary="Get a card")
-def get_card(request: HttpRequest, reference: str = _path_reference("CARD-000555")) -> Card:
-    return _path_lookup(card_get_by_reference, reference=reference)
+def get_card(
+    request: HttpRequest, reference: str = _path_reference("CARD-000555"), bank_code: str | None = bank_header()
+) -> Card:
+    return _path_lookup(card_get_by_reference, acting_bank(request, bank_code), reference=reference)
 
 
 @cards.post(
@@ -281,14 +308,16 @@ def renew_card(
     payload: s.CardRenewIn,
     reference: str = _path_reference("CARD-000555"),
     idempotency_key: str = _idempotency_key(),
+    bank_code: str | None = bank_header(),
 ) -> HttpResponse:
-    card = _path_lookup(card_get_by_reference, reference=reference)
+    bank = acting_bank(request, bank_code)
+    card = _path_lookup(card_get_by_reference, bank, reference=reference)
 
     def create() -> dict[str, Any]:
         renewal = card_renew(actor=request_actor(request), card=card, **payload.model_dump())
-        return _as_json(s.CardOut, renewal)
+        return _as_json(request, s.CardOut, renewal)
 
-    return idempotent_create(request, key=idempotency_key, status=201, create=create)
+    return idempotent_create(request, key=idempotency_key, status=201, create=create, bank=bank)
 
 
 @cards.post(
@@ -301,14 +330,16 @@ def replace_card(
     payload: s.CardReplaceIn,
     reference: str = _path_reference("CARD-000555"),
     idempotency_key: str = _idempotency_key(),
+    bank_code: str | None = bank_header(),
 ) -> HttpResponse:
-    card = _path_lookup(card_get_by_reference, reference=reference)
+    bank = acting_bank(request, bank_code)
+    card = _path_lookup(card_get_by_reference, bank, reference=reference)
 
     def create() -> dict[str, Any]:
         replacement = card_replace(actor=request_actor(request), card=card, **payload.model_dump())
-        return _as_json(s.CardOut, replacement)
+        return _as_json(request, s.CardOut, replacement)
 
-    return idempotent_create(request, key=idempotency_key, status=201, create=create)
+    return idempotent_create(request, key=idempotency_key, status=201, create=create, bank=bank)
 
 
 # --- Conversion rates -------------------------------------------------------------------
@@ -323,12 +354,15 @@ rates = Router(tags=["conversion rates"])
     description=(
         "The rate the card core converts with when the card scheme sends no amount in the account's currency "
         '(docs/processing.md, "Conversion"). A new rate is a new row: the latest whose valid_from has come '
-        "applies. The same currencies and valid_from twice: 409."
+        "applies. The same currencies and valid_from twice: 409. Group-wide data: only a key of the group's "
+        "systems may provision it (a bank's key: 403 group_key_required); every key may read it."
     ),
 )
 def create_conversion_rate(
     request: HttpRequest, payload: s.ConversionRateIn, idempotency_key: str = _idempotency_key()
 ) -> HttpResponse:
+    require_group_key(request)
+
     def create() -> dict[str, Any]:
         rate = conversion_rate_set(
             actor=request_actor(request),
@@ -337,7 +371,7 @@ def create_conversion_rate(
             rate=Decimal(payload.rate),
             valid_from=payload.valid_from,
         )
-        return _as_json(s.ConversionRateOut, rate)
+        return _as_json(request, s.ConversionRateOut, rate)
 
     return idempotent_create(request, key=idempotency_key, status=201, create=create)
 
@@ -371,12 +405,15 @@ reference_rates = Router(tags=["ECB reference rates"])
         "The ECB's euro foreign exchange reference rates of one day (1 EUR = rate units of each currency). "
         "Kartosfera does not convert with them: it states each converted card payment's charge as a mark-up "
         'over them, as CBPR2 requires (docs/processing.md, "The conversion charge"). All or none: a currency '
-        "whose rate of that date exists already makes it a 409 ecb_rates_exist."
+        "whose rate of that date exists already makes it a 409 ecb_rates_exist. Group-wide data: only a key of "
+        "the group's systems may provision it (a bank's key: 403 group_key_required); every key may read it."
     ),
 )
 def create_reference_rates(
     request: HttpRequest, payload: s.EcbRatesIn, idempotency_key: str = _idempotency_key()
 ) -> HttpResponse:
+    require_group_key(request)
+
     def create() -> dict[str, Any]:
         rows = ecb_rates_set(
             actor=request_actor(request),
@@ -384,7 +421,7 @@ def create_reference_rates(
             rates={currency: Decimal(rate) for currency, rate in payload.rates.items()},
             available_from=payload.available_from,
         )
-        return {"date": payload.date, "rates": [_as_json(s.EcbRateOut, row) for row in rows]}
+        return {"date": payload.date, "rates": [_as_json(request, s.EcbRateOut, row) for row in rows]}
 
     return idempotent_create(request, key=idempotency_key, status=201, create=create)
 
@@ -407,3 +444,4 @@ api.add_router("/card-products", products)
 api.add_router("/cards", cards)
 api.add_router("/conversion-rates", rates)
 api.add_router("/reference-rates", reference_rates)
+api.add_router("/banks", banks)

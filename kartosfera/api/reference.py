@@ -312,7 +312,13 @@ def _operation(schemas: _Schemas, method: str, path: str, operation: Mapping[str
     responses = []
     for status, response in operation.get("responses", {}).items():
         schema = response.get("content", {}).get("application/json", {}).get("schema")
-        name, _resolved = schemas.resolve(schema) if schema else ("", {})
+        if schema and schema.get("type") == "array" and "items" in schema:
+            # A list answer (GET /banks): the fields of one element, the schema named as a list of it.
+            schema = schema["items"]
+            item_name, _resolved = schemas.resolve(schema)
+            name = f"{item_name}[]" if item_name else ""
+        else:
+            name, _resolved = schemas.resolve(schema) if schema else ("", {})
         is_success = str(status).startswith("2")
         responses.append(
             Response(

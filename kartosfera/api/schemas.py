@@ -31,12 +31,13 @@ from pydantic.json_schema import SkipJsonSchema
 
 from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.accounts.services import balance_not_settable_message
+from kartosfera.api.acting_bank import request_bank
 from kartosfera.cards.controls import ControlKind, product_terms
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.dates import EARLIEST_DATE
 from kartosfera.core.money import MAX_AMOUNT_MINOR, Currency
-from kartosfera.customers.models import Customer, Residency
+from kartosfera.customers.models import BankMembership, Customer, Residency
 from kartosfera.processing.ledger import DESCRIPTION_MAX_LENGTH, DIRECTION_OF_KIND
 from kartosfera.processing.models import Posting, PostingKind
 
@@ -197,8 +198,28 @@ class CustomerUpdateIn(InputSchema):
         return _not_null(value)
 
 
+def _acting_membership(customer: Customer, context: Any) -> BankMembership:
+    # The acting bank's view of the person: its own number and when it made the person its customer.
+    # Looked up once per answer (reference, created_at and updated_at all read it).
+    bank = request_bank(context["request"])
+    cache: dict[int, BankMembership] = customer.__dict__.setdefault("_api_memberships", {})
+    if bank.pk not in cache:
+        cache[bank.pk] = BankMembership.objects.get(customer=customer, bank=bank)
+    return cache[bank.pk]
+
+
+def customer_number(customer: Customer, bank_id: int) -> str:
+    """The number ``bank_id``'s bank knows ``customer`` by (what every answer calls the customer's reference)."""
+    return (
+        BankMembership.objects.filter(customer=customer, bank_id=bank_id)
+        .values_list("customer_number", flat=True)
+        .first()
+        or ""
+    )
+
+
 class CustomerOut(Schema):
-    reference: str
+    reference: str = Field(description="The bank's own number of the customer (each bank knows a person by its own).")
     residency: Residency
     pesel: str | None
     nonresident_id: str | None
@@ -206,8 +227,21 @@ class CustomerOut(Schema):
     last_name: str
     birth_date: dt.date | None
     phone_on_file: str | None
-    created_at: dt.datetime
+    created_at: dt.datetime = Field(description="When the person became the bank's customer.")
     updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_reference(obj: Customer, context: Any) -> str:
+        return _acting_membership(obj, context).customer_number
+
+    @staticmethod
+    def resolve_created_at(obj: Customer, context: Any) -> dt.datetime:
+        return _acting_membership(obj, context).created_at
+
+    @staticmethod
+    def resolve_updated_at(obj: Customer, context: Any) -> dt.datetime:
+        # A person another bank knew first: nothing earlier than the membership (an answer like a new customer's).
+        return max(obj.updated_at, _acting_membership(obj, context).created_at)
 
 
 # --- Accounts -------------------------------------------------------------------------
@@ -260,9 +294,13 @@ class AccountUpdateIn(InputSchema):
         raise ValueError(balance_not_settable_message())
 
 
+BANK_DESCRIPTION = "The code of the bank it belongs to."
+
+
 class AccountOut(Schema):
     reference: str
-    customer: str
+    bank: str = Field(description=BANK_DESCRIPTION)
+    customer: str = Field(description="The owner's reference: the bank's own customer number.")
     kind: AccountKind
     currency: Currency
     iban: str
@@ -282,8 +320,12 @@ class AccountOut(Schema):
     updated_at: dt.datetime
 
     @staticmethod
+    def resolve_bank(obj: Account) -> str:
+        return obj.bank.code
+
+    @staticmethod
     def resolve_customer(obj: Account) -> str:
-        return obj.customer.reference
+        return customer_number(obj.customer, obj.bank_id)
 
     @staticmethod
     def resolve_available_funds_minor(obj: Account) -> int:
@@ -372,6 +414,7 @@ def product_controls_out(product: CardProduct) -> list[dict[str, Any]]:
 
 class CardProductOut(Schema):
     code: str
+    bank: str = Field(description=BANK_DESCRIPTION)
     name: str
     brand: Brand
     funding: Funding
@@ -390,6 +433,10 @@ class CardProductOut(Schema):
         "maximum and default, then which switches its cards can have. The flat fields above stay for compatibility."
     )
     created_at: dt.datetime
+
+    @staticmethod
+    def resolve_bank(obj: CardProduct) -> str:
+        return obj.bank.code
 
     @staticmethod
     def resolve_controls(obj: CardProduct) -> list[dict[str, Any]]:
@@ -481,7 +528,8 @@ def card_controls_out(card: Card) -> list[dict[str, Any]]:
 
 class CardOut(Schema):
     reference: str
-    customer: str
+    bank: str = Field(description=BANK_DESCRIPTION)
+    customer: str = Field(description="The cardholder's reference: the bank's own customer number.")
     account: str
     product: str
     last4: str = Field(description="The last four digits: the only part of the number ever returned.")
@@ -523,8 +571,12 @@ class CardOut(Schema):
         return obj.status_now().changed_at
 
     @staticmethod
+    def resolve_bank(obj: Card) -> str:
+        return obj.bank.code
+
+    @staticmethod
     def resolve_customer(obj: Card) -> str:
-        return obj.customer.reference
+        return customer_number(obj.customer, obj.bank_id)
 
     @staticmethod
     def resolve_account(obj: Card) -> str:

@@ -56,6 +56,9 @@ def api_key_create(*, actor: Actor, name: str, scopes: Iterable[str], bank: Bank
         errors["scopes"] = _("Give the key at least one scope.")
     elif any(scope not in ApiScope.values for scope in scope_list):
         errors["scopes"] = _("Unknown scope; choose from: %(scopes)s.") % {"scopes": ", ".join(ApiScope.values)}
+    elif bank is not None and ApiScope.PROCESSOR in scope_list:
+        # The card processor serves every bank of the group: its key is the group's, never one bank's.
+        errors["scopes"] = _("The processor scope is for a key of the group's systems only, not a bank's key.")
     if errors:
         raise ValidationFailed(errors)
     for _attempt in range(5):

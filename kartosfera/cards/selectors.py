@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from kartosfera.banks.models import Bank
 from kartosfera.cards.models import Card, CardProduct
 from kartosfera.core.audit_actions import Audience, audit_action_names
 from kartosfera.core.models import AuditEvent
@@ -24,14 +25,16 @@ def card_successor_for_customer(*, customer: Customer, card: Card) -> Card | Non
     return Card.objects.with_display_relations().filter(customer=customer, replaces=card).first()
 
 
-def card_get_by_reference(*, reference: str) -> Card:
-    """The card with the bank's reference, or 404 (for the bank's systems)."""
-    return get_object_or_404(Card.objects.select_related("product", "account", "customer"), reference=reference)
+def card_get_by_reference(*, reference: str, bank: Bank) -> Card:
+    """The card of ``bank`` with the bank's reference, or 404 (for the bank's systems; unique per bank only)."""
+    return get_object_or_404(
+        Card.objects.select_related("product", "account", "customer", "bank"), bank=bank, reference=reference
+    )
 
 
-def card_product_get_by_code(*, code: str) -> CardProduct:
-    """The card product with this code, or 404."""
-    return get_object_or_404(CardProduct, code=code)
+def card_product_get_by_code(*, code: str, bank: Bank) -> CardProduct:
+    """The card product of ``bank`` with this code, or 404 (codes are unique per bank only)."""
+    return get_object_or_404(CardProduct.objects.select_related("bank"), bank=bank, code=code)
 
 
 def card_history(*, card: Card, limit: int = 10) -> list[AuditEvent]:

@@ -6,9 +6,12 @@ from kartosfera.banks.models import Bank
 from kartosfera.customers.models import BankMembership, Customer
 
 
-def customer_get_by_reference(*, reference: str) -> Customer:
-    """The customer with the bank's reference, or 404."""
-    return get_object_or_404(Customer, reference=reference)
+def customer_get_by_reference(*, reference: str, bank: Bank) -> Customer:
+    """The customer ``bank`` knows by its own number ``reference`` (membership.customer_number), or 404.
+
+    Another bank's customer is a 404 even when the person exists: a bank never learns whom the others serve.
+    """
+    return get_object_or_404(Customer, memberships__bank=bank, memberships__customer_number=reference)
 
 
 def membership_get(*, customer: Customer, bank: Bank) -> BankMembership | None:

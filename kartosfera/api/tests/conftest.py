@@ -1,4 +1,5 @@
-"""The API's cast: the bank's provisioning key, the processor's key, and a client that speaks JSON."""
+"""The API's cast: the bank's provisioning key, a key of the group's systems, the processor's key, and a
+client that speaks JSON."""
 
 from __future__ import annotations
 
@@ -26,10 +27,14 @@ class ApiClient:
 
     token: str | None
     api_key: ApiKey | None = None
+    # Sent as X-Bank-Code with every request (a group key names the bank it works in).
+    bank_code: str | None = None
     client: Client = field(init=False)
 
     def __post_init__(self) -> None:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        if self.bank_code:
+            headers["X-Bank-Code"] = self.bank_code
         self.client = Client(headers=headers)
 
     @staticmethod
@@ -58,6 +63,19 @@ def provisioning_key(db) -> tuple[ApiKey, str]:
     return api_key_create(
         actor=Actor.system("tests"), name="core banking", scopes=[ApiScope.PROVISIONING], bank=bank_factory()
     )
+
+
+@pytest.fixture
+def group_key(db) -> tuple[ApiKey, str]:
+    """A key of the group's systems: no bank of its own, it names the bank of each request."""
+    return api_key_create(actor=Actor.system("tests"), name="group core", scopes=[ApiScope.PROVISIONING])
+
+
+@pytest.fixture
+def group(group_key) -> ApiClient:
+    """The group's systems, working in the tests' default bank (X-Bank-Code on every request)."""
+    api_key, token = group_key
+    return ApiClient(token=token, api_key=api_key, bank_code=bank_factory().code)
 
 
 @pytest.fixture

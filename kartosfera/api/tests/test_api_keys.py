@@ -16,6 +16,7 @@ from kartosfera.api.services import api_key_authenticate, api_key_create, api_ke
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import InvalidTransition, ValidationFailed
 from kartosfera.core.models import ActorType, AuditEvent
+from kartosfera.testing.factories import bank_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +30,27 @@ def test_creating_a_key_returns_a_token_that_authenticates_and_audits_the_creati
     assert api_key_authenticate(token=token) == api_key
     event = AuditEvent.objects.get(action="api.api_key.created")
     assert (event.actor_type, event.object_id) == (ActorType.SYSTEM, str(api_key.pk))
-    assert event.after == {"name": "core banking", "prefix": api_key.prefix, "scopes": ["provisioning"]}
+    assert event.after == {"name": "core banking", "prefix": api_key.prefix, "scopes": ["provisioning"], "bank": None}
     assert token.rsplit("_", 1)[1] not in str(event.after)
+
+
+def test_a_bank_key_is_audited_with_its_bank():
+    bank = bank_factory("BSA")
+
+    api_key, _token = api_key_create(actor=SYSTEM, name="core banking", scopes=["provisioning"], bank=bank)
+
+    assert api_key.bank == bank
+    assert AuditEvent.objects.get(action="api.api_key.created").after["bank"] == "BSA"
+
+
+def test_a_bank_key_may_not_have_the_processor_scope():
+    with pytest.raises(ValidationFailed) as excinfo:
+        api_key_create(
+            actor=SYSTEM, name="x", scopes=[ApiScope.PROVISIONING, ApiScope.PROCESSOR], bank=bank_factory("BSA")
+        )
+
+    assert "scopes" in excinfo.value.field_errors
+    assert not ApiKey.objects.exists()
 
 
 def test_every_key_gets_its_own_prefix_and_secret():
@@ -74,11 +94,14 @@ def test_the_create_command_prints_the_token_once_and_logs_nothing_of_it(caplog)
     caplog.set_level(logging.DEBUG)
     out, err = io.StringIO(), io.StringIO()
 
-    call_command("create_api_key", "--name", "core banking", "--scope", "provisioning", stdout=out, stderr=err)
+    call_command(
+        "create_api_key", "--name", "core banking", "--scope", "provisioning", "--group", stdout=out, stderr=err
+    )
 
     token = out.getvalue().strip()
     api_key = ApiKey.objects.get()
     assert api_key_authenticate(token=token) == api_key
+    assert api_key.bank is None and "of the group" in err.getvalue()
     assert api_key.prefix in err.getvalue() and token not in err.getvalue()
     assert token.rsplit("_", 1)[1] not in caplog.text
     assert AuditEvent.objects.get(action="api.api_key.created").actor_label == "manage.py create_api_key"
@@ -86,7 +109,16 @@ def test_the_create_command_prints_the_token_once_and_logs_nothing_of_it(caplog)
 
 def test_the_create_command_accepts_several_scopes():
     call_command(
-        "create_api_key", "--name", "both", "--scope", "provisioning", "--scope", "processor", stdout=io.StringIO()
+        "create_api_key",
+        "--name",
+        "both",
+        "--scope",
+        "provisioning",
+        "--scope",
+        "processor",
+        "--group",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
     )
 
     assert sorted(ApiKey.objects.get().scopes) == [ApiScope.PROCESSOR, ApiScope.PROVISIONING]
@@ -94,7 +126,65 @@ def test_the_create_command_accepts_several_scopes():
 
 def test_the_create_command_refuses_an_unknown_scope():
     with pytest.raises(CommandError):
-        call_command("create_api_key", "--name", "x", "--scope", "admin", stdout=io.StringIO(), stderr=io.StringIO())
+        call_command(
+            "create_api_key", "--name", "x", "--scope", "admin", "--group", stdout=io.StringIO(), stderr=io.StringIO()
+        )
+    assert not ApiKey.objects.exists()
+
+
+def test_the_create_command_makes_a_key_of_the_bank_it_names():
+    bank_factory("BSA")
+    err = io.StringIO()
+
+    call_command(
+        "create_api_key", "--name", "core", "--scope", "provisioning", "--bank", "bsa", stdout=io.StringIO(), stderr=err
+    )
+
+    assert ApiKey.objects.get().bank.code == "BSA"
+    assert "of bank BSA" in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("owner", "message"),
+    [
+        ([], "--group"),
+        (["--bank", "NOPE"], "No bank has the code"),
+        (["--bank", "BSA", "--scope", "processor"], "scopes: "),
+    ],
+)
+def test_the_create_command_needs_a_known_owner_and_a_scope_it_may_have(owner, message):
+    bank_factory("BSA")
+
+    with pytest.raises(CommandError, match=message):
+        call_command(
+            "create_api_key",
+            "--name",
+            "x",
+            "--scope",
+            "provisioning",
+            *owner,
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+    assert not ApiKey.objects.exists()
+
+
+def test_the_create_command_refuses_both_a_bank_and_the_group():
+    bank_factory("BSA")
+
+    with pytest.raises(CommandError, match="not allowed with"):
+        call_command(
+            "create_api_key",
+            "--name",
+            "x",
+            "--scope",
+            "provisioning",
+            "--bank",
+            "BSA",
+            "--group",
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
     assert not ApiKey.objects.exists()
 
 

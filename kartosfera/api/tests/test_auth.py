@@ -12,7 +12,7 @@ from kartosfera.api.services import api_key_create, api_key_revoke
 from kartosfera.api.tests.conftest import BASE, ApiClient
 from kartosfera.core.audit import Actor
 from kartosfera.customers.models import Customer
-from kartosfera.testing.factories import customer_factory
+from kartosfera.testing.factories import bank_factory, customer_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +92,7 @@ def test_a_key_without_the_provisioning_scope_is_403(processor_key):
 def test_a_key_with_both_scopes_may_provision(db):
     _api_key, token = api_key_create(actor=SYSTEM, name="both", scopes=[ApiScope.PROVISIONING, ApiScope.PROCESSOR])
 
-    assert ApiClient(token=token).post("/customers", CREATE_BODY).status_code == 201
+    assert ApiClient(token=token, bank_code=bank_factory().code).post("/customers", CREATE_BODY).status_code == 201
 
 
 def test_every_endpoint_requires_a_key(anonymous):

@@ -32,6 +32,10 @@ ENDPOINTS = {
     "/conversion-rates/{from_currency}/{to_currency}": {"get"},
     "/reference-rates": {"post"},
     "/reference-rates/{currency}": {"get"},
+    "/banks": {"post", "get"},
+    "/banks/{code}": {"get", "patch"},
+    "/banks/{code}/branches": {"post", "get"},
+    "/banks/{code}/branches/{branch_id}": {"patch"},
 }
 
 
@@ -160,7 +164,8 @@ def test_every_field_of_every_body_is_listed_with_its_operation(client):
     page = Page(docs(client))
 
     def properties(content: dict) -> set[str]:
-        ref = content["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        body = content["application/json"]["schema"]
+        ref = body.get("items", body)["$ref"].rsplit("/", 1)[-1]  # an object, or a list of them
         return set(components[ref]["properties"])
 
     for path, operations in schema["paths"].items():

@@ -132,7 +132,9 @@ def test_keys_belong_to_one_api_key(bank, provisioning_key, db):
     from kartosfera.api.services import api_key_create
     from kartosfera.core.audit import Actor
 
-    _other, token = api_key_create(actor=Actor.system("tests"), name="other bank system", scopes=["provisioning"])
+    _other, token = api_key_create(
+        actor=Actor.system("tests"), name="another system of the bank", scopes=["provisioning"], bank=bank.api_key.bank
+    )
     bank.post("/customers", CUSTOMER, key="shared")
 
     response = ApiClient(token=token).post("/customers", CUSTOMER, key="shared")

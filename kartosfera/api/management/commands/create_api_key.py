@@ -1,4 +1,4 @@
-"""Create an API key for one of the bank's systems; its token is printed once and stored nowhere."""
+"""Create an API key for one of the group's or a bank's systems; its token is printed once and stored nowhere."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kartosfera.api.models import ApiScope
 from kartosfera.api.services import api_key_create
+from kartosfera.banks.selectors import bank_get_by_code
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import ValidationFailed
 
 
 class Command(BaseCommand):
-    help = "Create an API key and print its token (shown this once only)."
+    help = (
+        "Create an API key and print its token (shown this once only). Name whose it is: --group for the "
+        "group's systems (the processor, the group's core), --bank CODE for one bank's core system."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--name", required=True, help="Who uses the key, e.g. 'core banking (prod)'.")
@@ -25,15 +29,34 @@ class Command(BaseCommand):
             choices=ApiScope.values,
             help="What the key may call; repeat for more than one scope.",
         )
+        # Neither is the default on purpose: a key that sees every bank must never be made by forgetting a flag.
+        owner = parser.add_mutually_exclusive_group()
+        owner.add_argument("--bank", metavar="CODE", help="A key of this bank's core system: it sees only this bank.")
+        owner.add_argument(
+            "--group",
+            action="store_true",
+            help="A key of the group's systems: it names the bank of each request (X-Bank-Code).",
+        )
 
-    def handle(self, *args: Any, name: str, scopes: list[str], **options: Any) -> None:
+    def handle(self, *args: Any, name: str, scopes: list[str], bank: str | None, group: bool, **options: Any) -> None:
+        if not group and not bank:
+            raise CommandError("Say whose key it is: --group (the group's systems) or --bank CODE (one bank).")
+        owner = None
+        if bank:
+            owner = bank_get_by_code(code=bank.strip().upper())
+            if owner is None:
+                raise CommandError(f"No bank has the code {bank!r}.")
         try:
-            api_key, token = api_key_create(actor=Actor.system("manage.py create_api_key"), name=name, scopes=scopes)
+            api_key, token = api_key_create(
+                actor=Actor.system("manage.py create_api_key"), name=name, scopes=scopes, bank=owner
+            )
         except ValidationFailed as exc:
             raise CommandError("; ".join(f"{field}: {msg}" for field, msg in exc.field_errors.items())) from None
+        whose = f"bank {owner.code}" if owner is not None else "the group"
         # Everything but the token goes to stderr, so `... 2>/dev/null` captures the token alone.
         self.stderr.write(
-            f"Created API key {api_key.name!r}: prefix {api_key.prefix}, scopes {', '.join(api_key.scopes)}.\n"
+            f"Created API key {api_key.name!r} of {whose}: prefix {api_key.prefix}, "
+            f"scopes {', '.join(api_key.scopes)}.\n"
             "The token below is shown this once; store it in the client's secret store now.",
             style_func=self.style.SUCCESS,
         )
