@@ -122,8 +122,10 @@ def update_customer(
     reference: str = _path_reference("CIF-000123"),
     bank_code: str | None = bank_header(),
 ) -> Customer:
-    customer = _path_lookup(customer_get_by_reference, acting_bank(request, bank_code), reference=reference)
-    return customer_update(actor=request_actor(request), customer=customer, **payload.model_dump(exclude_unset=True))
+    bank = acting_bank(request, bank_code)
+    customer = _path_lookup(customer_get_by_reference, bank, reference=reference)
+    changes = payload.model_dump(exclude_unset=True)
+    return customer_update(actor=request_actor(request), customer=customer, bank=bank, **changes)
 
 
 # --- Accounts -------------------------------------------------------------------------

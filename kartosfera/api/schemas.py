@@ -204,7 +204,9 @@ def _acting_membership(customer: Customer, context: Any) -> BankMembership:
     bank = request_bank(context["request"])
     cache: dict[int, BankMembership] = customer.__dict__.setdefault("_api_memberships", {})
     if bank.pk not in cache:
-        cache[bank.pk] = BankMembership.objects.get(customer=customer, bank=bank)
+        membership = BankMembership.objects.get(customer=customer, bank=bank)
+        membership.customer = customer  # reported_value() falls back to the person: no second query
+        cache[bank.pk] = membership
     return cache[bank.pk]
 
 
@@ -240,8 +242,30 @@ class CustomerOut(Schema):
 
     @staticmethod
     def resolve_updated_at(obj: Customer, context: Any) -> dt.datetime:
-        # A person another bank knew first: nothing earlier than the membership (an answer like a new customer's).
-        return max(obj.updated_at, _acting_membership(obj, context).created_at)
+        # The bank's own view changes only when the bank changes it: another bank's update shows nowhere.
+        return _acting_membership(obj, context).updated_at
+
+    # What the acting bank itself reported of the person (BankMembership.reported): a bank that did
+    # not send a phone number or a birth date never reads another bank's (Prawo bankowe art. 104).
+    @staticmethod
+    def resolve_first_name(obj: Customer, context: Any) -> object:
+        return _acting_membership(obj, context).reported_value("first_name")
+
+    @staticmethod
+    def resolve_last_name(obj: Customer, context: Any) -> object:
+        return _acting_membership(obj, context).reported_value("last_name")
+
+    @staticmethod
+    def resolve_phone_on_file(obj: Customer, context: Any) -> object:
+        return _acting_membership(obj, context).reported_value("phone_on_file")
+
+    @staticmethod
+    def resolve_nonresident_id(obj: Customer, context: Any) -> object:
+        return _acting_membership(obj, context).reported_value("nonresident_id")
+
+    @staticmethod
+    def resolve_birth_date(obj: Customer, context: Any) -> object:
+        return _acting_membership(obj, context).reported_value("birth_date")
 
 
 # --- Accounts -------------------------------------------------------------------------

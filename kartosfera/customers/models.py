@@ -62,6 +62,10 @@ class Customer(models.Model):
         return f"{self.first_name} {self.last_name}"
 
 
+# The person's data a bank reports and reads back as its own (BankMembership.reported).
+REPORTED_FIELDS = ("first_name", "last_name", "phone_on_file", "nonresident_id", "birth_date")
+
+
 class BankMembership(models.Model):
     """A person's being a customer of one bank of the group, under that bank's own customer number.
 
@@ -77,7 +81,12 @@ class BankMembership(models.Model):
     customer_number = models.CharField(
         _("bank customer number"), max_length=64, help_text=_("The bank's own number of the customer.")
     )
+    # What this bank itself reported of the person (REPORTED_FIELDS, dates as ISO text). The person's
+    # record holds the newest values any bank sent (the portal and the SMS use those); a bank's systems
+    # read back only what they sent, so that no answer shows them what another bank knows (art. 104).
+    reported = models.JSONField(_("data the bank reported"), default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("bank membership")
@@ -90,3 +99,10 @@ class BankMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_number} ({self.bank_id})"
+
+    def reported_value(self, name: str) -> object:
+        """What this bank reported of ``name`` (a date as text), or the person's value if it never reported one."""
+        if name in self.reported:
+            return self.reported[name]
+        value = getattr(self.customer, name)
+        return value.isoformat() if hasattr(value, "isoformat") else value

@@ -18,7 +18,7 @@ from kartosfera.customers.identity import (
     validate_birth_date,
     validate_pesel,
 )
-from kartosfera.customers.models import BankMembership, Customer, Residency
+from kartosfera.customers.models import REPORTED_FIELDS, BankMembership, Customer, Residency
 from kartosfera.users.models import User
 
 UPDATABLE_FIELDS = ("first_name", "last_name", "phone_on_file", "nonresident_id", "birth_date")
@@ -119,7 +119,9 @@ def customer_create(
     if person is not None:
         if BankMembership.objects.filter(bank=bank, customer=person).exists():
             raise Conflict(_("A customer with this PESEL or identification number already exists."))
-        return _join(actor=actor, bank=bank, person=person, reference=reference, values=values)
+        return _join(
+            actor=actor, bank=bank, person=person, reference=reference, values={**values, "birth_date": birth_date}
+        )
     if values["nonresident_id"] and User.objects.filter(login__iexact=values["nonresident_id"]).exists():
         # Cardholders sign in with their ID or their own login: one value must never mean two people.
         raise Conflict(_("This identification number is already a portal user's own login."))
@@ -132,7 +134,12 @@ def customer_create(
                 birth_date=birth_date,
                 **values,
             )
-            membership = BankMembership.objects.create(customer=customer, bank=bank, customer_number=reference)
+            membership = BankMembership.objects.create(
+                customer=customer,
+                bank=bank,
+                customer_number=reference,
+                reported=_reported({**values, "birth_date": birth_date}),
+            )
     except IntegrityError:
         # Lost a race with a concurrent create of the same customer.
         raise Conflict(_("A customer with this reference already exists.")) from None
@@ -171,12 +178,23 @@ def _join(*, actor: Actor, bank: Bank, person: Customer, reference: str, values:
     """Make a person another bank already knows a customer of ``bank`` too, with this bank's data."""
     try:
         with transaction.atomic():
-            membership = BankMembership.objects.create(customer=person, bank=bank, customer_number=reference)
+            membership = BankMembership.objects.create(
+                customer=person, bank=bank, customer_number=reference, reported=_reported(values)
+            )
     except IntegrityError:
         raise Conflict(_("A customer with this reference already exists.")) from None
     _audit_membership(actor, membership)
+    # The person's record takes what this bank sent (the newest the group knows); what it did not send
+    # stays as another bank reported it, and this bank's answers show only its own (membership.reported).
     changes = {name: value for name, value in values.items() if name in UPDATABLE_FIELDS and value}
     return customer_update(actor=actor, customer=person, **changes) if changes else person
+
+
+def _reported(values: dict[str, Any]) -> dict[str, Any]:
+    reported = {name: values.get(name) for name in REPORTED_FIELDS}
+    if isinstance(reported["birth_date"], dt.date):
+        reported["birth_date"] = reported["birth_date"].isoformat()
+    return reported
 
 
 def _audit_membership(actor: Actor, membership: BankMembership) -> None:
@@ -190,8 +208,12 @@ def _audit_membership(actor: Actor, membership: BankMembership) -> None:
 
 
 @transaction.atomic
-def customer_update(*, actor: Actor, customer: Customer, **changes: Any) -> Customer:
-    """Change a customer's names, phone on file, identification number or birth date."""
+def customer_update(*, actor: Actor, customer: Customer, bank: Bank | None = None, **changes: Any) -> Customer:
+    """Change a customer's names, phone on file, identification number or birth date.
+
+    ``bank``: the bank whose systems report the change; what it reads back of the person
+    (its membership's ``reported``) follows.
+    """
     unknown = set(changes) - set(UPDATABLE_FIELDS)
     if unknown:
         raise ValidationFailed({name: _("This field cannot be changed.") for name in sorted(unknown)})
@@ -209,6 +231,11 @@ def customer_update(*, actor: Actor, customer: Customer, **changes: Any) -> Cust
     if nonresident_id and User.objects.filter(login__iexact=nonresident_id).exists():
         # Cardholders sign in with their ID or their own login: one value must never mean two people.
         raise Conflict(_("This identification number is already a portal user's own login."))
+    if bank is not None:
+        membership = BankMembership.objects.select_for_update().filter(customer=customer, bank=bank).first()
+        if membership is not None:
+            membership.reported = {**membership.reported, **_reported({**membership.reported, **cleaned})}
+            membership.save(update_fields=["reported", "updated_at"])
     before = _audit_view(customer)
     for name, value in cleaned.items():
         setattr(customer, name, value)

@@ -362,3 +362,34 @@ def test_a_processor_key_that_belongs_to_a_bank_is_refused_the_processor_api(db)
 
     assert response.status_code == 403
     assert response.json()["code"] == "insufficient_scope"
+
+
+def test_a_bank_reads_back_only_what_it_reported_of_a_shared_person(bank, other):
+    """The person's phone and birth date that bank A sent never show in bank B's answers, nor B's in A's."""
+    body = {
+        "reference": "A-77",
+        "residency": "non_resident",
+        "first_name": "Olena",
+        "last_name": "Kovalenko",
+        "nonresident_id": "NR-SHARED-1",
+        "birth_date": "1990-04-02",
+        "phone_on_file": "+48600111222",
+    }
+    assert bank.post("/customers", body).status_code == 201
+    joined = other.post(
+        "/customers",
+        {
+            "reference": "B-9",
+            "residency": "non_resident",
+            "first_name": "Olena",
+            "last_name": "Kovalenko",
+            "nonresident_id": "NR-SHARED-1",
+        },
+    )
+    assert joined.status_code == 201, joined.json()
+    assert joined.json()["phone_on_file"] is None and joined.json()["birth_date"] is None
+    # B reports a new phone: the person's record takes it; A still reads its own report.
+    assert other.patch("/customers/B-9", {"phone_on_file": "+48600999888"}).status_code == 200
+    assert bank.get("/customers/A-77").json()["phone_on_file"] == "+48600111222"
+    assert other.get("/customers/B-9").json()["phone_on_file"] == "+48600999888"
+    assert Customer.objects.get(nonresident_id="NR-SHARED-1").phone_on_file == "+48600999888"

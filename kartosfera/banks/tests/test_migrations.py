@@ -121,6 +121,7 @@ def _single_bank_data(apps: Any) -> None:
         user = user_model.objects.create(username=username, password="!", kind="staff")
         staff_model.objects.create(user=user, full_name=username.title(), role=role)
     key_model.objects.create(name="core banking", prefix="abc123", secret_hash="0" * 64, scopes=["provisioning"])
+    key_model.objects.create(name="card processor", prefix="def456", secret_hash="1" * 64, scopes=["processor"])
 
 
 def test_every_row_of_a_single_bank_database_is_kept_under_the_default_bank(before_banks):
@@ -140,6 +141,9 @@ def test_every_row_of_a_single_bank_database_is_kept_under_the_default_bank(befo
     assert sorted(memberships) == sorted((pk, bank.pk, reference) for pk, reference in old_references.items())
     customer_model = apps.get_model("customers", "Customer")
     assert dict(customer_model.objects.values_list("pk", "reference")) == old_references
+    # What the bank reads back as its own report of each person is what the person's record held.
+    jurgen = membership_model.objects.get(customer_number="CIF-0002")
+    assert jurgen.reported["nonresident_id"] == "X123" and jurgen.reported["last_name"] == "Maier"
     # Accounts, products and cards are the default bank's; each card's bank is its product's.
     assert set(apps.get_model("accounts", "Account").objects.values_list("bank_id", flat=True)) == {bank.pk}
     assert set(apps.get_model("cards", "CardProduct").objects.values_list("bank_id", flat=True)) == {bank.pk}
@@ -149,8 +153,10 @@ def test_every_row_of_a_single_bank_database_is_kept_under_the_default_bank(befo
     # The branch employee works at the default bank; the contact centre's agent is the group's.
     staff = dict(apps.get_model("backoffice", "StaffMember").objects.values_list("role", "bank_id"))
     assert staff == {"branch": bank.pk, "agent": None}
-    # The API key keeps working; it was not given a bank by the migrations (a group key).
-    assert list(apps.get_model("api", "ApiKey").objects.values_list("prefix", "bank_id")) == [("abc123", None)]
+    # The core system's provisioning key becomes the default bank's key (it keeps working without
+    # naming a bank); the card processor's key stays the group's.
+    keys = dict(apps.get_model("api", "ApiKey").objects.values_list("prefix", "bank_id"))
+    assert keys == {"abc123": bank.pk, "def456": None}
 
 
 def test_a_database_without_data_gets_no_default_bank(before_banks):
