@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.banks import validators
@@ -79,6 +80,16 @@ class Bank(models.Model):
 
     def __str__(self) -> str:
         return self.short_name
+
+    @property
+    def logo_url(self) -> str:
+        """Where the portal's ``<img>`` loads the logo from (our own origin), or "" when the bank has none.
+
+        The digest in the URL makes each version its own address, so browsers may keep it for ever.
+        """
+        if not self.logo_digest:
+            return ""
+        return reverse("banks:logo", kwargs={"code": self.code, "digest": self.logo_digest})
 
 
 class Branch(models.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.http import Http404
 
 from kartosfera.banks.models import Bank, Branch
 
@@ -22,4 +23,16 @@ def branch_list(*, bank: Bank) -> QuerySet[Branch]:
 
 def default_bank() -> Bank | None:
     """The bank that today's single-bank data moved under (migration banks 0001): settings.DEFAULT_BANK_CODE."""
-    return bank_get_by_code(code=settings.DEFAULT_BANK_CODE)
+    return bank_get_by_code(code=str(settings.DEFAULT_BANK_CODE))
+
+
+def bank_logo_get(*, code: str, digest: str) -> Bank:
+    """The bank whose current logo has this digest, with only the logo loaded; else 404 (an old or unknown one)."""
+    bank = (
+        Bank.objects.filter(code=code, logo_digest=digest, logo__isnull=False)
+        .only("code", "logo", "logo_content_type", "logo_digest")
+        .first()
+    )
+    if bank is None or not digest:
+        raise Http404
+    return bank

@@ -32,6 +32,7 @@ ENDPOINTS = {
     "/conversion-rates/{from_currency}/{to_currency}": {"get"},
     "/reference-rates": {"post"},
     "/reference-rates/{currency}": {"get"},
+    "/banks/{code}/logo": {"put"},
 }
 
 
