@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.banks import validators
+from kartosfera.core.helpline import PhoneNumber
 
 
 class Bank(models.Model):
@@ -116,3 +117,8 @@ class Branch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}, {self.city}"
+
+    @property
+    def phone_number(self) -> PhoneNumber | None:
+        """The branch's phone as a page shows it and a tel: link dials it."""
+        return PhoneNumber(self.phone) if self.phone else None

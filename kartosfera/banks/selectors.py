@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from kartosfera.banks.models import Bank, Branch
+from kartosfera.core.helpline import Helpline, helpline
 
 
 def bank_get_by_code(*, code: str) -> Bank | None:
@@ -36,3 +39,29 @@ def bank_logo_get(*, code: str, digest: str) -> Bank:
     if bank is None or not digest:
         raise Http404
     return bank
+
+
+@dataclass(frozen=True)
+class BankContact:
+    """How a cardholder reaches one bank: its helplines (the group's where it has none) and its branches."""
+
+    bank: Bank
+    numbers: Helpline
+    branches: list[Branch]
+
+
+def bank_contact(*, bank: Bank) -> BankContact:
+    """The bank's helplines and branches (one query, for the branches)."""
+    return BankContact(bank=bank, numbers=helpline(bank), branches=list(branch_list(bank=bank)))
+
+
+def bank_contacts_for_customer(*, customer_id: int) -> list[BankContact]:
+    """The helplines and branches of every bank the person is a customer of, in two queries."""
+    banks = (
+        Bank.objects.filter(memberships__customer_id=customer_id)
+        .defer("logo")
+        .prefetch_related(Prefetch("branches", queryset=Branch.objects.order_by("city", "name", "pk")))
+        # One membership per person and bank (customers.BankMembership): the join repeats no bank.
+        .order_by("short_name", "code")
+    )
+    return [BankContact(bank=bank, numbers=helpline(bank), branches=list(bank.branches.all())) for bank in banks]
