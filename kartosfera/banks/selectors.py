@@ -65,3 +65,9 @@ def bank_contacts_for_customer(*, customer_id: int) -> list[BankContact]:
         .order_by("short_name", "code")
     )
     return [BankContact(bank=bank, numbers=helpline(bank), branches=list(bank.branches.all())) for bank in banks]
+
+
+def bank_only_one_for_customer(*, customer_id: int) -> Bank | None:
+    """The person's bank if they are the customer of exactly one; None for several or none (the group speaks)."""
+    banks = list(Bank.objects.filter(memberships__customer_id=customer_id).defer("logo").order_by("pk")[:2])
+    return banks[0] if len(banks) == 1 else None

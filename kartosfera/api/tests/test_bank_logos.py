@@ -22,7 +22,7 @@ def group_key():
 
 
 def put(token: str, code: str, data: bytes, content_type: str):
-    client = Client(headers={"Authorization": f"Bearer {token}"})
+    client = Client(headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
     return client.put(f"{BASE}/banks/{code}/logo", data, content_type=content_type)
 
 

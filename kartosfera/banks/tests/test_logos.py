@@ -7,6 +7,7 @@ import hashlib
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
 
 from kartosfera.banks.logos import MAX_BYTES, bank_logo_set, logo_check
 from kartosfera.banks.models import Bank
@@ -20,6 +21,13 @@ pytestmark = pytest.mark.django_db
 ACTOR = Actor.system("tests")
 PNG = "image/png"
 SVG = "image/svg+xml"
+
+
+@pytest.fixture(autouse=True)
+def english():
+    # The reasons are checked by their English words; test_the_reasons_read_in_polish checks the translation.
+    with translation.override("en"):
+        yield
 
 
 def refusal(data: bytes, content_type: str) -> str:
@@ -141,6 +149,12 @@ def test_an_svg_that_could_run_or_load_something_is_refused(svg, words):
 )
 def test_an_svg_with_a_doctype_or_entities_is_refused(svg):
     assert "DOCTYPE" in refusal(svg, SVG)
+
+
+def test_the_reasons_read_in_polish():
+    with translation.override("pl"):
+        assert refusal(svg_bytes("<script>x</script>"), SVG) == "Logo SVG nie może zawierać elementu <script>."
+        assert refusal(png_bytes(2000, 10), PNG) == "Logo ma 2000x10 pikseli; przyjmujemy najwyżej 1024x1024."
 
 
 def test_an_svg_with_a_stylesheet_processing_instruction_is_refused():

@@ -163,9 +163,9 @@ def test_the_text_is_in_english_too():
     from kartosfera.processing.sms_texts import SMS_CONVERSION_CHARGE
 
     with translation.override("en"):
-        text = SMS_CONVERSION_CHARGE.render(last4="1234", currency="CZK", markup="2.26").text
+        text = SMS_CONVERSION_CHARGE.render(bank="BS Łomża", last4="1234", currency="CZK", markup="2.26").text
     assert text == (
-        "Kartosfera: card *1234 paid in CZK. Total currency conversion charge: 2.26% over the ECB reference rate. "
+        "BS Lomza: card *1234 paid in CZK. Total currency conversion charge: 2.26% over the ECB reference rate. "
         "Turn these texts off in portal Settings."
     )
 
