@@ -146,6 +146,9 @@ def test_the_first_converted_payment_of_the_month_records_its_charge_and_texts_t
     assert (charge.markup_percent, charge.reference_date) == (Decimal("1.18"), timezone.localdate() - dt.timedelta(1))
     [text] = messages_to(tc)
     assert f"*{tc.card.pan_last4}" in text and "EUR" in text and "1,18%" in text  # the bank's language: Polish
+    # From the card's bank, named in the text and as the sender.
+    assert text.startswith(f"{tc.card.bank.sms_sender}: ")
+    assert [sms.sender for sms in locmem.outbox] == [tc.card.bank.sms_sender]
     assert gsm7.is_gsm7(text) and gsm7.septets(text) <= gsm7.SEGMENT_SEPTETS
     notice = ConversionNotice.objects.get()
     assert (notice.card_id, notice.currency, notice.month) == (
