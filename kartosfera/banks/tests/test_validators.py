@@ -24,9 +24,11 @@ def test_a_settlement_number_with_its_check_digit_passes(value):
     v.validate_settlement_number(value)
 
 
+FULL_WIDTH_DIGITS = "\uff11\uff10\uff11\uff10\uff10\uff10\uff10\uff10"
+
+
 @pytest.mark.parametrize(
-    "value",
-    ["10100001", "10201027", "1010000", "101000000", "1010 000", "1010000A", "", "\uff11\uff10\uff11\uff10\uff10\uff10\uff10\uff10"]  # full-width digits,
+    "value", ["10100001", "10201027", "1010000", "101000000", "1010 000", "1010000A", "", FULL_WIDTH_DIGITS]
 )
 def test_a_wrong_check_digit_or_shape_is_refused(value):
     assert not v.settlement_number_valid(value)

@@ -378,9 +378,7 @@ def test_the_explanation_reads_in_english_too(portal, db):
 def _lomza():
     from kartosfera.testing.factories import bank_factory
 
-    return bank_factory(
-        "BS-LOMZA", short_name="BS Łomża", sms_sender="BS Lomza", helpline_phone="+48 86 216 00 00"
-    )
+    return bank_factory("BS-LOMZA", short_name="BS Łomża", sms_sender="BS Lomza", helpline_phone="+48 86 216 00 00")
 
 
 def test_the_lock_sms_of_a_customer_of_one_bank_comes_from_it_with_its_helpline(portal, db):
