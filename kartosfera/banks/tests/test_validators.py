@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from kartosfera.banks import validators as v
 
@@ -49,7 +50,8 @@ def test_a_wrong_nip_is_refused(value):
 
 def test_a_nip_with_separators_is_refused_as_digits_are_stored():
     # python-stdnum accepts "123-456-32-18"; the database keeps ten digits only.
-    assert refused(v.validate_nip, "123-456-32-18").messages == ["Wpisz NIP jako 10 cyfr bez separatorów."]
+    with translation.override("pl"):
+        assert refused(v.validate_nip, "123-456-32-18").messages == ["Wpisz NIP jako 10 cyfr bez separatorów."]
 
 
 @pytest.mark.parametrize("value", ["123456785", "12345678512347"])
