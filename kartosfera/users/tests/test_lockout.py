@@ -413,15 +413,3 @@ def test_the_lock_sms_of_a_customer_of_two_banks_comes_from_the_group_with_its_h
     assert sms.text.startswith("Kartosfera: ")
     assert settings.HELPLINE_PHONE in sms.text
     assert "+48 86 216 00 00" not in sms.text
-
-
-def test_the_locked_message_after_registering_gives_the_one_banks_helpline(db):
-    from kartosfera.testing import factories
-    from kartosfera.users.services import AccessLocked, _helpline_of
-
-    customer = factories.customer_factory(bank=_lomza())
-    user = factories.cardholder_user_factory(customer=customer)
-
-    assert _helpline_of(user).service.display == "+48 86 216 00 00"
-    error = AccessLocked(dt.datetime(2026, 3, 30, tzinfo=UTC), helpline_phone=_helpline_of(user).service.display)
-    assert "+48 86 216 00 00" in error.message
