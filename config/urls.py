@@ -12,6 +12,7 @@ urlpatterns = [
     path("3d-secure/", include("kartosfera.secure3d.urls")),
     path("backoffice/", include("kartosfera.backoffice.urls")),
     path("help/", include("kartosfera.help.urls")),
+    path("banks/", include("kartosfera.banks.urls")),
     path("dev/", include("kartosfera.notifications.urls")),
     path("dev/", include("kartosfera.backoffice.dev_urls")),
     path("dev/", include("kartosfera.processing.dev_urls")),

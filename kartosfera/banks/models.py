@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.banks import validators
+from kartosfera.core.helpline import PhoneNumber
 
 
 class Bank(models.Model):
@@ -80,6 +82,16 @@ class Bank(models.Model):
     def __str__(self) -> str:
         return self.short_name
 
+    @property
+    def logo_url(self) -> str:
+        """Where the portal's ``<img>`` loads the logo from (our own origin), or "" when the bank has none.
+
+        The digest in the URL makes each version its own address, so browsers may keep it for ever.
+        """
+        if not self.logo_digest:
+            return ""
+        return reverse("banks:logo", kwargs={"code": self.code, "digest": self.logo_digest})
+
 
 class Branch(models.Model):
     """A branch (oddział) of a bank, where its customers are served in person."""
@@ -105,3 +117,8 @@ class Branch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}, {self.city}"
+
+    @property
+    def phone_number(self) -> PhoneNumber | None:
+        """The branch's phone as a page shows it and a tel: link dials it."""
+        return PhoneNumber(self.phone) if self.phone else None

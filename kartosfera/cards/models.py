@@ -159,7 +159,8 @@ BLOCK_MAX_DURATION = dt.timedelta(days=60)
 
 class CardQuerySet(models.QuerySet["Card"]):
     def with_display_relations(self) -> CardQuerySet:
-        return self.select_related("product", "account")
+        # The issuing bank is named on every card; its logo's bytes are served by their own URL, never read here.
+        return self.select_related("product", "account", "bank").defer("bank__logo")
 
     def block_lapsed(self, now: dt.datetime) -> CardQuerySet:
         """The cards whose block has turned into a cancellation by ``now``: Card.block_lapsed as a query."""

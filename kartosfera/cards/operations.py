@@ -172,7 +172,8 @@ def _state_reason(card: Card, state: str, operation: str) -> str:
         if operation == Operation.BLOCK:
             return _("The card is already blocked.")
         return _("The bank has blocked the card, so only the bank can unblock it. Call the helpline: %(phone)s.") % {
-            "phone": helpline().service
+            # The issuing bank's own line (the group's when it has none, or for a card not yet issued).
+            "phone": helpline(card.bank if card.bank_id is not None else None).service
         }
     if state == CardState.BLOCKED:
         if operation == Operation.BLOCK:

@@ -1,10 +1,15 @@
-"""The bank's helpline numbers, shown wherever a cardholder may need a person."""
+"""The helpline numbers, shown wherever a cardholder may need a person: a bank's own, else the group's."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
+
+if TYPE_CHECKING:
+    # Only the type: core does not import the apps above it (STYLE.md 8); the bank is passed in.
+    from kartosfera.banks.models import Bank
 
 
 @dataclass(frozen=True)
@@ -28,10 +33,13 @@ class Helpline:
     blocking: PhoneNumber
 
 
-def helpline() -> Helpline:
-    """The configured helpline (HELPLINE_PHONE, CARD_BLOCKING_PHONE)."""
+def helpline(bank: Bank | None = None) -> Helpline:
+    """The bank's helpline numbers, each one it has not set being the group's (HELPLINE_PHONE, CARD_BLOCKING_PHONE).
+
+    Without a bank: the group's, which answer for every bank of the group.
+    """
     return Helpline(
         # str(): the settings module's env() is typed str | None, though both have defaults.
-        service=PhoneNumber(str(settings.HELPLINE_PHONE)),
-        blocking=PhoneNumber(str(settings.CARD_BLOCKING_PHONE)),
+        service=PhoneNumber((bank.helpline_phone if bank else "") or str(settings.HELPLINE_PHONE)),
+        blocking=PhoneNumber((bank.card_blocking_phone if bank else "") or str(settings.CARD_BLOCKING_PHONE)),
     )

@@ -67,6 +67,9 @@ class PrivatePageCacheMiddleware:
         response = self.get_response(request)
         user = getattr(request, "user", None)
         is_private = (user is not None and user.is_authenticated) or request.path.startswith("/api/")
+        # A public asset served by a view (a bank's logo) is the same for everybody: it keeps its own caching.
+        if getattr(response, "shared_cacheable", False) and request.method in ("GET", "HEAD"):
+            return response
         if is_private or request.method == "POST":
             add_never_cache_headers(response)
             response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"

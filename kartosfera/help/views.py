@@ -1,8 +1,8 @@
 """Help ("Pomoc"): the user guide, security advice, browser requirements, accessibility statement.
 
 Public, no sign-in: help is needed most by somebody who cannot sign in (locked out, lost phone).
-The pages are prose in the templates, translated paragraph by paragraph; nothing here reads or
-writes customers' data.
+The pages are prose in the templates, translated paragraph by paragraph; nothing here writes
+customers' data, and the only thing read is which banks a signed-in cardholder is a customer of.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from kartosfera.banks.selectors import bank_contacts_for_customer
 from kartosfera.core.money import Currency, Money
 from kartosfera.secure3d.services import threeds_exemption_rule
 
@@ -25,8 +26,14 @@ STATEMENT_REVIEWED = dt.date(2026, 11, 29)
 
 @require_safe
 def index(request: HttpRequest) -> HttpResponse:
-    """The help section's start page: what each help page answers, and whom to call."""
-    return render(request, "help/index.html")
+    """The help section's start page: what each help page answers, and whom to call.
+
+    A signed-in cardholder also sees each of their banks' helplines and branches: the bank that
+    issued a card is the one to call about it.
+    """
+    customer_id = getattr(request.user, "customer_id", None) if request.user.is_authenticated else None
+    contacts = bank_contacts_for_customer(customer_id=customer_id) if customer_id else []
+    return render(request, "help/index.html", {"bank_contacts": contacts})
 
 
 @require_safe

@@ -22,6 +22,9 @@ class OutboundSms(models.Model):
 
     to = models.CharField(_("phone number"), max_length=16)
     purpose = models.CharField(_("purpose"), max_length=64)
+    # The alphanumeric sender the phone shows: the bank's (Bank.sms_sender) when a bank's card or
+    # customer is concerned; empty means the gateway's own, the group's (SMS_GATEWAY_SENDER).
+    sender = models.CharField(_("sender"), max_length=11, blank=True)
     text_ciphertext = models.TextField(blank=True)
     status = models.CharField(_("status"), max_length=8, choices=SmsStatus.choices, default=SmsStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)

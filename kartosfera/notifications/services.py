@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -13,15 +14,23 @@ from kartosfera.notifications.backends import Sms, SmsDeliveryError, get_sms_bac
 from kartosfera.notifications.models import OutboundSms, SmsStatus
 from kartosfera.notifications.texts import SmsText, sms_text_for_sending
 
+if TYPE_CHECKING:
+    from kartosfera.banks.models import Bank
+
 logger = logging.getLogger(__name__)
 
 SMS_ACTOR = Actor.system("sms-gateway")
 
 
-def sms_send(*, to: str, message: SmsText, purpose: str) -> OutboundSms:
-    """Queue a registered text message (``SmsTemplate.render``); a task hands it to the gateway after commit."""
+def sms_send(*, to: str, message: SmsText, purpose: str, bank: Bank | None = None) -> OutboundSms:
+    """Queue a registered text message (``SmsTemplate.render``); a task hands it to the gateway after commit.
+
+    ``bank``: the bank the message is about (a card's issuer, the person's one bank); it goes out under
+    the bank's sender name when it has one, else under the gateway's, the group's.
+    """
     text = sms_text_for_sending(message)
-    outbound = OutboundSms.objects.create(to=to, purpose=purpose, text_ciphertext=encrypt(text))
+    sender = bank.sms_sender if bank is not None else ""
+    outbound = OutboundSms.objects.create(to=to, purpose=purpose, sender=sender, text_ciphertext=encrypt(text))
     # After commit: a rolled-back operation must not send its code, and the
     # worker must find the row when it runs.
     transaction.on_commit(lambda: sms_delivery_enqueue(message_id=outbound.pk))
@@ -55,7 +64,12 @@ def sms_deliver(*, message_id: int) -> OutboundSms:
         message.attempts += 1
         try:
             gateway_id = get_sms_backend().send(
-                Sms(to=message.to, text=decrypt(message.text_ciphertext), reference=str(message.pk))
+                Sms(
+                    to=message.to,
+                    text=decrypt(message.text_ciphertext),
+                    reference=str(message.pk),
+                    sender=message.sender,
+                )
             )
         except SmsDeliveryError as exc:
             _delivery_failed(message, error=str(exc), retryable=exc.retryable, status_code=exc.status_code)

@@ -35,6 +35,8 @@ from kartosfera.notifications import gsm7
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
+    from kartosfera.banks.models import Bank
+
 logger = logging.getLogger(__name__)
 
 SmsValue = Union[str, int, Money, dt.datetime]  # noqa: UP007 (a runtime alias, read by mypy)
@@ -48,6 +50,23 @@ LONGEST_DATETIME = dt.datetime(2026, 12, 31, 23, 59, tzinfo=ZoneInfo("Europe/War
 LONGEST_PHONE_DISPLAY = "+48 86 215 50 00"
 # E.164 allows 15 digits; masked ("+48 *** *** ***9 789") it is longest.
 LONGEST_E164 = "+481234567890123"
+
+
+# How a message names the group's portal where no one bank is concerned (and a bank with no short name
+# that fits): the same word the texts began with before the group had several banks.
+GROUP_SMS_NAME = "Kartosfera"
+# A sender name has at most 11 characters (banks/validators.py): the longest name a message carries.
+LONGEST_SMS_NAME = "W" * 11
+
+
+def sms_bank_name(bank: Bank | None) -> str:
+    """How a text names the bank it is about: its sender name, else its short name if that fits, else the group's."""
+    if bank is None:
+        return GROUP_SMS_NAME
+    if bank.sms_sender:
+        return bank.sms_sender
+    short_name = bank.short_name.strip()
+    return short_name if 0 < len(short_name) <= len(LONGEST_SMS_NAME) else GROUP_SMS_NAME
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from kartosfera.banks.selectors import bank_contact
 from kartosfera.cards.models import Card
 from kartosfera.cards.operations import OPERATIONS, Operation, operation_refusal
 from kartosfera.cards.operations_services import (
@@ -132,6 +133,8 @@ def card_detail(request: HttpRequest, card_id: int) -> HttpResponse:
         "successor": card_successor_for_customer(customer=_customer(request), card=card) if summary.is_final else None,
         "history": trail_rows(card_history(card=card), viewer=Audience.CARDHOLDER),
         "contactless_form": ContactlessForm(),
+        # The issuing bank answers for the card: its helplines and branches on the card's page.
+        "contact": bank_contact(bank=card.bank),
     }
     return render(request, "portal/card_detail.html", context)
 

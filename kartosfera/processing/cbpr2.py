@@ -36,6 +36,7 @@ from kartosfera.core.errors import Conflict, ValidationFailed
 from kartosfera.core.money import format_decimal
 from kartosfera.customers.models import Customer
 from kartosfera.notifications.services import sms_send
+from kartosfera.notifications.texts import sms_bank_name
 from kartosfera.processing.conversion import RATE_MAX, RATE_PLACES, minor_exponent
 from kartosfera.processing.models import Authorization, ConversionCharge, ConversionNotice, EcbReferenceRate
 from kartosfera.processing.sms_texts import SMS_CONVERSION_CHARGE
@@ -246,9 +247,12 @@ def _notify(authorization: Authorization, charge: ConversionCharge, *, now: dt.d
             # The bank's language: the cardholder's own is not known outside a page.
             with translation.override(settings.LANGUAGE_CODE):
                 message = SMS_CONVERSION_CHARGE.render(
-                    last4=card.pan_last4, currency=authorization.currency, markup=markup_text(charge.markup_percent)
+                    bank=sms_bank_name(card.bank),
+                    last4=card.pan_last4,
+                    currency=authorization.currency,
+                    markup=markup_text(charge.markup_percent),
                 )
-            sms = sms_send(to=phone, message=message, purpose="processing.conversion_charge")
+            sms = sms_send(to=phone, message=message, purpose="processing.conversion_charge", bank=card.bank)
             ConversionNotice.objects.create(
                 card=card, currency=authorization.currency, month=month, authorization=authorization, sms=sms
             )

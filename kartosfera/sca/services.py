@@ -17,13 +17,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kartosfera.banks.models import Bank
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.crypto import keyed_digest
 from kartosfera.core.errors import DomainError
 from kartosfera.customers.identity import mask_phone
 from kartosfera.customers.models import Customer
 from kartosfera.notifications.services import sms_send
-from kartosfera.notifications.texts import SmsText
+from kartosfera.notifications.texts import SmsText, sms_bank_name
 from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
 from kartosfera.sca.sms_texts import SMS_ACTIVATION_PASSWORD, SMS_CODE
 
@@ -65,10 +66,17 @@ def _digest(challenge: SmsChallenge, code: str) -> str:
     return keyed_digest("sca.code", f"{challenge.public_id}:{_normalize(code)}")
 
 
-def _sms_text(challenge: SmsChallenge, code: str) -> SmsText:
+def _sms_text(challenge: SmsChallenge, code: str, bank: Bank | None) -> SmsText:
     if challenge.purpose == ChallengePurpose.REGISTRATION:
         return SMS_ACTIVATION_PASSWORD.render(code=code)
-    return SMS_CODE.render(code=code, description=challenge.description)
+    return SMS_CODE.render(bank=sms_bank_name(bank), code=code, description=challenge.description)
+
+
+def _card_bank(card_id: int | None) -> Bank | None:
+    """The bank that issued the card a challenge confirms an operation on (its code comes from that bank)."""
+    if card_id is None:
+        return None
+    return Bank.objects.filter(cards__pk=card_id).defer("logo").first()
 
 
 @transaction.atomic
@@ -99,7 +107,8 @@ def challenge_issue(
     )
     challenge.code_digest = _digest(challenge, code)
     challenge.save()
-    sms_send(to=phone, message=_sms_text(challenge, code), purpose=f"sca.{purpose}")
+    bank = _card_bank(card_id)
+    sms_send(to=phone, message=_sms_text(challenge, code, bank), purpose=f"sca.{purpose}", bank=bank)
     audit_record(
         actor=actor,
         action="sca.code.sent",
@@ -123,7 +132,10 @@ def challenge_resend(*, actor: Actor, challenge: SmsChallenge) -> SmsChallenge:
     challenge.sends += 1
     challenge.expires_at = timezone.now() + CODE_LIFETIME[ChallengePurpose(challenge.purpose)]
     challenge.save(update_fields=["code_digest", "sends", "expires_at"])
-    sms_send(to=challenge.phone, message=_sms_text(challenge, code), purpose=f"sca.{challenge.purpose}")
+    bank = _card_bank(challenge.card_id)
+    sms_send(
+        to=challenge.phone, message=_sms_text(challenge, code, bank), purpose=f"sca.{challenge.purpose}", bank=bank
+    )
     audit_record(
         actor=actor,
         action="sca.code.resent",

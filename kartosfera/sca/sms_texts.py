@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from django.utils.translation import gettext_lazy
 
 from kartosfera.core.money import Currency
-from kartosfera.notifications.texts import LONGEST_ONE_TIME_CODE, SmsValue, sms_template
+from kartosfera.notifications.texts import LONGEST_ONE_TIME_CODE, LONGEST_SMS_NAME, SmsValue, sms_template
 
 # How a code's SMS names what it confirms when it is not a step-up operation
 # (those describe themselves: kartosfera/sca/stepup.py).
@@ -33,7 +33,10 @@ def _code_examples() -> Iterable[Mapping[str, SmsValue]]:
             # Unsaved: describe() reads only the last four digits and the currency.
             card = Card(pan_last4="9999", product=CardProduct(currency=currency))
             descriptions += [operation.describe(payload=payload, card=card) for payload in operation.examples]
-    return [{"code": LONGEST_ONE_TIME_CODE, "description": description} for description in descriptions]
+    return [
+        {"bank": LONGEST_SMS_NAME, "code": LONGEST_ONE_TIME_CODE, "description": description}
+        for description in descriptions
+    ]
 
 
 SMS_ACTIVATION_PASSWORD = sms_template(
@@ -45,6 +48,7 @@ SMS_ACTIVATION_PASSWORD = sms_template(
 )
 SMS_CODE = sms_template(
     "sca.code",
-    gettext_lazy("Kartosfera code %(code)s: %(description)s. Never give it to anybody."),
+    # Named after the card's bank for an operation on a card, else the group's portal (notifications.texts).
+    gettext_lazy("%(bank)s code %(code)s: %(description)s. Never give it to anybody."),
     examples=_code_examples,
 )

@@ -19,11 +19,13 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kartosfera.banks.selectors import bank_only_one_for_customer
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError
-from kartosfera.core.helpline import helpline
+from kartosfera.core.helpline import Helpline, helpline
 from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.notifications.services import sms_send
+from kartosfera.notifications.texts import sms_bank_name
 from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
 from kartosfera.sca.services import (
     ChallengeError,
@@ -73,14 +75,14 @@ class InvalidCredentials(LoginRefused):
 class AccessLocked(LoginRefused):
     code = "access_locked"
 
-    def __init__(self, until: dt.datetime) -> None:
+    def __init__(self, until: dt.datetime, *, helpline_phone: str) -> None:
         self.until = until
         super().__init__(
             _(
                 "Access to the portal is locked until %(until)s after three wrong passwords. "
-                "It unlocks by itself then. To unlock it today, call your bank's helpline or visit a branch."
+                "It unlocks by itself then. To unlock it today, call the helpline %(phone)s or visit a branch."
             )
-            % {"until": _format_local(until, "DATETIME_FORMAT")}
+            % {"until": _format_local(until, "DATETIME_FORMAT"), "phone": helpline_phone}
         )
 
 
@@ -138,11 +140,22 @@ def _lock(user: User, *, now: dt.datetime) -> None:
     )
     phone = login_phone(user)
     if phone:
+        # The portal is the group's: one bank speaks only when the person is the customer of that bank alone.
+        bank = bank_only_one_for_customer(customer_id=user.customer_id) if user.customer_id else None
         sms_send(
             to=phone,
-            message=SMS_ACCESS_LOCKED.render(until=user.locked_until, helpline=helpline().service.display),
+            message=SMS_ACCESS_LOCKED.render(
+                bank=sms_bank_name(bank), until=user.locked_until, helpline=helpline(bank).service.display
+            ),
             purpose="users.locked",
+            bank=bank,
         )
+
+
+def _helpline_of(user: User) -> Helpline:
+    """The helpline of the person's bank when they are the customer of one bank only; else the group's."""
+    bank = bank_only_one_for_customer(customer_id=user.customer_id) if user.customer_id else None
+    return helpline(bank)
 
 
 def _count_failure(user: User, *, now: dt.datetime, reason: str) -> None:
@@ -345,7 +358,7 @@ def _login_complete(*, user_id: int, method: str) -> LoginCompleted:
     if user.is_access_blocked:
         raise AccessBlocked()
     if user.locked_until is not None and user.is_locked(now):
-        raise AccessLocked(user.locked_until)
+        raise AccessLocked(user.locked_until, helpline_phone=_helpline_of(user).service.display)
     failures = login_failures_since(user=user, since=user.last_login)
     if user.failed_login_count:
         user.failed_login_count = 0

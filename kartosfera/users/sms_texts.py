@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy
 
-from kartosfera.notifications.texts import LONGEST_DATETIME, LONGEST_PHONE_DISPLAY, sms_template
+from kartosfera.notifications.texts import LONGEST_DATETIME, LONGEST_PHONE_DISPLAY, LONGEST_SMS_NAME, sms_template
 
 SMS_ACCESS_LOCKED = sms_template(
     "users.locked",
     gettext_lazy(
-        "Kartosfera: after 3 wrong passwords your portal access is locked until %(until)s. "
+        "%(bank)s: after 3 wrong passwords your portal access is locked until %(until)s. "
         "To unlock it sooner, call %(helpline)s or visit a branch."
     ),
-    examples=lambda: [{"until": LONGEST_DATETIME, "helpline": LONGEST_PHONE_DISPLAY}],
+    # The person's bank and its helpline when they are the customer of one bank only; else the group's.
+    examples=lambda: [{"bank": LONGEST_SMS_NAME, "until": LONGEST_DATETIME, "helpline": LONGEST_PHONE_DISPLAY}],
 )
 SMS_PASSWORD_SET_BY_REGISTRATION = sms_template(
     "users.registration.password_set",

@@ -36,6 +36,7 @@ ENDPOINTS = {
     "/banks/{code}": {"get", "patch"},
     "/banks/{code}/branches": {"post", "get"},
     "/banks/{code}/branches/{branch_id}": {"patch"},
+    "/banks/{code}/logo": {"put"},
 }
 
 

@@ -14,6 +14,7 @@ class Sms:
     to: str
     text: str
     reference: str  # our message id, for the gateway's delivery reports
+    sender: str = ""  # the bank's sender name; "" = the backend's default (the group's)
 
 
 class SmsDeliveryError(Exception):

@@ -10,6 +10,7 @@ from kartosfera.notifications.backends import BaseSmsBackend, Sms
 class SmsBackend(BaseSmsBackend):
     def send(self, message: Sms) -> str:
         stream = self.options.get("stream") or sys.stdout
-        stream.write(f"SMS to {message.to}: {message.text}\n")
+        sender = f" from {message.sender}" if message.sender else ""
+        stream.write(f"SMS to {message.to}{sender}: {message.text}\n")
         stream.flush()
         return ""

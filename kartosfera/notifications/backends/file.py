@@ -25,7 +25,13 @@ class SmsBackend(BaseSmsBackend):
         path = outbox_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(
-            {"time": timezone.now().isoformat(), "to": message.to, "text": message.text, "id": message.reference},
+            {
+                "time": timezone.now().isoformat(),
+                "to": message.to,
+                "sender": message.sender,
+                "text": message.text,
+                "id": message.reference,
+            },
             ensure_ascii=False,
         )
         # O_APPEND keeps concurrent writers' lines whole.

@@ -1,6 +1,7 @@
 """Hands each message to a real SMS gateway: a JSON POST over HTTP(S) with basic authentication.
 
-The contract (docs/sms.md): POST ``{"to", "text", "sender", "reference"}``; a 2xx
+The contract (docs/sms.md): POST ``{"to", "text", "sender", "reference"}`` (``sender`` the bank's
+name where a bank's card or customer is concerned, else the configured group's one); a 2xx
 answer means the gateway took the message, and its JSON ``id`` (or
 ``message_id``) is kept; 5xx, 408, 429, timeouts and connection errors are
 retried here with exponential backoff and then reported as retryable; any
@@ -69,7 +70,12 @@ class SmsBackend(BaseSmsBackend):
 
     def send(self, message: Sms) -> str:
         body = json.dumps(
-            {"to": message.to, "text": message.text, "sender": self.sender, "reference": message.reference},
+            {
+                "to": message.to,
+                "text": message.text,
+                "sender": message.sender or self.sender,
+                "reference": message.reference,
+            },
             ensure_ascii=False,
         ).encode()
         for attempt in range(self.retries + 1):

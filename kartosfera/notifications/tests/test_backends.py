@@ -45,12 +45,18 @@ def test_the_console_backend_prints_the_message():
 def test_the_file_backend_appends_one_private_json_line_per_message(outbox_file):
     backend = file.SmsBackend()
     assert backend.send(SMS) == "7"
-    backend.send(Sms(to="+48600100201", text="Zażółć", reference="8"))
+    backend.send(Sms(to="+48600100201", text="Zażółć", reference="8", sender="BS Lomza"))
 
     lines = [json.loads(line) for line in outbox_file.read_text(encoding="utf-8").splitlines()]
     assert lines == [
-        {"time": "2026-11-21T17:05:09+00:00", "to": "+48600100200", "text": "Kod 482915: logowanie", "id": "7"},
-        {"time": "2026-11-21T17:05:09+00:00", "to": "+48600100201", "text": "Zażółć", "id": "8"},
+        {
+            "time": "2026-11-21T17:05:09+00:00",
+            "to": "+48600100200",
+            "sender": "",
+            "text": "Kod 482915: logowanie",
+            "id": "7",
+        },
+        {"time": "2026-11-21T17:05:09+00:00", "to": "+48600100201", "sender": "BS Lomza", "text": "Zażółć", "id": "8"},
     ]
     assert stat.S_IMODE(outbox_file.stat().st_mode) == 0o600
 

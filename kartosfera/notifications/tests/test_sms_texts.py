@@ -14,7 +14,7 @@ from kartosfera.core.money import Money
 from kartosfera.notifications import gsm7
 from kartosfera.notifications.backends import locmem
 from kartosfera.notifications.services import sms_send
-from kartosfera.notifications.texts import SmsText, sms_template_list
+from kartosfera.notifications.texts import LONGEST_SMS_NAME, SmsText, sms_template_list
 from kartosfera.sca import stepup
 from kartosfera.sca.sms_texts import SMS_CODE
 from kartosfera.secure3d.stepup_operations import MERCHANT_ADD
@@ -91,7 +91,7 @@ def test_a_merchant_name_is_shortened_and_transliterated_for_the_sms():
     operation = stepup.operation_get(MERCHANT_ADD)
     with translation.override("pl"):
         description = operation.describe(payload={"name": "Księgarnia Świętokrzyska " * 4}, card=None)
-        text = SMS_CODE.render(code="123456", description=description).text
+        text = SMS_CODE.render(bank=LONGEST_SMS_NAME, code="123456", description=description).text
     assert "Ksiegarnia Swietokrzyska" in text
     assert gsm7.fits_one_segment(text)
 

@@ -6,6 +6,7 @@ import time_machine
 from django.urls import reverse
 
 from kartosfera.accounts.models import AccountKind
+from kartosfera.banks.services import branch_create
 from kartosfera.cards.operations_services import card_activate, card_contactless_set
 from kartosfera.core.audit import Actor
 from kartosfera.testing import factories
@@ -101,10 +102,20 @@ def test_detail_refuses_post(anna, card):
 
 
 def test_detail_has_a_small_fixed_query_budget(anna, card, django_assert_max_num_queries):
-    # Session, user, card (with product and account), its recent history: however long the history.
+    # Session, user, card (with product, account and bank), its recent history, the bank's branches:
+    # however long the history and however many branches.
     card_activate(actor=SYSTEM_ACTOR, card=card)
     for _ in range(12):
         card_contactless_set(actor=SYSTEM_ACTOR, card=card, enabled=not card.contactless_enabled)
         card.refresh_from_db()
-    with django_assert_max_num_queries(4):
+    for index in range(3):
+        branch_create(
+            actor=SYSTEM_ACTOR,
+            bank=card.bank,
+            name=f"Oddział {index}",
+            street="Rynek 1",
+            postal_code="18-400",
+            city="Łomża",
+        )
+    with django_assert_max_num_queries(5):
         anna.get(_detail(card))

@@ -146,6 +146,9 @@ def test_the_first_converted_payment_of_the_month_records_its_charge_and_texts_t
     assert (charge.markup_percent, charge.reference_date) == (Decimal("1.18"), timezone.localdate() - dt.timedelta(1))
     [text] = messages_to(tc)
     assert f"*{tc.card.pan_last4}" in text and "EUR" in text and "1,18%" in text  # the bank's language: Polish
+    # From the card's bank, named in the text and as the sender.
+    assert text.startswith(f"{tc.card.bank.sms_sender}: ")
+    assert [sms.sender for sms in locmem.outbox] == [tc.card.bank.sms_sender]
     assert gsm7.is_gsm7(text) and gsm7.septets(text) <= gsm7.SEGMENT_SEPTETS
     notice = ConversionNotice.objects.get()
     assert (notice.card_id, notice.currency, notice.month) == (
@@ -163,9 +166,9 @@ def test_the_text_is_in_english_too():
     from kartosfera.processing.sms_texts import SMS_CONVERSION_CHARGE
 
     with translation.override("en"):
-        text = SMS_CONVERSION_CHARGE.render(last4="1234", currency="CZK", markup="2.26").text
+        text = SMS_CONVERSION_CHARGE.render(bank="BS Łomża", last4="1234", currency="CZK", markup="2.26").text
     assert text == (
-        "Kartosfera: card *1234 paid in CZK. Total currency conversion charge: 2.26% over the ECB reference rate. "
+        "BS Lomza: card *1234 paid in CZK. Total currency conversion charge: 2.26% over the ECB reference rate. "
         "Turn these texts off in portal Settings."
     )
 

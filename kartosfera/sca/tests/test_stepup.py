@@ -64,6 +64,22 @@ def _confirm_url(challenge: SmsChallenge) -> str:
     return reverse("sca:confirm", kwargs={"public_id": challenge.public_id})
 
 
+def test_a_cards_code_comes_from_the_cards_bank_and_names_it(anna, cardholder, runs):
+    bank = factories.bank_factory("BS-LOMZA", sms_sender="BS Lomza")
+    customer = cardholder.customer
+    factories.customer_factory(bank=bank, pesel=customer.pesel, first_name="Anna", last_name="Nowak")
+    card = factories.card_factory(customer=customer, product=factories.product_factory(bank=bank))
+
+    challenge = _start(anna, cardholder, card)
+
+    [sms] = locmem.outbox
+    assert sms.sender == "BS Lomza"
+    assert sms.text.startswith("BS Lomza. Kod ")
+    # A new code for the same operation comes from the same bank.
+    anna.post(reverse("sca:resend", kwargs={"public_id": challenge.public_id}))
+    assert [m.sender for m in locmem.outbox] == ["BS Lomza", "BS Lomza"]
+
+
 def test_the_sms_and_the_page_name_the_operation_and_the_card(anna, cardholder, card, runs):
     challenge = _start(anna, cardholder, card)
 

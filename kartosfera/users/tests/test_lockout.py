@@ -370,3 +370,46 @@ def test_the_explanation_reads_in_english_too(portal, db):
     response = portal.password_step("99999999999", "no-idea-what-password")
     error = _login_error(response)
     assert "After 3 wrong passwords in a row, access to the portal is locked until midnight" in error
+
+
+# --- Whose helpline: the person's bank when there is one, else the group's ----------------------
+
+
+def _lomza():
+    from kartosfera.testing.factories import bank_factory
+
+    return bank_factory("BS-LOMZA", short_name="BS Łomża", sms_sender="BS Lomza", helpline_phone="+48 86 216 00 00")
+
+
+def test_the_lock_sms_of_a_customer_of_one_bank_comes_from_it_with_its_helpline(portal, db):
+    from kartosfera.notifications.backends import locmem
+    from kartosfera.testing import factories
+
+    bank = _lomza()
+    customer = factories.customer_factory(bank=bank)
+    factories.cardholder_user_factory(customer=customer)
+    person = type("P", (), {"identifier": customer.pesel})()
+
+    _three_wrong(portal, person)
+
+    [sms] = [m for m in locmem.outbox if m.to == customer.phone_on_file]
+    assert sms.sender == "BS Lomza"
+    assert sms.text.startswith("BS Lomza: ")
+    assert "+48 86 216 00 00" in sms.text
+    assert OutboundSms.objects.get(purpose="users.locked").sender == "BS Lomza"
+
+
+def test_the_lock_sms_of_a_customer_of_two_banks_comes_from_the_group_with_its_helpline(portal, cardholder):
+    from kartosfera.notifications.backends import locmem
+    from kartosfera.testing import factories
+
+    customer = cardholder.customer
+    factories.customer_factory(bank=_lomza(), pesel=customer.pesel, first_name="Anna", last_name="Nowak")
+
+    _three_wrong(portal, cardholder)
+
+    [sms] = [m for m in locmem.outbox if m.to == customer.phone_on_file]
+    assert sms.sender == ""
+    assert sms.text.startswith("Kartosfera: ")
+    assert settings.HELPLINE_PHONE in sms.text
+    assert "+48 86 216 00 00" not in sms.text

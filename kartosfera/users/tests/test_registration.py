@@ -485,3 +485,34 @@ def test_a_customer_removed_between_the_steps_restarts_the_registration(portal, 
 
     assert portal.get(REGISTER_SEND_URL)["Location"] == REGISTER_URL
     assert Customer.objects.filter(pk=stranger.customer.pk).exists()
+
+
+def _lock_message_after_registering(portal, person) -> str:
+    """What the sign-in page says after registering while locked (the activation password proved the phone)."""
+    _three_wrong(portal, person)
+    portal.register(person.identifier)
+    page = portal.get(reverse("users:login")).content.decode()
+    message = page[page.index("Nowe hasło zostało ustawione.") :]
+    return message[: message.index("</")]
+
+
+def test_the_lock_message_after_registering_gives_the_helpline_of_the_persons_one_bank(portal, cardholder):
+    from kartosfera.banks.services import bank_update
+
+    bank_update(actor=Actor.system("tests"), bank=factories.bank_factory(), helpline_phone="+48 86 216 00 00")
+
+    assert "zadzwoń na infolinię +48 86 216 00 00" in _lock_message_after_registering(portal, cardholder)
+
+
+def test_the_lock_message_of_a_customer_of_two_banks_gives_the_groups_helpline(portal, cardholder, settings):
+    from kartosfera.banks.services import bank_update
+
+    bank_update(actor=Actor.system("tests"), bank=factories.bank_factory(), helpline_phone="+48 86 216 00 00")
+    customer = cardholder.customer
+    factories.customer_factory(
+        bank=factories.bank_factory("BS-DRUGI"), pesel=customer.pesel, first_name="Anna", last_name="Nowak"
+    )
+
+    message = _lock_message_after_registering(portal, cardholder)
+    assert f"zadzwoń na infolinię {settings.HELPLINE_PHONE}" in message
+    assert "+48 86 216 00 00" not in message
