@@ -48,7 +48,10 @@ NOT_BANK_SCOPED = {
     ("post", "/banks/{code}/branches"),
     ("get", "/banks/{code}/branches"),
     ("patch", "/banks/{code}/branches/{branch_id}"),
+    ("put", "/banks/{code}/logo"),
 }
+# A bank's logo as the logo endpoint takes it: the image itself, not JSON.
+LOGO = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10"/></svg>'
 # Of those, the ones whose object any key may read (group-wide data, not a bank's).
 GROUP_WIDE_READS = {
     ("get", "/conversion-rates/{from_currency}/{to_currency}"),
@@ -86,7 +89,7 @@ def _operations(schema: dict[str, Any]):
 
 
 def _example_body(schema: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any] | None:
-    if "requestBody" not in operation:
+    if "requestBody" not in operation or "application/json" not in operation["requestBody"]["content"]:
         return None
     ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     return schema["components"]["schemas"][ref]["examples"][0]
@@ -97,6 +100,8 @@ def _call(client: ApiClient, method: str, path: str, body: dict[str, Any] | None
         return client.get(path)
     if method == "post":
         return client.post(path, body)
+    if method == "put":
+        return client.client.put(BASE + path, LOGO, content_type="image/svg+xml")
     return client.patch(path, body)
 
 

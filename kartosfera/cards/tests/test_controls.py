@@ -165,7 +165,7 @@ def test_a_new_control_appears_on_the_limits_form_and_the_card_page(abroad, clie
 
 
 def test_a_new_control_appears_in_the_api_and_the_back_office(abroad, active, cardholder, staff):
-    _key, token = api_key_create(actor=SYSTEM, name="core banking", scopes=[ApiScope.PROVISIONING])
+    _key, token = api_key_create(actor=SYSTEM, name="core banking", scopes=[ApiScope.PROVISIONING], bank=active.bank)
     api = Client(headers={"Authorization": f"Bearer {token}"})
     body = api.get(f"/api/provisioning/v1/cards/{active.reference}").json()
     assert {k: v for k, v in body["controls"][3].items() if k != "enabled"} == {
@@ -188,7 +188,7 @@ def test_a_new_control_appears_in_the_api_and_the_back_office(abroad, active, ca
 
 
 def test_the_api_lists_every_control_of_a_card_and_a_product(active):
-    _key, token = api_key_create(actor=SYSTEM, name="core banking", scopes=[ApiScope.PROVISIONING])
+    _key, token = api_key_create(actor=SYSTEM, name="core banking", scopes=[ApiScope.PROVISIONING], bank=active.bank)
     api = Client(headers={"Authorization": f"Bearer {token}"})
     card = api.get(f"/api/provisioning/v1/cards/{active.reference}").json()
     assert card["controls"] == [
