@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from kartosfera.banks.logos import bank_logo_set
 from kartosfera.banks.models import Bank
 from kartosfera.cards.models import Brand, Card
 from kartosfera.cards.operations_services import card_activate
@@ -22,7 +23,12 @@ from kartosfera.customers.services import customer_create
 from kartosfera.testing import factories
 from kartosfera.testing.staff import staff_person_create
 from tests.browser.conftest import PageChecks
-from tests.browser.helpers import staff_sign_in
+from tests.browser.helpers import sign_in, staff_sign_in
+
+OTHER_LOGO = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 40" width="120" height="40">'
+    b'<rect width="120" height="40" fill="#1d4e89"/><circle cx="20" cy="20" r="12" fill="#ffffff"/></svg>'
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -61,6 +67,8 @@ def two_banks(cardholder: Any) -> TwoBanks:
     other_card = card_activate(
         actor=factories.SYSTEM, card=factories.card_factory(customer=cardholder.customer, product=other_product)
     )
+    bank_logo_set(actor=factories.SYSTEM, bank=other, data=OTHER_LOGO, content_type="image/svg+xml")
+    other.refresh_from_db()
     bartosz = factories.customer_factory(bank=other, first_name="Bartosz", last_name="Wiśniewski")
     factories.card_factory(customer=bartosz, product=other_product)
     return TwoBanks(home, other, home_card, other_card, bartosz)
@@ -112,3 +120,37 @@ def test_the_groups_agent_sees_both_banks_cards_and_which_bank_each_is_on_a_phon
     assert banks == sorted([two_banks.home.short_name, two_banks.other.short_name])
     widths = page.evaluate("({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})")
     assert widths["scroll"] <= widths["inner"], widths
+
+
+def test_a_person_with_cards_of_two_banks_sees_each_cards_bank_its_helpline_and_branches(
+    page: Page, live_server, check_page, cardholder, two_banks
+):
+    page.set_viewport_size({"width": 375, "height": 740})
+    sign_in(page, check_page, cardholder.identifier, cardholder.password)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Moje karty")
+    check_page()
+    # One portal, both banks' cards, each with its bank; the other bank's logo comes from our origin.
+    names = page.locator(".bank-name__text")
+    expect(names).to_have_count(2)
+    assert sorted(names.all_inner_texts()) == sorted([two_banks.home.short_name, two_banks.other.short_name])
+    logo = page.get_by_role("img", name=two_banks.other.name).first
+    expect(logo).to_be_visible()
+    assert logo.evaluate("image => image.complete && image.naturalWidth > 0")
+    assert logo.get_attribute("src").startswith(f"/banks/{two_banks.other.code}/logo/")
+    widths = page.evaluate("({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})")
+    assert widths["scroll"] <= widths["inner"], widths
+
+    # The other bank's card: its own helpline, not the group's.
+    page.goto(f"/cards/{two_banks.other_card.pk}/")
+    expect(page.get_by_role("heading", level=2, name="Bank karty")).to_be_visible()
+    expect(page.locator("#bank-contact")).to_contain_text("+48 85 600 70 80")
+    check_page()
+
+    # The help page lists both of the person's banks.
+    page.goto("/help/")
+    expect(page.get_by_role("heading", level=2, name="Twoje banki")).to_be_visible()
+    banks = page.locator("#your-banks .bank-name__text")
+    expect(banks).to_have_count(2)
+    assert sorted(banks.all_inner_texts()) == sorted([two_banks.home.short_name, two_banks.other.short_name])
+    expect(page.locator("#your-banks")).to_contain_text("+48 85 600 70 80")
+    check_page()
