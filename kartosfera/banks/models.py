@@ -25,7 +25,8 @@ class Bank(models.Model):
         validators=[validators.validate_bank_code],
         help_text=_("A stable code: staff accounts, API keys and the provisioning API name the bank by it."),
     )
-    name = models.CharField(_("full name"), max_length=200)
+    # Not "full name", which the catalogue translates as a person's (imię i nazwisko).
+    name = models.CharField(_("bank's full name"), max_length=200)
     short_name = models.CharField(_("short name"), max_length=60)
     settlement_number = models.CharField(
         _("settlement number"),
