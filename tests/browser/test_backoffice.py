@@ -19,6 +19,7 @@ from playwright.sync_api import Page, expect
 from kartosfera.backoffice import selectors
 from kartosfera.backoffice.demo import demo_staff_load
 from kartosfera.backoffice.services import caller_verify, staff_action_perform
+from kartosfera.banks.scope import BankScope
 from kartosfera.cards.models import Card
 from kartosfera.cards.operations_services import card_block_temporarily
 from kartosfera.cards.pan import decrypt_pan
@@ -241,7 +242,7 @@ def test_the_staff_activity_page_passes_axe_with_rows_and_filters(
         verification=verification,
         reason="Klientka zadzwoniła",
     )
-    assert selectors.staff_activity(filters=selectors.ActivityFilter()).exists()
+    assert selectors.staff_activity(filters=selectors.ActivityFilter(), scope=BankScope.group()).exists()
 
     staff_sign_in(page, check_page, staff["supervisor"])
     page.get_by_role("link", name="Czynności pracowników").click()
