@@ -71,3 +71,8 @@ def bank_only_one_for_customer(*, customer_id: int) -> Bank | None:
     """The person's bank if they are the customer of exactly one; None for several or none (the group speaks)."""
     banks = list(Bank.objects.filter(memberships__customer_id=customer_id).defer("logo").order_by("pk")[:2])
     return banks[0] if len(banks) == 1 else None
+
+
+def bank_colours() -> list[tuple[str, str]]:
+    """(code, brand colour) of every bank that has a colour, by code (one query)."""
+    return list(Bank.objects.exclude(brand_colour="").order_by("code").values_list("code", "brand_colour"))

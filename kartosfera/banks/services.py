@@ -40,21 +40,6 @@ def _full_clean(obj: Bank | Branch, *, exclude: list[str] | None = None) -> None
         raise ValidationFailed({field: messages[0] for field, messages in exc.message_dict.items()}) from None
 
 
-def _audit_changes(
-    actor: Actor, action: str, obj: Bank | Branch, before: dict[str, Any], after: dict[str, Any]
-) -> None:
-    """One audit row with the fields that changed, before and after; none when nothing changed."""
-    changed = sorted(name for name in after if before[name] != after[name])
-    if changed:
-        audit_record(
-            actor=actor,
-            action=action,
-            obj=obj,
-            before={name: before[name] for name in changed},
-            after={name: after[name] for name in changed},
-        )
-
-
 def _strip(values: dict[str, Any]) -> dict[str, Any]:
     return {name: value.strip() if isinstance(value, str) else value for name, value in values.items()}
 
@@ -93,7 +78,16 @@ def bank_update(*, actor: Actor, bank: Bank, **values: Any) -> Bank:
             bank.save()
     except IntegrityError:
         raise Conflict(_("A bank with this settlement number already exists.")) from None
-    _audit_changes(actor, "banks.bank.updated", bank, before, _view(bank, BANK_FIELDS))
+    after = _view(bank, BANK_FIELDS)
+    changed = {name for name in BANK_FIELDS if before[name] != after[name]}
+    if changed:
+        audit_record(
+            actor=actor,
+            action="banks.bank.updated",
+            obj=bank,
+            before={name: before[name] for name in changed},
+            after={name: after[name] for name in changed},
+        )
     return bank
 
 
@@ -129,5 +123,14 @@ def branch_update(*, actor: Actor, branch: Branch, **values: Any) -> Branch:
             branch.save()
     except IntegrityError:
         raise Conflict(_("The bank already has a branch with this name.")) from None
-    _audit_changes(actor, "banks.branch.updated", branch, before, _view(branch, BRANCH_FIELDS))
+    after = _view(branch, BRANCH_FIELDS)
+    changed = {name for name in BRANCH_FIELDS if before[name] != after[name]}
+    if changed:
+        audit_record(
+            actor=actor,
+            action="banks.branch.updated",
+            obj=branch,
+            before={name: before[name] for name in changed},
+            after={name: after[name] for name in changed},
+        )
     return branch

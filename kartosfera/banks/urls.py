@@ -21,5 +21,6 @@ register_converter(Sha256Converter, "sha256")
 
 app_name = "banks"
 urlpatterns = [
+    path("colours.css", views.colours, name="colours"),
     path("<str:code>/logo/<sha256:digest>/", views.logo, name="logo"),
 ]

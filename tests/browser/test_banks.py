@@ -47,7 +47,11 @@ def two_banks(cardholder: Any) -> TwoBanks:
     """Anna with a card at each of two banks; Bartosz a customer of the other bank only."""
     home = factories.bank_factory()
     other = factories.bank_factory(
-        "BSWZOR", name="Bank Spółdzielczy w Wzorowie", short_name="BS Wzorowo", helpline_phone="+48 85 600 70 80"
+        "BSWZOR",
+        name="Bank Spółdzielczy w Wzorowie",
+        short_name="BS Wzorowo",
+        helpline_phone="+48 85 600 70 80",
+        brand_colour="#1D4E89",
     )
     home_card = card_activate(
         actor=factories.SYSTEM,
@@ -137,6 +141,10 @@ def test_a_person_with_cards_of_two_banks_sees_each_cards_bank_its_helpline_and_
     expect(logo).to_be_visible()
     assert logo.evaluate("image => image.complete && image.naturalWidth > 0")
     assert logo.get_attribute("src").startswith(f"/banks/{two_banks.other.code}/logo/")
+    # The name sits on the bank's brand colour (our stylesheet, no inline style), white text on it.
+    badge = page.locator(f'.bank-badge[data-bank="{two_banks.other.code}"]').first
+    colours = badge.evaluate("el => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color]")
+    assert colours == ["rgb(29, 78, 137)", "rgb(255, 255, 255)"]
     widths = page.evaluate("({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})")
     assert widths["scroll"] <= widths["inner"], widths
 

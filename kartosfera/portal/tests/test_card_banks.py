@@ -84,7 +84,7 @@ def test_a_bank_without_a_logo_is_named_without_an_image(anna, cardholder):
     html = anna.get(LIST_URL).content.decode()
 
     assert "bank-name__logo" not in html
-    assert '<span class="bank-name__text">BS BANK</span>' in html
+    assert '<span class="bank-name__text bank-badge" data-bank="BANK">BS BANK</span>' in html
 
 
 def test_the_card_list_query_count_stays_the_same_with_cards_of_two_banks(
