@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -136,3 +137,11 @@ def test_the_openapi_schema_is_served(ds):
     schema = ds.get("/api/acs/v2/openapi.json")
     assert schema.status_code == 200
     assert "/api/acs/v2/areq" in schema.json()["paths"]
+
+
+def test_no_card_number_in_the_logs(ds, caplog):
+    tc = active_card()
+    caplog.set_level(logging.DEBUG)
+    post(ds, areq_fields(tc))
+    post(ds, areq_fields(tc, acctNumber=tc.pan[:-1] + ("0" if tc.pan[-1] != "0" else "1")))  # fails Luhn
+    assert tc.pan not in caplog.text

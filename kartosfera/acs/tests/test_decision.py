@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
@@ -22,6 +23,7 @@ from kartosfera.processing.tests.helpers import active_card
 from kartosfera.secure3d.models import TrustedMerchant
 from kartosfera.secure3d.services import threeds_exemption_set, threeds_failure_record
 from kartosfera.testing import factories
+from kartosfera.testing.concurrency import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -203,3 +205,27 @@ def test_no_card_number_in_the_stored_record():
     stored = json.dumps(record.areq) + record.ares
     assert tc.pan not in stored and tc.pan[:6] + tc.pan[-4:] not in stored
     assert record.areq["acctNumberLast4"] == tc.pan[-4:]
+
+
+def test_a_euro_payment_is_valued_against_the_eur_30_ceiling():
+    tc = active_card()  # a PLN account
+    with_threeds_pin(tc)
+    # EUR 23.52 at the fallback 4.25 is 99.96 PLN, within the bank's 100 PLN; EUR 23.54 is 100.05 PLN.
+    assert answer(areq(tc, purchaseAmount="2352", purchaseCurrency="978"))["transStatus"] == "Y"
+    assert answer(areq(tc, purchaseAmount="2354", purchaseCurrency="978"))["transStatus"] == "C"
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite serialises every write")
+@pytest.mark.django_db(transaction=True)
+def test_two_copies_of_one_areq_at_once_make_one_record_and_one_answer():
+    tc = active_card()
+    with_threeds_pin(tc)
+    request = areq(tc, purchaseAmount="2500")
+    outcomes = run_together(
+        lambda: areq_answer(actor=DS, areq=request, challenge_url=CHALLENGE_URL),
+        lambda: areq_answer(actor=DS, areq=request, challenge_url=CHALLENGE_URL),
+    )
+    assert outcomes[0] == outcomes[1]
+    assert AuthenticationRecord.objects.count() == 1
+    assert AuditEvent.objects.filter(action="acs.authentication.answered").count() == 1
