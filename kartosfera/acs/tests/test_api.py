@@ -145,3 +145,15 @@ def test_no_card_number_in_the_logs(ds, caplog):
     post(ds, areq_fields(tc))
     post(ds, areq_fields(tc, acctNumber=tc.pan[:-1] + ("0" if tc.pan[-1] != "0" else "1")))  # fails Luhn
     assert tc.pan not in caplog.text
+
+
+def test_the_reference_page_lists_the_endpoint(ds):
+    page = ds.get("/api/acs/v2/docs")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="post-areq"' in html and "Authenticate a payment (AReq" in html
+
+
+def test_a_wrong_method_is_a_json_405(ds):
+    response = ds.get(URL)
+    assert response.status_code == 405 and response.json()["code"] == "method_not_allowed"
