@@ -7,6 +7,7 @@ without acctNumber). Every message names the field; the card number is never ech
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Annotated, Literal
 
 from django.utils.translation import gettext as _
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from stdnum import luhn
 
 from kartosfera.acs.currencies import EXPONENTS
+from kartosfera.core.money import MAX_AMOUNT_MINOR
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 UuidText = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
@@ -65,6 +67,28 @@ class AReqIn(BaseModel):
     threeDSRequestorID: Annotated[str, StringConstraints(max_length=35)] | None = None
     threeDSRequestorName: Annotated[str, StringConstraints(max_length=40)] | None = None
     browserLanguage: Annotated[str, StringConstraints(max_length=8)] | None = None
+
+    @field_validator(
+        "merchantName",
+        "acquirerMerchantID",
+        "notificationURL",
+        "threeDSRequestorID",
+        "threeDSRequestorName",
+        "browserLanguage",
+    )
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        # A control character (NUL above all) cannot be stored in PostgreSQL's text or jsonb: refuse it here.
+        if value is not None and any(unicodedata.category(char) == "Cc" for char in value):
+            raise ValueError(_("This field must not contain control characters."))
+        return value
+
+    @field_validator("purchaseAmount")
+    @classmethod
+    def _amount(cls, value: str) -> str:
+        if int(value) > MAX_AMOUNT_MINOR:
+            raise ValueError(_("This amount is too large."))
+        return value
 
     @field_validator("acctNumber")
     @classmethod

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kartosfera.acs.models import AuthenticationRecord
 from kartosfera.acs.tests.helpers import areq_fields, with_threeds_pin
@@ -95,6 +97,9 @@ def test_a_bank_key_cannot_be_given_the_acs_scope():
         ("deviceChannel", "09"),
         ("messageCategory", "05"),
         ("merchantName", ""),
+        ("merchantName", "Sklep\x00"),
+        ("acquirerMerchantID", "M\n1"),
+        ("purchaseAmount", "9" * 30),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(ds, field, value):
@@ -157,3 +162,25 @@ def test_the_reference_page_lists_the_endpoint(ds):
 def test_a_wrong_method_is_a_json_405(ds):
     response = ds.get(URL)
     assert response.status_code == 405 and response.json()["code"] == "method_not_allowed"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3),
+    max_leaves=8,
+)
+FIELDS = [*areq_fields(), "cardExpiryDate", "threeDSRequestorChallengeInd", "dsTransID", "browserLanguage"]
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(junk=st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES, max_size=6))
+def test_junk_fields_never_make_a_500(ds, junk):
+    response = post(ds, {**areq_fields(pan="4000001234567899"), **junk})
+    assert response.status_code in {200, 400, 409, 422}, response.content
+    assert response["Content-Type"].startswith("application/json")
