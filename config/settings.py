@@ -93,6 +93,16 @@ except ValueError as exc:
 if IS_PRODUCTION and PIN_ENCRYPTION_KEY == DEV_PIN_ENCRYPTION_KEY:
     raise ImproperlyConfigured("PIN_ENCRYPTION_KEY must be set in production to a key of its own (see .env.example)")
 
+# The key of the 3-D Secure authentication values the ACS gives (kartosfera/acs/authentication_value.py,
+# docs/3d-secure.md): HMAC-SHA256 under it, checked again when the value comes back. Kept outside the
+# database; production refuses to start without a key of its own.
+DEV_ACS_AUTHENTICATION_KEY = "dev-only-acs-authentication-key-0000000000"
+ACS_AUTHENTICATION_KEY = env_required("ACS_AUTHENTICATION_KEY", DEV_ACS_AUTHENTICATION_KEY)
+if IS_PRODUCTION and ACS_AUTHENTICATION_KEY == DEV_ACS_AUTHENTICATION_KEY:
+    raise ImproperlyConfigured(
+        "ACS_AUTHENTICATION_KEY must be set in production to a key of its own (see .env.example)"
+    )
+
 # --- The card core's PSD2 exemptions (docs/processing.md, "PSD2 exemptions") -------
 # Which counter ends the contactless (RTS art. 11) and low-value (art. 16) exemptions: "count" (at most 5
 # payments without SCA in a row) or "amount" (at most EUR 150 contactless / EUR 100 remote since the last
@@ -137,6 +147,7 @@ INSTALLED_APPS = [
     "kartosfera.portal",
     "kartosfera.profile",
     "kartosfera.secure3d",
+    "kartosfera.acs",
     "kartosfera.backoffice",
     "kartosfera.help",
     "django_otp",

@@ -25,6 +25,7 @@ KARTOSFERA_ENV=production \
   CARD_FINGERPRINT_KEY="$(head -c 32 /dev/urandom | base64)" \
   CARD_PIN_KEY="$(head -c 32 /dev/urandom | base64)" \
   PIN_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64)" \
+  ACS_AUTHENTICATION_KEY="$(head -c 32 /dev/urandom | base64)" \
   SMS_GATEWAY_URL=https://sms-gateway.example/send \
   REDIS_URL=redis://127.0.0.1:6379/0 \
   DATABASE_URL=sqlite:///:memory: \

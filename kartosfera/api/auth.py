@@ -10,6 +10,9 @@ from kartosfera.api.models import ApiKey, ApiScope
 from kartosfera.api.services import api_key_authenticate
 from kartosfera.core.audit import Actor
 
+# Scopes of systems that serve every bank of the group (the card processor, the 3DS directory server).
+GROUP_ONLY_SCOPES = frozenset({ApiScope.PROCESSOR, ApiScope.ACS})
+
 
 class ApiKeyAuth(HttpBearer):
     """``Authorization: Bearer kfk_…``: 401 for a missing, unknown or revoked key, 403 for a wrong scope."""
@@ -33,9 +36,9 @@ class ApiKeyAuth(HttpBearer):
             raise InvalidToken()
         if not api_key.has_scope(self.scope):
             raise InsufficientScope(self.scope)
-        if self.scope == ApiScope.PROCESSOR and api_key.bank_id is not None:
-            # The processor serves every bank: api_key_create never gives a bank's key this scope, and a
-            # key that somehow has it is refused rather than let one bank decide other banks' payments.
+        if self.scope in GROUP_ONLY_SCOPES and api_key.bank_id is not None:
+            # These serve every bank: api_key_create never gives a bank's key such a scope, and a key that
+            # somehow has it is refused rather than let one bank decide other banks' payments.
             raise InsufficientScope(self.scope)
         return api_key
 

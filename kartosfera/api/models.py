@@ -11,6 +11,7 @@ class ApiScope(models.TextChoices):
 
     PROVISIONING = "provisioning", _("Provisioning: customers, accounts, card products and cards")
     PROCESSOR = "processor", _("Card processor: authorization decisions")
+    ACS = "acs", _("3-D Secure directory server: authentication requests to the ACS")
 
 
 class ApiKey(models.Model):

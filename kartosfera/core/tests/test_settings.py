@@ -20,6 +20,7 @@ PRODUCTION = {
     "CARD_FINGERPRINT_KEY": "f" * 40,
     "CARD_PIN_KEY": "p" * 40,
     "PIN_ENCRYPTION_KEY": base64.b64encode(b"k" * 32).decode(),
+    "ACS_AUTHENTICATION_KEY": "a" * 40,
     "DATABASE_URL": "sqlite:///:memory:",
     "SMS_GATEWAY_URL": "https://sms-gateway.example/send",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -53,6 +54,7 @@ def test_production_starts_with_everything_set():
         "CARD_FINGERPRINT_KEY",
         "CARD_PIN_KEY",
         "PIN_ENCRYPTION_KEY",
+        "ACS_AUTHENTICATION_KEY",
         "SMS_GATEWAY_URL",
         "REDIS_URL",
         "DATABASE_URL",
@@ -86,6 +88,13 @@ def test_production_refuses_a_pin_encryption_key_that_is_not_an_aes_key_of_its_o
     assert result.returncode != 0
     assert message in result.stderr
     assert value not in result.stderr
+
+
+def test_production_refuses_the_development_acs_authentication_key():
+    # The development default is public: anyone could mint authentication values with it.
+    result = _start({**PRODUCTION, "ACS_AUTHENTICATION_KEY": "dev-only-acs-authentication-key-0000000000"})
+    assert result.returncode != 0
+    assert "ACS_AUTHENTICATION_KEY must be set in production to a key of its own" in result.stderr
 
 
 def test_production_is_the_default_mode():

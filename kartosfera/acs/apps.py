@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AcsConfig(AppConfig):
+    name = "kartosfera.acs"
+    label = "acs"
