@@ -19,10 +19,10 @@ from kartosfera.api.auth import request_api_key
 from kartosfera.api.errors import ApiError
 from kartosfera.banks.models import Bank
 from kartosfera.banks.selectors import bank_get_by_code
+from kartosfera.banks.validators import BANK_CODE_PATTERN
 
 BANK_HEADER = "X-Bank-Code"
-# The shape banks.Bank's CHECK constraint allows: anything else names no bank.
-BANK_CODE_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,15}$"
+# The shape banks.Bank's CHECK constraint allows (BANK_CODE_PATTERN): anything else names no bank.
 _CODE_RE = re.compile(BANK_CODE_PATTERN)
 _REQUEST_ATTRIBUTE = "_kartosfera_acting_bank"
 _BANK_HEADER_DESCRIPTION = (

@@ -64,7 +64,7 @@ class Bank(models.Model):
         verbose_name_plural = _("banks")
         ordering = ["short_name", "code"]
         constraints = [
-            models.CheckConstraint(condition=Q(code__regex=r"^[A-Z0-9][A-Z0-9-]{1,15}$"), name="bank_code_shape"),
+            models.CheckConstraint(condition=Q(code__regex=validators.BANK_CODE_PATTERN), name="bank_code_shape"),
             models.CheckConstraint(
                 condition=Q(settlement_number__isnull=True) | Q(settlement_number__regex=r"^[0-9]{8}$"),
                 name="bank_settlement_number_digits",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
@@ -22,11 +21,6 @@ def bank_list() -> QuerySet[Bank]:
 
 def branch_list(*, bank: Bank) -> QuerySet[Branch]:
     return Branch.objects.filter(bank=bank).order_by("city", "name", "pk")
-
-
-def default_bank() -> Bank | None:
-    """The bank that today's single-bank data moved under (migration banks 0001): settings.DEFAULT_BANK_CODE."""
-    return bank_get_by_code(code=str(settings.DEFAULT_BANK_CODE))
 
 
 def bank_logo_get(*, code: str, digest: str) -> Bank:

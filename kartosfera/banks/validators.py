@@ -95,8 +95,12 @@ def validate_brand_colour(value: str) -> None:
         )
 
 
+# A bank's code: the model's CHECK, the validator and the API's X-Bank-Code header all use this one.
+BANK_CODE_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,15}$"
+
+
 def validate_bank_code(value: str) -> None:
-    if not re.fullmatch(r"[A-Z0-9][A-Z0-9-]{1,15}", value or ""):
+    if not re.fullmatch(BANK_CODE_PATTERN, value or ""):
         raise ValidationError(
             _("A bank code has 2 to 16 capital letters, digits or hyphens, starting with a letter or digit."),
             code="invalid",

@@ -27,7 +27,7 @@ DEFAULT_PASSWORD = "Zielona-herbata-o-poranku"  # noqa: S105 - test data
 
 def bank_factory(code: str = "", **overrides: Any) -> Bank:
     """A bank of the group; the same one for every call with the same code (by default settings.DEFAULT_BANK_CODE)."""
-    code = code or str(settings.DEFAULT_BANK_CODE)
+    code = code or settings.DEFAULT_BANK_CODE
     existing = Bank.objects.filter(code=code).first()
     if existing is not None:
         return existing
