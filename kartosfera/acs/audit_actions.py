@@ -17,6 +17,16 @@ _ANSWERS: dict[str, Text] = {
 }
 
 
+_CHALLENGE_ENDS: dict[str, Text] = {
+    "Y": pgettext_lazy("audit action", "Internet payment confirmed with the 3-D Secure PIN and SMS code"),
+    "N": pgettext_lazy("audit action", "Internet payment not confirmed (3-D Secure)"),
+}
+
+
+def _challenge_end(after: Mapping[str, Any]) -> Text | None:
+    return _CHALLENGE_ENDS.get(str(after.get("trans_status")))
+
+
 def _answer(after: Mapping[str, Any]) -> Text | None:
     return _ANSWERS.get(str(after.get("trans_status")))
 
@@ -31,6 +41,13 @@ audit_actions_register(
         pgettext_lazy("audit action", "3-D Secure authentication answered"),
         AuditKind.SECURE3D,
         variant=_answer,
+        detail=_merchant,
+    ),
+    AuditAction(
+        "acs.challenge.ended",
+        pgettext_lazy("audit action", "3-D Secure confirmation ended"),
+        AuditKind.SECURE3D,
+        variant=_challenge_end,
         detail=_merchant,
     ),
     AuditAction(

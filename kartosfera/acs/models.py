@@ -55,6 +55,15 @@ class Exemption(models.TextChoices):
     TRUSTED_MERCHANT = "trusted_merchant", _("trusted merchant (RTS art. 13)")
 
 
+class RReqStatus(models.TextChoices):
+    """The results request (RReq) to the directory server after a challenge: due, delivered, or given up."""
+
+    NOT_DUE = "", _("not due (no challenge)")
+    PENDING = "pending", _("to be sent")
+    DELIVERED = "delivered", _("delivered")
+    FAILED = "failed", _("not delivered (retries exhausted)")
+
+
 class AuthenticationRecord(models.Model):
     three_ds_server_trans_id = models.UUIDField(_("3DS server transaction ID"), unique=True)
     acs_trans_id = models.UUIDField(_("ACS transaction ID"), unique=True, default=uuid.uuid4, editable=False)
@@ -105,6 +114,28 @@ class AuthenticationRecord(models.Model):
     # A challenge's deadline (5 minutes) or the authentication value's (AUTHENTICATION_VALUE_VALIDITY).
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    # When the holder was authenticated: the answer's moment for a frictionless Y, the challenge's end for a Y
+    # after a challenge. The authentication value's MAC covers it.
+    authenticated_at = models.DateTimeField(_("authenticated at"), null=True, blank=True)
+    # When a challenge ended (authenticated, failed or timed out).
+    challenge_ended_at = models.DateTimeField(_("challenge ended at"), null=True, blank=True)
+    # The challenge: a keyed digest of the token that binds the browser's form to this record (the page is
+    # framed by the merchant, where our cookies do not reach), the keyed digest of the SMS code sent and how
+    # many codes were sent, the holder's submissions (EMV 3DS interactionCounter). Never the PIN or the code.
+    challenge_token_digest = models.CharField(max_length=64, blank=True, editable=False)
+    code_digest = models.CharField(max_length=64, blank=True, editable=False)
+    code_sends = models.PositiveSmallIntegerField(default=0)
+    interactions = models.PositiveSmallIntegerField(default=0)
+    # The CReq as received, the CRes as posted back to notificationURL.
+    creq = models.JSONField(default=dict, blank=True)
+    cres = models.TextField(default="", blank=True)
+    # The results request to the directory server (RReq) and its delivery (acs/directory.py), with retries.
+    rreq = models.TextField(default="", blank=True)
+    rreq_status = models.CharField(_("RReq"), max_length=10, choices=RReqStatus.choices, blank=True, default="")
+    rreq_attempts = models.PositiveSmallIntegerField(default=0)
+    rreq_next_at = models.DateTimeField(null=True, blank=True)
+    rreq_error = models.CharField(max_length=200, blank=True, default="")
+    rres = models.TextField(default="", blank=True)
     # The AReq without acctNumber, and the ARes as answered (byte-for-byte what a retry gets).
     areq = models.JSONField(default=dict)
     ares = models.TextField(default="")
@@ -122,6 +153,12 @@ class AuthenticationRecord(models.Model):
             models.CheckConstraint(condition=Q(status__in=RecordStatus.values), name="acs_record_status_valid"),
             models.CheckConstraint(condition=Q(trans_status__in=TransStatus.values), name="acs_trans_status_valid"),
             models.CheckConstraint(condition=Q(purchase_amount_minor__gte=0), name="acs_amount_non_negative"),
+            models.CheckConstraint(condition=Q(rreq_status__in=RReqStatus.values), name="acs_rreq_status_valid"),
+        ]
+        indexes = [
+            # The timeout sweep and the RReq retries look for these.
+            models.Index(fields=["status", "expires_at"], name="acs_record_status_expiry_idx"),
+            models.Index(fields=["rreq_status", "rreq_next_at"], name="acs_record_rreq_due_idx"),
         ]
 
     def __str__(self) -> str:

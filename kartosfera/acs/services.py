@@ -22,11 +22,12 @@ from django.utils.translation import gettext as _
 from kartosfera.acs import decision
 from kartosfera.acs.authentication_value import authentication_value_compute, values_equal
 from kartosfera.acs.currencies import numeric_of
-from kartosfera.acs.models import RECORD_TRANSITIONS, AuthenticationRecord, RecordStatus, TransStatus
+from kartosfera.acs.models import RECORD_TRANSITIONS, AuthenticationRecord, RecordStatus, RReqStatus, TransStatus
 from kartosfera.cards.models import Brand, Card
 from kartosfera.cards.pan import pan_fingerprint
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import Conflict, DomainError, InvalidTransition
+from kartosfera.processing import exemptions
 from kartosfera.secure3d.models import ThreeDSProfile
 
 # A challenge must end within 5 minutes (EMV 3DS: the ACS's challenge timeout, transStatusReason 14).
@@ -86,6 +87,21 @@ def _transition(record: AuthenticationRecord, to_status: str) -> None:
     if to_status not in RECORD_TRANSITIONS[record.status]:
         raise InvalidTransition(f"an authentication cannot move from {record.status} to {to_status}")
     record.status = to_status
+
+
+def _authenticate(record: AuthenticationRecord, card: Card, now: dt.datetime) -> None:
+    """Give ``record`` its ECI and authentication value: the holder is authenticated at ``now``."""
+    record.eci = ECI_AUTHENTICATED[card.product.brand]
+    record.authenticated_at = now
+    record.expires_at = now + AUTHENTICATION_VALUE_VALIDITY
+    record.authentication_value = authentication_value_compute(
+        card_id=card.pk,
+        amount_minor=record.purchase_amount_minor,
+        currency=record.purchase_currency,
+        merchant_id=record.acquirer_merchant_id,
+        acs_trans_id=record.acs_trans_id,
+        at=now,
+    )
 
 
 def _ares(record: AuthenticationRecord, areq: AReq, *, challenge_url: str) -> dict[str, Any]:
@@ -188,15 +204,7 @@ def _areq_decide(actor: Actor, areq: AReq, fingerprint: str, challenge_url: str,
     if outcome.trans_status == TransStatus.AUTHENTICATED:
         assert card is not None
         record.eci = ECI_AUTHENTICATED[card.product.brand]
-        record.expires_at = now + AUTHENTICATION_VALUE_VALIDITY
-        record.authentication_value = authentication_value_compute(
-            card_id=card.pk,
-            amount_minor=record.purchase_amount_minor,
-            currency=record.purchase_currency,
-            merchant_id=record.acquirer_merchant_id,
-            acs_trans_id=record.acs_trans_id,
-            at=now,
-        )
+        _authenticate(record, card, now)
     elif outcome.trans_status == TransStatus.CHALLENGE:
         record.expires_at = now + CHALLENGE_TIMEOUT
     record.ares = json.dumps(_ares(record, areq, challenge_url=challenge_url), separators=(",", ":"))
@@ -240,7 +248,7 @@ def authentication_value_verify(
         currency=numeric,
         merchant_id=merchant_id,
         acs_trans_id=record.acs_trans_id,
-        at=record.created_at,
+        at=record.authenticated_at or record.created_at,
     )
     if not values_equal(expected, value):
         raise invalid
@@ -256,5 +264,113 @@ def authentication_value_verify(
         customer_id=card.customer_id,
         bank_id=card.bank_id,
         after={"acs_trans_id": str(record.acs_trans_id), "card_last4": record.card_last4},
+    )
+    return record
+
+
+class ChallengeClosed(DomainError):
+    code = "challenge_closed"
+
+
+# EMV 3DS challengeCancel (research §6): why a challenge ended without the holder's answer.
+CHALLENGE_CANCEL_TIMED_OUT = "05"  # the holder began but did not finish in time
+CHALLENGE_CANCEL_NO_CREQ = "06"  # the browser never brought the CReq
+# transStatusReason of a challenge that ended without authentication.
+REASON_INVALID_TRANSACTION = "09"  # the holder did not pass (wrong PIN or code, no 3DS PIN set)
+REASON_TIMED_OUT = "14"
+REASON_LOCKED = "19"  # the challenge's failures locked internet payments
+
+
+def _cres(record: AuthenticationRecord) -> dict[str, Any]:
+    return {
+        "messageType": "CRes",
+        "messageVersion": str(record.areq.get("messageVersion") or MESSAGE_VERSION),
+        "threeDSServerTransID": str(record.three_ds_server_trans_id),
+        "acsTransID": str(record.acs_trans_id),
+        "acsCounterAtoS": f"{record.interactions:03d}",
+        "challengeCompletionInd": "Y",
+        "transStatus": record.trans_status,
+    }
+
+
+def _rreq(record: AuthenticationRecord, *, challenge_cancel: str) -> dict[str, Any]:
+    rreq: dict[str, Any] = {
+        "messageType": "RReq",
+        "messageVersion": str(record.areq.get("messageVersion") or MESSAGE_VERSION),
+        "threeDSServerTransID": str(record.three_ds_server_trans_id),
+        "acsTransID": str(record.acs_trans_id),
+        "messageCategory": record.message_category,
+        "authenticationMethod": "02",  # dynamic: the 3DS PIN and a one-time SMS code
+        "authenticationType": "02",
+        "interactionCounter": f"{min(record.interactions, 99):02d}",
+        "transStatus": record.trans_status,
+    }
+    if record.areq.get("dsTransID"):
+        rreq["dsTransID"] = str(record.areq["dsTransID"])
+    if record.trans_status == TransStatus.AUTHENTICATED:
+        rreq["authenticationValue"] = record.authentication_value
+        rreq["eci"] = record.eci
+    if record.trans_status_reason:
+        rreq["transStatusReason"] = record.trans_status_reason
+    if challenge_cancel:
+        rreq["challengeCancel"] = challenge_cancel
+    return rreq
+
+
+_ENDED_STATUS: dict[str, str] = {
+    TransStatus.AUTHENTICATED: RecordStatus.AUTHENTICATED,
+    TransStatus.NOT_AUTHENTICATED: RecordStatus.FAILED,
+}
+
+
+@transaction.atomic
+def challenge_end(
+    *,
+    actor: Actor,
+    record: AuthenticationRecord,
+    authenticated: bool,
+    reason: str = "",
+    challenge_cancel: str = "",
+    now: dt.datetime | None = None,
+) -> AuthenticationRecord:
+    """End a pending challenge: Y (the holder passed) or N with ``reason``; write the CRes and the RReq.
+
+    A Y is strong customer authentication: the card's PSD2 counters restart from 0 (RTS art. 16), under the
+    card's row lock, and the record gets its ECI and authentication value, valid from now. A ``reason`` of 14
+    (timed out) ends the record ``timed_out``, any other N ``failed``. The RReq is due at once: the directory
+    server's client (acs/directory.py) delivers it after commit, with retries. ChallengeClosed when the
+    challenge has already ended (a double submit, or the timeout sweep came first): nothing is written then.
+    """
+    now = now or timezone.now()
+    record = AuthenticationRecord.objects.select_for_update().get(pk=record.pk)
+    if record.status != RecordStatus.CHALLENGE_PENDING:
+        raise ChallengeClosed(_("This authentication has already ended."))
+    if authenticated:
+        assert record.card_id is not None
+        card = Card.objects.select_for_update().select_related("product").get(pk=record.card_id)
+        _transition(record, RecordStatus.AUTHENTICATED)
+        record.trans_status, record.trans_status_reason = TransStatus.AUTHENTICATED, ""
+        _authenticate(record, card, now)
+        reset = exemptions.reset(card)
+        if reset:
+            Card.objects.filter(pk=card.pk).update(**reset, updated_at=now)
+    else:
+        timed_out = reason == REASON_TIMED_OUT
+        _transition(record, RecordStatus.TIMED_OUT if timed_out else RecordStatus.FAILED)
+        record.trans_status, record.trans_status_reason = TransStatus.NOT_AUTHENTICATED, reason
+        record.expires_at = None
+    record.challenge_ended_at = now
+    record.challenge_token_digest = record.code_digest = ""
+    record.cres = json.dumps(_cres(record), separators=(",", ":"))
+    record.rreq = json.dumps(_rreq(record, challenge_cancel=challenge_cancel), separators=(",", ":"))
+    record.rreq_status, record.rreq_next_at = RReqStatus.PENDING, now
+    record.save()
+    audit_record(
+        actor=actor,
+        action="acs.challenge.ended",
+        obj=record,
+        customer_id=record.card.customer_id if record.card else None,
+        bank_id=record.bank_id,
+        after=_audit_after(record) | {"challenge_cancel": challenge_cancel, "interactions": record.interactions},
     )
     return record
