@@ -160,6 +160,15 @@ class Authorization(models.Model):
     sca_exemption = models.CharField(
         _("SCA exemption"), max_length=20, choices=ScaExemption.choices, blank=True, default=""
     )
+    # The 3-D Secure authentication whose value an approved internet payment used (each value pays once).
+    authentication = models.OneToOneField(
+        "acs.AuthenticationRecord",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="authorization",
+        verbose_name=_("3-D Secure authentication"),
+    )
     # The moment of the decision (the service's ``now``: the demo's back-filled history keeps its own times).
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
