@@ -108,7 +108,8 @@ def _answer(frame: Frame, *, pin: str) -> None:
     expect(_pin_field(frame)).to_be_visible()
     _pin_field(frame).fill(pin)
     _code_field(frame).fill(last_sms_code(PHONE))
-    _code_field(frame).press("Enter")
+    with frame.expect_navigation():
+        _code_field(frame).press("Enter")
 
 
 def _result(page: Page, check_page: Callable[[], None]) -> Any:
