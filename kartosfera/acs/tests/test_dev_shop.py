@@ -10,6 +10,7 @@ import re
 import stat
 import subprocess
 import sys
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -31,6 +32,7 @@ from kartosfera.acs.dev_shop import (
 )
 from kartosfera.acs.models import AuthenticationRecord
 from kartosfera.acs.schemas import AReqIn, notification_url_allowed
+from kartosfera.acs.services import challenge_end
 from kartosfera.acs.tests.helpers import areq_fields, with_threeds_pin
 from kartosfera.api.models import ApiKey, ApiScope
 from kartosfera.cards.models import Brand, CardStatus
@@ -402,3 +404,60 @@ def test_the_result_refuses_a_missing_or_changed_order_with_a_clear_400(client, 
     assert response.status_code == 400
     assert "The order is missing, changed or too old" in response.content.decode()
     assert not Authorization.objects.exists()
+
+
+# --- The result after a challenge ------------------------------------------------------------------------
+
+
+def _challenge_started(client: Client, tc) -> tuple[AuthenticationRecord, str]:
+    page = _pay(client, tc.card, challenge="on").content.decode()
+    session_data = re.search(r'name="threeDSSessionData" value="([^"]+)"', page)
+    assert session_data
+    return AuthenticationRecord.objects.get(), session_data.group(1)
+
+
+def _challenge_ended(record: AuthenticationRecord, **how: Any) -> None:
+    """The ACS ends the challenge and delivers the RReq to the in-process directory server."""
+    from kartosfera.acs.directory import rreq_deliver
+
+    challenge_end(actor=factories.SYSTEM, record=record, **how)
+    rreq_deliver(record_id=record.pk)
+    record.refresh_from_db()
+    assert record.rreq_status == "delivered"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_result_waits_for_the_rreq_then_authorizes_once_with_its_value(live_server, dev):
+    tc = active_card(internet_limit_default_minor=100_000)
+    with_threeds_pin(tc)
+    client = _live_client(live_server)
+    record, session_data = _challenge_started(client, tc)
+
+    # The challenge has not ended: no RReq has reached the directory server, nothing is authorized.
+    waiting = client.post(RESULT, {"threeDSSessionData": session_data})
+    assert waiting.status_code == 200
+    assert "no RReq yet" in waiting.content.decode() and 'name="threeDSSessionData"' in waiting.content.decode()
+    assert not Authorization.objects.exists()
+
+    _challenge_ended(record, authenticated=True)
+    page = client.post(RESULT, {"threeDSSessionData": session_data}).content.decode()
+    authorization = Authorization.objects.get()
+    assert authorization.approved and authorization.authentication_id == record.pk
+    assert "Approved" in page and "Authenticated by the cardholder (3DS PIN and SMS code)" in page
+    assert authorization.authorization_code in page and tc.pan not in page
+    # Sent again (a reload): the processor API's retry of the same authorization, not a second payment.
+    again = client.post(RESULT, {"threeDSSessionData": session_data}).content.decode()
+    assert Authorization.objects.count() == 1 and authorization.authorization_code in again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_challenge_is_not_authenticated_and_the_card_core_wants_sca(live_server, dev):
+    tc = active_card(internet_limit_default_minor=100_000)
+    with_threeds_pin(tc)
+    client = _live_client(live_server)
+    record, session_data = _challenge_started(client, tc)
+    _challenge_ended(record, authenticated=False, reason="09")
+    page = client.post(RESULT, {"threeDSSessionData": session_data}).content.decode()
+    authorization = Authorization.objects.get()
+    assert not authorization.approved and authorization.decline_reason == "sca_required"
+    assert "Not authenticated" in page and "did not pass the challenge" in page and "sca_required" in page
