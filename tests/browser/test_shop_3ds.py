@@ -208,4 +208,5 @@ def test_the_challenge_page_works_by_keyboard_at_phone_width(page: Page, check_p
     page.keyboard.type(last_sms_code(PHONE))
     page.keyboard.press("Enter")
     _result(page, check_page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
     assert Authorization.objects.get().approved
