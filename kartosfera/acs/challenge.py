@@ -183,6 +183,13 @@ def record_amount_text(record: AuthenticationRecord, *, sms: bool = False) -> st
     )
 
 
+def record_bank(record: AuthenticationRecord) -> Bank | None:
+    """The card's bank: the page and the SMS are in its name."""
+    if record.bank_id is None:
+        return None
+    return Bank.objects.filter(pk=record.bank_id).defer("logo").first()
+
+
 # --- Digests: the token and the code are never stored in clear -----------------------------
 
 
@@ -232,7 +239,7 @@ def payment_code_sms(*, bank: Bank | None, code: str, amount: str, merchant: str
 def _code_send(record: AuthenticationRecord, *, phone: str) -> None:
     """Make a new code (the previous one stops working), send it, keep its digest, count it, audit it."""
     code = f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
-    bank = Bank.objects.filter(pk=record.bank_id).defer("logo").first()
+    bank = record_bank(record)
     record.code_digest = _code_digest(record, code)
     record.code_sends += 1
     message = payment_code_sms(

@@ -31,7 +31,6 @@ from kartosfera.acs import challenge as flow
 from kartosfera.acs.challenge import ChallengeNotFound, ChallengeRequestInvalid, ChallengeStep, Page
 from kartosfera.acs.forms import ChallengeAnswerForm
 from kartosfera.acs.services import ChallengeClosed
-from kartosfera.banks.models import Bank
 
 # Who may frame the challenge pages: merchants' sites (https) and our own origin.
 FRAME_ANCESTORS = [SELF, "https:"]
@@ -44,7 +43,7 @@ def _frameable(response: HttpResponse, *, form_action_origin: str = "") -> HttpR
     if form_action_origin:
         policy["form-action"] = [SELF, form_action_origin]
     response._csp_replace = policy  # type: ignore[attr-defined]  # read by django-csp's middleware
-    response.xframe_options_exempt = True  # type: ignore[attr-defined]  # read by XFrameOptionsMiddleware
+    response.xframe_options_exempt = True  # read by XFrameOptionsMiddleware
     return response
 
 
@@ -77,7 +76,7 @@ def _context(step: ChallengeStep, session_data: str) -> dict[str, Any]:
     return {
         "step": step,
         "record": record,
-        "bank": Bank.objects.filter(pk=record.bank_id).defer("logo").first(),
+        "bank": flow.record_bank(record),
         "amount": flow.record_amount_text(record),
         "session_data": session_data,
     }
