@@ -32,9 +32,8 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.formats import number_format
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kartosfera.acs.currencies import NUMERIC_TO_ALPHA
 from kartosfera.acs.directory import ACS_ACTOR, SYNCHRONOUS_TIMEOUT, directory_server_client, rreq_deliver
@@ -52,7 +51,7 @@ from kartosfera.banks.models import Bank
 from kartosfera.core.audit import audit_record
 from kartosfera.core.crypto import keyed_digest
 from kartosfera.core.errors import DomainError
-from kartosfera.core.money import Currency, currency_label
+from kartosfera.core.money import Currency, Money, format_amount, format_decimal
 from kartosfera.customers.identity import mask_phone
 from kartosfera.customers.models import Customer
 from kartosfera.notifications import gsm7
@@ -163,18 +162,21 @@ def session_data_clean(value: str | None) -> str:
 def purchase_amount_text(minor: int, currency: str, exponent: int, *, sms: bool = False) -> str:
     """An AReq's amount in the active language: "1 234,56 zł" / "PLN 1,234.56"; ``sms``: "1 234,56 PLN".
 
-    ``currency`` is ISO 4217 numeric; the number has the AReq's exponent. A currency without a known
-    alphabetic code is named by its numeric code.
+    ``currency`` is ISO 4217 numeric. For the currencies the ACS knows, the schema has checked the exponent;
+    another currency is named by its numeric code, its number written with the AReq's exponent (a wrong
+    number of decimals would show the holder another amount than the one they confirm).
     """
-    alpha = NUMERIC_TO_ALPHA.get(currency, currency)
-    label = currency_label(alpha, sms=sms) if alpha in Currency.values else alpha
-    number = number_format(Decimal(minor).scaleb(-exponent), decimal_pos=exponent, use_l10n=True, force_grouping=True)
-    space = "\xa0"
-    if sms:
-        # GSM-7 has no no-break space.
-        number, space = number.replace("\xa0", " ").replace("\u202f", " "), " "
-    polish = (get_language() or "pl").startswith("pl")
-    return f"{number}{space}{label}" if polish else f"{label}{space}{number}"
+    alpha = NUMERIC_TO_ALPHA.get(currency)
+    if alpha in Currency.values:
+        return Money(minor, alpha).format(sms=sms)
+    if alpha is not None:
+        text = format_amount(minor, alpha)
+    else:
+        number = format_decimal(Decimal(minor).scaleb(-exponent), places=exponent)
+        # Named in words: "1 234 152" would read as one number.
+        text = _("%(number)s (currency %(code)s)") % {"number": number, "code": currency}
+    # GSM-7 has no no-break space.
+    return text.replace("\xa0", " ").replace("\u202f", " ") if sms else text
 
 
 def record_amount_text(record: AuthenticationRecord, *, sms: bool = False) -> str:

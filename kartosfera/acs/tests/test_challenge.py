@@ -457,3 +457,14 @@ def test_a_merchant_of_two_septet_characters_is_shortened_to_fit():
     amount = purchase_amount_text(MAX_AMOUNT_MINOR, "985", 2, sms=True)
     message = payment_code_sms(bank=LONGEST_BANK, code="999999", amount=amount, merchant=merchant)
     assert gsm7.fits_one_segment(message.text) and amount in message.text and "..." in message.text
+
+
+def test_an_amount_is_written_with_its_currencys_decimals():
+    with translation.override("pl"):
+        assert purchase_amount_text(123456, "985", 2) == "1\xa0234,56\xa0zł"
+        assert purchase_amount_text(123456, "985", 2, sms=True) == "1 234,56 PLN"
+        assert purchase_amount_text(1234, "392", 0, sms=True) == "1 234 JPY"
+        # A currency the ACS does not know: its numeric code, with the AReq's exponent (not 2 by default).
+        assert purchase_amount_text(1234, "152", 0, sms=True).startswith("1 234 ")
+    with translation.override("en"):
+        assert purchase_amount_text(123456, "840", 2) == "USD\xa01,234.56"
