@@ -276,7 +276,6 @@ class ChallengeClosed(DomainError):
 CHALLENGE_CANCEL_TIMED_OUT = "05"  # the holder began but did not finish in time
 CHALLENGE_CANCEL_NO_CREQ = "06"  # the browser never brought the CReq
 # transStatusReason of a challenge that ended without authentication.
-REASON_INVALID_TRANSACTION = "09"  # the holder did not pass (wrong PIN or code, no 3DS PIN set)
 REASON_TIMED_OUT = "14"
 REASON_LOCKED = "19"  # the challenge's failures locked internet payments
 
