@@ -36,7 +36,14 @@ def _authenticated(**overrides):
 
 
 def _payment(tc, **overrides):
-    values = {"card": tc.card, "amount_minor": 2500, "currency": "PLN", "merchant_id": "MERCHANT-001", "now": NOW}
+    values = {
+        "card": tc.card,
+        "amount_minor": 2500,
+        "currency": "PLN",
+        "merchant_id": "MERCHANT-001",
+        "eci": "05",
+        "now": NOW,
+    }
     values.update(overrides)
     return values
 
