@@ -74,6 +74,7 @@ from typing import Any, Protocol
 
 from django.utils import timezone
 
+from kartosfera.acs.directory import rreq_deliver
 from kartosfera.acs.models import TransStatus
 from kartosfera.acs.services import challenge_end
 from kartosfera.cards.models import Card
@@ -434,6 +435,8 @@ def _three_ds(payment: Payment, when: dt.datetime) -> dict[str, str]:
     if record.trans_status == TransStatus.CHALLENGE and record.decision_rule != NO_THREEDS_PIN_RULE:
         # The holder typed the right 3-D Secure PIN and SMS code (simulated: nothing is typed, no SMS is sent).
         record = challenge_end(actor=ACTOR, record=record, authenticated=True, now=when)
+        # And the ACS tells the directory server, as after a real challenge (the demo's in-process one).
+        rreq_deliver(record_id=record.pk, now=when)
     return three_ds_data(record) if record.trans_status == TransStatus.AUTHENTICATED else {}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+import json
 from collections import Counter
 from typing import Any
 
@@ -15,7 +16,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from kartosfera.accounts.models import Account
-from kartosfera.acs.models import AuthenticationRecord, RecordStatus
+from kartosfera.acs.models import AuthenticationRecord, RecordStatus, RReqStatus
 from kartosfera.cards.models import Brand, Card
 from kartosfera.cards.operations_services import card_block_temporarily
 from kartosfera.core.demo.bank import demo_bank_load
@@ -225,6 +226,8 @@ def test_a_low_value_claim_soft_declined_is_sent_again_with_3d_secure():
     record = AuthenticationRecord.objects.get(authentication_value=again["three_ds"]["authentication_value"])
     assert (record.exemption, record.status, again["three_ds"]["eci"]) == ("", RecordStatus.AUTHENTICATED, "02")
     assert record.challenge_ended_at is not None and tc.refresh().psd2_remote_count == 0
+    # ... and its RReq went to the (in-process) directory server, as after a real challenge.
+    assert record.rreq_status == RReqStatus.DELIVERED and json.loads(record.rres)["resultsStatus"] == "01"
     assert stats == Counter({"declined": 1, "approved": 1, "re-sent after sca_required": 1})
     # A plain payment without 3-D Secure (no claim) stays declined: the demo's example of the soft decline.
     payment.low_value_claim = False
