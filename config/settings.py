@@ -103,6 +103,23 @@ if IS_PRODUCTION and ACS_AUTHENTICATION_KEY == DEV_ACS_AUTHENTICATION_KEY:
         "ACS_AUTHENTICATION_KEY must be set in production to a key of its own (see .env.example)"
     )
 
+# Where the ACS sends the results request (RReq) after a challenge (kartosfera/acs/directory.py, docs/3d-secure.md,
+# "The RReq"): empty, the in-process directory server of the demo and the tests; set, the directory server's
+# https address. Production refuses to start without one: an RReq that goes nowhere leaves the merchant's
+# liability shift unproven. Mutual TLS: the client certificate and key (PEM files) and the CA that signed the
+# server's certificate, as the scheme's directory server requires.
+ACS_DIRECTORY_SERVER_URL = env("ACS_DIRECTORY_SERVER_URL", "") or ""
+if IS_PRODUCTION and not ACS_DIRECTORY_SERVER_URL:
+    raise ImproperlyConfigured("ACS_DIRECTORY_SERVER_URL must be set in production (see .env.example)")
+ACS_DIRECTORY_SERVER_TIMEOUT = float(env("ACS_DIRECTORY_SERVER_TIMEOUT", "5") or 5)
+ACS_DIRECTORY_SERVER_CLIENT_CERT = env("ACS_DIRECTORY_SERVER_CLIENT_CERT", "") or ""
+ACS_DIRECTORY_SERVER_CLIENT_KEY = env("ACS_DIRECTORY_SERVER_CLIENT_KEY", "") or ""
+ACS_DIRECTORY_SERVER_CA_FILE = env("ACS_DIRECTORY_SERVER_CA_FILE", "") or ""
+# An RReq the directory server did not take is sent again, waiting RETRY_DELAY seconds, then twice as long
+# each time, up to MAX_ATTEMPTS tries in all (30+60+...+480 s: about a quarter of an hour), then given up.
+ACS_RREQ_MAX_ATTEMPTS = int(env("ACS_RREQ_MAX_ATTEMPTS", "6") or 6)
+ACS_RREQ_RETRY_DELAY = float(env("ACS_RREQ_RETRY_DELAY", "30") or 30)
+
 # --- The card core's PSD2 exemptions (docs/processing.md, "PSD2 exemptions") -------
 # Which counter ends the contactless (RTS art. 11) and low-value (art. 16) exemptions: "count" (at most 5
 # payments without SCA in a row) or "amount" (at most EUR 150 contactless / EUR 100 remote since the last

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from ninja import Router, Schema
 
 from kartosfera.acs.schemas import AReqIn, AResOut
@@ -11,8 +12,6 @@ from kartosfera.api import schemas as api_schemas
 from kartosfera.api.auth import request_actor
 
 router = Router(tags=["3-D Secure"])
-# The challenge page the CReq is posted to (the next step builds it; the ARes names it already).
-CHALLENGE_PATH = "/acs/challenge"
 
 _ERRORS: dict[int, type[Schema]] = {
     400: api_schemas.ErrorOut,
@@ -32,7 +31,8 @@ def areq(request: HttpRequest, payload: AReqIn) -> HttpResponse:
     answer = areq_answer(
         actor=request_actor(request),
         areq=AReq(fields=fields, pan=payload.acctNumber),
-        challenge_url=request.build_absolute_uri(CHALLENGE_PATH),
+        # The challenge page the CReq is posted to (acs/views.py).
+        challenge_url=request.build_absolute_uri(reverse("acs:challenge")),
     )
     # The stored text as it is: a retry is byte-for-byte the first answer.
     return HttpResponse(answer, content_type="application/json")

@@ -51,6 +51,27 @@ audit_actions_register(
         detail=_merchant,
     ),
     AuditAction(
+        "acs.challenge.code_sent",
+        pgettext_lazy("audit action", "3-D Secure payment code sent by SMS"),
+        AuditKind.SECURE3D,
+        detail=_merchant,
+    ),
+    AuditAction(
+        "acs.rreq.delivered",
+        pgettext_lazy("audit action", "3-D Secure result delivered to the card scheme"),
+        AuditKind.SECURE3D,
+    ),
+    AuditAction(
+        "acs.rreq.retry_scheduled",
+        pgettext_lazy("audit action", "3-D Secure result not delivered to the card scheme; to be retried"),
+        AuditKind.SECURE3D,
+    ),
+    AuditAction(
+        "acs.rreq.failed",
+        pgettext_lazy("audit action", "3-D Secure result could not be delivered to the card scheme"),
+        AuditKind.SECURE3D,
+    ),
+    AuditAction(
         "acs.authentication.used",
         pgettext_lazy("audit action", "3-D Secure authentication used for a payment"),
         AuditKind.SECURE3D,

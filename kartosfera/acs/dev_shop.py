@@ -23,20 +23,27 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from kartosfera.acs.challenge import REASON_AUTHENTICATION_FAILED, REASON_NOT_ENROLLED
 from kartosfera.acs.currencies import ALPHA_TO_NUMERIC, EXPONENTS
 from kartosfera.acs.decision import Reason
-from kartosfera.acs.services import AUTHENTICATION_VALUE_VALIDITY, REASON_INVALID_TRANSACTION, REASON_TIMED_OUT
+from kartosfera.acs.services import AUTHENTICATION_VALUE_VALIDITY, REASON_TIMED_OUT
 from kartosfera.api.models import ApiScope
 from kartosfera.cards.models import Card
 from kartosfera.cards.pan import decrypt_pan
 from kartosfera.processing.merchants import MERCHANTS, DemoMerchant
-from kartosfera.processing.terminal import ApiAnswer, ProcessorClient, dev_api_token, merchant_id_of
+from kartosfera.processing.terminal import (
+    COUNTRY_NUMERIC,
+    DEV_ACQUIRER_BIN,
+    ApiAnswer,
+    ProcessorClient,
+    dev_api_token,
+    merchant_id_of,
+)
 
 ACS_API_PATH = "/api/acs/v2/"
 DEV_ACS_KEY_NAME = "Development shop (3DS server and directory server)"
 MESSAGE_VERSION = "2.2.0"
-# The demo acquirer's BIN and the shop's id as a 3DS requestor.
-ACQUIRER_BIN = "412345"
+# The shop's id as a 3DS requestor.
 REQUESTOR_ID = "KARTOSFERA-DEV-SHOP"
 REQUESTOR_NAME = "Kartosfera development shop"
 # threeDSRequestorChallengeInd: 01 no preference (the ACS may answer frictionless), 04 challenge mandated.
@@ -47,18 +54,17 @@ WINDOW_FULL = "05"
 # The demo merchants that sell online: the shop's merchants.
 SHOP_MERCHANTS: tuple[DemoMerchant, ...] = tuple(merchant for merchant in MERCHANTS if merchant.online)
 SHOP_MERCHANTS_BY_KEY = {merchant.key: merchant for merchant in SHOP_MERCHANTS}
-# ISO 3166-1 numeric codes of the demo merchants' countries (the AReq's merchantCountryCode).
-COUNTRY_NUMERIC = {"PL": "616", "NL": "528", "SE": "752", "DE": "276", "FR": "250", "AT": "040", "CZ": "203"}
 
 # transStatusReason (EMV 3DS 2.2) in words, for the codes our ACS answers (acs/decision.py, acs/services.py).
 REASON_WORDS: dict[str, Promise] = {
+    REASON_AUTHENTICATION_FAILED: _("The cardholder cancelled the confirmation."),
     Reason.UNSUPPORTED_DEVICE: _("This kind of device is not supported."),
     Reason.EXPIRED_CARD: _("The card has expired."),
     Reason.NO_CARD_RECORD: _("The bank does not know this card."),
-    REASON_INVALID_TRANSACTION: _("The cardholder did not pass the challenge (a wrong 3DS PIN or SMS code)."),
     Reason.STOLEN_CARD: _("The card is reported stolen."),
     Reason.SUSPECTED_FRAUD: _("The card is reported lost."),
     Reason.NOT_PERMITTED: _("The card cannot pay now (not activated, blocked or cancelled)."),
+    REASON_NOT_ENROLLED: _("The cardholder cannot confirm payments yet: no 3DS PIN or no phone for the codes."),
     REASON_TIMED_OUT: _("The challenge was not finished in time."),
     Reason.MAX_CHALLENGES: _("Internet payments are locked after wrong 3DS PINs or SMS codes."),
     Reason.NPA_NOT_SUPPORTED: _("Authentication without a payment is not supported."),
@@ -189,7 +195,7 @@ def areq_body(
         "merchantName": merchant.name[:40],
         "mcc": merchant.mcc,
         "merchantCountryCode": COUNTRY_NUMERIC[merchant.country],
-        "acquirerBIN": ACQUIRER_BIN,
+        "acquirerBIN": DEV_ACQUIRER_BIN,
         "acquirerMerchantID": merchant_id_of(merchant),
         "notificationURL": notification_url,
         "threeDSRequestorChallengeInd": CHALLENGE_MANDATED if challenge else NO_PREFERENCE,

@@ -44,6 +44,7 @@ from kartosfera.acs.dev_shop import (
     reason_words,
     three_ds_of,
 )
+from kartosfera.acs.selectors import rreq_received
 from kartosfera.cards.models import Card
 from kartosfera.core.money import MAX_AMOUNT_MINOR, Money
 from kartosfera.portal.forms import ZlotyField
@@ -232,8 +233,6 @@ def shop_result(request: HttpRequest) -> HttpResponse:
         return render(request, "acs/dev/shop_result.html", context, status=400)
     # The ACS tells the directory server, not the browser, how the challenge ended (the RReq): the CRes came
     # through the browser and proves nothing.
-    from kartosfera.acs.selectors import rreq_received  # type: ignore[import-not-found, unused-ignore]
-
     rreq = rreq_received(order.three_ds_server_trans_id)
     if rreq is None or rreq.get("acsTransID") != order.acs_trans_id or rreq.get("transStatus") not in ("Y", "N"):
         context["rreq_missing"] = True

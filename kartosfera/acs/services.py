@@ -1,4 +1,4 @@
-"""The ACS's services: answering an AReq (areq_answer) and checking an authentication value once (verify).
+"""The ACS's services: answering an AReq (areq_answer), checking an authentication value and using it once.
 
 docs/3d-secure.md, "The ACS (step 1)". The full card number of an AReq finds the card by its keyed fingerprint
 and goes no further: the stored AReq, the ARes, the audit rows and the logs hold at most its last 4 digits.
@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kartosfera.acs import decision
-from kartosfera.acs.authentication_value import authentication_value_compute, values_equal
+from kartosfera.acs.authentication_value import VALUE_LENGTH, authentication_value_compute, values_equal
 from kartosfera.acs.currencies import numeric_of
 from kartosfera.acs.models import RECORD_TRANSITIONS, AuthenticationRecord, RecordStatus, RReqStatus, TransStatus
 from kartosfera.cards.models import Brand, Card
@@ -220,31 +220,56 @@ def _areq_decide(actor: Actor, areq: AReq, fingerprint: str, challenge_url: str,
     return record.ares
 
 
-@transaction.atomic
-def authentication_value_verify(
+# The ECI values an authorization may carry per scheme (research §6): Visa 05 authenticated, 06 attempted, 07 not
+# authenticated; Mastercard 02 authenticated, 01 attempted, 00 not authenticated, 06 an exemption the issuer
+# granted. The card core accepts only the ECI our record gave, and only one of its scheme's.
+SCHEME_ECI: dict[str, frozenset[str]] = {
+    Brand.VISA: frozenset({"05", "06", "07"}),
+    Brand.MASTERCARD: frozenset({"02", "01", "00", "06"}),
+}
+
+
+def _ceiling_minor(record: AuthenticationRecord) -> int:
+    """The most a payment may authorize with ``record``'s value: its amount plus the MCC's over-capture tolerance.
+
+    The same tolerance clearing allows over an authorization (a tip, the minibar: processing/clearing.py); less is
+    always fine (a split shipment authorizes part of the order).
+    """
+    from kartosfera.processing.clearing import tolerance_percent
+
+    return record.purchase_amount_minor * (100 + tolerance_percent(record.mcc)) // 100
+
+
+def authentication_value_check(
     value: str,
     *,
     card: Card,
     amount_minor: int,
     currency: str,
     merchant_id: str,
-    now: dt.datetime | None = None,
+    eci: str,
+    now: dt.datetime,
 ) -> AuthenticationRecord:
-    """Check an authentication value against the payment it comes with, and mark it used: it works once.
+    """The record of an authentication value that is valid for this payment, locked (select_for_update); it
+    writes nothing. Call it inside a transaction, and ``authentication_value_use`` in the same one.
 
-    ``currency``: ISO 4217 numeric or alphabetic. The record is locked (select_for_update), so two payments
-    racing with one value see it one after the other: the second finds it used. AuthenticationValueInvalid
-    otherwise (unknown, for another card, amount, currency or merchant, expired, used); nothing is written then.
+    Valid: a value of ours (the MAC recomputed over the record's amount and acsTransID and its moment of
+    authentication, with this payment's card, currency and merchant), its record ``authenticated`` (not used yet)
+    and unexpired, ``eci`` the record's and one of the card's scheme (SCHEME_ECI), and ``amount_minor`` above 0
+    and at most the authenticated amount plus the MCC's over-capture tolerance. ``currency``: ISO 4217 numeric or
+    alphabetic. The row lock makes two payments racing with one value see it one after the other: the second
+    finds it used. AuthenticationValueInvalid otherwise, without saying which rule failed.
     """
-    now = now or timezone.now()
     invalid = AuthenticationValueInvalid(_("The 3-D Secure authentication value is not valid for this payment."))
-    record = AuthenticationRecord.objects.select_for_update().filter(authentication_value=value or "-").first()
+    if len(value) != VALUE_LENGTH:
+        raise invalid  # not one of ours: no need to look
+    record = AuthenticationRecord.objects.select_for_update().filter(authentication_value=value).first()
     numeric = numeric_of(currency or "")
     if record is None or numeric is None or record.card_id is None:
         raise invalid
     expected = authentication_value_compute(
         card_id=card.pk,
-        amount_minor=amount_minor,
+        amount_minor=record.purchase_amount_minor,
         currency=numeric,
         merchant_id=merchant_id,
         acs_trans_id=record.acs_trans_id,
@@ -254,6 +279,15 @@ def authentication_value_verify(
         raise invalid
     if record.status != RecordStatus.AUTHENTICATED or record.expires_at is None or record.expires_at <= now:
         raise invalid
+    if eci != record.eci or eci not in SCHEME_ECI.get(card.product.brand, frozenset()):
+        raise invalid
+    if not 0 < amount_minor <= _ceiling_minor(record):
+        raise invalid
+    return record
+
+
+def authentication_value_use(*, record: AuthenticationRecord, card: Card, now: dt.datetime) -> None:
+    """Mark ``record``'s value used (it works once) with its audit row; in the transaction of its check."""
     _transition(record, RecordStatus.USED)
     record.used_at = now
     record.save(update_fields=["status", "used_at"])
@@ -265,6 +299,29 @@ def authentication_value_verify(
         bank_id=card.bank_id,
         after={"acs_trans_id": str(record.acs_trans_id), "card_last4": record.card_last4},
     )
+
+
+@transaction.atomic
+def authentication_value_verify(
+    value: str,
+    *,
+    card: Card,
+    amount_minor: int,
+    currency: str,
+    merchant_id: str,
+    eci: str,
+    now: dt.datetime | None = None,
+) -> AuthenticationRecord:
+    """Check an authentication value against the payment it comes with and mark it used: the two steps at once.
+
+    The card core checks in its decision and uses the value only when it approves (processing/pipeline.py,
+    ``check_sca``). AuthenticationValueInvalid as ``authentication_value_check``; nothing is written then.
+    """
+    now = now or timezone.now()
+    record = authentication_value_check(
+        value, card=card, amount_minor=amount_minor, currency=currency, merchant_id=merchant_id, eci=eci, now=now
+    )
+    authentication_value_use(record=record, card=card, now=now)
     return record
 
 
@@ -276,7 +333,6 @@ class ChallengeClosed(DomainError):
 CHALLENGE_CANCEL_TIMED_OUT = "05"  # the holder began but did not finish in time
 CHALLENGE_CANCEL_NO_CREQ = "06"  # the browser never brought the CReq
 # transStatusReason of a challenge that ended without authentication.
-REASON_INVALID_TRANSACTION = "09"  # the holder did not pass (wrong PIN or code, no 3DS PIN set)
 REASON_TIMED_OUT = "14"
 REASON_LOCKED = "19"  # the challenge's failures locked internet payments
 

@@ -2,7 +2,12 @@
 
 It plays the card processor: builds an authorization request for a demo card and
 POSTs it over HTTP to the server's own processor API (never an in-process call), so
-what it shows is exactly what the API decided.
+what it shows is exactly what the API decided. An online payment with 3-D Secure is
+first authenticated by our own ACS, in-process (``three_ds_authenticate``: an AReq):
+a frictionless Y's value goes with the authorization; a challenge needs the holder's
+3-D Secure PIN and SMS code, which only the development shop (/dev/shop/) asks for,
+so the terminal then sends nothing and says so; an N or R sends the payment without
+3-D Secure, and the card core decides it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from kartosfera.acs.models import TransStatus
 from kartosfera.cards.models import Card
 from kartosfera.cards.pinblock import PIN_LENGTHS
 from kartosfera.core.demo.bank import DEMO_CARD_PIN
@@ -26,10 +32,18 @@ from kartosfera.core.money import MAX_AMOUNT_MINOR, Money
 from kartosfera.portal.forms import ZlotyField
 from kartosfera.processing.merchants import MERCHANTS, MERCHANTS_BY_KEY
 from kartosfera.processing.models import Channel, ScaExemption
-from kartosfera.processing.terminal import ProcessorClient, authorization_body, dev_processor_token
+from kartosfera.processing.terminal import (
+    ProcessorClient,
+    authorization_body,
+    dev_processor_token,
+    three_ds_authenticate,
+    three_ds_data,
+)
 
 CARD_LIMIT = 200
 PROCESSOR_API_PATH = "/api/processor/v1/"
+# Where a payment our ACS wants to challenge can be paid: the development shop plays the holder's browser.
+DEV_SHOP_PATH = "/dev/shop/"
 
 
 class Way(NamedTuple):
@@ -49,7 +63,7 @@ CHANNELS = {
     "contactless_pin": Way(_("Contactless with PIN"), Channel.POS_CONTACTLESS, True),
     "chip_pin": Way(_("Chip with PIN"), Channel.POS_CHIP, True),
     "atm": Way(_("ATM withdrawal (PIN)"), Channel.ATM, True),
-    "online": Way(_("Online (3-D Secure passed)"), Channel.ECOMMERCE, False),
+    "online": Way(_("Online with 3-D Secure"), Channel.ECOMMERCE, False),
     "online_low_value": Way(
         _("Online, low-value exemption (no 3-D Secure)"),
         Channel.ECOMMERCE,
@@ -143,6 +157,20 @@ def _pay(request: HttpRequest, form: TerminalForm) -> dict[str, Any]:
     card = form.cards[data["card"]]
     merchant = MERCHANTS_BY_KEY[data["merchant"]]
     way = CHANNELS[data["channel"]]
+    paid = {"paid_card": card_label(card), "paid_merchant": merchant}
+    three_ds: dict[str, str] = {}
+    acs_answer: dict[str, str] = {}
+    if way.channel == Channel.ECOMMERCE and way.three_ds:
+        record = three_ds_authenticate(
+            card=card, merchant=merchant, amount_minor=data["amount"], currency=data["currency"]
+        )
+        if record.trans_status == TransStatus.CHALLENGE:
+            # Only the holder can pass a challenge (the 3DS PIN and the SMS code): no authorization is sent.
+            return {"challenge": True, "shop_path": DEV_SHOP_PATH, **paid}
+        if record.trans_status == TransStatus.AUTHENTICATED:
+            three_ds = three_ds_data(record)
+        else:
+            acs_answer = {"status": record.trans_status, "reason": record.trans_status_reason}
     body = authorization_body(
         card=card,
         merchant=merchant,
@@ -150,12 +178,12 @@ def _pay(request: HttpRequest, form: TerminalForm) -> dict[str, Any]:
         currency=data["currency"],
         channel=way.channel,
         pin=data["pin"] if way.takes_pin else None,
-        three_ds=None if way.three_ds else {},
+        three_ds=three_ds,
         sca_exemption=way.sca_exemption,
     )
     context = authorization_send(request, body)
     if "result" in context:
-        context.update(paid_card=card_label(card), paid_merchant=merchant)
+        context.update(acs_answer=acs_answer, **paid)
     return context
 
 

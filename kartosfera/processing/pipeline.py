@@ -3,7 +3,7 @@
 Each check takes the context and returns a ``Decline`` or None (go on). The
 order is the issue's: card known → expiry → state → PIN → channel switches →
 contactless without PIN (PSD2 art. 11) → wallet → e-commerce (3-D Secure lock,
-SCA and its exemptions) → daily limits → funds → approve. The PSD2 counters'
+our ACS's authentication value or a PSD2 exemption) → daily limits → funds → approve. The PSD2 counters'
 rules are in exemptions.py; the checks leave the card's new values on the
 context (``card_updates``, and ``counted`` for an approval) for the service.
 The card-known check runs in the service (there is no card to lock before
@@ -23,7 +23,9 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.accounts.models import Account
-from kartosfera.cards.models import Brand, Card, LimitChannel
+from kartosfera.acs.models import AuthenticationRecord, Exemption
+from kartosfera.acs.services import AuthenticationValueInvalid, authentication_value_check
+from kartosfera.cards.models import Card, LimitChannel
 from kartosfera.cards.pin import PIN_TRY_LIMIT
 from kartosfera.cards.pinblock import PinBlockInvalid, PinCheck, pin_block_verify
 from kartosfera.cards.usability import Unusable, Usability
@@ -107,6 +109,9 @@ class Context:
     counted: str | None = None
     # The exemption the payment relies on instead of SCA (ScaExemption; "" when authenticated or none needed).
     sca_exemption: str = ""
+    # The 3-D Secure authentication whose value the payment carries, checked and locked (check_sca): used and
+    # linked to the authorization if it is approved.
+    authentication: AuthenticationRecord | None = None
     # Today's used amount per limit group: read with the card (services.py) or by the limit check.
     spent: dict[str, int] = field(default_factory=dict)
     spent_read: bool = False
@@ -235,19 +240,6 @@ def check_wallet(ctx: Context) -> Decline | None:
     return None
 
 
-# ECI values that carry a 3-D Secure authentication (research §6): authenticated or attempted.
-AUTHENTICATED_ECI: dict[str, frozenset[str]] = {
-    Brand.VISA: frozenset({"05", "06"}),
-    Brand.MASTERCARD: frozenset({"01", "02"}),
-}
-# Of those, a full authentication (Visa 05, Mastercard 02): strong customer authentication, which resets the
-# PSD2 counters. An attempt (06, 01) passes as before but is no SCA.
-FULLY_AUTHENTICATED_ECI: dict[str, frozenset[str]] = {
-    Brand.VISA: frozenset({"05"}),
-    Brand.MASTERCARD: frozenset({"02"}),
-}
-
-
 def check_internet_lock(ctx: Context) -> Decline | None:
     if ctx.request.channel != Channel.ECOMMERCE:
         return None
@@ -260,23 +252,21 @@ def check_internet_lock(ctx: Context) -> Decline | None:
 
 
 def check_sca(ctx: Context) -> Decline | None:
-    """An internet payment needs 3-D Secure, unless a PSD2 exemption applies (docs/processing.md, "PSD2 exemptions").
+    """An internet payment needs our 3-D Secure authentication, or a PSD2 exemption Kartosfera itself grants
+    (docs/processing.md, "PSD2 exemptions"; docs/3d-secure.md, "In the card core").
 
-    A full authentication resets the PSD2 counters; an attempt passes as before. Without one: a
-    merchant-initiated payment is outside SCA; a claimed low-value payment within the remote counter and the
-    customer's switch (RTS art. 16); a claimed TRA of the acquirer up to EUR 500 (art. 18, the acquirer's
-    liability); a merchant on the customer's trusted list (art. 13), claimed or not. Every remote payment
-    the payer makes without SCA counts in the remote counter once approved.
+    With an authentication value: it must be one our ACS gave for this payment (``_check_authentication``);
+    any failure is the SCA soft decline, whatever the acquirer claims besides. Without one, the card core grants
+    the exemptions itself, from what it knows: a merchant-initiated payment is outside SCA; a claimed low-value
+    payment within the remote counter and the customer's switch (RTS art. 16); a claimed TRA of the acquirer up
+    to EUR 500 (art. 18, the acquirer's liability); a merchant on the customer's trusted list (art. 13), claimed
+    or not. Every remote payment the payer makes without SCA counts in the remote counter once approved.
     """
     request = ctx.request
     if request.channel != Channel.ECOMMERCE:
         return None
-    if request.authentication_value and request.eci in AUTHENTICATED_ECI[ctx.brand]:
-        if request.eci in FULLY_AUTHENTICATED_ECI[ctx.brand]:
-            ctx.card_updates.update(exemptions.reset(ctx.card))
-        else:
-            ctx.counted = exemptions.Kind.REMOTE
-        return None
+    if request.authentication_value:
+        return _check_authentication(ctx)
     claim = request.sca_exemption
     if claim == ScaExemption.MERCHANT_INITIATED:
         # Initiated by the merchant under a mandate, not by the payer: outside SCA and outside art. 16's count.
@@ -289,6 +279,40 @@ def check_sca(ctx: Context) -> Decline | None:
     else:
         return Decline(Reason.SCA_REQUIRED)
     ctx.counted = exemptions.Kind.REMOTE
+    return None
+
+
+def _check_authentication(ctx: Context) -> Decline | None:
+    """The payment's authentication value, checked against our ACS's record (locked until the decision commits).
+
+    A Y after a challenge is SCA: nothing is counted, and nothing is reset here (``challenge_end`` reset the
+    counters at the moment of the SCA). A frictionless Y rests on an exemption the ACS granted: not SCA, so the
+    payment counts in the remote counter once approved; a low-value one is checked against the counter again
+    now, under the card's lock, as several frictionless Ys given before any was authorized must not take the
+    card past the ceilings together. The service marks the value used only if the payment is approved.
+    """
+    request = ctx.request
+    try:
+        record = authentication_value_check(
+            request.authentication_value,
+            card=ctx.card,
+            amount_minor=request.amount_minor,
+            currency=request.currency,
+            merchant_id=request.merchant_id,
+            eci=request.eci,
+            now=ctx.now,
+        )
+    except AuthenticationValueInvalid:
+        return Decline(Reason.SCA_REQUIRED)
+    if record.exemption == Exemption.LOW_VALUE:
+        if not _low_value_allowed(ctx):
+            return Decline(Reason.SCA_REQUIRED)
+        ctx.sca_exemption = ScaExemption.LOW_VALUE
+        ctx.counted = exemptions.Kind.REMOTE
+    elif record.exemption == Exemption.TRUSTED_MERCHANT:
+        ctx.sca_exemption = ScaExemption.TRUSTED_BENEFICIARY
+        ctx.counted = exemptions.Kind.REMOTE
+    ctx.authentication = record
     return None
 
 

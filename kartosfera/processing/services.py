@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.accounts.models import Account
+from kartosfera.acs.services import authentication_value_use
 from kartosfera.cards.models import Brand, Card, CardProduct
 from kartosfera.cards.pan import pan_brand, pan_fingerprint
 from kartosfera.cards.pin import PIN_TRY_LIMIT
@@ -292,6 +293,8 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | Non
             "status": AuthorizationStatus.PENDING,
             "expires_at": hold_expires_at(brand=brand, mcc=request.mcc, channel=request.channel, now=now),
             "sca_exemption": ctx.sca_exemption,
+            # The 3-D Secure authentication the payment's value came from (check_sca), used below.
+            "authentication": ctx.authentication,
         }
     authorization = new_authorization(request, fingerprint=fingerprint, brand=brand, now=now, **common, **values)
     # The writes go in one round trip: the authorization, the hold and the day's counters, the audit row.
@@ -308,6 +311,9 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | Non
     _saved(authorization, writes.rows(inserted))
     if authorization.approved:
         ctx.account.held_minor += authorization.held_minor
+        if ctx.authentication is not None:
+            # Only an approval uses the value: a payment declined for its funds or limits may be sent again with it.
+            authentication_value_use(record=ctx.authentication, card=card, now=now)
     if card_updates:
         _card_updated(actor, card, card_updates)
     conversion_charge_after_commit(authorization)  # CBPR2: an approved converted payment's charge, after commit

@@ -12,7 +12,16 @@ PSD2 soft declines are answered as the terminal and the merchant would (docs/pro
 above it), and a tap the card core soft-declines past its contactless counter
 (``contactless_pin_required``) is paid again at once by chip; small internet payments often
 claim the low-value exemption instead of 3-D Secure, and one soft-declined
-(``sca_required``) is sent again with a 3-D Secure authentication, which resets the counters.
+(``sca_required``) is sent again with a 3-D Secure authentication.
+
+**3-D Secure** comes from our own ACS, in-process, at the payment's moment: an AReq through
+``areq_answer(now=payment.when)`` (terminal.py: ``three_ds_authenticate``). A frictionless Y
+(a low-value or trusted-merchant exemption of the ACS) is used as it is. For a C the simulator
+plays the holder who typed the right 3-D Secure PIN and SMS code: it ends the challenge with
+``challenge_end(authenticated=True, now=…)`` (the SCA that resets the PSD2 counters); no SMS is
+sent and no PIN is typed. A holder without a 3-D Secure PIN cannot pass a challenge: the payment
+goes without 3-D Secure and the card core soft-declines it, as it would a real one. An N or R
+(a card that cannot pay, internet payments locked) goes without 3-D Secure too.
 
 Two ways to play, one traffic plan:
 
@@ -45,14 +54,13 @@ its chip payments go without a PIN, ATM withdrawals arrive as stand-in advices, 
 "wrong PIN" is a random PIN on a card that has a PIN set, at most one per card per run
 and only while its wrong-PIN counter is 0, so the simulator never blocks a PIN. That is
 also why a soft-declined tap is re-run by chip, not as a tap with the PIN as a real
-terminal would: only a right PIN or a 3-D Secure authentication resets the contactless
+terminal would: only a right PIN or a 3-D Secure challenge resets the contactless
 counter, so a card that paid 5 taps in a row is soft-declined again until its next
-authenticated internet payment.
+3-D Secure challenge.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import heapq
@@ -66,7 +74,10 @@ from typing import Any, Protocol
 
 from django.utils import timezone
 
-from kartosfera.cards.models import Brand, Card
+from kartosfera.acs.directory import rreq_deliver
+from kartosfera.acs.models import TransStatus
+from kartosfera.acs.services import challenge_end
+from kartosfera.cards.models import Card
 from kartosfera.cards.pan import decrypt_pan
 from kartosfera.cards.usability import card_usability
 from kartosfera.core.audit import Actor
@@ -81,7 +92,7 @@ from kartosfera.processing.merchants import MERCHANTS, DemoMerchant, demo_billin
 from kartosfera.processing.models import HOLDING_STATUSES, Authorization, Channel, ScaExemption
 from kartosfera.processing.schemas import AdviceIn, AuthorizationIn, ClearingBatchIn
 from kartosfera.processing.services import authorization_decide
-from kartosfera.processing.terminal import ProcessorClient, authorization_body
+from kartosfera.processing.terminal import ProcessorClient, authorization_body, three_ds_authenticate, three_ds_data
 
 ACTOR = Actor.system("manage.py simulate_card_traffic")
 ID_PREFIX = "sim"
@@ -111,6 +122,8 @@ REFUND_SHARE = 0.04
 FORCE_POST_SHARE = 0.02  # cleared without any authorization (offline: on board, a toll gate)
 FUEL_MCCS = frozenset({"5541", "5542"})
 BATCH_LIMIT = 500  # the clearing endpoint's batch size
+# The ACS's rule for a challenge of a holder without a 3-D Secure PIN (acs/decision.py): it can only end N.
+NO_THREEDS_PIN_RULE = "no_threeds_pin"
 
 
 @dataclass(frozen=True)
@@ -140,7 +153,6 @@ class Payment:
     with_3ds: bool = True
     # An internet payment without 3-D Secure that claims the low-value exemption.
     low_value_claim: bool = False
-    auth_value: str = ""
     # Follow-ups, only played when the payment was approved: ("increment" | "reversal", amount or None).
     follow_ups: list[tuple[str, int | None]] = field(default_factory=list)
     settlement: Settlement = Settlement()
@@ -230,7 +242,6 @@ def _payment(rng: random.Random, card: Card, when: dt.datetime, *, pin_try: bool
     else:
         channel = Channel.POS_CHIP
     payment = Payment(card=card, merchant=merchant, amount_minor=amount, channel=channel, when=when, today=today)
-    payment.auth_value = base64.b64encode(rng.randbytes(20)).decode()
     payment.with_3ds = rng.random() >= NO_3DS_SHARE
     low_value_draw = rng.random()
     small = amount <= LOW_VALUE_MAX_MINOR[merchant.currency]
@@ -303,6 +314,7 @@ def traffic_plan(
 
 
 class Player(Protocol):
+    def moment(self, payment: Payment) -> dt.datetime: ...
     def authorize(self, body: dict[str, Any], payment: Payment) -> tuple[bool, str]: ...
     def advise(self, body: dict[str, Any], payment: Payment) -> None: ...
     def reverse(self, authorization_id: str, body: dict[str, Any], payment: Payment) -> None: ...
@@ -312,6 +324,9 @@ class Player(Protocol):
 
 class ServicePlayer:
     """Past moments: the service layer with their own time (see the module's docstring)."""
+
+    def moment(self, payment: Payment) -> dt.datetime:
+        return payment.when
 
     def authorize(self, body: dict[str, Any], payment: Payment) -> tuple[bool, str]:
         request = api_request(AuthorizationIn.model_validate(body))
@@ -369,6 +384,9 @@ class HttpPlayer:
     def __init__(self, client: ProcessorClient) -> None:
         self.client = client
 
+    def moment(self, payment: Payment) -> dt.datetime:
+        return timezone.now()  # the server decides at its own now
+
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         answer = self.client.post(path, body)
         if answer.status != 200:
@@ -404,11 +422,36 @@ def run_tag(seed: int) -> str:
     return f"{ID_PREFIX}-s{seed}-{secrets.token_hex(4)}"
 
 
-def _body(payment: Payment, processor_id: str, *, channel: str, with_3ds: bool, claim: str = "") -> dict[str, Any]:
-    brand = payment.card.product.brand
+def _three_ds(payment: Payment, when: dt.datetime) -> dict[str, str]:
+    """The payment's 3-D Secure data from our ACS at ``when`` (the module's docstring, "3-D Secure"); {} when
+    the holder is not authenticated."""
+    record = three_ds_authenticate(
+        card=payment.card,
+        merchant=payment.merchant,
+        amount_minor=payment.amount_minor,
+        currency=payment.merchant.currency,
+        now=when,
+    )
+    if record.trans_status == TransStatus.CHALLENGE and record.decision_rule != NO_THREEDS_PIN_RULE:
+        # The holder typed the right 3-D Secure PIN and SMS code (simulated: nothing is typed, no SMS is sent).
+        record = challenge_end(actor=ACTOR, record=record, authenticated=True, now=when)
+        # And the ACS tells the directory server, as after a real challenge (the demo's in-process one).
+        rreq_deliver(record_id=record.pk, now=when)
+    return three_ds_data(record) if record.trans_status == TransStatus.AUTHENTICATED else {}
+
+
+def _body(
+    payment: Payment,
+    processor_id: str,
+    *,
+    channel: str,
+    with_3ds: bool,
+    claim: str = "",
+    when: dt.datetime | None = None,
+) -> dict[str, Any]:
     three_ds: dict[str, str] = {}
-    if with_3ds:
-        three_ds = {"eci": "05" if brand == Brand.VISA else "02", "authentication_value": payment.auth_value}
+    if with_3ds and channel == Channel.ECOMMERCE and when is not None:
+        three_ds = _three_ds(payment, when)
     return authorization_body(
         card=payment.card,
         merchant=payment.merchant,
@@ -435,7 +478,8 @@ RETRIES = {
 def _authorize(player: Player, payment: Payment, processor_id: str, stats: Counter[str]) -> str | None:
     """Authorize ``payment`` (and once more after a PSD2 soft decline); the approved authorization's id, or None."""
     claim = ScaExemption.LOW_VALUE if payment.low_value_claim else ""
-    body = _body(payment, processor_id, channel=payment.channel, with_3ds=payment.with_3ds, claim=claim)
+    when = player.moment(payment)
+    body = _body(payment, processor_id, channel=payment.channel, with_3ds=payment.with_3ds, claim=claim, when=when)
     approved, reason = player.authorize(body, payment)
     stats["approved" if approved else "declined"] += 1
     retry = RETRIES.get(reason)
@@ -444,7 +488,8 @@ def _authorize(player: Player, payment: Payment, processor_id: str, stats: Count
         return processor_id if approved else None
     suffix, channel, with_3ds = retry
     retry_id = f"{processor_id}-{suffix}"
-    approved, _reason = player.authorize(_body(payment, retry_id, channel=channel, with_3ds=with_3ds), payment)
+    again = _body(payment, retry_id, channel=channel, with_3ds=with_3ds, when=when)
+    approved, _reason = player.authorize(again, payment)
     stats["approved" if approved else "declined"] += 1
     stats[f"re-sent after {reason}"] += 1
     return retry_id if approved else None

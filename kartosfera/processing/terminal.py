@@ -3,27 +3,35 @@
 Both play the card processor against the REAL processor API over HTTP
 (docs/processing.md), with a processor key of their own: :func:`dev_processor_token`
 keeps its token in a 0600 file under var/ (``DEV_PROCESSOR_KEY_PATH``), because the
-database keeps only a hash of it. Neither exists in production.
+database keeps only a hash of it. An internet payment's 3-D Secure data come from our
+own ACS (``three_ds_authenticate``: an AReq in-process), never made up: the card core
+accepts only a value our ACS gave. Neither exists in production.
 """
 
 from __future__ import annotations
 
-import base64
+import datetime as dt
 import json
 import os
 import secrets
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 
+from kartosfera.acs.currencies import ALPHA_TO_NUMERIC
+from kartosfera.acs.models import AuthenticationRecord
+from kartosfera.acs.schemas import AReqIn
+from kartosfera.acs.services import AReq, areq_answer
 from kartosfera.api.models import ApiScope
 from kartosfera.api.services import api_key_authenticate, api_key_create
-from kartosfera.cards.models import Brand, Card
+from kartosfera.cards.models import Card
 from kartosfera.cards.pan import decrypt_pan
 from kartosfera.cards.pinblock import pin_block_encipher
 from kartosfera.core.audit import Actor
@@ -102,18 +110,69 @@ class ProcessorClient:
             return ApiAnswer(0, {"detail": str(exc)})
 
 
-def three_ds_data(brand: str) -> dict[str, str]:
-    """A successful 3-D Secure authentication's data, as the merchant's 3DS server would send it."""
-    return {
-        "eci": "05" if brand == Brand.VISA else "02",
-        "authentication_value": base64.b64encode(secrets.token_bytes(20)).decode(),
-        "ds_transaction_id": secrets.token_hex(16),
-    }
+# ISO 3166-1 numeric codes of the demo merchants' countries (the AReq's merchantCountryCode).
+COUNTRY_NUMERIC = {"PL": "616", "DE": "276", "AT": "040", "CZ": "203", "FR": "250", "NL": "528", "SE": "752"}
+DEV_3DS_SERVER = Actor.system("development 3DS server")
+# The ARes names where the holder's browser would go for a challenge; the development tools never go there.
+DEV_CHALLENGE_URL = "http://127.0.0.1:8000/acs/challenge"
+DEV_ACQUIRER_BIN = "412345"
 
 
 def merchant_id_of(merchant: DemoMerchant) -> str:
-    """The demo merchant's id at its acquirer: the authorization's merchant.id and the AReq's acquirerMerchantID."""
+    """The acquirer's merchant id of a demo merchant, in the AReq and in the authorization alike."""
     return f"M{merchant.key.upper()[:20]}"
+
+
+def three_ds_authenticate(
+    *,
+    card: Card,
+    merchant: DemoMerchant,
+    amount_minor: int,
+    currency: str,
+    now: dt.datetime | None = None,
+) -> AuthenticationRecord:
+    """Ask our ACS to authenticate a payment, as the merchant's 3DS server would: an AReq (parsed by the ACS API's
+    schema) through ``areq_answer`` in-process, at ``now``. The record has the answer: a Y with its value and
+    ECI (``three_ds_data``), a C (the holder must pass the challenge), or an N / R."""
+    moment = now or timezone.now()
+    fields = {
+        "messageType": "AReq",
+        "messageVersion": "2.2.0",
+        "threeDSServerTransID": str(uuid.uuid4()),
+        "dsTransID": str(uuid.uuid4()),
+        "acctNumber": decrypt_pan(card.pan_ciphertext),
+        "cardExpiryDate": card.expiry.strftime("%y%m"),
+        "deviceChannel": "02",
+        "messageCategory": "01",
+        "purchaseAmount": str(amount_minor),
+        "purchaseCurrency": ALPHA_TO_NUMERIC[currency],
+        "purchaseExponent": "2",
+        "purchaseDate": moment.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S"),
+        "merchantName": merchant.name[:40],
+        "mcc": merchant.mcc,
+        "merchantCountryCode": COUNTRY_NUMERIC[merchant.country],
+        "acquirerBIN": DEV_ACQUIRER_BIN,
+        "acquirerMerchantID": merchant_id_of(merchant),
+        "notificationURL": "https://merchant.example/3ds/notify",
+    }
+    payload = AReqIn.model_validate(fields)
+    ares = json.loads(
+        areq_answer(
+            actor=DEV_3DS_SERVER,
+            areq=AReq(fields=payload.model_dump(exclude_none=True), pan=payload.acctNumber),
+            challenge_url=DEV_CHALLENGE_URL,
+            now=now,
+        )
+    )
+    return AuthenticationRecord.objects.get(acs_trans_id=ares["acsTransID"])
+
+
+def three_ds_data(record: AuthenticationRecord) -> dict[str, str]:
+    """The authorization's 3-D Secure data of an authentication our ACS answered Y, as the 3DS server passes it on."""
+    data = {"eci": record.eci, "authentication_value": record.authentication_value}
+    if record.areq.get("dsTransID"):
+        data["ds_transaction_id"] = str(record.areq["dsTransID"])
+    return data
 
 
 def authorization_body(
@@ -155,10 +214,9 @@ def authorization_body(
     if pin is not None:
         body["pin_block"] = pin_block_encipher(pin=pin, pan=pan).hex().upper()
     if channel == Channel.ECOMMERCE:
-        # An empty ``three_ds`` sends none: the payment the SCA check soft-declines.
-        data = three_ds if three_ds is not None else three_ds_data(card.product.brand)
-        if data:
-            body["three_ds"] = data
+        # Without ``three_ds`` (three_ds_data of our ACS's Y), the card core needs an exemption or soft-declines.
+        if three_ds:
+            body["three_ds"] = three_ds
         if sca_exemption:
             body["sca_exemption"] = sca_exemption
     return body

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -15,6 +15,8 @@ from kartosfera.acs.services import (
     AUTHENTICATION_VALUE_VALIDITY,
     AuthenticationValueInvalid,
     areq_answer,
+    authentication_value_check,
+    authentication_value_use,
     authentication_value_verify,
 )
 from kartosfera.acs.tests.helpers import CHALLENGE_URL, DS, areq, with_threeds_pin
@@ -36,7 +38,14 @@ def _authenticated(**overrides):
 
 
 def _payment(tc, **overrides):
-    values = {"card": tc.card, "amount_minor": 2500, "currency": "PLN", "merchant_id": "MERCHANT-001", "now": NOW}
+    values = {
+        "card": tc.card,
+        "amount_minor": 2500,
+        "currency": "PLN",
+        "merchant_id": "MERCHANT-001",
+        "eci": "05",
+        "now": NOW,
+    }
     values.update(overrides)
     return values
 
@@ -66,6 +75,47 @@ def test_the_value_fails_when_a_covered_field_changes(change):
     with pytest.raises(AuthenticationValueInvalid):
         authentication_value_verify(value, **_payment(tc, **change))
     assert AuthenticationRecord.objects.get(authentication_value=value).status == RecordStatus.AUTHENTICATED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("amount_minor", [0, -1, 2_501])
+def test_the_amount_must_be_above_zero_and_within_the_authenticated_one(amount_minor):
+    # A bookshop's MCC (5942) has no over-capture tolerance; less than authenticated is fine (a split shipment).
+    tc, value = _authenticated()
+    with pytest.raises(AuthenticationValueInvalid):
+        authentication_value_verify(value, **_payment(tc, amount_minor=amount_minor))
+    assert authentication_value_verify(value, **_payment(tc, amount_minor=1)).status == RecordStatus.USED
+
+
+@pytest.mark.django_db
+def test_the_tolerance_is_the_mccs():
+    tc, value = _authenticated(mcc="7011")  # lodging: 15 %
+    with pytest.raises(AuthenticationValueInvalid):
+        authentication_value_verify(value, **_payment(tc, amount_minor=2_876))
+    authentication_value_verify(value, **_payment(tc, amount_minor=2_875))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("eci", ["", "06", "07", "02"])
+def test_the_eci_must_be_the_records(eci):
+    # 06 and 07 are Visa's, but not what the ACS gave (05); 02 is Mastercard's.
+    tc, value = _authenticated()
+    with pytest.raises(AuthenticationValueInvalid):
+        authentication_value_verify(value, **_payment(tc, eci=eci))
+
+
+@pytest.mark.django_db
+def test_the_check_writes_nothing_and_the_use_marks_it_used():
+    tc, value = _authenticated()
+    with transaction.atomic():
+        record = authentication_value_check(value, **_payment(tc))
+    assert AuthenticationRecord.objects.get(pk=record.pk).status == RecordStatus.AUTHENTICATED
+    assert not AuditEvent.objects.filter(action="acs.authentication.used").exists()
+    with transaction.atomic():
+        authentication_value_use(record=record, card=tc.card, now=NOW)
+    assert AuthenticationRecord.objects.get(pk=record.pk).status == RecordStatus.USED
+    with pytest.raises(AuthenticationValueInvalid), transaction.atomic():
+        authentication_value_check(value, **_payment(tc))
 
 
 @pytest.mark.django_db

@@ -30,6 +30,7 @@ from kartosfera.acs.dev_shop import (
     dev_acs_token,
     new_order,
 )
+from kartosfera.acs.directory import rreq_deliver
 from kartosfera.acs.models import AuthenticationRecord
 from kartosfera.acs.schemas import AReqIn, notification_url_allowed
 from kartosfera.acs.services import challenge_end
@@ -418,8 +419,6 @@ def _challenge_started(client: Client, tc) -> tuple[AuthenticationRecord, str]:
 
 def _challenge_ended(record: AuthenticationRecord, **how: Any) -> None:
     """The ACS ends the challenge and delivers the RReq to the in-process directory server."""
-    from kartosfera.acs.directory import rreq_deliver
-
     challenge_end(actor=factories.SYSTEM, record=record, **how)
     rreq_deliver(record_id=record.pk)
     record.refresh_from_db()
@@ -451,13 +450,15 @@ def test_the_result_waits_for_the_rreq_then_authorizes_once_with_its_value(live_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failed_challenge_is_not_authenticated_and_the_card_core_wants_sca(live_server, dev):
+def test_a_cancelled_challenge_is_not_authenticated_and_the_card_core_wants_sca(live_server, dev):
     tc = active_card(internet_limit_default_minor=100_000)
     with_threeds_pin(tc)
     client = _live_client(live_server)
     record, session_data = _challenge_started(client, tc)
-    _challenge_ended(record, authenticated=False, reason="09")
+    _challenge_ended(record, authenticated=False, reason="01")
     page = client.post(RESULT, {"threeDSSessionData": session_data}).content.decode()
     authorization = Authorization.objects.get()
     assert not authorization.approved and authorization.decline_reason == "sca_required"
-    assert "Not authenticated" in page and "did not pass the challenge" in page and "sca_required" in page
+    assert (
+        "Not authenticated" in page and "The cardholder cancelled the confirmation." in page and "sca_required" in page
+    )

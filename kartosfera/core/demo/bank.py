@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -37,7 +38,7 @@ from kartosfera.core.demo.banks import (
     demo_bank_load_one,
 )
 from kartosfera.core.demo.identifiers import MASTERCARD_TEST_PREFIX, VISA_TEST_PREFIX, make_iban, make_pan, make_pesel
-from kartosfera.core.errors import Conflict
+from kartosfera.core.errors import Conflict, DomainError
 from kartosfera.core.money import Currency
 from kartosfera.customers.models import BankMembership, Customer, Residency
 from kartosfera.customers.services import customer_create
@@ -45,6 +46,7 @@ from kartosfera.processing.cbpr2 import ecb_rates_set
 from kartosfera.processing.conversion import conversion_rate_set
 from kartosfera.processing.merchants import DEMO_EUR_PLN
 from kartosfera.processing.models import ConversionRate, EcbReferenceRate
+from kartosfera.secure3d.services import threeds_pin_set, threeds_pin_values, threeds_profile_get
 from kartosfera.users.models import User, UserKind
 
 # Published on purpose: the demo prints it. load_demo_bank refuses to run in production.
@@ -53,6 +55,11 @@ DEMO_PASSWORD = "Kartosfera-demo"  # noqa: S105
 # terminal (/dev/terminal/) work before anybody sets a PIN in the portal. Printed with the logins;
 # it passes the trivial-PIN rules for every demo card (checked as it is set).
 DEMO_CARD_PIN = "2468"
+# The 3-D Secure PIN every demo customer without one gets, so that a demo holder can pass a 3-D Secure
+# challenge (the development shop, the traffic simulator's holders) before anybody sets one in the portal:
+# without it every internet payment the ACS challenges is soft-declined. Printed with the logins; not the card
+# PIN (the portal refuses a 3-D Secure PIN equal to a card's PIN).
+DEMO_THREEDS_PIN = "7391"
 # Where the demo serves: scripts/demo.sh runs runserver on 127.0.0.1:$DEMO_PORT (8000 by default)
 # and passes the same port to load_demo_bank, so that every printed address is one that works.
 DEMO_HOST = "127.0.0.1"
@@ -307,6 +314,7 @@ class LoadCounts:
     cards: int = 0
     users: int = 0
     pins: int = 0
+    threeds_pins: int = 0
     reference_rates: int = 0
 
     @property
@@ -322,6 +330,7 @@ class LoadCounts:
             + self.cards
             + self.users
             + self.pins
+            + self.threeds_pins
             + self.reference_rates
         )
 
@@ -510,6 +519,23 @@ def _give_demo_pin(card: Card, counts: LoadCounts) -> Card:
     )
 
 
+def _give_demo_threeds_pin(customer: Customer, counts: LoadCounts) -> None:
+    """Set DEMO_THREEDS_PIN as ``customer``'s 3-D Secure PIN through the portal's service, unless they have one.
+
+    The same service as the portal's 3-D Secure page after its SMS code (the keyed value, the check against the
+    card PINs, the audit row and the holder's SMS, which lands in the development SMS outbox). A customer for
+    whom the PIN rules refuse it (a card ending in these digits, a card whose holder chose this PIN) keeps none.
+    """
+    if threeds_profile_get(customer=customer).has_pin:
+        return
+    try:
+        values = threeds_pin_values(DEMO_THREEDS_PIN, customer=customer)
+        threeds_pin_set(actor=DEMO_ACTOR, customer=customer, **values)
+    except (ValidationError, DomainError):
+        return
+    counts.threeds_pins += 1
+
+
 def _load_portal_user(spec: CustomerSpec, customer: Customer, counts: LoadCounts) -> None:
     if not spec.registered or User.objects.filter(customer=customer).exists():
         return
@@ -581,6 +607,9 @@ def demo_bank_load() -> LoadCounts:
     pinless = Card.objects.filter(pk__in=[card.pk for card in cards.values()], pin_verification_value="")
     for pinless_card in pinless.select_related("customer", "product").order_by("pk"):
         _give_demo_pin(pinless_card, counts)
+    # After the card PINs: the 3-D Secure PIN is compared with them.
+    for customer in customers.values():
+        _give_demo_threeds_pin(customer, counts)
     _load_reference_rates(today, counts)
     return counts
 

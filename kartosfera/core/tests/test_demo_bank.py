@@ -187,7 +187,7 @@ def test_a_demo_bank_loaded_before_pins_gets_them_and_a_pin_the_holder_chose_sta
 
     again = load()
 
-    assert f"{len(pinless)} card PINs set" in again
+    assert f"{len(pinless)} card PINs and 0 3-D Secure PINs set" in again
     for card in Card.objects.filter(pk__in=[card.pk for card in pinless]).select_related("customer"):
         assert pin_matches(DEMO_CARD_PIN, card=card)
     assert pin_matches("8520", card=Card.objects.get(pk=chosen.pk))
@@ -366,3 +366,26 @@ def test_the_banner_lists_the_banks_and_the_helpline_of_the_bank_without_its_own
     assert f"helpline the group's, {settings.HELPLINE_PHONE}" in output
     for card in Card.objects.select_related("bank", "product"):
         assert f"{card.bank.short_name}: {card.product.name} *{card.pan_last4}" in output
+
+
+def test_every_demo_customer_gets_the_demo_3d_secure_pin_and_a_reload_keeps_a_chosen_one(output):
+    from kartosfera.cards.pin import threeds_pin_verification_value, values_match
+    from kartosfera.core.demo.bank import DEMO_THREEDS_PIN
+    from kartosfera.secure3d.models import ThreeDSProfile
+
+    assert f"every demo customer's 3-D Secure PIN is {DEMO_THREEDS_PIN}" in output
+    customers = list(Customer.objects.order_by("pk"))
+    profiles = {p.customer_id: p for p in ThreeDSProfile.objects.all()}
+    for customer in customers:
+        expected = threeds_pin_verification_value(DEMO_THREEDS_PIN, customer=customer)
+        assert values_match(profiles[customer.pk].pin_verification_value, expected), customer.pk
+    # Through the portal's service: its audit row, never the PIN.
+    set_rows = AuditEvent.objects.filter(action="secure3d.pin.set")
+    assert set_rows.count() == len(customers)
+    assert DEMO_THREEDS_PIN not in str(list(set_rows.values("before", "after")))
+    # A PIN the holder chose stays on the next load.
+    chosen = customers[0]
+    chosen_value = threeds_pin_verification_value("8520", customer=chosen)
+    ThreeDSProfile.objects.filter(customer=chosen).update(pin_verification_value=chosen_value)
+    load()
+    assert ThreeDSProfile.objects.get(customer=chosen).pin_verification_value == chosen_value

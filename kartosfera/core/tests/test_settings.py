@@ -23,6 +23,7 @@ PRODUCTION = {
     "ACS_AUTHENTICATION_KEY": "a" * 40,
     "DATABASE_URL": "sqlite:///:memory:",
     "SMS_GATEWAY_URL": "https://sms-gateway.example/send",
+    "ACS_DIRECTORY_SERVER_URL": "https://ds.example/rreq",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 
@@ -56,6 +57,7 @@ def test_production_starts_with_everything_set():
         "PIN_ENCRYPTION_KEY",
         "ACS_AUTHENTICATION_KEY",
         "SMS_GATEWAY_URL",
+        "ACS_DIRECTORY_SERVER_URL",
         "REDIS_URL",
         "DATABASE_URL",
     ],

@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import json
+import uuid
 from collections import defaultdict
 from typing import Any
 
 from django.db.models import Sum
 
 from kartosfera.accounts.models import Account
+from kartosfera.acs.models import AuthenticationRecord
 from kartosfera.cards.models import Brand, Card
 from kartosfera.cards.operations_services import card_activate
 from kartosfera.cards.pin import pin_verification_value
@@ -100,6 +103,81 @@ def decide(tc: CardFixture, *, pin: str | None = None, now: Any = None, **overri
     request = request_for(tc, **overrides)
     pin_block = None if pin is None else pin_block_encipher(pin=pin, pan=request.pan).hex().upper()
     return authorization_decide(actor=PROCESSOR, request=request, pin_block=pin_block, now=now)
+
+
+# The 3-D Secure PIN authenticate() gives a holder who has none (never a card's PIN: PIN above).
+THREEDS_PIN = "7391"
+DIRECTORY_SERVER = Actor(type="api_client", id="kfk_ds", label="directory server")
+
+
+def authenticate(
+    tc: CardFixture,
+    *,
+    amount_minor: int = 4_250,
+    merchant_id: str = "MID000123",
+    currency: str | None = None,
+    mcc: str = "5411",
+    challenge: bool = True,
+    now: Any = None,
+) -> AuthenticationRecord:
+    """A 3-D Secure authentication of a payment by our ACS, as the merchant's 3DS server gets it (the defaults are
+    request_for's payment).
+
+    ``challenge``: the 3DS requestor mandates a challenge, and the holder passes it (the 3DS PIN and the SMS
+    code: ``challenge_end``, which resets the PSD2 counters); else the ACS must answer a frictionless Y (an
+    exemption of its own). The record has the value and the ECI to send (``three_ds``).
+    """
+    from kartosfera.acs.currencies import numeric_of
+    from kartosfera.acs.models import TransStatus
+    from kartosfera.acs.services import AReq, areq_answer, challenge_end
+    from kartosfera.cards.pin import threeds_pin_verification_value
+    from kartosfera.secure3d.models import ThreeDSProfile
+
+    customer = tc.card.customer
+    profile, _created = ThreeDSProfile.objects.get_or_create(customer=customer)
+    if not profile.has_pin:
+        profile.pin_verification_value = threeds_pin_verification_value(THREEDS_PIN, customer=customer)
+        profile.save(update_fields=["pin_verification_value"])
+    fields: dict[str, Any] = {
+        "messageType": "AReq",
+        "messageVersion": "2.2.0",
+        "threeDSServerTransID": str(uuid.uuid4()),
+        "acctNumber": tc.pan,
+        "deviceChannel": "02",
+        "messageCategory": "01",
+        "purchaseAmount": str(amount_minor),
+        "purchaseCurrency": numeric_of(currency or tc.card.account.currency),
+        "purchaseExponent": "2",
+        "purchaseDate": "20261130101500",
+        "merchantName": "Biedronka 1234",
+        "mcc": mcc,
+        "merchantCountryCode": "616",
+        "acquirerBIN": "412345",
+        "acquirerMerchantID": merchant_id,
+        "notificationURL": "https://merchant.example/3ds/notify",
+    }
+    if challenge:
+        fields["threeDSRequestorChallengeInd"] = "04"  # mandated: no exemption applies
+    ares = json.loads(
+        areq_answer(
+            actor=DIRECTORY_SERVER,
+            areq=AReq(fields=fields, pan=tc.pan),
+            challenge_url="https://testserver/acs/challenge",
+            now=now,
+        )
+    )
+    record = AuthenticationRecord.objects.get(acs_trans_id=ares["acsTransID"])
+    if challenge:
+        assert ares["transStatus"] == TransStatus.CHALLENGE, ares
+        record = challenge_end(actor=DIRECTORY_SERVER, record=record, authenticated=True, now=now)
+    else:
+        assert ares["transStatus"] == TransStatus.AUTHENTICATED, ares
+    return record
+
+
+def three_ds(record: AuthenticationRecord) -> dict[str, str]:
+    """The authorization request's 3-D Secure fields for ``record``'s authentication."""
+    return {"eci": record.eci, "authentication_value": record.authentication_value}
 
 
 def card_of(customer: Any, product: Any, *, balance_minor: int | None = None) -> CardFixture:

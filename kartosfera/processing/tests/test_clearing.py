@@ -39,7 +39,15 @@ from kartosfera.processing.models import (
     Posting,
     PostingKind,
 )
-from kartosfera.processing.tests.helpers import PROCESSOR, CardFixture, active_card, books_check, decide
+from kartosfera.processing.tests.helpers import (
+    PROCESSOR,
+    CardFixture,
+    active_card,
+    authenticate,
+    books_check,
+    decide,
+    three_ds,
+)
 
 pytestmark = pytest.mark.django_db
 BALANCE = 1_000_000
@@ -149,7 +157,7 @@ def test_an_increment_raises_what_may_be_cleared_without_review():
 
 def test_partial_shipments_each_lower_the_hold_and_the_final_one_releases_the_rest():
     tc = active_card(balance_minor=BALANCE, internet_limit_default_minor=300_000)
-    authorization = approve(tc, 30_000, channel=Channel.ECOMMERCE, eci="05", authentication_value="AAAB")
+    authorization = approve(tc, 30_000, channel=Channel.ECOMMERCE, **three_ds(authenticate(tc, amount_minor=30_000)))
     first = clear(authorization, 12_000, final=False)
     authorization.refresh_from_db()
     assert authorization.status == AuthorizationStatus.PARTIALLY_SETTLED and authorization.held_minor == 18_000
@@ -217,9 +225,8 @@ def test_an_internet_force_post_counts_in_the_internet_limit_on_the_day_it_posts
     assert AuditEvent.objects.get(action="processing.clearing.posted").after["channel"] == "ecommerce"
     check_books(tc)
     # So the day's internet limit has 10 000 left: an internet payment of 20 000 is declined by it.
-    declined = decide(
-        tc, amount_minor=20_000, channel=Channel.ECOMMERCE, eci="05", authentication_value="AAAB", now=now
-    ).authorization
+    secure = three_ds(authenticate(tc, amount_minor=20_000, now=now))
+    declined = decide(tc, amount_minor=20_000, channel=Channel.ECOMMERCE, now=now, **secure).authorization
     assert declined.decline_reason == "internet_limit_exceeded"
 
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
+from kartosfera.acs.models import AuthenticationRecord, RecordStatus
 from kartosfera.api.models import ApiKey
 from kartosfera.cards.models import Brand, Card
 from kartosfera.core.demo.bank import DEMO_CARD_PIN, card_reference, demo_bank_load
@@ -187,3 +188,27 @@ def test_the_pin_field_tells_the_demo_pin(client, dev):
     assert f"The demo bank&#x27;s cards have the PIN {DEMO_CARD_PIN}" in client.get(TERMINAL).content.decode()
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "pl"
     assert f"mają PIN {DEMO_CARD_PIN}" in client.get(TERMINAL).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_online_with_3d_secure_asks_our_acs_and_sends_a_frictionless_ys_value(live_server, dev):
+    tc = active_card(brand=Brand.MASTERCARD, internet_limit_default_minor=100_000)
+    page = _pay(_live_client(live_server), tc.card, channel="online", merchant="allegro", amount="19,99")
+    authorization = Authorization.objects.get()
+    assert authorization.approved and authorization.sca_exemption == "low_value"
+    record = AuthenticationRecord.objects.get()
+    assert (record.trans_status, record.exemption, record.status) == ("Y", "low_value", RecordStatus.USED)
+    assert authorization.authentication_id == record.pk and record.acquirer_merchant_id == authorization.merchant_id
+    assert "Approved" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_online_with_3d_secure_that_needs_a_challenge_sends_nothing_and_points_to_the_shop(client, dev):
+    tc = active_card(internet_limit_default_minor=100_000)
+    # Above the low-value exemption: the ACS asks the holder. No authorization is sent (the API is not even
+    # reachable from this client: a sent one would be an error message).
+    page = _pay(client, tc.card, channel="online", merchant="allegro", amount="250").content.decode()
+    assert "The holder must confirm this payment" in page and 'href="/dev/shop/"' in page
+    assert "could not be reached" not in page
+    assert not Authorization.objects.exists()
+    assert AuthenticationRecord.objects.get().status == RecordStatus.CHALLENGE_PENDING

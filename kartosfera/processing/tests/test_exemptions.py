@@ -41,7 +41,16 @@ from kartosfera.processing.models import (
 )
 from kartosfera.processing.schemas import AuthorizationIn
 from kartosfera.processing.services import AuthorizationIdConflict, authorization_decide, request_fingerprint
-from kartosfera.processing.tests.helpers import PIN, PROCESSOR, CardFixture, active_card, decide, request_for
+from kartosfera.processing.tests.helpers import (
+    PIN,
+    PROCESSOR,
+    CardFixture,
+    active_card,
+    authenticate,
+    decide,
+    request_for,
+    three_ds,
+)
 from kartosfera.secure3d.models import ThreeDSProfile, TrustedMerchant
 from kartosfera.testing.concurrency import run_together
 
@@ -67,14 +76,6 @@ def tap(tc: CardFixture, amount_minor: int = 2_000, **overrides: typing.Any):
 
 def online(tc: CardFixture, claim: str = "", amount_minor: int = 2_000, **overrides: typing.Any):
     return decide(tc, channel=Channel.ECOMMERCE, amount_minor=amount_minor, sca_exemption=claim, **overrides)
-
-
-def authenticated(brand: str) -> dict[str, str]:
-    return {"eci": "05" if brand == Brand.VISA else "02", "authentication_value": "AAABBBCCC"}
-
-
-def attempted(brand: str) -> dict[str, str]:
-    return {"eci": "06" if brand == Brand.VISA else "01", "authentication_value": "AAABBBCCC"}
 
 
 def counters(tc: CardFixture) -> tuple[int, int, int, int]:
@@ -418,19 +419,11 @@ def test_low_value_claims_within_the_counter_then_3d_secure_resets_it(brand, eur
     assert counters(tc) == (0, 0, 5, 10_000)
     sixth = declined(online(tc, ScaExemption.LOW_VALUE), "sca_required", _code(brand, "1A", "65"))
     assert sixth.decided_by == "sca"
-    # The merchant authenticates the holder with 3-D Secure: SCA, both counters start again.
+    # The merchant authenticates the holder with 3-D Secure: the challenge is SCA, both counters start again.
     approved(tap(tc), ScaExemption.CONTACTLESS)
-    approved(online(tc, **authenticated(brand)))
+    approved(online(tc, **three_ds(authenticate(tc, amount_minor=2_000))))
     assert counters(tc) == (0, 0, 0, 0)
     approved(online(tc, ScaExemption.LOW_VALUE), ScaExemption.LOW_VALUE)
-
-
-@pytest.mark.django_db
-def test_an_attempted_authentication_passes_counts_and_resets_nothing(brand, eur_rate):
-    tc = active_card(brand=brand, **WEB)
-    approved(tap(tc), ScaExemption.CONTACTLESS)
-    approved(online(tc, **attempted(brand)))
-    assert counters(tc) == (1, 2_000, 1, 2_000)
 
 
 @pytest.mark.django_db

@@ -27,7 +27,16 @@ from kartosfera.processing.models import (
     Posting,
     PostingKind,
 )
-from kartosfera.processing.tests.helpers import PIN, PROCESSOR, active_card, books_check, decide, request_for
+from kartosfera.processing.tests.helpers import (
+    PIN,
+    PROCESSOR,
+    active_card,
+    authenticate,
+    books_check,
+    decide,
+    request_for,
+    three_ds,
+)
 
 pytestmark = pytest.mark.django_db
 OPENING = 400_000
@@ -109,7 +118,8 @@ def test_random_operations_keep_the_invariants(operations):
             _, channel, amount, days_later, partial = operation
             extra = {"pin_entered": True, "pin": PIN} if channel == Channel.ATM else {}
             if channel == Channel.ECOMMERCE:
-                extra = {"eci": "05", "authentication_value": "AAAB"}
+                moment = now + dt.timedelta(days=days_later)
+                extra = three_ds(authenticate(tc, amount_minor=amount, now=moment))
             decision = decide(
                 tc,
                 channel=channel,

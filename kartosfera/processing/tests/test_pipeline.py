@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import secrets
 
 import pytest
 import time_machine
@@ -25,7 +27,16 @@ from kartosfera.core.demo.identifiers import make_pan
 from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.processing.models import Authorization, AuthorizationStatus, Channel
 from kartosfera.processing.services import authorization_decide
-from kartosfera.processing.tests.helpers import PIN, PROCESSOR, CardFixture, active_card, decide, request_for
+from kartosfera.processing.tests.helpers import (
+    PIN,
+    PROCESSOR,
+    CardFixture,
+    active_card,
+    authenticate,
+    decide,
+    request_for,
+    three_ds,
+)
 from kartosfera.secure3d.models import ThreeDSProfile, TrustedMerchant
 from kartosfera.testing import factories
 from kartosfera.testing.factories import SYSTEM
@@ -191,23 +202,19 @@ def test_a_wallet_payment_needs_mobile_payments(brand):
     assert_approved(decide(tc, channel=Channel.WALLET))
 
 
-def _eci(brand: str) -> str:
-    return "05" if brand == Brand.VISA else "02"
-
-
 def test_an_internet_payment_needs_3d_secure(brand):
     tc = active_card(brand=brand, internet_limit_default_minor=500_000)
     assert_declined(decide(tc, channel=Channel.ECOMMERCE), "sca_required", _codes("1A", "65", brand))
-    # The other scheme's ECI does not count.
+    record = authenticate(tc)
+    # The other scheme's ECI does not count, nor does a value our ACS never gave.
     wrong_eci = "02" if brand == Brand.VISA else "05"
-    assert_declined(
-        decide(tc, channel=Channel.ECOMMERCE, eci=wrong_eci, authentication_value="AAABBBCCC"),
-        "sca_required",
-        _codes("1A", "65", brand),
-    )
-    authorization = assert_approved(
-        decide(tc, channel=Channel.ECOMMERCE, eci=_eci(brand), authentication_value="AAABBBCCC")
-    )
+    made_up = base64.b64encode(secrets.token_bytes(20)).decode()
+    for forged in (
+        {"eci": wrong_eci, "authentication_value": record.authentication_value},
+        {"eci": record.eci, "authentication_value": made_up},
+    ):
+        assert_declined(decide(tc, channel=Channel.ECOMMERCE, **forged), "sca_required", _codes("1A", "65", brand))
+    authorization = assert_approved(decide(tc, channel=Channel.ECOMMERCE, **three_ds(record)))
     spend = dict(tc.card.daily_spend.values_list("group", "amount_minor"))
     assert spend == {"noncash": authorization.held_minor, "internet": authorization.held_minor}
 
@@ -223,11 +230,7 @@ def test_a_trusted_merchant_needs_no_3d_secure(brand):
 def test_internet_payments_locked_after_3ds_failures(brand):
     tc = active_card(brand=brand, internet_limit_default_minor=500_000)
     ThreeDSProfile.objects.create(customer_id=tc.card.customer_id, locked_until=timezone.now() + dt.timedelta(hours=3))
-    assert_declined(
-        decide(tc, channel=Channel.ECOMMERCE, eci=_eci(brand), authentication_value="AAABBBCCC"),
-        "internet_payments_locked",
-        "62",
-    )
+    assert_declined(decide(tc, channel=Channel.ECOMMERCE), "internet_payments_locked", "62")
     # The lock is for internet payments only.
     assert_approved(decide(tc, channel=Channel.POS_CHIP))
 
@@ -237,22 +240,27 @@ def test_internet_payments_locked_after_3ds_failures(brand):
     [
         (Channel.ATM, "cash_limit_minor", "cash_limit_exceeded", {"pin_entered": True, "pin": PIN}),
         (Channel.POS_CHIP, "noncash_limit_minor", "noncash_limit_exceeded", {}),
-        (Channel.ECOMMERCE, "internet_limit_minor", "internet_limit_exceeded", {"eci": "x"}),
+        (Channel.ECOMMERCE, "internet_limit_minor", "internet_limit_exceeded", {"3ds": True}),
     ],
 )
 def test_each_daily_limit_declines_61_past_it(brand, channel, limit_field, reason, extra):
     tc = active_card(brand=brand, internet_limit_default_minor=300_000)
-    if "eci" in extra:
-        extra = {"eci": _eci(brand), "authentication_value": "AAABBBCCC"}
     limit = getattr(tc.card, limit_field)
-    assert_approved(decide(tc, channel=channel, amount_minor=limit - 100, **extra))
-    assert_declined(decide(tc, channel=channel, amount_minor=101, **extra), reason, "61")
-    assert_approved(decide(tc, channel=channel, amount_minor=100, **extra))
+
+    def pay(amount: int):
+        secure = extra
+        if extra.get("3ds"):  # each internet payment is authenticated on its own (a value pays once)
+            secure = three_ds(authenticate(tc, amount_minor=amount))
+        return decide(tc, channel=channel, amount_minor=amount, **secure)
+
+    assert_approved(pay(limit - 100))
+    assert_declined(pay(101), reason, "61")
+    assert_approved(pay(100))
 
 
 def test_an_internet_payment_counts_in_the_non_cash_limit(brand):
     tc = active_card(brand=brand, internet_limit_default_minor=300_000)
-    secure = {"eci": _eci(brand), "authentication_value": "AAABBBCCC"}
+    secure = three_ds(authenticate(tc, amount_minor=300_000))
     assert_approved(decide(tc, channel=Channel.ECOMMERCE, amount_minor=300_000, **secure))
     # Non-cash limit is 500 000: 200 000 remain for the terminal.
     assert_declined(decide(tc, channel=Channel.POS_CHIP, amount_minor=200_001), "noncash_limit_exceeded", "61")
@@ -307,9 +315,8 @@ def test_the_hold_expiry_follows_the_table(brand):
     now = timezone.now()
     hotel = decide(tc, mcc="7011", now=now).authorization
     shop = decide(tc, mcc="5411", now=now).authorization
-    online = decide(
-        tc, mcc="5732", channel=Channel.ECOMMERCE, eci=_eci(brand), authentication_value="A", now=now
-    ).authorization
+    secure = three_ds(authenticate(tc, mcc="5732", now=now))
+    online = decide(tc, mcc="5732", channel=Channel.ECOMMERCE, now=now, **secure).authorization
     assert hotel.expires_at - now == dt.timedelta(days=31 if brand == Brand.VISA else 30)
     assert shop.expires_at - now == dt.timedelta(days=5)
     assert online.expires_at - now == dt.timedelta(days=10)

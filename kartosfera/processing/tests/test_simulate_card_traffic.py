@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+import json
 from collections import Counter
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from kartosfera.accounts.models import Account
+from kartosfera.acs.models import AuthenticationRecord, RecordStatus, RReqStatus
 from kartosfera.cards.models import Brand, Card
 from kartosfera.cards.operations_services import card_block_temporarily
 from kartosfera.core.demo.bank import demo_bank_load
@@ -42,7 +44,14 @@ from kartosfera.processing.simulation import (
     simulation_plan,
     traffic_plan,
 )
-from kartosfera.processing.tests.helpers import PROCESSOR, CardFixture, active_card, books_check, decide
+from kartosfera.processing.tests.helpers import (
+    PROCESSOR,
+    CardFixture,
+    active_card,
+    authenticate,
+    books_check,
+    decide,
+)
 from kartosfera.secure3d.models import ThreeDSProfile
 from kartosfera.testing import factories
 
@@ -191,6 +200,9 @@ class _Player:
         self.answers = [first]
         self.sent: list[dict[str, Any]] = []
 
+    def moment(self, payment: Payment) -> dt.datetime:
+        return timezone.now()
+
     def authorize(self, body: dict[str, Any], payment: Payment) -> tuple[bool, str]:
         self.sent.append(body)
         return self.answers.pop(0) if self.answers else (True, "")
@@ -199,16 +211,23 @@ class _Player:
 @pytest.mark.django_db
 def test_a_low_value_claim_soft_declined_is_sent_again_with_3d_secure():
     tc = active_card(brand=Brand.MASTERCARD)
+    authenticate(tc)  # the holder has a 3-D Secure PIN (and the counters start from a challenge)
+    Card.objects.filter(pk=tc.card.pk).update(psd2_remote_count=5)  # so the ACS asks for a challenge too
     merchant = MERCHANTS_BY_KEY["spotify"]
     payment = Payment(card=tc.card, merchant=merchant, amount_minor=1_799, channel="ecommerce", when=None)
-    payment.with_3ds, payment.low_value_claim, payment.auth_value = False, True, "AAAB"
+    payment.with_3ds, payment.low_value_claim = False, True
     player = _Player((False, "sca_required"))
     stats: Counter[str] = Counter()
     assert _authorize(player, payment, "sim-1", stats) == "sim-1-3ds"
     claimed, again = player.sent
     assert claimed["sca_exemption"] == "low_value" and "three_ds" not in claimed
     assert again["id"] == "sim-1-3ds" and "sca_exemption" not in again
-    assert again["three_ds"] == {"eci": "02", "authentication_value": "AAAB"}
+    # A real value of our ACS: the simulated holder passed the challenge, which reset the counters.
+    record = AuthenticationRecord.objects.get(authentication_value=again["three_ds"]["authentication_value"])
+    assert (record.exemption, record.status, again["three_ds"]["eci"]) == ("", RecordStatus.AUTHENTICATED, "02")
+    assert record.challenge_ended_at is not None and tc.refresh().psd2_remote_count == 0
+    # ... and its RReq went to the (in-process) directory server, as after a real challenge.
+    assert record.rreq_status == RReqStatus.DELIVERED and json.loads(record.rres)["resultsStatus"] == "01"
     assert stats == Counter({"declined": 1, "approved": 1, "re-sent after sca_required": 1})
     # A plain payment without 3-D Secure (no claim) stays declined: the demo's example of the soft decline.
     payment.low_value_claim = False

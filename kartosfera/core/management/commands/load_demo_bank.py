@@ -16,6 +16,7 @@ from kartosfera.core.demo.bank import (
     DEFAULT_DEMO_PORT,
     DEMO_CARD_PIN,
     DEMO_PASSWORD,
+    DEMO_THREEDS_PIN,
     DemoLogin,
     demo_bank_load,
     demo_login_list,
@@ -71,7 +72,8 @@ class Command(BaseCommand):
                     f"{counts.customers} customers, {counts.memberships} memberships at a second bank, "
                     f"{counts.accounts} accounts, "
                     f"{counts.products} card products, {counts.cards} cards, {counts.users} portal users, "
-                    f"{counts.reference_rates} ECB reference rates created; {counts.pins} card PINs set."
+                    f"{counts.reference_rates} ECB reference rates created; {counts.pins} card PINs and "
+                    f"{counts.threeds_pins} 3-D Secure PINs set."
                 )
             )
         else:
@@ -124,6 +126,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Payment terminal: {terminal_url} — every active demo card's PIN is {DEMO_CARD_PIN} "
             "(for chip and ATM payments; until its holder changes it in the portal)"
+        )
+        self.stdout.write(
+            f"3-D Secure: every demo customer's 3-D Secure PIN is {DEMO_THREEDS_PIN} "
+            "(for internet payments the bank asks to confirm; until its holder changes it in the portal)"
         )
 
     def _print_staff(self) -> None:
