@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.utils.formats import number_format
 from django.utils.functional import Promise
-from django.utils.translation import get_language, pgettext, pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from kartosfera.acs.currencies import EXPONENTS, NUMERIC_TO_ALPHA
 from kartosfera.acs.models import AuthenticationRecord, Exemption, RecordStatus, TransStatus
@@ -179,10 +177,7 @@ def authentication_amount(minor: int, currency: str, exponent: int | None = None
     alpha = NUMERIC_TO_ALPHA.get(currency)
     if alpha is not None:
         return format_amount(minor, alpha)
-    digits = exponent if exponent is not None else EXPONENTS.get(currency, 2)
-    number = number_format(Decimal(minor).scaleb(-digits), decimal_pos=digits, use_l10n=True, force_grouping=True)
-    polish = (get_language() or "pl").startswith("pl")
-    return f"{number}\xa0{currency}" if polish else f"{currency}\xa0{number}"
+    return format_amount(minor, currency, exponent=exponent if exponent is not None else EXPONENTS.get(currency, 2))
 
 
 def record_amount(record: AuthenticationRecord) -> str:

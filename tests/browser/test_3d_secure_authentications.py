@@ -59,7 +59,9 @@ def test_the_holder_follows_an_authentication_to_its_payment_by_keyboard(
     check_page()
 
     _press_enter_on(page, page.locator("#payment-link"))
-    expect(page).to_have_url(re.compile(rf"/cards/{annas_authentications.card.pk}/history/\?date_from=.*#authorization-"))
+    expect(page).to_have_url(
+        re.compile(rf"/cards/{annas_authentications.card.pk}/history/\?date_from=.*#authorization-")
+    )
     line = page.locator(".authorization-table tbody tr", has_text="Sklep Internetowy")
     expect(line.get_by_role("link", name="3-D Secure")).to_be_visible()
     check_page()
