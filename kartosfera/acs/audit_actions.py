@@ -52,6 +52,10 @@ def _detail(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool
     return what or why
 
 
+def _merchant(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    return str(after.get("merchant") or "")
+
+
 audit_actions_register(
     AuditAction(
         "acs.authentication.answered",
