@@ -1,4 +1,4 @@
-"""The ACS's API (directory server → Kartosfera): POST /api/acs/v2/areq (docs/3d-secure.md, "The ACS (step 1)")."""
+"""The ACS's API (directory server → Kartosfera): POST /api/acs/v2/areq (docs/3d-secure.md, "The ACS")."""
 
 from __future__ import annotations
 

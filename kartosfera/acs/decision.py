@@ -1,6 +1,6 @@
 """The ACS's decision on an AReq: one small rule per step, asked in RULES' order; the first answer wins.
 
-docs/3d-secure.md, "The ACS (step 1)". transStatusReason codes are EMV 3DS 2.2's (research §6).
+docs/3d-secure.md, "The ACS". transStatusReason codes are EMV 3DS 2.2's (research §6).
 
 1. ``card_unknown``: no card of ours has the number → N 08 (no card record).
 2. ``card_unusable``: expired → N 05; not activated or blocked by the holder → N 12; blocked by the bank or

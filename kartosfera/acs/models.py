@@ -1,6 +1,6 @@
 """The ACS's authentication records: one per 3-D Secure authentication request (AReq), by transaction id.
 
-docs/3d-secure.md, "The ACS (step 1)". No full card number is stored anywhere here: the card is a foreign key
+docs/3d-secure.md, "The ACS". No full card number is stored anywhere here: the card is a foreign key
 (found by the number's keyed fingerprint), the AReq is kept without ``acctNumber``, and the ARes never holds one.
 """
 

@@ -1,6 +1,6 @@
 """The ACS's services: answering an AReq (areq_answer), checking an authentication value and using it once.
 
-docs/3d-secure.md, "The ACS (step 1)". The full card number of an AReq finds the card by its keyed fingerprint
+docs/3d-secure.md, "The ACS". The full card number of an AReq finds the card by its keyed fingerprint
 and goes no further: the stored AReq, the ARes, the audit rows and the logs hold at most its last 4 digits.
 """
 

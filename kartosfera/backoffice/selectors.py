@@ -145,6 +145,27 @@ def customer_file(*, customer: Customer, scope: BankScope, now: dt.datetime | No
     )
 
 
+@dataclass(frozen=True)
+class ThreeDSLock:
+    """Whether the customer's internet payments are locked after wrong 3DS PINs or codes, and until when."""
+
+    locked: bool
+    until: dt.datetime | None
+    # Wrong 3DS PINs or codes in a row since the last right one (the third locks).
+    failed_attempts: int
+
+
+def threeds_lock(*, customer: Customer, now: dt.datetime | None = None) -> ThreeDSLock:
+    """The customer's 3-D Secure lock (the person's: shared by every bank they are a customer of), one query."""
+    now = now or timezone.now()
+    profile = ThreeDSProfile.objects.filter(customer=customer).only("locked_until", "failed_attempts").first()
+    if profile is None:
+        return ThreeDSLock(locked=False, until=None, failed_attempts=0)
+    locked = profile.locked_until is not None and now < profile.locked_until
+    until = profile.locked_until if locked else None
+    return ThreeDSLock(locked=locked, until=until, failed_attempts=profile.failed_attempts)
+
+
 def customer_trail(*, customer: Customer, scope: BankScope, kind: str = "") -> QuerySet[AuditEvent]:
     """The customer's audit trail the scope may read, newest first; only actions of ``kind`` when given."""
     events = scope.events(AuditEvent.objects.filter(customer_id=customer.pk))

@@ -16,6 +16,12 @@ urlpatterns = [
     path("customers/<int:customer_id>/verify/", views.customer_verify, name="verify"),
     path("customers/<int:customer_id>/actions/<slug:action_name>/", views.customer_action, name="customer_action"),
     path("customers/<int:customer_id>/cards/<int:card_id>/history/", views.card_history, name="card_history"),
+    path("customers/<int:customer_id>/3d-secure/", views.customer_authentications, name="authentications"),
+    path(
+        "customers/<int:customer_id>/3d-secure/<uuid:acs_trans_id>/",
+        views.customer_authentication,
+        name="authentication",
+    ),
     path(
         "customers/<int:customer_id>/cards/<int:card_id>/actions/<slug:action_name>/",
         views.card_action,

@@ -8,6 +8,7 @@ the staff member's bank scope: another bank's customer, card or payment is 404.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -32,6 +33,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp import login as otp_login
 from django_ratelimit.decorators import ratelimit
 
+from kartosfera.acs import selectors as acs_selectors
+from kartosfera.acs.presenters import authentication_row, authentication_rows
 from kartosfera.backoffice import selectors
 from kartosfera.backoffice.actions import ACTIONS, CARD_ACTIONS, CUSTOMER_ACTIONS, StaffAction
 from kartosfera.backoffice.auth import StaffLoginRefused, staff_login_code, staff_login_password, staff_logout_record
@@ -296,6 +299,13 @@ def _render_customer(
         "customer_actions": customer_actions,
         "cards": [(card, card_actions[card.pk]) for card in file.cards],
         "trail": trail_rows(file.audit_trail, viewer=Audience.STAFF, staff_names=file.staff_names),
+        "authentications": authentication_rows(
+            list(
+                acs_selectors.authentication_list_for_staff(customer=customer, scope=_scope(request))[
+                    : acs_selectors.STAFF_PREVIEW
+                ]
+            )
+        ),
         "flash": request.session.pop(FLASH_KEY, None),
     }
     return render(request, "backoffice/customer.html", context, status=status)
@@ -362,6 +372,42 @@ def card_history(request: HttpRequest, customer_id: int, card_id: int) -> HttpRe
         "query": query.urlencode(),
     }
     return render(request, "backoffice/card_history.html", context)
+
+
+@never_cache
+@require_GET
+@staff_required(StaffPermission.CUSTOMER_VIEW)
+def customer_authentications(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """The customer's 3-D Secure authentications the scope may see, newest first, paged, and the 3DS lock."""
+    customer = _customer_or_404(request, customer_id)
+    if "page" not in request.GET:
+        # Opening the list is opening the file [PCI DSS 10.2.1.1]; turning its pages is not recorded again.
+        customer_view_record(staff=_staff(request), customer=customer)
+    records = acs_selectors.authentication_list_for_staff(customer=customer, scope=_scope(request))
+    page = Paginator(records, acs_selectors.PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "customer": customer,
+        "page": page,
+        "rows": authentication_rows(list(page.object_list)),
+        "lock": selectors.threeds_lock(customer=customer),
+    }
+    return render(request, "backoffice/authentications.html", context)
+
+
+@never_cache
+@require_GET
+@staff_required(StaffPermission.CUSTOMER_VIEW)
+def customer_authentication(request: HttpRequest, customer_id: int, acs_trans_id: uuid.UUID) -> HttpResponse:
+    """One of the customer's 3-D Secure authentications, with the decision and the payment it authorized."""
+    customer = _customer_or_404(request, customer_id)
+    record = acs_selectors.authentication_get_for_staff(
+        customer=customer, acs_trans_id=acs_trans_id, scope=_scope(request)
+    )
+    if record is None:
+        raise Http404
+    customer_view_record(staff=_staff(request), customer=customer)
+    context = {"customer": customer, "row": authentication_row(record)}
+    return render(request, "backoffice/authentication.html", context)
 
 
 @never_cache

@@ -100,11 +100,15 @@ _FOREIGN_MINOR_UNITS = {
 }
 
 
-def format_amount(minor: int, currency: str) -> str:
-    """Any ISO 4217 amount, localized like ``Money.format`` ("12,50 USD" in Polish, "USD 12.50" in English)."""
+def format_amount(minor: int, currency: str, *, exponent: int | None = None) -> str:
+    """Any ISO 4217 amount, localized like ``Money.format`` ("12,50 USD" in Polish, "USD 12.50" in English).
+
+    ``exponent``: the minor unit's, when the message gave it (a 3-D Secure AReq's purchaseExponent) for a
+    currency not known here by name (its numeric code).
+    """
     if currency in Currency.values:
         return Money(minor, currency).format()
-    digits = _FOREIGN_MINOR_UNITS.get(currency, 2)
+    digits = exponent if exponent is not None else _FOREIGN_MINOR_UNITS.get(currency, 2)
     number = number_format(Decimal(minor).scaleb(-digits), decimal_pos=digits, use_l10n=True, force_grouping=True)
     return f"{number}\xa0{currency}" if _polish() else f"{currency}\xa0{number}"
 

@@ -20,6 +20,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kartosfera.acs.models import AuthenticationRecord
+from kartosfera.acs.presenters import record_result
 from kartosfera.core.countries import country_name
 from kartosfera.core.money import Money, format_amount, format_decimal
 from kartosfera.processing.categories import mcc_category
@@ -82,6 +84,9 @@ class HistoryRow:
     note: str = ""
     # The back office: the clearing records behind the line, in words (review flags included).
     records: tuple[str, ...] = ()
+    # An internet payment's 3-D Secure authentication (its value paid for it) and how it ended, in words.
+    authentication: AuthenticationRecord | None = None
+    authentication_result: str = ""
 
     @property
     def anchor(self) -> str:
@@ -154,6 +159,18 @@ def conversion_charge_text(authorization: Authorization) -> str:
     }
 
 
+def _authentication(authorization: Authorization) -> AuthenticationRecord | None:
+    """The payment's 3-D Secure authentication when the selector joined it (history_entries_load), else None.
+
+    Never a query per line: a caller that did not join it gets lines without the link, not N queries.
+    """
+    if authorization.authentication_id is None:
+        return None
+    if not Authorization._meta.get_field("authentication").is_cached(authorization):
+        return None
+    return authorization.authentication
+
+
 def history_row(
     authorization: Authorization,
     *,
@@ -164,6 +181,7 @@ def history_row(
     code = CODES.get(authorization.decline_reason) if authorization.decline_reason else None
     converted = authorization.currency != authorization.billing_currency
     clearings: list[Posting] = getattr(authorization, "clearings", [])
+    authentication = _authentication(authorization)
     return HistoryRow(
         authorization=authorization,
         at=authorization.created_at,
@@ -190,6 +208,8 @@ def history_row(
         settlement=_settlement(authorization, clearings),
         records=tuple(_record(posting) for posting in clearings) if with_adjustments else (),
         conversion_charge=conversion_charge_text(authorization) if converted else "",
+        authentication=authentication,
+        authentication_result=record_result(authentication).text if authentication is not None else "",
     )
 
 

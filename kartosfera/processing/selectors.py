@@ -15,6 +15,7 @@ from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet,
 from django.http import Http404
 
 from kartosfera.accounts.models import Account
+from kartosfera.acs.selectors import NOT_SHOWN as AUTHENTICATION_NOT_SHOWN
 from kartosfera.cards.models import Card
 from kartosfera.cards.selectors import card_get_for_customer
 from kartosfera.customers.models import Customer
@@ -123,8 +124,8 @@ def history_entries_load(
 ) -> list[Authorization | Posting]:
     """The objects of a page of ``card_history_entries``, in its order, in a fixed number of queries.
 
-    An authorization comes with its conversion charge, its clearings (``clearings``, oldest first)
-    and, for the back office (``staff``), its review and who made it and its reversals and
+    An authorization comes with its conversion charge, its 3-D Secure authentication, its clearings
+    (``clearings``, oldest first) and, for the back office (``staff``), its review and who made it and its reversals and
     increments; a posting with its authorization and its original posting.
     """
     keys = list(entries)
@@ -137,7 +138,10 @@ def history_entries_load(
     )
     authorizations = (
         Authorization.objects.filter(pk__in=authorization_ids)
-        .select_related("conversion_charge")
+        # The 3-D Secure authentication behind an internet payment, joined (the line links it), without the
+        # messages as exchanged, which no line shows.
+        .select_related("conversion_charge", "authentication")
+        .defer(*(f"authentication__{name}" for name in AUTHENTICATION_NOT_SHOWN))
         .prefetch_related(clearings)
     )
     if staff:

@@ -1,9 +1,13 @@
-"""3-D Secure settings (/3d-secure/): the 3DS PIN, the low-value exemption, trusted merchants."""
+"""3-D Secure (/3d-secure/): the settings (the 3DS PIN, the low-value exemption, trusted merchants) and the
+holder's authentications (each internet payment's 3-D Secure answer and what became of it)."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,11 +17,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from kartosfera.acs import selectors as acs_selectors
+from kartosfera.acs.presenters import authentication_row, authentication_rows
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import DomainError
 from kartosfera.customers.identity import mask_phone
 from kartosfera.customers.models import Customer
 from kartosfera.portal.decorators import cardholder_required
+from kartosfera.processing.models import Authorization
 from kartosfera.sca.stepup import stepup_begin, stepup_phone
 from kartosfera.secure3d import services
 from kartosfera.secure3d.forms import ExemptionForm, ThreeDSPinForm, TrustedMerchantForm
@@ -134,3 +141,42 @@ def merchant_remove(request: HttpRequest, pk: int) -> HttpResponse:
     services.trusted_merchant_remove(actor=Actor.for_user(_user(request)), customer=customer, merchant=merchant)
     messages.success(request, _("%(name)s is no longer a trusted merchant.") % {"name": name})
     return redirect("secure3d:index")
+
+
+# --- The holder's authentications ---------------------------------------------------------
+
+
+@never_cache
+@require_safe
+@cardholder_required
+def authentications(request: HttpRequest) -> HttpResponse:
+    """The holder's 3-D Secure authentications, newest first, paged: merchant, amount, result, used or not."""
+    records = acs_selectors.authentication_list_for_customer(customer=_customer(request))
+    page = Paginator(records, acs_selectors.PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request, "secure3d/authentications.html", {"page": page, "rows": authentication_rows(list(page.object_list))}
+    )
+
+
+@never_cache
+@require_safe
+@cardholder_required
+def authentication_detail(request: HttpRequest, acs_trans_id: uuid.UUID) -> HttpResponse:
+    """One authentication and the payment it authorized; another customer's is a 404."""
+    record = acs_selectors.authentication_get_for_customer(customer=_customer(request), acs_trans_id=acs_trans_id)
+    row = authentication_row(record)
+    payment = row.payment
+    payment_url = ""
+    # The link only to the history of the authentication's own card (the holder's, reached through them).
+    if payment is not None and payment.card_id is not None and payment.card_id == record.card_id:
+        payment_url = payment_history_url(payment)
+    context = {"row": row, "payment_url": payment_url}
+    return render(request, "secure3d/authentication_detail.html", context)
+
+
+def payment_history_url(payment: Authorization) -> str:
+    """The payment's line in its card's history: the history of the payment's day, at the line."""
+    assert payment.card_id is not None
+    day = payment.local_date.isoformat()
+    url = reverse("portal:card_history", kwargs={"card_id": payment.card_id})
+    return f"{url}?date_from={day}&date_to={day}#authorization-{payment.pk}"

@@ -85,7 +85,8 @@ def last_text() -> str:
 
 
 def last_code() -> str:
-    match = re.search(r"code (\d{6})", last_text())
+    # "code 123456" in English, "Kod 123456" in Polish.
+    match = re.search(r"\b(?:[Cc]ode|Kod) (\d{6})\b", last_text())
     assert match, last_text()
     return match.group(1)
 
@@ -152,7 +153,7 @@ def test_a_creq_with_padding_is_accepted(client):
 def test_a_malformed_creq_is_a_clear_400_and_writes_nothing(client, creq):
     record = pending()
     response = client.post("/acs/challenge", {"creq": creq})
-    assert response.status_code == 400 and "not valid" in response.content.decode()
+    assert response.status_code == 400 and "jest nieprawidłowe" in response.content.decode()
     record.refresh_from_db()
     assert record.creq == {} and record.code_sends == 0 and not OutboundSms.objects.exists()
 
@@ -208,7 +209,7 @@ def test_a_double_submit_after_the_end_gets_a_clear_page_and_nothing_doubles(cli
     record, token, code = started
     assert step(client, record, token, pin=PIN, code=code).status_code == 200
     again = step(client, record, token, pin=PIN, code=code)
-    assert again.status_code == 409 and "already ended" in again.content.decode()
+    assert again.status_code == 409 and "zostało już zakończone" in again.content.decode()
     assert AuditEvent.objects.filter(action="acs.challenge.ended", object_id=str(record.pk)).count() == 1
     record.refresh_from_db()
     assert record.interactions == 1
@@ -295,8 +296,9 @@ def test_the_lock_page_names_the_midnight_in_polish(client):
         record = pending()
         started = begin(client, record)
         response = _lock_three_times(client, record, token_of(started), last_code(), "pin")
-    # Django's Polish date format (the catalogue's month names come with the coordinator's merge).
-    assert re.search(r"11 (czerwca|June) 2026", response.content.decode())
+    # Django's Polish date format, in the Polish page.
+    page = response.content.decode()
+    assert "11 czerwca 2026" in page and "Płatności internetowe Twoimi kartami są zablokowane do" in page
 
 
 def test_cancel_ends_n_with_challenge_cancel_01(client, started, django_capture_on_commit_callbacks):

@@ -18,6 +18,8 @@ from django.test import Client
 from django.urls import URLPattern, reverse
 from django.utils import timezone
 
+from kartosfera.acs.models import AuthenticationRecord
+from kartosfera.acs.tests import records
 from kartosfera.backoffice import urls as backoffice_urls
 from kartosfera.backoffice.actions import ACTIONS
 from kartosfera.backoffice.models import StaffMember
@@ -88,6 +90,7 @@ def b_only(bank_b, product_b):
     )
     user = factories.cardholder_user_factory(customer=customer)
     tc = card_of(customer, product_b, balance_minor=10_000)
+    records.answered(tc)  # a 3-D Secure authentication of the card
     return customer, user, tc.card, stand_in(tc)
 
 
@@ -146,7 +149,13 @@ def _object_urls(customer: Customer, card: Card, authorization: Authorization) -
     Generated from the URL map; a URL whose parameters this does not know how to fill fails the test,
     so that a new one cannot escape it.
     """
-    values = {"customer_id": customer.pk, "card_id": card.pk, "authorization_id": authorization.pk}
+    authentication = AuthenticationRecord.objects.get(card=card)
+    values = {
+        "customer_id": customer.pk,
+        "card_id": card.pk,
+        "authorization_id": authorization.pk,
+        "acs_trans_id": authentication.acs_trans_id,
+    }
     urls: list[tuple[str, str]] = []
     for pattern in backoffice_urls.urlpatterns:
         assert isinstance(pattern, URLPattern)
