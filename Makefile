@@ -26,7 +26,7 @@ install-dev: $(VENV)/.installed-dev
 ## the outbox page /dev/sms-outbox/. Ctrl-C stops it; `make demo-reset` deletes its data.
 DEMO_PORT ?= 8000
 DEMO_DATA := var/kartosfera.sqlite3 var/kartosfera.sqlite3-journal var/kartosfera.sqlite3-wal \
-	var/kartosfera.sqlite3-shm var/sms-outbox.jsonl var/dev-processor-key
+	var/kartosfera.sqlite3-shm var/sms-outbox.jsonl var/dev-processor-key var/dev-acs-key
 demo: install
 	@$(DEMO_ENV) DEMO_PORT=$(DEMO_PORT) PY=$(PY) bash scripts/demo.sh
 

@@ -532,6 +532,11 @@ SMS_BACKEND = SMS_BACKENDS[_sms_backend_name]
 SMS_OUTBOX_PATH = BASE_DIR / "var" / "sms-outbox.jsonl"
 # The development payment terminal's and the traffic simulator's processor API token (docs/processing.md).
 DEV_PROCESSOR_KEY_PATH = BASE_DIR / "var" / "dev-processor-key"
+# The development shop's ACS-scope token (/dev/shop/ plays the 3DS server and directory server; docs/3d-secure.md).
+DEV_ACS_KEY_PATH = BASE_DIR / "var" / "dev-acs-key"
+# An AReq's notificationURL must be https; outside production, http to this machine (127.0.0.1, localhost, ::1)
+# is allowed too, so that the development shop and the browser tests can run the challenge without TLS.
+ACS_NOTIFICATION_HTTP_LOOPBACK = not IS_PRODUCTION
 SMS_BACKEND_OPTIONS: dict[str, object] = {}
 if _sms_backend_name == "http":
     SMS_BACKEND_OPTIONS = {

@@ -17,5 +17,6 @@ urlpatterns = [
     path("dev/", include("kartosfera.notifications.urls")),
     path("dev/", include("kartosfera.backoffice.dev_urls")),
     path("dev/", include("kartosfera.processing.dev_urls")),
+    path("dev/", include("kartosfera.acs.dev_urls")),
     path("", include("kartosfera.portal.urls")),
 ]

@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
@@ -17,6 +19,24 @@ from stdnum import luhn
 
 from kartosfera.acs.currencies import EXPONENTS
 from kartosfera.core.money import MAX_AMOUNT_MINOR
+
+# This machine's names: an http notificationURL may point here outside production (ACS_NOTIFICATION_HTTP_LOOPBACK).
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def notification_url_allowed(url: str) -> bool:
+    """An https address; outside production also http to this machine (the development shop, the tests)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port out of range)
+    except ValueError:
+        return False
+    if not parts.hostname:
+        return False
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and settings.ACS_NOTIFICATION_HTTP_LOOPBACK and parts.hostname in LOOPBACK_HOSTS
+
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 UuidText = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
@@ -111,7 +131,7 @@ class AReqIn(BaseModel):
     @field_validator("notificationURL")
     @classmethod
     def _notification_url(cls, value: str) -> str:
-        if not value.startswith("https://") or len(value) <= len("https://"):
+        if not notification_url_allowed(value):
             raise ValueError(_("The notification URL must be an https address."))
         return value
 

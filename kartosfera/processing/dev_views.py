@@ -74,7 +74,8 @@ CHANNELS = {
 }
 
 
-def _cards() -> list[Card]:
+def demo_cards() -> list[Card]:
+    """The cards a development tool offers, by holder (at most CARD_LIMIT)."""
     return list(
         Card.objects.select_related("customer", "product", "account").order_by(
             "customer__last_name", "customer__first_name", "pk"
@@ -82,7 +83,8 @@ def _cards() -> list[Card]:
     )
 
 
-def _card_label(card: Card) -> str:
+def card_label(card: Card) -> str:
+    """A card as the development tools name it: holder, product, last 4 digits, currency; never the number."""
     return f"{card.customer.full_name} — {card.product.name} •••• {card.pan_last4} ({card.account.currency})"
 
 
@@ -109,7 +111,7 @@ class TerminalForm(forms.Form):
         self.cards = {card.pk: card for card in cards}
         card_field = self.fields["card"]
         assert isinstance(card_field, forms.TypedChoiceField)
-        card_field.choices = [(card.pk, _card_label(card)) for card in cards]
+        card_field.choices = [(card.pk, card_label(card)) for card in cards]
         self.fields["pin"].help_text = gettext(
             "Only for a payment with PIN; it goes only into an encrypted PIN block. "
             "The demo bank's cards have the PIN %(pin)s until their holder changes it in the portal."
@@ -142,7 +144,7 @@ def terminal(request: HttpRequest) -> HttpResponse:
     # It reads demo cards' full numbers to build requests: it exists only on a developer's machine.
     if not settings.DEBUG or settings.IS_PRODUCTION:
         raise Http404
-    cards = _cards()
+    cards = demo_cards()
     form = TerminalForm(request.POST or None, cards=cards)
     context: dict[str, Any] = {"form": form, "has_cards": bool(cards)}
     if request.method == "POST" and form.is_valid():
@@ -155,7 +157,7 @@ def _pay(request: HttpRequest, form: TerminalForm) -> dict[str, Any]:
     card = form.cards[data["card"]]
     merchant = MERCHANTS_BY_KEY[data["merchant"]]
     way = CHANNELS[data["channel"]]
-    paid = {"paid_card": _card_label(card), "paid_merchant": merchant}
+    paid = {"paid_card": card_label(card), "paid_merchant": merchant}
     three_ds: dict[str, str] = {}
     acs_answer: dict[str, str] = {}
     if way.channel == Channel.ECOMMERCE and way.three_ds:
@@ -179,6 +181,14 @@ def _pay(request: HttpRequest, form: TerminalForm) -> dict[str, Any]:
         three_ds=three_ds,
         sca_exemption=way.sca_exemption,
     )
+    context = authorization_send(request, body)
+    if "result" in context:
+        context.update(acs_answer=acs_answer, **paid)
+    return context
+
+
+def authorization_send(request: HttpRequest, body: dict[str, Any]) -> dict[str, Any]:
+    """POST an authorization to this server's processor API; the decision as a page shows it, or the failure."""
     base = request.build_absolute_uri(PROCESSOR_API_PATH)
     answer = ProcessorClient(base, dev_processor_token()).post("authorizations", body)
     if answer.status != 200:
@@ -191,6 +201,4 @@ def _pay(request: HttpRequest, form: TerminalForm) -> dict[str, Any]:
         "approved_amount": Money(result["approved_amount_minor"], result["currency"])
         if result["currency"] in ("PLN", "EUR")
         else None,
-        "acs_answer": acs_answer,
-        **paid,
     }

@@ -44,20 +44,30 @@ TIMEOUT_SECONDS = 15
 
 def dev_processor_token() -> str:
     """A processor-scope API token for development tools: the stored one while it works, else a new key."""
+    return dev_api_token(
+        path=Path(settings.DEV_PROCESSOR_KEY_PATH),
+        scope=ApiScope.PROCESSOR,
+        name=DEV_KEY_NAME,
+        actor_label="development terminal",
+    )
+
+
+def dev_api_token(*, path: Path, scope: str, name: str, actor_label: str) -> str:
+    """A group API token with ``scope`` kept in the 0600 file ``path``: the stored one while it works, else a new key.
+
+    Development tools only (the terminal, the simulator, the shop): the database keeps only a hash of a token.
+    """
     if settings.IS_PRODUCTION:
-        raise ImproperlyConfigured("The development processor key is never created in production.")
-    path = Path(settings.DEV_PROCESSOR_KEY_PATH)
+        raise ImproperlyConfigured("Development API keys are never created in production.")
     try:
         token = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError):
         token = ""
     api_key = api_key_authenticate(token=token) if token else None
-    if api_key is not None and api_key.has_scope(ApiScope.PROCESSOR):
+    if api_key is not None and api_key.has_scope(scope):
         return token
     # The file is missing, or the database was reset: a new key, and only its owner may read the token.
-    _api_key, token = api_key_create(
-        actor=Actor.system("development terminal"), name=DEV_KEY_NAME, scopes=[ApiScope.PROCESSOR]
-    )
+    _api_key, token = api_key_create(actor=Actor.system(actor_label), name=name, scopes=[scope])
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
