@@ -78,7 +78,7 @@ def paid(tc: CardFixture, record: AuthenticationRecord) -> Authorization:
         eci=record.eci,
         authentication_value=record.authentication_value,
     )
-    assert decision.authorization.approved
+    assert decision.authorization.approved, decision.authorization.decline_reason
     record.refresh_from_db()
     if record.status != RecordStatus.USED:
         # Until the card core verifies the value itself (issue 12's wiring), as it will: once.
