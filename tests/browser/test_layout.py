@@ -52,7 +52,7 @@ from kartosfera.processing.cbpr2 import conversion_charge_record, ecb_rates_set
 from kartosfera.processing.clearing import ClearingRecord, clearing_post_batch
 from kartosfera.processing.models import Channel
 from kartosfera.processing.reviews import authorization_review_mark
-from kartosfera.processing.tests.helpers import PROCESSOR, CardFixture, decide, request_for
+from kartosfera.processing.tests.helpers import PROCESSOR, CardFixture, authenticate, decide, request_for, three_ds
 from kartosfera.secure3d.models import ThreeDSProfile
 from kartosfera.secure3d.services import threeds_pin_set, threeds_pin_values, trusted_merchant_add
 from kartosfera.testing import factories
@@ -630,7 +630,9 @@ def _card_payments(big: CardFixture, credit: CardFixture) -> None:
     )
     assert conversion_charge_record(authorization_id=forint.authorization.pk) is not None
     # Clearing: a split shipment half-way (partially settled), a tip, postings of their own.
-    order = decide(big, amount_minor=30_000, channel=Channel.ECOMMERCE, eci="05", authentication_value="AAAB")
+    # An internet order authenticated by our ACS (the holder passed the challenge): its value and ECI.
+    order_authentication = authenticate(big, amount_minor=30_000)
+    order = decide(big, amount_minor=30_000, channel=Channel.ECOMMERCE, **three_ds(order_authentication))
     dinner = decide(big, amount_minor=10_000, mcc="5812", merchant_name="Pierogarnia").authorization
     records = [
         _record("layout-c1", order.authorization.network_transaction_id, 12_000, final=False),

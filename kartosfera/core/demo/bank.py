@@ -24,7 +24,7 @@ from kartosfera.accounts.services import account_create
 from kartosfera.banks.models import Bank
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
 from kartosfera.cards.operations import Operation, operation_allowed
-from kartosfera.cards.operations_services import card_pin_change
+from kartosfera.cards.operations_services import card_limits_change, card_pin_change
 from kartosfera.cards.pin import pin_check, pin_verification_value, threeds_pin_verification_value
 from kartosfera.cards.services import card_issue, card_product_create, card_renew, card_replace, card_transition
 from kartosfera.cards.states import CardStatus, StatusReason
@@ -131,6 +131,9 @@ class CardSpec:
     renews: int | None = None
     replaces: int | None = None
     bank: str | None = None  # None: the customer's (first) bank; the product and the account are this bank's
+    # The internet limit (zł) the holder opened in the portal: a product's default is 0 (internet payments off),
+    # and the demo's online payments (the development shop, the simulated traffic) need some cards to have one.
+    internet_limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -207,9 +210,9 @@ CUSTOMERS: tuple[CustomerSpec, ...] = (
                  accounts=(AccountSpec(1, DEBIT, 845_217),
                            AccountSpec(2, CREDIT, -123_640, credit_limit_minor=_zl(10_000), billing_day=10),
                            AccountSpec(30, DEBIT, 152_400, bank=WZOROWO)),
-                 cards=(CardSpec(1, VISA_CLASSIC, 1, issued_months_ago=14),
-                        CardSpec(2, VISA_GOLD, 2, issued_months_ago=8),
-                        CardSpec(34, WZ_VISA_DEBIT, 30, bank=WZOROWO, issued_months_ago=2))),
+                 cards=(CardSpec(1, VISA_CLASSIC, 1, issued_months_ago=14, internet_limit=2_000),
+                        CardSpec(2, VISA_GOLD, 2, issued_months_ago=8, internet_limit=3_000),
+                        CardSpec(34, WZ_VISA_DEBIT, 30, bank=WZOROWO, issued_months_ago=2, internet_limit=1_000))),
     CustomerSpec(2, "Łukasz", "Wiśniewski", False, dt.date(1979, 11, 23), "+48502117340",
                  accounts=(AccountSpec(3, DEBIT, 231_055),),
                  cards=(CardSpec(3, MC_DEBIT, 3, BLOCKED, StatusReason.BLOCKED_BY_CUSTOMER, issued_months_ago=20),)),
@@ -493,6 +496,11 @@ def _load_card(
     if spec.status != CardStatus.INACTIVE:
         card = card_transition(actor=DEMO_ACTOR, card=card, to_status=CardStatus.ACTIVE, reason=StatusReason.ACTIVATED)
         card = _give_demo_pin(card, counts)
+        if spec.internet_limit is not None:
+            # As the holder would in the portal (the same service; the code that confirms a higher limit is the
+            # portal's step, not the service's).
+            card_limits_change(actor=DEMO_ACTOR, card=card, limits={"internet": _zl(spec.internet_limit)})
+            card.refresh_from_db()
     if spec.status in {CardStatus.BLOCKED, CardStatus.CANCELLED}:
         if spec.reason is None:
             raise ValueError(f"demo card {spec.number} needs a reason to become {spec.status}")

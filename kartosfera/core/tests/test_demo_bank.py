@@ -107,6 +107,25 @@ def test_the_products_have_realistic_limit_maxima_and_defaults(output):
             assert product.internet_limit_default_minor == 0
 
 
+def test_anna_opened_internet_payments_on_her_cards_as_a_holder_would(output):
+    """The products' internet default is 0; the demo's online payments (the shop) need cards with a limit, set through
+    the portal's limits service (audited), within the non-cash limit."""
+    cards = Card.objects.filter(customer__first_name="Anna", customer__last_name="Kowalska")
+    limits = {card.reference: card.internet_limit_minor for card in cards}
+    assert sorted(limits.values()) == [100_000, 200_000, 300_000]
+    assert all(card.internet_limit_minor <= card.noncash_limit_minor for card in cards)
+    assert (
+        AuditEvent.objects.filter(action="cards.card.limits_changed", object_id__in=[str(c.pk) for c in cards]).count()
+        == 3
+    )
+    # Everybody else keeps the product's default (internet payments off) until they open them.
+    assert (
+        not Card.objects.exclude(customer__first_name="Anna")
+        .filter(internet_limit_minor__gt=0, product__segment=Segment.INDIVIDUAL)
+        .exists()
+    )
+
+
 def test_accounts_have_valid_polish_ibans_and_credit_terms(output):
     for account in Account.objects.all():
         assert account.iban.startswith("PL")

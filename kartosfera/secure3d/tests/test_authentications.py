@@ -100,8 +100,9 @@ def test_the_list_is_paged(anna, annas_card):
 @pytest.mark.parametrize("count", [1, 15])
 def test_the_list_has_a_constant_query_budget(anna, annas_card, count, django_assert_num_queries):
     for n in range(count):
-        record = records.answered(annas_card, purchaseAmount=str(1000 + n))
-        records.paid(annas_card, record)
+        # A challenge now and then: low-value Ys alone would reach the PSD2 count of 5 in a row.
+        authenticated = records.confirmed if n % 5 == 0 else records.answered
+        records.paid(annas_card, authenticated(annas_card, purchaseAmount=str(1000 + n)))
     # Session, user, the count, the page (each authentication with its payment joined).
     with django_assert_num_queries(4):
         response = anna.get(LIST)
@@ -117,7 +118,7 @@ def test_the_detail_shows_the_result_and_links_the_payment(anna, annas_card):
     assert response.status_code == 200
     text = _text(response)
     assert "Księgarnia Sklep" in text and "49,99 zł" in text
-    assert "Confirmed with the 3-D Secure PIN and SMS code" in text
+    assert "Potwierdzona kodem 3-D Secure i kodem SMS" in text  # Polish, the portal's default
     history = reverse("portal:card_history", args=[annas_card.card.pk])
     day = payment.local_date.isoformat()
     link = f"{history}?date_from={day}&amp;date_to={day}#authorization-{payment.pk}"
