@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kartosfera.acs.currencies import NUMERIC_TO_ALPHA
+from kartosfera.acs.decision import UNUSABLE_ANSWERS
 from kartosfera.acs.directory import ACS_ACTOR, SYNCHRONOUS_TIMEOUT, directory_server_client, rreq_deliver
 from kartosfera.acs.models import AuthenticationRecord, RecordStatus
 from kartosfera.acs.services import (
@@ -48,6 +49,7 @@ from kartosfera.acs.services import (
 )
 from kartosfera.acs.sms_texts import SMS_PAYMENT_CODE
 from kartosfera.banks.models import Bank
+from kartosfera.cards.usability import card_usability
 from kartosfera.core.audit import audit_record
 from kartosfera.core.crypto import keyed_digest
 from kartosfera.core.errors import DomainError
@@ -104,6 +106,7 @@ class Page(StrEnum):
     LOCKED = "locked"
     NO_PIN = "no_pin"
     NO_PHONE = "no_phone"
+    CARD_UNUSABLE = "card_unusable"
 
 
 @dataclass
@@ -310,6 +313,17 @@ def _timed_out(record: AuthenticationRecord, now: dt.datetime) -> bool:
     return record.expires_at is None or record.expires_at <= now
 
 
+def _end_if_card_unusable(record: AuthenticationRecord, now: dt.datetime) -> ChallengeStep | None:
+    """The card may have been blocked, cancelled or reported since the ARes: then no challenge, N with the reason
+    the AReq would have got (decision.UNUSABLE_ANSWERS; a challenge ends N, never R)."""
+    assert record.card is not None
+    why = card_usability(record.card, now=now).reason
+    if why is None:
+        return None
+    _status, reason = UNUSABLE_ANSWERS[why]
+    return _end(record, page=Page.CARD_UNUSABLE, now=now, reason=reason)
+
+
 def _end_timed_out(record: AuthenticationRecord, now: dt.datetime) -> ChallengeStep:
     cancel = CHALLENGE_CANCEL_TIMED_OUT if record.creq else CHALLENGE_CANCEL_NO_CREQ
     return _end(record, page=Page.TIMED_OUT, now=now, reason=REASON_TIMED_OUT, challenge_cancel=cancel)
@@ -384,6 +398,8 @@ def challenge_begin(*, creq: str, now: dt.datetime | None = None) -> ChallengeSt
     record.save(update_fields=["creq"])
     if _timed_out(record, now):
         return _end_timed_out(record, now)
+    if (unusable := _end_if_card_unusable(record, now)) is not None:
+        return unusable
     customer = _customer_of(record)
     if threeds_is_locked(customer=customer, now=now):
         return _end_locked(record, customer, now)
@@ -426,6 +442,8 @@ def challenge_answer(
     record = _pending_locked(acs_trans_id, token)
     if _timed_out(record, now):
         return _end_timed_out(record, now)
+    if (unusable := _end_if_card_unusable(record, now)) is not None:
+        return unusable
     record.interactions += 1
     record.save(update_fields=["interactions"])
     customer = _customer_of(record)

@@ -289,7 +289,8 @@ def _check_authentication(ctx: Context) -> Decline | None:
     counters at the moment of the SCA). A frictionless Y rests on an exemption the ACS granted: not SCA, so the
     payment counts in the remote counter once approved; a low-value one is checked against the counter again
     now, under the card's lock, as several frictionless Ys given before any was authorized must not take the
-    card past the ceilings together. The service marks the value used only if the payment is approved.
+    card past the ceilings together, and a trusted-merchant one against the holder's list. The service marks
+    the value used only if the payment is approved.
     """
     request = ctx.request
     try:
@@ -310,6 +311,9 @@ def _check_authentication(ctx: Context) -> Decline | None:
         ctx.sca_exemption = ScaExemption.LOW_VALUE
         ctx.counted = exemptions.Kind.REMOTE
     elif record.exemption == Exemption.TRUSTED_MERCHANT:
+        # The holder may have removed the merchant since: the list decides at the payment, as without a value.
+        if not _trusted_merchant(ctx):
+            return Decline(Reason.SCA_REQUIRED)
         ctx.sca_exemption = ScaExemption.TRUSTED_BENEFICIARY
         ctx.counted = exemptions.Kind.REMOTE
     ctx.authentication = record

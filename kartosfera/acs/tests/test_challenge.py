@@ -23,6 +23,9 @@ from kartosfera.acs.services import areq_answer
 from kartosfera.acs.sms_texts import LONGEST_MERCHANT_NAME
 from kartosfera.acs.tests.helpers import CHALLENGE_URL, DS, areq, with_threeds_pin
 from kartosfera.banks.models import Bank
+from kartosfera.cards.models import CardStatus
+from kartosfera.cards.services import card_transition
+from kartosfera.cards.states import StatusReason
 from kartosfera.core.audit import Actor
 from kartosfera.core.crypto import decrypt
 from kartosfera.core.models import AuditEvent
@@ -34,6 +37,7 @@ from kartosfera.notifications.texts import LONGEST_SMS_NAME
 from kartosfera.processing.tests.helpers import CardFixture, active_card
 from kartosfera.secure3d.models import ThreeDSProfile
 from kartosfera.secure3d.services import threeds_is_locked, threeds_unlock
+from kartosfera.testing import factories
 
 pytestmark = pytest.mark.django_db
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -341,6 +345,23 @@ def test_no_3ds_pin_ends_n13_and_explains_how_to_set_one(client):
     assert cres_of(response)["transStatus"] == "N" and not OutboundSms.objects.exists()
     record.refresh_from_db()
     assert record.status == RecordStatus.FAILED and record.trans_status_reason == "13"
+
+
+@pytest.mark.parametrize("action", ["creq", "submit"])
+def test_a_card_blocked_since_the_ares_ends_the_challenge_n_with_the_reason(client, action):
+    record = pending()
+    response = begin(client, record)
+    token, code = token_of(response), last_code()
+    card_transition(
+        actor=factories.SYSTEM, card=record.card, to_status=CardStatus.BLOCKED, reason=StatusReason.BLOCKED_BY_BANK
+    )
+    response = begin(client, record) if action == "creq" else step(client, record, token, pin=PIN, code=code)
+    page = response.content.decode()
+    assert response.status_code == 200 and 'id="card-unusable"' in page and 'name="pin"' not in page
+    assert cres_of(response)["transStatus"] == "N"
+    record.refresh_from_db()
+    assert (record.status, record.trans_status_reason, record.authentication_value) == (RecordStatus.FAILED, "12", "")
+    assert ThreeDSProfile.objects.get(customer=record.card.customer).failed_attempts == 0  # not the holder's failure
 
 
 # --- The 5 minutes ----------------------------------------------------------------------------

@@ -253,6 +253,18 @@ def test_a_trusted_merchant_y_counts(brand, eur_rate):
 
 
 @pytest.mark.django_db
+def test_a_trusted_merchant_y_needs_the_merchant_still_on_the_holders_list(eur_rate):
+    tc = active_card(**WEB)
+    trusted = TrustedMerchant.objects.create(
+        customer_id=tc.card.customer_id, name="Shop", merchant_id="MIDSHOP", country="PL"
+    )
+    record = authenticate(tc, amount_minor=50_000, merchant_id="MIDSHOP", challenge=False)
+    trusted.delete()  # the holder removed the merchant between the authentication and the payment
+    sca_declined(online(tc, record, amount_minor=50_000, merchant_id="MIDSHOP"), Brand.VISA)
+    assert AuthenticationRecord.objects.get(pk=record.pk).status == RecordStatus.AUTHENTICATED  # not used
+
+
+@pytest.mark.django_db
 def test_an_approval_with_a_value_adds_four_statements(django_assert_num_queries, eur_rate):
     tc = active_card(**WEB)
     decide(tc, channel=Channel.ECOMMERCE, **three_ds(authenticate(tc)))  # the day's counter rows exist now
