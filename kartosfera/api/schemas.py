@@ -11,6 +11,7 @@ says exactly what the server takes.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -26,6 +27,7 @@ from pydantic import (
     Field,
     Strict,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
@@ -363,11 +365,26 @@ class AccountOut(Schema):
 
 # A percentage as a decimal string (no float rounding), e.g. "18.50": 0 to 999.99, at most 2 places; the
 # service checks each term's own range (cards/credit_terms.py) and answers 422 with the rule.
+PERCENT_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,2})?$"
+
+
+def _percent_text(value: Any) -> Decimal:
+    if not isinstance(value, str) or not re.fullmatch(PERCENT_PATTERN, value):
+        raise ValueError(_('A percentage as text, e.g. "18.50": at most 3 digits before the point and 2 after.'))
+    return Decimal(value)
+
+
 PercentText = Annotated[
-    str,
-    StringConstraints(pattern=r"^[0-9]{1,3}(\.[0-9]{1,2})?$"),
-    AfterValidator(Decimal),
-    Field(description="A percentage as a decimal string, at most 2 decimal places.", examples=["18.50"]),
+    Decimal,
+    BeforeValidator(_percent_text),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": PERCENT_PATTERN,
+            "description": "A percentage as a decimal string, at most 2 decimal places.",
+            "examples": ["18.50"],
+        }
+    ),
 ]
 
 
