@@ -58,7 +58,9 @@ def test_a_debit_product_reads_null_terms_and_refuses_them(bank):
 
 def test_an_interest_rate_above_the_legal_maximum_is_a_422_that_says_why_and_creates_nothing(bank):
     response = bank.post(
-        "/card-products", product_body(credit_terms={**TERMS, "interest_rate_percent": "18.51"}), **{"Accept-Language": "en"}
+        "/card-products",
+        product_body(credit_terms={**TERMS, "interest_rate_percent": "18.51"}),
+        **{"Accept-Language": "en"},
     )
 
     assert response.status_code == 422, response.json()
