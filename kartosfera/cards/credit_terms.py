@@ -82,7 +82,7 @@ def credit_terms_errors(values: Mapping[str, Any]) -> dict[str, str]:
         errors["grace_period_days"] = _("The grace period is 0 to %(max)d days.") % {"max": GRACE_PERIOD_DAYS_MAX}
     minimum = values["minimum_payment_percent"]
     if "minimum_payment_percent" not in errors and not 0 < minimum <= TERMS_PERCENT_MAX:
-        errors["minimum_payment_percent"] = _("The minimum payment is above 0% and at most 100% of the balance.")
+        errors["minimum_payment_percent"] = _("The minimum payment is above 0 and at most 100 percent of the balance.")
     for name in ("cash_withdrawal_fee_percent", "fx_markup_percent"):
         if name not in errors and not 0 <= values[name] <= TERMS_PERCENT_MAX:
             errors[name] = _("A percentage from 0 to 100.")
