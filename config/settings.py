@@ -8,6 +8,7 @@ card-data keys; the other modes fall back to clearly insecure local values.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -137,6 +138,23 @@ except ArithmeticError:
     raise ImproperlyConfigured("PSD2_FALLBACK_EUR_PLN_RATE must be a decimal number, e.g. 4.25") from None
 if not PSD2_FALLBACK_EUR_PLN_RATE.is_finite() or not Decimal("0.1") <= PSD2_FALLBACK_EUR_PLN_RATE <= Decimal(100):
     raise ImproperlyConfigured("PSD2_FALLBACK_EUR_PLN_RATE must be PLN per EUR, between 0.1 and 100")
+# --- The legal maximum of interest (Kodeks cywilny art. 359 § 2¹; docs/statements.md, "Billing terms") ----
+# The maximum annual interest is twice the sum of the NBP reference rate and 3.5 percentage points. The
+# reference rate is CONFIGURATION, not a fact this code knows: the Monetary Policy Council changes it, and
+# the bank must set these two values from nbp.pl on each change (the rate in percent, and the day it applies
+# from). Production refuses to start without them; the development and test value below is only a value for
+# the demo and the tests, not a claim about the current rate.
+try:
+    NBP_REFERENCE_RATE_PERCENT = Decimal(env_required("NBP_REFERENCE_RATE_PERCENT", "5.75"))
+except ArithmeticError:
+    raise ImproperlyConfigured("NBP_REFERENCE_RATE_PERCENT must be a decimal number, e.g. 5.75") from None
+if not NBP_REFERENCE_RATE_PERCENT.is_finite() or not Decimal(0) <= NBP_REFERENCE_RATE_PERCENT <= Decimal(50):
+    raise ImproperlyConfigured("NBP_REFERENCE_RATE_PERCENT must be a percentage between 0 and 50")
+try:
+    NBP_REFERENCE_RATE_SINCE = dt.date.fromisoformat(env_required("NBP_REFERENCE_RATE_SINCE", "2023-10-05"))
+except ValueError:
+    raise ImproperlyConfigured("NBP_REFERENCE_RATE_SINCE must be a date (YYYY-MM-DD)") from None
+
 # The contactless amount without a PIN, per merchant country (ISO 3166 alpha-2; "*": every other country), in
 # PLN minor units: Poland's is 100 PLN (the research §7). A country not listed has only the RTS's EUR 50.
 CONTACTLESS_NO_PIN_LIMITS_PLN_MINOR: dict[str, int] = {"PL": 10_000}

@@ -21,6 +21,7 @@ echo "== deploy check with production settings"
 KARTOSFERA_ENV=production \
   SECRET_KEY="$($PY -c 'import secrets; print(secrets.token_urlsafe(64))')" \
   ALLOWED_HOSTS=kartosfera.example \
+  NBP_REFERENCE_RATE_PERCENT=5.75 NBP_REFERENCE_RATE_SINCE=2023-10-05 \
   CARD_DATA_KEYS="$($PY -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
   CARD_FINGERPRINT_KEY="$(head -c 32 /dev/urandom | base64)" \
   CARD_PIN_KEY="$(head -c 32 /dev/urandom | base64)" \

@@ -40,7 +40,7 @@ from kartosfera.customers.selectors import customer_get_by_reference
 from kartosfera.customers.services import customer_create, customer_update
 from kartosfera.processing.cbpr2 import ecb_rate_latest, ecb_rates_set
 from kartosfera.processing.conversion import conversion_rate_at, conversion_rate_set
-from kartosfera.processing.ledger import bank_posting_record
+from kartosfera.processing.ledger import bank_posting_record, repayment_record
 from kartosfera.processing.models import ConversionRate
 
 T = TypeVar("T")
@@ -211,6 +211,36 @@ def post_to_account(
     return idempotent_create(request, key=idempotency_key, status=201, create=create, bank=bank)
 
 
+@accounts.post(
+    "/{reference}/repayments",
+    response={201: s.RepaymentOut, 200: s.RepaymentOut, **_ERRORS},
+    summary="Post a repayment to a credit card account",
+    description=(
+        "The holder's payment towards the credit card's debt, received by the bank's core system: the balance "
+        'goes up by the amount, in the ledger as a `repayment` (the card\'s history shows it as "Spłata" / '
+        '"Repayment"; docs/statements.md, "Repayments"). Only to a credit card account (a debit account: 422 '
+        "not_a_credit_account). 201 with the repayment; the same reference with the same content again (e.g. "
+        "re-sent under a new Idempotency-Key) is 200 with the first repayment and books nothing; the same reference "
+        "with other content, or a reference another posting of the account has, is 409 posting_reference_conflict."
+    ),
+)
+def post_repayment(
+    request: HttpRequest,
+    payload: s.RepaymentIn,
+    reference: str = _path_reference("ACC-000987"),
+    idempotency_key: str = _idempotency_key(),
+    bank_code: str | None = bank_header(),
+) -> HttpResponse:
+    bank = acting_bank(request, bank_code)
+    account = _path_lookup(account_get_by_reference, bank, reference=reference)
+
+    def create() -> tuple[int, dict[str, Any]]:
+        result = repayment_record(actor=request_actor(request), account=account, **payload.model_dump())
+        return (201 if result.created else 200), _as_json(request, s.RepaymentOut, result.posting)
+
+    return idempotent_create(request, key=idempotency_key, status=201, create=create, bank=bank)
+
+
 # --- Card products --------------------------------------------------------------------
 
 products = Router(tags=["card products"])
@@ -243,6 +273,7 @@ def get_card_product(
     "/{code}",
     response={200: s.CardProductOut, **_ERRORS},
     summary="Update a card product (its cards follow new limit maxima)",
+    description="`credit_terms`: any of a credit product's terms, the rest stay (the first time: all of them).",
 )
 def update_card_product(
     request: HttpRequest,

@@ -11,6 +11,8 @@ says exactly what the server takes.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from django.db import models
@@ -25,6 +27,7 @@ from pydantic import (
     Field,
     Strict,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
@@ -33,7 +36,8 @@ from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.accounts.services import balance_not_settable_message
 from kartosfera.api.acting_bank import request_bank
 from kartosfera.cards.controls import ControlKind, product_terms
-from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
+from kartosfera.cards.credit_terms import credit_terms_view
+from kartosfera.cards.models import Brand, Card, CardProduct, CreditTerms, Funding, Segment
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.dates import EARLIEST_DATE
 from kartosfera.core.money import MAX_AMOUNT_MINOR, Currency
@@ -359,6 +363,82 @@ class AccountOut(Schema):
 # --- Card products --------------------------------------------------------------------
 
 
+# A percentage as a decimal string (no float rounding), e.g. "18.50": 0 to 999.99, at most 2 places; the
+# service checks each term's own range (cards/credit_terms.py) and answers 422 with the rule.
+PERCENT_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,2})?$"
+
+
+def _percent_text(value: Any) -> Decimal:
+    if not isinstance(value, str) or not re.fullmatch(PERCENT_PATTERN, value):
+        raise ValueError(_('A percentage as text, e.g. "18.50": at most 3 digits before the point and 2 after.'))
+    return Decimal(value)
+
+
+PercentText = Annotated[
+    Decimal,
+    BeforeValidator(_percent_text),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": PERCENT_PATTERN,
+            "description": "A percentage as a decimal string, at most 2 decimal places.",
+            "examples": ["18.50"],
+        }
+    ),
+]
+
+
+class CreditTermsIn(InputSchema):
+    """A credit product's billing terms (docs/statements.md, "Billing terms")."""
+
+    interest_rate_percent: PercentText = Field(
+        description="Annual interest rate in percent: at most the legal maximum, twice the sum of the NBP "
+        "reference rate and 3.5 percentage points (Kodeks cywilny art. 359 § 2¹)."
+    )
+    grace_period_days: SmallInt = Field(description="Days from the statement date to the due date: 0 to 60.")
+    minimum_payment_percent: PercentText = Field(
+        description="The minimum payment as a percentage of the closing balance: above 0, at most 100."
+    )
+    minimum_payment_minor: Amount = Field(
+        description="The minimum payment is at least this (minor units of the product's currency), or the whole "
+        "balance when that is lower."
+    )
+    cash_withdrawal_fee_percent: PercentText = Field(
+        description="Cash withdrawal fee, a percentage of the amount withdrawn: 0 to 100."
+    )
+    cash_withdrawal_fee_min_minor: Amount = Field(description="The cash withdrawal fee is at least this.")
+    fx_markup_percent: PercentText = Field(
+        description="Currency conversion fee, a percentage of a converted payment's amount: 0 to 100."
+    )
+
+
+class CreditTermsUpdateIn(InputSchema):
+    """Any of the terms; those left out stay as they are."""
+
+    interest_rate_percent: PercentText = not_sent()
+    grace_period_days: SmallInt = not_sent()
+    minimum_payment_percent: PercentText = not_sent()
+    minimum_payment_minor: Amount = not_sent()
+    cash_withdrawal_fee_percent: PercentText = not_sent()
+    cash_withdrawal_fee_min_minor: Amount = not_sent()
+    fx_markup_percent: PercentText = not_sent()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def reject_null(cls, value: Any) -> Any:
+        return _not_null(value)
+
+
+class CreditTermsOut(Schema):
+    interest_rate_percent: str
+    grace_period_days: int
+    minimum_payment_percent: str
+    minimum_payment_minor: int
+    cash_withdrawal_fee_percent: str
+    cash_withdrawal_fee_min_minor: int
+    fx_markup_percent: str
+
+
 class CardProductCreateIn(InputSchema):
     model_config = ConfigDict(
         json_schema_extra={
@@ -393,6 +473,9 @@ class CardProductCreateIn(InputSchema):
     cash_limit_default_minor: Amount
     noncash_limit_default_minor: Amount
     internet_limit_default_minor: Amount = 0
+    credit_terms: CreditTermsIn | None = Field(
+        None, description="A credit product's billing terms; a debit product has none (422 when sent)."
+    )
 
 
 class CardProductUpdateIn(InputSchema):
@@ -407,6 +490,7 @@ class CardProductUpdateIn(InputSchema):
     cash_limit_default_minor: Amount = not_sent()
     noncash_limit_default_minor: Amount = not_sent()
     internet_limit_default_minor: Amount = not_sent()
+    credit_terms: CreditTermsUpdateIn = not_sent()
 
     @field_validator("*", mode="before")
     @classmethod
@@ -456,11 +540,23 @@ class CardProductOut(Schema):
         description="The product's side of every control, from the one registry of controls: each daily limit's "
         "maximum and default, then which switches its cards can have. The flat fields above stay for compatibility."
     )
+    credit_terms: CreditTermsOut | None = Field(
+        description="A credit product's billing terms; null for a debit product (and for a credit product whose "
+        "terms are not provisioned yet)."
+    )
     created_at: dt.datetime
 
     @staticmethod
     def resolve_bank(obj: CardProduct) -> str:
         return obj.bank.code
+
+    @staticmethod
+    def resolve_credit_terms(obj: CardProduct) -> dict[str, Any] | None:
+        try:
+            terms = obj.credit_terms
+        except CreditTerms.DoesNotExist:
+            return None
+        return credit_terms_view(terms)
 
     @staticmethod
     def resolve_controls(obj: CardProduct) -> list[dict[str, Any]]:
@@ -788,6 +884,49 @@ class AccountPostingOut(Schema):
 
     @staticmethod
     def resolve_booking_date(obj: Posting) -> dt.date:
+        return obj.processing_date
+
+
+class RepaymentIn(InputSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"reference": "SPL-2026-000117", "amount_minor": 125000, "currency": "PLN", "value_date": "2026-11-27"}
+            ]
+        }
+    )
+
+    reference: Reference = Field(
+        description="The bank's reference of the repayment, unique on the account (shared with its other postings): "
+        "the same reference with the same content is never booked twice (200 with the first repayment); with "
+        "other content it is a 409."
+    )
+    amount_minor: PositiveAmount
+    currency: Currency = Field(description="The account's currency.")
+    value_date: DateText | None = Field(
+        None, description="The day the money counts from: from 1900-01-01 to today. Default: today (Warsaw)."
+    )
+
+
+class RepaymentOut(Schema):
+    reference: str = Field(description="The bank's reference of the repayment.")
+    account: str
+    amount_minor: int
+    currency: Currency
+    balance_change_minor: int = Field(description="What the repayment did to the balance: +amount.")
+    value_date: dt.date
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_reference(obj: Posting) -> str:
+        return obj.bank_reference
+
+    @staticmethod
+    def resolve_account(obj: Posting) -> str:
+        return obj.account.reference
+
+    @staticmethod
+    def resolve_value_date(obj: Posting) -> dt.date:
         return obj.processing_date
 
 

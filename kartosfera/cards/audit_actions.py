@@ -147,6 +147,12 @@ audit_actions_register(
         audience=Audience.STAFF,
     ),
     AuditAction(
+        "cards.credit_terms.set",
+        pgettext_lazy("audit action", "Credit product's terms set"),
+        BANK,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
         "cards.keys.rotated",
         pgettext_lazy("audit action", "Card keys rotated"),
         BANK,

@@ -3,6 +3,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
@@ -147,6 +148,76 @@ class CardProduct(models.Model):
     @property
     def is_business(self) -> bool:
         return self.segment == Segment.BUSINESS
+
+
+# Bounds of a credit product's terms (docs/statements.md, "Billing terms"). The interest rate's legal
+# maximum moves with the NBP reference rate, so the database holds only the bound that never moves (100 % a
+# year, [ours]) and the service checks the legal one (cards/credit_terms.py). The grace period: 0 to 60
+# days from the statement date to the due date [ours]: no statute sets it; the bound keeps a due date
+# within the next two billing cycles, so that one statement's due date never passes the next-but-one's.
+TERMS_PERCENT_MAX = Decimal(100)
+GRACE_PERIOD_DAYS_MAX = 60
+
+
+class CreditTerms(models.Model):
+    """A credit product's billing terms: interest, grace period, minimum payment, fees.
+
+    A row of its own, one-to-one with the product, rather than nine nullable columns on CardProduct:
+    a debit product has no row at all (instead of nine nulls kept null by a CHECK), the products
+    defined before the terms existed need no invented values (their bank provisions the terms), and
+    the statement close (issue 13) reads the terms as one object. Amounts are in minor units of the
+    product's currency (the currency of the accounts its cards draw on).
+    """
+
+    product = models.OneToOneField(
+        CardProduct,
+        on_delete=models.PROTECT,
+        primary_key=True,
+        related_name="credit_terms",
+        verbose_name=_("card product"),
+    )
+    interest_rate_percent = models.DecimalField(_("annual interest rate (%)"), max_digits=5, decimal_places=2)
+    grace_period_days = models.PositiveSmallIntegerField(_("grace period (days after the statement)"))
+    minimum_payment_percent = models.DecimalField(
+        _("minimum payment (% of the closing balance)"), max_digits=5, decimal_places=2
+    )
+    minimum_payment_minor = models.BigIntegerField(_("minimum payment at least"))
+    cash_withdrawal_fee_percent = models.DecimalField(_("cash withdrawal fee (%)"), max_digits=5, decimal_places=2)
+    cash_withdrawal_fee_min_minor = models.BigIntegerField(_("cash withdrawal fee at least"))
+    fx_markup_percent = models.DecimalField(_("currency conversion fee (%)"), max_digits=5, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("credit terms")
+        verbose_name_plural = _("credit terms")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(interest_rate_percent__gte=0, interest_rate_percent__lte=TERMS_PERCENT_MAX),
+                name="credit_terms_interest_rate_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(grace_period_days__gte=0, grace_period_days__lte=GRACE_PERIOD_DAYS_MAX),
+                name="credit_terms_grace_period_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(minimum_payment_percent__gt=0, minimum_payment_percent__lte=TERMS_PERCENT_MAX),
+                name="credit_terms_minimum_payment_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(cash_withdrawal_fee_percent__gte=0, cash_withdrawal_fee_percent__lte=TERMS_PERCENT_MAX),
+                name="credit_terms_cash_fee_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(fx_markup_percent__gte=0, fx_markup_percent__lte=TERMS_PERCENT_MAX),
+                name="credit_terms_fx_markup_percent_range",
+            ),
+            *_non_negative("minimum_payment_minor", "cash_withdrawal_fee_min_minor"),
+            *_within_max_amount("minimum_payment_minor", "cash_withdrawal_fee_min_minor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product}: {self.interest_rate_percent} %"
 
 
 # A temporary block not lifted within this time turns into a cancellation [bank].

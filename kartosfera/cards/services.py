@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.banks.models import Bank
 from kartosfera.cards.controls import product_limit_fields, product_limits_errors, product_maxima_changed
+from kartosfera.cards.credit_terms import credit_terms_set
 from kartosfera.cards.models import (
     MAX_VALIDITY_MONTHS,
     Brand,
@@ -66,8 +68,9 @@ def card_product_create(
     cash_limit_default_minor: int,
     noncash_limit_default_minor: int,
     internet_limit_default_minor: int = 0,
+    credit_terms: Mapping[str, Any] | None = None,
 ) -> CardProduct:
-    """Define a card product with its limit maxima and the defaults new cards get."""
+    """Define a card product with its limit maxima and the defaults new cards get (a credit one: and its terms)."""
     values: dict[str, Any] = {
         "cash_limit_max_minor": cash_limit_max_minor,
         "noncash_limit_max_minor": noncash_limit_max_minor,
@@ -114,12 +117,19 @@ def card_product_create(
         obj=product,
         after={"code": code, "brand": brand, "funding": funding, "segment": segment, **_product_view(product)},
     )
+    if credit_terms is not None:
+        # In the product's transaction: a product whose terms are refused is not created either.
+        credit_terms_set(actor=actor, product=product, **credit_terms)
     return product
 
 
 @transaction.atomic
 def card_product_update(*, actor: Actor, product: CardProduct, **changes: Any) -> CardProduct:
-    """Change a product; cards follow its new maxima, and limits above them come down."""
+    """Change a product; cards follow its new maxima, and limits above them come down. ``credit_terms``: see
+    ``credit_terms_set`` (any of the terms; the rest stay)."""
+    credit_terms = changes.pop("credit_terms", None)
+    if credit_terms is not None:
+        credit_terms_set(actor=actor, product=product, **credit_terms)
     unknown = set(changes) - set(PRODUCT_UPDATABLE_FIELDS)
     if unknown:
         raise ValidationFailed({name: _("This field cannot be changed.") for name in sorted(unknown)})

@@ -110,6 +110,12 @@ audit_actions_register(
         audience=Audience.STAFF,
     ),
     AuditAction(
+        "processing.repayment.posted",
+        pgettext_lazy("audit action", "Credit card repayment booked by the bank"),
+        AuditKind.BANK,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
         "processing.ecb_rates.set",
         pgettext_lazy("audit action", "ECB reference rates provisioned"),
         AuditKind.BANK,

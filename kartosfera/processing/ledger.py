@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kartosfera.accounts.models import Account
+from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import Conflict, ValidationFailed
 from kartosfera.core.money import MAX_AMOUNT_MINOR, amount_error
@@ -42,6 +42,9 @@ class Direction:
     ALL = (CREDIT, DEBIT)
 
 
+# A repayment's "direction" in its request fingerprint: never equal to a credit's, so that a repayment and a
+# bank credit under one reference are a conflict, not the same posting.
+REPAYMENT = "repayment"
 KIND_OF_DIRECTION = {Direction.CREDIT: PostingKind.BANK_CREDIT, Direction.DEBIT: PostingKind.BANK_DEBIT}
 DIRECTION_OF_KIND = {kind: direction for direction, kind in KIND_OF_DIRECTION.items()}
 DESCRIPTION_MAX_LENGTH = 140
@@ -83,10 +86,17 @@ def bank_posting_fingerprint(
 
 
 def _check(
-    *, account: Account, direction: str, amount_minor: int, currency: str, description: str, booking_date: dt.date
+    *,
+    account: Account,
+    direction: str,
+    amount_minor: int,
+    currency: str,
+    description: str,
+    booking_date: dt.date,
+    date_field: str = "booking_date",
 ) -> None:
     errors: dict[str, str] = {}
-    if direction not in Direction.ALL:
+    if direction not in (*Direction.ALL, REPAYMENT):
         errors["direction"] = _("Choose credit or debit.")
     if amount_minor <= 0:
         errors["amount_minor"] = _("The amount must be above zero.")
@@ -99,9 +109,82 @@ def _check(
     if len(description) > DESCRIPTION_MAX_LENGTH:
         errors["description"] = _("At most %(max)d characters.") % {"max": DESCRIPTION_MAX_LENGTH}
     if not EARLIEST_BOOKING_DATE <= booking_date <= timezone.localdate():
-        errors["booking_date"] = _("The booking date must lie between 1900-01-01 and today.")
+        errors[date_field] = (
+            _("The booking date must lie between 1900-01-01 and today.")
+            if date_field == "booking_date"
+            else _("The value date must lie between 1900-01-01 and today.")
+        )
     if errors:
         raise ValidationFailed(errors)
+
+
+@dataclass(frozen=True)
+class _Booked:
+    result: BankPosting
+    account: Account
+    balance_after_minor: int
+
+
+def _book(
+    *,
+    account: Account,
+    reference: str,
+    kind: str,
+    direction: str,
+    amount_minor: int,
+    currency: str,
+    description: str,
+    booking_date: dt.date | None,
+    now: dt.datetime,
+    date_field: str = "booking_date",
+) -> _Booked:
+    # Must run inside the caller's transaction, which writes the audit row of a new posting.
+    fingerprint = bank_posting_fingerprint(
+        direction=direction,
+        amount_minor=amount_minor,
+        currency=currency,
+        description=description,
+        booking_date=booking_date,
+    )
+    locked = Account.objects.select_for_update().get(pk=account.pk)
+    # Re-sent under another transport key, or racing its first send: the lock serializes the two.
+    existing = Posting.objects.filter(account=locked, bank_reference=reference).first()
+    if existing is not None:
+        if not hmac.compare_digest(existing.request_fingerprint, fingerprint):
+            raise PostingReferenceConflict()
+        return _Booked(BankPosting(posting=existing, created=False), locked, locked.balance_minor)
+    booked_on = booking_date or timezone.localdate(now)
+    _check(
+        account=locked,
+        direction=direction,
+        amount_minor=amount_minor,
+        currency=currency,
+        description=description,
+        booking_date=booked_on,
+        date_field=date_field,
+    )
+    change = -amount_minor if direction == Direction.DEBIT else amount_minor
+    balance_after = locked.balance_minor + change
+    if not -MAX_AMOUNT_MINOR <= balance_after <= MAX_AMOUNT_MINOR:
+        raise ValidationFailed({"amount_minor": _("The balance after this posting would be out of range.")})
+    posting = Posting(
+        kind=kind,
+        account=locked,
+        bank_reference=reference,
+        description=description,
+        amount_minor=amount_minor,
+        currency=currency,
+        billing_amount_minor=amount_minor,
+        billing_currency=locked.currency,
+        balance_change_minor=change,
+        processing_date=booked_on,
+        local_date=timezone.localdate(now),
+        request_fingerprint=fingerprint,
+    )
+    posting.save()
+    locked.balance_minor = balance_after
+    locked.save(update_fields=["balance_minor", "updated_at"])
+    return _Booked(BankPosting(posting=posting, created=True), locked, balance_after)
 
 
 def bank_posting_record(
@@ -123,68 +206,99 @@ def bank_posting_record(
     below zero: the bank's core system has already booked it. Only a balance beyond the
     amount cap (10^15 minor units either side) is refused.
     """
-    now = now or timezone.now()
-    fingerprint = bank_posting_fingerprint(
-        direction=direction,
-        amount_minor=amount_minor,
-        currency=currency,
-        description=description,
-        booking_date=booking_date,
-    )
+    if direction not in Direction.ALL:
+        raise ValidationFailed({"direction": _("Choose credit or debit.")})
     with transaction.atomic():
-        locked = Account.objects.select_for_update().get(pk=account.pk)
-        # Re-sent under another transport key, or racing its first send: the lock serializes the two.
-        existing = Posting.objects.filter(account=locked, bank_reference=reference).first()
-        if existing is not None:
-            if not hmac.compare_digest(existing.request_fingerprint, fingerprint):
-                raise PostingReferenceConflict()
-            return BankPosting(posting=existing, created=False)
-        booked_on = booking_date or timezone.localdate(now)
-        _check(
-            account=locked,
+        booked = _book(
+            account=account,
+            reference=reference,
+            kind=KIND_OF_DIRECTION[direction],
             direction=direction,
             amount_minor=amount_minor,
             currency=currency,
             description=description,
-            booking_date=booked_on,
+            booking_date=booking_date,
+            now=now or timezone.now(),
         )
-        change = amount_minor if direction == Direction.CREDIT else -amount_minor
-        balance_after = locked.balance_minor + change
-        if not -MAX_AMOUNT_MINOR <= balance_after <= MAX_AMOUNT_MINOR:
-            raise ValidationFailed({"amount_minor": _("The balance after this posting would be out of range.")})
-        posting = Posting(
-            kind=KIND_OF_DIRECTION[direction],
-            account=locked,
-            bank_reference=reference,
-            description=description,
+        if booked.result.created:
+            posting = booked.result.posting
+            audit_record(
+                actor=actor,
+                action="processing.bank_posting.posted",
+                obj=posting,
+                customer_id=booked.account.customer_id,
+                bank_id=booked.account.bank_id,
+                # The description stays on the posting: a transfer's title is the customer's text, not an audit fact.
+                after={
+                    "account": booked.account.reference,
+                    "reference": reference,
+                    "direction": direction,
+                    "amount_minor": amount_minor,
+                    "currency": currency,
+                    "balance_change_minor": posting.balance_change_minor,
+                    "balance_after_minor": booked.balance_after_minor,
+                    "booking_date": posting.processing_date.isoformat(),
+                },
+            )
+    return booked.result
+
+
+class NotACreditAccount(ValidationFailed):
+    """A repayment sent to a debit account: only a credit card's debt is repaid."""
+
+    code = "not_a_credit_account"
+
+
+def repayment_record(
+    *,
+    actor: Actor,
+    account: Account,
+    reference: str,
+    amount_minor: int,
+    currency: str,
+    value_date: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> BankPosting:
+    """Post the holder's repayment to a credit account (docs/statements.md, "Repayments"): the debt goes down.
+
+    A bank credit of its own kind (``PostingKind.REPAYMENT``), booked as every bank posting is:
+    under the account's lock, idempotent by the bank's reference on the account, with its audit
+    row in the same transaction. ``value_date`` (default: today in Warsaw) is the day the money
+    counts from, stored as the posting's processing date; the statement close reads it. An
+    overpayment is taken: the balance goes above zero and pays the next payments.
+    """
+    with transaction.atomic():
+        if account.kind != AccountKind.CREDIT:
+            raise NotACreditAccount(
+                {"account": _("A repayment goes to a credit card account; this account is a debit account.")}
+            )
+        booked = _book(
+            account=account,
+            reference=reference,
+            kind=PostingKind.REPAYMENT,
+            direction=REPAYMENT,
             amount_minor=amount_minor,
             currency=currency,
-            billing_amount_minor=amount_minor,
-            billing_currency=locked.currency,
-            balance_change_minor=change,
-            processing_date=booked_on,
-            local_date=timezone.localdate(now),
-            request_fingerprint=fingerprint,
+            description="",
+            booking_date=value_date,
+            now=now or timezone.now(),
+            date_field="value_date",
         )
-        posting.save()
-        locked.balance_minor = balance_after
-        locked.save(update_fields=["balance_minor", "updated_at"])
-        audit_record(
-            actor=actor,
-            action="processing.bank_posting.posted",
-            obj=posting,
-            customer_id=locked.customer_id,
-            bank_id=locked.bank_id,
-            # The description stays on the posting: a transfer's title is the customer's text, not an audit fact.
-            after={
-                "account": locked.reference,
-                "reference": reference,
-                "direction": direction,
-                "amount_minor": amount_minor,
-                "currency": currency,
-                "balance_change_minor": change,
-                "balance_after_minor": balance_after,
-                "booking_date": booked_on.isoformat(),
-            },
-        )
-    return BankPosting(posting=posting, created=True)
+        if booked.result.created:
+            posting = booked.result.posting
+            audit_record(
+                actor=actor,
+                action="processing.repayment.posted",
+                obj=posting,
+                customer_id=booked.account.customer_id,
+                bank_id=booked.account.bank_id,
+                after={
+                    "account": booked.account.reference,
+                    "reference": reference,
+                    "amount_minor": amount_minor,
+                    "currency": currency,
+                    "balance_after_minor": booked.balance_after_minor,
+                    "value_date": posting.processing_date.isoformat(),
+                },
+            )
+    return booked.result

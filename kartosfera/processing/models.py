@@ -303,6 +303,10 @@ class PostingKind(models.TextChoices):
     CLEARING_REVERSAL = "clearing_reversal", _("Charge corrected")
     BANK_CREDIT = "bank_credit", _("Credit booked by the bank")
     BANK_DEBIT = "bank_debit", _("Debit booked by the bank")
+    # The holder's payment towards a credit card's debt, booked by the bank's core (docs/statements.md,
+    # "Repayments"): a bank credit of its own kind, because the statement close treats it apart (it pays
+    # the minimum payment and decides the interest) and the holder sees it on the card's history.
+    REPAYMENT = "repayment", _("Repayment")
 
 
 # The card scheme's postings come from clearing (a card, a record id); the bank's from its core system
@@ -314,13 +318,14 @@ CARD_POSTING_KINDS = (
     PostingKind.CHARGEBACK,
     PostingKind.CLEARING_REVERSAL,
 )
-BANK_POSTING_KINDS = (PostingKind.BANK_CREDIT, PostingKind.BANK_DEBIT)
+BANK_POSTING_KINDS = (PostingKind.BANK_CREDIT, PostingKind.BANK_DEBIT, PostingKind.REPAYMENT)
 # The kinds that credit the account; every other kind debits it.
 CREDIT_POSTING_KINDS = (
     PostingKind.REFUND,
     PostingKind.CHARGEBACK,
     PostingKind.CLEARING_REVERSAL,
     PostingKind.BANK_CREDIT,
+    PostingKind.REPAYMENT,
 )
 # The card payments' debits, which a chargeback or a clearing reversal may give back.
 POSTING_DEBITS = frozenset({PostingKind.CLEARING, PostingKind.FORCE_POST})

@@ -106,7 +106,7 @@ def _adjustment(adjustment: AuthorizationAdjustment, currency: str) -> str:
 def _record(posting: Posting) -> str:
     """A clearing record behind a line, for the back office."""
     amount = format_amount(posting.billing_amount_minor, posting.billing_currency)
-    text = f"{posting.get_kind_display()} {posting.record_id}: {amount}"
+    text = f"{posting.get_kind_display()} {posting.record_id or posting.bank_reference}: {amount}"
     details = [_("processing date %(date)s") % {"date": date_format(posting.processing_date, "SHORT_DATE_FORMAT")}]
     if posting.acquirer_reference_number:
         details.append(f"ARN {posting.acquirer_reference_number}")

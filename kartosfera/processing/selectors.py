@@ -71,13 +71,17 @@ def authorization_history(
 
 def posting_history(*, customer: Customer, card: Card, filters: HistoryFilters = HistoryFilters()) -> QuerySet[Posting]:
     """The card's postings that are lines of their own, newest first: force posts, refunds, chargebacks and
-    clearing reversals. A clearing is not: it is shown on its authorization's line (settled, for how much).
+    clearing reversals, and the repayments of its credit account. A clearing is not: it is shown on its
+    authorization's line (settled, for how much).
 
+    A repayment has no card (the bank books it to the account): it is shown on the account's cards whose
+    holder owns the account, as the debt it pays is theirs; an additional card's holder does not see it.
     They are booked movements, so a status filter other than "settled" leaves them out.
     """
     if card.customer_id != customer.pk:
         raise Http404
-    postings = Posting.objects.filter(card_id=card.pk).exclude(kind=PostingKind.CLEARING)
+    repayments = Q(kind=PostingKind.REPAYMENT, account_id=card.account_id, account__customer_id=customer.pk)
+    postings = Posting.objects.filter(Q(card_id=card.pk) | repayments).exclude(kind=PostingKind.CLEARING)
     if filters.status not in ("", AuthorizationStatus.SETTLED):
         postings = postings.none()
     if filters.date_from is not None:

@@ -22,6 +22,7 @@ ENDPOINTS = {
     "/accounts": {"post"},
     "/accounts/{reference}": {"get", "patch"},
     "/accounts/{reference}/postings": {"post"},
+    "/accounts/{reference}/repayments": {"post"},
     "/card-products": {"post"},
     "/card-products/{code}": {"get", "patch"},
     "/cards": {"post"},

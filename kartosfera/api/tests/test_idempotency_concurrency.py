@@ -8,12 +8,15 @@ import threading
 import pytest
 from django.db import connection
 
+from kartosfera.accounts.models import AccountKind
 from kartosfera.api import idempotency
 from kartosfera.api.models import IdempotencyRecord
 from kartosfera.api.tests.conftest import ApiClient
 from kartosfera.core.models import AuditEvent
 from kartosfera.customers.models import Customer
+from kartosfera.processing.models import Posting, PostingKind
 from kartosfera.testing.concurrency import run_together
+from kartosfera.testing.factories import account_factory, customer_factory
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -67,3 +70,23 @@ def test_many_concurrent_retries_still_make_one_customer(bank):
     assert len({r.content for r in responses}) == 1
     assert Customer.objects.filter(reference="CIF-RACE").count() == 1
     assert AuditEvent.objects.filter(action="customers.customer.created").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_repayment_sent_twice_at_once_under_two_keys_is_one_posting(bank):
+    # The core system re-sends a repayment (a new Idempotency-Key) while the first send is still in flight:
+    # the bank's reference, checked under the account's lock, keeps the second from booking it again.
+    account = account_factory(customer=customer_factory(), reference="ACC-RACE", kind=AccountKind.CREDIT)
+    body = {"reference": "SPL-RACE", "amount_minor": 30_000, "currency": "PLN"}
+
+    responses = run_together(
+        lambda: bank.post("/accounts/ACC-RACE/repayments", body, key="repay-a"),
+        lambda: bank.post("/accounts/ACC-RACE/repayments", body, key="repay-b"),
+    )
+
+    assert sorted(r.status_code for r in responses) == [200, 201], [r.content for r in responses]
+    assert responses[0].json()["created_at"] == responses[1].json()["created_at"]
+    account.refresh_from_db()
+    assert account.balance_minor == -120_000 + 30_000
+    assert Posting.objects.filter(account=account, kind=PostingKind.REPAYMENT).count() == 1
+    assert AuditEvent.objects.filter(action="processing.repayment.posted").count() == 1

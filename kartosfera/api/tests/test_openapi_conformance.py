@@ -129,7 +129,7 @@ def api_schema(anonymous) -> dict[str, Any]:
 def test_every_create_declares_the_idempotency_key_it_requires(api_schema):
     creates = [(path, op) for path, method, op in _operations(api_schema) if method == "post"]
 
-    assert len(creates) == 11
+    assert len(creates) == 12
     for path, operation in creates:
         (key,) = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
         assert key["in"] == "header"

@@ -25,6 +25,8 @@ PRODUCTION = {
     "SMS_GATEWAY_URL": "https://sms-gateway.example/send",
     "ACS_DIRECTORY_SERVER_URL": "https://ds.example/rreq",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "NBP_REFERENCE_RATE_PERCENT": "5.75",
+    "NBP_REFERENCE_RATE_SINCE": "2023-10-05",
 }
 
 
@@ -60,6 +62,8 @@ def test_production_starts_with_everything_set():
         "ACS_DIRECTORY_SERVER_URL",
         "REDIS_URL",
         "DATABASE_URL",
+        "NBP_REFERENCE_RATE_PERCENT",
+        "NBP_REFERENCE_RATE_SINCE",
     ],
 )
 def test_production_refuses_to_start_without(missing):

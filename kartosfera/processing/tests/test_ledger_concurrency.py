@@ -6,12 +6,15 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
+from kartosfera.accounts.models import AccountKind
+from kartosfera.core.models import AuditEvent
 from kartosfera.processing.clearing import RecordOutcome, clearing_post_record
-from kartosfera.processing.ledger import Direction, bank_posting_record
-from kartosfera.processing.models import Posting
+from kartosfera.processing.ledger import Direction, bank_posting_record, repayment_record
+from kartosfera.processing.models import Posting, PostingKind
 from kartosfera.processing.tests.helpers import PROCESSOR, active_card, decide
 from kartosfera.processing.tests.test_clearing import record
 from kartosfera.processing.tests.test_ledger import BANK
+from kartosfera.testing import factories
 from kartosfera.testing.concurrency import run_together
 
 pytestmark = [
@@ -80,3 +83,26 @@ def test_one_posting_sent_twice_at_once_moves_the_balance_once():
     assert len({r.posting.pk for r in results}) == 1
     account.refresh_from_db()
     assert account.balance_minor == BALANCE + 7_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_repayment_sent_twice_at_once_is_booked_once():
+    """Two connections post the same repayment at the same moment: the account lock lets one book it."""
+    customer = factories.customer_factory()
+    account = factories.account_factory(customer=customer, kind=AccountKind.CREDIT, balance_minor=-100_000)
+
+    results = run_together(
+        *(
+            lambda: repayment_record(
+                actor=BANK, account=account, reference="SPL-TWICE", amount_minor=40_000, currency="PLN"
+            )
+            for _ in range(2)
+        )
+    )
+
+    assert sorted(r.created for r in results) == [False, True]
+    assert len({r.posting.pk for r in results}) == 1
+    account.refresh_from_db()
+    assert account.balance_minor == -60_000
+    assert Posting.objects.filter(account=account, kind=PostingKind.REPAYMENT).count() == 1
+    assert AuditEvent.objects.filter(action="processing.repayment.posted").count() == 1
