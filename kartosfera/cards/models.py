@@ -179,7 +179,7 @@ class CreditTerms(models.Model):
     interest_rate_percent = models.DecimalField(_("annual interest rate (%)"), max_digits=5, decimal_places=2)
     grace_period_days = models.PositiveSmallIntegerField(_("grace period (days after the statement)"))
     minimum_payment_percent = models.DecimalField(
-        _("minimum payment (% of the closing balance)"), max_digits=5, decimal_places=2
+        _("minimum payment (percent of the closing balance)"), max_digits=5, decimal_places=2
     )
     minimum_payment_minor = models.BigIntegerField(_("minimum payment at least"))
     cash_withdrawal_fee_percent = models.DecimalField(_("cash withdrawal fee (%)"), max_digits=5, decimal_places=2)

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 ('product', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, primary_key=True, related_name='credit_terms', serialize=False, to='cards.cardproduct', verbose_name='card product')),
                 ('interest_rate_percent', models.DecimalField(decimal_places=2, max_digits=5, verbose_name='annual interest rate (%)')),
                 ('grace_period_days', models.PositiveSmallIntegerField(verbose_name='grace period (days after the statement)')),
-                ('minimum_payment_percent', models.DecimalField(decimal_places=2, max_digits=5, verbose_name='minimum payment (% of the closing balance)')),
+                ('minimum_payment_percent', models.DecimalField(decimal_places=2, max_digits=5, verbose_name='minimum payment (percent of the closing balance)')),
                 ('minimum_payment_minor', models.BigIntegerField(verbose_name='minimum payment at least')),
                 ('cash_withdrawal_fee_percent', models.DecimalField(decimal_places=2, max_digits=5, verbose_name='cash withdrawal fee (%)')),
                 ('cash_withdrawal_fee_min_minor', models.BigIntegerField(verbose_name='cash withdrawal fee at least')),
