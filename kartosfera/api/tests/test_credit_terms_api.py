@@ -52,7 +52,7 @@ def test_a_debit_product_reads_null_terms_and_refuses_them(bank):
     refused = bank.post("/card-products", product_body(code="VD-2", funding="debit", credit_terms=TERMS))
 
     assert refused.status_code == 422
-    assert "debit" in errors_by_field(refused)["credit_terms"]
+    assert "debetowy" in errors_by_field(refused)["credit_terms"]  # the message in Polish, the default language
     assert not CardProduct.objects.filter(code="VD-2").exists()  # nothing half-written
 
 
