@@ -19,25 +19,20 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.acs.challenge import REASON_AUTHENTICATION_FAILED, REASON_NOT_ENROLLED
-from kartosfera.acs.currencies import ALPHA_TO_NUMERIC, EXPONENTS
 from kartosfera.acs.decision import Reason
 from kartosfera.acs.services import AUTHENTICATION_VALUE_VALIDITY, REASON_TIMED_OUT
 from kartosfera.api.models import ApiScope
 from kartosfera.cards.models import Card
-from kartosfera.cards.pan import decrypt_pan
 from kartosfera.processing.merchants import MERCHANTS, DemoMerchant
 from kartosfera.processing.terminal import (
-    COUNTRY_NUMERIC,
-    DEV_ACQUIRER_BIN,
     ApiAnswer,
     ProcessorClient,
+    demo_areq_fields,
     dev_api_token,
-    merchant_id_of,
 )
 
 ACS_API_PATH = "/api/acs/v2/"
@@ -177,27 +172,17 @@ def areq_body(
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """The AReq for ``order``: the full card number only here, inside the request body."""
-    merchant = order.merchant
-    currency = ALPHA_TO_NUMERIC[order.currency]
     return {
-        "messageType": "AReq",
-        "messageVersion": MESSAGE_VERSION,
-        "threeDSServerTransID": order.three_ds_server_trans_id,
-        "dsTransID": order.ds_trans_id,
-        "acctNumber": decrypt_pan(card.pan_ciphertext),
-        "cardExpiryDate": f"{card.expiry:%y%m}",
-        "deviceChannel": "02",  # browser
-        "messageCategory": "01",  # payment
-        "purchaseAmount": str(order.amount_minor),
-        "purchaseCurrency": currency,
-        "purchaseExponent": str(EXPONENTS[currency]),
-        "purchaseDate": f"{(now or timezone.now()).astimezone(dt.UTC):%Y%m%d%H%M%S}",
-        "merchantName": merchant.name[:40],
-        "mcc": merchant.mcc,
-        "merchantCountryCode": COUNTRY_NUMERIC[merchant.country],
-        "acquirerBIN": DEV_ACQUIRER_BIN,
-        "acquirerMerchantID": merchant_id_of(merchant),
-        "notificationURL": notification_url,
+        **demo_areq_fields(
+            card=card,
+            merchant=order.merchant,
+            amount_minor=order.amount_minor,
+            currency=order.currency,
+            notification_url=notification_url,
+            now=now,
+            three_ds_server_trans_id=order.three_ds_server_trans_id,
+            ds_trans_id=order.ds_trans_id,
+        ),
         "threeDSRequestorChallengeInd": CHALLENGE_MANDATED if challenge else NO_PREFERENCE,
         "threeDSRequestorID": REQUESTOR_ID,
         "threeDSRequestorName": REQUESTOR_NAME,

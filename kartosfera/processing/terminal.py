@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from kartosfera.acs.currencies import ALPHA_TO_NUMERIC
+from kartosfera.acs.currencies import ALPHA_TO_NUMERIC, EXPONENTS
 from kartosfera.acs.models import AuthenticationRecord
 from kartosfera.acs.schemas import AReqIn
 from kartosfera.acs.services import AReq, areq_answer
@@ -123,6 +123,42 @@ def merchant_id_of(merchant: DemoMerchant) -> str:
     return f"M{merchant.key.upper()[:20]}"
 
 
+def demo_areq_fields(
+    *,
+    card: Card,
+    merchant: DemoMerchant,
+    amount_minor: int,
+    currency: str,
+    notification_url: str,
+    now: dt.datetime | None = None,
+    three_ds_server_trans_id: str | None = None,
+    ds_trans_id: str | None = None,
+) -> dict[str, Any]:
+    """The AReq of a demo card's browser payment at a demo merchant (the development tools' 3DS server); the full
+    card number only in here, inside the request body."""
+    numeric = ALPHA_TO_NUMERIC[currency]
+    return {
+        "messageType": "AReq",
+        "messageVersion": "2.2.0",
+        "threeDSServerTransID": three_ds_server_trans_id or str(uuid.uuid4()),
+        "dsTransID": ds_trans_id or str(uuid.uuid4()),
+        "acctNumber": decrypt_pan(card.pan_ciphertext),
+        "cardExpiryDate": f"{card.expiry:%y%m}",
+        "deviceChannel": "02",  # browser
+        "messageCategory": "01",  # payment
+        "purchaseAmount": str(amount_minor),
+        "purchaseCurrency": numeric,
+        "purchaseExponent": str(EXPONENTS[numeric]),
+        "purchaseDate": f"{(now or timezone.now()).astimezone(dt.UTC):%Y%m%d%H%M%S}",
+        "merchantName": merchant.name[:40],
+        "mcc": merchant.mcc,
+        "merchantCountryCode": COUNTRY_NUMERIC[merchant.country],
+        "acquirerBIN": DEV_ACQUIRER_BIN,
+        "acquirerMerchantID": merchant_id_of(merchant),
+        "notificationURL": notification_url,
+    }
+
+
 def three_ds_authenticate(
     *,
     card: Card,
@@ -134,27 +170,14 @@ def three_ds_authenticate(
     """Ask our ACS to authenticate a payment, as the merchant's 3DS server would: an AReq (parsed by the ACS API's
     schema) through ``areq_answer`` in-process, at ``now``. The record has the answer: a Y with its value and
     ECI (``three_ds_data``), a C (the holder must pass the challenge), or an N / R."""
-    moment = now or timezone.now()
-    fields = {
-        "messageType": "AReq",
-        "messageVersion": "2.2.0",
-        "threeDSServerTransID": str(uuid.uuid4()),
-        "dsTransID": str(uuid.uuid4()),
-        "acctNumber": decrypt_pan(card.pan_ciphertext),
-        "cardExpiryDate": card.expiry.strftime("%y%m"),
-        "deviceChannel": "02",
-        "messageCategory": "01",
-        "purchaseAmount": str(amount_minor),
-        "purchaseCurrency": ALPHA_TO_NUMERIC[currency],
-        "purchaseExponent": "2",
-        "purchaseDate": moment.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S"),
-        "merchantName": merchant.name[:40],
-        "mcc": merchant.mcc,
-        "merchantCountryCode": COUNTRY_NUMERIC[merchant.country],
-        "acquirerBIN": DEV_ACQUIRER_BIN,
-        "acquirerMerchantID": merchant_id_of(merchant),
-        "notificationURL": "https://merchant.example/3ds/notify",
-    }
+    fields = demo_areq_fields(
+        card=card,
+        merchant=merchant,
+        amount_minor=amount_minor,
+        currency=currency,
+        notification_url="https://merchant.example/3ds/notify",
+        now=now,
+    )
     payload = AReqIn.model_validate(fields)
     ares = json.loads(
         areq_answer(
