@@ -183,6 +183,7 @@ INSTALLED_APPS = [
     "kartosfera.profile",
     "kartosfera.secure3d",
     "kartosfera.acs",
+    "kartosfera.statements",
     "kartosfera.backoffice",
     "kartosfera.help",
     "django_otp",

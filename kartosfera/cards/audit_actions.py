@@ -153,6 +153,12 @@ audit_actions_register(
         audience=Audience.STAFF,
     ),
     AuditAction(
+        "cards.nbp_reference_rate.recorded",
+        pgettext_lazy("audit action", "NBP reference rate recorded"),
+        BANK,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
         "cards.keys.rotated",
         pgettext_lazy("audit action", "Card keys rotated"),
         BANK,

@@ -6,22 +6,34 @@ provisions them with its product (the provisioning API); a debit product has non
 
 The interest rate is bounded by the law, not by a constant: Kodeks cywilny art. 359 § 2¹
 caps the maximum interest at twice the sum of the NBP reference rate and 3.5 percentage
-points, and the NBP reference rate is a setting the bank keeps up to date
-(``settings.NBP_REFERENCE_RATE_PERCENT``, docs/configuration.md).
+points, and the NBP reference rate is what the bank keeps up to date: the configured rate
+(``settings.NBP_REFERENCE_RATE_PERCENT``, docs/configuration.md) and the dated changes it records
+(``NbpReferenceRate``, ``manage.py nbp_reference_rate``), which the statement close reads day by day.
 """
 
 from __future__ import annotations
 
+import bisect
+import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kartosfera.cards.models import GRACE_PERIOD_DAYS_MAX, TERMS_PERCENT_MAX, CardProduct, CreditTerms, Funding
+from kartosfera.cards.models import (
+    GRACE_PERIOD_DAYS_MAX,
+    TERMS_PERCENT_MAX,
+    CardProduct,
+    CreditTerms,
+    Funding,
+    NbpReferenceRate,
+)
 from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.dates import EARLIEST_DATE
 from kartosfera.core.errors import ValidationFailed
 from kartosfera.core.money import MAX_AMOUNT_MINOR, format_decimal
 
@@ -47,9 +59,33 @@ STATUTORY_MARGIN_POINTS = Decimal("3.5")
 STATUTORY_MULTIPLIER = 2
 
 
-def interest_rate_legal_max() -> Decimal:
-    """The maximum annual interest rate the law allows now (percent), from the configured NBP reference rate."""
-    return STATUTORY_MULTIPLIER * (settings.NBP_REFERENCE_RATE_PERCENT + STATUTORY_MARGIN_POINTS)
+def reference_rate_history() -> list[tuple[dt.date, Decimal]]:
+    """Every known NBP reference rate with the day it applies from, oldest first.
+
+    The table the bank keeps (``NbpReferenceRate``) and the configured rate
+    (``NBP_REFERENCE_RATE_PERCENT`` since ``NBP_REFERENCE_RATE_SINCE``); on the same day the table wins.
+    """
+    rates = {settings.NBP_REFERENCE_RATE_SINCE: settings.NBP_REFERENCE_RATE_PERCENT}
+    rates.update(NbpReferenceRate.objects.values_list("valid_from", "rate_percent"))
+    return sorted(rates.items())
+
+
+def reference_rate_on(day: dt.date, history: list[tuple[dt.date, Decimal]] | None = None) -> Decimal:
+    """The NBP reference rate in force on ``day``; before the first known change, the earliest known rate."""
+    history = reference_rate_history() if history is None else history
+    valid_from = [since for since, _rate in history]
+    index = bisect.bisect_right(valid_from, day) - 1
+    return history[max(index, 0)][1]
+
+
+def legal_max_for(reference_rate: Decimal) -> Decimal:
+    """Kodeks cywilny art. 359 § 2¹: twice the sum of the reference rate and 3.5 percentage points."""
+    return STATUTORY_MULTIPLIER * (reference_rate + STATUTORY_MARGIN_POINTS)
+
+
+def interest_rate_legal_max(day: dt.date | None = None) -> Decimal:
+    """The maximum annual interest rate the law allows on ``day`` (default: today), in percent."""
+    return legal_max_for(reference_rate_on(day or timezone.localdate()))
 
 
 def _percent_error(value: Decimal) -> str | None:
@@ -66,7 +102,8 @@ def credit_terms_errors(values: Mapping[str, Any]) -> dict[str, str]:
             errors[name] = message
     rate = values["interest_rate_percent"]
     if "interest_rate_percent" not in errors:
-        legal_max = interest_rate_legal_max()
+        reference_rate = reference_rate_on(timezone.localdate())
+        legal_max = legal_max_for(reference_rate)
         if rate < 0:
             errors["interest_rate_percent"] = _("The interest rate cannot be negative.")
         elif rate > legal_max:
@@ -75,7 +112,7 @@ def credit_terms_errors(values: Mapping[str, Any]) -> dict[str, str]:
                 "reference rate, %(reference)s%%, and 3.5 percentage points)."
             ) % {
                 "max": format_decimal(legal_max, places=2),
-                "reference": format_decimal(settings.NBP_REFERENCE_RATE_PERCENT, places=2),
+                "reference": format_decimal(reference_rate, places=2),
             }
     grace = values["grace_period_days"]
     if isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace <= GRACE_PERIOD_DAYS_MAX:
@@ -146,17 +183,50 @@ def credit_terms_set(*, actor: Actor, product: CardProduct, **changes: Any) -> C
         return terms
     terms.save()
     changed = sorted(name for name in after if after[name] != before.get(name))
+    today = timezone.localdate()
+    history = reference_rate_history()
+    in_force_since = max((since for since, _rate in history if since <= today), default=history[0][0])
     audit_record(
         actor=actor,
         action="cards.credit_terms.set",
         obj=product,
         bank_id=product.bank_id,
         before={name: before[name] for name in changed if name in before},
-        # The reference rate the legal maximum was checked against, as configured at that moment.
+        # The reference rate the legal maximum was checked against, as known at that moment.
         after={
             **{name: after[name] for name in changed},
-            "nbp_reference_rate_percent": str(settings.NBP_REFERENCE_RATE_PERCENT),
-            "nbp_reference_rate_since": settings.NBP_REFERENCE_RATE_SINCE.isoformat(),
+            "nbp_reference_rate_percent": str(reference_rate_on(today, history)),
+            "nbp_reference_rate_since": in_force_since.isoformat(),
         },
     )
     return terms
+
+
+def nbp_reference_rate_record(*, actor: Actor, valid_from: dt.date, rate_percent: Decimal) -> NbpReferenceRate:
+    """Record the NBP reference rate in force from ``valid_from`` (a change announced by the RPP); audited.
+
+    A rate already recorded for that day is replaced only by the same value (idempotent): a mistaken
+    entry is a matter for the database's owner, not an edit that would silently alter what closed
+    statements were capped at.
+    """
+    errors: dict[str, str] = {}
+    if (message := _percent_error(rate_percent)) or not Decimal(0) <= rate_percent <= Decimal(50):
+        errors["rate_percent"] = message or _("The reference rate must lie between 0 and 50 percent.")
+    if valid_from < EARLIEST_DATE or valid_from > timezone.localdate() + dt.timedelta(days=366):
+        errors["valid_from"] = _("The date must lie between 1900-01-01 and a year from today.")
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        existing = NbpReferenceRate.objects.select_for_update().filter(valid_from=valid_from).first()
+        if existing is not None:
+            if existing.rate_percent != rate_percent:
+                raise ValidationFailed({"valid_from": _("A different rate is already recorded from this day.")})
+            return existing
+        entry = NbpReferenceRate.objects.create(valid_from=valid_from, rate_percent=rate_percent)
+        audit_record(
+            actor=actor,
+            action="cards.nbp_reference_rate.recorded",
+            obj=entry,
+            after={"valid_from": valid_from.isoformat(), "rate_percent": str(rate_percent)},
+        )
+    return entry

@@ -220,6 +220,33 @@ class CreditTerms(models.Model):
         return f"{self.product}: {self.interest_rate_percent} %"
 
 
+class NbpReferenceRate(models.Model):
+    """The NBP reference rate in force from a day: the history the statement close needs (docs/statements.md).
+
+    Kodeks cywilny art. 359 § 2² caps the interest due on each day at the maximum of that day, which
+    moves with this rate; a statement period may span a change of it. The bank records each change of
+    the Monetary Policy Council (``manage.py nbp_reference_rate``); a day before the first entry reads
+    the rate configured in ``NBP_REFERENCE_RATE_PERCENT`` (cards/credit_terms.py: ``reference_rate_on``).
+    """
+
+    valid_from = models.DateField(_("in force from"), unique=True)
+    rate_percent = models.DecimalField(_("NBP reference rate (%)"), max_digits=5, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("NBP reference rate")
+        verbose_name_plural = _("NBP reference rates")
+        ordering = ["-valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate_percent__gte=0, rate_percent__lte=50), name="nbp_reference_rate_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.valid_from}: {self.rate_percent} %"
+
+
 # A temporary block not lifted within this time turns into a cancellation [bank].
 # The cardholder's own block only: a block the bank imposed stays until the bank
 # lifts it or cancels the card (docs/decisions/0009-bank-blocks-do-not-lapse.md).

@@ -31,6 +31,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kartosfera.cards.models import Card
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import Conflict, ValidationFailed
 from kartosfera.core.money import format_decimal
@@ -190,6 +191,12 @@ def applied_rate(authorization: Authorization) -> Decimal:
     return billing / amount
 
 
+def product_conversion_fee_percent(card: Card) -> Decimal:
+    """The card product's own currency conversion fee (a credit product's term, docs/statements.md), or 0."""
+    terms = getattr(card.product, "credit_terms", None)
+    return terms.fx_markup_percent if terms is not None else Decimal(0)
+
+
 def markup_percent(applied: Decimal, reference: Decimal) -> Decimal:
     """(applied / reference - 1) x 100, half up to 2 places: what the page and the SMS show."""
     return ((applied / reference - 1) * 100).quantize(MARKUP_PLACES, rounding=ROUND_HALF_UP)
@@ -271,7 +278,9 @@ def conversion_charge_record(*, authorization_id: int, now: dt.datetime | None =
     provisions the rates every working day).
     """
     now = now or timezone.now()
-    authorization = Authorization.objects.select_related("card__customer__portal_user").get(pk=authorization_id)
+    authorization = Authorization.objects.select_related(
+        "card__customer__portal_user", "card__product__credit_terms"
+    ).get(pk=authorization_id)
     if not charge_applies(authorization):
         return None
     card = authorization.card
@@ -291,6 +300,9 @@ def conversion_charge_record(*, authorization_id: int, now: dt.datetime | None =
         )
         return None
     applied = applied_rate(authorization)
+    # CBPR2 Art. 4: the total charge includes every charge for the conversion, so a credit product's own
+    # conversion fee (a percentage of the converted amount, charged at the statement close) is in it.
+    fee = product_conversion_fee_percent(card)
     if not 0 < applied < RATE_LIMIT:
         # Only a billing amount out of all proportion to the amount gets here: nothing meaningful to state.
         logger.warning("cbpr2: applied rate out of range", extra={"authorization_id": authorization.pk})
@@ -305,7 +317,7 @@ def conversion_charge_record(*, authorization_id: int, now: dt.datetime | None =
                     applied_rate=applied.quantize(Decimal("1e-12"), rounding=ROUND_HALF_UP),
                     reference_rate=reference.rate.quantize(Decimal("1e-12"), rounding=ROUND_HALF_UP),
                     reference_date=reference.rate_date,
-                    markup_percent=markup_percent(applied, reference.rate),
+                    markup_percent=markup_percent(applied * (1 + fee / 100), reference.rate),
                 )
         except IntegrityError:
             # The same payment's task ran twice at once: the first one records (and texts).
@@ -326,6 +338,7 @@ def conversion_charge_record(*, authorization_id: int, now: dt.datetime | None =
                 "reference_rate": format(charge.reference_rate.normalize(), "f"),
                 "reference_date": charge.reference_date.isoformat(),
                 "markup_percent": str(charge.markup_percent),
+                "product_fee_percent": str(fee),
                 "message": outcome,
             },
         )

@@ -45,6 +45,8 @@ class Direction:
 # A repayment's "direction" in its request fingerprint: never equal to a credit's, so that a repayment and a
 # bank credit under one reference are a conflict, not the same posting.
 REPAYMENT = "repayment"
+# The statement close's charges: their own "directions" in the fingerprint, never equal to a bank debit's.
+STATEMENT_CHARGES = (PostingKind.INTEREST.value, PostingKind.FEE.value)
 KIND_OF_DIRECTION = {Direction.CREDIT: PostingKind.BANK_CREDIT, Direction.DEBIT: PostingKind.BANK_DEBIT}
 DIRECTION_OF_KIND = {kind: direction for direction, kind in KIND_OF_DIRECTION.items()}
 DESCRIPTION_MAX_LENGTH = 140
@@ -96,7 +98,7 @@ def _check(
     date_field: str = "booking_date",
 ) -> None:
     errors: dict[str, str] = {}
-    if direction not in (*Direction.ALL, REPAYMENT):
+    if direction not in (*Direction.ALL, REPAYMENT, *STATEMENT_CHARGES):
         errors["direction"] = _("Choose credit or debit.")
     if amount_minor <= 0:
         errors["amount_minor"] = _("The amount must be above zero.")
@@ -163,7 +165,7 @@ def _book(
         booking_date=booked_on,
         date_field=date_field,
     )
-    change = -amount_minor if direction == Direction.DEBIT else amount_minor
+    change = amount_minor if direction in (Direction.CREDIT, REPAYMENT) else -amount_minor
     balance_after = locked.balance_minor + change
     if not -MAX_AMOUNT_MINOR <= balance_after <= MAX_AMOUNT_MINOR:
         raise ValidationFailed({"amount_minor": _("The balance after this posting would be out of range.")})
@@ -302,3 +304,35 @@ def repayment_record(
                 },
             )
     return booked.result
+
+
+def statement_charge_book(
+    *,
+    account: Account,
+    reference: str,
+    kind: str,
+    amount_minor: int,
+    description: str,
+    booking_date: dt.date,
+    now: dt.datetime,
+) -> Posting:
+    """Debit a credit account with a charge of its statement close: the period's interest or a fee.
+
+    Called by the close (kartosfera/statements/close.py) inside its transaction, under the account's
+    lock, which writes the statement and its audit row with it. The reference is made from the
+    statement, so a close repeated for the same period finds the same charge instead of a second.
+    """
+    if kind not in STATEMENT_CHARGES:
+        raise ValueError(f"not a statement charge: {kind}")
+    booked = _book(
+        account=account,
+        reference=reference,
+        kind=kind,
+        direction=kind,
+        amount_minor=amount_minor,
+        currency=account.currency,
+        description=description,
+        booking_date=booking_date,
+        now=now,
+    )
+    return booked.result.posting

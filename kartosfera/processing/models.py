@@ -307,6 +307,11 @@ class PostingKind(models.TextChoices):
     # "Repayments"): a bank credit of its own kind, because the statement close treats it apart (it pays
     # the minimum payment and decides the interest) and the holder sees it on the card's history.
     REPAYMENT = "repayment", _("Repayment")
+    # Charged by the statement close of a credit account (docs/statements.md): the period's interest, and the
+    # product's fees (a cash withdrawal's, a currency conversion's). Bank postings: no card, a reference the
+    # close makes from the statement, so a repeated close finds them instead of charging twice.
+    INTEREST = "interest", _("Interest")
+    FEE = "fee", _("Fee")
 
 
 # The card scheme's postings come from clearing (a card, a record id); the bank's from its core system
@@ -318,7 +323,13 @@ CARD_POSTING_KINDS = (
     PostingKind.CHARGEBACK,
     PostingKind.CLEARING_REVERSAL,
 )
-BANK_POSTING_KINDS = (PostingKind.BANK_CREDIT, PostingKind.BANK_DEBIT, PostingKind.REPAYMENT)
+BANK_POSTING_KINDS = (
+    PostingKind.BANK_CREDIT,
+    PostingKind.BANK_DEBIT,
+    PostingKind.REPAYMENT,
+    PostingKind.INTEREST,
+    PostingKind.FEE,
+)
 # The kinds that credit the account; every other kind debits it.
 CREDIT_POSTING_KINDS = (
     PostingKind.REFUND,

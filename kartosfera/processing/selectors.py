@@ -69,10 +69,15 @@ def authorization_history(
     return authorizations.order_by("-created_at", "-id")
 
 
+# The credit account's own movements, shown on its owner's cards: repayments, and the statement close's interest
+# and fees (docs/statements.md).
+ACCOUNT_HOLDER_KINDS = (PostingKind.REPAYMENT, PostingKind.INTEREST, PostingKind.FEE)
+
+
 def posting_history(*, customer: Customer, card: Card, filters: HistoryFilters = HistoryFilters()) -> QuerySet[Posting]:
     """The card's postings that are lines of their own, newest first: force posts, refunds, chargebacks and
-    clearing reversals, and the repayments of its credit account. A clearing is not: it is shown on its
-    authorization's line (settled, for how much).
+    clearing reversals, and the repayments, interest and fees of its credit account. A clearing is not: it is
+    shown on its authorization's line (settled, for how much).
 
     A repayment has no card (the bank books it to the account): it is shown on the account's cards whose
     holder owns the account, as the debt it pays is theirs; an additional card's holder does not see it.
@@ -80,7 +85,7 @@ def posting_history(*, customer: Customer, card: Card, filters: HistoryFilters =
     """
     if card.customer_id != customer.pk:
         raise Http404
-    repayments = Q(kind=PostingKind.REPAYMENT, account_id=card.account_id, account__customer_id=customer.pk)
+    repayments = Q(kind__in=ACCOUNT_HOLDER_KINDS, account_id=card.account_id, account__customer_id=customer.pk)
     postings = Posting.objects.filter(Q(card_id=card.pk) | repayments).exclude(kind=PostingKind.CLEARING)
     if filters.status not in ("", AuthorizationStatus.SETTLED):
         postings = postings.none()

@@ -1,0 +1,616 @@
+"""The statement close: each credit account's billing period becomes one immutable statement (docs/statements.md).
+
+``account_statements_close`` closes every period of one account that ended by a day: under the
+account's row lock (the lock every card payment, clearing and bank posting of the account takes),
+in one transaction per period, it books the period's fees and interest as postings, writes the
+statement with its lines and snapshot, its audit row and the holder's SMS. A period already closed
+is found, not closed again (the unique original statement per account and period), so the close
+is idempotent; each period commits on its own, so a close killed half-way loses nothing and
+repeats nothing when run again.
+
+``close_worker`` walks the accounts due, claiming each with ``SKIP LOCKED`` so that several
+workers (processes) share the work without waiting on each other; ``statements_close`` runs
+them and adds up what they did (``manage.py close_statements``, the daily task).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Case, DateField, Exists, F, OuterRef, QuerySet, Sum, Value, When
+from django.db.models.functions import TruncDate
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kartosfera.accounts.models import Account, AccountKind
+from kartosfera.banks.models import Bank
+from kartosfera.cards.credit_terms import reference_rate_history
+from kartosfera.cards.models import Card, CardStatus, CreditTerms
+from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.errors import Conflict, ValidationFailed
+from kartosfera.customers.models import BankMembership
+from kartosfera.notifications.services import sms_send
+from kartosfera.notifications.texts import sms_bank_name
+from kartosfera.processing.ledger import statement_charge_book
+from kartosfera.processing.models import POSTING_DEBITS, Posting, PostingKind
+from kartosfera.statements import billing
+from kartosfera.statements.models import FeeReason, InterestRule, Statement, StatementLine
+from kartosfera.statements.sms_texts import SMS_STATEMENT_CLOSED
+
+logger = logging.getLogger(__name__)
+
+CLOSE_ACTOR = Actor.system("statement close")
+CORRECTION_REASON_MAX_LENGTH = 500
+
+
+class NoCreditTerms(Conflict):
+    default_message = gettext_lazy(
+        "The account's card product has no credit terms: the bank provisions them with the product."
+    )
+    code = "no_credit_terms"
+
+
+class NotCorrectable(Conflict):
+    default_message = gettext_lazy("Only the latest statement of an account, not corrected yet, can be corrected.")
+    code = "statement_not_correctable"
+
+
+# --- which accounts are due -------------------------------------------------------------------------------
+
+
+def _latest_statement_date(as_of: dt.date) -> Case:
+    """Per billing day (1-28), the account's last statement date on or before ``as_of``."""
+    return Case(
+        *(When(billing_day=day, then=Value(billing.statement_date_on_or_before(as_of, day))) for day in range(1, 29)),
+        output_field=DateField(),
+    )
+
+
+def due_accounts(as_of: dt.date) -> QuerySet[Account]:
+    """Credit accounts with a billing period that ended on or before ``as_of`` and has no statement yet.
+
+    An account's first period starts the day it was opened (Warsaw), so an account opened after its
+    last statement date has nothing due.
+    """
+    closed = Statement.objects.filter(account=OuterRef("pk"), period_end__gte=OuterRef("statement_date"))
+    return (
+        Account.objects.filter(kind=AccountKind.CREDIT)
+        .annotate(
+            statement_date=_latest_statement_date(as_of),
+            opened_on=TruncDate("created_at", tzinfo=timezone.get_default_timezone()),
+        )
+        .filter(opened_on__lte=F("statement_date"))
+        .filter(~Exists(closed))
+    )
+
+
+# --- one account ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date
+    end: dt.date
+    previous: Statement | None
+
+
+def latest_statement(account: Account) -> Statement | None:
+    """The account's newest statement: of the latest period, its correction if it has one."""
+    return Statement.objects.filter(account=account, correction__isnull=True).order_by("-period_end", "-id").first()
+
+
+def next_period(account: Account, previous: Statement | None) -> Period:
+    if previous is not None:
+        start = previous.period_end + dt.timedelta(days=1)
+    else:
+        start = timezone.localdate(account.created_at)
+    assert account.billing_day is not None  # a credit account has one (CHECK account_credit_terms_iff_credit)
+    end = billing.statement_date_after(start - dt.timedelta(days=1), account.billing_day)
+    return Period(start=start, end=end, previous=previous)
+
+
+def account_credit_terms(account: Account) -> tuple[CreditTerms, Card]:
+    """The terms of the account's card product, and the card the statement is named after.
+
+    The account's owner's own card (the newest not cancelled, else the newest) carries the product;
+    an additional card on the same account draws on the same contract.
+    """
+    cards = list(
+        Card.objects.filter(account=account).select_related("product__credit_terms").order_by("-created_at", "-id")
+    )
+    owners = [card for card in cards if card.customer_id == account.customer_id] or cards
+    live = [card for card in owners if card.status != CardStatus.CANCELLED] or owners
+    for card in live:
+        terms = getattr(card.product, "credit_terms", None)
+        if terms is not None:
+            return terms, card
+    raise NoCreditTerms()
+
+
+def account_statements_close(*, account: Account, as_of: dt.date, now: dt.datetime | None = None) -> list[Statement]:
+    """Close every period of ``account`` that ended on or before ``as_of``, oldest first; each in its own transaction.
+
+    Idempotent: a period already closed (by this run, an earlier one or another worker) is skipped.
+    """
+    closed: list[Statement] = []
+    while (statement := _close_next(account=account, as_of=as_of, now=now or timezone.now())) is not None:
+        closed.append(statement)
+    return closed
+
+
+def _close_next(*, account: Account, as_of: dt.date, now: dt.datetime) -> Statement | None:
+    with transaction.atomic():
+        locked = Account.objects.select_for_update().select_related("bank", "customer").get(pk=account.pk)
+        if locked.kind != AccountKind.CREDIT:
+            return None
+        period = next_period(locked, latest_statement(locked))
+        if period.end > as_of:
+            return None
+        terms, card = account_credit_terms(locked)
+        return _statement_write(account=locked, period=period, terms=terms, card=card, now=now)
+
+
+def _period_postings(account: Account, period_end: dt.date) -> list[Posting]:
+    """The account's postings dated up to the period's end that no statement shows yet, in the ledger's order."""
+    shown = StatementLine.objects.filter(posting=OuterRef("pk"))
+    return list(
+        Posting.objects.filter(account=account, processing_date__lte=period_end)
+        .filter(~Exists(shown))
+        .select_related("card", "authorization__conversion_charge")
+        .order_by("processing_date", "id")
+    )
+
+
+@dataclass(frozen=True)
+class Charges:
+    postings: list[Posting]
+    # Why each fee was charged (``FeeReason``), by the fee posting's id: the line says it in words.
+    reasons: dict[int, str]
+    interest_rule: str
+    interest: billing.Interest | None
+
+
+def _charges(
+    *, account: Account, period: Period, terms: CreditTerms, postings: list[Posting], now: dt.datetime
+) -> Charges:
+    """Book the period's fees and interest (in that order), each a posting dated the statement date.
+
+    References made from the statement date and the charged posting: a repeated close finds them.
+    """
+    charges: list[Posting] = []
+    reasons: dict[int, str] = {}
+    stamp = period.end.strftime("%Y%m%d")
+
+    def book(reference: str, kind: str, amount_minor: int, description: str, reason: str = "") -> None:
+        if amount_minor <= 0:
+            return
+        posting = statement_charge_book(
+            account=account,
+            reference=reference,
+            kind=kind,
+            amount_minor=amount_minor,
+            description=description[:140],
+            booking_date=period.end,
+            now=now,
+        )
+        charges.append(posting)
+        if reason:
+            reasons[posting.pk] = reason
+
+    for posting in postings:
+        if posting.kind not in POSTING_DEBITS:
+            continue
+        if billing.is_cash_withdrawal(channel=posting.channel, mcc=posting.mcc):
+            book(
+                f"STMT-{stamp}-CASH-{posting.pk}",
+                PostingKind.FEE,
+                billing.cash_withdrawal_fee(
+                    amount_minor=posting.billing_amount_minor,
+                    percent=terms.cash_withdrawal_fee_percent,
+                    at_least_minor=terms.cash_withdrawal_fee_min_minor,
+                ),
+                posting.merchant_name,
+                FeeReason.CASH_WITHDRAWAL,
+            )
+        if posting.currency != account.currency and terms.fx_markup_percent:
+            book(
+                f"STMT-{stamp}-FX-{posting.pk}",
+                PostingKind.FEE,
+                billing.conversion_fee(amount_minor=posting.billing_amount_minor, percent=terms.fx_markup_percent),
+                posting.merchant_name,
+                FeeReason.CONVERSION,
+            )
+
+    rule, interest = _interest(account=account, period=period, terms=terms, postings=postings)
+    if interest is not None:
+        book(f"STMT-{stamp}-INTEREST", PostingKind.INTEREST, interest.amount_minor, "")
+    return Charges(postings=charges, reasons=reasons, interest_rule=rule, interest=interest)
+
+
+def _interest(
+    *, account: Account, period: Period, terms: CreditTerms, postings: list[Posting]
+) -> tuple[str, billing.Interest | None]:
+    """Whether the period bears interest (docs/statements.md, "Interest"), and how much."""
+    previous = period.previous
+    if previous is None:
+        return InterestRule.FIRST_STATEMENT, None
+    if previous.owed_minor == 0:
+        return InterestRule.NOTHING_OWED, None
+    if previous.due_date > period.end:
+        return InterestRule.GRACE_RUNNING, None
+    repaid = (
+        Posting.objects.filter(
+            account=account,
+            kind=PostingKind.REPAYMENT,
+            processing_date__gt=previous.period_end,
+            processing_date__lte=previous.due_date,
+        )
+        .exclude(statement_lines__statement__period_end__lte=previous.period_end)
+        .aggregate(total=Sum("balance_change_minor"))["total"]
+        or 0
+    )
+    if repaid >= previous.owed_minor:
+        return InterestRule.REPAID_IN_FULL, None
+    balances = billing.daily_balances(
+        opening_minor=previous.closing_balance_minor,
+        movements=(billing.Movement(day=p.processing_date, change_minor=p.balance_change_minor) for p in postings),
+        start=period.start,
+        end=period.end,
+    )
+    interest = billing.daily_interest(
+        balances=balances,
+        annual_rate_percent=terms.interest_rate_percent,
+        reference_rates=reference_rate_history(),
+    )
+    return InterestRule.CHARGED, interest
+
+
+def _transaction_date(posting: Posting) -> dt.date:
+    # A card payment happened on its authorization's day; anything else on its own day.
+    if posting.authorization_id is not None and posting.authorization is not None:
+        return posting.authorization.local_date
+    return posting.processing_date if posting.card_id is None else posting.local_date
+
+
+def _line(statement: Statement, position: int, posting: Posting, reason: str = "") -> StatementLine:
+    charge = getattr(posting.authorization, "conversion_charge", None) if posting.authorization_id else None
+    converted = posting.currency != posting.billing_currency
+    return StatementLine(
+        statement=statement,
+        position=position,
+        posting=posting,
+        kind=posting.kind,
+        transaction_date=_transaction_date(posting),
+        posting_date=posting.processing_date,
+        card_last4=posting.card.pan_last4 if posting.card_id and posting.card else "",
+        merchant_name=posting.merchant_name,
+        merchant_city=posting.merchant_city,
+        merchant_country=posting.merchant_country,
+        # A fee says why (FeeReason) and names the merchant of the payment it was charged for; the bank's own
+        # posting keeps the bank's words.
+        description=reason or posting.description,
+        amount_minor=posting.amount_minor,
+        currency=posting.currency,
+        balance_change_minor=posting.balance_change_minor,
+        fx_rate=(posting.billing_rate if posting.billing_rate is not None else None) if converted else None,
+        fx_markup_percent=charge.markup_percent if (converted and charge is not None) else None,
+    )
+
+
+def bank_details(bank: Bank) -> dict[str, str]:
+    return {
+        "code": bank.code,
+        "name": bank.name,
+        "short_name": bank.short_name,
+        "registered_address": bank.registered_address,
+        "krs": bank.krs,
+        "nip": bank.nip,
+        "regon": bank.regon,
+        "website": bank.website,
+        "helpline_phone": bank.helpline_phone,
+        "card_blocking_phone": bank.card_blocking_phone,
+        "logo_digest": bank.logo_digest,
+    }
+
+
+def _snapshot(
+    *,
+    account: Account,
+    card: Card,
+    terms: CreditTerms,
+    rule: str,
+    interest: billing.Interest | None,
+) -> dict[str, Any]:
+    membership = BankMembership.objects.filter(customer_id=account.customer_id, bank_id=account.bank_id).first()
+    cards = Card.objects.filter(account=account).select_related("customer").order_by("created_at", "id")
+    rates = sorted({str(day.rate_percent) for day in interest.days}) if interest is not None else []
+    return {
+        "version": 1,
+        "bank": bank_details(account.bank),
+        "holder": {
+            "name": account.customer.full_name,
+            "customer_number": membership.customer_number if membership is not None else "",
+        },
+        "account": {"reference": account.reference, "iban": account.iban},
+        "product": {"name": card.product.name, "brand": card.product.brand},
+        "cards": [
+            {"last4": each.pan_last4, "name": each.embossed_name, "holder": each.customer.full_name} for each in cards
+        ],
+        "terms": {
+            "interest_rate_percent": str(terms.interest_rate_percent),
+            "grace_period_days": terms.grace_period_days,
+            "minimum_payment_percent": str(terms.minimum_payment_percent),
+            "minimum_payment_minor": terms.minimum_payment_minor,
+            "cash_withdrawal_fee_percent": str(terms.cash_withdrawal_fee_percent),
+            "cash_withdrawal_fee_min_minor": terms.cash_withdrawal_fee_min_minor,
+            "fx_markup_percent": str(terms.fx_markup_percent),
+        },
+        "interest": {
+            "rule": rule,
+            "days_charged": len(interest.days) if interest is not None else 0,
+            "rates_percent": rates,
+        },
+    }
+
+
+def statement_number(account: Account, period_end: dt.date, correction: int = 0) -> str:
+    number = f"{account.reference}/{period_end:%Y/%m}"
+    return f"{number}/K{correction}" if correction else number
+
+
+def _statement_write(
+    *, account: Account, period: Period, terms: CreditTerms, card: Card, now: dt.datetime
+) -> Statement:
+    postings = _period_postings(account, period.end)
+    charges = _charges(account=account, period=period, terms=terms, postings=postings, now=now)
+    lines = [*postings, *charges.postings]
+    opening = period.previous.closing_balance_minor if period.previous is not None else account.opening_balance_minor
+    figures = _figures(opening=opening, postings=lines, account=account, terms=terms)
+    statement = Statement(
+        account=account,
+        bank_id=account.bank_id,
+        customer_id=account.customer_id,
+        number=statement_number(account, period.end),
+        period_start=period.start,
+        period_end=period.end,
+        due_date=billing.due_date(period.end, terms.grace_period_days),
+        currency=account.currency,
+        interest_rule=charges.interest_rule,
+        snapshot=_snapshot(
+            account=account, card=card, terms=terms, rule=charges.interest_rule, interest=charges.interest
+        ),
+        closed_at=now,
+        **figures,
+    )
+    # Under the account's lock nobody else closes this period; the unique original per period guards the rest.
+    statement.save(force_insert=True)
+    StatementLine.objects.bulk_create(
+        _line(statement, position, posting, charges.reasons.get(posting.pk, ""))
+        for position, posting in enumerate(lines, 1)
+    )
+    audit_record(
+        actor=CLOSE_ACTOR,
+        action="statements.statement.closed",
+        obj=statement,
+        customer_id=account.customer_id,
+        bank_id=account.bank_id,
+        after=_audit_figures(statement, lines=len(lines)),
+    )
+    _notify(statement=statement, card=card)
+    return statement
+
+
+def _figures(*, opening: int, postings: Iterable[Posting], account: Account, terms: CreditTerms) -> dict[str, int]:
+    debits = credits = interest = fees = repayments = 0
+    for posting in postings:
+        change = posting.balance_change_minor
+        if change < 0:
+            debits -= change
+        else:
+            credits += change
+        if posting.kind == PostingKind.INTEREST:
+            interest -= change
+        elif posting.kind == PostingKind.FEE:
+            fees -= change
+        elif posting.kind == PostingKind.REPAYMENT:
+            repayments += change
+    closing = opening - debits + credits
+    limit = account.credit_limit_minor or 0
+    return {
+        "opening_balance_minor": opening,
+        "debits_minor": debits,
+        "credits_minor": credits,
+        "closing_balance_minor": closing,
+        "interest_minor": interest,
+        "fees_minor": fees,
+        "repayments_minor": repayments,
+        "minimum_payment_minor": billing.minimum_payment(
+            owed_minor=max(0, -closing),
+            percent=terms.minimum_payment_percent,
+            at_least_minor=terms.minimum_payment_minor,
+        ),
+        "credit_limit_minor": limit,
+        "held_minor": account.held_minor,
+        "available_minor": limit + closing - account.held_minor,
+    }
+
+
+def _audit_figures(statement: Statement, *, lines: int) -> dict[str, Any]:
+    return {
+        "number": statement.number,
+        "period_start": statement.period_start.isoformat(),
+        "period_end": statement.period_end.isoformat(),
+        "currency": statement.currency,
+        "closing_balance_minor": statement.closing_balance_minor,
+        "minimum_payment_minor": statement.minimum_payment_minor,
+        "due_date": statement.due_date.isoformat(),
+        "interest_minor": statement.interest_minor,
+        "fees_minor": statement.fees_minor,
+        "lines": lines,
+    }
+
+
+def _notify(*, statement: Statement, card: Card) -> None:
+    """Text the holder what to pay and by when; nothing when nothing is owed [ours: a message with nothing to do]."""
+    if statement.owed_minor == 0:
+        return
+    from kartosfera.processing.cbpr2 import _phone
+
+    phone = _phone(statement.account.customer)
+    if not phone:
+        return
+    # The bank's language: the holder's own is not known outside a page (as every notice the card core sends).
+    with translation.override(settings.LANGUAGE_CODE):
+        message = SMS_STATEMENT_CLOSED.render(
+            bank=sms_bank_name(statement.account.bank),
+            last4=card.pan_last4,
+            owed=statement.money(statement.owed_minor),
+            minimum=statement.money(statement.minimum_payment_minor),
+            due=formats.date_format(statement.due_date, "SHORT_DATE_FORMAT"),
+        )
+    sms_send(to=phone, message=message, purpose="statements.statement_closed", bank=statement.account.bank)
+
+
+# --- many accounts ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class CloseSummary:
+    """What a close run did: statements issued, accounts that failed (by reference, with the reason)."""
+
+    accounts: int = 0
+    statements: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+
+    def add(self, other: CloseSummary) -> None:
+        self.accounts += other.accounts
+        self.statements += other.statements
+        self.failures.update(other.failures)
+
+
+def close_worker(
+    *, as_of: dt.date, now: dt.datetime | None = None, on_closed: Callable[[Statement], None] | None = None
+) -> CloseSummary:
+    """Close every account due by ``as_of`` that no other worker holds, walking the accounts by id.
+
+    Each account is claimed with ``SELECT ... FOR UPDATE SKIP LOCKED``: a worker never waits for
+    another's account, and never goes back (its cursor only moves forward, so a run over N accounts
+    reads each once). An account that fails (a product without terms) is logged and left for the
+    next run; the others go on.
+    """
+    summary = CloseSummary()
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            claim = due_accounts(as_of).filter(pk__gt=last_id).order_by("pk")
+            if connection.features.has_select_for_update_skip_locked:
+                claim = claim.select_for_update(skip_locked=True, of=("self",))
+            account = claim.only("pk", "reference").first()
+            if account is None:
+                return summary
+            last_id = account.pk
+            summary.accounts += 1
+            try:
+                with transaction.atomic():
+                    statements = account_statements_close(account=account, as_of=as_of, now=now)
+            except (NoCreditTerms, ValidationFailed) as error:
+                summary.failures[account.reference] = str(error)
+                logger.warning("statement close failed", extra={"account_id": account.pk, "error": str(error)})
+                continue
+        summary.statements += len(statements)
+        if on_closed is not None:
+            for statement in statements:
+                on_closed(statement)
+
+
+def statements_close(*, as_of: dt.date, now: dt.datetime | None = None) -> CloseSummary:
+    """Close everything due by ``as_of`` in this process (the daily task; the command adds workers)."""
+    return close_worker(as_of=as_of, now=now)
+
+
+def close_as_of_default(now: dt.datetime | None = None) -> dt.date:
+    """Yesterday in Warsaw: a billing day is over once its last posting of the day can have arrived."""
+    return timezone.localdate(now) - dt.timedelta(days=1)
+
+
+# --- corrections ------------------------------------------------------------------------------------------
+
+
+def statement_correct(*, actor: Actor, statement: Statement, reason: str, now: dt.datetime | None = None) -> Statement:
+    """Issue a corrected statement of the same account and period, naming the one it corrects.
+
+    The correction shows the corrected statement's lines and every posting dated within the period
+    that no statement showed yet (the bank's correcting credit, say), with the bank's and holder's
+    details as of now; its figures, minimum payment and due date follow from them (the due date is
+    never earlier than the corrected one's). Only the account's latest statement can be corrected:
+    an older period's mistake is put right by a posting on the next statement [ours: otherwise every
+    later statement's opening balance would change]. Nothing is charged again.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed({"reason": _("Say why the statement is corrected.")})
+    if len(reason) > CORRECTION_REASON_MAX_LENGTH:
+        raise ValidationFailed({"reason": _("At most %(max)d characters.") % {"max": CORRECTION_REASON_MAX_LENGTH}})
+    now = now or timezone.now()
+    with transaction.atomic():
+        account = Account.objects.select_for_update().select_related("bank", "customer").get(pk=statement.account_id)
+        latest = latest_statement(account)
+        if latest is None or latest.pk != statement.pk:
+            raise NotCorrectable()
+        terms, card = account_credit_terms(account)
+        kept = list(statement.lines.select_related("posting__card", "posting__authorization__conversion_charge"))
+        reasons = {line.posting_id: line.description for line in kept if line.kind == PostingKind.FEE}
+        late = _period_postings(account, statement.period_end)
+        postings = [line.posting for line in kept] + late
+        previous_lines = {line.posting_id: line for line in kept}
+        figures = _figures(opening=statement.opening_balance_minor, postings=postings, account=account, terms=terms)
+        corrections = Statement.objects.filter(account=account, period_end=statement.period_end).count()
+        snapshot = {**statement.snapshot, "bank": bank_details(account.bank)}
+        snapshot["holder"] = {**statement.snapshot.get("holder", {}), "name": account.customer.full_name}
+        correction = Statement(
+            account=account,
+            bank_id=account.bank_id,
+            customer_id=account.customer_id,
+            number=statement_number(account, statement.period_end, correction=corrections),
+            period_start=statement.period_start,
+            period_end=statement.period_end,
+            due_date=max(statement.due_date, billing.due_date(statement.period_end, terms.grace_period_days)),
+            corrects=statement,
+            correction_reason=reason,
+            currency=statement.currency,
+            interest_rule=statement.interest_rule,
+            snapshot=snapshot,
+            closed_at=now,
+            **{**figures, "held_minor": statement.held_minor, "credit_limit_minor": statement.credit_limit_minor},
+        )
+        correction.available_minor = (
+            correction.credit_limit_minor + correction.closing_balance_minor - correction.held_minor
+        )
+        correction.save(force_insert=True)
+        lines = []
+        for position, posting in enumerate(postings, 1):
+            line = _line(correction, position, posting, reasons.get(posting.pk, ""))
+            if posting.pk in previous_lines:
+                # The corrected statement's words and dates stand; only the figures are re-added.
+                before = previous_lines[posting.pk]
+                line.transaction_date, line.fx_markup_percent = before.transaction_date, before.fx_markup_percent
+            lines.append(line)
+        StatementLine.objects.bulk_create(lines)
+        audit_record(
+            actor=actor,
+            action="statements.statement.corrected",
+            obj=correction,
+            customer_id=account.customer_id,
+            bank_id=account.bank_id,
+            before={"number": statement.number, "closing_balance_minor": statement.closing_balance_minor},
+            after={**_audit_figures(correction, lines=len(lines)), "reason": reason},
+        )
+        _notify(statement=correction, card=card)
+    return correction
