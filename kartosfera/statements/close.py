@@ -80,8 +80,11 @@ def due_accounts(as_of: dt.date) -> QuerySet[Account]:
     last statement date has nothing due.
     """
     closed = Statement.objects.filter(account=OuterRef("pk"), period_end__gte=OuterRef("statement_date"))
+    # An account with no card yet (provisioned before its card) has no product, hence no terms: nothing to close.
+    carded = Card.objects.filter(account=OuterRef("pk"))
     return (
         Account.objects.filter(kind=AccountKind.CREDIT)
+        .filter(Exists(carded))
         .annotate(
             statement_date=_latest_statement_date(as_of),
             opened_on=TruncDate("created_at", tzinfo=timezone.get_default_timezone()),
@@ -245,14 +248,14 @@ def _interest(
         return InterestRule.NOTHING_OWED, None
     if previous.due_date > period.end:
         return InterestRule.GRACE_RUNNING, None
+    # The repayments with a value date by the due date that the previous statement (or an earlier one) did not
+    # already count: a repayment dated before that statement date but booked after its close counts here too.
+    counted = StatementLine.objects.filter(
+        posting=OuterRef("pk"), statement__account=account, statement__period_end__lte=previous.period_end
+    )
     repaid = (
-        Posting.objects.filter(
-            account=account,
-            kind=PostingKind.REPAYMENT,
-            processing_date__gt=previous.period_end,
-            processing_date__lte=previous.due_date,
-        )
-        .exclude(statement_lines__statement__period_end__lte=previous.period_end)
+        Posting.objects.filter(account=account, kind=PostingKind.REPAYMENT, processing_date__lte=previous.due_date)
+        .filter(~Exists(counted))
         .aggregate(total=Sum("balance_change_minor"))["total"]
         or 0
     )
@@ -290,7 +293,8 @@ def _line(statement: Statement, position: int, posting: Posting, reason: str = "
         transaction_date=_transaction_date(posting),
         posting_date=posting.processing_date,
         card_last4=posting.card.pan_last4 if posting.card_id and posting.card else "",
-        merchant_name=posting.merchant_name,
+        # A fee's posting carries the charged payment's merchant in its description (``_charges``).
+        merchant_name=posting.description[:100] if reason else posting.merchant_name,
         merchant_city=posting.merchant_city,
         merchant_country=posting.merchant_country,
         # A fee says why (FeeReason) and names the merchant of the payment it was charged for; the bank's own

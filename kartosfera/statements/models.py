@@ -43,8 +43,23 @@ class FeeReason(models.TextChoices):
     CONVERSION = "conversion", _("Currency conversion fee")
 
 
+class AppendOnlyQuerySet(models.QuerySet[Any]):
+    """No update or delete through the ORM either (and none in the database: migration 0002)."""
+
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("statements are never changed; issue a correction instead")
+
+    def delete(self) -> NoReturn:
+        raise AppendOnlyError("statements are never deleted; issue a correction instead")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("statements are never changed; issue a correction instead")
+
+
 class AppendOnlyModel(models.Model):
     """A row that is written once: saving it again or deleting it is refused (triggers refuse it in SQL too)."""
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         abstract = True

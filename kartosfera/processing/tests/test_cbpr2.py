@@ -404,3 +404,26 @@ def test_staff_see_the_charge_in_the_back_office_history_too(rates, cardholder, 
     )
 
     assert "1,18% ponad kurs referencyjny EBC" in _page_text(page)
+
+
+def test_a_credit_products_own_conversion_fee_is_part_of_the_stated_total_charge(
+    rates, django_capture_on_commit_callbacks
+):
+    """CBPR2 Art. 4: the total charge includes every charge for the conversion, the product's fee included."""
+    from kartosfera.cards.credit_terms import credit_terms_set
+    from kartosfera.cards.models import Funding
+    from kartosfera.statements.tests.helpers import TERMS
+    from kartosfera.testing import factories
+
+    product = factories.product_factory(funding=Funding.CREDIT)
+    credit_terms_set(actor=BANK, product=product, **{**TERMS, "fx_markup_percent": Decimal("2.00")})
+    tc = card_of(factories.customer_factory(), product)
+    with django_capture_on_commit_callbacks(execute=True):
+        authorization = pay_in_euro(tc).authorization
+
+    charge = ConversionCharge.objects.get(authorization=authorization)
+    # 4.2850 x 1.02 = 4.37070 over the ECB's 4.2350: +3.20 % (without the fee it would read 1.18 %).
+    assert charge.markup_percent == Decimal("3.20")
+    assert charge_audit(authorization).after["product_fee_percent"] == "2.00"
+    [text] = messages_to(tc)
+    assert "3,20%" in text

@@ -14,8 +14,11 @@ import time_machine
 from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.cards.credit_terms import credit_terms_set
 from kartosfera.cards.models import Card, CardProduct, Funding
+from kartosfera.core.audit import Actor
+from kartosfera.core.demo.identifiers import make_pan
+from kartosfera.processing.clearing import ClearingRecord, RecordOutcome, clearing_post_record
 from kartosfera.processing.ledger import Direction, bank_posting_record, repayment_record
-from kartosfera.processing.models import Posting
+from kartosfera.processing.models import Channel, Posting
 from kartosfera.testing import factories
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -36,6 +39,7 @@ class CreditCard:
     card: Card
     account: Account
     product: CardProduct
+    pan: str
 
     def refresh(self) -> Account:
         self.account.refresh_from_db()
@@ -61,8 +65,9 @@ def credit_card(
             balance_minor=balance_minor,
             credit_limit_minor=1_000_000,
         )
-        card = factories.card_factory(customer=customer, product=product, account=account)
-    return CreditCard(card=card, account=account, product=product)
+        pan = make_pan("400000", 500_000 + next(_references))
+        card = factories.card_factory(customer=customer, product=product, account=account, pan=pan)
+    return CreditCard(card=card, account=account, product=product, pan=pan)
 
 
 def spend(cc: CreditCard, amount_minor: int, day: dt.date) -> Posting:
@@ -91,3 +96,42 @@ def repay(cc: CreditCard, amount_minor: int, day: dt.date, *, booked: dt.date | 
             currency=cc.account.currency,
             value_date=day,
         ).posting
+
+
+def pay_by_card(
+    cc: CreditCard,
+    amount_minor: int,
+    day: dt.date,
+    *,
+    currency: str = "PLN",
+    billing_amount_minor: int | None = None,
+    channel: str = Channel.POS_CHIP,
+    mcc: str = "5411",
+    merchant: str = "Biedronka",
+) -> Posting:
+    """A card payment settled on ``day`` (a force post of the card scheme's clearing: the same card posting)."""
+    converted = currency != cc.account.currency
+    with time_machine.travel(at(day), tick=False):
+        result = clearing_post_record(
+            actor=Actor.system("clearing"),
+            record=ClearingRecord(
+                record_id=f"clr-stmt-{next(_references)}",
+                kind="force_post",
+                amount_minor=amount_minor,
+                currency=currency,
+                processing_date=day,
+                pan=cc.pan,
+                expiry=cc.card.expiry,
+                billing_amount_minor=billing_amount_minor if converted else None,
+                billing_currency=cc.account.currency if converted else None,
+                merchant_name=merchant,
+                merchant_city="Warszawa",
+                merchant_country="PL",
+                mcc=mcc,
+                channel=channel,
+                acquirer_reference_number="74567890123456789012345",
+            ),
+        )
+    assert result.outcome == RecordOutcome.POSTED, result
+    assert result.posting is not None
+    return result.posting
