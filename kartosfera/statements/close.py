@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +39,7 @@ from kartosfera.core.errors import Conflict, ValidationFailed
 from kartosfera.customers.models import BankMembership
 from kartosfera.notifications.services import sms_send
 from kartosfera.notifications.texts import sms_bank_name
+from kartosfera.processing.conversion import minor_exponent
 from kartosfera.processing.ledger import statement_charge_book
 from kartosfera.processing.models import POSTING_DEBITS, Posting, PostingKind
 from kartosfera.statements import billing
@@ -282,6 +284,15 @@ def _transaction_date(posting: Posting) -> dt.date:
     return posting.processing_date if posting.card_id is None else posting.local_date
 
 
+def _conversion_rate(posting: Posting) -> Decimal:
+    """The rate the payment was converted at: the scheme's, else its amount in PLN over its amount (12 places)."""
+    if posting.billing_rate is not None:
+        return posting.billing_rate
+    amount = Decimal(posting.amount_minor).scaleb(-minor_exponent(posting.currency))
+    billing_amount = Decimal(posting.billing_amount_minor).scaleb(-minor_exponent(posting.billing_currency))
+    return (billing_amount / amount).quantize(Decimal("1e-12"))
+
+
 def _line(statement: Statement, position: int, posting: Posting, reason: str = "") -> StatementLine:
     charge = getattr(posting.authorization, "conversion_charge", None) if posting.authorization_id else None
     converted = posting.currency != posting.billing_currency
@@ -303,7 +314,7 @@ def _line(statement: Statement, position: int, posting: Posting, reason: str = "
         amount_minor=posting.amount_minor,
         currency=posting.currency,
         balance_change_minor=posting.balance_change_minor,
-        fx_rate=(posting.billing_rate if posting.billing_rate is not None else None) if converted else None,
+        fx_rate=_conversion_rate(posting) if converted else None,
         fx_markup_percent=charge.markup_percent if (converted and charge is not None) else None,
     )
 

@@ -131,6 +131,7 @@ def test_a_cash_withdrawal_and_a_foreign_payment_are_charged_the_products_fees_o
     assert statement.fees_minor == 4_863
     assert statement.debits_minor == 20_000 + 100_000 + 43_125 + 5_000 + 4_863
     foreign_line = statement.lines.get(posting=foreign)
+    assert foreign_line.fx_rate == Decimal("4.3125")  # 431.25 PLN for 100.00 EUR (no rate from the scheme)
     assert (foreign_line.amount_minor, foreign_line.currency, foreign_line.balance_change_minor) == (
         10_000,
         "EUR",
