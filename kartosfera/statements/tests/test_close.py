@@ -240,3 +240,21 @@ def test_a_statement_closes_under_the_accounts_lock_with_its_audit_row_and_nothi
     assert not Posting.objects.filter(kind=PostingKind.FEE).exists()
     assert not AuditEvent.objects.filter(action="statements.statement.closed").exists()
     assert cc.refresh().balance_minor == -20_000
+
+
+@pytest.mark.parametrize(
+    ("value_date", "rule"),
+    [
+        (D(2026, 8, 31), InterestRule.REPAID_IN_FULL),  # on the due date
+        (D(2026, 9, 1), InterestRule.CHARGED),  # a day late
+        (D(2026, 8, 9), InterestRule.REPAID_IN_FULL),  # dated before the statement, booked after its close
+    ],
+)
+def test_a_repayment_counts_by_its_value_date_up_to_and_including_the_due_date(value_date, rule):
+    cc = credit_card(opened=D(2026, 8, 1), grace_period_days=20)
+    spend(cc, 100_000, D(2026, 8, 5))
+    close(D(2026, 8, 10))
+    repay(cc, 100_000, value_date, booked=max(value_date, D(2026, 8, 12)))
+    second = close(D(2026, 9, 10))[-1]
+    assert second.interest_rule == rule
+    assert (second.interest_minor > 0) is (rule == InterestRule.CHARGED)
