@@ -11,6 +11,7 @@ $(VENV)/bin/python:
 	@bash scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)"
 
 $(VENV)/.installed: $(VENV)/bin/python pyproject.toml constraints.txt
+	@bash scripts/ensure-pango.sh
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e .
 	@touch $@
 

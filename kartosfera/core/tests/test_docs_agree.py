@@ -66,8 +66,9 @@ def test_every_library_the_stack_decision_names_is_a_dependency_in_use():
     pyproject = _read(ROOT / "pyproject.toml").lower()
     assert named, "the decision's table was not read"
     assert [name for name in named if name != "library" and f'"{name}==' not in pyproject] == []
-    # A library a decision names is in the pins; one nothing uses yet is not (pypdf came too early).
-    assert '"pypdf==' not in pyproject
+    # A library a decision names is in the pins, and is used (pypdf reads the statements' PDFs back).
+    assert '"pypdf==' in pyproject
+    assert "from pypdf import" in _read(ROOT / "kartosfera" / "statements" / "tests" / "test_documents.py")
 
 
 def test_the_readme_says_which_operations_need_no_code():
