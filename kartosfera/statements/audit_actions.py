@@ -19,4 +19,10 @@ audit_actions_register(
         AuditKind.CARDS,
         audience=Audience.BOTH,
     ),
+    AuditAction(
+        "statements.document.stored",
+        pgettext_lazy("audit action", "Statement PDF issued for download"),
+        AuditKind.CARDS,
+        audience=Audience.STAFF,
+    ),
 )

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import time_machine
 
 from kartosfera.accounts.models import Account, AccountKind
+from kartosfera.banks.models import Bank
 from kartosfera.cards.credit_terms import credit_terms_set
 from kartosfera.cards.models import Card, CardProduct, Funding
 from kartosfera.core.audit import Actor
@@ -51,15 +52,24 @@ def at(day: dt.date, hour: int = 12) -> dt.datetime:
 
 
 def credit_card(
-    *, opened: dt.date, billing_day: int = 10, balance_minor: int = 0, customer: Any = None, **terms: Any
+    *,
+    opened: dt.date,
+    billing_day: int = 10,
+    balance_minor: int = 0,
+    customer: Any = None,
+    bank: Bank | None = None,
+    **terms: Any,
 ) -> CreditCard:
-    """A credit card opened on ``opened`` (Warsaw) with the test terms (``terms`` overrides some)."""
+    """A credit card opened on ``opened`` (Warsaw) with the test terms (``terms`` overrides some), of ``bank``
+    (default: the tests' bank)."""
     with time_machine.travel(at(opened), tick=False):
-        customer = customer or factories.customer_factory()
-        product = factories.product_factory(name="Visa Credit", funding=Funding.CREDIT)
+        bank = bank or factories.bank_factory()
+        customer = customer or factories.customer_factory(bank=bank)
+        product = factories.product_factory(name="Visa Credit", funding=Funding.CREDIT, bank=bank)
         credit_terms_set(actor=factories.SYSTEM, product=product, **{**TERMS, **terms})
         account = factories.account_factory(
             customer=customer,
+            bank=bank,
             kind=AccountKind.CREDIT,
             billing_day=billing_day,
             balance_minor=balance_minor,
@@ -108,6 +118,9 @@ def pay_by_card(
     channel: str = Channel.POS_CHIP,
     mcc: str = "5411",
     merchant: str = "Biedronka",
+    merchant_city: str = "Warszawa",
+    merchant_country: str = "PL",
+    billing_rate: Decimal | None = None,
 ) -> Posting:
     """A card payment settled on ``day`` (a force post of the card scheme's clearing: the same card posting)."""
     converted = currency != cc.account.currency
@@ -124,9 +137,10 @@ def pay_by_card(
                 expiry=cc.card.expiry,
                 billing_amount_minor=billing_amount_minor if converted else None,
                 billing_currency=cc.account.currency if converted else None,
+                billing_rate=billing_rate if converted else None,
                 merchant_name=merchant,
-                merchant_city="Warszawa",
-                merchant_country="PL",
+                merchant_city=merchant_city,
+                merchant_country=merchant_country,
                 mcc=mcc,
                 channel=channel,
                 acquirer_reference_number="74567890123456789012345",
