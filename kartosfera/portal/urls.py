@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from kartosfera.portal import views
+from kartosfera.statements import views as statement_views
 
 app_name = "portal"
 urlpatterns = [
@@ -19,4 +20,9 @@ urlpatterns = [
     path("cards/<int:card_id>/pin/", views.card_pin, name="card_pin"),
     path("cards/<int:card_id>/mobile-payments/", views.card_mobile_payments, name="card_mobile_payments"),
     path("cards/<int:card_id>/mobile-payments/off/", views.card_mobile_payments_off, name="card_mobile_payments_off"),
+    # A credit card's statements (kartosfera/statements/views.py): in the portal's namespace, under the card.
+    path("cards/<int:card_id>/statements/", statement_views.statement_list, name="statement_list"),
+    path("cards/<int:card_id>/statements/<int:statement_id>/", statement_views.statement_detail, name="statement"),
+    path("cards/<int:card_id>/statements/<int:statement_id>/pdf/", statement_views.statement_pdf, name="statement_pdf"),
+    path("cards/<int:card_id>/statements/<int:statement_id>/csv/", statement_views.statement_csv, name="statement_csv"),
 ]

@@ -52,6 +52,7 @@ from kartosfera.processing.codes import Setting
 from kartosfera.processing.forms import HistoryFilterForm
 from kartosfera.processing.presenters import SettingLink, held_amount, history_rows
 from kartosfera.sca.stepup import stepup_begin
+from kartosfera.statements.selectors import statements_visible
 from kartosfera.users.models import User
 
 FORM_METHODS = ["GET", "HEAD", "POST"]
@@ -135,6 +136,8 @@ def card_detail(request: HttpRequest, card_id: int) -> HttpResponse:
         "contactless_form": ContactlessForm(),
         # The issuing bank answers for the card: its helplines and branches on the card's page.
         "contact": bank_contact(bank=card.bank),
+        # A credit card's statements are its account owner's (an additional card's holder owes nothing).
+        "statements_shown": statements_visible(customer=_customer(request), card=card),
     }
     return render(request, "portal/card_detail.html", context)
 
