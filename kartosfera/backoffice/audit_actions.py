@@ -13,7 +13,7 @@ from django.utils.translation import pgettext_lazy
 
 from kartosfera.backoffice.actions import ACTIONS, StaffAction
 from kartosfera.backoffice.presenters import verification_summary
-from kartosfera.backoffice.roles import StaffRole
+from kartosfera.backoffice.roles import StaffPermission, StaffRole
 from kartosfera.cards.states import StatusReason
 from kartosfera.core.audit_actions import (
     Audience,
@@ -51,9 +51,21 @@ def _staff_action(before: Mapping[str, Any], after: Mapping[str, Any], for_staff
     return " · ".join(part for part in parts if part)
 
 
+# The back office's own writes that are not staff actions of the registry (ACTIONS), by name.
+_OTHER_ACTIONS: dict[str, Text] = {StaffPermission.STATEMENT_CORRECT.value: StaffPermission.STATEMENT_CORRECT.label}
+
+
 def _refused_action(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
-    action = ACTIONS.get(str(after.get("action", "")))
-    return pgettext_lazy("audit detail", "Action: “%(action)s”") % {"action": action.label} if action else ""
+    name = str(after.get("action", ""))
+    action = ACTIONS.get(name)
+    label = action.label if action is not None else _OTHER_ACTIONS.get(name)
+    return pgettext_lazy("audit detail", "Action: “%(action)s”") % {"action": label} if label else ""
+
+
+def _statement_corrected(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    # The corrected statement's number, the correction's, and the reason the staff member gave.
+    numbers = f"{after.get('corrects', '')} → {after.get('number', '')}"
+    return " · ".join(part for part in (numbers, str(after.get("reason", ""))) if part)
 
 
 def _sign_in_step(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
@@ -115,6 +127,14 @@ audit_actions_register(
         audience=STAFF,
         severity=Severity.WARNING,
         detail=_refused_action,
+    ),
+    AuditAction(
+        "backoffice.statement_corrected",
+        pgettext_lazy("audit action", "Corrected credit card statement issued in the back office"),
+        BACKOFFICE,
+        audience=STAFF,
+        severity=Severity.NOTICE,
+        detail=_statement_corrected,
     ),
     AuditAction(
         "backoffice.authorization_reviewed",

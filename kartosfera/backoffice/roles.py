@@ -5,8 +5,9 @@ can only verify by what the caller knows, so it cannot change the phone
 numbers codes go to or assign identification numbers (changes that hand an
 account to whoever asks: the SIM-swap fraud); a branch employee sees an
 identity document and can. A supervisor can do all of that, oversees the
-staff's actions and reviews the card payments the card core flagged (stand-in
-advices); an auditor reads everything and changes nothing.
+staff's actions, reviews the card payments the card core flagged (stand-in
+advices) and issues a corrected credit card statement (the bank's own act, which
+restates what the customer owes); an auditor reads everything and changes nothing.
 
 Each role exists in a scope (banks/scope.py): the contact centre is the group's
 and serves every bank's customers; a branch is one bank's; supervisors and
@@ -62,6 +63,7 @@ class StaffPermission(models.TextChoices):
     STAFF_ACTIVITY_VIEW = "staff_activity_view", _("See all staff actions")
     REVIEW_QUEUE_VIEW = "review_queue_view", _("See the card payments flagged for review, across customers")
     AUTHORIZATION_REVIEW = "authorization_review", _("Mark a card payment flagged for review as reviewed")
+    STATEMENT_CORRECT = "statement_correct", _("Issue a corrected credit card statement")
 
 
 P = StaffPermission
@@ -86,7 +88,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     StaffRole.BRANCH: _CALL_CENTRE | _IN_PERSON,
     StaffRole.SUPERVISOR: _CALL_CENTRE
     | _IN_PERSON
-    | {P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW, P.AUTHORIZATION_REVIEW},
+    | {P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW, P.AUTHORIZATION_REVIEW, P.STATEMENT_CORRECT},
     StaffRole.AUDITOR: frozenset({P.CUSTOMER_VIEW, P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW}),
 }
 

@@ -41,6 +41,8 @@ from kartosfera.customers.identity import normalize_phone, pesel_birth_date
 from kartosfera.customers.models import BankMembership, Customer
 from kartosfera.processing.models import Authorization
 from kartosfera.processing.reviews import ReviewOutcome, authorization_review_mark
+from kartosfera.statements.close import statement_correct
+from kartosfera.statements.models import Statement
 from kartosfera.users.models import User
 
 REASON_MAX_LENGTH = 200
@@ -336,3 +338,47 @@ def authorization_review(*, staff: User, authorization: Authorization, note: str
                 after={"processor_id": authorization.processor_id, "note": outcome.review.note},
             )
     return outcome
+
+
+def statement_correct_by_staff(*, staff: User, statement: Statement, reason: str) -> Statement:
+    """Issue a corrected statement in place of the account's latest one, for the back office (supervisor).
+
+    The role's permission and the bank scope (another bank's statement is Http404), then the
+    statements' own service (statements/close.py: ``statement_correct``: the account's row lock, the
+    correction with its lines, its audit row and the holder's SMS) and, in the same transaction,
+    ``backoffice.statement_corrected`` for the staff activity log. No caller verification: a correction
+    is the bank's own act, not one done for a caller. A refusal (not the latest statement, no reason) is
+    audited as ``backoffice.action_refused`` in a transaction of its own.
+    """
+    staff_require(staff, StaffPermission.STATEMENT_CORRECT)
+    bank_id = _staff_bank_id(staff)
+    if bank_id is not None and statement.bank_id != bank_id:
+        raise Http404
+    actor = Actor.for_user(staff)
+    try:
+        with transaction.atomic():
+            correction = statement_correct(actor=actor, statement=statement, reason=reason)
+            audit_record(
+                actor=actor,
+                action="backoffice.statement_corrected",
+                obj=correction,
+                customer_id=statement.customer_id,
+                bank_id=statement.bank_id,
+                after={
+                    "reason": correction.correction_reason,
+                    "number": correction.number,
+                    "corrects": statement.number,
+                },
+            )
+    except DomainError as exc:
+        with transaction.atomic():
+            audit_record(
+                actor=actor,
+                action="backoffice.action_refused",
+                obj=statement,
+                customer_id=statement.customer_id,
+                bank_id=statement.bank_id,
+                after={"action": StaffPermission.STATEMENT_CORRECT.value, "refusal": exc.code},
+            )
+        raise
+    return correction

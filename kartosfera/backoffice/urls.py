@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from kartosfera.backoffice import views
+from kartosfera.backoffice import statement_views, views
 from kartosfera.users import session_timeout
 
 app_name = "backoffice"
@@ -26,6 +26,27 @@ urlpatterns = [
         "customers/<int:customer_id>/cards/<int:card_id>/actions/<slug:action_name>/",
         views.card_action,
         name="card_action",
+    ),
+    path("customers/<int:customer_id>/statements/", statement_views.customer_statements, name="statements"),
+    path(
+        "customers/<int:customer_id>/statements/<int:statement_id>/",
+        statement_views.customer_statement,
+        name="statement",
+    ),
+    path(
+        "customers/<int:customer_id>/statements/<int:statement_id>/pdf/",
+        statement_views.statement_pdf,
+        name="statement_pdf",
+    ),
+    path(
+        "customers/<int:customer_id>/statements/<int:statement_id>/csv/",
+        statement_views.statement_csv,
+        name="statement_csv",
+    ),
+    path(
+        "customers/<int:customer_id>/statements/<int:statement_id>/correct/",
+        statement_views.statement_correct_view,
+        name="statement_correct",
     ),
     path("activity/", views.activity, name="activity"),
     path("reviews/", views.review_queue, name="review_queue"),

@@ -298,6 +298,8 @@ def _render_customer(
         "verification_form": verification_form or VerificationForm(initial={"channel": "phone"}),
         "customer_actions": customer_actions,
         "cards": [(card, card_actions[card.pk]) for card in file.cards],
+        # A credit card's account has monthly statements (statement_views.py).
+        "has_credit_cards": any(card.is_credit for card in file.cards),
         "trail": trail_rows(file.audit_trail, viewer=Audience.STAFF, staff_names=file.staff_names),
         "authentications": authentication_rows(
             list(

@@ -43,6 +43,8 @@ from kartosfera.processing.advices import advice_record
 from kartosfera.processing.models import Authorization, AuthorizationReview
 from kartosfera.processing.tests.helpers import PROCESSOR, card_of, decide, request_for
 from kartosfera.secure3d.models import ThreeDSProfile
+from kartosfera.statements.models import Statement
+from kartosfera.statements.tests.documents_helpers import statement_of_a_busy_month
 from kartosfera.testing import factories
 from kartosfera.testing.staff import StaffPerson, staff_client, staff_person_create
 from kartosfera.users.models import User
@@ -91,6 +93,7 @@ def b_only(bank_b, product_b):
     user = factories.cardholder_user_factory(customer=customer)
     tc = card_of(customer, product_b, balance_minor=10_000)
     records.answered(tc)  # a 3-D Secure authentication of the card
+    statement_of_a_busy_month(customer=customer, bank=bank_b)  # and a credit card's statement
     return customer, user, tc.card, stand_in(tc)
 
 
@@ -155,6 +158,7 @@ def _object_urls(customer: Customer, card: Card, authorization: Authorization) -
         "card_id": card.pk,
         "authorization_id": authorization.pk,
         "acs_trans_id": authentication.acs_trans_id,
+        "statement_id": Statement.objects.get(customer=customer).pk,
     }
     urls: list[tuple[str, str]] = []
     for pattern in backoffice_urls.urlpatterns:
@@ -203,7 +207,7 @@ def test_a_banks_staff_get_404_for_every_url_of_another_banks_customer(role, ban
             assert status == 404, name
         else:
             assert status in {403, 404}, name
-            assert status == 404 or name.startswith(("authorization_review", "verify")), name
+            assert status == 404 or name.startswith(("authorization_review", "verify", "statement_correct")), name
 
     assert AuditEvent.objects.filter(customer_id=customer.pk).count() == events_before
     assert Card.objects.values_list("status", "wrong_pin_count").get(pk=card.pk) == card_before

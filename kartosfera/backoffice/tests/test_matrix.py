@@ -58,9 +58,9 @@ ROLES = [str(role) for role in StaffRole]
 CANCEL_REASON = STAFF_CANCEL_REASONS[0]
 
 # The least-privilege table, written out once to document it: the agent
-# (verifies by what a caller knows) cannot redirect codes or assign IDs; the
-# auditor only reads.
-_OVERSIGHT = {P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW, P.AUTHORIZATION_REVIEW}
+# (verifies by what a caller knows) cannot redirect codes or assign IDs; only a
+# supervisor reviews flagged payments and corrects a statement; the auditor only reads.
+_OVERSIGHT = {P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW, P.AUTHORIZATION_REVIEW, P.STATEMENT_CORRECT}
 EXPECTED_REFUSED = {
     "agent": {P.PHONE_ON_FILE_CHANGE, P.PORTAL_PHONE_CHANGE, P.NONRESIDENT_ID_ASSIGN, *_OVERSIGHT},
     "branch": _OVERSIGHT,
