@@ -55,6 +55,9 @@ from kartosfera.processing.reviews import authorization_review_mark
 from kartosfera.processing.tests.helpers import PROCESSOR, CardFixture, authenticate, decide, request_for, three_ds
 from kartosfera.secure3d.models import ThreeDSProfile
 from kartosfera.secure3d.services import threeds_pin_set, threeds_pin_values, trusted_merchant_add
+from kartosfera.statements.models import Statement
+from kartosfera.statements.tests.documents_helpers import busy_month, close
+from kartosfera.statements.tests.helpers import credit_card, pay_by_card
 from kartosfera.testing import factories
 from kartosfera.testing.staff import StaffPerson, staff_person_create
 from kartosfera.users.models import User
@@ -296,6 +299,10 @@ PAGES: tuple[Row, ...] = (
         submit('main form[action="/3d-secure/pin/"]', pin="1111", pin_repeat="2222"),
         shows=ERROR,
     ),
+    row(CARDHOLDER, "credit card's statements", go("/cards/{statement_card}/statements/"), shows="main table"),
+    row(
+        CARDHOLDER, "a statement", go("/cards/{statement_card}/statements/{statement}/"), shows="main .statement-lines"
+    ),
     row(CARDHOLDER, "somebody else's card", go("/cards/999999999/")),
     # --- Bank staff: the supervisor (most action forms) and the read-only auditor.
     row(SUPERVISOR, "customer search", go("/backoffice/")),
@@ -321,6 +328,14 @@ PAGES: tuple[Row, ...] = (
         shows=ERROR,
     ),
     row(SUPERVISOR, "card decisions", go("/backoffice/customers/{customer}/cards/{big}/history/"), shows="main td"),
+    row(SUPERVISOR, "customer's statements", go("/backoffice/customers/{customer}/statements/"), shows="main table"),
+    row(
+        SUPERVISOR,
+        "a statement with the correction form",
+        go("/backoffice/customers/{customer}/statements/{statement}/"),
+        shows="#correct textarea",
+    ),
+    row(SUPERVISOR, "a correction without a reason", submit("#correct form"), shows=ERROR),
     row(SUPERVISOR, "staff activity", go("/backoffice/activity/"), shows="main table"),
     row(SUPERVISOR, "payments to review", go("/backoffice/reviews/"), shows="main .review-form textarea"),
     row(
@@ -345,6 +360,12 @@ PAGES: tuple[Row, ...] = (
         "advices to review (auditor)",
         go("/backoffice/customers/{customer}/cards/{big}/history/?needs_review=on"),
         shows="main .needs-review",
+    ),
+    row(
+        AUDITOR,
+        "a statement (auditor)",
+        go("/backoffice/customers/{customer}/statements/{statement}/"),
+        shows="main .statement-lines",
     ),
     row(AUDITOR, "staff activity (auditor)", go("/backoffice/activity/"), shows="main table"),
     row(AUDITOR, "payments to review (auditor)", go("/backoffice/reviews/?state=all"), shows="main .needs-review"),
@@ -521,6 +542,7 @@ def cast(db, settings, tmp_path) -> Cast:
     )
     company = card_activate(actor=system, card=factories.card_factory(customer=customer, product=business))
     _card_payments(CardFixture(card=big, pan=BIG_PAN), CardFixture(card=credit, pan=CREDIT_PAN))
+    statement = _statement(customer)
     inactive = factories.card_factory(customer=customer, product=platinum)
 
     threeds_pin_set(actor=system, customer=customer, **threeds_pin_values("4862", customer=customer))
@@ -590,6 +612,8 @@ def cast(db, settings, tmp_path) -> Cast:
         "credit": credit.pk,
         "business": company.pk,
         "inactive": inactive.pk,
+        "statement_card": statement.account.cards.get().pk,
+        "statement": statement.pk,
     }
     return Cast(
         holder=User.objects.get(pk=holder.pk),
@@ -642,6 +666,15 @@ def _card_payments(big: CardFixture, credit: CardFixture) -> None:
         _record("layout-cb", "", 2_000, kind="chargeback", original_record_id="layout-c2"),
     ]
     assert {r.outcome for r in clearing_post_batch(actor=PROCESSOR, records=records)} == {"posted"}
+
+
+def _statement(customer: Any) -> Statement:
+    """A credit card's first statement with every kind of line, a long merchant name and the widest amounts."""
+    cc = credit_card(opened=dt.date(2026, 9, 3), customer=customer)
+    busy_month(cc)
+    merchant = "Przedsiębiorstwo Handlowo-Usługowe Międzynarodowe Centrum Zaopatrzenia"
+    pay_by_card(cc, 9_876_543_21, dt.date(2026, 9, 7), merchant=merchant, merchant_city="Konstantynopol Wielkopolski")
+    return close(dt.date(2026, 9, 10))[-1]
 
 
 def _record(record_id: str, network_id: str, amount: int, **values: Any) -> ClearingRecord:
