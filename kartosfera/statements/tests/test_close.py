@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 import time_machine
@@ -67,7 +68,7 @@ def test_missed_periods_are_closed_in_order_and_chain_their_balances():
     repay(cc, 10_000, D(2026, 9, 1))
     statements = close(D(2026, 10, 12))
     assert [s.period_end for s in statements] == [D(2026, 8, 10), D(2026, 9, 10), D(2026, 10, 10)]
-    for earlier, later in zip(statements, statements[1:], strict=False):
+    for earlier, later in itertools.pairwise(statements):
         assert later.opening_balance_minor == earlier.closing_balance_minor
         assert later.period_start == earlier.period_end + dt.timedelta(days=1)
     cc.refresh()
