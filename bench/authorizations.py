@@ -285,6 +285,12 @@ def production_env() -> dict[str, str]:
         "CARD_PIN_KEY": key(),
         "PIN_ENCRYPTION_KEY": key(),
         "SMS_GATEWAY_URL": "https://sms-gateway.example/send",
+        "ACS_AUTHENTICATION_KEY": key(),
+        # Never called: no 3-D Secure challenge ends in a benchmark.
+        "ACS_DIRECTORY_SERVER_URL": "https://directory-server.example/rreq",
+        # An example rate, as in .env.example: the bank sets the NBP's.
+        "NBP_REFERENCE_RATE_PERCENT": "5.75",
+        "NBP_REFERENCE_RATE_SINCE": "2023-10-05",
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "DATABASE_URL": f"{PG_SERVER}/{BENCH_DB}",
         "DATABASE_CONN_MAX_AGE": "600",

@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["card_core.py", "card_pages.py", "backoffice_pages.py", "provisioning_api.py", "authorizations.py"]
+BENCHES = [
+    "card_core.py",
+    "card_pages.py",
+    "backoffice_pages.py",
+    "provisioning_api.py",
+    "authorizations.py",
+    "statements.py",
+]
 
 if __name__ == "__main__":
     failed = 0

@@ -22,11 +22,13 @@ umask 077
 
 "$PY" manage.py migrate --noinput
 "$PY" manage.py load_demo_bank --port "$PORT"
-# Two months of card history for every demo card, cleared the next day as a processor does, and
+# Three months of card history for every demo card, cleared the next day as a processor does, and
 # today's traffic until now, still pending (back-filled through the service layer; some seconds).
-# Play more of today's traffic over HTTP once the server runs:
+# --statements: as the days pass, the bank's nightly statement close and the holders' repayments, so the
+# credit cards (opened that long ago: kartosfera/core/demo/bank.py, DEMO_HISTORY_DAYS) start with at
+# least three closed statements each. Play more of today's traffic over HTTP once the server runs:
 #   manage.py simulate_card_traffic --url http://127.0.0.1:PORT --days 0
-"$PY" manage.py simulate_card_traffic --days 62 --per-day 0.4
+"$PY" manage.py simulate_card_traffic --days 95 --per-day 0.4 --statements
 # The daily job a deployment runs from cron: temporary blocks older than 60 days become cancellations.
 "$PY" manage.py expire_card_blocks
 

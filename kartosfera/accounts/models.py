@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.core.money import MAX_AMOUNT_MINOR, Currency, Money
@@ -42,7 +43,9 @@ class Account(models.Model):
     held_minor = models.BigIntegerField(_("held by pending card payments (minor units)"), default=0, editable=False)
     credit_limit_minor = models.BigIntegerField(_("credit limit (minor units)"), null=True, blank=True)
     billing_day = models.PositiveSmallIntegerField(_("billing day"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When the bank opened the account: now, or earlier for an account the bank opened before (account_create's
+    # ``opened_at``). A credit account's first billing period starts that day (statements/close.py).
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

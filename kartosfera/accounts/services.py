@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kartosfera.accounts.models import Account, AccountKind
@@ -69,8 +71,16 @@ def account_create(
     balance_minor: int = 0,
     credit_limit_minor: int | None = None,
     billing_day: int | None = None,
+    opened_at: dt.datetime | None = None,
 ) -> Account:
-    """Open an account at ``bank`` for one of its customers: a debit account or a credit card account."""
+    """Open an account at ``bank`` for one of its customers: a debit account or a credit card account.
+
+    ``opened_at``: when the bank opened it, if before now (an account it brings over from its core system; the
+    demo's credit accounts, whose statements go months back). A credit account's first billing period starts then.
+    """
+    now = timezone.now()
+    if opened_at is not None and opened_at > now:
+        raise ValidationFailed({"opened_at": _("An account cannot be opened in the future.")})
     if kind not in AccountKind.values:
         raise ValidationFailed({"kind": _("Choose debit or credit.")})
     if currency not in Currency.values:
@@ -93,6 +103,7 @@ def account_create(
                 opening_balance_minor=balance_minor,
                 credit_limit_minor=credit_limit_minor,
                 billing_day=billing_day,
+                created_at=opened_at or now,
             )
     except IntegrityError:
         raise Conflict(_("An account with this reference already exists.")) from None
@@ -101,7 +112,11 @@ def account_create(
         action="accounts.account.created",
         obj=account,
         customer_id=customer.pk,
-        after={"reference": reference, **_audit_view(account)},
+        after={
+            "reference": reference,
+            **_audit_view(account),
+            **({"opened_at": opened_at.isoformat()} if opened_at is not None else {}),
+        },
     )
     return account
 

@@ -68,7 +68,7 @@ import itertools
 import random
 import secrets
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -114,6 +114,9 @@ LOW_VALUE_MAX_MINOR = {"PLN": 10_000, "EUR": 2_500}
 UNUSABLE_SHARE = 0.05
 # Clearing (per approved payment, or per payment for a force post).
 CLEARING_HOUR = 6  # the acquirers' batch of the day before, Warsaw time
+# When a simulated day begins for the bank's nightly jobs (``day_begins``: the statement close), Warsaw time:
+# after midnight, before the acquirers' batch and the day's first payment.
+DAY_START = dt.time(1, 0)
 NOT_PRESENTED_SHARE = 0.03  # the merchant never clears: the hold expires
 SPLIT_SHARE = 0.3  # of online orders: shipped in two parts
 SPLIT_GAP_DAYS = 2  # the second part clears this long after the first
@@ -755,10 +758,22 @@ def simulation_plan(*, days: int, per_day: float, seed: int, now: dt.datetime) -
 
 
 def simulate_card_traffic(
-    *, days: int, per_day: float, seed: int, client: ProcessorClient | None = None, now: dt.datetime | None = None
+    *,
+    days: int,
+    per_day: float,
+    seed: int,
+    client: ProcessorClient | None = None,
+    now: dt.datetime | None = None,
+    day_begins: Callable[[dt.datetime], Mapping[str, int]] | None = None,
 ) -> Counter[str]:
     """Play ``days`` past days (and today up to ``now``) through the service layer, and their clearing the next
-    day; with a ``client``, today over HTTP instead."""
+    day; with a ``client``, today over HTTP instead.
+
+    ``day_begins(moment)`` is called as each simulated day begins (``DAY_START`` Warsaw, or ``now`` if that is
+    later than now), before anything else of that day: the bank's nightly jobs, which see every day before it
+    whole (the demo's statement close and repayments, kartosfera/statements/demo.py; passed in, so that the card
+    processor's simulator knows nothing of the bank's statements). What it returns is added to the counts.
+    """
     now = now or timezone.now()
     plan = simulation_plan(days=days, per_day=per_day, seed=seed, now=now)
     tag = run_tag(seed)
@@ -767,6 +782,13 @@ def simulate_card_traffic(
     acquirers = Acquirers(stats)
     _clear_earlier_runs(acquirers, http or service, now)
     day: dt.date | None = None
+    # The last day whose nightly jobs ran: the day before the first simulated day, at first.
+    begun = timezone.localdate(now) - dt.timedelta(days=days + 1)
+
+    def next_day_start() -> dt.datetime | None:
+        if day_begins is None or begun >= timezone.localdate(now):
+            return None
+        return min(timezone.make_aware(dt.datetime.combine(begun + dt.timedelta(days=1), DAY_START)), now)
 
     def expire_on_a_new_day(moment: dt.datetime) -> None:
         # A new day: the holds that ran out by then drop out, as the periodic job would have done.
@@ -776,10 +798,21 @@ def simulate_card_traffic(
             stats["holds expired"] += hold_expire_due(now=moment)
 
     def advance(moment: dt.datetime) -> None:
-        """Everything the acquirers send up to ``moment``, in time order."""
-        while (at := acquirers.next_batch_at()) is not None and at <= moment:
-            expire_on_a_new_day(at)
-            acquirers.run_next_batch(service)
+        """Everything the acquirers send up to ``moment``, and the days that begin meanwhile, in time order."""
+        nonlocal begun
+        while True:
+            at = acquirers.next_batch_at()
+            starts = next_day_start()
+            if starts is not None and starts <= moment and (at is None or starts <= at):
+                assert day_begins is not None
+                expire_on_a_new_day(starts)
+                stats.update(day_begins(starts))
+                begun = timezone.localdate(starts)
+            elif at is not None and at <= moment:
+                expire_on_a_new_day(at)
+                acquirers.run_next_batch(service)
+            else:
+                break
         expire_on_a_new_day(moment)
 
     for number, payment in enumerate(plan, start=1):

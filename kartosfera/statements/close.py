@@ -24,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, DateField, Exists, F, OuterRef, QuerySet, Sum, Value, When
+from django.db.models import Case, DateField, Exists, F, OuterRef, QuerySet, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy
 
 from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.banks.models import Bank
+from kartosfera.cards.credit_terms import TERMS_FIELDS as CREDIT_TERMS_FIELDS
 from kartosfera.cards.credit_terms import reference_rate_history
 from kartosfera.cards.models import Card, CardStatus, CreditTerms
 from kartosfera.core.audit import Actor, audit_record
@@ -40,7 +41,7 @@ from kartosfera.customers.models import BankMembership
 from kartosfera.notifications.services import sms_send
 from kartosfera.notifications.texts import sms_bank_name
 from kartosfera.processing.conversion import minor_exponent
-from kartosfera.processing.ledger import statement_charge_book
+from kartosfera.processing.ledger import StatementCharge, statement_charges_book
 from kartosfera.processing.models import POSTING_DEBITS, Posting, PostingKind
 from kartosfera.statements import billing
 from kartosfera.statements.models import FeeReason, InterestRule, Statement, StatementLine
@@ -107,8 +108,16 @@ class Period:
 
 
 def latest_statement(account: Account) -> Statement | None:
-    """The account's newest statement: of the latest period, its correction if it has one."""
-    return Statement.objects.filter(account=account, correction__isnull=True).order_by("-period_end", "-id").first()
+    """The account's newest statement: of the latest period, its correction if it has one.
+
+    Without its snapshot, which nothing here reads (a JSON document parsed for every account closed).
+    """
+    return (
+        Statement.objects.filter(account=account, correction__isnull=True)
+        .defer("snapshot")
+        .order_by("-period_end", "-id")
+        .first()
+    )
 
 
 def next_period(account: Account, previous: Statement | None) -> Period:
@@ -121,15 +130,35 @@ def next_period(account: Account, previous: Statement | None) -> Period:
     return Period(start=start, end=end, previous=previous)
 
 
-def account_credit_terms(account: Account) -> tuple[CreditTerms, Card]:
+def _account_cards(account: Account) -> list[Card]:
+    """The account's cards, newest first, with their products' terms and holders: what the close reads of them."""
+    return list(
+        Card.objects.filter(account=account)
+        .select_related("product__credit_terms", "customer")
+        .only(
+            "customer_id",
+            "status",
+            "pan_last4",
+            "embossed_name",
+            "created_at",
+            "product__name",
+            "product__brand",
+            *(f"product__credit_terms__{name}" for name in CREDIT_TERMS_FIELDS),
+            "customer__first_name",
+            "customer__last_name",
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def account_credit_terms(account: Account, cards: list[Card] | None = None) -> tuple[CreditTerms, Card]:
     """The terms of the account's card product, and the card the statement is named after.
 
     The account's owner's own card (the newest not cancelled, else the newest) carries the product;
-    an additional card on the same account draws on the same contract.
+    an additional card on the same account draws on the same contract. ``cards``: the account's
+    cards newest first, if already read.
     """
-    cards = list(
-        Card.objects.filter(account=account).select_related("product__credit_terms").order_by("-created_at", "-id")
-    )
+    cards = _account_cards(account) if cards is None else cards
     owners = [card for card in cards if card.customer_id == account.customer_id] or cards
     live = [card for card in owners if card.status != CardStatus.CANCELLED] or owners
     for card in live:
@@ -139,27 +168,87 @@ def account_credit_terms(account: Account) -> tuple[CreditTerms, Card]:
     raise NoCreditTerms()
 
 
-def account_statements_close(*, account: Account, as_of: dt.date, now: dt.datetime | None = None) -> list[Statement]:
+def account_statements_close(
+    *,
+    account: Account,
+    as_of: dt.date,
+    now: dt.datetime | None = None,
+    reference_rates: list[tuple[dt.date, Decimal]] | None = None,
+) -> list[Statement]:
     """Close every period of ``account`` that ended on or before ``as_of``, oldest first; each in its own transaction.
 
     Idempotent: a period already closed (by this run, an earlier one or another worker) is skipped.
+    ``reference_rates``: the NBP reference rate's history (``reference_rate_history``), if already read.
     """
     closed: list[Statement] = []
-    while (statement := _close_next(account=account, as_of=as_of, now=now or timezone.now())) is not None:
+    more = True
+    while more:
+        statement, more = _close_next(
+            account=account, as_of=as_of, now=now or timezone.now(), reference_rates=reference_rates
+        )
+        if statement is None:
+            break
         closed.append(statement)
     return closed
 
 
-def _close_next(*, account: Account, as_of: dt.date, now: dt.datetime) -> Statement | None:
+def _close_next(
+    *, account: Account, as_of: dt.date, now: dt.datetime, reference_rates: list[tuple[dt.date, Decimal]] | None
+) -> tuple[Statement | None, bool]:
+    """Close the account's next period if it ended by ``as_of``; the statement, and whether another one is due."""
     with transaction.atomic():
-        locked = Account.objects.select_for_update().select_related("bank", "customer").get(pk=account.pk)
+        # Only the account's row is locked; its holder's portal user (an outer join) is read for the SMS.
+        locked = (
+            Account.objects.select_for_update(of=("self",))
+            .select_related("bank", "customer__portal_user")
+            .get(pk=account.pk)
+        )
         if locked.kind != AccountKind.CREDIT:
-            return None
+            return None, False
         period = next_period(locked, latest_statement(locked))
         if period.end > as_of:
-            return None
-        terms, card = account_credit_terms(locked)
-        return _statement_write(account=locked, period=period, terms=terms, card=card, now=now)
+            return None, False
+        cards = _account_cards(locked)
+        terms, card = account_credit_terms(locked, cards)
+        statement = _statement_write(
+            account=locked,
+            period=period,
+            terms=terms,
+            card=card,
+            cards=cards,
+            now=now,
+            reference_rates=reference_rate_history() if reference_rates is None else reference_rates,
+        )
+        # Known without another round: the period after this statement's is due too when it ended by then.
+        return statement, next_period(locked, statement).end <= as_of
+
+
+# What the close reads of a posting (its line, its charges, the interest) and of its card, authorization and
+# conversion charge: a statement has some thirty postings, and the rest of these wide rows (the card's, the
+# authorization's) would cost as much again to read and build (bench/statements.py).
+POSTING_FIELDS_READ = (
+    "kind",
+    "channel",
+    "mcc",
+    "card_id",
+    "authorization_id",
+    "bank_reference",
+    "description",
+    "merchant_name",
+    "merchant_city",
+    "merchant_country",
+    "amount_minor",
+    "currency",
+    "billing_amount_minor",
+    "billing_currency",
+    "billing_rate",
+    "balance_change_minor",
+    "processing_date",
+    "local_date",
+    "card__pan_last4",
+    "authorization__local_date",
+    "authorization__conversion_charge__markup_percent",
+)
 
 
 def _period_postings(account: Account, period_end: dt.date) -> list[Posting]:
@@ -169,6 +258,7 @@ def _period_postings(account: Account, period_end: dt.date) -> list[Posting]:
         Posting.objects.filter(account=account, processing_date__lte=period_end)
         .filter(~Exists(shown))
         .select_related("card", "authorization__conversion_charge")
+        .only(*POSTING_FIELDS_READ)
         .order_by("processing_date", "id")
     )
 
@@ -183,31 +273,30 @@ class Charges:
 
 
 def _charges(
-    *, account: Account, period: Period, terms: CreditTerms, postings: list[Posting], now: dt.datetime
+    *,
+    account: Account,
+    period: Period,
+    terms: CreditTerms,
+    postings: list[Posting],
+    now: dt.datetime,
+    reference_rates: list[tuple[dt.date, Decimal]],
 ) -> Charges:
     """Book the period's fees and interest (in that order), each a posting dated the statement date.
 
     References made from the statement date and the charged posting: a repeated close finds them.
     """
-    charges: list[Posting] = []
-    reasons: dict[int, str] = {}
+    charges: list[StatementCharge] = []
+    reason_of: dict[str, str] = {}
     stamp = period.end.strftime("%Y%m%d")
 
     def book(reference: str, kind: str, amount_minor: int, description: str, reason: str = "") -> None:
         if amount_minor <= 0:
             return
-        posting = statement_charge_book(
-            account=account,
-            reference=reference,
-            kind=kind,
-            amount_minor=amount_minor,
-            description=description[:140],
-            booking_date=period.end,
-            now=now,
+        charges.append(
+            StatementCharge(reference=reference, kind=kind, amount_minor=amount_minor, description=description[:140])
         )
-        charges.append(posting)
         if reason:
-            reasons[posting.pk] = reason
+            reason_of[reference] = reason
 
     for posting in postings:
         if posting.kind not in POSTING_DEBITS:
@@ -233,14 +322,18 @@ def _charges(
                 FeeReason.CONVERSION,
             )
 
-    rule, interest = _interest(account=account, period=period, terms=terms, postings=postings)
+    rule, interest = _interest(period=period, terms=terms, postings=postings, reference_rates=reference_rates)
     if interest is not None:
         book(f"STMT-{stamp}-INTEREST", PostingKind.INTEREST, interest.amount_minor, "")
-    return Charges(postings=charges, reasons=reasons, interest_rule=rule, interest=interest)
+    booked = statement_charges_book(account=account, charges=charges, booking_date=period.end, now=now)
+    reasons = {
+        posting.pk: reason_of[posting.bank_reference] for posting in booked if posting.bank_reference in reason_of
+    }
+    return Charges(postings=booked, reasons=reasons, interest_rule=rule, interest=interest)
 
 
 def _interest(
-    *, account: Account, period: Period, terms: CreditTerms, postings: list[Posting]
+    *, period: Period, terms: CreditTerms, postings: list[Posting], reference_rates: list[tuple[dt.date, Decimal]]
 ) -> tuple[str, billing.Interest | None]:
     """Whether the period bears interest (docs/statements.md, "Interest"), and how much."""
     previous = period.previous
@@ -250,16 +343,13 @@ def _interest(
         return InterestRule.NOTHING_OWED, None
     if previous.due_date > period.end:
         return InterestRule.GRACE_RUNNING, None
-    # The repayments with a value date by the due date that the previous statement (or an earlier one) did not
-    # already count: a repayment dated before that statement date but booked after its close counts here too.
-    counted = StatementLine.objects.filter(
-        posting=OuterRef("pk"), statement__account=account, statement__period_end__lte=previous.period_end
-    )
-    repaid = (
-        Posting.objects.filter(account=account, kind=PostingKind.REPAYMENT, processing_date__lte=previous.due_date)
-        .filter(~Exists(counted))
-        .aggregate(total=Sum("balance_change_minor"))["total"]
-        or 0
+    # The repayments with a value date by the due date that no statement counted yet: they are among this period's
+    # postings (every posting dated by its end that no statement shows). A repayment dated before the previous
+    # statement date but booked after its close counts here too: the holder paid in time, the bank told us late.
+    repaid = sum(
+        p.balance_change_minor
+        for p in postings
+        if p.kind == PostingKind.REPAYMENT and p.processing_date <= previous.due_date
     )
     if repaid >= previous.owed_minor:
         return InterestRule.REPAID_IN_FULL, None
@@ -272,7 +362,7 @@ def _interest(
     interest = billing.daily_interest(
         balances=balances,
         annual_rate_percent=terms.interest_rate_percent,
-        reference_rates=reference_rate_history(),
+        reference_rates=reference_rates,
     )
     return InterestRule.CHARGED, interest
 
@@ -339,12 +429,12 @@ def _snapshot(
     *,
     account: Account,
     card: Card,
+    cards: list[Card],
     terms: CreditTerms,
     rule: str,
     interest: billing.Interest | None,
 ) -> dict[str, Any]:
     membership = BankMembership.objects.filter(customer_id=account.customer_id, bank_id=account.bank_id).first()
-    cards = Card.objects.filter(account=account).select_related("customer").order_by("created_at", "id")
     rates = sorted({str(day.rate_percent) for day in interest.days}) if interest is not None else []
     return {
         "version": 1,
@@ -356,7 +446,9 @@ def _snapshot(
         "account": {"reference": account.reference, "iban": account.iban},
         "product": {"name": card.product.name, "brand": card.product.brand},
         "cards": [
-            {"last4": each.pan_last4, "name": each.embossed_name, "holder": each.customer.full_name} for each in cards
+            # Oldest first.
+            {"last4": each.pan_last4, "name": each.embossed_name, "holder": each.customer.full_name}
+            for each in reversed(cards)
         ],
         "terms": {
             "interest_rate_percent": str(terms.interest_rate_percent),
@@ -381,10 +473,19 @@ def statement_number(account: Account, period_end: dt.date, correction: int = 0)
 
 
 def _statement_write(
-    *, account: Account, period: Period, terms: CreditTerms, card: Card, now: dt.datetime
+    *,
+    account: Account,
+    period: Period,
+    terms: CreditTerms,
+    card: Card,
+    cards: list[Card],
+    now: dt.datetime,
+    reference_rates: list[tuple[dt.date, Decimal]],
 ) -> Statement:
     postings = _period_postings(account, period.end)
-    charges = _charges(account=account, period=period, terms=terms, postings=postings, now=now)
+    charges = _charges(
+        account=account, period=period, terms=terms, postings=postings, now=now, reference_rates=reference_rates
+    )
     lines = [*postings, *charges.postings]
     opening = period.previous.closing_balance_minor if period.previous is not None else account.opening_balance_minor
     figures = _figures(opening=opening, postings=lines, account=account, terms=terms)
@@ -399,7 +500,7 @@ def _statement_write(
         currency=account.currency,
         interest_rule=charges.interest_rule,
         snapshot=_snapshot(
-            account=account, card=card, terms=terms, rule=charges.interest_rule, interest=charges.interest
+            account=account, card=card, cards=cards, terms=terms, rule=charges.interest_rule, interest=charges.interest
         ),
         closed_at=now,
         **figures,
@@ -510,39 +611,60 @@ class CloseSummary:
         self.failures.update(other.failures)
 
 
+# How many due accounts a worker reads at a time before claiming them one by one.
+CLAIM_CHUNK = 500
+
+
 def close_worker(
     *, as_of: dt.date, now: dt.datetime | None = None, on_closed: Callable[[Statement], None] | None = None
 ) -> CloseSummary:
     """Close every account due by ``as_of`` that no other worker holds, walking the accounts by id.
 
-    Each account is claimed with ``SELECT ... FOR UPDATE SKIP LOCKED``: a worker never waits for
+    The due accounts are read a chunk at a time (one query, no lock: the query that finds them
+    reads every account after the cursor, so it runs once per chunk, not once per account), then
+    each is claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` by its id: a worker never waits for
     another's account, and never goes back (its cursor only moves forward, so a run over N accounts
-    reads each once). An account that fails (a product without terms) is logged and left for the
-    next run; the others go on.
+    reads each once). An account another worker closed meanwhile is found closed by
+    ``account_statements_close`` (nothing is due) and not counted. An account that fails (a product
+    without terms) is logged and left for the next run; the others go on. The NBP reference rate's
+    history is read once per run.
     """
     summary = CloseSummary()
+    reference_rates = reference_rate_history()
+    skip_locked = connection.features.has_select_for_update_skip_locked
     last_id = 0
     while True:
-        with transaction.atomic():
-            claim = due_accounts(as_of).filter(pk__gt=last_id).order_by("pk")
-            if connection.features.has_select_for_update_skip_locked:
-                claim = claim.select_for_update(skip_locked=True, of=("self",))
-            account = claim.only("pk", "reference").first()
-            if account is None:
-                return summary
-            last_id = account.pk
+        chunk = list(
+            due_accounts(as_of).filter(pk__gt=last_id).order_by("pk").values_list("pk", flat=True)[:CLAIM_CHUNK]
+        )
+        if not chunk:
+            return summary
+        for account_id in chunk:
+            last_id = account_id
+            with transaction.atomic():
+                claim = Account.objects.filter(pk=account_id)
+                if skip_locked:
+                    claim = claim.select_for_update(skip_locked=True)
+                account = claim.only("pk", "reference").first()
+                if account is None:
+                    continue  # another worker holds it, and closes it
+                try:
+                    with transaction.atomic():
+                        statements = account_statements_close(
+                            account=account, as_of=as_of, now=now, reference_rates=reference_rates
+                        )
+                except (NoCreditTerms, ValidationFailed) as error:
+                    summary.accounts += 1
+                    summary.failures[account.reference] = str(error)
+                    logger.warning("statement close failed", extra={"account_id": account.pk, "error": str(error)})
+                    continue
+            if not statements:
+                continue  # closed by another worker since the chunk was read
             summary.accounts += 1
-            try:
-                with transaction.atomic():
-                    statements = account_statements_close(account=account, as_of=as_of, now=now)
-            except (NoCreditTerms, ValidationFailed) as error:
-                summary.failures[account.reference] = str(error)
-                logger.warning("statement close failed", extra={"account_id": account.pk, "error": str(error)})
-                continue
-        summary.statements += len(statements)
-        if on_closed is not None:
-            for statement in statements:
-                on_closed(statement)
+            summary.statements += len(statements)
+            if on_closed is not None:
+                for statement in statements:
+                    on_closed(statement)
 
 
 def statements_close(*, as_of: dt.date, now: dt.datetime | None = None) -> CloseSummary:

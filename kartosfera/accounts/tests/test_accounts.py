@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.accounts.services import account_update
@@ -31,6 +34,26 @@ def test_a_debit_account_has_neither(cardholder):
 def test_billing_day_is_between_1_and_28(cardholder, billing_day):
     with pytest.raises(ValidationFailed):
         account_factory(customer=cardholder.customer, kind=AccountKind.CREDIT, billing_day=billing_day)
+
+
+def test_an_account_the_bank_opened_earlier_keeps_its_opening_day_and_the_audit_says_so(cardholder):
+    opened = timezone.now() - dt.timedelta(days=95)
+    account = account_factory(customer=cardholder.customer, kind=AccountKind.CREDIT, opened_at=opened)
+    account.refresh_from_db()
+    assert account.created_at == opened
+    event = AuditEvent.objects.get(action="accounts.account.created", object_id=str(account.pk))
+    assert event.after["opened_at"] == opened.isoformat()
+    # Without it, the account is opened now.
+    before = timezone.now()
+    assert account_factory(customer=cardholder.customer).created_at >= before
+
+
+def test_an_account_is_never_opened_in_the_future(cardholder):
+    later = timezone.now() + dt.timedelta(minutes=5)
+    with pytest.raises(ValidationFailed) as exc:
+        account_factory(customer=cardholder.customer, opened_at=later)
+    assert set(exc.value.field_errors) == {"opened_at"}
+    assert not Account.objects.exists()
 
 
 def test_duplicate_reference_is_a_conflict(cardholder):

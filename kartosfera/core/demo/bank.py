@@ -22,7 +22,8 @@ from django.utils.translation import gettext as _
 from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.accounts.services import account_create
 from kartosfera.banks.models import Bank
-from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
+from kartosfera.cards.credit_terms import credit_terms_set
+from kartosfera.cards.models import Brand, Card, CardProduct, CreditTerms, Funding, Segment
 from kartosfera.cards.operations import Operation, operation_allowed
 from kartosfera.cards.operations_services import card_limits_change, card_pin_change
 from kartosfera.cards.pin import pin_check, pin_verification_value, threeds_pin_verification_value
@@ -65,6 +66,11 @@ DEMO_THREEDS_PIN = "7391"
 DEMO_HOST = "127.0.0.1"
 DEFAULT_DEMO_PORT = 8000
 CUSTOMER_PREFIX = "DEMO-CIF-"
+# How far back the demo's credit accounts were opened, and so how many days of card traffic scripts/demo.sh plays
+# (simulate_card_traffic --days): any 93 days hold three statement dates of every billing day (1-28), so every
+# credit account starts the demo with at least three closed statements, each with a full cycle of traffic but the
+# first (docs/statements.md, "The demo").
+DEMO_HISTORY_DAYS = 95
 PRODUCT_PREFIX = "DEMO-"
 
 
@@ -107,17 +113,21 @@ class ProductSpec:
     contactless_capable: bool = True
     currency: str = Currency.PLN
     validity_months: int = 48
+    # A credit product's terms (cards/credit_terms.py: TERMS_FIELDS), as the bank provisions them.
+    credit_terms: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass(frozen=True)
 class AccountSpec:
     number: int
     kind: str
-    balance_minor: int
+    balance_minor: int  # at the opening
     currency: str = Currency.PLN
     credit_limit_minor: int | None = None
     billing_day: int | None = None
     bank: str | None = None  # None: the customer's (first) bank
+    # Opened this many days before today (midnight in Warsaw); 0: when the demo is loaded.
+    opened_days_ago: int = 0
 
 
 @dataclass(frozen=True)
@@ -167,6 +177,22 @@ WZ_VISA_DEBIT = "WZ-VISA-DEBIT"
 WZ_MC_GOLD = "WZ-MC-GOLD"
 PR_MC_DEBIT = "PR-MC-DEBIT"
 
+
+def _terms(
+    rate: str, grace_days: int, minimum: str, minimum_zl: int, cash: str, cash_min_zl: int, fx: str
+) -> tuple[tuple[str, object], ...]:
+    """A credit product's terms: percentages as written in its price list, amounts in whole złoty."""
+    return (
+        ("interest_rate_percent", Decimal(rate)),
+        ("grace_period_days", grace_days),
+        ("minimum_payment_percent", Decimal(minimum)),
+        ("minimum_payment_minor", _zl(minimum_zl)),
+        ("cash_withdrawal_fee_percent", Decimal(cash)),
+        ("cash_withdrawal_fee_min_minor", _zl(cash_min_zl)),
+        ("fx_markup_percent", Decimal(fx)),
+    )
+
+
 PRODUCTS: tuple[ProductSpec, ...] = (
     ProductSpec(DEMOWO, VISA_CLASSIC, "Visa Classic Debit", Brand.VISA, Funding.DEBIT, Segment.INDIVIDUAL,
                 cash_max=10_000, noncash_max=30_000, internet_max=30_000, cash_default=2_000, noncash_default=5_000),
@@ -174,10 +200,10 @@ PRODUCTS: tuple[ProductSpec, ...] = (
                 cash_max=10_000, noncash_max=30_000, internet_max=30_000, cash_default=2_000, noncash_default=5_000),
     ProductSpec(DEMOWO, VISA_GOLD, "Visa Gold Credit", Brand.VISA, Funding.CREDIT, Segment.INDIVIDUAL,
                 cash_max=10_000, noncash_max=30_000, internet_max=30_000, cash_default=2_000, noncash_default=10_000,
-                validity_months=36),
+                validity_months=36, credit_terms=_terms("16.90", 25, "3.00", 50, "3.00", 10, "2.00")),
     ProductSpec(DEMOWO, MC_CREDIT, "Mastercard Standard Credit", Brand.MASTERCARD, Funding.CREDIT, Segment.INDIVIDUAL,
                 cash_max=5_000, noncash_max=20_000, internet_max=20_000, cash_default=1_000, noncash_default=5_000,
-                validity_months=36),
+                validity_months=36, credit_terms=_terms("18.50", 24, "5.00", 50, "4.00", 12, "3.00")),
     # Business limits are set by the company at issue and are read-only for the
     # holder, so a zero internet default would bar them from paying online.
     ProductSpec(DEMOWO, MC_BUSINESS, "Mastercard Business Debit", Brand.MASTERCARD, Funding.DEBIT, Segment.BUSINESS,
@@ -193,7 +219,8 @@ PRODUCTS: tuple[ProductSpec, ...] = (
                 cash_max=8_000, noncash_max=25_000, internet_max=25_000, cash_default=2_000, noncash_default=4_000),
     ProductSpec(WZOROWO, WZ_MC_GOLD, "Mastercard Gold Wzorowo", Brand.MASTERCARD, Funding.CREDIT,
                 Segment.INDIVIDUAL, cash_max=5_000, noncash_max=25_000, internet_max=25_000, cash_default=1_000,
-                noncash_default=8_000, validity_months=36),
+                noncash_default=8_000, validity_months=36,
+                credit_terms=_terms("17.20", 25, "3.00", 40, "3.00", 10, "2.50")),
     ProductSpec(PROBKOWICE, PR_MC_DEBIT, "Mastercard Debit Próbkowice", Brand.MASTERCARD, Funding.DEBIT,
                 Segment.INDIVIDUAL, cash_max=6_000, noncash_max=20_000, internet_max=20_000, cash_default=1_500,
                 noncash_default=4_000),
@@ -202,13 +229,26 @@ PRODUCTS: tuple[ProductSpec, ...] = (
 DEBIT, CREDIT = AccountKind.DEBIT, AccountKind.CREDIT
 ACTIVE, INACTIVE, BLOCKED, CANCELLED = CardStatus.ACTIVE, CardStatus.INACTIVE, CardStatus.BLOCKED, CardStatus.CANCELLED
 
+
+def _credit_account(number: int, balance_minor: int, *, limit: int, billing_day: int) -> AccountSpec:
+    """A credit card account opened DEMO_HISTORY_DAYS ago, with its limit in whole złoty."""
+    return AccountSpec(
+        number,
+        CREDIT,
+        balance_minor,
+        credit_limit_minor=_zl(limit),
+        billing_day=billing_day,
+        opened_days_ago=DEMO_HISTORY_DAYS,
+    )
+
+
 CUSTOMERS: tuple[CustomerSpec, ...] = (
     # A customer of two banks of the group: one person, one portal login, a number at each bank, and
     # each bank's own account and card.
     CustomerSpec(1, "Anna", "Kowalska", True, dt.date(1987, 4, 12), "+48601234518", login="anna.kowalska",
                  also_at=((WZOROWO, "WZ-000417"),),
                  accounts=(AccountSpec(1, DEBIT, 845_217),
-                           AccountSpec(2, CREDIT, -123_640, credit_limit_minor=_zl(10_000), billing_day=10),
+                           _credit_account(2, -123_640, limit=10_000, billing_day=10),
                            AccountSpec(30, DEBIT, 152_400, bank=WZOROWO)),
                  cards=(CardSpec(1, VISA_CLASSIC, 1, issued_months_ago=14, internet_limit=2_000),
                         CardSpec(2, VISA_GOLD, 2, issued_months_ago=8, internet_limit=3_000),
@@ -230,11 +270,11 @@ CUSTOMERS: tuple[CustomerSpec, ...] = (
                  cards=(CardSpec(7, MC_DEBIT, 7, CANCELLED, StatusReason.LOST, issued_months_ago=30),
                         CardSpec(8, MC_DEBIT, 7, replaces=7))),
     CustomerSpec(6, "Paweł", "Zieliński", False, dt.date(1988, 2, 29), "+48661270934",
-                 accounts=(AccountSpec(8, CREDIT, -451_280, credit_limit_minor=_zl(15_000), billing_day=25),),
+                 accounts=(_credit_account(8, -451_280, limit=15_000, billing_day=25),),
                  cards=(CardSpec(9, MC_CREDIT, 8, issued_months_ago=5),)),
     CustomerSpec(7, "Katarzyna", "Szymańska", True, dt.date(1993, 9, 5), "+48727318602",
                  accounts=(AccountSpec(9, DEBIT, 95_000),
-                           AccountSpec(10, CREDIT, 0, credit_limit_minor=_zl(5_000), billing_day=1)),
+                           _credit_account(10, 0, limit=5_000, billing_day=1)),
                  cards=(CardSpec(10, VISA_CLASSIC, 9, issued_months_ago=3),
                         CardSpec(11, VISA_GOLD, 10, BLOCKED, StatusReason.BLOCKED_BY_BANK, issued_months_ago=2))),
     CustomerSpec(8, "Michał", "Woźniak", False, dt.date(2001, 4, 17), "+48789041263",
@@ -245,7 +285,7 @@ CUSTOMERS: tuple[CustomerSpec, ...] = (
                  cards=(CardSpec(13, MC_DEBIT, 12, issued_months_ago=17),
                         CardSpec(14, VISA_EUR, 13, issued_months_ago=4))),
     CustomerSpec(10, "Tomasz", "Jankowski", False, dt.date(1971, 10, 23), "+48698223470",
-                 accounts=(AccountSpec(14, CREDIT, -1_274_409, credit_limit_minor=_zl(20_000), billing_day=15),),
+                 accounts=(_credit_account(14, -1_274_409, limit=20_000, billing_day=15),),
                  cards=(CardSpec(15, VISA_GOLD, 14, CANCELLED, StatusReason.STOLEN, issued_months_ago=10),
                         CardSpec(16, VISA_GOLD, 14, replaces=15))),
     CustomerSpec(11, "Magdalena", "Mazur", True, dt.date(1999, 1, 8), "+48530812774",
@@ -260,7 +300,7 @@ CUSTOMERS: tuple[CustomerSpec, ...] = (
                  accounts=(AccountSpec(17, DEBIT, 540_000),),
                  cards=(CardSpec(20, VISA_CLASSIC, 17, issued_months_ago=28),)),
     CustomerSpec(14, "Piotr", "Kaczmarek", False, dt.date(1986, 12, 1), "+48733609182",
-                 accounts=(AccountSpec(18, CREDIT, -76_000, credit_limit_minor=_zl(8_000), billing_day=5),),
+                 accounts=(_credit_account(18, -76_000, limit=8_000, billing_day=5),),
                  cards=(CardSpec(21, MC_CREDIT, 18, INACTIVE),)),
     CustomerSpec(15, "Ewa", "Piotrowska", True, dt.date(1956, 5, 27), "+48600718345", registered=False,
                  accounts=(AccountSpec(19, DEBIT, 311_245),),
@@ -292,7 +332,7 @@ CUSTOMERS: tuple[CustomerSpec, ...] = (
                  accounts=(AccountSpec(26, DEBIT, 512_300),),
                  cards=(CardSpec(30, WZ_VISA_DEBIT, 26, issued_months_ago=10),)),
     CustomerSpec(24, "Zofia", "Adamczyk", True, dt.date(1985, 10, 2), "+48501339824", bank=WZOROWO,
-                 accounts=(AccountSpec(27, CREDIT, -52_300, credit_limit_minor=_zl(6_000), billing_day=20),),
+                 accounts=(_credit_account(27, -52_300, limit=6_000, billing_day=20),),
                  cards=(CardSpec(31, WZ_MC_GOLD, 27, issued_months_ago=4),)),
     CustomerSpec(25, "Henryk", "Sikora", False, dt.date(1958, 1, 26), "+48604781290", bank=PROBKOWICE,
                  accounts=(AccountSpec(28, DEBIT, 905_000),),
@@ -319,6 +359,7 @@ class LoadCounts:
     pins: int = 0
     threeds_pins: int = 0
     reference_rates: int = 0
+    credit_terms: int = 0
 
     @property
     def total(self) -> int:
@@ -335,6 +376,7 @@ class LoadCounts:
             + self.pins
             + self.threeds_pins
             + self.reference_rates
+            + self.credit_terms
         )
 
 
@@ -364,9 +406,17 @@ def _load_banks(counts: LoadCounts) -> dict[str, Bank]:
 
 def _load_product(spec: ProductSpec, bank: Bank, counts: LoadCounts) -> CardProduct:
     product = CardProduct.objects.filter(bank=bank, code=spec.code).first()
-    if product is not None:
-        return product
-    counts.products += 1
+    if product is None:
+        counts.products += 1
+        product = _product_create(spec, bank)
+    # A demo bank loaded before the products had terms gets them now; terms the bank changed since stay.
+    if spec.credit_terms and not CreditTerms.objects.filter(product=product).exists():
+        counts.credit_terms += 1
+        credit_terms_set(actor=DEMO_ACTOR, product=product, **dict(spec.credit_terms))
+    return product
+
+
+def _product_create(spec: ProductSpec, bank: Bank) -> CardProduct:
     return card_product_create(
         actor=DEMO_ACTOR,
         bank=bank,
@@ -456,7 +506,14 @@ def _load_account(spec: AccountSpec, customer: Customer, bank: Bank, counts: Loa
         balance_minor=spec.balance_minor,
         credit_limit_minor=spec.credit_limit_minor,
         billing_day=spec.billing_day,
+        opened_at=_days_ago(spec.opened_days_ago) if spec.opened_days_ago else None,
     )
+
+
+def _days_ago(days: int) -> dt.datetime:
+    """Midnight in Warsaw ``days`` days before today."""
+    day = timezone.localdate() - dt.timedelta(days=days)
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()))
 
 
 def _load_card(

@@ -21,12 +21,20 @@ from kartosfera.backoffice.models import StaffMember
 from kartosfera.backoffice.roles import StaffRole
 from kartosfera.banks.models import Bank
 from kartosfera.banks.validators import WCAG_AA_CONTRAST, contrast_with_white, settlement_number_valid
+from kartosfera.cards.credit_terms import interest_rate_legal_max
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
 from kartosfera.cards.operations import Operation, operation_allowed
 from kartosfera.cards.pan import decrypt_pan, validate_pan
 from kartosfera.cards.pin import pin_check, pin_matches, pin_verification_value
 from kartosfera.cards.states import CardStatus, StatusReason
-from kartosfera.core.demo.bank import CUSTOMERS, DEMO_CARD_PIN, DEMO_PASSWORD, customer_reference, embossed_name
+from kartosfera.core.demo.bank import (
+    CUSTOMERS,
+    DEMO_CARD_PIN,
+    DEMO_HISTORY_DAYS,
+    DEMO_PASSWORD,
+    customer_reference,
+    embossed_name,
+)
 from kartosfera.core.demo.banks import BANK_SPECS
 from kartosfera.core.demo.identifiers import make_pesel
 from kartosfera.core.models import ActorType, AuditEvent
@@ -136,6 +144,33 @@ def test_accounts_have_valid_polish_ibans_and_credit_terms(output):
     assert credit.filter(balance_minor__lt=0).exists()
 
 
+def test_the_credit_products_have_terms_and_the_credit_accounts_months_of_history(output):
+    credit_products = CardProduct.objects.filter(funding=Funding.CREDIT)
+    assert credit_products.count() == 3
+    for product in credit_products.select_related("credit_terms"):
+        terms = product.credit_terms
+        assert 0 < terms.interest_rate_percent <= interest_rate_legal_max(), product
+        assert 0 < terms.grace_period_days < 28  # due before the next statement date
+        assert terms.cash_withdrawal_fee_percent > 0 and terms.fx_markup_percent > 0
+    assert AuditEvent.objects.filter(action="cards.credit_terms.set").count() == 3
+    # Opened at midnight in Warsaw DEMO_HISTORY_DAYS ago, so that the close finds months of billing periods.
+    opened_on = timezone.localdate() - dt.timedelta(days=DEMO_HISTORY_DAYS)
+    for account in Account.objects.filter(kind=AccountKind.CREDIT):
+        assert timezone.localtime(account.created_at) == timezone.make_aware(dt.datetime.combine(opened_on, dt.time()))
+    assert all(
+        timezone.localdate(account.created_at) == timezone.localdate()
+        for account in Account.objects.filter(kind=AccountKind.DEBIT)
+    )
+
+
+def test_a_demo_bank_loaded_before_the_credit_terms_gets_them(output):
+    product = CardProduct.objects.get(code="DEMO-VISA-GOLD")
+    product.credit_terms.delete()
+    again = load()
+    assert "1 credit products' terms" in again
+    assert CardProduct.objects.get(pk=product.pk).credit_terms.interest_rate_percent > 0
+
+
 def test_there_are_cards_in_every_status_of_every_kind(output):
     cards = list(Card.objects.select_related("product"))
     assert {c.status for c in cards} == set(CardStatus.values)
@@ -206,7 +241,7 @@ def test_a_demo_bank_loaded_before_pins_gets_them_and_a_pin_the_holder_chose_sta
 
     again = load()
 
-    assert f"{len(pinless)} card PINs and 0 3-D Secure PINs set" in again
+    assert f"0 credit products' terms, {len(pinless)} card PINs and 0 3-D Secure PINs set" in again
     for card in Card.objects.filter(pk__in=[card.pk for card in pinless]).select_related("customer"):
         assert pin_matches(DEMO_CARD_PIN, card=card)
     assert pin_matches("8520", card=Card.objects.get(pk=chosen.pk))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from kartosfera.core.demo.bank import DEMO_CARD_PIN
+from kartosfera.core.demo.bank import DEMO_CARD_PIN, DEMO_HISTORY_DAYS
 
 SCRIPT = Path(settings.BASE_DIR) / "scripts" / "demo.sh"
 
@@ -57,7 +57,7 @@ def test_the_demo_tells_the_demo_cards_pin_for_the_terminal(tmp_path):
 
 def test_the_demo_back_fills_card_history_before_the_server_starts(tmp_path):
     _, calls = run_demo(tmp_path, "8000")
-    simulate = "0077 manage.py simulate_card_traffic --days 62 --per-day 0.4"
+    simulate = f"0077 manage.py simulate_card_traffic --days {DEMO_HISTORY_DAYS} --per-day 0.4 --statements"
     assert simulate in calls
     assert calls.index("0077 manage.py load_demo_bank --port 8000") < calls.index(simulate)
 

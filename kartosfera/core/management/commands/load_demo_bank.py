@@ -72,8 +72,8 @@ class Command(BaseCommand):
                     f"{counts.customers} customers, {counts.memberships} memberships at a second bank, "
                     f"{counts.accounts} accounts, "
                     f"{counts.products} card products, {counts.cards} cards, {counts.users} portal users, "
-                    f"{counts.reference_rates} ECB reference rates created; {counts.pins} card PINs and "
-                    f"{counts.threeds_pins} 3-D Secure PINs set."
+                    f"{counts.reference_rates} ECB reference rates created; {counts.credit_terms} credit products' "
+                    f"terms, {counts.pins} card PINs and {counts.threeds_pins} 3-D Secure PINs set."
                 )
             )
         else:

@@ -63,6 +63,15 @@ class Command(BaseCommand):
             default="",
             help="A processor-scope API token for --url (default: $KARTOSFERA_PROCESSOR_KEY, else a development key).",
         )
+        parser.add_argument(
+            "--statements",
+            action="store_true",
+            help=(
+                "Also play the bank's side of the credit cards as the days pass: each night the statement close of "
+                "the periods ended the day before, and the demo holders' repayments when their statements fall due "
+                "(kartosfera/statements/demo.py)."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.IS_PRODUCTION:
@@ -74,9 +83,20 @@ class Command(BaseCommand):
                 raise CommandError("--url must start with http:// or https://.")
             token = options["key"] or os.environ.get("KARTOSFERA_PROCESSOR_KEY", "") or dev_processor_token()
             client = ProcessorClient(url.rstrip("/") + API_PATH, token)
+        day_begins = None
+        if options["statements"]:
+            # This command is where the demo's history is put together: the simulator module itself stays a card
+            # processor's and knows nothing of the bank's statements.
+            from kartosfera.statements.demo import demo_statements_day_begins
+
+            day_begins = demo_statements_day_begins
         try:
             stats = simulate_card_traffic(
-                days=options["days"], per_day=options["per_day"], seed=options["seed"], client=client
+                days=options["days"],
+                per_day=options["per_day"],
+                seed=options["seed"],
+                client=client,
+                day_begins=day_begins,
             )
         except SimulationError as exc:
             raise CommandError(f"The processor API refused the simulator: {exc}") from exc
