@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
-from kartosfera.banks.models import Bank
+from kartosfera.banks.models import Bank, BankLogo
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import ValidationFailed
 
@@ -179,6 +179,10 @@ def bank_logo_set(*, actor: Actor, bank: Bank, data: bytes, content_type: str) -
     bank.logo_content_type = logo.content_type
     bank.logo_digest = logo.digest
     bank.save(update_fields=["logo", "logo_content_type", "logo_digest", "updated_at"])
+    # Every logo the bank has had stays findable by its digest (a statement issued under it shows it).
+    BankLogo.objects.get_or_create(
+        bank=bank, digest=logo.digest, defaults={"content_type": logo.content_type, "data": logo.data}
+    )
     audit_record(
         actor=actor,
         action="banks.bank.logo_changed",

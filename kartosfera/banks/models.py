@@ -94,6 +94,34 @@ class Bank(models.Model):
         return reverse("banks:logo", kwargs={"code": self.code, "digest": self.logo_digest})
 
 
+class BankLogo(models.Model):
+    """Every logo a bank has had, by its digest: a document issued under a logo shows that logo ever after.
+
+    A statement keeps the digest of its bank's logo on its statement date (statements' snapshot); its
+    PDF, rendered at the first download (perhaps after the bank changed its logo), finds the logo
+    here. Written by ``banks.logos.bank_logo_set`` with the bank's current logo; never changed.
+    """
+
+    bank = models.ForeignKey(Bank, on_delete=models.PROTECT, related_name="logos", verbose_name=_("bank"))
+    digest = models.CharField(max_length=64)
+    content_type = models.CharField(max_length=32)
+    data = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("bank's logo")
+        verbose_name_plural = _("banks' logos")
+        constraints = [
+            models.UniqueConstraint(fields=["bank", "digest"], name="bank_logo_digest_unique"),
+            models.CheckConstraint(
+                condition=Q(content_type__in=["image/png", "image/svg+xml"]), name="bank_logo_history_type"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bank_id} {self.digest[:12]}"
+
+
 class Branch(models.Model):
     """A branch (oddział) of a bank, where its customers are served in person."""
 

@@ -38,7 +38,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import pgettext, pgettext_lazy
 
-from kartosfera.banks.models import Bank
+from kartosfera.banks.models import BankLogo
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.processing.conversion import minor_exponent
 from kartosfera.statements.models import DocumentFormat, Statement, StatementDocument, StatementLine
@@ -109,23 +109,21 @@ def _fetcher() -> Any:
 
 
 def _logo_data_uri(statement: Statement, view: StatementView) -> str:
-    """The bank's logo as it was on the statement date, or "" when the bank has changed it since (or has none).
+    """The bank's logo as it was on the statement date (by the snapshot's digest), or "" when it had none.
 
-    The snapshot keeps the logo's digest, not its bytes: the bank's current logo is used only when its
-    digest is the snapshot's, so a statement never shows a logo it was not issued with.
+    Every logo a bank has had stays in ``BankLogo`` by its digest, so a PDF rendered for the first time
+    after the bank changed its logo still shows the one the statement was issued under.
     """
     if not view.logo_digest:
         return ""
     logo = (
-        Bank.objects.filter(pk=statement.bank_id, logo_digest=view.logo_digest, logo__isnull=False)
-        .values_list("logo", "logo_content_type")
+        BankLogo.objects.filter(bank_id=statement.bank_id, digest=view.logo_digest)
+        .values_list("data", "content_type")
         .first()
     )
     if logo is None:
         return ""
     data, content_type = logo
-    if data is None:
-        return ""
     return f"data:{content_type};base64,{base64.b64encode(bytes(data)).decode('ascii')}"
 
 

@@ -7,6 +7,7 @@ back, so each test still starts from an empty database.
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import hashlib
@@ -419,3 +420,21 @@ def test_the_docs_list_the_csv_columns_in_order_with_their_english_headers():
     documented = [(key.strip().strip("`"), header.strip()) for key, header in rows]
     with translation.override("en"):
         assert documented == [(column.key, str(column.header)) for column in CSV_COLUMNS]
+
+
+def test_a_pdf_first_rendered_after_the_bank_changed_its_logo_shows_the_logo_of_the_statement_date():
+    from kartosfera.banks.logos import bank_logo_set
+    from kartosfera.banks.tests.logos import png_bytes
+
+    bank = bank_with_legal_details()
+    _cc, statement = statement_of_a_busy_month(bank=bank)
+    old = png_bytes(colour="#006633")
+    bank_logo_set(actor=factories.SYSTEM, bank=bank, data=png_bytes(colour="#aa0000"), content_type="image/png")
+
+    lines = statement_lines(statement)
+    with translation.override("pl"):
+        view = statement_view(statement, lines)
+    uri = documents._logo_data_uri(statement, view)
+
+    assert uri == "data:image/png;base64," + base64.b64encode(old).decode("ascii")
+    assert hashlib.sha256(old).hexdigest() == statement.snapshot["bank"]["logo_digest"]
