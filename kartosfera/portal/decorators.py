@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
+from kartosfera.customers.models import Customer
 from kartosfera.users.models import User
 
 P = ParamSpec("P")
@@ -31,3 +32,19 @@ def cardholder_required(
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)
+
+
+def cardholder_user(request: HttpRequest) -> User:
+    """The signed-in cardholder of a view behind ``cardholder_required`` (which has vetted the user)."""
+    user = request.user
+    if not isinstance(user, User) or user.customer is None:  # unreachable behind cardholder_required
+        raise PermissionDenied
+    return user
+
+
+def cardholder_customer(request: HttpRequest) -> Customer:
+    """The signed-in cardholder's customer record: every portal object is reached through it."""
+    customer = cardholder_user(request).customer
+    if customer is None:  # unreachable: cardholder_user checked it
+        raise PermissionDenied
+    return customer

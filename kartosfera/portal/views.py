@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
@@ -33,8 +32,7 @@ from kartosfera.core.audit import Actor
 from kartosfera.core.audit_actions import Audience
 from kartosfera.core.audit_trail import trail_rows
 from kartosfera.core.errors import DomainError, ValidationFailed
-from kartosfera.customers.models import Customer
-from kartosfera.portal.decorators import cardholder_required
+from kartosfera.portal.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.portal.forms import BlockForm, CancelForm, ContactlessForm, LimitsForm, PinChangeForm
 from kartosfera.portal.presenters import card_summary
 from kartosfera.portal.stepup_operations import (
@@ -53,32 +51,16 @@ from kartosfera.processing.forms import HistoryFilterForm
 from kartosfera.processing.presenters import SettingLink, held_amount, history_rows
 from kartosfera.sca.stepup import stepup_begin
 from kartosfera.statements.selectors import statements_visible
-from kartosfera.users.models import User
 
 FORM_METHODS = ["GET", "HEAD", "POST"]
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User) or user.customer is None:  # unreachable behind cardholder_required
-        raise PermissionDenied
-    return user
-
-
-def _customer(request: HttpRequest) -> Customer:
-    """The signed-in cardholder's customer record (cardholder_required has vetted the user)."""
-    customer = _user(request).customer
-    if customer is None:  # unreachable: _user checked it
-        raise PermissionDenied
-    return customer
-
-
 def _card(request: HttpRequest, card_id: int) -> Card:
-    return card_get_for_customer(customer=_customer(request), card_id=card_id)
+    return card_get_for_customer(customer=cardholder_customer(request), card_id=card_id)
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return Actor.for_user(_user(request))
+    return Actor.for_user(cardholder_user(request))
 
 
 def _data(request: HttpRequest) -> QueryDict | None:
@@ -112,7 +94,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @cardholder_required
 def card_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    cards = [card_summary(card, now=now) for card in card_list_for_customer(customer=_customer(request))]
+    cards = [card_summary(card, now=now) for card in card_list_for_customer(customer=cardholder_customer(request))]
     return render(request, "portal/card_list.html", {"cards": cards})
 
 
@@ -131,13 +113,15 @@ def card_detail(request: HttpRequest, card_id: int) -> HttpResponse:
         "allowed": {operation: reason is None for operation, reason in refusals.items()},
         "contactless_reason": refusals[Operation.CONTACTLESS_OFF] if not card.product.contactless_capable else None,
         # A cancelled card's page says what to do next: its successor, when the bank has issued one.
-        "successor": card_successor_for_customer(customer=_customer(request), card=card) if summary.is_final else None,
+        "successor": card_successor_for_customer(customer=cardholder_customer(request), card=card)
+        if summary.is_final
+        else None,
         "history": trail_rows(card_history(card=card), viewer=Audience.CARDHOLDER),
         "contactless_form": ContactlessForm(),
         # The issuing bank answers for the card: its helplines and branches on the card's page.
         "contact": bank_contact(bank=card.bank),
         # A credit card's statements are its account owner's (an additional card's holder owes nothing).
-        "statements_shown": statements_visible(customer=_customer(request), card=card),
+        "statements_shown": statements_visible(customer=cardholder_customer(request), card=card),
     }
     return render(request, "portal/card_detail.html", context)
 
@@ -334,7 +318,7 @@ def _setting_link(card: Card) -> dict[str, SettingLink]:
 @cardholder_required
 def card_authorization_history(request: HttpRequest, card_id: int) -> HttpResponse:
     """The card's payments and postings (a credit card's "lista autoryzacji"), filtered and paged, and the holds."""
-    customer = _customer(request)
+    customer = cardholder_customer(request)
     card = processing_selectors.history_card_get(customer=customer, card_id=card_id)
     form = HistoryFilterForm(request.GET or None)
     history = processing_selectors.card_history_entries(customer=customer, card=card, filters=form.filters())

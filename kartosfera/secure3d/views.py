@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,31 +21,15 @@ from kartosfera.acs.presenters import authentication_row, authentication_rows
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import DomainError
 from kartosfera.customers.identity import mask_phone
-from kartosfera.customers.models import Customer
-from kartosfera.portal.decorators import cardholder_required
+from kartosfera.portal.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.processing.models import Authorization
 from kartosfera.sca.stepup import stepup_begin, stepup_phone
 from kartosfera.secure3d import services
 from kartosfera.secure3d.forms import ExemptionForm, ThreeDSPinForm, TrustedMerchantForm
 from kartosfera.secure3d.models import TrustedMerchant
 from kartosfera.secure3d.stepup_operations import EXEMPTION_ON, MERCHANT_ADD, PIN_SET
-from kartosfera.users.models import User
 
 FORM_METHODS = ["GET", "HEAD", "POST"]
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User) or user.customer is None:  # unreachable behind cardholder_required
-        raise PermissionDenied
-    return user
-
-
-def _customer(request: HttpRequest) -> Customer:
-    customer = _user(request).customer
-    if customer is None:  # unreachable: checked by _user
-        raise PermissionDenied
-    return customer
 
 
 def _data(request: HttpRequest) -> QueryDict | None:
@@ -56,13 +39,13 @@ def _data(request: HttpRequest) -> QueryDict | None:
 def _render_index(
     request: HttpRequest, *, merchant_form: TrustedMerchantForm | None = None, status: int = 200
 ) -> HttpResponse:
-    customer = _customer(request)
+    customer = cardholder_customer(request)
     profile = services.threeds_profile_get(customer=customer)
     locked = profile.locked_until is not None and profile.locked_until > timezone.now()
     context = {
         "profile": profile,
         "locked": locked,
-        "phone": mask_phone(stepup_phone(_user(request))),
+        "phone": mask_phone(stepup_phone(cardholder_user(request))),
         "merchants": TrustedMerchant.objects.filter(customer=customer),
         "merchant_form": merchant_form or TrustedMerchantForm(),
         "rule": services.threeds_exemption_rule(),
@@ -82,7 +65,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_http_methods(FORM_METHODS)
 @cardholder_required
 def pin(request: HttpRequest) -> HttpResponse:
-    customer = _customer(request)
+    customer = cardholder_customer(request)
     form = ThreeDSPinForm(_data(request), customer=customer)
     if request.method == "POST" and form.is_valid():
         # Only the keyed values wait in the challenge for the code (never the PIN itself).
@@ -100,14 +83,14 @@ def exemption(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("The request was not valid. Try again."))
         return redirect("secure3d:index")
-    customer = _customer(request)
+    customer = cardholder_customer(request)
     enabled: bool = form.cleaned_data["enabled"]
     if services.threeds_profile_get(customer=customer).low_value_exemption == enabled:
         return redirect("secure3d:index")
     if enabled:
         # Switching it on lets payments through without the 3DS PIN: confirmed with a code.
         return stepup_begin(request, operation=EXEMPTION_ON, payload={}, back_url=reverse("secure3d:index"))
-    services.threeds_exemption_set(actor=Actor.for_user(_user(request)), customer=customer, enabled=False)
+    services.threeds_exemption_set(actor=Actor.for_user(cardholder_user(request)), customer=customer, enabled=False)
     messages.success(
         request, _("The exemption for low-value payments is off: every payment needs the 3-D Secure code.")
     )
@@ -118,7 +101,7 @@ def exemption(request: HttpRequest) -> HttpResponse:
 @require_POST
 @cardholder_required
 def merchant_add(request: HttpRequest) -> HttpResponse:
-    customer = _customer(request)
+    customer = cardholder_customer(request)
     form = TrustedMerchantForm(request.POST)
     if form.is_valid():
         fields = {key: form.cleaned_data[key] for key in ("name", "merchant_id", "country")}
@@ -135,10 +118,12 @@ def merchant_add(request: HttpRequest) -> HttpResponse:
 @require_POST
 @cardholder_required
 def merchant_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = _customer(request)
+    customer = cardholder_customer(request)
     merchant = get_object_or_404(TrustedMerchant, pk=pk, customer=customer)
     name = merchant.name
-    services.trusted_merchant_remove(actor=Actor.for_user(_user(request)), customer=customer, merchant=merchant)
+    services.trusted_merchant_remove(
+        actor=Actor.for_user(cardholder_user(request)), customer=customer, merchant=merchant
+    )
     messages.success(request, _("%(name)s is no longer a trusted merchant.") % {"name": name})
     return redirect("secure3d:index")
 
@@ -151,7 +136,7 @@ def merchant_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @cardholder_required
 def authentications(request: HttpRequest) -> HttpResponse:
     """The holder's 3-D Secure authentications, newest first, paged: merchant, amount, result, used or not."""
-    records = acs_selectors.authentication_list_for_customer(customer=_customer(request))
+    records = acs_selectors.authentication_list_for_customer(customer=cardholder_customer(request))
     page = Paginator(records, acs_selectors.PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request, "secure3d/authentications.html", {"page": page, "rows": authentication_rows(list(page.object_list))}
@@ -163,7 +148,9 @@ def authentications(request: HttpRequest) -> HttpResponse:
 @cardholder_required
 def authentication_detail(request: HttpRequest, acs_trans_id: uuid.UUID) -> HttpResponse:
     """One authentication and the payment it authorized; another customer's is a 404."""
-    record = acs_selectors.authentication_get_for_customer(customer=_customer(request), acs_trans_id=acs_trans_id)
+    record = acs_selectors.authentication_get_for_customer(
+        customer=cardholder_customer(request), acs_trans_id=acs_trans_id
+    )
     row = authentication_row(record)
     payment = row.payment
     payment_url = ""

@@ -12,7 +12,6 @@ import base64
 import hashlib
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import content_disposition_header
@@ -22,8 +21,7 @@ from django.views.decorators.http import require_safe
 from kartosfera.banks.models import Bank
 from kartosfera.core.audit import Actor
 from kartosfera.core.money import Money
-from kartosfera.customers.models import Customer
-from kartosfera.portal.decorators import cardholder_required
+from kartosfera.portal.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.statements import selectors
 from kartosfera.statements.documents import (
     CSV_CONTENT_TYPE,
@@ -42,21 +40,6 @@ from kartosfera.statements.presenters import (
     statement_title,
     statement_view,
 )
-from kartosfera.users.models import User
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User) or user.customer is None:  # unreachable behind cardholder_required
-        raise PermissionDenied
-    return user
-
-
-def _customer(request: HttpRequest) -> Customer:
-    customer = _user(request).customer
-    if customer is None:  # unreachable: _user checked it
-        raise PermissionDenied
-    return customer
 
 
 @dataclass(frozen=True)
@@ -134,7 +117,7 @@ def csv_response(statement: Statement) -> HttpResponse:
 @cardholder_required
 def statement_list(request: HttpRequest, card_id: int) -> HttpResponse:
     """The credit card's statements ("Zestawienia"), newest first: what to pay and by when, and the downloads."""
-    customer = _customer(request)
+    customer = cardholder_customer(request)
     card = selectors.statement_card_get(customer=customer, card_id=card_id)
     statements = list(selectors.statement_list_for_card(customer=customer, card=card))
     return render(request, "statements/list.html", {"card": card, "rows": statement_rows(statements)})
@@ -145,7 +128,7 @@ def statement_list(request: HttpRequest, card_id: int) -> HttpResponse:
 @cardholder_required
 def statement_detail(request: HttpRequest, card_id: int, statement_id: int) -> HttpResponse:
     """One statement as an accessible page: the same content as its PDF."""
-    customer = _customer(request)
+    customer = cardholder_customer(request)
     card = selectors.statement_card_get(customer=customer, card_id=card_id)
     statement = selectors.statement_get_for_card(customer=customer, card=card, statement_id=statement_id)
     view = statement_view(statement, statement_lines(statement))
@@ -157,17 +140,17 @@ def statement_detail(request: HttpRequest, card_id: int, statement_id: int) -> H
 @require_safe
 @cardholder_required
 def statement_pdf(request: HttpRequest, card_id: int, statement_id: int) -> HttpResponse:
-    customer = _customer(request)
+    customer = cardholder_customer(request)
     card = selectors.statement_card_get(customer=customer, card_id=card_id)
     statement = selectors.statement_get_for_card(customer=customer, card=card, statement_id=statement_id)
-    return pdf_response(statement, Actor.for_user(_user(request)))
+    return pdf_response(statement, Actor.for_user(cardholder_user(request)))
 
 
 @never_cache
 @require_safe
 @cardholder_required
 def statement_csv(request: HttpRequest, card_id: int, statement_id: int) -> HttpResponse:
-    customer = _customer(request)
+    customer = cardholder_customer(request)
     card = selectors.statement_card_get(customer=customer, card_id=card_id)
     statement = selectors.statement_get_for_card(customer=customer, card=card, statement_id=statement_id)
     return csv_response(statement)
