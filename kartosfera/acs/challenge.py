@@ -67,8 +67,7 @@ from kartosfera.secure3d.services import (
     threeds_is_locked,
     threeds_pin_check,
 )
-from kartosfera.users.models import User
-from kartosfera.users.services import login_phone
+from kartosfera.users.services import holder_phone
 
 logger = logging.getLogger(__name__)
 
@@ -219,12 +218,6 @@ def _code_matches(record: AuthenticationRecord, code: str) -> bool:
 # --- The SMS --------------------------------------------------------------------------
 
 
-def _holder_phone(customer: Customer) -> str | None:
-    """Where the holder's codes go: the portal phone (the phone on file for a customer without a portal account)."""
-    user = User.objects.filter(customer=customer).first()
-    return login_phone(user) if user is not None else (customer.phone_on_file or None)
-
-
 def payment_code_sms(*, bank: Bank | None, code: str, amount: str, merchant: str) -> SmsText:
     """The code's text, one GSM-7 segment: the merchant's name is shortened when the whole would not fit.
 
@@ -365,7 +358,7 @@ def challenge_get(*, acs_trans_id: uuid.UUID, token: str) -> ChallengeStep:
 
 
 def _masked_phone(customer: Customer) -> str:
-    return mask_phone(_holder_phone(customer))
+    return mask_phone(holder_phone(customer))
 
 
 @transaction.atomic
@@ -406,7 +399,7 @@ def challenge_begin(*, creq: str, now: dt.datetime | None = None) -> ChallengeSt
     profile = ThreeDSProfile.objects.filter(customer=customer).first()
     if profile is None or not profile.has_pin:
         return _end(record, page=Page.NO_PIN, now=now, reason=REASON_NOT_ENROLLED)
-    phone = _holder_phone(customer)
+    phone = holder_phone(customer)
     if not phone:
         return _end(record, page=Page.NO_PHONE, now=now, reason=REASON_NOT_ENROLLED)
     token = secrets.token_urlsafe(32)
@@ -483,7 +476,7 @@ def challenge_code_resend(*, acs_trans_id: uuid.UUID, token: str, now: dt.dateti
     if _timed_out(record, now):
         return _end_timed_out(record, now)
     customer = _customer_of(record)
-    phone = _holder_phone(customer)
+    phone = holder_phone(customer)
     step = ChallengeStep(
         record=record, page=Page.FORM, token=token, tries_left=_tries_left(customer), phone=mask_phone(phone)
     )

@@ -89,3 +89,21 @@ def database_wipe(connection: BaseDatabaseWrapper) -> Iterator[None]:
         yield
     finally:
         setattr(connection, _WIPE_FLAG, False)
+
+
+def sqlite_append_only_triggers(table: str) -> list[str]:
+    """SQLite's guards of an append-only table: UPDATE refused; DELETE refused unless the database is wiped.
+
+    A migration that makes SQLite rebuild the table (altering a column) drops them and creates them again.
+    """
+    return [
+        f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only (UPDATE refused)'); END;",
+        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only (DELETE refused)') "
+        f"WHERE NOT {WIPE_FUNCTION}(); END;",
+    ]
+
+
+def sqlite_append_only_triggers_drop(table: str) -> list[str]:
+    return [f"DROP TRIGGER IF EXISTS {table}_no_delete;", f"DROP TRIGGER IF EXISTS {table}_no_update;"]

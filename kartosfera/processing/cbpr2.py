@@ -35,7 +35,6 @@ from kartosfera.cards.models import Card
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import Conflict, ValidationFailed
 from kartosfera.core.money import format_decimal
-from kartosfera.customers.models import Customer
 from kartosfera.notifications.services import sms_send
 from kartosfera.notifications.texts import sms_bank_name
 from kartosfera.processing.conversion import RATE_MAX, RATE_PLACES, minor_exponent
@@ -225,13 +224,6 @@ def conversion_charge_after_commit(authorization: Authorization) -> None:
     transaction.on_commit(enqueue, robust=True)
 
 
-def _phone(customer: Customer) -> str | None:
-    from kartosfera.users.services import login_phone
-
-    user = getattr(customer, "portal_user", None)
-    return (login_phone(user) if user is not None else None) or customer.phone_on_file
-
-
 def _notify(authorization: Authorization, charge: ConversionCharge, *, now: dt.datetime) -> str:
     card = authorization.card
     assert card is not None  # charge_applies: only an approved payment of a known card
@@ -244,7 +236,9 @@ def _notify(authorization: Authorization, charge: ConversionCharge, *, now: dt.d
     notices = ConversionNotice.objects.filter(card=card, currency=authorization.currency, month=month)
     if notices.exists():
         return NoticeOutcome.ALREADY_SENT
-    phone = _phone(customer)
+    from kartosfera.users.services import holder_phone
+
+    phone = holder_phone(customer)
     if not phone:
         return NoticeOutcome.NO_PHONE
     try:

@@ -46,6 +46,7 @@ from kartosfera.processing.models import POSTING_DEBITS, Posting, PostingKind
 from kartosfera.statements import billing
 from kartosfera.statements.models import FeeReason, InterestRule, Statement, StatementLine
 from kartosfera.statements.sms_texts import SMS_STATEMENT_CLOSED
+from kartosfera.users.services import holder_phone
 
 logger = logging.getLogger(__name__)
 
@@ -577,9 +578,7 @@ def _notify(*, statement: Statement, card: Card) -> None:
     """Text the holder what to pay and by when; nothing when nothing is owed [ours: a message with nothing to do]."""
     if statement.owed_minor == 0:
         return
-    from kartosfera.processing.cbpr2 import _phone
-
-    phone = _phone(statement.account.customer)
+    phone = holder_phone(statement.account.customer)
     if not phone:
         return
     # The bank's language: the holder's own is not known outside a page (as every notice the card core sends).

@@ -24,6 +24,7 @@ from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError
 from kartosfera.core.helpline import Helpline, helpline
 from kartosfera.core.models import ActorType, AuditEvent
+from kartosfera.customers.models import Customer
 from kartosfera.notifications.services import sms_send
 from kartosfera.notifications.texts import sms_bank_name
 from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
@@ -114,6 +115,13 @@ def login_phone(user: User) -> str | None:
     if user.portal_phone:
         return user.portal_phone
     return user.customer.phone_on_file if user.customer is not None else None
+
+
+def holder_phone(customer: Customer) -> str | None:
+    """Where a cardholder's texts go outside a page (a 3-D Secure code, a notice of the card core, a statement):
+    the portal phone, else the phone on file the bank provisioned (a holder without a portal account)."""
+    user = getattr(customer, "portal_user", None)
+    return (login_phone(user) if user is not None else None) or customer.phone_on_file or None
 
 
 # --- Step 1: the password ----------------------------------------------------------

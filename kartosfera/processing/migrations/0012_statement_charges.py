@@ -8,19 +8,14 @@ migration is unapplied), the last one creates them again (as 0009 and 0011 do).
 import django.db.models.expressions
 from django.db import migrations, models
 
-from kartosfera.core.append_only import RunSQLForVendor
+from kartosfera.core.append_only import (
+    RunSQLForVendor,
+    sqlite_append_only_triggers,
+    sqlite_append_only_triggers_drop,
+)
 
-SQLITE_TRIGGERS = [
-    "CREATE TRIGGER processing_posting_no_update BEFORE UPDATE ON processing_posting "
-    "BEGIN SELECT RAISE(ABORT, 'processing_posting is append-only (UPDATE refused)'); END;",
-    "CREATE TRIGGER processing_posting_no_delete BEFORE DELETE ON processing_posting "
-    "BEGIN SELECT RAISE(ABORT, 'processing_posting is append-only (DELETE refused)') "
-    "WHERE NOT kartosfera_database_wipe(); END;",
-]
-SQLITE_NO_TRIGGERS = [
-    "DROP TRIGGER IF EXISTS processing_posting_no_delete;",
-    "DROP TRIGGER IF EXISTS processing_posting_no_update;",
-]
+SQLITE_TRIGGERS = sqlite_append_only_triggers("processing_posting")
+SQLITE_NO_TRIGGERS = sqlite_append_only_triggers_drop("processing_posting")
 
 
 class Migration(migrations.Migration):

@@ -8,7 +8,11 @@ refuses UPDATE, and DELETE unless the connection is wiping the whole database (t
 
 from django.db import migrations
 
-from kartosfera.core.append_only import RunSQLForVendor
+from kartosfera.core.append_only import (
+    RunSQLForVendor,
+    sqlite_append_only_triggers,
+    sqlite_append_only_triggers_drop,
+)
 
 TABLES = ("statements_statement", "statements_statementline", "statements_statementdocument")
 
@@ -38,20 +42,6 @@ def _postgresql_reverse(table: str) -> list[str]:
     ]
 
 
-def _sqlite(table: str) -> list[str]:
-    return [
-        f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
-        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only (UPDATE refused)'); END;",
-        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
-        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only (DELETE refused)') "
-        "WHERE NOT kartosfera_database_wipe(); END;",
-    ]
-
-
-def _sqlite_reverse(table: str) -> list[str]:
-    return [f"DROP TRIGGER IF EXISTS {table}_no_delete;", f"DROP TRIGGER IF EXISTS {table}_no_update;"]
-
-
 class Migration(migrations.Migration):
     dependencies = [("statements", "0001_initial")]
     operations = [
@@ -62,7 +52,7 @@ class Migration(migrations.Migration):
         ),
         RunSQLForVendor(
             "sqlite",
-            [sql for table in TABLES for sql in _sqlite(table)],
-            [sql for table in TABLES for sql in _sqlite_reverse(table)],
+            [sql for table in TABLES for sql in sqlite_append_only_triggers(table)],
+            [sql for table in TABLES for sql in sqlite_append_only_triggers_drop(table)],
         ),
     ]
