@@ -484,8 +484,8 @@ def profile(made: dict[str, Any]) -> None:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from kartosfera.accounts.models import Account
-    from kartosfera.statements.close import account_statements_close, close_worker
+    from kartosfera.cards.credit_terms import reference_rate_history
+    from kartosfera.statements import close
 
     timed = made["account_ids"][: len(made["account_ids"]) // 2]
 
@@ -495,8 +495,16 @@ def profile(made: dict[str, Any]) -> None:
 
     now = timezone.now()
     (python_start, postgres_start), wall_start = cpu(), time.perf_counter()
-    for account_id in timed:
-        account_statements_close(account=Account.objects.get(pk=account_id), as_of=made["as_of"], now=now)
+    rates = reference_rate_history()
+    # As a worker closes them: a batch at a time, each in one transaction.
+    for start in range(0, len(timed), close.CLOSE_BATCH):
+        close._batch_close(
+            account_ids=timed[start : start + close.CLOSE_BATCH],
+            as_of=made["as_of"],
+            now=now,
+            reference_rates=rates,
+            skip_locked=True,
+        )
     (python_end, postgres_end), wall = cpu(), time.perf_counter() - wall_start
     python_ms = (python_end - python_start) * 1000 / len(timed)
     postgres_ms = (postgres_end - postgres_start) * 1000 / len(timed)
@@ -513,7 +521,7 @@ def profile(made: dict[str, Any]) -> None:
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
         profiler.enable()
-        summary = close_worker(as_of=made["as_of"], now=now)
+        summary = close.close_worker(as_of=made["as_of"], now=now)
         profiler.disable()
     seconds = time.perf_counter() - started
     print(

@@ -345,71 +345,93 @@ class StatementCharge:
     description: str
 
 
-def statement_charges_book(
-    *, account: Account, charges: Sequence[StatementCharge], booking_date: dt.date, now: dt.datetime
-) -> list[Posting]:
-    """Debit a credit account with the charges of its statement close (interest, fees); their postings, in order.
+@dataclass(frozen=True)
+class StatementCharges:
+    """One account's charges of a statement close, booked on its statement date."""
 
-    Called by the close (kartosfera/statements/close.py) inside its transaction with ``account`` as it
+    account: Account
+    charges: Sequence[StatementCharge]
+    booking_date: dt.date
+
+
+def statement_charges_book(*, bookings: Sequence[StatementCharges], now: dt.datetime) -> list[list[Posting]]:
+    """Debit credit accounts with the charges of their statement close (interest, fees); each one's postings, in order.
+
+    Called by the close (kartosfera/statements/close.py) inside its transaction with each account as it
     locked it there (``select_for_update``): the balance read under that lock is the balance, as nothing
-    else moves it until the close commits. The close writes the statement and its audit row with the
+    else moves it until the close commits. The close writes the statements and their audit rows with the
     charges. Each reference is made from the statement, so a close repeated for the same period finds
     the same charges instead of second ones (as every bank posting: the same reference with other
     content is ``PostingReferenceConflict``).
-    All of a statement's charges at once: one look-up of the references, one insert and one update of
-    the balance, rather than a lock and those three for each charge (the nightly close books three or
-    four for a typical account: bench/statements.py).
+    Every account of a close's batch at once: one look-up of the references, one insert and one update of
+    the balances, rather than a lock and those three for each account (bench/statements.py). Everything is
+    checked before anything is written: a charge refused refuses the call.
     """
-    if any(charge.kind not in STATEMENT_CHARGES for charge in charges):
-        raise ValueError(f"not statement charges: {[charge.kind for charge in charges]}")
-    if not charges:
-        return []
-    references = [charge.reference for charge in charges]
-    existing = {p.bank_reference: p for p in Posting.objects.filter(account=account, bank_reference__in=references)}
-    balance = account.balance_minor
-    booked: list[Posting] = []
+    if any(charge.kind not in STATEMENT_CHARGES for booking in bookings for charge in booking.charges):
+        raise ValueError(f"not statement charges: {[c.kind for b in bookings for c in b.charges]}")
+    wanted = [booking for booking in bookings if booking.charges]
+    existing: dict[tuple[int, str], Posting] = {}
+    if wanted:
+        found = Posting.objects.filter(
+            account_id__in={booking.account.pk for booking in wanted},
+            bank_reference__in={charge.reference for booking in wanted for charge in booking.charges},
+        )
+        existing = {(posting.account_id, posting.bank_reference): posting for posting in found}
+    booked_per_account: list[list[Posting]] = []
     new: list[Posting] = []
-    for charge in charges:
-        fingerprint = bank_posting_fingerprint(
-            direction=charge.kind,
-            amount_minor=charge.amount_minor,
-            currency=account.currency,
-            description=charge.description,
-            booking_date=booking_date,
-        )
-        found = existing.get(charge.reference)
-        if found is not None:
-            if not hmac.compare_digest(found.request_fingerprint, fingerprint):
-                raise PostingReferenceConflict()
-            booked.append(found)
-            continue
-        _check(
-            account=account,
-            direction=charge.kind,
-            amount_minor=charge.amount_minor,
-            currency=account.currency,
-            description=charge.description,
-            booking_date=booking_date,
-        )
-        balance -= charge.amount_minor
-        if not -MAX_AMOUNT_MINOR <= balance <= MAX_AMOUNT_MINOR:
-            raise ValidationFailed({"amount_minor": _("The balance after this posting would be out of range.")})
-        posting = _bank_posting(
-            account=account,
-            reference=charge.reference,
-            kind=charge.kind,
-            amount_minor=charge.amount_minor,
-            currency=account.currency,
-            description=charge.description,
-            change=-charge.amount_minor,
-            booked_on=booking_date,
-            now=now,
-            fingerprint=fingerprint,
-        )
-        new.append(posting)
-        booked.append(posting)
+    moved: dict[int, Account] = {}
+    for booking in bookings:
+        account = booking.account
+        balance = account.balance_minor
+        booked: list[Posting] = []
+        for charge in booking.charges:
+            fingerprint = bank_posting_fingerprint(
+                direction=charge.kind,
+                amount_minor=charge.amount_minor,
+                currency=account.currency,
+                description=charge.description,
+                booking_date=booking.booking_date,
+            )
+            previous = existing.get((account.pk, charge.reference))
+            if previous is not None:
+                if not hmac.compare_digest(previous.request_fingerprint, fingerprint):
+                    raise PostingReferenceConflict()
+                booked.append(previous)
+                continue
+            _check(
+                account=account,
+                direction=charge.kind,
+                amount_minor=charge.amount_minor,
+                currency=account.currency,
+                description=charge.description,
+                booking_date=booking.booking_date,
+            )
+            balance -= charge.amount_minor
+            if not -MAX_AMOUNT_MINOR <= balance <= MAX_AMOUNT_MINOR:
+                raise ValidationFailed({"amount_minor": _("The balance after this posting would be out of range.")})
+            posting = _bank_posting(
+                account=account,
+                reference=charge.reference,
+                kind=charge.kind,
+                amount_minor=charge.amount_minor,
+                currency=account.currency,
+                description=charge.description,
+                change=-charge.amount_minor,
+                booked_on=booking.booking_date,
+                now=now,
+                fingerprint=fingerprint,
+            )
+            new.append(posting)
+            booked.append(posting)
+        if balance != account.balance_minor:
+            account.balance_minor = balance
+            moved[account.pk] = account
+        booked_per_account.append(booked)
     if new:
         Posting.objects.bulk_create(new)
-        account.balance_minor = balance
-        account.save(update_fields=["balance_minor", "updated_at"])
-    return booked
+    if moved:
+        changed_at = timezone.now()
+        for account in moved.values():
+            account.updated_at = changed_at  # what save() would set (auto_now); bulk_update does not
+        Account.objects.bulk_update(list(moved.values()), ["balance_minor", "updated_at"])
+    return booked_per_account

@@ -229,10 +229,10 @@ def test_a_statement_closes_under_the_accounts_lock_with_its_audit_row_and_nothi
     cc = credit_card(opened=D(2026, 9, 1))
     pay_by_card(cc, 20_000, D(2026, 9, 2), channel=Channel.ATM, mcc="6011")
 
-    def broken(**kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("the SMS gateway's outbox is broken")
 
-    monkeypatch.setattr("kartosfera.statements.close.sms_send", broken)
+    monkeypatch.setattr("kartosfera.statements.close.sms_send_many", broken)
     with time_machine.travel(at(D(2026, 9, 11)), tick=False), pytest.raises(RuntimeError):
         account_statements_close(account=cc.account, as_of=D(2026, 9, 10))
     # Nothing half-written: no statement, no fee posting, no audit row, the balance untouched.

@@ -46,17 +46,19 @@ def _accounts() -> list[Any]:
 
 
 def _worker(delay: float) -> None:
-    # A forked child: its own connections; slowed down so that the parent can kill it between accounts.
+    # A forked child: its own connections; batches of two accounts (a hundred in production), so that two
+    # workers share the twelve and a kill falls between batches; slowed down so that the parent can kill it.
     connections.close_all()
+    close_module.CLOSE_BATCH = 2
     if delay:
-        original = close_module.account_statements_close
+        original = close_module.accounts_statements_close
 
         def slow(**kwargs: Any) -> Any:
             closed = original(**kwargs)
             time.sleep(delay)
             return closed
 
-        close_module.account_statements_close = slow  # type: ignore[assignment]
+        close_module.accounts_statements_close = slow  # type: ignore[assignment]
     try:
         with time_machine.travel(at(AS_OF + dt.timedelta(days=1)), tick=True):
             close_worker(as_of=AS_OF)

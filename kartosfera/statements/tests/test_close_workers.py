@@ -10,7 +10,12 @@ from django.db import connection
 from django.db.models import Count, Sum
 
 from kartosfera.core.errors import ValidationFailed
-from kartosfera.processing.ledger import PostingReferenceConflict, StatementCharge, statement_charges_book
+from kartosfera.processing.ledger import (
+    PostingReferenceConflict,
+    StatementCharge,
+    StatementCharges,
+    statement_charges_book,
+)
 from kartosfera.processing.models import Posting, PostingKind
 from kartosfera.statements.close import close_worker
 from kartosfera.statements.models import Statement
@@ -23,6 +28,14 @@ D = dt.date
 @pytest.mark.django_db
 def test_a_statements_charges_are_booked_at_once_in_order_and_found_again_not_twice():
     cc = credit_card(opened=D(2026, 9, 1), balance_minor=-10_000)
+
+    def book(charges: list[StatementCharge]) -> list[Posting]:
+        [postings] = statement_charges_book(
+            bookings=[StatementCharges(account=cc.account, charges=charges, booking_date=D(2026, 9, 10))],
+            now=at(D(2026, 9, 11)),
+        )
+        return postings
+
     charges = [
         StatementCharge(reference="STMT-20260910-CASH-1", kind=PostingKind.FEE, amount_minor=1_000, description="ATM"),
         StatementCharge(
@@ -30,12 +43,8 @@ def test_a_statements_charges_are_booked_at_once_in_order_and_found_again_not_tw
         ),
     ]
     with time_machine.travel(at(D(2026, 9, 11), 2), tick=False):
-        first = statement_charges_book(
-            account=cc.account, charges=charges, booking_date=D(2026, 9, 10), now=at(D(2026, 9, 11))
-        )
-        again = statement_charges_book(
-            account=cc.account, charges=charges, booking_date=D(2026, 9, 10), now=at(D(2026, 9, 11))
-        )
+        first = book(charges)
+        again = book(charges)
         assert [p.kind for p in first] == [PostingKind.FEE, PostingKind.INTEREST]
         assert [p.pk for p in again] == [p.pk for p in first]
         assert cc.refresh().balance_minor == -10_000 - 1_250
@@ -51,25 +60,37 @@ def test_a_statements_charges_are_booked_at_once_in_order_and_found_again_not_tw
             ),
         ]
         with pytest.raises(PostingReferenceConflict):
-            statement_charges_book(
-                account=cc.account, charges=changed, booking_date=D(2026, 9, 10), now=at(D(2026, 9, 11))
-            )
+            book(changed)
         with pytest.raises(ValueError, match="not statement charges"):
-            statement_charges_book(
-                account=cc.account,
-                charges=[StatementCharge(reference="X", kind=PostingKind.BANK_DEBIT, amount_minor=1, description="")],
-                booking_date=D(2026, 9, 10),
-                now=at(D(2026, 9, 11)),
-            )
+            book([StatementCharge(reference="X", kind=PostingKind.BANK_DEBIT, amount_minor=1, description="")])
         with pytest.raises(ValidationFailed):
-            statement_charges_book(
-                account=cc.account,
-                charges=[StatementCharge(reference="Y", kind=PostingKind.FEE, amount_minor=0, description="")],
-                booking_date=D(2026, 9, 10),
-                now=at(D(2026, 9, 11)),
-            )
+            book([StatementCharge(reference="Y", kind=PostingKind.FEE, amount_minor=0, description="")])
     assert Posting.objects.filter(account=cc.account).count() == 2
     assert cc.refresh().balance_minor == -11_250
+
+
+@pytest.mark.django_db
+def test_the_charges_of_many_accounts_are_booked_with_one_insert_and_one_update_of_the_balances(
+    django_assert_num_queries,
+):
+    owing = [credit_card(opened=D(2026, 9, 1), balance_minor=-10_000 * n) for n in range(1, 4)]
+    bookings = [
+        StatementCharges(
+            account=cc.account,
+            charges=[
+                StatementCharge(
+                    reference="STMT-20260910-INTEREST", kind=PostingKind.INTEREST, amount_minor=100 * n, description=""
+                )
+            ],
+            booking_date=D(2026, 9, 10),
+        )
+        for n, cc in enumerate(owing, 1)
+    ]
+    # One look-up of the references, one insert of the postings, one update of the balances.
+    with time_machine.travel(at(D(2026, 9, 11), 2), tick=False), django_assert_num_queries(3):
+        booked = statement_charges_book(bookings=bookings, now=at(D(2026, 9, 11)))
+    assert [[p.balance_change_minor for p in postings] for postings in booked] == [[-100], [-200], [-300]]
+    assert [cc.refresh().balance_minor for cc in owing] == [-10_100, -20_200, -30_300]
 
 
 @pytest.mark.postgres_only
