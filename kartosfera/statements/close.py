@@ -231,12 +231,7 @@ class PostingRow(NamedTuple):
     @classmethod
     def of_charge(cls, posting: Posting) -> PostingRow:
         """The row of a charge the close has just booked: the bank's posting, with no card behind it."""
-        return cls(
-            *(getattr(posting, name) for name in POSTING_ROW_FIELDS[:-3]),
-            card_last4=None,
-            authorization_local_date=None,
-            markup_percent=None,
-        )
+        return cls._make((*(getattr(posting, name) for name in POSTING_ROW_FIELDS[:-3]), None, None, None))
 
 
 # ``PostingRow``'s fields in order, as paths from the posting.

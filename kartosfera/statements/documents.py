@@ -40,6 +40,7 @@ from django.utils.translation import pgettext, pgettext_lazy
 
 from kartosfera.banks.models import BankLogo
 from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.collector import cyclic_gc_paused
 from kartosfera.processing.conversion import minor_exponent
 from kartosfera.statements.models import DocumentFormat, Statement, StatementDocument, StatementLine
 from kartosfera.statements.presenters import LineView, StatementView, statement_view
@@ -138,14 +139,18 @@ def statement_pdf_render(*, statement: Statement, lines: list[StatementLine], la
             {
                 "view": view,
                 "language": language,
+                "pdf": True,
                 "logo_src": _logo_data_uri(statement, view),
                 "created": timezone.localtime(statement.closed_at).isoformat(timespec="seconds"),
             },
         )
-    stylesheet = weasyprint.CSS(filename=str(_static_path(PDF_STYLESHEET)), url_fetcher=fetcher)
     base_url = _static_path(FONT_DIRECTORY).as_uri() + "/"
-    document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
-    pdf: bytes = document.write_pdf(stylesheets=[stylesheet], pdf_variant=PDF_VARIANT)
+    # Parsing and layout make a million short-lived objects: the cyclic collector's full runs over the whole
+    # process, which they set off, added half again to the render (kartosfera/core/collector.py).
+    with cyclic_gc_paused():
+        stylesheet = weasyprint.CSS(filename=str(_static_path(PDF_STYLESHEET)), url_fetcher=fetcher)
+        document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
+        pdf: bytes = document.write_pdf(stylesheets=[stylesheet], pdf_variant=PDF_VARIANT)
     return pdf
 
 
