@@ -288,6 +288,8 @@ def production_env() -> dict[str, str]:
         "ACS_AUTHENTICATION_KEY": key(),
         # Never called: no 3-D Secure challenge ends in a benchmark.
         "ACS_DIRECTORY_SERVER_URL": "https://directory-server.example/rreq",
+        # Never called: nobody switches BLIK in a benchmark.
+        "BLIK_SYSTEM_URL": "https://blik-system.example/state",
         # An example rate, as in .env.example: the bank sets the NBP's.
         "NBP_REFERENCE_RATE_PERCENT": "5.75",
         "NBP_REFERENCE_RATE_SINCE": "2023-10-05",

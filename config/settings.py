@@ -184,6 +184,7 @@ INSTALLED_APPS = [
     "kartosfera.secure3d",
     "kartosfera.acs",
     "kartosfera.statements",
+    "kartosfera.blik",
     "kartosfera.backoffice",
     "kartosfera.help",
     "django_otp",
@@ -572,6 +573,22 @@ if _sms_backend_name == "http":
 # (20+40+80+160 s: about the 5 minutes a login code lives).
 SMS_DELIVERY_MAX_ATTEMPTS = int(env("SMS_DELIVERY_MAX_ATTEMPTS", "5") or 5)
 SMS_DELIVERY_RETRY_DELAY = float(env("SMS_DELIVERY_RETRY_DELAY", "20") or 20)
+
+# --- BLIK ----------------------------------------------------------------------
+# The bank's BLIK system learns each switch of a holder's BLIK (docs/phone-payments.md, "BLIK"):
+# log (the demo and the tests: logged only) | http (a JSON POST to BLIK_SYSTEM_URL; production).
+BLIK_SYSTEM_BACKEND = env("BLIK_SYSTEM_BACKEND", "http" if IS_PRODUCTION else "log") or "log"
+if BLIK_SYSTEM_BACKEND not in {"log", "http"}:
+    raise ImproperlyConfigured("BLIK_SYSTEM_BACKEND must be log or http")
+if IS_PRODUCTION and BLIK_SYSTEM_BACKEND != "http":
+    raise ImproperlyConfigured("BLIK_SYSTEM_BACKEND=log tells no BLIK system; production needs http")
+BLIK_SYSTEM_URL = env_required("BLIK_SYSTEM_URL", "http://127.0.0.1:9/") if BLIK_SYSTEM_BACKEND == "http" else ""
+BLIK_SYSTEM_TOKEN = env("BLIK_SYSTEM_TOKEN", "") or ""
+BLIK_SYSTEM_TIMEOUT = float(env("BLIK_SYSTEM_TIMEOUT", "5") or 5)
+# A change the system did not take is sent again by a later task, up to this many tries in all, waiting
+# RETRY_DELAY seconds, then twice as long each time; then `manage.py blik_sync` sends it.
+BLIK_SYNC_MAX_ATTEMPTS = int(env("BLIK_SYNC_MAX_ATTEMPTS", "6") or 6)
+BLIK_SYNC_RETRY_DELAY = float(env("BLIK_SYNC_RETRY_DELAY", "30") or 30)
 
 if IS_TEST:
     # Argon2 is exercised by its own test; the rest of the suite hashes quickly.

@@ -18,6 +18,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from kartosfera.backoffice.roles import StaffPermission
+from kartosfera.blik.models import BlikChannel
+from kartosfera.blik.selectors import blik_state
+from kartosfera.blik.services import blik_switch_off
 from kartosfera.cards.models import Card
 from kartosfera.cards.operations import CardState, Operation, card_state, operation_allowed
 from kartosfera.cards.operations_services import card_block_temporarily, card_cancel, card_unblock, card_wrong_pin_reset
@@ -60,6 +63,7 @@ class CustomerState:
     customer: Customer
     portal_user: User | None
     threeds_locked: bool
+    blik_enabled: bool
 
 
 class ReasonForm(forms.Form):
@@ -184,6 +188,13 @@ def _threeds_unlock(ctx: ActionContext, data: dict[str, Any]) -> Outcome:
     return Outcome(_("Internet (3-D Secure) payments unblocked."))
 
 
+def _blik_switch_off(ctx: ActionContext, data: dict[str, Any]) -> Outcome:
+    if not blik_state(ctx.customer).enabled:
+        raise DomainError(_("BLIK is already off."), code="already_off")
+    blik_switch_off(actor=ctx.actor, customer=ctx.customer, channel=BlikChannel.BACK_OFFICE, detail=ctx.reason)
+    return Outcome(_("BLIK switched off: the customer can switch it on again only in the BS Pay app."))
+
+
 # --- Card actions ---------------------------------------------------------------------
 
 
@@ -260,6 +271,16 @@ _ACTIONS = (
         _threeds_unlock,
         done=pgettext_lazy("audit action", "Internet payments unblocked in the back office"),
         offered_for_customer=lambda s: s.threeds_locked,
+    ),
+    StaffAction(
+        "blik_switch_off",
+        P.BLIK_SWITCH_OFF,
+        gettext_lazy("Switch BLIK off"),
+        gettext_lazy("Switch BLIK off"),
+        _blik_switch_off,
+        done=pgettext_lazy("audit action", "BLIK switched off in the back office"),
+        offered_for_customer=lambda s: s.blik_enabled,
+        dangerous=True,
     ),
     StaffAction(
         "phone_on_file_change",

@@ -19,6 +19,7 @@ from django.utils import timezone
 from kartosfera.backoffice.actions import CustomerState
 from kartosfera.backoffice.models import CallerVerification, StaffMember
 from kartosfera.banks.scope import BankScope
+from kartosfera.blik.selectors import BlikState, blik_state
 from kartosfera.cards.models import Card
 from kartosfera.core.audit_actions import audit_action_names
 from kartosfera.core.models import ActorType, AuditEvent
@@ -107,13 +108,19 @@ class CustomerFile:
     cards: list[Card]
     threeds: ThreeDSProfile | None
     threeds_locked: bool
+    blik: BlikState
     audit_trail: list[AuditEvent]
     # The full names of the staff members in ``audit_trail``, by user id (as actor_id stores it).
     staff_names: dict[str, str]
 
     @property
     def state(self) -> CustomerState:
-        return CustomerState(customer=self.customer, portal_user=self.portal_user, threeds_locked=self.threeds_locked)
+        return CustomerState(
+            customer=self.customer,
+            portal_user=self.portal_user,
+            threeds_locked=self.threeds_locked,
+            blik_enabled=self.blik.enabled,
+        )
 
 
 def customer_get(*, customer_id: int, scope: BankScope) -> Customer | None:
@@ -141,7 +148,15 @@ def customer_file(*, customer: Customer, scope: BankScope, now: dt.datetime | No
     threeds_locked = bool(threeds and threeds.locked_until and now < threeds.locked_until)
     trail = list(customer_trail(customer=customer, scope=scope)[:AUDIT_TRAIL_PREVIEW])
     return CustomerFile(
-        customer, portal_user, memberships, cards, threeds, threeds_locked, trail, staff_names_for(trail)
+        customer,
+        portal_user,
+        memberships,
+        cards,
+        threeds,
+        threeds_locked,
+        blik_state(customer),
+        trail,
+        staff_names_for(trail),
     )
 
 

@@ -40,6 +40,7 @@ from kartosfera.backoffice.tests.helpers import (
     verification_planted,
 )
 from kartosfera.banks.models import Bank
+from kartosfera.blik.selectors import blik_state
 from kartosfera.cards.models import Card
 from kartosfera.cards.operations_services import card_block_temporarily
 from kartosfera.cards.states import STAFF_CANCEL_REASONS, CardStatus
@@ -109,6 +110,8 @@ def _scenario(action: str, cardholder, debit_product, banks: list[Bank] | None =
     if action == "portal_unblock":
         User.objects.filter(pk=user.pk).update(access_blocked_at=now, access_blocked_by="staff")
         return Scenario(customer, None, {}, lambda: not User.objects.get(pk=user.pk).is_access_blocked)
+    if action == "blik_switch_off":
+        return Scenario(customer, None, {}, lambda: not blik_state(customer).enabled)
     if action == "threeds_unlock":
         ThreeDSProfile.objects.create(customer=customer, locked_until=now + dt.timedelta(hours=3))
         assert threeds_is_locked(customer=customer)

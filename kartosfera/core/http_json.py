@@ -1,0 +1,76 @@
+"""A JSON POST to one of the bank's systems, with the project's rules for outbound HTTP.
+
+The BLIK system (kartosfera/blik/client.py) is called this way: the URL comes from settings, must be
+http(s) with no credentials in it (they would reach logs and error messages); redirects are refused
+(a redirect is a misconfigured URL and would carry the credentials elsewhere); the answer is read up
+to 64 KiB and must be a JSON object. Retrying is the caller's: an outbox task retries later with
+backoff, so a slow system never holds a holder's page.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+MAX_ANSWER_BYTES = 64 * 1024
+# 408 and 429 are 4xx but mean "not now": trying again later can succeed.
+RETRYABLE_STATUS = frozenset({408, 429})
+
+
+class HttpJsonError(Exception):
+    """The system did not take the request; ``retryable`` when trying again later can succeed."""
+
+    def __init__(self, message: str, *, retryable: bool, status: int | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.status = status
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def outbound_url_check(url: str, *, setting: str) -> str:
+    """``url`` if it is an http(s) URL with a host and no credentials; else ImproperlyConfigured naming ``setting``."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ImproperlyConfigured(f"{setting} must be an http:// or https:// URL")
+    if parts.username or parts.password:
+        raise ImproperlyConfigured(f"put the credentials for {setting} in their own settings, not in the URL")
+    return url
+
+
+def post_json(
+    url: str, payload: dict[str, Any], *, timeout: float, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """POST ``payload`` as JSON and return the JSON object answered; HttpJsonError when it was not taken."""
+    request = urllib.request.Request(  # noqa: S310 (the scheme is checked by outbound_url_check)
+        url,
+        data=json.dumps(payload, ensure_ascii=False).encode(),
+        headers={"Content-Type": "application/json", "Accept": "application/json", **(headers or {})},
+        method="POST",
+    )
+    opener = urllib.request.build_opener(_RefuseRedirects)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            body = response.read(MAX_ANSWER_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        retryable = exc.code >= 500 or exc.code in RETRYABLE_STATUS
+        raise HttpJsonError(f"HTTP {exc.code}", retryable=retryable, status=exc.code) from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise HttpJsonError(f"unreachable: {type(exc).__name__}", retryable=True) from None
+    if len(body) > MAX_ANSWER_BYTES:
+        raise HttpJsonError("answer too long", retryable=False)
+    try:
+        answer = json.loads(body or b"{}")
+    except ValueError:
+        raise HttpJsonError("answer is not JSON", retryable=False) from None
+    if not isinstance(answer, dict):
+        raise HttpJsonError("answer is not a JSON object", retryable=False)
+    return answer
