@@ -10,6 +10,7 @@ urlpatterns = [
     path("confirm/", include("kartosfera.sca.urls")),
     path("settings/", include("kartosfera.profile.urls")),
     path("3d-secure/", include("kartosfera.secure3d.urls")),
+    path("bs-pay/", include("kartosfera.devices.urls")),
     path("acs/", include("kartosfera.acs.urls")),
     path("backoffice/", include("kartosfera.backoffice.urls")),
     path("help/", include("kartosfera.help.urls")),
