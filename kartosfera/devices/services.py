@@ -291,7 +291,8 @@ def _reason_clean(reason: str, *, required: bool) -> str:
     return cleaned
 
 
-def _transition(*, actor: Actor, device: AppDevice, to_state: str, action: str, reason: str = "") -> AppDevice:
+def _transition(*, actor: Actor, device: AppDevice, to_state: str, reason: str = "") -> dict[str, Any]:
+    """Move the locked ``device`` to ``to_state`` along the state machine; returns the audit row's ``before``."""
     if not device.can_become(to_state):
         raise InvalidTransition(_("The device cannot change to this state now."), code="invalid_transition")
     before = {"state": device.state}
@@ -304,24 +305,32 @@ def _transition(*, actor: Actor, device: AppDevice, to_state: str, action: str, 
         device.blocked_by_label = actor.label[:200]
         device.block_reason = reason
     device.save(update_fields=["state", "state_changed_at", "blocked_by", "blocked_by_label", "block_reason"])
-    after: dict[str, Any] = {"state": to_state, "name": device.name}
-    if reason:
-        after["reason"] = reason
-    audit_record(actor=actor, action=action, obj=device, customer_id=device.customer_id, before=before, after=after)
-    return device
+    return before
+
+
+def _after(device: AppDevice) -> dict[str, Any]:
+    after: dict[str, Any] = {"state": device.state, "name": device.name}
+    if device.block_reason:
+        after["reason"] = device.block_reason
+    return after
 
 
 @transaction.atomic
 def device_block_temporarily(*, actor: Actor, device: AppDevice, reason: str = "") -> AppDevice:
-    """Block a device at once (no code: it must work with the phone lost); its requests are refused from now."""
+    """Block a device at once (no code: it must work with the phone lost); its requests are refused from now.
+
+    The bank (staff) gives a reason; the holder need not.
+    """
     device = _lock(device)
     reason = _reason_clean(reason, required=acts_for_bank(actor))
-    device = _transition(
+    before = _transition(actor=actor, device=device, to_state=DeviceState.BLOCKED_TEMPORARILY, reason=reason)
+    audit_record(
         actor=actor,
-        device=device,
-        to_state=DeviceState.BLOCKED_TEMPORARILY,
         action="devices.device.blocked",
-        reason=reason,
+        obj=device,
+        customer_id=device.customer_id,
+        before=before,
+        after=_after(device),
     )
     _device_blocked(actor=actor, device=device, permanently=False)
     return device
@@ -335,20 +344,31 @@ def device_unblock(*, actor: Actor, device: AppDevice) -> AppDevice:
         raise InvalidTransition(
             _("The bank has blocked this device. Contact the bank to unblock it."), code="blocked_by_bank"
         )
-    return _transition(actor=actor, device=device, to_state=DeviceState.ACTIVE, action="devices.device.unblocked")
+    before = _transition(actor=actor, device=device, to_state=DeviceState.ACTIVE)
+    audit_record(
+        actor=actor,
+        action="devices.device.unblocked",
+        obj=device,
+        customer_id=device.customer_id,
+        before=before,
+        after=_after(device),
+    )
+    return device
 
 
 @transaction.atomic
 def device_block_permanently(*, actor: Actor, device: AppDevice, reason: str = "") -> AppDevice:
-    """Block a device for good: it never works again; the phone is activated anew as a new device."""
+    """Block a device for good: it never works again; the phone is activated anew as a new device (a new key)."""
     device = _lock(device)
     reason = _reason_clean(reason, required=acts_for_bank(actor))
-    device = _transition(
+    before = _transition(actor=actor, device=device, to_state=DeviceState.BLOCKED_PERMANENTLY, reason=reason)
+    audit_record(
         actor=actor,
-        device=device,
-        to_state=DeviceState.BLOCKED_PERMANENTLY,
         action="devices.device.blocked_permanently",
-        reason=reason,
+        obj=device,
+        customer_id=device.customer_id,
+        before=before,
+        after=_after(device),
     )
     _device_blocked(actor=actor, device=device, permanently=True)
     return device
