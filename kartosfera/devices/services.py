@@ -177,13 +177,16 @@ def device_name_clean(name: str) -> str:
     return cleaned
 
 
-def device_activate(*, customer: Customer | None, code: str, public_key: str, device_name: str) -> AppDevice:
+def device_activate(
+    *, customer: Customer | None, code: str, public_key: str, device_name: str, actor: Actor | None = None
+) -> AppDevice:
     """Activate a new device of ``customer`` with their activation code, its Ed25519 public key and name.
 
     ``customer`` is None when the identifier matched nobody: refused as a wrong
     code, so that the answer does not tell who is a customer. A wrong code
     counts a try (committed before the error is raised: call this outside any
-    transaction); three wrong end the code.
+    transaction); three wrong end the code. ``actor`` defaults to the new
+    device itself (the app activates); the demo loader passes its own.
     """
     name = device_name_clean(device_name)
     key = signatures.public_key_parse(public_key)
@@ -254,7 +257,7 @@ def device_activate(*, customer: Customer | None, code: str, public_key: str, de
             activation.code_ciphertext = ""
             activation.save(update_fields=["used_at", "device", "code_ciphertext"])
             audit_record(
-                actor=device_actor(device),
+                actor=actor or device_actor(device),
                 action="devices.device.activated",
                 obj=device,
                 customer_id=device.customer_id,
@@ -263,7 +266,7 @@ def device_activate(*, customer: Customer | None, code: str, public_key: str, de
         if error is not None:
             after["reason"] = error.code
             audit_record(
-                actor=Actor.anonymous(),
+                actor=actor or Actor.anonymous(),
                 action="devices.activation.refused",
                 obj=activation,
                 customer_id=customer.pk if customer is not None else None,

@@ -16,7 +16,7 @@ from kartosfera.core.audit import Actor
 from kartosfera.core.errors import DomainError
 from kartosfera.devices import selectors, services
 from kartosfera.devices.forms import PermanentBlockForm
-from kartosfera.devices.models import DEVICE_TRANSITIONS, DeviceState
+from kartosfera.devices.models import DEVICE_TRANSITIONS, BlockedBy, DeviceState
 from kartosfera.devices.stepup_operations import ACTIVATION_CODE_ISSUE, DEVICE_UNBLOCK
 from kartosfera.portal.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.sca.stepup import stepup_begin
@@ -79,7 +79,7 @@ def block(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @cardholder_required
 def unblock(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     device = selectors.device_get_for_customer(customer=cardholder_customer(request), public_id=public_id)
-    if not device.can_become(DeviceState.ACTIVE) or device.blocked_by == "bank":
+    if not device.can_become(DeviceState.ACTIVE) or device.blocked_by == BlockedBy.BANK:
         messages.error(request, _("This device cannot be unblocked here."))
         return redirect("devices:index")
     return stepup_begin(
