@@ -16,7 +16,7 @@ from kartosfera.core.audit import Actor
 from kartosfera.core.errors import DomainError
 from kartosfera.devices import selectors, services
 from kartosfera.devices.forms import PermanentBlockForm
-from kartosfera.devices.models import DEVICE_TRANSITIONS, BlockedBy, DeviceState
+from kartosfera.devices.models import BlockedBy, DeviceState
 from kartosfera.devices.stepup_operations import ACTIVATION_CODE_ISSUE, DEVICE_UNBLOCK
 from kartosfera.portal.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.sca.stepup import stepup_begin
@@ -34,7 +34,7 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "devices/index.html",
-        {"devices": devices, "states": DeviceState, "transitions": DEVICE_TRANSITIONS},
+        {"devices": devices, "states": DeviceState},
     )
 
 
@@ -51,12 +51,10 @@ def activate(request: HttpRequest) -> HttpResponse:
 def activation_code(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The code, the first time this page is opened; afterwards only that it was shown."""
     activation = selectors.activation_code_get_for_customer(customer=cardholder_customer(request), public_id=public_id)
-    code = services.device_activation_code_reveal(actor=_actor(request), activation=activation)
-    return render(
-        request,
-        "devices/activation_code.html",
-        {"activation": activation, "code": code, "expired": activation.is_expired()},
-    )
+    # An expired code is never shown (nor marked as shown): it could activate nothing.
+    expired = activation.is_expired()
+    code = None if expired else services.device_activation_code_reveal(actor=_actor(request), activation=activation)
+    return render(request, "devices/activation_code.html", {"activation": activation, "code": code})
 
 
 @require_POST

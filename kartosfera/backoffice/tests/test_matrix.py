@@ -146,9 +146,9 @@ def _scenario(action: str, cardholder, debit_product, banks: list[Bank] | None =
         )
     if action == "device_block":
         from kartosfera.devices.models import AppDevice, DeviceState
-        from kartosfera.devices.tests.test_views import _device
+        from kartosfera.devices.tests.helpers import device_for
 
-        device = _device(customer)
+        device = device_for(customer)
         return Scenario(
             customer,
             None,

@@ -8,14 +8,14 @@ from django.urls import reverse
 from kartosfera.backoffice.tests.helpers import action_post_data, customer_action_url, phone_verify
 from kartosfera.core.models import AuditEvent
 from kartosfera.devices.models import BlockedBy, DeviceState
-from kartosfera.devices.tests.test_views import _device
+from kartosfera.devices.tests.helpers import device_for
 from kartosfera.testing.staff import staff_client
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_customer_page_lists_the_devices_with_a_block_form(staff, cardholder):
-    device = _device(cardholder.customer, "Pixel Anny")
+    device = device_for(cardholder.customer, "Pixel Anny")
     person = staff["agent"]
     phone_verify(person, cardholder.customer)
     page = staff_client(person).get(reverse("backoffice:customer", args=[cardholder.customer.pk])).content.decode()
@@ -24,14 +24,14 @@ def test_the_customer_page_lists_the_devices_with_a_block_form(staff, cardholder
 
 
 def test_the_auditor_sees_the_devices_but_no_block_form(staff, cardholder):
-    _device(cardholder.customer)
+    device_for(cardholder.customer)
     page = staff_client(staff["auditor"]).get(reverse("backoffice:customer", args=[cardholder.customer.pk]))
     assert 'id="bs-pay-devices"' in page.content.decode()
     assert 'name="device_block-device"' not in page.content.decode()
 
 
 def test_staff_block_a_device_for_good_with_a_reason(staff, cardholder):
-    device = _device(cardholder.customer)
+    device = device_for(cardholder.customer)
     person = staff["agent"]
     phone_verify(person, cardholder.customer)
     data = action_post_data("device_block", reason="Phone stolen", device=str(device.public_id), permanently="on")
@@ -45,7 +45,7 @@ def test_staff_block_a_device_for_good_with_a_reason(staff, cardholder):
 
 
 def test_another_customers_device_cannot_be_blocked_through_this_customer(staff, cardholder, second_cardholder):
-    theirs = _device(second_cardholder.customer)
+    theirs = device_for(second_cardholder.customer)
     person = staff["agent"]
     phone_verify(person, cardholder.customer)
     data = action_post_data("device_block", device=str(theirs.public_id))

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from kartosfera.core.audit import Actor
 from kartosfera.core.models import AuditEvent
 from kartosfera.devices import services
-from kartosfera.devices.models import AppDevice, DeviceActivationCode, DeviceState
+from kartosfera.devices.models import DeviceActivationCode, DeviceState
 from kartosfera.devices.tests.app_client import AppClient
+from kartosfera.devices.tests.helpers import device_for
 from kartosfera.profile.tests.conftest import ANNAS_PHONE
 from kartosfera.sca.tests.helpers import challenge_from, code_sent_to
 
@@ -23,16 +26,9 @@ ACTIVATE = reverse("devices:activate")
 SYSTEM = Actor.system("test")
 
 
-def _device(customer, name: str = "Pixel 8") -> AppDevice:
-    activation = services.device_activation_code_issue(actor=SYSTEM, customer=customer)
-    code = services.device_activation_code_reveal(actor=SYSTEM, activation=activation)
-    assert code is not None
-    return services.device_activate(customer=customer, code=code, public_key=AppClient().public_key, device_name=name)
-
-
 def test_the_page_lists_the_holders_devices_only(anna, cardholder, second_cardholder):
-    mine = _device(cardholder.customer, "Pixel Anny")
-    theirs = _device(second_cardholder.customer, "iPhone Bartosza")
+    mine = device_for(cardholder.customer, "Pixel Anny")
+    theirs = device_for(second_cardholder.customer, "iPhone Bartosza")
     response = anna.get(INDEX)
     assert response.status_code == 200
     page = response.content.decode()
@@ -67,7 +63,7 @@ def test_the_activation_code_needs_the_sms_code_and_is_shown_once(anna, cardhold
 
 
 def test_a_block_needs_no_code_and_unblocking_needs_one(anna, cardholder):
-    device = _device(cardholder.customer)
+    device = device_for(cardholder.customer)
     response = anna.post(reverse("devices:block", kwargs={"public_id": device.public_id}))
     assert response.status_code == 302
     device.refresh_from_db()
@@ -83,7 +79,7 @@ def test_a_block_needs_no_code_and_unblocking_needs_one(anna, cardholder):
 
 
 def test_a_permanent_block_needs_the_confirmation(anna, cardholder):
-    device = _device(cardholder.customer)
+    device = device_for(cardholder.customer)
     url = reverse("devices:block_permanently", kwargs={"public_id": device.public_id})
     assert anna.get(url).status_code == 200
     assert anna.post(url, {}).status_code == 200
@@ -96,7 +92,7 @@ def test_a_permanent_block_needs_the_confirmation(anna, cardholder):
 
 
 def test_somebody_elses_device_and_code_are_a_404_on_every_url(anna, cardholder, second_cardholder):
-    theirs = _device(second_cardholder.customer)
+    theirs = device_for(second_cardholder.customer)
     activation = services.device_activation_code_issue(actor=SYSTEM, customer=second_cardholder.customer)
     kwargs = {"public_id": theirs.public_id}
     assert anna.post(reverse("devices:block", kwargs=kwargs)).status_code == 404
@@ -111,7 +107,18 @@ def test_somebody_elses_device_and_code_are_a_404_on_every_url(anna, cardholder,
 
 
 def test_wrong_methods_are_405(anna, cardholder):
-    device = _device(cardholder.customer)
+    device = device_for(cardholder.customer)
     assert anna.post(INDEX).status_code == 405
     assert anna.get(ACTIVATE).status_code == 405
     assert anna.get(reverse("devices:block", kwargs={"public_id": device.public_id})).status_code == 405
+
+
+def test_a_code_opened_after_its_10_minutes_is_not_shown(anna, cardholder):
+    activation = services.device_activation_code_issue(actor=SYSTEM, customer=cardholder.customer)
+    url = reverse("devices:activation_code", kwargs={"public_id": activation.public_id})
+    # Its 10 minutes are over (moved in the row: travelling the clock would end the session too).
+    DeviceActivationCode.objects.filter(pk=activation.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    page = anna.get(url).content.decode()
+    assert 'data-code-shown="false"' in page and 'id="activation-code"' not in page
+    activation.refresh_from_db()
+    assert activation.shown_at is None
