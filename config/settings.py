@@ -182,6 +182,7 @@ INSTALLED_APPS = [
     "kartosfera.portal",
     "kartosfera.profile",
     "kartosfera.secure3d",
+    "kartosfera.devices",
     "kartosfera.acs",
     "kartosfera.statements",
     "kartosfera.blik",

@@ -5,6 +5,7 @@ from django.urls import path, re_path
 from django.utils.translation import gettext as _
 
 from kartosfera.api.acs import api as acs_api
+from kartosfera.api.app import api as app_api
 from kartosfera.api.errors import error_response
 from kartosfera.api.processor import api as processor_api
 from kartosfera.api.provisioning import api as provisioning_api
@@ -19,5 +20,6 @@ urlpatterns = [
     path("provisioning/v1/", provisioning_api.urls),
     path("processor/v1/", processor_api.urls),
     path("acs/v2/", acs_api.urls),
+    path("app/v1/", app_api.urls),
     re_path(r"^(?P<rest>.*)$", not_found),
 ]

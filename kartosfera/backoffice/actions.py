@@ -30,6 +30,8 @@ from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.customers.identity import mask_phone, normalize_phone
 from kartosfera.customers.models import Customer, Residency
 from kartosfera.customers.services import customer_update
+from kartosfera.devices.models import AppDevice
+from kartosfera.devices.services import device_block_permanently, device_block_temporarily
 from kartosfera.profile.services import user_portal_phone_change
 from kartosfera.secure3d.services import threeds_is_locked, threeds_unlock
 from kartosfera.users.models import User
@@ -104,6 +106,14 @@ class CardCancelForm(ReasonForm):
     confirm = forms.BooleanField(
         label=gettext_lazy("The customer confirms: cancel the card for good. This cannot be undone."),
         required=True,
+    )
+
+
+class DeviceBlockForm(ReasonForm):
+    # One form per device on the customer's page (its section "BS Pay devices"), the device's public id hidden.
+    device = forms.UUIDField(widget=forms.HiddenInput)
+    permanently = forms.BooleanField(
+        label=gettext_lazy("Block for good (the device must be activated anew)"), required=False
     )
 
 
@@ -193,6 +203,25 @@ def _blik_switch_off(ctx: ActionContext, data: dict[str, Any]) -> Outcome:
         raise DomainError(_("BLIK is already off."), code="already_off")
     blik_switch_off(actor=ctx.actor, customer=ctx.customer, channel=BlikChannel.BACK_OFFICE, detail=ctx.reason)
     return Outcome(_("BLIK switched off: the customer can switch it on again only in the BS Pay app."))
+
+
+def _device_block(ctx: ActionContext, data: dict[str, Any]) -> Outcome:
+    # Reached through the customer: another customer's device is simply not found.
+    device = AppDevice.objects.filter(customer=ctx.customer, public_id=data["device"]).first()
+    if device is None:
+        raise ValidationFailed({"device": _("The customer has no such BS Pay device.")})
+    if data.get("permanently"):
+        device = device_block_permanently(actor=ctx.actor, device=device, reason=ctx.reason)
+        return Outcome(
+            _("BS Pay device %(name)s blocked for good.") % {"name": device.name},
+            {"device": str(device.public_id), "device_state": device.state},
+        )
+    device = device_block_temporarily(actor=ctx.actor, device=device, reason=ctx.reason)
+    return Outcome(
+        _("BS Pay device %(name)s blocked by the bank: the customer cannot unblock it in the portal.")
+        % {"name": device.name},
+        {"device": str(device.public_id), "device_state": device.state},
+    )
 
 
 # --- Card actions ---------------------------------------------------------------------
@@ -310,6 +339,18 @@ _ACTIONS = (
         done=pgettext_lazy("audit action", "Identification number assigned in the back office"),
         form_class=NonresidentIdForm,
         offered_for_customer=lambda s: s.customer.residency == Residency.NON_RESIDENT and not s.customer.nonresident_id,
+    ),
+    StaffAction(
+        "device_block",
+        P.DEVICE_BLOCK,
+        gettext_lazy("Block a BS Pay device"),
+        gettext_lazy("Block the device"),
+        _device_block,
+        done=pgettext_lazy("audit action", "BS Pay device blocked in the back office"),
+        form_class=DeviceBlockForm,
+        # Offered per device, in the customer page's section "BS Pay devices", not in the general list.
+        offered_for_customer=lambda state: False,
+        dangerous=True,
     ),
     StaffAction(
         "card_block",

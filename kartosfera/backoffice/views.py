@@ -65,6 +65,7 @@ from kartosfera.core.audit_actions import Audience
 from kartosfera.core.audit_trail import trail_rows
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.customers.models import Customer
+from kartosfera.devices.selectors import device_list_for_customer
 from kartosfera.processing import reviews
 from kartosfera.processing import selectors as processing_selectors
 from kartosfera.processing.forms import StaffHistoryFilterForm
@@ -298,6 +299,9 @@ def _render_customer(
         "verification_form": verification_form or VerificationForm(initial={"channel": "phone"}),
         "customer_actions": customer_actions,
         "cards": [(card, card_actions[card.pk]) for card in file.cards],
+        # The person's BS Pay devices (like portal access, the person's, whatever the bank).
+        "devices": list(device_list_for_customer(customer=customer)),
+        "can_block_devices": member.can(StaffPermission.DEVICE_BLOCK),
         # A credit card's account has monthly statements (statement_views.py).
         "has_credit_cards": any(card.is_credit for card in file.cards),
         "trail": trail_rows(file.audit_trail, viewer=Audience.STAFF, staff_names=file.staff_names),

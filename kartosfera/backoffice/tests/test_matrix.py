@@ -147,6 +147,17 @@ def _scenario(action: str, cardholder, debit_product, banks: list[Bank] | None =
             {"nonresident_id": "ua 123 456"},
             lambda: Customer.objects.get(pk=foreigner.pk).nonresident_id == "UA123456",
         )
+    if action == "device_block":
+        from kartosfera.devices.models import AppDevice, DeviceState
+        from kartosfera.devices.tests.helpers import device_for
+
+        device = device_for(customer)
+        return Scenario(
+            customer,
+            None,
+            {"device": str(device.public_id)},
+            lambda: AppDevice.objects.get(pk=device.pk).state == DeviceState.BLOCKED_TEMPORARILY,
+        )
     card = factories.card_factory(customer=customer, product=debit_product)
     from kartosfera.cards.operations_services import card_activate
 

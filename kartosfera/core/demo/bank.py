@@ -360,6 +360,7 @@ class LoadCounts:
     threeds_pins: int = 0
     reference_rates: int = 0
     credit_terms: int = 0
+    devices: int = 0
 
     @property
     def total(self) -> int:
@@ -377,6 +378,7 @@ class LoadCounts:
             + self.threeds_pins
             + self.reference_rates
             + self.credit_terms
+            + self.devices
         )
 
 
@@ -675,6 +677,11 @@ def demo_bank_load() -> LoadCounts:
     # After the card PINs: the 3-D Secure PIN is compared with them.
     for customer in customers.values():
         _give_demo_threeds_pin(customer, counts)
+    # Anna Kowalska's phone has the BS Pay app activated, with the published demo key (devices/demo.py).
+    from kartosfera.devices.demo import demo_device_load
+
+    if demo_device_load(actor=DEMO_ACTOR, customer=customers[1]):
+        counts.devices += 1
     _load_reference_rates(today, counts)
     return counts
 

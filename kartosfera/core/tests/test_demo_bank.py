@@ -443,3 +443,17 @@ def test_every_demo_customer_gets_the_demo_3d_secure_pin_and_a_reload_keeps_a_ch
     ThreeDSProfile.objects.filter(customer=chosen).update(pin_verification_value=chosen_value)
     load()
     assert ThreeDSProfile.objects.get(customer=chosen).pin_verification_value == chosen_value
+
+
+def test_anna_has_one_activated_bs_pay_device_with_the_published_key(output):
+    from kartosfera.devices import signatures
+    from kartosfera.devices.demo import DEMO_DEVICE_NAME, demo_device_private_key
+    from kartosfera.devices.models import AppDevice, DeviceState
+
+    device = AppDevice.objects.get()
+    assert device.customer.pesel == Customer.objects.order_by("pk").first().pesel
+    assert device.name == DEMO_DEVICE_NAME and device.state == DeviceState.ACTIVE
+    assert device.public_key == signatures.public_key_text(demo_device_private_key())
+    assert AuditEvent.objects.filter(action="devices.device.activated", object_id=str(device.pk)).exists()
+    load()
+    assert AppDevice.objects.count() == 1

@@ -73,7 +73,8 @@ class Command(BaseCommand):
                     f"{counts.accounts} accounts, "
                     f"{counts.products} card products, {counts.cards} cards, {counts.users} portal users, "
                     f"{counts.reference_rates} ECB reference rates created; {counts.credit_terms} credit products' "
-                    f"terms, {counts.pins} card PINs and {counts.threeds_pins} 3-D Secure PINs set."
+                    f"terms, {counts.pins} card PINs and {counts.threeds_pins} 3-D Secure PINs set; "
+                    f"{counts.devices} BS Pay devices activated."
                 )
             )
         else:

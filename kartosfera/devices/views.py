@@ -1,0 +1,109 @@
+"""The holder's BS Pay devices (/bs-pay/): the list, a new device's activation code, blocks and unblocks."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from kartosfera.core.audit import Actor
+from kartosfera.core.errors import DomainError
+from kartosfera.devices import selectors, services
+from kartosfera.devices.forms import PermanentBlockForm
+from kartosfera.devices.models import BlockedBy, DeviceState
+from kartosfera.devices.stepup_operations import ACTIVATION_CODE_ISSUE, DEVICE_UNBLOCK
+from kartosfera.portal.decorators import cardholder_customer, cardholder_required, cardholder_user
+from kartosfera.sca.stepup import stepup_begin
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.for_user(cardholder_user(request))
+
+
+@never_cache
+@require_safe
+@cardholder_required
+def index(request: HttpRequest) -> HttpResponse:
+    devices = selectors.device_list_for_customer(customer=cardholder_customer(request))
+    return render(
+        request,
+        "devices/index.html",
+        {"devices": devices, "states": DeviceState},
+    )
+
+
+@require_POST
+@cardholder_required
+def activate(request: HttpRequest) -> HttpResponse:
+    """A new device's activation code: confirmed with an SMS code first, then shown once."""
+    return stepup_begin(request, operation=ACTIVATION_CODE_ISSUE, payload={}, back_url=reverse("devices:index"))
+
+
+@never_cache
+@require_safe
+@cardholder_required
+def activation_code(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The code, the first time this page is opened; afterwards only that it was shown."""
+    activation = selectors.activation_code_get_for_customer(customer=cardholder_customer(request), public_id=public_id)
+    # An expired code is never shown (nor marked as shown): it could activate nothing.
+    expired = activation.is_expired()
+    code = None if expired else services.device_activation_code_reveal(actor=_actor(request), activation=activation)
+    return render(request, "devices/activation_code.html", {"activation": activation, "code": code})
+
+
+@require_POST
+@cardholder_required
+def block(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Block at once, with no code: it must work when the phone is lost."""
+    device = selectors.device_get_for_customer(customer=cardholder_customer(request), public_id=public_id)
+    try:
+        services.device_block_temporarily(actor=_actor(request), device=device)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, _("%(name)s is temporarily blocked: the BS Pay app does not work on it.") % {"name": device.name}
+        )
+    return redirect("devices:index")
+
+
+@require_POST
+@cardholder_required
+def unblock(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    device = selectors.device_get_for_customer(customer=cardholder_customer(request), public_id=public_id)
+    if not device.can_become(DeviceState.ACTIVE) or device.blocked_by == BlockedBy.BANK:
+        messages.error(request, _("This device cannot be unblocked here."))
+        return redirect("devices:index")
+    return stepup_begin(
+        request,
+        operation=DEVICE_UNBLOCK,
+        payload={"device": str(device.public_id), "name": device.name},
+        back_url=reverse("devices:index"),
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@cardholder_required
+def block_permanently(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Block for good, with no code but with an explicit confirmation."""
+    device = selectors.device_get_for_customer(customer=cardholder_customer(request), public_id=public_id)
+    if not device.can_become(DeviceState.BLOCKED_PERMANENTLY):
+        messages.error(request, _("This device is already blocked for good."))
+        return redirect("devices:index")
+    form = PermanentBlockForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.device_block_permanently(actor=_actor(request), device=device)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("%(name)s is blocked for good.") % {"name": device.name})
+        return redirect("devices:index")
+    return render(request, "devices/block_permanently.html", {"device": device, "form": form})
