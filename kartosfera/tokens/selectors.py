@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from kartosfera.tokens.models import Token
+from kartosfera.tokens.states import TokenStatus
+
+if TYPE_CHECKING:
+    from kartosfera.cards.models import Card
+    from kartosfera.customers.models import Customer
+
+
+def token_list_for_card(*, card: Card, include_deleted: bool = False) -> QuerySet[Token]:
+    """A card's tokens, newest first (the card was reached through its customer by the caller)."""
+    tokens = Token.objects.filter(card=card).order_by("-created_at", "-pk")
+    return tokens if include_deleted else tokens.exclude(status=TokenStatus.DELETED)
+
+
+def token_list_for_customer(*, customer: Customer, include_deleted: bool = True) -> QuerySet[Token]:
+    """All of a customer's tokens with their cards, newest first (the back office's list)."""
+    tokens = (
+        Token.objects.filter(card__customer=customer)
+        .select_related("card", "card__product")
+        .order_by("-created_at", "-pk")
+    )
+    return tokens if include_deleted else tokens.exclude(status=TokenStatus.DELETED)
+
+
+def token_get_for_customer(*, customer: Customer, token_id: int) -> Token:
+    """One of the customer's tokens; another customer's token is a 404, like a missing one."""
+    return get_object_or_404(
+        Token.objects.select_related("card", "card__product"), pk=token_id, card__customer=customer
+    )
