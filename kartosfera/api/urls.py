@@ -8,6 +8,7 @@ from kartosfera.api.acs import api as acs_api
 from kartosfera.api.errors import error_response
 from kartosfera.api.processor import api as processor_api
 from kartosfera.api.provisioning import api as provisioning_api
+from kartosfera.api.token_service import api as token_service_api
 
 
 def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
@@ -19,5 +20,6 @@ urlpatterns = [
     path("provisioning/v1/", provisioning_api.urls),
     path("processor/v1/", processor_api.urls),
     path("acs/v2/", acs_api.urls),
+    path("token-service/v1/", token_service_api.urls),
     re_path(r"^(?P<rest>.*)$", not_found),
 ]

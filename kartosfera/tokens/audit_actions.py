@@ -84,6 +84,27 @@ audit_actions_register(
         detail=_token,
     ),
     AuditAction(
+        "tokens.provisioning.declined",
+        pgettext_lazy("audit action", "Adding the card to a phone wallet declined"),
+        CARDS,
+        severity=Severity.NOTICE,
+        detail=_token,
+    ),
+    AuditAction(
+        "tokens.provisioning.verified",
+        pgettext_lazy("audit action", "Adding the card to a phone wallet confirmed with an SMS code"),
+        CARDS,
+        severity=Severity.NOTICE,
+        detail=_token,
+    ),
+    AuditAction(
+        "tokens.provisioning.verification_failed",
+        pgettext_lazy("audit action", "Adding the card to a phone wallet not confirmed"),
+        CARDS,
+        severity=Severity.WARNING,
+        detail=_token,
+    ),
+    AuditAction(
         "tokens.command.confirmed",
         pgettext_lazy("audit action", "Wallet token change confirmed by the token service"),
         BANK,

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from kartosfera.tokens.states import (
     DeviceType,
     ProviderSync,
+    ProvisioningDecision,
     SuspendedBy,
     TokenCommand,
     TokenStatus,
@@ -37,6 +38,17 @@ class Token(models.Model):
     )
     # The last command sent to the provider (shown as waiting while provider_sync is pending).
     last_command = models.CharField(_("last command"), max_length=16, choices=TokenCommand.choices, blank=True)
+    # The bank's answer to the provider's request to provision it (kartosfera/tokens/provisioning.py),
+    # and the holder's SMS code when the answer was to check first.
+    provisioning_decision = models.CharField(
+        _("provisioning decision"),
+        max_length=24,
+        choices=ProvisioningDecision.choices,
+        default=ProvisioningDecision.APPROVED,
+    )
+    verification = models.ForeignKey(
+        "sca.SmsChallenge", on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

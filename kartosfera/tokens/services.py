@@ -21,6 +21,7 @@ from kartosfera.tokens.states import (
     CARD_CAUSES,
     RESUMABLE_BY,
     ProviderSync,
+    ProvisioningDecision,
     SuspendedBy,
     TokenCommand,
     TokenStatus,
@@ -79,7 +80,7 @@ def _command_queue(token: Token, command: str) -> TokenServiceCommand:
     return queued
 
 
-def _move(
+def token_transition(
     *,
     actor: Actor,
     token: Token,
@@ -89,7 +90,10 @@ def _move(
     now: Any = None,
     extra: dict[str, Any] | None = None,
 ) -> Token:
-    """Move a locked token along the status machine, with its audit row and, if given, the provider's command."""
+    """Move a locked token along the status machine, with its audit row and, if given, the provider's command.
+
+    The one place a token's status changes; callers lock the token first and check their own rules.
+    """
     if not is_transition_allowed(token.status, to_status):
         raise InvalidTransition(
             _("A token that is %(current)s cannot become %(target)s.")
@@ -159,7 +163,7 @@ def token_suspend(*, actor: Actor, token: Token, reason: str = "") -> Token:
         raise InvalidTransition(_("The token is already suspended."), code="token_already_suspended")
     if token.status != TokenStatus.ACTIVE:
         raise InvalidTransition(_("Only an active token can be suspended."), code="token_not_active")
-    return _move(
+    return token_transition(
         actor=actor,
         token=token,
         to_status=TokenStatus.SUSPENDED,
@@ -191,7 +195,7 @@ def token_resume(*, actor: Actor, token: Token) -> Token:
     if token.suspended_by not in RESUMABLE_BY[party]:
         raise InvalidTransition(_("Only the bank can resume this token."), code="token_suspended_by_bank")
     _require_card_allows_tokens(token.card)
-    return _move(
+    return token_transition(
         actor=actor,
         token=token,
         to_status=TokenStatus.ACTIVE,
@@ -216,7 +220,7 @@ def token_delete(*, actor: Actor, token: Token) -> Token:
     token = _lock(token)
     if token.status == TokenStatus.DELETED:
         raise InvalidTransition(_("The token is already deleted."), code="token_deleted")
-    return _move(
+    return token_transition(
         actor=actor,
         token=token,
         to_status=TokenStatus.DELETED,
@@ -243,7 +247,7 @@ def card_tokens_suspend(*, actor: Actor, card: Card, cause: str) -> int:
     for token in tokens:
         token.card = card
         if token.status == TokenStatus.ACTIVE:
-            _move(
+            token_transition(
                 actor=actor,
                 token=token,
                 to_status=TokenStatus.SUSPENDED,
@@ -279,7 +283,7 @@ def card_tokens_resume(*, actor: Actor, card: Card, cause: str) -> int:
             if still_held_by != cause:
                 _recause(actor=actor, token=token, cause=still_held_by)
             continue
-        _move(
+        token_transition(
             actor=actor,
             token=token,
             to_status=TokenStatus.ACTIVE,
@@ -295,7 +299,7 @@ def card_tokens_delete(*, actor: Actor, card: Card) -> int:
     tokens = _card_tokens(card, status__in=[TokenStatus.REQUESTED, TokenStatus.ACTIVE, TokenStatus.SUSPENDED])
     for token in tokens:
         token.card = card
-        _move(
+        token_transition(
             actor=actor,
             token=token,
             to_status=TokenStatus.DELETED,
@@ -346,6 +350,7 @@ def token_register(
     wallet: str,
     device_name: str = "",
     device_type: str = "",
+    decision: str = ProvisioningDecision.APPROVED,
 ) -> Token:
     """Record a token the provider is about to provision (requested); the same reference again returns it (a retry)."""
     from kartosfera.tokens.states import DeviceType
@@ -363,6 +368,7 @@ def token_register(
         device_name=device_name.strip()[:100],
         device_type=device_type or DeviceType.OTHER,
         status=TokenStatus.REQUESTED,
+        provisioning_decision=decision,
     )
     token.full_clean(exclude=["card"])
     token.save()
@@ -370,7 +376,12 @@ def token_register(
         actor=actor,
         action="tokens.token.requested",
         **_audit_scope(token),
-        after={**_token_view(token), "status": token.status, "device_type": token.device_type},
+        after={
+            **_token_view(token),
+            "status": token.status,
+            "device_type": token.device_type,
+            "provisioning_decision": token.provisioning_decision,
+        },
     )
     return token
 
@@ -391,11 +402,11 @@ def token_provider_event(*, actor: Actor, token: Token, event: str) -> Token:
     if event == ProviderEvent.DELETED:
         if token.status == TokenStatus.DELETED:
             return token
-        return _move(actor=actor, token=token, to_status=TokenStatus.DELETED)
+        return token_transition(actor=actor, token=token, to_status=TokenStatus.DELETED)
     if event == ProviderEvent.SUSPENDED:
         if token.status != TokenStatus.ACTIVE:
             return token
-        return _move(
+        return token_transition(
             actor=actor,
             token=token,
             to_status=TokenStatus.SUSPENDED,
@@ -404,21 +415,24 @@ def token_provider_event(*, actor: Actor, token: Token, event: str) -> Token:
     if event != ProviderEvent.ACTIVATED:
         raise ValueError(f"unknown token event {event!r}")
     if token.status == TokenStatus.REQUESTED:
+        if token.provisioning_decision not in {ProvisioningDecision.APPROVED, ProvisioningDecision.VERIFIED}:
+            # The holder has not given the SMS code (yet): the wallet must not have activated it.
+            raise InvalidTransition(_("The token has not been approved."), code="token_not_approved")
         cause = ""
         if card.status != CardStatus.ACTIVE:
             cause = SuspendedBy.CARD_BLOCK
         elif not card.mobile_payments_enabled:
             cause = SuspendedBy.MOBILE_PAYMENTS_OFF
-        token = _move(actor=actor, token=token, to_status=TokenStatus.ACTIVE)
+        token = token_transition(actor=actor, token=token, to_status=TokenStatus.ACTIVE)
         if card.status == CardStatus.CANCELLED:
-            return _move(
+            return token_transition(
                 actor=actor,
                 token=token,
                 to_status=TokenStatus.DELETED,
                 command=TokenCommand.DELETE,
             )
         if cause:
-            return _move(
+            return token_transition(
                 actor=actor,
                 token=token,
                 to_status=TokenStatus.SUSPENDED,
@@ -428,7 +442,7 @@ def token_provider_event(*, actor: Actor, token: Token, event: str) -> Token:
         return token
     if token.status == TokenStatus.SUSPENDED and token.suspended_by == SuspendedBy.WALLET:
         if card.status == CardStatus.ACTIVE and card.mobile_payments_enabled:
-            return _move(actor=actor, token=token, to_status=TokenStatus.ACTIVE)
+            return token_transition(actor=actor, token=token, to_status=TokenStatus.ACTIVE)
         # The wallet brought it back while the card cannot pay with it: it stays suspended, for the card's cause.
         cause = SuspendedBy.CARD_BLOCK if card.status != CardStatus.ACTIVE else SuspendedBy.MOBILE_PAYMENTS_OFF
         token = _recause(actor=actor, token=token, cause=cause)

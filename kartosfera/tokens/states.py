@@ -83,5 +83,14 @@ class ProviderSync(models.TextChoices):
     FAILED = "failed", _("Not confirmed by the wallet")
 
 
+class ProvisioningDecision(models.TextChoices):
+    """The bank's answer to the provider's request to provision a token (a declined request stores no token)."""
+
+    APPROVED = "approved", _("Approved")
+    VERIFICATION_REQUIRED = "verification_required", _("Waiting for the holder's SMS code")
+    VERIFIED = "verified", _("Approved after the holder's SMS code")
+    VERIFICATION_FAILED = "verification_failed", _("The holder's SMS code was not given")
+
+
 def is_transition_allowed(current: str, target: str) -> bool:
     return target in ALLOWED_TRANSITIONS[current]
