@@ -34,3 +34,8 @@ def token_get_for_customer(*, customer: Customer, token_id: int) -> Token:
     return get_object_or_404(
         Token.objects.select_related("card", "card__product"), pk=token_id, card__customer=customer
     )
+
+
+def token_status_for_payment(*, card: Card, token_reference: str) -> str | None:
+    """The status of the card's token with this reference, for the card core; None when the card has no such token."""
+    return Token.objects.filter(card=card, token_reference=token_reference).values_list("status", flat=True).first()
