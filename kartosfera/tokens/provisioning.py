@@ -215,7 +215,8 @@ def token_provisioning_verify(*, actor: Actor, token: Token, code: str) -> Verif
 
 @transaction.atomic
 def _verification_end(*, actor: Actor, token: Token, verified: bool, why: str) -> None:
-    token = Token.objects.select_for_update().select_related("card", "verification").get(pk=token.pk)
+    # of=self: PostgreSQL cannot lock the nullable side of the outer join to the challenge.
+    token = Token.objects.select_for_update(of=("self",)).select_related("card", "verification").get(pk=token.pk)
     if token.provisioning_decision != ProvisioningDecision.VERIFICATION_REQUIRED:
         return  # a concurrent retry got here first
     if verified and (token.verification is None or token.verification.state != ChallengeState.CONFIRMED):

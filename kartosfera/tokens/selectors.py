@@ -29,11 +29,12 @@ def token_list_for_customer(*, customer: Customer, include_deleted: bool = True)
     return tokens if include_deleted else tokens.exclude(status=TokenStatus.DELETED)
 
 
-def token_get_for_customer(*, customer: Customer, token_id: int) -> Token:
-    """One of the customer's tokens; another customer's token is a 404, like a missing one."""
-    return get_object_or_404(
-        Token.objects.select_related("card", "card__product"), pk=token_id, card__customer=customer
-    )
+def token_get_for_customer(*, customer: Customer, token_id: int, card_id: int | None = None) -> Token:
+    """One of the customer's tokens (of the card ``card_id``, if given); another's is a 404, like a missing one."""
+    tokens = Token.objects.select_related("card", "card__product").filter(card__customer=customer)
+    if card_id is not None:
+        tokens = tokens.filter(card_id=card_id)
+    return get_object_or_404(tokens, pk=token_id)
 
 
 def token_status_for_payment(*, card: Card, token_reference: str) -> str | None:
