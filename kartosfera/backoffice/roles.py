@@ -60,6 +60,7 @@ class StaffPermission(models.TextChoices):
     CARD_CANCEL = "card_cancel", _("Cancel a card")
     THREEDS_UNLOCK = "threeds_unlock", _("Unblock internet (3-D Secure) payments")
     WRONG_PIN_RESET = "wrong_pin_reset", _("Reset the wrong-PIN counter")
+    TOKEN_SUSPEND = "token_suspend", _("Suspend a card's token in a phone wallet")
     STAFF_ACTIVITY_VIEW = "staff_activity_view", _("See all staff actions")
     REVIEW_QUEUE_VIEW = "review_queue_view", _("See the card payments flagged for review, across customers")
     AUTHORIZATION_REVIEW = "authorization_review", _("Mark a card payment flagged for review as reviewed")
@@ -79,6 +80,7 @@ _CALL_CENTRE = frozenset(
         P.CARD_CANCEL,
         P.THREEDS_UNLOCK,
         P.WRONG_PIN_RESET,
+        P.TOKEN_SUSPEND,
     }
 )
 _IN_PERSON = frozenset({P.PHONE_ON_FILE_CHANGE, P.PORTAL_PHONE_CHANGE, P.NONRESIDENT_ID_ASSIGN})

@@ -40,3 +40,8 @@ def token_get_for_customer(*, customer: Customer, token_id: int, card_id: int | 
 def token_status_for_payment(*, card: Card, token_reference: str) -> str | None:
     """The status of the card's token with this reference, for the card core; None when the card has no such token."""
     return Token.objects.filter(card=card, token_reference=token_reference).values_list("status", flat=True).first()
+
+
+def token_list_for_cards(*, card_ids: list[int]) -> QuerySet[Token]:
+    """The tokens of the given cards (already reached through their customer and the staff's scope), one query."""
+    return Token.objects.filter(card_id__in=card_ids).order_by("card_id", "-created_at", "-pk")
