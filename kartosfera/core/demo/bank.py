@@ -360,6 +360,7 @@ class LoadCounts:
     threeds_pins: int = 0
     reference_rates: int = 0
     credit_terms: int = 0
+    tokens: int = 0
 
     @property
     def total(self) -> int:
@@ -377,6 +378,7 @@ class LoadCounts:
             + self.threeds_pins
             + self.reference_rates
             + self.credit_terms
+            + self.tokens
         )
 
 
@@ -676,6 +678,10 @@ def demo_bank_load() -> LoadCounts:
     for customer in customers.values():
         _give_demo_threeds_pin(customer, counts)
     _load_reference_rates(today, counts)
+    # The first customer's first card in three phone wallets (kartosfera/tokens/demo.py).
+    from kartosfera.tokens.demo import demo_tokens_load
+
+    counts.tokens += demo_tokens_load(actor=DEMO_ACTOR, card=cards[1])
     return counts
 
 

@@ -71,7 +71,8 @@ class Command(BaseCommand):
                     f"Demo banks loaded: {counts.banks} banks, {counts.branches} branches, {counts.logos} logos, "
                     f"{counts.customers} customers, {counts.memberships} memberships at a second bank, "
                     f"{counts.accounts} accounts, "
-                    f"{counts.products} card products, {counts.cards} cards, {counts.users} portal users, "
+                    f"{counts.products} card products, {counts.cards} cards, {counts.tokens} wallet tokens, "
+                    f"{counts.users} portal users, "
                     f"{counts.reference_rates} ECB reference rates created; {counts.credit_terms} credit products' "
                     f"terms, {counts.pins} card PINs and {counts.threeds_pins} 3-D Secure PINs set."
                 )
