@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kartosfera.core.audit import Actor, audit_record
-from kartosfera.core.errors import InvalidTransition
+from kartosfera.core.errors import InvalidTransition, ValidationFailed
 from kartosfera.core.models import ActorType
 from kartosfera.tokens.models import Token, TokenServiceCommand
 from kartosfera.tokens.states import (
@@ -151,8 +151,6 @@ def token_suspend(*, actor: Actor, token: Token, reason: str = "") -> Token:
     """
     reason = reason.strip()
     if len(reason) > REASON_MAX_LENGTH:
-        from kartosfera.core.errors import ValidationFailed
-
         raise ValidationFailed({"reason": _("The reason can have at most 200 characters.")})
     token = _lock(token)
     cause = party_of(actor)
