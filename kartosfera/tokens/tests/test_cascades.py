@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from kartosfera.cards.operations import OperationNotAllowed
 from kartosfera.cards.operations_services import (
@@ -16,6 +17,7 @@ from kartosfera.cards.states import StatusReason
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import InvalidTransition
 from kartosfera.core.models import ActorType, AuditEvent
+from kartosfera.testing.concurrency import run_together
 from kartosfera.testing.tokens import PROVIDER, token_factory
 from kartosfera.tokens.models import Token, TokenServiceCommand
 from kartosfera.tokens.services import ProviderEvent, token_provider_event, token_resume, token_suspend
@@ -195,3 +197,25 @@ def test_a_bank_block_suspends_tokens_and_the_banks_unblock_resumes_them(payable
 
     assert _state(tokens["garmin"]) == (TokenStatus.ACTIVE, "")
     assert _state(tokens["bank"]) == (TokenStatus.SUSPENDED, SuspendedBy.BANK)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_block_racing_the_holders_resume_never_leaves_the_token_active(payable_card):
+    token = token_suspend(actor=HOLDER, token=token_factory(card=payable_card))
+
+    outcomes = run_together(
+        lambda: card_block_temporarily(actor=HOLDER, card=payable_card),
+        lambda: token_resume(actor=HOLDER, token=token),
+        expected=(InvalidTransition,),
+    )
+
+    token.refresh_from_db()
+    payable_card.refresh_from_db()
+    assert payable_card.status == "blocked"
+    assert token.status == TokenStatus.SUSPENDED
+    # Resumed first then suspended by the block, or refused because the card was already blocked.
+    assert token.suspended_by == (
+        SuspendedBy.HOLDER if isinstance(outcomes[1], InvalidTransition) else SuspendedBy.CARD_BLOCK
+    )
