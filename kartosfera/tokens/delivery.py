@@ -65,7 +65,7 @@ def token_commands_deliver(*, token_id: int) -> Token:
     """Send the token's queued commands in order; stop at one the provider may still take later, and retry it."""
     backend = get_token_service_backend()
     with transaction.atomic():
-        token = Token.objects.select_for_update().select_related("card").get(pk=token_id)
+        token = Token.objects.select_for_update(of=("self",)).select_related("card").get(pk=token_id)
         queued = list(token.commands.filter(status=CommandStatus.QUEUED).order_by("pk"))
         for command in queued:
             command.attempts += 1

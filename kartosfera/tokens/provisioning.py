@@ -126,7 +126,7 @@ def token_provisioning_decide(*, actor: Actor, request: ProvisioningRequest) -> 
         # Nobody's card: nothing to audit against; the answer is all the provider learns.
         return ProvisioningAnswer(decision=Decision.DECLINE, reason=DeclineReason.CARD_UNKNOWN)
     # Under the card's lock: a block or a mobile payments switch that commits first is seen here.
-    card = Card.objects.select_for_update().select_related("customer").get(pk=found.pk)
+    card = Card.objects.select_for_update(of=("self",)).select_related("customer").get(pk=found.pk)
     existing = Token.objects.select_related("verification").filter(token_reference=request.token_reference).first()
     if existing is not None:
         if existing.card_id != card.pk:

@@ -54,7 +54,9 @@ def party_of(actor: Actor) -> str:
 
 
 def _lock(token: Token) -> Token:
-    return Token.objects.select_for_update().select_related("card").get(pk=token.pk)
+    # The token's row only (of=self): locking the joined card too would take the card's lock after the
+    # token's, the reverse of the card's services (card, then its tokens), and deadlock with a block.
+    return Token.objects.select_for_update(of=("self",)).select_related("card").get(pk=token.pk)
 
 
 def _token_view(token: Token) -> dict[str, Any]:
@@ -353,7 +355,12 @@ def token_register(
     """Record a token the provider is about to provision (requested); the same reference again returns it (a retry)."""
     from kartosfera.tokens.states import DeviceType
 
-    existing = Token.objects.select_for_update().select_related("card").filter(token_reference=token_reference).first()
+    existing = (
+        Token.objects.select_for_update(of=("self",))
+        .select_related("card")
+        .filter(token_reference=token_reference)
+        .first()
+    )
     if existing is not None:
         if existing.card_id != card.pk:
             raise InvalidTransition(_("This token belongs to another card."), code="token_reference_taken")
