@@ -290,6 +290,8 @@ def production_env() -> dict[str, str]:
         "ACS_DIRECTORY_SERVER_URL": "https://directory-server.example/rreq",
         # Never called: nobody switches BLIK in a benchmark.
         "BLIK_SYSTEM_URL": "https://blik-system.example/state",
+        # Never called: no token changes in a benchmark.
+        "TOKEN_SERVICE_URL": "https://token-service.example/v1/token-commands",
         # An example rate, as in .env.example: the bank sets the NBP's.
         "NBP_REFERENCE_RATE_PERCENT": "5.75",
         "NBP_REFERENCE_RATE_SINCE": "2023-10-05",

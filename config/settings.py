@@ -178,6 +178,7 @@ INSTALLED_APPS = [
     "kartosfera.accounts",
     "kartosfera.cards",
     "kartosfera.processing",
+    "kartosfera.tokens",
     "kartosfera.api",
     "kartosfera.portal",
     "kartosfera.profile",
@@ -590,6 +591,30 @@ BLIK_SYSTEM_TIMEOUT = float(env("BLIK_SYSTEM_TIMEOUT", "5") or 5)
 # RETRY_DELAY seconds, then twice as long each time; then `manage.py blik_sync` sends it.
 BLIK_SYNC_MAX_ATTEMPTS = int(env("BLIK_SYNC_MAX_ATTEMPTS", "6") or 6)
 BLIK_SYNC_RETRY_DELAY = float(env("BLIK_SYNC_RETRY_DELAY", "30") or 30)
+# --- Token service (wallet tokens) ---------------------------------------------------
+# log (the demo's and the tests': confirms each command at once and logs it) | http (the token
+# service provider's API); see docs/phone-payments.md.
+TOKEN_SERVICE_BACKENDS = {
+    "log": "kartosfera.tokens.backends.log.TokenServiceBackend",
+    "http": "kartosfera.tokens.backends.http.TokenServiceBackend",
+}
+_tsp_backend_name = env("TOKEN_SERVICE_BACKEND", "http" if IS_PRODUCTION else "log") or "log"
+if _tsp_backend_name not in TOKEN_SERVICE_BACKENDS:
+    raise ImproperlyConfigured(f"TOKEN_SERVICE_BACKEND must be one of {', '.join(TOKEN_SERVICE_BACKENDS)}")
+if IS_PRODUCTION and _tsp_backend_name != "http":
+    raise ImproperlyConfigured("TOKEN_SERVICE_BACKEND=log tells no wallet anything; production needs http")
+TOKEN_SERVICE_BACKEND = TOKEN_SERVICE_BACKENDS[_tsp_backend_name]
+TOKEN_SERVICE_BACKEND_OPTIONS: dict[str, object] = {}
+if _tsp_backend_name == "http":
+    TOKEN_SERVICE_BACKEND_OPTIONS = {
+        "url": env_required("TOKEN_SERVICE_URL", "http://127.0.0.1:9/"),
+        "api_key": env("TOKEN_SERVICE_API_KEY", ""),
+        "timeout": float(env("TOKEN_SERVICE_TIMEOUT", "5") or 5),
+    }
+# A command the provider did not confirm is sent again by a later task, up to this many tries,
+# waiting RETRY_DELAY seconds, then twice as long each time (30 s, 1, 2, 4, 8 min ... about 4 hours in all).
+TOKEN_COMMAND_MAX_ATTEMPTS = int(env("TOKEN_COMMAND_MAX_ATTEMPTS", "10") or 10)
+TOKEN_COMMAND_RETRY_DELAY = float(env("TOKEN_COMMAND_RETRY_DELAY", "30") or 30)
 
 if IS_TEST:
     # Argon2 is exercised by its own test; the rest of the suite hashes quickly.

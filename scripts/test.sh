@@ -30,6 +30,7 @@ KARTOSFERA_ENV=production \
   SMS_GATEWAY_URL=https://sms-gateway.example/send \
   ACS_DIRECTORY_SERVER_URL=https://ds.example/rreq \
   BLIK_SYSTEM_URL=https://blik.example/state \
+  TOKEN_SERVICE_URL=https://tsp.example/v1/token-commands \
   REDIS_URL=redis://127.0.0.1:6379/0 \
   DATABASE_URL=sqlite:///:memory: \
   $PY manage.py check --deploy --fail-level WARNING

@@ -10,8 +10,9 @@ from kartosfera.api.models import ApiKey, ApiScope
 from kartosfera.api.services import api_key_authenticate
 from kartosfera.core.audit import Actor
 
-# Scopes of systems that serve every bank of the group (the card processor, the 3DS directory server).
-GROUP_ONLY_SCOPES = frozenset({ApiScope.PROCESSOR, ApiScope.ACS})
+# Scopes of systems that serve every bank of the group (the card processor, the 3DS directory server,
+# the token service provider: it tokenizes every bank's cards).
+GROUP_ONLY_SCOPES = frozenset({ApiScope.PROCESSOR, ApiScope.ACS, ApiScope.TOKEN_SERVICE})
 
 
 class ApiKeyAuth(HttpBearer):

@@ -12,6 +12,7 @@ class ApiScope(models.TextChoices):
     PROVISIONING = "provisioning", _("Provisioning: customers, accounts, card products and cards")
     PROCESSOR = "processor", _("Card processor: authorization decisions")
     ACS = "acs", _("3-D Secure directory server: authentication requests to the ACS")
+    TOKEN_SERVICE = "token_service", _("Token service provider: wallet token provisioning and lifecycle events")
 
 
 class ApiKey(models.Model):

@@ -62,6 +62,9 @@ def api_key_create(*, actor: Actor, name: str, scopes: Iterable[str], bank: Bank
     elif bank is not None and ApiScope.ACS in scope_list:
         # The directory server authenticates payments with every bank's cards: a group key only.
         errors["scopes"] = _("The acs scope is for a key of the group's systems only, not a bank's key.")
+    elif bank is not None and ApiScope.TOKEN_SERVICE in scope_list:
+        # The token service provider tokenizes every bank's cards: a group key only.
+        errors["scopes"] = _("The token_service scope is for a key of the group's systems only, not a bank's key.")
     if errors:
         raise ValidationFailed(errors)
     for _attempt in range(5):

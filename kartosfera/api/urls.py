@@ -9,6 +9,7 @@ from kartosfera.api.app import api as app_api
 from kartosfera.api.errors import error_response
 from kartosfera.api.processor import api as processor_api
 from kartosfera.api.provisioning import api as provisioning_api
+from kartosfera.api.token_service import api as token_service_api
 
 
 def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
@@ -21,5 +22,6 @@ urlpatterns = [
     path("processor/v1/", processor_api.urls),
     path("acs/v2/", acs_api.urls),
     path("app/v1/", app_api.urls),
+    path("token-service/v1/", token_service_api.urls),
     re_path(r"^(?P<rest>.*)$", not_found),
 ]

@@ -117,6 +117,15 @@ class DeviceBlockForm(ReasonForm):
     )
 
 
+class TokenSuspendForm(ReasonForm):
+    # The agent asks which device: the wallet shows the token's last four digits (the "device account number").
+    token_last4 = forms.RegexField(
+        label=gettext_lazy("Last 4 digits of the token (as the wallet shows them)"),
+        regex=r"^[0-9]{4}$",
+        error_messages={"invalid": gettext_lazy("Enter the 4 digits.")},
+    )
+
+
 @dataclass(frozen=True)
 class StaffAction:
     name: str
@@ -258,6 +267,32 @@ def _wrong_pin_reset(ctx: ActionContext, data: dict[str, Any]) -> Outcome:
     return Outcome(_("Wrong-PIN counter of card *%(last4)s reset.") % {"last4": card.pan_last4})
 
 
+def _token_suspend(ctx: ActionContext, data: dict[str, Any]) -> Outcome:
+    from kartosfera.tokens.models import Token
+    from kartosfera.tokens.services import token_suspend
+    from kartosfera.tokens.states import TokenStatus
+
+    card = _card(ctx)
+    candidates = list(
+        Token.objects.filter(
+            card=card, token_last4=data["token_last4"], status__in=[TokenStatus.ACTIVE, TokenStatus.SUSPENDED]
+        )
+    )
+    if len(candidates) != 1:
+        message = (
+            _("No token of this card ends with these digits.")
+            if not candidates
+            else _("Several tokens of this card end with these digits: suspend the card's mobile payments instead.")
+        )
+        raise ValidationFailed({"token_last4": message})
+    token = token_suspend(actor=ctx.actor, token=candidates[0], reason=ctx.reason)
+    return Outcome(
+        _("The card's token •••• %(last4)s in %(wallet)s is suspended by the bank.")
+        % {"last4": token.token_last4, "wallet": token.get_wallet_display()},
+        {"token_id": token.pk, "wallet": token.wallet, "token_last4": token.token_last4},
+    )
+
+
 def _registered(state: CustomerState) -> bool:
     return state.portal_user is not None
 
@@ -394,6 +429,19 @@ _ACTIONS = (
         done=pgettext_lazy("audit action", "Wrong-PIN counter reset in the back office"),
         on_card=True,
         offered_for_card=lambda card: card.wrong_pin_count > 0 and card_state(card) != CardState.CANCELLED,
+    ),
+    StaffAction(
+        "token_suspend",
+        P.TOKEN_SUSPEND,
+        gettext_lazy("Suspend the card in a phone wallet"),
+        gettext_lazy("Suspend the token"),
+        _token_suspend,
+        done=pgettext_lazy("audit action", "Wallet token suspended in the back office"),
+        form_class=TokenSuspendForm,
+        on_card=True,
+        # Offered where the card may have tokens; the form says when none ends with the digits given.
+        offered_for_card=lambda card: card_state(card) != CardState.CANCELLED,
+        dangerous=True,
     ),
 )
 ACTIONS: dict[str, StaffAction] = {action.name: action for action in _ACTIONS}

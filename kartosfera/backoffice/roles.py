@@ -62,6 +62,7 @@ class StaffPermission(models.TextChoices):
     WRONG_PIN_RESET = "wrong_pin_reset", _("Reset the wrong-PIN counter")
     BLIK_SWITCH_OFF = "blik_switch_off", _("Switch a customer's BLIK off")
     DEVICE_BLOCK = "device_block", _("Block a BS Pay device")
+    TOKEN_SUSPEND = "token_suspend", _("Suspend a card's token in a phone wallet")
     STAFF_ACTIVITY_VIEW = "staff_activity_view", _("See all staff actions")
     REVIEW_QUEUE_VIEW = "review_queue_view", _("See the card payments flagged for review, across customers")
     AUTHORIZATION_REVIEW = "authorization_review", _("Mark a card payment flagged for review as reviewed")
@@ -83,6 +84,7 @@ _CALL_CENTRE = frozenset(
         P.WRONG_PIN_RESET,
         P.BLIK_SWITCH_OFF,
         P.DEVICE_BLOCK,
+        P.TOKEN_SUSPEND,
     }
 )
 _IN_PERSON = frozenset({P.PHONE_ON_FILE_CHANGE, P.PORTAL_PHONE_CHANGE, P.NONRESIDENT_ID_ASSIGN})

@@ -71,6 +71,8 @@ from kartosfera.processing import selectors as processing_selectors
 from kartosfera.processing.forms import StaffHistoryFilterForm
 from kartosfera.processing.models import Authorization, AuthorizationReview
 from kartosfera.processing.presenters import HistoryRow, history_row, history_rows
+from kartosfera.tokens.models import Token
+from kartosfera.tokens.selectors import token_list_for_cards
 from kartosfera.users.models import User
 
 P = ParamSpec("P")
@@ -288,6 +290,12 @@ def _render_customer(
     latest = selectors.caller_verification_latest(staff=staff, customer=customer)
     verification = latest if latest is not None and latest.is_valid() else None
     customer_actions, card_actions = _action_forms(request, file, bound)
+    # Each card's tokens in phone wallets, read in one query for all the cards shown (kartosfera/tokens).
+    tokens_by_card: dict[int, list[Token]] = {}
+    for token in token_list_for_cards(card_ids=[card.pk for card in file.cards]):
+        tokens_by_card.setdefault(token.card_id, []).append(token)
+    for card in file.cards:
+        card.wallet_tokens = tokens_by_card.get(card.pk, [])  # type: ignore[attr-defined]
     member = staff.staff_member
     context = {
         "file": file,

@@ -38,6 +38,7 @@ from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.core.models import ActorType
 from kartosfera.secure3d.models import ThreeDSProfile
+from kartosfera.tokens.services import card_tokens_follow_mobile_payments
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -236,6 +237,8 @@ def _mobile_payments_set(*, actor: Actor, card: Card, operation: str, enabled: b
         before={"mobile_payments_enabled": not enabled},
         after={"mobile_payments_enabled": enabled},
     )
+    # Off suspends the card's active tokens; on resumes exactly those (tokens/services.py).
+    card_tokens_follow_mobile_payments(actor=actor, card=card, enabled=enabled)
     return card
 
 

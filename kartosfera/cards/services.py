@@ -30,6 +30,7 @@ from kartosfera.core.errors import Conflict, InvalidTransition, ValidationFailed
 from kartosfera.core.money import Currency
 from kartosfera.customers.models import Customer
 from kartosfera.customers.selectors import is_customer_of
+from kartosfera.tokens.services import card_tokens_follow_status
 
 PRODUCT_UPDATABLE_FIELDS = ("name", "contactless_capable", "validity_months", *product_limit_fields())
 
@@ -408,7 +409,7 @@ def card_transition(
     ``block_note``: the cardholder's short note on a temporary block (kept with the block only).
     ``changed_at``: when the change took effect, if before ``now`` (a lapsed block's cancellation).
     A cancellation switches mobile payments off in the same transaction: a
-    cancelled card pays no way at all.
+    cancelled card pays no way at all. The card's wallet tokens follow (tokens/services.py).
     """
     now = now or timezone.now()
     card = Card.objects.select_for_update().select_related("product", "account").get(pk=card.pk)
@@ -449,4 +450,7 @@ def card_transition(
         before=before,
         after=after,
     )
+    # The card's tokens follow it in the same transaction (a block suspends them, an unblock resumes
+    # those the block suspended, a cancellation deletes them): one trail for the card and its tokens.
+    card_tokens_follow_status(actor=actor, card=card, from_status=before["status"], to_status=to_status)
     return card

@@ -4,6 +4,7 @@ from django.urls import path
 
 from kartosfera.portal import views
 from kartosfera.statements import views as statement_views
+from kartosfera.tokens import views as token_views
 
 app_name = "portal"
 urlpatterns = [
@@ -20,6 +21,11 @@ urlpatterns = [
     path("cards/<int:card_id>/pin/", views.card_pin, name="card_pin"),
     path("cards/<int:card_id>/mobile-payments/", views.card_mobile_payments, name="card_mobile_payments"),
     path("cards/<int:card_id>/mobile-payments/off/", views.card_mobile_payments_off, name="card_mobile_payments_off"),
+    # The card's tokens in phone wallets (kartosfera/tokens/views.py): in the portal's namespace, under the card.
+    path("cards/<int:card_id>/tokens/", token_views.card_tokens, name="card_tokens"),
+    path("cards/<int:card_id>/tokens/<int:token_id>/suspend/", token_views.token_suspend_view, name="token_suspend"),
+    path("cards/<int:card_id>/tokens/<int:token_id>/resume/", token_views.token_resume_view, name="token_resume"),
+    path("cards/<int:card_id>/tokens/<int:token_id>/delete/", token_views.token_delete_view, name="token_delete"),
     # A credit card's statements (kartosfera/statements/views.py): in the portal's namespace, under the card.
     path("cards/<int:card_id>/statements/", statement_views.statement_list, name="statement_list"),
     path("cards/<int:card_id>/statements/<int:statement_id>/", statement_views.statement_detail, name="statement"),

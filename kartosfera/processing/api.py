@@ -72,6 +72,7 @@ def authorization_request_from(payload: AuthorizationIn | AdviceIn) -> Authoriza
         ds_transaction_id=three_ds.ds_transaction_id if three_ds else "",
         pin_entered=payload.pin_block is not None,
         sca_exemption=payload.sca_exemption or "",
+        token_reference=payload.token_reference or "",
     )
 
 

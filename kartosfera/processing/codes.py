@@ -50,6 +50,9 @@ class Reason:
     # A tap without a PIN past the no-PIN limit or the PSD2 contactless counter: the terminal asks for the PIN.
     CONTACTLESS_PIN_REQUIRED = "contactless_pin_required"
     MOBILE_PAYMENTS_DISABLED = "mobile_payments_disabled"
+    TOKEN_SUSPENDED = "token_suspended"  # noqa: S105 (a decline reason, not a secret)
+    # A token that is only requested, deleted, unknown or another card's.
+    TOKEN_NOT_USABLE = "token_not_usable"  # noqa: S105 (a decline reason, not a secret)
     INTERNET_PAYMENTS_LOCKED = "internet_payments_locked"
     SCA_REQUIRED = "sca_required"
     CASH_LIMIT_EXCEEDED = "cash_limit_exceeded"
@@ -160,6 +163,26 @@ _ROWS = (
         "62",
         "02",
         _("Mobile payments are not active for this card."),
+        setting=Setting.MOBILE_PAYMENTS,
+        chosen=True,
+    ),
+    # Research §1: "Wallet token suspended: 62 † / 62 †". Advice 02 (try later) for a suspension, which can be
+    # lifted; 03 (do not try again) for a token that will never pay.
+    Code(
+        Reason.TOKEN_SUSPENDED,
+        "62",
+        "62",
+        "02",
+        _("The card's token in this phone wallet is suspended."),
+        setting=Setting.MOBILE_PAYMENTS,
+        chosen=True,
+    ),
+    Code(
+        Reason.TOKEN_NOT_USABLE,
+        "62",
+        "62",
+        "03",
+        _("The card's token in this phone wallet is not active."),
         setting=Setting.MOBILE_PAYMENTS,
         chosen=True,
     ),

@@ -70,6 +70,9 @@ class AuthorizationRequest:
     pin_entered: bool = False
     # The PSD2 exemption the acquirer claims for an internet payment without 3-D Secure (ScaExemption, "" none).
     sca_exemption: str = ""
+    # The wallet token a phone wallet paid with (its token service provider's reference; "" none): check_wallet
+    # declines a payment whose token is not the card's active one (kartosfera/tokens).
+    token_reference: str = ""
 
     def __post_init__(self) -> None:
         if not self.sca_exemption:
@@ -235,9 +238,25 @@ def check_contactless_exemption(ctx: Context) -> Decline | None:
 
 
 def check_wallet(ctx: Context) -> Decline | None:
-    if ctx.request.channel == Channel.WALLET and not ctx.card.controls.is_on("mobile_payments"):
+    """A phone wallet pays only with mobile payments on and, when it names its token, an active token of this card.
+
+    The token service usually refuses a suspended token itself (research §1); the bank's own check
+    holds while a suspend command is still on its way to the provider (tokens/delivery.py).
+    """
+    if ctx.request.channel != Channel.WALLET and not ctx.request.token_reference:
+        return None
+    if not ctx.card.controls.is_on("mobile_payments"):
         return Decline(Reason.MOBILE_PAYMENTS_DISABLED)
-    return None
+    if not ctx.request.token_reference:
+        return None
+    from kartosfera.tokens.selectors import token_status_for_payment
+    from kartosfera.tokens.states import TokenStatus
+
+    status = token_status_for_payment(card=ctx.card, token_reference=ctx.request.token_reference)
+    if status == TokenStatus.ACTIVE:
+        return None
+    # Suspended may come back (the holder, the card's unblock); requested, deleted or not this card's never will.
+    return Decline(Reason.TOKEN_SUSPENDED if status == TokenStatus.SUSPENDED else Reason.TOKEN_NOT_USABLE)
 
 
 def check_internet_lock(ctx: Context) -> Decline | None:

@@ -87,6 +87,13 @@ class AuthorizationIn(InputSchema):
     pin_block: Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{32}$")] | None = Field(
         None, description="ISO 9564 format 4 PIN block (AES), hex, when a PIN was entered."
     )
+    token_reference: Identifier | None = Field(
+        None,
+        description=(
+            "The wallet token the payment was made with (channel wallet): the token service provider's reference. "
+            "A token that is not the card's active one is declined (token_suspended, token_not_usable)."
+        ),
+    )
     sca_exemption: Literal["low_value", "trusted_beneficiary", "merchant_initiated", "tra"] | None = Field(
         None,
         description=(

@@ -13,6 +13,8 @@ class ChallengePurpose(models.TextChoices):
     LOGIN = "login", _("Login")
     STEP_UP = "step_up", _("Confirmation of an operation")
     PHONE_VERIFICATION = "phone_verification", _("Verification of a new phone number")
+    # The code a phone wallet asks the holder for before it adds the card (kartosfera/tokens/provisioning.py).
+    WALLET_PROVISIONING = "wallet_provisioning", _("Adding the card to a phone wallet")
 
 
 class ChallengeState(models.TextChoices):

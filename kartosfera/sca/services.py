@@ -33,6 +33,8 @@ CODE_LIFETIME = {
     ChallengePurpose.LOGIN: dt.timedelta(minutes=5),
     ChallengePurpose.STEP_UP: dt.timedelta(minutes=5),
     ChallengePurpose.PHONE_VERIFICATION: dt.timedelta(minutes=5),
+    # The wallet asks the holder for the code in its own screens, after the provider's round trips: 10 minutes.
+    ChallengePurpose.WALLET_PROVISIONING: dt.timedelta(minutes=10),
 }
 MAX_SENDS = 3
 # Activation passwords avoid characters that are easy to misread (0/O, 1/I/l).

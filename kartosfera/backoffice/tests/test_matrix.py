@@ -50,6 +50,8 @@ from kartosfera.secure3d.models import ThreeDSProfile
 from kartosfera.secure3d.services import threeds_is_locked
 from kartosfera.testing import factories
 from kartosfera.testing.staff import staff_client, staff_person_create
+from kartosfera.tokens.models import Token
+from kartosfera.tokens.states import SuspendedBy
 from kartosfera.users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -178,6 +180,18 @@ def _scenario(action: str, cardholder, debit_product, banks: list[Bank] | None =
     if action == "wrong_pin_reset":
         Card.objects.filter(pk=card.pk).update(wrong_pin_count=2)
         return Scenario(customer, card, {}, lambda: Card.objects.get(pk=card.pk).wrong_pin_count == 0)
+    if action == "token_suspend":
+        from kartosfera.cards.operations_services import card_mobile_payments_activate
+        from kartosfera.testing.tokens import token_factory
+
+        card_mobile_payments_activate(actor=factories.SYSTEM, card=card)
+        token = token_factory(card=card)
+        return Scenario(
+            customer,
+            card,
+            {"token_last4": token.token_last4},
+            lambda: Token.objects.get(pk=token.pk).suspended_by == SuspendedBy.BANK,
+        )
     raise AssertionError(f"no scenario for the action {action}: add one")
 
 

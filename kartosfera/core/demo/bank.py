@@ -361,6 +361,7 @@ class LoadCounts:
     reference_rates: int = 0
     credit_terms: int = 0
     devices: int = 0
+    tokens: int = 0
 
     @property
     def total(self) -> int:
@@ -379,6 +380,7 @@ class LoadCounts:
             + self.reference_rates
             + self.credit_terms
             + self.devices
+            + self.tokens
         )
 
 
@@ -683,6 +685,10 @@ def demo_bank_load() -> LoadCounts:
     if demo_device_load(actor=DEMO_ACTOR, customer=customers[1]):
         counts.devices += 1
     _load_reference_rates(today, counts)
+    # The first customer's first card in three phone wallets (kartosfera/tokens/demo.py).
+    from kartosfera.tokens.demo import demo_tokens_load
+
+    counts.tokens += demo_tokens_load(actor=DEMO_ACTOR, card=cards[1])
     return counts
 
 
