@@ -14,7 +14,6 @@ import hmac
 import secrets
 import unicodedata
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -36,6 +35,7 @@ from kartosfera.devices.models import (
     DeviceRequestId,
     DeviceState,
 )
+from kartosfera.tokens.services import device_tokens_delete, device_tokens_resume, device_tokens_suspend
 
 CODE_LENGTH = 8
 CODE_LIFETIME = dt.timedelta(minutes=10)
@@ -70,27 +70,6 @@ class DeviceAuthFailure(DomainError):
     def __init__(self, message: str, *, code: str, status: int = 401) -> None:
         self.status = status
         super().__init__(message, code=code)
-
-
-# --- Hooks ----------------------------------------------------------------------------------------
-
-# Called inside the transaction that blocks a device (temporarily or for good),
-# with the locked device and the actor: the wallet tokens of the device (wallet
-# "BS Pay") are suspended here, in the same transaction, by the tokens app.
-DeviceBlockedReceiver = Callable[..., None]
-_device_blocked_receivers: list[DeviceBlockedReceiver] = []
-
-
-def device_blocked_receiver_register(receiver: DeviceBlockedReceiver) -> DeviceBlockedReceiver:
-    """Register ``receiver(*, actor, device, permanently)`` to run when a device is blocked."""
-    if receiver not in _device_blocked_receivers:
-        _device_blocked_receivers.append(receiver)
-    return receiver
-
-
-def _device_blocked(*, actor: Actor, device: AppDevice, permanently: bool) -> None:
-    for receiver in _device_blocked_receivers:
-        receiver(actor=actor, device=device, permanently=permanently)
 
 
 # --- Actors ---------------------------------------------------------------------------------------
@@ -335,7 +314,8 @@ def device_block_temporarily(*, actor: Actor, device: AppDevice, reason: str = "
         before=before,
         after=_after(device),
     )
-    _device_blocked(actor=actor, device=device, permanently=False)
+    # In the block's transaction: the device's BS Pay tokens stop paying with it.
+    device_tokens_suspend(actor=actor, device=device)
     return device
 
 
@@ -356,6 +336,7 @@ def device_unblock(*, actor: Actor, device: AppDevice) -> AppDevice:
         before=before,
         after=_after(device),
     )
+    device_tokens_resume(actor=actor, device=device)
     return device
 
 
@@ -373,7 +354,8 @@ def device_block_permanently(*, actor: Actor, device: AppDevice, reason: str = "
         before=before,
         after=_after(device),
     )
-    _device_blocked(actor=actor, device=device, permanently=True)
+    # It never works again: neither do the BS Pay tokens on it.
+    device_tokens_delete(actor=actor, device=device)
     return device
 
 

@@ -7,6 +7,7 @@ and is never stored, logged or answered.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Annotated, Literal
 
 from django.http import Http404, HttpRequest
@@ -60,6 +61,11 @@ class ProvisioningIn(InputSchema):
     recommendation: Literal["approve", "require_verification"] = Field(
         "require_verification",
         description="The provider's risk assessment; the bank approves at once only when it says approve.",
+    )
+    app_device_id: uuid.UUID | None = Field(
+        None,
+        description="For the bs_pay wallet, required: the BS Pay device's id (its X-Device-Id) the token is for; "
+        "an unknown, another holder's or a blocked device is declined (bs_pay_device_unusable).",
     )
 
 
@@ -131,6 +137,7 @@ def create_provisioning_request(request: HttpRequest, payload: ProvisioningIn) -
             device_name=payload.device.name,
             device_type=payload.device.type,
             recommendation=payload.recommendation,
+            app_device_id=payload.app_device_id,
         ),
     )
     return _answer(payload, answer)

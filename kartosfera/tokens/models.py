@@ -30,6 +30,16 @@ class Token(models.Model):
     wallet = models.CharField(_("wallet"), max_length=16, choices=Wallet.choices)
     device_name = models.CharField(_("device name"), max_length=100, blank=True)
     device_type = models.CharField(_("device type"), max_length=8, choices=DeviceType.choices, default=DeviceType.PHONE)
+    # A BS Pay token lives in the BS Pay app on one activated device: blocking the device suspends it, and
+    # blocking the device for good deletes it (kartosfera/tokens/services.py: device_tokens_*).
+    app_device = models.ForeignKey(
+        "devices.AppDevice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tokens",
+        verbose_name=_("BS Pay device"),
+    )
     status = models.CharField(_("status"), max_length=16, choices=TokenStatus.choices, default=TokenStatus.REQUESTED)
     suspended_by = models.CharField(_("suspended by"), max_length=32, choices=SuspendedBy.choices, blank=True)
     status_changed_at = models.DateTimeField(_("since"), default=timezone.now)
@@ -61,6 +71,12 @@ class Token(models.Model):
             models.CheckConstraint(condition=Q(wallet__in=Wallet.values), name="token_wallet_valid"),
             models.CheckConstraint(condition=Q(device_type__in=DeviceType.values), name="token_device_type_valid"),
             models.CheckConstraint(condition=Q(status__in=TokenStatus.values), name="token_status_valid"),
+            # Only a BS Pay token lives on a BS Pay app device, and every BS Pay token does.
+            models.CheckConstraint(
+                condition=(Q(wallet=Wallet.BS_PAY) & Q(app_device__isnull=False))
+                | (~Q(wallet=Wallet.BS_PAY) & Q(app_device__isnull=True)),
+                name="token_bs_pay_iff_app_device",
+            ),
             models.CheckConstraint(
                 condition=Q(provider_sync__in=ProviderSync.values), name="token_provider_sync_valid"
             ),

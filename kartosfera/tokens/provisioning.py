@@ -15,6 +15,7 @@ Every step is idempotent: the provider retries a request until it gets an answer
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -26,6 +27,7 @@ from kartosfera.cards.usability import card_usability
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import InvalidTransition
 from kartosfera.customers.identity import mask_phone
+from kartosfera.devices.models import AppDevice
 from kartosfera.sca.models import ChallengePurpose, ChallengeState
 from kartosfera.sca.services import ChallengeError, challenge_issue, challenge_verify
 from kartosfera.tokens.models import Token
@@ -49,6 +51,9 @@ class DeclineReason:
     MOBILE_PAYMENTS_OFF = "mobile_payments_off"
     NO_PHONE = "no_phone_on_file"
     REFERENCE_OF_ANOTHER_CARD = "token_reference_taken"
+    # A BS Pay token is for one activated BS Pay device of the card's holder: none named, not the holder's,
+    # or blocked.
+    BS_PAY_DEVICE_UNUSABLE = "bs_pay_device_unusable"
 
 
 class Recommendation:
@@ -68,6 +73,8 @@ class ProvisioningRequest:
     device_name: str
     device_type: str
     recommendation: str
+    # For the BS Pay wallet: the device's public id (the X-Device-Id its app signs with).
+    app_device_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,15 @@ def token_provisioning_decide(*, actor: Actor, request: ProvisioningRequest) -> 
         return _declined(actor=actor, card=card, request=request, reason=str(usability.reason))
     if not card.mobile_payments_enabled:
         return _declined(actor=actor, card=card, request=request, reason=DeclineReason.MOBILE_PAYMENTS_OFF)
+    app_device = None
+    if request.wallet == Wallet.BS_PAY:
+        app_device = (
+            AppDevice.objects.filter(public_id=request.app_device_id, customer=card.customer).first()
+            if request.app_device_id is not None
+            else None
+        )
+        if app_device is None or not app_device.is_active:
+            return _declined(actor=actor, card=card, request=request, reason=DeclineReason.BS_PAY_DEVICE_UNUSABLE)
     phone = ""
     if request.recommendation != Recommendation.APPROVE:
         phone = holder_phone(card.customer) or ""
@@ -151,6 +167,7 @@ def token_provisioning_decide(*, actor: Actor, request: ProvisioningRequest) -> 
         device_name=request.device_name,
         device_type=request.device_type,
         decision=ProvisioningDecision.APPROVED if not phone else ProvisioningDecision.VERIFICATION_REQUIRED,
+        app_device=app_device,
     )
     if not phone:
         return ProvisioningAnswer(decision=Decision.APPROVE, token=token)

@@ -30,6 +30,7 @@ from kartosfera.tokens.states import (
 
 if TYPE_CHECKING:
     from kartosfera.cards.models import Card
+    from kartosfera.devices.models import AppDevice
 
 REASON_MAX_LENGTH = 200
 
@@ -40,6 +41,7 @@ REASON_MAX_LENGTH = 200
 SUSPENSION_PRECEDENCE: dict[str, int] = {
     SuspendedBy.BANK: 50,
     SuspendedBy.HOLDER: 40,
+    SuspendedBy.DEVICE_BLOCK: 35,
     SuspendedBy.WALLET: 30,
     SuspendedBy.CARD_BLOCK: 20,
     SuspendedBy.MOBILE_PAYMENTS_OFF: 10,
@@ -294,6 +296,69 @@ def card_tokens_resume(*, actor: Actor, card: Card, cause: str) -> int:
     return resumed
 
 
+def _device_tokens(device: AppDevice, **filters: Any) -> list[Token]:
+    return list(
+        Token.objects.select_for_update(of=("self",)).select_related("card").filter(app_device=device, **filters)
+    )
+
+
+def device_tokens_suspend(*, actor: Actor, device: AppDevice) -> int:
+    """Suspend the BS Pay tokens on a device being blocked (called in the block's transaction); returns how many.
+
+    A token already suspended for a weaker cause (the card's block, mobile payments off) takes the device's,
+    so that lifting the weaker one does not resume a token on a blocked device.
+    """
+    changed = 0
+    for token in _device_tokens(device, status__in=[TokenStatus.ACTIVE, TokenStatus.SUSPENDED]):
+        if token.status == TokenStatus.ACTIVE:
+            token_transition(
+                actor=actor,
+                token=token,
+                to_status=TokenStatus.SUSPENDED,
+                suspended_by=SuspendedBy.DEVICE_BLOCK,
+                command=TokenCommand.SUSPEND,
+            )
+            changed += 1
+        elif SUSPENSION_PRECEDENCE[SuspendedBy.DEVICE_BLOCK] > SUSPENSION_PRECEDENCE.get(token.suspended_by, 0):
+            _recause(actor=actor, token=token, cause=SuspendedBy.DEVICE_BLOCK)
+    return changed
+
+
+def device_tokens_resume(*, actor: Actor, device: AppDevice) -> int:
+    """Resume exactly the tokens the device's block suspended (called when it is unblocked); returns how many.
+
+    A token whose card is blocked or has mobile payments off meanwhile stays suspended, now for that cause,
+    and comes back with the card.
+    """
+    from kartosfera.cards.states import CardStatus
+
+    resumed = 0
+    for token in _device_tokens(device, status=TokenStatus.SUSPENDED, suspended_by=SuspendedBy.DEVICE_BLOCK):
+        if token.card.status != CardStatus.ACTIVE:
+            _recause(actor=actor, token=token, cause=SuspendedBy.CARD_BLOCK)
+            continue
+        if not token.card.mobile_payments_enabled:
+            _recause(actor=actor, token=token, cause=SuspendedBy.MOBILE_PAYMENTS_OFF)
+            continue
+        token_transition(
+            actor=actor,
+            token=token,
+            to_status=TokenStatus.ACTIVE,
+            command=TokenCommand.RESUME,
+            extra={"resumed_with": SuspendedBy.DEVICE_BLOCK},
+        )
+        resumed += 1
+    return resumed
+
+
+def device_tokens_delete(*, actor: Actor, device: AppDevice) -> int:
+    """Delete every BS Pay token on a device blocked for good (it never works again); returns how many."""
+    tokens = _device_tokens(device, status__in=[TokenStatus.REQUESTED, TokenStatus.ACTIVE, TokenStatus.SUSPENDED])
+    for token in tokens:
+        token_transition(actor=actor, token=token, to_status=TokenStatus.DELETED, command=TokenCommand.DELETE)
+    return len(tokens)
+
+
 def card_tokens_delete(*, actor: Actor, card: Card) -> int:
     """Delete every token of a cancelled card (a cancelled card pays no way at all); returns how many."""
     tokens = _card_tokens(card, status__in=[TokenStatus.REQUESTED, TokenStatus.ACTIVE, TokenStatus.SUSPENDED])
@@ -351,6 +416,7 @@ def token_register(
     device_name: str = "",
     device_type: str = "",
     decision: str = ProvisioningDecision.APPROVED,
+    app_device: AppDevice | None = None,
 ) -> Token:
     """Record a token the provider is about to provision (requested); the same reference again returns it (a retry)."""
     from kartosfera.tokens.states import DeviceType
@@ -372,6 +438,7 @@ def token_register(
         wallet=wallet,
         device_name=device_name.strip()[:100],
         device_type=device_type or DeviceType.OTHER,
+        app_device=app_device,
         status=TokenStatus.REQUESTED,
         provisioning_decision=decision,
     )

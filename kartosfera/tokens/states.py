@@ -45,6 +45,7 @@ class SuspendedBy(models.TextChoices):
     WALLET = "wallet", _("The wallet")
     CARD_BLOCK = "card_block", _("The card's block")
     MOBILE_PAYMENTS_OFF = "mobile_payments_off", _("Mobile payments switched off")
+    DEVICE_BLOCK = "device_block", _("The BS Pay device's block")
 
 
 # The causes that the card's own state imposes on its tokens: the cascades set and lift them,

@@ -48,7 +48,7 @@ class AppClient:
         timestamp: int | None = None,
         request_id: str | None = None,
         key: Ed25519PrivateKey | None = None,
-    ) -> dict[str, str]:
+    ) -> dict[str, Any]:
         stamp = str(int(time.time()) if timestamp is None else timestamp)
         rid = request_id or uuid.uuid4().hex
         message = signatures.canonical_string(method=method, path=path, timestamp=stamp, request_id=rid, body=body)

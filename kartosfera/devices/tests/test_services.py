@@ -190,17 +190,6 @@ def test_staff_block_with_a_reason_and_the_holder_cannot_lift_it(device, cardhol
     assert services.device_unblock(actor=agent, device=device).state == DeviceState.ACTIVE
 
 
-def test_blocking_calls_the_registered_receivers_in_the_same_transaction(device, monkeypatch):
-    calls: list[tuple[str, bool]] = []
-    monkeypatch.setattr(services, "_device_blocked_receivers", [])
-    services.device_blocked_receiver_register(
-        lambda *, actor, device, permanently: calls.append((device.state, permanently))
-    )
-    services.device_block_temporarily(actor=HOLDER, device=device)
-    services.device_block_permanently(actor=HOLDER, device=device)
-    assert calls == [(DeviceState.BLOCKED_TEMPORARILY, False), (DeviceState.BLOCKED_PERMANENTLY, True)]
-
-
 def test_old_request_ids_are_purged_idempotently(device):
     now = timezone.now()
     DeviceRequestId.objects.create(device=device, request_id="a" * 16, seen_at=now - dt.timedelta(minutes=11))
