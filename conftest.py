@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 
 from kartosfera.cards.models import Brand, Card, Funding, Segment
 from kartosfera.customers.models import Customer
@@ -29,6 +31,15 @@ class Person:
     @property
     def identifier(self) -> str:
         return self.customer.pesel or self.customer.nonresident_id or ""
+
+
+@pytest.fixture(autouse=True)
+def default_language_active() -> Iterator[None]:
+    # A request's locale middleware activates its language in this thread and nothing deactivates it: a test
+    # whose request asked for English left the next test rendering English (an order-dependent failure).
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)
