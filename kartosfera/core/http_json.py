@@ -1,6 +1,7 @@
 """A JSON POST to one of the bank's systems, with the project's rules for outbound HTTP.
 
-The BLIK system (kartosfera/blik/client.py) is called this way: the URL comes from settings, must be
+The BLIK system (kartosfera/blik/client.py) and the token service provider (kartosfera/tokens/backends/http.py)
+are called this way: the URL comes from settings, must be
 http(s) with no credentials in it (they would reach logs and error messages); redirects are refused
 (a redirect is a misconfigured URL and would carry the credentials elsewhere); the answer is read up
 to 64 KiB and must be a JSON object. Retrying is the caller's: an outbox task retries later with
@@ -47,9 +48,17 @@ def outbound_url_check(url: str, *, setting: str) -> str:
 
 
 def post_json(
-    url: str, payload: dict[str, Any], *, timeout: float, headers: dict[str, str] | None = None
+    url: str,
+    payload: dict[str, Any],
+    *,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+    answer_required: bool = True,
 ) -> dict[str, Any]:
-    """POST ``payload`` as JSON and return the JSON object answered; HttpJsonError when it was not taken."""
+    """POST ``payload`` as JSON and return the JSON object answered; HttpJsonError when it was not taken.
+
+    ``answer_required=False``: a 2xx answer is enough; its body is read if it is a JSON object, else ``{}``.
+    """
     request = urllib.request.Request(  # noqa: S310 (the scheme is checked by outbound_url_check)
         url,
         data=json.dumps(payload, ensure_ascii=False).encode(),
@@ -66,11 +75,17 @@ def post_json(
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise HttpJsonError(f"unreachable: {type(exc).__name__}", retryable=True) from None
     if len(body) > MAX_ANSWER_BYTES:
+        if not answer_required:
+            return {}
         raise HttpJsonError("answer too long", retryable=False)
     try:
         answer = json.loads(body or b"{}")
     except ValueError:
+        if not answer_required:
+            return {}
         raise HttpJsonError("answer is not JSON", retryable=False) from None
     if not isinstance(answer, dict):
+        if not answer_required:
+            return {}
         raise HttpJsonError("answer is not a JSON object", retryable=False)
     return answer

@@ -17,6 +17,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import ConsoleMessage, Page
 
+from tests.browser.helpers import ANNAS_PHONE
+
 CHROMIUM = Path("/usr/bin/chromium")
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 
@@ -124,3 +126,12 @@ def annas_card(cardholder: Any, debit_product: Any) -> Any:
     return card_activate(
         actor=factories.SYSTEM, card=factories.card_factory(customer=cardholder.customer, product=debit_product)
     )
+
+
+@pytest.fixture
+def anna(cardholder: Any) -> Any:
+    """Anna, the cardholder, with her own portal phone: the SMS codes of a browser test go there."""
+    user = cardholder.user
+    user.portal_phone = ANNAS_PHONE
+    user.save(update_fields=["portal_phone"])
+    return user

@@ -11,6 +11,10 @@ from kartosfera.notifications.backends import locmem
 IDENTIFIER_LABEL = "PESEL, numer identyfikacyjny lub login"
 
 
+# Anna's portal phone in the browser tests (the conftest's ``anna`` fixture sets it).
+ANNAS_PHONE = "+48601000111"
+
+
 def last_sms_code(to: str | None = None) -> str:
     """The 6-digit code of the last text message (to ``to``); the live server shares this process's outbox."""
     messages = [m for m in locmem.outbox if to is None or m.to == to]

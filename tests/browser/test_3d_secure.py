@@ -14,29 +14,13 @@ from playwright.sync_api import Page, expect
 from kartosfera.cards.pin import threeds_pin_verification_value
 from kartosfera.notifications.backends import locmem
 from kartosfera.secure3d.models import ThreeDSProfile, TrustedMerchant
-from kartosfera.users.models import User
+from tests.browser.helpers import ANNAS_PHONE as PHONE
 from tests.browser.helpers import last_sms_code
 from tests.browser.test_settings_and_session import sign_in_as
 
 pytestmark = pytest.mark.browser
 
-PHONE = "+48601000111"
 PIN = "5830"
-
-
-@pytest.fixture(autouse=True)
-def empty_outbox():
-    locmem.outbox.clear()
-    yield
-    locmem.outbox.clear()
-
-
-@pytest.fixture
-def anna(cardholder) -> User:
-    user = cardholder.user
-    user.portal_phone = PHONE
-    user.save(update_fields=["portal_phone"])
-    return user
 
 
 def confirm_with_the_code(page: Page, check_page) -> None:

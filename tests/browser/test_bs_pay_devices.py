@@ -16,29 +16,11 @@ from kartosfera.core.audit import Actor
 from kartosfera.devices import services
 from kartosfera.devices.models import AppDevice, DeviceState
 from kartosfera.devices.tests.app_client import AppClient
-from kartosfera.notifications.backends import locmem
-from kartosfera.users.models import User
+from tests.browser.helpers import ANNAS_PHONE as PHONE
 from tests.browser.helpers import last_sms_code
 from tests.browser.test_settings_and_session import sign_in_as
 
 pytestmark = pytest.mark.browser
-
-PHONE = "+48601000111"
-
-
-@pytest.fixture(autouse=True)
-def empty_outbox():
-    locmem.outbox.clear()
-    yield
-    locmem.outbox.clear()
-
-
-@pytest.fixture
-def anna(cardholder) -> User:
-    user = cardholder.user
-    user.portal_phone = PHONE
-    user.save(update_fields=["portal_phone"])
-    return user
 
 
 def _no_sideways_scroll(page: Page) -> None:

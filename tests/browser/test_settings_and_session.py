@@ -11,30 +11,14 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from playwright.sync_api import Page, expect
 
-from kartosfera.notifications.backends import locmem
 from kartosfera.sca.tests.helpers import code_sent_to
 from kartosfera.users.models import User
+from tests.browser.helpers import ANNAS_PHONE as PHONE
 
 pytestmark = pytest.mark.browser
 
-PHONE = "+48601000111"
 NEW_PHONE = "+48602999888"
 NEW_PASSWORD = "Czerwone jabłka w sadzie"
-
-
-@pytest.fixture(autouse=True)
-def empty_outbox():
-    locmem.outbox.clear()
-    yield
-    locmem.outbox.clear()
-
-
-@pytest.fixture
-def anna(cardholder) -> User:
-    user = cardholder.user
-    user.portal_phone = PHONE
-    user.save(update_fields=["portal_phone"])
-    return user
 
 
 def sign_in_as(page: Page, live_server: Any, user: User) -> str:
