@@ -28,9 +28,34 @@ from kartosfera.cards.models import Card
 from kartosfera.cards.operations import card_state
 from kartosfera.cards.operations_services import card_block_temporarily
 from kartosfera.cards.selectors import card_get_for_customer, card_list_for_customer
+from kartosfera.cards.stepup_operations import (
+    CARD_ACTIVATE,
+    CARD_LIMITS_CHANGE,
+    CARD_MOBILE_PAYMENTS_SET,
+    CARD_UNBLOCK,
+    limits_change_payload,
+)
+from kartosfera.customers.identity import mask_phone
 from kartosfera.devices import signatures
 from kartosfera.devices.models import AppDevice
 from kartosfera.devices.services import DeviceAuthFailure, device_activate, device_actor, device_request_authenticate
+from kartosfera.sca.models import ChallengeState, SmsChallenge
+from kartosfera.sca.selectors import app_challenge_get
+from kartosfera.sca.services import ChallengeError, challenge_resend
+from kartosfera.sca.stepup import (
+    Channel,
+    Completed,
+    StepUpAnswer,
+    stepup_cancel,
+    stepup_complete,
+    stepup_request,
+    stepup_verify,
+)
+from kartosfera.tokens.models import Token
+from kartosfera.tokens.selectors import token_get_for_customer, token_list_for_card
+from kartosfera.tokens.services import token_suspend
+from kartosfera.tokens.stepup_operations import TOKEN_RESUME, token_resume_payload
+from kartosfera.users.models import User
 from kartosfera.users.selectors import cardholder_find_by_identifier
 
 # [ours] An activation guesses nothing within 3 tries per code; these slow down a
@@ -142,6 +167,11 @@ class CardOut(Schema):
     brand: str
     state: str = Field(..., description="inactive, active, blocked, blocked_by_bank, cancelled or expired.")
     expiry: str = Field(..., description="The card's expiry as YYYY-MM.")
+    currency: str = Field(..., description="The currency of the card's limits (ISO 4217).")
+    limits: dict[str, int] = Field(
+        ..., description="The daily limits by control name (e.g. cash, internet), in minor units of the currency."
+    )
+    mobile_payments: bool = Field(..., description="Whether the card may be used in phone wallets and BS Pay.")
 
 
 def _device(request: HttpRequest) -> AppDevice:
@@ -169,6 +199,9 @@ def _card_out(card: Card, *, now: dt.datetime) -> dict[str, Any]:
         "brand": card.product.brand,
         "state": card_state(card, now=now),
         "expiry": card.expiry.strftime("%Y-%m"),
+        "currency": card.product.currency,
+        "limits": card.controls.limits_minor(),
+        "mobile_payments": card.mobile_payments_enabled,
     }
 
 
@@ -265,3 +298,234 @@ def blik_off(request: HttpRequest) -> dict[str, Any]:
     device = _device(request)
     blik_switch_off(actor=device_actor(device), customer=device.customer, channel=BlikChannel.APP, detail=device.name)
     return _blik_out(device.customer)
+
+
+# --- Operations confirmed with an SMS code: the same rule and mechanism as the portal --------------
+#
+# An endpoint asks for the operation through kartosfera.sca.stepup.stepup_request,
+# whose registration says whether this request needs a code (raising a limit
+# does, lowering it does not). The answer is 200 "completed" (it ran at once) or
+# 202 "confirmation_needed" with the confirmation to send the SMS code to
+# (POST /confirmations/{id}); the confirmation belongs to this device alone.
+
+
+class ConfirmationOut(Schema):
+    id: uuid.UUID
+    operation: str = Field(..., description="What is confirmed, e.g. cards.card.unblock.")
+    description: str = Field(..., description="The operation in the words of the SMS, in the holder's language.")
+    phone: str = Field(..., description="Where the code went, masked.")
+    state: str = Field(..., description="pending, confirmed, failed, cancelled or completed.")
+    attempts_left: int
+    expires_at: dt.datetime
+
+
+class OperationOut(Schema):
+    status: str = Field(..., description="completed (it ran) or confirmation_needed (send the SMS code).")
+    message: str | None = Field(None, description="What happened, in the holder's language (when completed).")
+    confirmation: ConfirmationOut | None = None
+
+
+class CodeIn(Schema):
+    code: str = Field(..., max_length=16, description="The 6-digit code from the SMS.")
+
+
+class LimitsIn(Schema):
+    limits: dict[str, int] = Field(
+        ..., description="New daily limits by control name, in minor units; a limit not named stays as it is."
+    )
+
+
+class MobilePaymentsIn(Schema):
+    enabled: bool
+
+
+class TokenOut(Schema):
+    id: int
+    wallet: str = Field(..., description="google_pay, apple_pay, garmin_pay or bs_pay.")
+    token_last4: str = Field(..., description="The last 4 digits of the token number (not of the card).")
+    device_name: str
+    status: str = Field(..., description="requested, active, suspended or deleted.")
+    suspended_by: str = Field(..., description="Who suspended it (holder, bank, card_block, ...); empty if not.")
+    since: dt.datetime
+
+
+_OPERATION = {200: OperationOut, 202: OperationOut, **_ERRORS}
+
+
+def _holder(device: AppDevice) -> User:
+    user = User.objects.filter(customer_id=device.customer_id).first()
+    if user is None or not user.is_cardholder:
+        # A device is activated from the portal, so its holder has portal access; without it, nothing to confirm.
+        raise ApiError(_("There is no portal access for this customer."), code="no_portal_access", status=403)
+    return user
+
+
+def _confirmation_state(challenge: SmsChallenge) -> str:
+    return "completed" if challenge.completed_at is not None else challenge.state
+
+
+def _confirmation_out(challenge: SmsChallenge) -> dict[str, Any]:
+    return {
+        "id": challenge.public_id,
+        "operation": challenge.operation,
+        "description": challenge.description,
+        "phone": mask_phone(challenge.phone),
+        "state": _confirmation_state(challenge),
+        "attempts_left": challenge.attempts_left,
+        "expires_at": challenge.expires_at,
+    }
+
+
+def _answer(answer: StepUpAnswer) -> Status:
+    if isinstance(answer, Completed):
+        return Status(200, {"status": "completed", "message": answer.result.message, "confirmation": None})
+    return Status(202, {"status": "confirmation_needed", "confirmation": _confirmation_out(answer.challenge)})
+
+
+def _ask(request: HttpRequest, *, operation: str, payload: dict[str, Any], card: Card | None) -> Status:
+    device = _device(request)
+    return _answer(
+        stepup_request(
+            actor=device_actor(device),
+            user=_holder(device),
+            operation=operation,
+            payload=payload,
+            card=card,
+            channel=Channel.APP,
+            app_device_id=device.public_id,
+        )
+    )
+
+
+def _card(request: HttpRequest, card_id: int) -> Card:
+    return card_get_for_customer(customer=_device(request).customer, card_id=card_id)
+
+
+@api.post("/cards/{card_id}/activate", response=_OPERATION)
+def card_activate(request: HttpRequest, card_id: int) -> Status:
+    """Activate a new card: always confirmed with an SMS code (202)."""
+    return _ask(request, operation=CARD_ACTIVATE, payload={}, card=_card(request, card_id))
+
+
+@api.post("/cards/{card_id}/unblock", response=_OPERATION)
+def card_unblock(request: HttpRequest, card_id: int) -> Status:
+    """Unblock a temporarily blocked card: always confirmed with an SMS code (202)."""
+    return _ask(request, operation=CARD_UNBLOCK, payload={}, card=_card(request, card_id))
+
+
+@api.post("/cards/{card_id}/limits", response=_OPERATION)
+def card_limits(request: HttpRequest, card_id: int, payload: LimitsIn) -> Status:
+    """Change the daily limits: lowering runs at once (200); raising any of them needs the SMS code (202)."""
+    card = _card(request, card_id)
+    return _ask(request, operation=CARD_LIMITS_CHANGE, payload=limits_change_payload(card, payload.limits), card=card)
+
+
+@api.post("/cards/{card_id}/mobile-payments", response=_OPERATION)
+def card_mobile_payments(request: HttpRequest, card_id: int, payload: MobilePaymentsIn) -> Status:
+    """Switch mobile payments on (SMS code, 202) or off (at once, 200)."""
+    return _ask(
+        request,
+        operation=CARD_MOBILE_PAYMENTS_SET,
+        payload={"enabled": payload.enabled},
+        card=_card(request, card_id),
+    )
+
+
+def _token_out(token: Token) -> dict[str, Any]:
+    return {
+        "id": token.pk,
+        "wallet": token.wallet,
+        "token_last4": token.token_last4,
+        "device_name": token.device_name,
+        "status": token.status,
+        "suspended_by": token.suspended_by,
+        "since": token.status_changed_at,
+    }
+
+
+@api.get("/cards/{card_id}/tokens", response={200: list[TokenOut], **_ERRORS})
+def card_tokens(request: HttpRequest, card_id: int) -> list[dict[str, Any]]:
+    """The card's tokens in phone wallets and BS Pay (the token's last 4 digits only)."""
+    return [_token_out(token) for token in token_list_for_card(card=_card(request, card_id))]
+
+
+def _token(request: HttpRequest, card_id: int, token_id: int) -> Token:
+    return token_get_for_customer(customer=_device(request).customer, token_id=token_id, card_id=card_id)
+
+
+@api.post("/cards/{card_id}/tokens/{token_id}/suspend", response={200: TokenOut, **_ERRORS})
+def token_suspend_endpoint(request: HttpRequest, card_id: int, token_id: int) -> dict[str, Any]:
+    """Suspend a token at once (no code, as in the portal)."""
+    token = token_suspend(actor=device_actor(_device(request)), token=_token(request, card_id, token_id))
+    return _token_out(token)
+
+
+@api.post("/cards/{card_id}/tokens/{token_id}/resume", response=_OPERATION)
+def token_resume_endpoint(request: HttpRequest, card_id: int, token_id: int) -> Status:
+    """Resume a token the holder suspended: confirmed with an SMS code naming the token and the card (202)."""
+    token = _token(request, card_id, token_id)
+    return _ask(request, operation=TOKEN_RESUME, payload=token_resume_payload(token), card=token.card)
+
+
+def _confirmation(request: HttpRequest, confirmation_id: uuid.UUID) -> SmsChallenge:
+    device = _device(request)
+    return app_challenge_get(
+        customer_id=device.customer_id, device_public_id=device.public_id, public_id=confirmation_id
+    )
+
+
+@api.get("/confirmations/{confirmation_id}", response={200: ConfirmationOut, **_ERRORS})
+def confirmation_get(request: HttpRequest, confirmation_id: uuid.UUID) -> dict[str, Any]:
+    """A confirmation this device asked for; another device's or the portal's is a 404."""
+    return _confirmation_out(_confirmation(request, confirmation_id))
+
+
+def _ended(challenge: SmsChallenge) -> ApiError | None:
+    if challenge.completed_at is not None:
+        return ApiError(_("This operation has already been confirmed."), code="confirmation_completed", status=409)
+    if challenge.state == ChallengeState.FAILED:
+        return ApiError(_("The code was wrong three times. Start again."), code="confirmation_failed", status=409)
+    if challenge.state != ChallengeState.PENDING:
+        return ApiError(_("This confirmation has ended. Start again."), code="confirmation_ended", status=409)
+    return None
+
+
+@api.post("/confirmations/{confirmation_id}", response={200: OperationOut, **_ERRORS})
+def confirmation_confirm(request: HttpRequest, confirmation_id: uuid.UUID, payload: CodeIn) -> dict[str, Any]:
+    """Send the SMS code: the operation runs once (200), or 422 with the tries left, or 409 when it has ended."""
+    device = _device(request)
+    challenge = _confirmation(request, confirmation_id)
+    if (ended := _ended(challenge)) is not None:
+        raise ended
+    actor = device_actor(device)
+    outcome = stepup_verify(actor=actor, challenge=challenge, linked=None, codes={"code": payload.code})
+    if not outcome.confirmed:
+        message = outcome.errors.get("code", _("This confirmation has ended. Start again."))
+        if outcome.ended:
+            raise ApiError(message, code="confirmation_failed", status=409)
+        raise ApiError(message, code="code_invalid", status=422, field="code")
+    result = stepup_complete(actor=actor, user=_holder(device), challenge=challenge)
+    return {"status": "completed", "message": result.message, "confirmation": None}
+
+
+@api.post("/confirmations/{confirmation_id}/resend", response={200: ConfirmationOut, **_ERRORS})
+def confirmation_resend(request: HttpRequest, confirmation_id: uuid.UUID) -> dict[str, Any]:
+    """Send a new code (at most 3 per confirmation; the tries are not reset)."""
+    challenge = _confirmation(request, confirmation_id)
+    if (ended := _ended(challenge)) is not None:
+        raise ended
+    try:
+        challenge = challenge_resend(actor=device_actor(_device(request)), challenge=challenge)
+    except ChallengeError as exc:
+        raise ApiError(exc.message, code=exc.code, status=409) from exc
+    return _confirmation_out(challenge)
+
+
+@api.post("/confirmations/{confirmation_id}/cancel", response={200: ConfirmationOut, **_ERRORS})
+def confirmation_cancel(request: HttpRequest, confirmation_id: uuid.UUID) -> dict[str, Any]:
+    """Abandon the confirmation: its code stops working and nothing runs."""
+    challenge = _confirmation(request, confirmation_id)
+    if challenge.state == ChallengeState.PENDING:
+        stepup_cancel(actor=device_actor(_device(request)), challenge=challenge)
+        challenge.refresh_from_db()
+    return _confirmation_out(challenge)

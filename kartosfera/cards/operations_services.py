@@ -79,6 +79,17 @@ def _audits_refusals(operation: str | Callable[..., str]) -> Callable[[Callable[
     return decorator
 
 
+@_audits_refusals(lambda **kwargs: kwargs["operation"])
+def card_operation_check(*, actor: Actor, card: Card, operation: str) -> None:
+    """Refuse ``operation`` now if the card's state or product forbids it (audited as a refusal).
+
+    Asked before a confirmation code is sent (kartosfera/cards/stepup_operations.py),
+    so no SMS goes out for an operation that would be refused; the service asks
+    again under the card's lock when it runs.
+    """
+    require_operation(card, operation, by_bank=acts_for_bank(actor))
+
+
 @_audits_refusals(Operation.ACTIVATE)
 @transaction.atomic
 def card_activate(*, actor: Actor, card: Card) -> Card:
@@ -294,6 +305,7 @@ __all__ = [
     "card_limits_change",
     "card_mobile_payments_activate",
     "card_mobile_payments_deactivate",
+    "card_operation_check",
     "card_pin_change",
     "card_unblock",
 ]

@@ -49,7 +49,7 @@ def run_activation_code_issue(
     activation = device_activation_code_issue(actor=actor, customer=_customer(user))
     # The code is shown once, on the page this leads to (devices:activation_code).
     return stepup.StepUpResult(
-        redirect_to=reverse("devices:activation_code", kwargs={"public_id": activation.public_id}),
+        web_path=reverse("devices:activation_code", kwargs={"public_id": activation.public_id}),
         message=_("Enter this code in the BS Pay app."),
     )
 
@@ -59,6 +59,5 @@ def run_unblock(*, user: User, payload: Mapping[str, Any], card: Card | None, ac
     device = device_get_for_customer(customer=_customer(user), public_id=payload["device"])
     device_unblock(actor=actor, device=device)
     return stepup.StepUpResult(
-        redirect_to=reverse("devices:index"),
         message=_("%(name)s is unblocked: the BS Pay app works on it again.") % {"name": device.name},
     )

@@ -14,19 +14,23 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from kartosfera.banks.selectors import bank_contact
 from kartosfera.cards.models import Card
 from kartosfera.cards.operations import OPERATIONS, Operation, operation_refusal
-from kartosfera.cards.operations_services import (
-    card_block_temporarily,
-    card_cancel,
-    card_contactless_set,
-    card_limits_change,
-    card_mobile_payments_deactivate,
-)
+from kartosfera.cards.operations_services import card_block_temporarily, card_cancel, card_contactless_set
 from kartosfera.cards.pin import pin_verification_value, threeds_pin_verification_value
 from kartosfera.cards.selectors import (
     card_get_for_customer,
     card_history,
     card_list_for_customer,
     card_successor_for_customer,
+)
+from kartosfera.cards.stepup_operations import (
+    CARD_ACTIVATE,
+    CARD_LIMITS_CHANGE,
+    CARD_MOBILE_PAYMENTS_SET,
+    CARD_PIN_CHANGE,
+    CARD_UNBLOCK,
+    PIN_PAYLOAD_KEY,
+    THREEDS_PAYLOAD_KEY,
+    limits_change_payload,
 )
 from kartosfera.core.audit import Actor
 from kartosfera.core.audit_actions import Audience
@@ -35,16 +39,6 @@ from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.portal.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.portal.forms import BlockForm, CancelForm, ContactlessForm, LimitsForm, PinChangeForm
 from kartosfera.portal.presenters import card_summary
-from kartosfera.portal.stepup_operations import (
-    CARD_ACTIVATE,
-    CARD_LIMITS_RAISE,
-    CARD_MOBILE_PAYMENTS_ACTIVATE,
-    CARD_PIN_CHANGE,
-    CARD_UNBLOCK,
-    PIN_PAYLOAD_KEY,
-    THREEDS_PAYLOAD_KEY,
-    limits_raise_payload,
-)
 from kartosfera.processing import selectors as processing_selectors
 from kartosfera.processing.codes import Setting
 from kartosfera.processing.forms import HistoryFilterForm
@@ -207,33 +201,26 @@ def card_contactless(request: HttpRequest, card_id: int) -> HttpResponse:
 @require_http_methods(FORM_METHODS)
 @cardholder_required
 def card_limits(request: HttpRequest, card_id: int) -> HttpResponse:
-    """Change the daily limits: lowering applies at once, raising any of them waits for the SMS code."""
+    """Change the daily limits: the operation's rule decides (lowering at once, raising after the SMS code)."""
     card = _card(request, card_id)
     if refused := _not_allowed(request, card, Operation.LIMITS_CHANGE):
         return refused
     form = LimitsForm(_data(request), card=card)
     if request.method == "POST" and form.is_valid():
-        values = form.limits()
         try:
-            card.controls.check(values)
+            payload = limits_change_payload(card, form.limits())
         except ValidationFailed as exc:
             for field, message in exc.field_errors.items():
                 form.add_error(field, message)
         else:
-            if card.controls.raised(values):
-                return stepup_begin(
-                    request,
-                    operation=CARD_LIMITS_RAISE,
-                    payload=limits_raise_payload(card, values),
-                    card=card,
-                    back_url=reverse("portal:card_limits", kwargs={"card_id": card.pk}),
-                )
-            try:
-                card_limits_change(actor=_actor(request), card=card, limits=values)
-            except DomainError as exc:
-                return _refused(request, card, exc)
-            messages.success(request, _("The card's limits have been changed."))
-            return HttpResponseRedirect(_detail_url(card))
+            return stepup_begin(
+                request,
+                operation=CARD_LIMITS_CHANGE,
+                payload=payload,
+                card=card,
+                back_url=reverse("portal:card_limits", kwargs={"card_id": card.pk}),
+                done_url=_detail_url(card),
+            )
     return render(
         request,
         "portal/card_limits.html",
@@ -269,6 +256,7 @@ def card_pin(request: HttpRequest, card_id: int) -> HttpResponse:
             payload=values,
             card=card,
             back_url=reverse("portal:card_pin", kwargs={"card_id": card.pk}),
+            done_url=_detail_url(card),
         )
     return render(request, "portal/card_pin.html", {"card": card, "form": form})
 
@@ -284,21 +272,18 @@ def card_mobile_payments(request: HttpRequest, card_id: int) -> HttpResponse:
         messages.info(request, _("Mobile payments are already active for this card."))
         return HttpResponseRedirect(_detail_url(card))
     return stepup_begin(
-        request, operation=CARD_MOBILE_PAYMENTS_ACTIVATE, payload={}, card=card, back_url=_detail_url(card)
+        request, operation=CARD_MOBILE_PAYMENTS_SET, payload={"enabled": True}, card=card, back_url=_detail_url(card)
     )
 
 
 @require_POST
 @cardholder_required
 def card_mobile_payments_off(request: HttpRequest, card_id: int) -> HttpResponse:
-    """Stop the card's use in phone wallets and BS Pay at once: no code, as with every switch-off."""
+    """Stop the card's use in phone wallets and BS Pay at once: no code, as with every switch-off (the rule's)."""
     card = _card(request, card_id)
-    try:
-        card_mobile_payments_deactivate(actor=_actor(request), card=card)
-    except DomainError as exc:
-        return _refused(request, card, exc)
-    messages.success(request, _("Mobile payments are switched off for this card."))
-    return HttpResponseRedirect(_detail_url(card))
+    return stepup_begin(
+        request, operation=CARD_MOBILE_PAYMENTS_SET, payload={"enabled": False}, card=card, back_url=_detail_url(card)
+    )
 
 
 def _setting_link(card: Card) -> dict[str, SettingLink]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from kartosfera.core.audit import Actor
@@ -47,7 +46,6 @@ def run_password_change(
     # The payload holds the new password's hash (make_password), never the password.
     user_password_change(actor=actor, user=user, password_hash=payload["password_hash"])
     return stepup.StepUpResult(
-        redirect_to=reverse("profile:index"),
         message=_("Your password has been changed. You have been signed out everywhere else."),
     )
 
@@ -58,7 +56,6 @@ def run_own_login_set(
 ) -> stepup.StepUpResult:
     updated = user_own_login_set(actor=actor, user=user, login=payload["login"])
     return stepup.StepUpResult(
-        redirect_to=reverse("profile:index"),
         message=_("Your login is now %(login)s. You can use it to sign in.") % {"login": updated.login},
     )
 
@@ -67,6 +64,5 @@ def run_own_login_set(
 def run_phone_change(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
     user_portal_phone_change(actor=actor, user=user, new_phone=payload["new_phone"])
     return stepup.StepUpResult(
-        redirect_to=reverse("profile:index"),
         message=_("Codes for the portal will now be sent to %(phone)s.") % {"phone": mask_phone(payload["new_phone"])},
     )

@@ -9,6 +9,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -72,6 +73,7 @@ def password(request: HttpRequest) -> HttpResponse:
                 request,
                 operation=PASSWORD_CHANGE,
                 payload={"password_hash": make_password(form.cleaned_data["new_password"])},
+                done_url=reverse("profile:index"),
             )
     return render(request, "profile/password.html", {"form": form})
 
@@ -83,7 +85,12 @@ def own_login(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     form = OwnLoginForm(_data(request), user=user)
     if request.method == "POST" and form.is_valid():
-        return stepup_begin(request, operation=OWN_LOGIN_SET, payload={"login": form.cleaned_data["login"]})
+        return stepup_begin(
+            request,
+            operation=OWN_LOGIN_SET,
+            payload={"login": form.cleaned_data["login"]},
+            done_url=reverse("profile:index"),
+        )
     return render(request, "profile/login.html", {"form": form, "current_login": user.login})
 
 
@@ -95,7 +102,13 @@ def phone(request: HttpRequest) -> HttpResponse:
     form = PhoneChangeForm(_data(request), user=user)
     if request.method == "POST" and form.is_valid():
         new_phone = form.cleaned_data["new_phone"]
-        return stepup_begin(request, operation=PHONE_CHANGE, payload={"new_phone": new_phone}, verify_phone=new_phone)
+        return stepup_begin(
+            request,
+            operation=PHONE_CHANGE,
+            payload={"new_phone": new_phone},
+            verify_phone=new_phone,
+            done_url=reverse("profile:index"),
+        )
     return render(request, "profile/phone.html", {"form": form, "data": personal_data_for_user(user=user)})
 
 

@@ -17,6 +17,13 @@ class ChallengePurpose(models.TextChoices):
     WALLET_PROVISIONING = "wallet_provisioning", _("Adding the card to a phone wallet")
 
 
+class ChallengeChannel(models.TextChoices):
+    """Where a step-up was asked for, and so the only place its code can come back through."""
+
+    WEB = "web", _("Portal")
+    APP = "app", _("BS Pay app")
+
+
 class ChallengeState(models.TextChoices):
     PENDING = "pending", _("Waiting for the code")
     CONFIRMED = "confirmed", _("Confirmed")
@@ -54,6 +61,10 @@ class SmsChallenge(models.Model):
     # When the confirmed operation ran (step-up): a confirmed code runs its
     # operation once, even when two requests race to finish it.
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The channel that asked; an app's confirmation belongs to the one device
+    # that asked (its public id: sca sits below the devices app).
+    channel = models.CharField(max_length=8, choices=ChallengeChannel.choices, default=ChallengeChannel.WEB)
+    app_device_id = models.UUIDField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["customer", "purpose", "created_at"], name="sca_challenge_recent_idx")]
@@ -61,6 +72,11 @@ class SmsChallenge(models.Model):
             models.CheckConstraint(condition=Q(purpose__in=ChallengePurpose.values), name="sca_purpose_valid"),
             models.CheckConstraint(condition=Q(state__in=ChallengeState.values), name="sca_state_valid"),
             models.CheckConstraint(condition=Q(attempts__lte=F("max_attempts")), name="sca_attempts_within_max"),
+            models.CheckConstraint(
+                condition=Q(channel=ChallengeChannel.WEB, app_device_id__isnull=True)
+                | Q(channel=ChallengeChannel.APP, app_device_id__isnull=False),
+                name="sca_app_challenge_has_its_device",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
+import uuid
 from typing import Any
 
 from django.db import transaction
@@ -25,7 +26,7 @@ from kartosfera.customers.identity import mask_phone
 from kartosfera.customers.models import Customer
 from kartosfera.notifications.services import sms_send
 from kartosfera.notifications.texts import SmsText, sms_bank_name
-from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
+from kartosfera.sca.models import ChallengeChannel, ChallengePurpose, ChallengeState, SmsChallenge
 from kartosfera.sca.sms_texts import SMS_ACTIVATION_PASSWORD, SMS_CODE
 
 CODE_LIFETIME = {
@@ -93,6 +94,8 @@ def challenge_issue(
     user: Any = None,
     card_id: int | None = None,
     payload: dict[str, Any] | None = None,
+    channel: str = ChallengeChannel.WEB,
+    app_device_id: uuid.UUID | None = None,
 ) -> SmsChallenge:
     """Create a challenge and send its code by SMS (after commit) to ``phone``."""
     code = _generate_code(purpose)
@@ -105,6 +108,8 @@ def challenge_issue(
         card_id=card_id,
         payload=payload or {},
         phone=phone,
+        channel=channel,
+        app_device_id=app_device_id,
         expires_at=timezone.now() + CODE_LIFETIME[ChallengePurpose(purpose)],
     )
     challenge.code_digest = _digest(challenge, code)
@@ -116,7 +121,13 @@ def challenge_issue(
         action="sca.code.sent",
         obj=challenge,
         customer_id=customer.pk,
-        after={"purpose": purpose, "operation": operation, "description": description, "phone": mask_phone(phone)},
+        after={
+            "purpose": purpose,
+            "operation": operation,
+            "description": description,
+            "phone": mask_phone(phone),
+            "channel": channel,
+        },
     )
     return challenge
 

@@ -1,24 +1,34 @@
-"""Step-up confirmation: one mechanism for every operation confirmed with an SMS code.
+"""Step-up confirmation: one mechanism for every operation confirmed with an SMS code, in every channel.
 
-An operation that changes money flow or security is not run by the view that
-asks for it. The view calls ``stepup_begin(request, operation=..., payload=...)``;
-that sends a code whose SMS names the operation (and the card), and sends the
-user to the generic confirmation page (``sca:confirm``). Only when the right
-code comes back does the operation's registered handler run, with the payload
-stored at the start: what the code confirms is exactly what runs (PSD2 RTS
-art. 5, dynamic linking). See docs/step-up.md.
+An operation that changes money flow or security is not run by the code that
+asks for it. Any channel (the portal, the BS Pay app's API) asks with
+``stepup_request(actor=..., user=..., operation=..., payload=..., channel=...)``.
+The operation's registration holds the rule: whether this request needs a code
+(``needs_code``, e.g. only a limit that goes up) and from which channels it may
+be asked. Without a code it runs at once (``Completed``); with one, a code whose
+SMS names the operation (and the card) is sent and the answer is
+``ConfirmationNeeded``. Only when the right code comes back, through the
+channel that asked, does the registered handler run, with the payload stored
+at the start: what the code confirms is exactly what runs (PSD2 RTS art. 5,
+dynamic linking). See docs/step-up.md.
+
+The portal's views call ``stepup_begin(request, ...)``, the thin web wrapper
+(the generic confirmation page ``sca:confirm``); the app confirms at
+``/api/app/v1/confirmations/<id>``.
 
 Registering an operation (in ``<app>/stepup_operations.py``, found at start-up)::
 
-    @stepup.register("cards.limit.raise", describe=describe_limit_raise, examples=[{...longest payload...}])
-    def run_limit_raise(*, user, payload, card, actor) -> stepup.StepUpResult:
-        card_limit_change(actor=actor, card=card, ...)
-        return stepup.StepUpResult(redirect_to=reverse(...), message=_("..."))
+    @stepup.register("cards.card.limits_change", describe=describe_limits, needs_code=limit_goes_up,
+                     channels=(Channel.WEB, Channel.APP), examples=[{...longest payload...}])
+    def run_limits_change(*, user, payload, card, actor) -> stepup.StepUpResult:
+        card_limits_change(actor=actor, card=card, ...)
+        return stepup.StepUpResult(message=_("..."))
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,7 +44,7 @@ from django.utils.translation import gettext as _
 from kartosfera.core.audit import FORBIDDEN_KEYS, Actor, audit_record
 from kartosfera.core.errors import DomainError
 from kartosfera.customers.models import Customer
-from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
+from kartosfera.sca.models import ChallengeChannel, ChallengePurpose, ChallengeState, SmsChallenge
 from kartosfera.sca.services import ChallengeError, challenge_cancel, challenge_issue, challenge_verify
 from kartosfera.users.models import User
 
@@ -42,8 +52,9 @@ if TYPE_CHECKING:
     from kartosfera.cards.models import Card
 
 # Session key: the public ids of the confirmations started in this session,
-# each with the page to go back to. A challenge id from another session (even
-# the same user's) is a 404: a stolen confirmation link is worthless.
+# each with the page to go back to and the page to go to once done. A
+# challenge id from another session (even the same user's) is a 404: a stolen
+# confirmation link is worthless.
 SESSION_KEY = "sca.stepup"
 SESSION_MAX_ENTRIES = 20
 # Payload keys starting with "_" belong to the mechanism (the linked check of a
@@ -54,16 +65,50 @@ VERIFICATION_KEY = "_verification"
 MAX_STEP_UPS_PER_HOUR = 20
 
 
+Channel = ChallengeChannel
+
+
 @dataclass(frozen=True)
 class StepUpResult:
-    """Where to go after the operation ran, and the success message to show there."""
+    """What an operation that ran says, in any channel: its success message.
 
-    redirect_to: str
+    ``web_path``: for the rare operation whose result is itself a page (the
+    device activation code, shown once), the page a browser goes to next;
+    otherwise the page that started the operation decides (``stepup_begin``'s
+    ``done_url``), and the app shows the message.
+    """
+
     message: str
+    web_path: str | None = None
+
+
+@dataclass(frozen=True)
+class Completed:
+    """The operation ran at once: this request needs no code (``needs_code`` said so)."""
+
+    result: StepUpResult
+
+
+@dataclass(frozen=True)
+class ConfirmationNeeded:
+    """A code was sent; the operation runs when it comes back through the channel that asked."""
+
+    challenge: SmsChallenge
+
+
+StepUpAnswer = Completed | ConfirmationNeeded
 
 
 class Describe(Protocol):
     def __call__(self, *, payload: Mapping[str, Any], card: Card | None) -> str: ...
+
+
+class NeedsCode(Protocol):
+    def __call__(self, *, payload: Mapping[str, Any], card: Card | None) -> bool: ...
+
+
+class Check(Protocol):
+    def __call__(self, *, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> None: ...
 
 
 class Handler(Protocol):
@@ -77,6 +122,15 @@ class Operation:
     name: str
     describe: Describe
     run: Handler
+    # The rule: does this request need a code? None = always (most operations).
+    # Lowering a limit, switching a risk-raising setting off: no code [PRODUCT.md].
+    needs_code: NeedsCode | None = None
+    # Refuses (raises a DomainError) a request that cannot run now, before a
+    # code is sent: no SMS for an operation the card's state forbids. The
+    # service checks again, under its lock, when the operation runs.
+    check: Check | None = None
+    # The channels that may ask for it; the app cannot ask for what it has no screen for.
+    channels: frozenset[str] = frozenset({ChallengeChannel.WEB})
     # Payload keys holding a one-way secret (a password hash, a PIN verification
     # value): dropped from the stored payload once the confirmation ends.
     secret_keys: tuple[str, ...] = ()
@@ -91,6 +145,12 @@ class StepUpRefused(DomainError):
     code = "stepup_refused"
 
 
+class ChannelNotAllowed(DomainError):
+    """The operation cannot be asked for from this channel (e.g. a new phone number from the app)."""
+
+    code = "channel_not_allowed"
+
+
 _registry: dict[str, Operation] = {}
 
 
@@ -98,11 +158,19 @@ def register(
     name: str,
     *,
     describe: Describe,
+    needs_code: NeedsCode | None = None,
+    check: Check | None = None,
+    channels: Sequence[str] = (ChallengeChannel.WEB,),
     secret_keys: tuple[str, ...] = (),
     examples: Sequence[Mapping[str, Any]] = (),
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of the operation ``name``.
 
+    ``needs_code(payload=..., card=...)``: False when this particular request
+    may run without a code (a lower limit); omitted, every request needs one.
+    ``check(payload=..., card=..., actor=...)``: raises a DomainError when the
+    request cannot run now, so that no code is sent for it.
+    ``channels``: where it may be asked for (``Channel.WEB``, ``Channel.APP``).
     ``secret_keys``: payload keys wiped when the confirmation ends (run, refused,
     failed or cancelled), so a hash does not outlive the minutes it is needed.
     ``examples``: payloads with the longest realistic values, with which the
@@ -114,8 +182,18 @@ def register(
             raise ImproperlyConfigured(f"step-up operation {name!r} is registered twice")
         if len(name) > SmsChallenge._meta.get_field("operation").max_length:  # type: ignore[operator]
             raise ImproperlyConfigured(f"step-up operation name {name!r} is too long")
+        unknown = set(channels) - set(ChallengeChannel.values)
+        if unknown or not channels:
+            raise ImproperlyConfigured(f"step-up operation {name!r} has no or unknown channels: {sorted(unknown)}")
         _registry[name] = Operation(
-            name=name, describe=describe, run=run, secret_keys=tuple(secret_keys), examples=tuple(examples)
+            name=name,
+            describe=describe,
+            run=run,
+            needs_code=needs_code,
+            check=check,
+            channels=frozenset(channels),
+            secret_keys=tuple(secret_keys),
+            examples=tuple(examples),
         )
         return run
 
@@ -157,6 +235,16 @@ def _check_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
     return dict(payload)
 
 
+def _principal_customer(user: User, card: Card | None) -> Customer:
+    customer = user.customer
+    if customer is None or not user.is_cardholder:
+        raise PermissionDenied
+    if card is not None and card.customer_id != customer.pk:
+        # A caller passing somebody else's card is a bug: never send a code for it, never run it.
+        raise PermissionDenied
+    return customer
+
+
 @transaction.atomic
 def stepup_issue(
     *,
@@ -166,21 +254,23 @@ def stepup_issue(
     payload: Mapping[str, Any],
     card: Card | None = None,
     verify_phone: str | None = None,
+    channel: str = ChallengeChannel.WEB,
+    app_device_id: uuid.UUID | None = None,
 ) -> SmsChallenge:
     """Start confirming ``operation``: send the code (and one to ``verify_phone``, if given).
 
     ``verify_phone`` is a new number that must prove it reaches the user: it
     gets a second code (PHONE_VERIFICATION) and the operation runs only when
-    both codes are confirmed.
+    both codes are confirmed. ``channel`` (and for the app, the device) is the
+    only place the code can come back through.
     """
     op = operation_get(operation)
+    if channel not in op.channels:
+        raise ChannelNotAllowed(_("This operation cannot be confirmed here."))
+    if (channel == ChallengeChannel.APP) != (app_device_id is not None):
+        raise ValueError("an app confirmation belongs to exactly one device")
     clean_payload = _check_payload(payload)
-    customer = user.customer
-    if customer is None or not user.is_cardholder:
-        raise PermissionDenied
-    if card is not None and card.customer_id != customer.pk:
-        # A view passing somebody else's card is a bug: never send a code for it.
-        raise PermissionDenied
+    customer = _principal_customer(user, card)
     phone = stepup_phone(user)
     if not phone:
         raise StepUpRefused(_("There is no phone number for confirmation codes. Please visit a branch of your bank."))
@@ -200,6 +290,8 @@ def stepup_issue(
         "operation": op.name,
         "description": description,
         "card_id": card.pk if card is not None else None,
+        "channel": channel,
+        "app_device_id": app_device_id,
     }
     stored_payload = dict(clean_payload)
     if verify_phone:
@@ -210,6 +302,47 @@ def stepup_issue(
     return challenge_issue(purpose=ChallengePurpose.STEP_UP, phone=phone, payload=stored_payload, **common)
 
 
+def stepup_request(
+    *,
+    actor: Actor,
+    user: User,
+    operation: str,
+    payload: Mapping[str, Any],
+    channel: str,
+    card: Card | None = None,
+    verify_phone: str | None = None,
+    app_device_id: uuid.UUID | None = None,
+) -> StepUpAnswer:
+    """Ask for ``operation`` from ``channel``: run it now when this request needs no code, else send one.
+
+    The one entry point of every channel: the rule (``needs_code``) and the
+    channels allowed are the operation's, so the portal and the app cannot
+    disagree on which request needs a code. A refusal (a ``DomainError``: no
+    phone, too many codes, the service's own rule) is raised for the channel to
+    show; a direct run leaves nothing half-done (one transaction).
+    """
+    op = operation_get(operation)
+    if channel not in op.channels:
+        raise ChannelNotAllowed(_("This operation cannot be confirmed here."))
+    _principal_customer(user, card)
+    if op.check is not None:
+        op.check(payload=payload, card=card, actor=actor)
+    if op.needs_code is not None and not op.needs_code(payload=payload, card=card):
+        with transaction.atomic():
+            return Completed(op.run(user=user, payload=_check_payload(payload), card=card, actor=actor))
+    challenge = stepup_issue(
+        actor=actor,
+        user=user,
+        operation=operation,
+        payload=payload,
+        card=card,
+        verify_phone=verify_phone,
+        channel=channel,
+        app_device_id=app_device_id,
+    )
+    return ConfirmationNeeded(challenge)
+
+
 def stepup_begin(
     request: HttpRequest,
     *,
@@ -218,40 +351,60 @@ def stepup_begin(
     card: Card | None = None,
     verify_phone: str | None = None,
     back_url: str | None = None,
+    done_url: str | None = None,
 ) -> HttpResponse:
-    """Send the code for ``operation`` and redirect to the confirmation page.
+    """The web's side of ``stepup_request``: run it now or send the code and go to the confirmation page.
 
     Call it from a view once the input is valid, instead of running the
-    operation. ``back_url`` (default: this page) is where "cancel" and a
-    failed confirmation lead. A refusal (no phone, too many codes) becomes an
-    error message on ``back_url``.
+    operation. ``back_url`` (default: this page) is where "cancel", a refusal
+    and a failed confirmation lead; ``done_url`` (default: ``back_url``) is where
+    the success message is shown.
     """
     user = request.user
     if not isinstance(user, User):
         raise PermissionDenied
     back = back_url or request.path
+    done = done_url or back
     try:
-        challenge = stepup_issue(
+        answer = stepup_request(
             actor=Actor.for_user(user),
             user=user,
             operation=operation,
             payload=payload,
             card=card,
             verify_phone=verify_phone,
+            channel=ChallengeChannel.WEB,
         )
-    except StepUpRefused as exc:
+    except DomainError as exc:
         messages.error(request, exc.message)
         return HttpResponseRedirect(back)
-    entries: dict[str, str] = dict(request.session.get(SESSION_KEY, {}))
-    entries[str(challenge.public_id)] = back
+    if isinstance(answer, Completed):
+        messages.success(request, answer.result.message)
+        return HttpResponseRedirect(answer.result.web_path or done)
+    challenge = answer.challenge
+    entries: dict[str, Any] = dict(request.session.get(SESSION_KEY, {}))
+    entries[str(challenge.public_id)] = {"back": back, "done": done}
     # Dicts keep insertion order: the oldest confirmations fall out first.
     request.session[SESSION_KEY] = dict(list(entries.items())[-SESSION_MAX_ENTRIES:])
     return HttpResponseRedirect(reverse("sca:confirm", kwargs={"public_id": challenge.public_id}))
 
 
+def _session_entry(request: HttpRequest, challenge: SmsChallenge) -> dict[str, str]:
+    entry = request.session.get(SESSION_KEY, {}).get(str(challenge.public_id))
+    if isinstance(entry, str):  # a confirmation started before "done" was stored
+        return {"back": entry, "done": entry}
+    return dict(entry or {})
+
+
 def stepup_back_url(request: HttpRequest, challenge: SmsChallenge) -> str:
     """The page the confirmation started from (stored in the session)."""
-    return str(request.session.get(SESSION_KEY, {}).get(str(challenge.public_id)) or reverse("portal:home"))
+    return str(_session_entry(request, challenge).get("back") or reverse("portal:home"))
+
+
+def stepup_done_url(request: HttpRequest, challenge: SmsChallenge, result: StepUpResult) -> str:
+    """Where the browser goes once the operation ran: the result's own page, else the one the view chose."""
+    entry = _session_entry(request, challenge)
+    return result.web_path or str(entry.get("done") or entry.get("back") or reverse("portal:home"))
 
 
 def stepup_forget(request: HttpRequest, challenge: SmsChallenge) -> None:

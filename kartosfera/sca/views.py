@@ -27,6 +27,7 @@ from kartosfera.sca.stepup import (
     stepup_back_url,
     stepup_cancel,
     stepup_complete,
+    stepup_done_url,
     stepup_forget,
     stepup_linked,
     stepup_verify,
@@ -104,10 +105,11 @@ def confirm(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 stepup_forget(request, challenge)
                 messages.error(request, exc.message)
                 return HttpResponseRedirect(back_url)
+            done_url = stepup_done_url(request, challenge, result)
             _keep_this_session(request, user)
             stepup_forget(request, challenge)
             messages.success(request, result.message)
-            return HttpResponseRedirect(result.redirect_to)
+            return HttpResponseRedirect(done_url)
         # Some code was wrong or expired: ask again for the codes still pending.
         challenge.refresh_from_db()
         if linked is not None:

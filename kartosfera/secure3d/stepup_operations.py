@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from kartosfera.core.audit import Actor
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
     from kartosfera.cards.models import Card
 
 PIN_SET = "secure3d.pin.set"
-EXEMPTION_ON = "secure3d.exemption.enable"
+EXEMPTION_SET = "secure3d.exemption.set"
 MERCHANT_ADD = "secure3d.merchant.add"
 
 
@@ -43,7 +42,13 @@ def describe_pin_set(*, payload: Mapping[str, Any], card: Card | None) -> str:
     return _("setting the 3-D Secure code")
 
 
-def describe_exemption_on(*, payload: Mapping[str, Any], card: Card | None) -> str:
+def exemption_switched_on(*, payload: Mapping[str, Any], card: Card | None) -> bool:
+    """The rule: switching the exemption on lets payments through without the 3DS code, so it needs the SMS code."""
+    return bool(payload["enabled"])
+
+
+def describe_exemption_set(*, payload: Mapping[str, Any], card: Card | None) -> str:
+    # Only switching on is ever confirmed with a code (exemption_switched_on).
     return _("switching on the exemption for low-value payments")
 
 
@@ -65,14 +70,21 @@ def run_pin_set(*, user: User, payload: Mapping[str, Any], card: Card | None, ac
         pin_verification_value=payload["pin_verification_value"],
         card_pin_values=payload["card_pin_values"],
     )
-    return stepup.StepUpResult(redirect_to=reverse("secure3d:index"), message=_("Your 3-D Secure code has been set."))
+    return stepup.StepUpResult(message=_("Your 3-D Secure code has been set."))
 
 
-@stepup.register(EXEMPTION_ON, describe=describe_exemption_on, examples=[{}])
-def run_exemption_on(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
-    threeds_exemption_set(actor=actor, customer=_customer(user), enabled=True)
+@stepup.register(
+    EXEMPTION_SET, describe=describe_exemption_set, needs_code=exemption_switched_on, examples=[{"enabled": True}]
+)
+def run_exemption_set(
+    *, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor
+) -> stepup.StepUpResult:
+    enabled = bool(payload["enabled"])
+    threeds_exemption_set(actor=actor, customer=_customer(user), enabled=enabled)
+    if enabled:
+        return stepup.StepUpResult(message=_("The exemption for low-value payments is on."))
     return stepup.StepUpResult(
-        redirect_to=reverse("secure3d:index"), message=_("The exemption for low-value payments is on.")
+        message=_("The exemption for low-value payments is off: every payment needs the 3-D Secure code.")
     )
 
 
@@ -91,6 +103,5 @@ def run_merchant_add(*, user: User, payload: Mapping[str, Any], card: Card | Non
         country=payload["country"],
     )
     return stepup.StepUpResult(
-        redirect_to=reverse("secure3d:index"),
         message=_("%(name)s has been added to your trusted merchants.") % {"name": merchant.name},
     )

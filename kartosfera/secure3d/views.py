@@ -27,7 +27,7 @@ from kartosfera.sca.stepup import stepup_begin, stepup_phone
 from kartosfera.secure3d import services
 from kartosfera.secure3d.forms import ExemptionForm, ThreeDSPinForm, TrustedMerchantForm
 from kartosfera.secure3d.models import TrustedMerchant
-from kartosfera.secure3d.stepup_operations import EXEMPTION_ON, MERCHANT_ADD, PIN_SET
+from kartosfera.secure3d.stepup_operations import EXEMPTION_SET, MERCHANT_ADD, PIN_SET
 
 FORM_METHODS = ["GET", "HEAD", "POST"]
 
@@ -70,7 +70,7 @@ def pin(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         # Only the keyed values wait in the challenge for the code (never the PIN itself).
         payload = services.threeds_pin_values(form.cleaned_data["pin"], customer=customer)
-        return stepup_begin(request, operation=PIN_SET, payload=payload)
+        return stepup_begin(request, operation=PIN_SET, payload=payload, done_url=reverse("secure3d:index"))
     profile = services.threeds_profile_get(customer=customer)
     return render(request, "secure3d/pin.html", {"form": form, "profile": profile})
 
@@ -87,14 +87,10 @@ def exemption(request: HttpRequest) -> HttpResponse:
     enabled: bool = form.cleaned_data["enabled"]
     if services.threeds_profile_get(customer=customer).low_value_exemption == enabled:
         return redirect("secure3d:index")
-    if enabled:
-        # Switching it on lets payments through without the 3DS PIN: confirmed with a code.
-        return stepup_begin(request, operation=EXEMPTION_ON, payload={}, back_url=reverse("secure3d:index"))
-    services.threeds_exemption_set(actor=Actor.for_user(cardholder_user(request)), customer=customer, enabled=False)
-    messages.success(
-        request, _("The exemption for low-value payments is off: every payment needs the 3-D Secure code.")
+    # On lets payments through without the 3DS PIN: the operation's rule asks for a code; off runs at once.
+    return stepup_begin(
+        request, operation=EXEMPTION_SET, payload={"enabled": enabled}, back_url=reverse("secure3d:index")
     )
-    return redirect("secure3d:index")
 
 
 @never_cache

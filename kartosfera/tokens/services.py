@@ -183,6 +183,17 @@ def token_resume(*, actor: Actor, token: Token) -> Token:
     not by hand; and no token is resumed while its card cannot pay with it.
     """
     token = _lock(token)
+    token_resume_check(actor=actor, token=token)
+    return token_transition(
+        actor=actor,
+        token=token,
+        to_status=TokenStatus.ACTIVE,
+        command=TokenCommand.RESUME,
+    )
+
+
+def token_resume_check(*, actor: Actor, token: Token) -> None:
+    """Raise InvalidTransition unless ``actor`` may resume ``token`` now (checked before a code is sent, and again)."""
     if token.status != TokenStatus.SUSPENDED:
         raise InvalidTransition(_("Only a suspended token can be resumed."), code="token_not_suspended")
     party = party_of(actor)
@@ -197,12 +208,6 @@ def token_resume(*, actor: Actor, token: Token) -> Token:
     if token.suspended_by not in RESUMABLE_BY[party]:
         raise InvalidTransition(_("Only the bank can resume this token."), code="token_suspended_by_bank")
     _require_card_allows_tokens(token.card)
-    return token_transition(
-        actor=actor,
-        token=token,
-        to_status=TokenStatus.ACTIVE,
-        command=TokenCommand.RESUME,
-    )
 
 
 def _require_card_allows_tokens(card: Card) -> None:

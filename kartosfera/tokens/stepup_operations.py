@@ -9,13 +9,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.http import Http404
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from kartosfera.core.audit import Actor
 from kartosfera.sca import stepup
+from kartosfera.sca.stepup import Channel
 from kartosfera.tokens.selectors import token_get_for_customer
-from kartosfera.tokens.services import token_resume
+from kartosfera.tokens.services import token_resume, token_resume_check
 from kartosfera.tokens.states import Wallet
 from kartosfera.users.models import User
 
@@ -41,18 +41,28 @@ def describe_resume(*, payload: Mapping[str, Any], card: Card | None) -> str:
     }
 
 
+def _token(*, payload: Mapping[str, Any], card: Card | None) -> Token:
+    if card is None:  # started with its card, always
+        raise Http404
+    # Reached through the card's holder (the mechanism checked that the card is the asker's):
+    # the token must still be theirs and this card's.
+    return token_get_for_customer(customer=card.customer, token_id=payload["token_id"], card_id=card.pk)
+
+
+def check_resume(*, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> None:
+    """No code for a token that cannot be resumed now (suspended with its card, by the bank, ...)."""
+    token_resume_check(actor=actor, token=_token(payload=payload, card=card))
+
+
 @stepup.register(
     TOKEN_RESUME,
     describe=describe_resume,
+    check=check_resume,
+    channels=(Channel.WEB, Channel.APP),
     examples=[{"token_id": 1, "wallet": wallet.value, "token_last4": "9999"} for wallet in Wallet],
 )
 def run_resume(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
-    if card is None or user.customer is None:
-        raise Http404
-    # Reached again through the holder: the token confirmed must still be theirs and this card's.
-    token = token_get_for_customer(customer=user.customer, token_id=payload["token_id"], card_id=card.pk)
-    token_resume(actor=actor, token=token)
+    token = token_resume(actor=actor, token=_token(payload=payload, card=card))
     return stepup.StepUpResult(
-        redirect_to=reverse("portal:card_tokens", kwargs={"card_id": card.pk}),
         message=_("The card in %(wallet)s can be used again.") % {"wallet": token.get_wallet_display()},
     )

@@ -25,9 +25,9 @@ from kartosfera.cards.controls import (
 )
 from kartosfera.cards.models import Card, CardProduct
 from kartosfera.cards.operations_services import card_activate, card_contactless_set, card_limits_change
+from kartosfera.cards.stepup_operations import describe_limits_change, limits_change_payload
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import ValidationFailed
-from kartosfera.portal.stepup_operations import describe_limits_raise, limits_raise_payload
 from kartosfera.testing import factories
 from kartosfera.testing.staff import staff_client
 
@@ -213,10 +213,10 @@ def test_a_new_control_is_checked_and_named_in_the_sms(abroad, active):
         active.controls.check({"abroad_cash": 1_000_001})
     assert set(refused.value.field_errors) == {"abroad_cash"}
 
-    payload = limits_raise_payload(active, {"abroad_cash": 300_000})
+    payload = limits_change_payload(active, {"abroad_cash": 300_000})
     assert payload["abroad_cash_minor"] == 300_000
     assert payload["abroad_cash_before_minor"] == 200_000
-    text = describe_limits_raise(payload=payload, card=active).replace("\xa0", " ")
+    text = describe_limits_change(payload=payload, card=active).replace("\xa0", " ")
     assert text == f"change of the cash abroad limit of card *{active.pan_last4} to 3 000,00 PLN"
 
 

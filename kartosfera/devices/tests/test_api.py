@@ -103,6 +103,9 @@ def test_the_app_lists_the_holders_cards_with_the_last_4_digits_only(app, cardho
             "brand": card.product.brand,
             "state": "inactive",
             "expiry": card.expiry.strftime("%Y-%m"),
+            "currency": card.product.currency,
+            "limits": card.controls.limits_minor(),
+            "mobile_payments": False,
         }
     ]
     assert card.pan_fingerprint not in response.content.decode()

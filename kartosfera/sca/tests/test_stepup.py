@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,7 +51,7 @@ def runs(monkeypatch) -> Runs:
         if record.refuse:
             raise DomainError("The limit cannot be raised now.", code="limit_refused")
         record.calls.append({"user": user.pk, "payload": dict(payload), "card": card.pk if card else None})
-        return stepup.StepUpResult(redirect_to=reverse("portal:card_list"), message="Limit changed.")
+        return stepup.StepUpResult(message="Limit changed.")
 
     return record
 
@@ -349,3 +350,108 @@ def test_too_many_confirmations_in_an_hour_are_refused(anna, cardholder, card, r
     response = begin(anna, cardholder.user, path="/cards/", operation=OPERATION, payload={"amount": 1}, card=card)
     assert response["Location"] == "/cards/"
     assert SmsChallenge.objects.count() == stepup.MAX_STEP_UPS_PER_HOUR
+
+
+# --- The rule lives with the operation; every channel asks the same way ----------------------------
+
+RULED = "tests.limit.change"
+
+
+@pytest.fixture
+def ruled(monkeypatch) -> Runs:
+    """A limit change whose rule is the operation's: a code only when the amount goes above 1 000."""
+    monkeypatch.setattr(stepup, "_registry", dict(stepup._registry))
+    record = Runs()
+
+    def goes_up(*, payload: Mapping[str, Any], card: Any) -> bool:
+        return payload["amount"] > 1000
+
+    def check(*, payload: Mapping[str, Any], card: Any, actor: Actor) -> None:
+        if payload["amount"] < 0:
+            raise DomainError("A limit cannot be negative.", code="negative")
+
+    @stepup.register(
+        RULED,
+        describe=lambda **kwargs: "zmiana limitu",
+        needs_code=goes_up,
+        check=check,
+        channels=(stepup.Channel.WEB, stepup.Channel.APP),
+    )
+    def run(*, user: Any, payload: Mapping[str, Any], card: Any, actor: Actor) -> stepup.StepUpResult:
+        record.calls.append(dict(payload))
+        return stepup.StepUpResult(message="Limit changed.")
+
+    return record
+
+
+def _request(person: Any, card: Any, amount: int, channel: str = stepup.Channel.WEB, **extra: Any):
+    return stepup.stepup_request(
+        actor=Actor.for_user(person.user),
+        user=person.user,
+        operation=RULED,
+        payload={"amount": amount},
+        card=card,
+        channel=channel,
+        **extra,
+    )
+
+
+def test_a_request_the_rule_lets_through_runs_at_once_without_a_code(cardholder, card, ruled):
+    answer = _request(cardholder, card, 500)
+
+    assert isinstance(answer, stepup.Completed) and answer.result.message == "Limit changed."
+    assert ruled.calls == [{"amount": 500}]
+    assert not SmsChallenge.objects.exists() and not locmem.outbox
+
+
+def test_a_request_the_rule_holds_back_sends_a_code_and_runs_nothing(cardholder, card, ruled):
+    answer = _request(cardholder, card, 5000)
+
+    assert isinstance(answer, stepup.ConfirmationNeeded)
+    assert answer.challenge.operation == RULED and answer.challenge.channel == stepup.Channel.WEB
+    assert ruled.calls == []
+
+
+def test_the_check_refuses_before_any_code_is_sent(cardholder, card, ruled):
+    with pytest.raises(DomainError):
+        _request(cardholder, card, -5)
+    assert ruled.calls == [] and not SmsChallenge.objects.exists()
+
+
+def test_an_app_request_belongs_to_one_device(cardholder, card, ruled):
+    with pytest.raises(ValueError):
+        _request(cardholder, card, 5000, channel=stepup.Channel.APP)
+    device = uuid.uuid4()
+    answer = _request(cardholder, card, 5000, channel=stepup.Channel.APP, app_device_id=device)
+    assert isinstance(answer, stepup.ConfirmationNeeded) and answer.challenge.app_device_id == device
+
+
+def test_a_channel_the_operation_does_not_name_is_refused(cardholder, card, runs):
+    # The test operation of this file is registered for the portal alone.
+    with pytest.raises(stepup.ChannelNotAllowed):
+        stepup.stepup_request(
+            actor=Actor.for_user(cardholder.user),
+            user=cardholder.user,
+            operation=OPERATION,
+            payload={"amount": 1},
+            card=card,
+            channel=stepup.Channel.APP,
+            app_device_id=uuid.uuid4(),
+        )
+    with pytest.raises(ImproperlyConfigured):
+        stepup.register("tests.nowhere", describe=lambda **kwargs: "x", channels=("fax",))(lambda **kwargs: None)  # type: ignore[arg-type]
+    assert not SmsChallenge.objects.exists()
+
+
+def test_somebody_elses_card_is_refused_even_without_a_code(cardholder, second_cardholder, debit_product, ruled):
+    theirs = factories.card_factory(customer=second_cardholder.customer, product=debit_product)
+    with pytest.raises(PermissionDenied):
+        _request(cardholder, theirs, 500)
+    assert ruled.calls == []
+
+
+def test_the_portal_shows_a_request_that_ran_at_once_on_its_done_page(anna, cardholder, card, ruled):
+    response = begin(anna, cardholder.user, path="/cards/", operation=RULED, payload={"amount": 500}, card=card)
+
+    assert response.status_code == 302 and response["Location"] == "/cards/"
+    assert ruled.calls == [{"amount": 500}] and not SmsChallenge.objects.exists()

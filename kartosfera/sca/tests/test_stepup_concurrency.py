@@ -29,7 +29,7 @@ def test_two_requests_finishing_the_same_confirmation_run_it_once(monkeypatch, c
     @stepup.register("tests.race", describe=lambda **kwargs: "race")
     def run(*, user: Any, payload: Mapping[str, Any], card: Any, actor: Actor) -> stepup.StepUpResult:
         runs.append(user.pk)
-        return stepup.StepUpResult(redirect_to="/", message="done")
+        return stepup.StepUpResult(message="done")
 
     user = cardholder.user
     actor = Actor.for_user(user)

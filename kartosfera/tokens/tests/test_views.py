@@ -107,15 +107,30 @@ def test_resuming_needs_the_sms_code_naming_the_token_and_the_card(
     assert _state(token) == (TokenStatus.ACTIVE, "")
 
 
-def test_a_token_the_bank_suspended_offers_no_resume_and_the_confirmed_code_is_refused(
-    anna, token, django_capture_on_commit_callbacks
-):
+def test_a_token_the_bank_suspended_offers_no_resume_and_costs_no_code(anna, token, django_capture_on_commit_callbacks):
     token_suspend(actor=STAFF, token=token, reason="Fraud check")
     page = anna.get(_list(token.card_id)).content.decode()
     assert 'data-action="resume"' not in page
 
     with django_capture_on_commit_callbacks(execute=True):
+        refused = anna.post(_url("resume", token), follow=True)
+
+    # Refused in words before any SMS (the operation's check), not after the code.
+    assert refused.status_code == 200 and "tylko bank" in refused.content.decode()
+    assert texts_to(PHONE) == []
+    assert _state(token) == (TokenStatus.SUSPENDED, SuspendedBy.BANK)
+
+
+def test_a_code_confirmed_after_the_bank_suspended_the_token_resumes_nothing(
+    anna, token, django_capture_on_commit_callbacks
+):
+    anna.post(_url("suspend", token))
+    with django_capture_on_commit_callbacks(execute=True):
         started = anna.post(_url("resume", token))
+    assert "/confirm/" in started["Location"]
+    # The bank suspends it while the code is on its way: the service refuses under its lock.
+    token_suspend(actor=STAFF, token=token, reason="Fraud check")
+
     done = anna.post(started["Location"], {"code": code_sent_to(PHONE)}, follow=True)
 
     assert done.status_code == 200

@@ -1,30 +1,36 @@
-"""The card operations confirmed with an SMS code (found by kartosfera.sca at start-up).
+"""The card operations confirmed with an SMS code, and the rule of which request needs one (found by kartosfera.sca).
 
-Activation, unblocking, raising a limit, a new PIN and mobile payments change
-money flow or security, so each waits
-for the code; the SMS names the operation and the card (dynamic linking).
-Blocking, cancelling and lowering a limit need no code (see docs/card-operations.md).
+Activation, unblocking, raising a limit, a new PIN and switching mobile
+payments on change money flow or security, so each waits for the code; the
+SMS names the operation and the card (dynamic linking). Lowering a limit and
+switching mobile payments off are the same operations asked for with a payload
+that needs no code (``needs_code``): they run at once, in the portal and in the
+BS Pay app alike. Blocking and cancelling need no code and are not step-up
+operations at all (see docs/card-operations.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from kartosfera.cards.controls import amount_limits, control
+from kartosfera.cards.operations import Operation
 from kartosfera.cards.operations_services import (
     card_activate,
     card_limits_change,
     card_mobile_payments_activate,
+    card_mobile_payments_deactivate,
+    card_operation_check,
     card_pin_change,
     card_unblock,
 )
 from kartosfera.core.audit import Actor
 from kartosfera.core.money import Money
 from kartosfera.sca import stepup
+from kartosfera.sca.stepup import Channel
 from kartosfera.users.models import User
 
 if TYPE_CHECKING:
@@ -32,9 +38,13 @@ if TYPE_CHECKING:
 
 CARD_ACTIVATE = "cards.card.activate"
 CARD_UNBLOCK = "cards.card.unblock"
-CARD_LIMITS_RAISE = "cards.card.limits_raise"
+CARD_LIMITS_CHANGE = "cards.card.limits_change"
 CARD_PIN_CHANGE = "cards.card.pin_change"
-CARD_MOBILE_PAYMENTS_ACTIVATE = "cards.card.mobile_payments_activate"
+CARD_MOBILE_PAYMENTS_SET = "cards.card.mobile_payments_set"
+# Where the holder may ask for them: the portal and the BS Pay app. A new PIN
+# only in the portal: the app has no PIN pad of the bank's, and a PIN must not
+# travel through one more client.
+BOTH = (Channel.WEB, Channel.APP)
 # The new PIN travels as its keyed verification value (cards/pin.py), never the
 # PIN; even that is wiped from the stored payload when the confirmation ends.
 PIN_PAYLOAD_KEY = "pin_verification_value"
@@ -47,14 +57,47 @@ THREEDS_PAYLOAD_KEY = "threeds_pin_verification_value"
 LONGEST_LIMIT_MINOR = 999_999_99
 
 
-def limits_raise_payload(card: Card, limits: Mapping[str, int]) -> dict[str, int]:
-    """What the SMS code confirms: each limit's new value (``<name>_minor``) and its value before."""
+def limits_change_payload(card: Card, limits: Mapping[str, int]) -> dict[str, int]:
+    """What a limits change asks for: each limit's new value (``<name>_minor``) and its value before.
+
+    Checked first (ValidationFailed names the field): a change the card would
+    refuse never costs an SMS.
+    """
+    card.controls.check(limits)
     current = card.controls.limits_minor()
     new = card.controls.merged(limits)
     return {
         **{f"{name}_minor": value for name, value in new.items()},
         **{f"{name}_before_minor": value for name, value in current.items()},
     }
+
+
+def _allowed(operation: str | Callable[[Mapping[str, Any]], str]) -> stepup.Check:
+    """The card's operation table, asked before a code is sent (the service asks again under its lock)."""
+
+    def check(*, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> None:
+        name = operation(payload) if callable(operation) else operation
+        card_operation_check(actor=actor, card=_card(card), operation=name)
+
+    return check
+
+
+def _mobile_payments_operation(payload: Mapping[str, Any]) -> str:
+    return Operation.MOBILE_PAYMENTS_ACTIVATE if payload["enabled"] else Operation.MOBILE_PAYMENTS_DEACTIVATE
+
+
+def limits_go_up(*, payload: Mapping[str, Any], card: Card | None) -> bool:
+    """The rule: a limits change needs the code when any limit goes up; lowering never does [PRODUCT.md]."""
+    return any(
+        payload[f"{d.name}_minor"] > payload[f"{d.name}_before_minor"]
+        for d in amount_limits()
+        if f"{d.name}_minor" in payload
+    )
+
+
+def mobile_payments_switched_on(*, payload: Mapping[str, Any], card: Card | None) -> bool:
+    """The rule: switching mobile payments on needs the code (unless already on); off never does."""
+    return bool(payload["enabled"]) and not _card(card).mobile_payments_enabled
 
 
 def _payload_limits(payload: Mapping[str, Any]) -> dict[str, int]:
@@ -89,7 +132,7 @@ def describe_unblock(*, payload: Mapping[str, Any], card: Card | None) -> str:
     return _("unblocking of card %(card)s") % {"card": stepup.card_label(_card(card))}
 
 
-def describe_limits_raise(*, payload: Mapping[str, Any], card: Card | None) -> str:
+def describe_limits_change(*, payload: Mapping[str, Any], card: Card | None) -> str:
     card = _card(card)
     label = stepup.card_label(card)
     # Amounts as the SMS writes them: the page quotes the SMS word for word.
@@ -110,55 +153,72 @@ def describe_pin_change(*, payload: Mapping[str, Any], card: Card | None) -> str
     return _("change of the PIN of card %(card)s") % {"card": stepup.card_label(_card(card))}
 
 
-def describe_mobile_payments_activate(*, payload: Mapping[str, Any], card: Card | None) -> str:
+def describe_mobile_payments_set(*, payload: Mapping[str, Any], card: Card | None) -> str:
+    # Only switching on is ever confirmed with a code (mobile_payments_switched_on).
     return _("activation of mobile payments of card %(card)s") % {"card": stepup.card_label(_card(card))}
 
 
-def _detail(card: Card | None) -> str:
-    return reverse("portal:card_detail", kwargs={"card_id": _card(card).pk})
-
-
-@stepup.register(CARD_ACTIVATE, describe=describe_activate, examples=[{}])
+@stepup.register(
+    CARD_ACTIVATE, describe=describe_activate, check=_allowed(Operation.ACTIVATE), channels=BOTH, examples=[{}]
+)
 def run_activate(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
     card_activate(actor=actor, card=_card(card))
-    return stepup.StepUpResult(redirect_to=_detail(card), message=_("The card is active. You can use it now."))
+    return stepup.StepUpResult(message=_("The card is active. You can use it now."))
 
 
-@stepup.register(CARD_UNBLOCK, describe=describe_unblock, examples=[{}])
+@stepup.register(
+    CARD_UNBLOCK, describe=describe_unblock, check=_allowed(Operation.UNBLOCK), channels=BOTH, examples=[{}]
+)
 def run_unblock(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
     card_unblock(actor=actor, card=_card(card))
-    return stepup.StepUpResult(redirect_to=_detail(card), message=_("The card is unblocked."))
+    return stepup.StepUpResult(message=_("The card is unblocked."))
 
 
 @stepup.register(
-    CARD_LIMITS_RAISE,
-    describe=describe_limits_raise,
+    CARD_LIMITS_CHANGE,
+    describe=describe_limits_change,
+    needs_code=limits_go_up,
+    check=_allowed(Operation.LIMITS_CHANGE),
+    channels=BOTH,
     examples=_longest_examples(),
 )
-def run_limits_raise(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
+def run_limits_change(
+    *, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor
+) -> stepup.StepUpResult:
     # What the code confirmed is exactly what runs: the limits stored with the challenge.
     card_limits_change(actor=actor, card=_card(card), limits=_payload_limits(payload))
-    return stepup.StepUpResult(redirect_to=_detail(card), message=_("The card's limits have been changed."))
+    return stepup.StepUpResult(message=_("The card's limits have been changed."))
 
 
 @stepup.register(
-    CARD_PIN_CHANGE, describe=describe_pin_change, secret_keys=(PIN_PAYLOAD_KEY, THREEDS_PAYLOAD_KEY), examples=[{}]
+    CARD_PIN_CHANGE,
+    describe=describe_pin_change,
+    check=_allowed(Operation.PIN_CHANGE),
+    secret_keys=(PIN_PAYLOAD_KEY, THREEDS_PAYLOAD_KEY),
+    examples=[{}],
 )
 def run_pin_change(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
     card_pin_change(
         actor=actor, card=_card(card), pvv=payload[PIN_PAYLOAD_KEY], threeds_pvv=payload[THREEDS_PAYLOAD_KEY]
     )
-    return stepup.StepUpResult(
-        redirect_to=_detail(card), message=_("The PIN has been changed. Use the new PIN from now on.")
-    )
+    return stepup.StepUpResult(message=_("The PIN has been changed. Use the new PIN from now on."))
 
 
-@stepup.register(CARD_MOBILE_PAYMENTS_ACTIVATE, describe=describe_mobile_payments_activate, examples=[{}])
-def run_mobile_payments_activate(
+@stepup.register(
+    CARD_MOBILE_PAYMENTS_SET,
+    describe=describe_mobile_payments_set,
+    needs_code=mobile_payments_switched_on,
+    check=_allowed(_mobile_payments_operation),
+    channels=BOTH,
+    examples=[{"enabled": True}],
+)
+def run_mobile_payments_set(
     *, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor
 ) -> stepup.StepUpResult:
-    card_mobile_payments_activate(actor=actor, card=_card(card))
-    return stepup.StepUpResult(
-        redirect_to=_detail(card),
-        message=_("Mobile payments are active: you can add the card to a phone wallet or BS Pay."),
-    )
+    if payload["enabled"]:
+        card_mobile_payments_activate(actor=actor, card=_card(card))
+        return stepup.StepUpResult(
+            message=_("Mobile payments are active: you can add the card to a phone wallet or BS Pay.")
+        )
+    card_mobile_payments_deactivate(actor=actor, card=_card(card))
+    return stepup.StepUpResult(message=_("Mobile payments are switched off for this card."))
