@@ -619,11 +619,16 @@ class CardReplaceIn(InputSchema):
 
 class CardControlOut(Schema):
     name: str = Field(description="The control's name, e.g. `cash`, `internet`, `contactless`.")
-    kind: ControlKind = Field(description="`amount_limit`: a daily amount; `switch`: on or off.")
+    kind: ControlKind = Field(
+        description="`amount_limit`: a daily amount; `switch`: on or off; `count_limit`: payments a day."
+    )
     value_minor: int | None = Field(description="An amount limit's daily value in minor units; null for a switch.")
     max_minor: int | None = Field(description="An amount limit's maximum (the product's); null for a switch.")
     enabled: bool | None = Field(
         description="A switch: on and allowed by the product (what payments obey); null for an amount limit."
+    )
+    count: int | None = Field(
+        None, description="A count limit: at most so many approved payments a day; null: no count limit set."
     )
 
 
@@ -643,7 +648,12 @@ def card_controls_out(card: Card) -> list[dict[str, Any]]:
         {"name": switch.name, "kind": ControlKind.SWITCH, "value_minor": None, "max_minor": None, "enabled": switch.on}
         for switch in card.controls.switches
     ]
-    return limits + toggles
+    counts: list[dict[str, Any]] = [
+        {"name": name, "kind": ControlKind.COUNT_LIMIT, "value_minor": None, "max_minor": None, "enabled": None}
+        | {"count": value}
+        for name, value in card.controls.count_limits().items()
+    ]
+    return limits + toggles + counts
 
 
 class CardOut(Schema):

@@ -34,6 +34,7 @@ OPERATION_LABELS: dict[str, Text] = {
     Operation.MOBILE_PAYMENTS_ACTIVATE: pgettext_lazy("card operation", "Activation of mobile payments"),
     Operation.MOBILE_PAYMENTS_DEACTIVATE: pgettext_lazy("card operation", "Switching mobile payments off"),
     Operation.THREEDS: pgettext_lazy("card operation", "3-D Secure"),
+    Operation.CONTROLS_CHANGE: pgettext_lazy("card operation", "Change of the card's controls"),
 }
 _REASONS: dict[str, Text] = {reason.value: reason.label for reason in StatusReason}
 
@@ -97,6 +98,23 @@ audit_actions_register(
         pgettext_lazy("audit action", "Limits changed"),
         CARDS,
         severity=Severity.NOTICE,
+    ),
+    AuditAction(
+        "cards.card.controls_changed",
+        pgettext_lazy("audit action", "Card's controls changed"),
+        CARDS,
+        severity=Severity.NOTICE,
+    ),
+    AuditAction(
+        "cards.card.limits_raised_temporarily",
+        pgettext_lazy("audit action", "Limits raised temporarily"),
+        CARDS,
+        severity=Severity.NOTICE,
+    ),
+    AuditAction(
+        "cards.card.temporary_raise_ended",
+        pgettext_lazy("audit action", "Temporary raise of limits ended"),
+        CARDS,
     ),
     AuditAction(
         "cards.card.pin_changed",

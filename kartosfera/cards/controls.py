@@ -15,6 +15,7 @@ is the only one that reads or writes those columns by a computed name.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 class ControlKind(StrEnum):
     AMOUNT_LIMIT = "amount_limit"  # a daily amount per channel, 0 to the product's maximum
     SWITCH = "switch"  # a channel on or off
+    COUNT_LIMIT = "count_limit"  # at most so many payments a day per channel, or none
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class ControlDefinition:
                 "product_max_field": f"{self.name}_limit_max_minor",
                 "product_default_field": f"{self.name}_limit_default_minor",
             }
+        elif self.kind == ControlKind.COUNT_LIMIT:
+            defaults = {"value_field": f"{self.name}_limit"}
         else:
             defaults = {"value_field": f"{self.name}_enabled"}
         for attr, value in defaults.items():
@@ -137,9 +141,86 @@ MOBILE_PAYMENTS = ControlDefinition(
     label=gettext_lazy("Mobile payments"),
 )
 
+# The finer switches (issue 15, docs/controls.md): each governs one kind of payment, the pipeline's
+# check of the same name declines it while off.
+ATM = ControlDefinition(
+    name="atm",
+    kind=ControlKind.SWITCH,
+    channel="atm",
+    label=gettext_lazy("Cash withdrawals at ATMs"),
+    hint=gettext_lazy("Off: no ATM gives cash with this card."),
+)
+ONLINE = ControlDefinition(
+    name="online",
+    kind=ControlKind.SWITCH,
+    channel="ecommerce",
+    label=gettext_lazy("Internet payments"),
+    hint=gettext_lazy("Off: no online shop can charge the card, whatever the internet limit."),
+)
+MAGSTRIPE = ControlDefinition(
+    name="magstripe",
+    kind=ControlKind.SWITCH,
+    channel="magstripe",
+    label=gettext_lazy("Magnetic stripe payments"),
+    hint=gettext_lazy("Off: a terminal that only swipes the card is refused (the stripe is easy to copy)."),
+)
+ABROAD = ControlDefinition(
+    name="abroad",
+    kind=ControlKind.SWITCH,
+    channel="abroad",
+    label=gettext_lazy("Payments abroad"),
+    hint=gettext_lazy("Off: only merchants and ATMs in Poland accept the card, online shops included."),
+)
+MOTO = ControlDefinition(
+    name="moto",
+    kind=ControlKind.SWITCH,
+    channel="manual",
+    label=gettext_lazy("Mail and telephone orders"),
+    hint=gettext_lazy("Off: a merchant cannot charge the card with its number typed in from an order."),
+)
+ATM_COUNT = ControlDefinition(
+    name="atm_count",
+    kind=ControlKind.COUNT_LIMIT,
+    channel="cash",
+    label=gettext_lazy("ATM withdrawals per day"),
+)
+POS_COUNT = ControlDefinition(
+    name="pos_count",
+    kind=ControlKind.COUNT_LIMIT,
+    channel="pos",
+    label=gettext_lazy("Payments at terminals per day"),
+    hint=gettext_lazy("In shops, with the card or a phone."),
+)
+ONLINE_COUNT = ControlDefinition(
+    name="online_count",
+    kind=ControlKind.COUNT_LIMIT,
+    channel="internet",
+    label=gettext_lazy("Internet payments per day"),
+)
+
 # The registry, in display order. The three limits' columns and CHECK constraints
 # exist in the database; the order of the limits is the order of the migrations' columns.
-CONTROLS: dict[str, ControlDefinition] = {d.name: d for d in (CASH, NONCASH, INTERNET, CONTACTLESS, MOBILE_PAYMENTS)}
+CONTROLS: dict[str, ControlDefinition] = {
+    d.name: d
+    for d in (
+        CASH,
+        NONCASH,
+        INTERNET,
+        CONTACTLESS,
+        MOBILE_PAYMENTS,
+        ATM,
+        ONLINE,
+        MAGSTRIPE,
+        ABROAD,
+        MOTO,
+        ATM_COUNT,
+        POS_COUNT,
+        ONLINE_COUNT,
+    )
+}
+# The switches the holder sets on the card's controls page (contactless and mobile payments have their
+# own operations and pages).
+FINE_SWITCHES: tuple[str, ...] = ("atm", "online", "magstripe", "abroad", "moto")
 
 
 def amount_limits() -> list[ControlDefinition]:
@@ -150,6 +231,11 @@ def amount_limits() -> list[ControlDefinition]:
 def switches() -> list[ControlDefinition]:
     """The switch definitions, in display order."""
     return [d for d in CONTROLS.values() if d.kind == ControlKind.SWITCH]
+
+
+def count_limits() -> list[ControlDefinition]:
+    """The count-limit definitions, in display order."""
+    return [d for d in CONTROLS.values() if d.kind == ControlKind.COUNT_LIMIT]
 
 
 def control(name: str) -> ControlDefinition:
@@ -193,6 +279,8 @@ def missing_columns() -> list[str]:
         if d.kind == ControlKind.AMOUNT_LIMIT:
             wanted += [(card, d.value_field), (card, d.max_field)]
             wanted += [(product, d.product_max_field), (product, d.product_default_field)]
+        elif d.kind == ControlKind.COUNT_LIMIT:
+            wanted.append((card, d.value_field))
         else:
             wanted.append((card, d.value_field))
             if d.product_capable_field:
@@ -318,6 +406,14 @@ class SwitchControl:
         return self.enabled and self.available
 
 
+@dataclass(frozen=True)
+class BlockState:
+    """A blocked merchant category: until the holder lifts it (``lifts_at`` None), or until its cooling-off ends."""
+
+    key: str
+    lifts_at: dt.datetime | None
+
+
 class CardControls:
     """A card's controls, read and written through the registry; ``card.controls``.
 
@@ -335,8 +431,23 @@ class CardControls:
     # -- amount limits
 
     def limit_minor(self, name: str) -> int:
+        """The card's own daily ``name`` limit (what the limits form changes)."""
         value: int = getattr(self.card, control(name).value_field)
         return value
+
+    def temporary_raise_active(self, now: dt.datetime) -> bool:
+        until = self.card.temporary_limits_until
+        return until is not None and now < until and bool(self.card.temporary_limits)
+
+    def effective_limit_minor(self, name: str, *, now: dt.datetime) -> int:
+        """The limit a payment at ``now`` is held to: a temporary raise while it lasts, else the card's own.
+
+        A raise falls back by itself: past ``temporary_limits_until`` it is simply not read.
+        """
+        own = self.limit_minor(name)
+        if self.temporary_raise_active(now):
+            return max(own, int(self.card.temporary_limits.get(name, own)))
+        return own
 
     def limit_max_minor(self, name: str) -> int:
         value: int = getattr(self.card, control(name).max_field)
@@ -444,6 +555,66 @@ class CardControls:
     @property
     def switches(self) -> list[SwitchControl]:
         return [self.switch(d.name) for d in switches()]
+
+    # -- count limits, merchant categories, countries
+
+    def count_limit(self, name: str) -> int | None:
+        """At most this many payments a day (None: no count limit)."""
+        value: int | None = getattr(self.card, control(name).value_field)
+        return value
+
+    def count_limits(self) -> dict[str, int | None]:
+        return {d.name: self.count_limit(d.name) for d in count_limits()}
+
+    def category_block(self, key: str, *, now: dt.datetime) -> BlockState | None:
+        """Is the merchant category ``key`` blocked at ``now``, and until when (None: not blocked)."""
+        if key not in self.card.category_blocks:
+            return None
+        lifts = self.card.category_blocks[key]
+        lifts_at = dt.datetime.fromisoformat(lifts) if lifts else None
+        if lifts_at is not None and now >= lifts_at:
+            return None  # the cooling-off ended: the category is allowed again
+        return BlockState(key=key, lifts_at=lifts_at)
+
+    def blocked_categories(self, *, now: dt.datetime) -> dict[str, BlockState]:
+        """The categories blocked at ``now`` (key → state), in the registry's order."""
+        from kartosfera.cards.merchant_categories import blockable_keys
+
+        states = {key: self.category_block(key, now=now) for key in blockable_keys()}
+        return {key: state for key, state in states.items() if state is not None}
+
+    # -- for the pages (the back office reads these without a clock of its own)
+
+    @property
+    def count_limit_items(self) -> list[tuple[str, int]]:
+        """(label, payments a day) of every count limit that is set."""
+        return [(str(d.label), v) for d in count_limits() if (v := self.count_limit(d.name)) is not None]
+
+    @property
+    def blocked_category_items(self) -> list[tuple[str, dt.datetime | None]]:
+        """(label, lifts at or None) of every merchant category blocked now."""
+        from django.utils import timezone
+
+        from kartosfera.cards.merchant_categories import blockable_category
+
+        blocked = self.blocked_categories(now=timezone.now())
+        return [(str(blockable_category(key).label), state.lifts_at) for key, state in blocked.items()]
+
+    @property
+    def temporary_raise_until(self) -> dt.datetime | None:
+        from django.utils import timezone
+
+        return self.card.temporary_limits_until if self.temporary_raise_active(timezone.now()) else None
+
+    def country_allowed(self, country: str) -> bool:
+        """May the card pay with a merchant in ``country`` (ISO alpha-2)? An unknown ("") country is not judged."""
+        from kartosfera.cards.models import CountryRule
+
+        rule = self.card.country_rule
+        if rule == CountryRule.NONE or not country:
+            return True
+        listed = country.upper() in self.card.countries
+        return listed if rule == CountryRule.ALLOW else not listed
 
     # -- the product's terms
 

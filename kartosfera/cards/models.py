@@ -42,6 +42,18 @@ class LimitChannel(models.TextChoices):
     INTERNET = "internet", _("Internet")
 
 
+class CountryRule(models.TextChoices):
+    """Where in the world a card may pay: everywhere, only in the listed countries, or everywhere but them."""
+
+    NONE = "none", _("Everywhere")
+    ALLOW = "allow", _("Only in the chosen countries")
+    BLOCK = "block", _("Everywhere except the chosen countries")
+
+
+# The most payments a count limit can allow a day (a count limit is a brake, not a quota).
+COUNT_LIMIT_MAX = 99
+
+
 def _non_negative(*fields: str) -> list[models.CheckConstraint]:
     return [models.CheckConstraint(condition=Q(**{f"{f}__gte": 0}), name=f"%(class)s_{f}_gte_0") for f in fields]
 
@@ -333,6 +345,27 @@ class Card(models.Model):
     block_note = models.CharField(_("block note"), max_length=200, blank=True)
     contactless_enabled = models.BooleanField(_("contactless payments"), default=True)
     mobile_payments_enabled = models.BooleanField(_("mobile payments"), default=False)
+    # The finer switches (cards/controls.py, docs/controls.md): on unless the holder switches them off.
+    atm_enabled = models.BooleanField(_("cash withdrawals at ATMs"), default=True)
+    online_enabled = models.BooleanField(_("internet payments"), default=True)
+    magstripe_enabled = models.BooleanField(_("magnetic stripe payments"), default=True)
+    abroad_enabled = models.BooleanField(_("payments abroad"), default=True)
+    moto_enabled = models.BooleanField(_("mail and telephone orders"), default=True)
+    # Count limits: at most this many approved payments a Warsaw day per channel; null = no count limit.
+    atm_count_limit = models.PositiveSmallIntegerField(_("ATM withdrawals per day"), null=True, blank=True)
+    pos_count_limit = models.PositiveSmallIntegerField(_("payments at terminals per day"), null=True, blank=True)
+    online_count_limit = models.PositiveSmallIntegerField(_("internet payments per day"), null=True, blank=True)
+    # Blocked merchant categories (cards/merchant_categories.py): key → when the block lifts (ISO 8601, a
+    # category switched back on after its cooling-off) or null (blocked until the holder switches it back on).
+    # On the card row because the decision reads that row anyway: no query more per payment.
+    category_blocks = models.JSONField(_("blocked merchant categories"), default=dict, blank=True)
+    country_rule = models.CharField(_("countries"), max_length=8, choices=CountryRule.choices, default=CountryRule.NONE)
+    # ISO 3166 alpha-2 codes, sorted: the countries the rule allows (allow) or blocks (block).
+    countries = models.JSONField(_("chosen countries"), default=list, blank=True)
+    # A temporary raise: the raised daily limits (control name → minor units) until the moment below;
+    # after it the card's own limits apply again by themselves (CardControls.effective_limit_minor).
+    temporary_limits = models.JSONField(_("temporarily raised limits"), default=dict, blank=True)
+    temporary_limits_until = models.DateTimeField(_("raised until"), null=True, blank=True)
     # The keyed PIN verification value (cards/pin.py, docs/pin.md): never the PIN itself.
     pin_verification_value = models.CharField(max_length=64, blank=True, editable=False)
     pin_changed_at = models.DateTimeField(_("PIN changed at"), null=True, blank=True, editable=False)
@@ -380,6 +413,14 @@ class Card(models.Model):
             *_within_max_amount(*(d.max_field for d in amount_limits())),
             *_card_limit_rules(),
             *_non_negative("psd2_contactless_minor", "psd2_remote_minor"),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lte": COUNT_LIMIT_MAX}),
+                    name=f"card_{field}_at_most_max",
+                )
+                for field in ("atm_count_limit", "pos_count_limit", "online_count_limit")
+            ),
+            models.CheckConstraint(condition=Q(country_rule__in=CountryRule.values), name="card_country_rule_valid"),
             # A renewal may keep the number, never with the same expiry.
             models.UniqueConstraint(fields=["pan_fingerprint", "expiry"], name="card_pan_expiry_unique"),
         ]

@@ -43,6 +43,7 @@ class Operation:
     MOBILE_PAYMENTS_ACTIVATE = "mobile_payments_activate"
     MOBILE_PAYMENTS_DEACTIVATE = "mobile_payments_deactivate"
     THREEDS = "threeds"
+    CONTROLS_CHANGE = "controls_change"
 
 
 class CardState:
@@ -76,6 +77,7 @@ OPERATIONS: tuple[str, ...] = (
     Operation.MOBILE_PAYMENTS_ACTIVATE,
     Operation.MOBILE_PAYMENTS_DEACTIVATE,
     Operation.THREEDS,
+    Operation.CONTROLS_CHANGE,
 )
 
 _I, _A, _B, _BB = CardState.INACTIVE, CardState.ACTIVE, CardState.BLOCKED, CardState.BLOCKED_BY_BANK
@@ -101,6 +103,8 @@ ALLOWED_STATES: dict[str, frozenset[str]] = {
     Operation.MOBILE_PAYMENTS_ACTIVATE: frozenset({_A}),
     Operation.MOBILE_PAYMENTS_DEACTIVATE: frozenset({_I, _A, _B, _BB}),
     Operation.THREEDS: frozenset({_A}),
+    # The finer controls are preferences, like contactless: settable on a blocked card, ready for the unblock.
+    Operation.CONTROLS_CHANGE: frozenset({_A, _B, _BB}),
 }
 # What the bank (its staff in the back office, its systems through the API) may
 # do beyond the cardholder's column: lift its own block.

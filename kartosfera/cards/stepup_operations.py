@@ -14,9 +14,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from kartosfera.cards.controls import amount_limits, control
+from kartosfera.cards.controls import FINE_SWITCHES, amount_limits, control, count_limits
+from kartosfera.cards.controls_services import (
+    ControlSettings,
+    card_controls_change,
+    card_limits_raise_temporarily,
+    control_settings_of,
+    loosened,
+    temporary_raise_clean,
+)
 from kartosfera.cards.operations import Operation
 from kartosfera.cards.operations_services import (
     card_activate,
@@ -222,3 +232,160 @@ def run_mobile_payments_set(
         )
     card_mobile_payments_deactivate(actor=actor, card=_card(card))
     return stepup.StepUpResult(message=_("Mobile payments are switched off for this card."))
+
+
+# --- The finer controls and the temporary raise (docs/controls.md) ----------------------------------
+
+CARD_CONTROLS_CHANGE = "cards.card.controls_change"
+CARD_LIMITS_RAISE_TEMPORARY = "cards.card.limits_raise_temporary"
+
+# How an SMS names what a controls change loosens (short: several may share one SMS).
+_LOOSENED_NAMES: dict[str, Any] = {
+    "atm": gettext_lazy("ATM withdrawals"),
+    "online": gettext_lazy("internet payments"),
+    "magstripe": gettext_lazy("magnetic stripe"),
+    "abroad": gettext_lazy("payments abroad"),
+    "moto": gettext_lazy("mail and telephone orders"),
+    "atm_count": gettext_lazy("more ATM withdrawals"),
+    "pos_count": gettext_lazy("more payments at terminals"),
+    "online_count": gettext_lazy("more internet payments"),
+    "countries": gettext_lazy("more countries"),
+}
+# The SMS lists the loosened controls up to about this many characters, then "(+n)".
+_CHANGES_IN_SMS = 60
+
+
+def controls_change_payload(card: Card, settings: ControlSettings) -> dict[str, Any]:
+    """What a controls change asks for: the settings wanted and the card's as they stand (the rule compares them)."""
+    return {"settings": settings.as_payload(), "before": control_settings_of(card).as_payload()}
+
+
+def _loosened(payload: Mapping[str, Any]) -> list[str]:
+    return loosened(ControlSettings.from_payload(payload["before"]), ControlSettings.from_payload(payload["settings"]))
+
+
+def controls_loosened(*, payload: Mapping[str, Any], card: Card | None) -> bool:
+    """The rule: a change that loosens any control needs the code; tightening never does."""
+    return bool(_loosened(payload))
+
+
+def _loosened_name(name: str) -> str:
+    from kartosfera.cards.merchant_categories import blockable_category, blockable_keys
+
+    if name in blockable_keys():
+        return str(blockable_category(name).label).lower()
+    return str(_LOOSENED_NAMES[name])
+
+
+def describe_controls_change(*, payload: Mapping[str, Any], card: Card | None) -> str:
+    names = [_loosened_name(name) for name in _loosened(payload)]
+    shown: list[str] = []
+    for name in names:
+        if shown and len(", ".join([*shown, name])) > _CHANGES_IN_SMS:
+            break
+        shown.append(name)
+    changes = ", ".join(shown)
+    if len(shown) < len(names):
+        changes += f" (+{len(names) - len(shown)})"
+    return _("switching on for card %(card)s: %(changes)s") % {
+        "card": stepup.card_label(_card(card)),
+        "changes": changes,
+    }
+
+
+def _every_control_loosened() -> dict[str, Any]:
+    from kartosfera.cards.merchant_categories import blockable_keys
+
+    tight = ControlSettings(
+        switches=dict.fromkeys(FINE_SWITCHES, False),
+        count_limits={d.name: 0 for d in count_limits()},
+        blocked_categories=tuple(blockable_keys()),
+        country_rule="allow",
+        countries=("PL",),
+    )
+    loose = ControlSettings(
+        switches=dict.fromkeys(FINE_SWITCHES, True),
+        count_limits={d.name: None for d in count_limits()},
+        blocked_categories=(),
+        country_rule="none",
+        countries=(),
+    )
+    return {"settings": loose.as_payload(), "before": tight.as_payload()}
+
+
+@stepup.register(
+    CARD_CONTROLS_CHANGE,
+    describe=describe_controls_change,
+    needs_code=controls_loosened,
+    check=_allowed(Operation.CONTROLS_CHANGE),
+    channels=BOTH,
+    examples=[_every_control_loosened()],
+)
+def run_controls_change(
+    *, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor
+) -> stepup.StepUpResult:
+    # What the code confirmed is exactly what runs: the settings stored with the challenge.
+    card = card_controls_change(
+        actor=actor, card=_card(card), settings=ControlSettings.from_payload(payload["settings"])
+    )
+    lifting = [key for key, lifts in card.category_blocks.items() if lifts]
+    if lifting:
+        return stepup.StepUpResult(
+            message=_(
+                "The card's controls have been changed. Gambling stays blocked for 48 hours more: the cooling-off "
+                "period protects a decision taken in a calm moment."
+            )
+        )
+    return stepup.StepUpResult(message=_("The card's controls have been changed."))
+
+
+def duration_text(minutes: int) -> str:
+    """A raise's duration in short words: "10 min", "2 h", "1 h 30 min"."""
+    hours, rest = divmod(int(minutes), 60)
+    if hours and rest:
+        return _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": rest}
+    if hours:
+        return _("%(hours)s h") % {"hours": hours}
+    return _("%(minutes)s min") % {"minutes": rest}
+
+
+def describe_limits_raise_temporary(*, payload: Mapping[str, Any], card: Card | None) -> str:
+    card = _card(card)
+    limits = ", ".join(
+        str(control(name).sms_part) % {"amount": Money(value, card.product.currency).format(sms=True)}
+        for name, value in payload["limits"].items()
+    )
+    return _("temporary limits of card %(card)s for %(duration)s: %(limits)s") % {
+        "card": stepup.card_label(card),
+        "duration": duration_text(payload["minutes"]),
+        "limits": limits,
+    }
+
+
+def limits_raise_temporary_payload(card: Card, *, limits: Mapping[str, int], minutes: int) -> dict[str, Any]:
+    """What a temporary raise asks for, checked first: the limits kept (those above the card's own) and how long."""
+    return {"limits": temporary_raise_clean(card, limits=limits, minutes=minutes), "minutes": int(minutes)}
+
+
+@stepup.register(
+    CARD_LIMITS_RAISE_TEMPORARY,
+    describe=describe_limits_raise_temporary,
+    check=_allowed(Operation.LIMITS_CHANGE),
+    channels=BOTH,
+    examples=[
+        {"limits": {d.name: LONGEST_LIMIT_MINOR for d in amount_limits()}, "minutes": 23 * 60 + 50},
+        *({"limits": {d.name: LONGEST_LIMIT_MINOR}, "minutes": 23 * 60 + 50} for d in amount_limits()),
+    ],
+)
+def run_limits_raise_temporary(
+    *, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor
+) -> stepup.StepUpResult:
+    card = card_limits_raise_temporarily(
+        actor=actor, card=_card(card), limits=payload["limits"], minutes=int(payload["minutes"])
+    )
+    until = card.temporary_limits_until
+    assert until is not None
+    return stepup.StepUpResult(
+        message=_("The limits are raised until %(time)s; then they fall back by themselves.")
+        % {"time": formats.time_format(timezone.localtime(until), "H:i")}
+    )

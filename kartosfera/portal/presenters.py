@@ -10,8 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kartosfera.cards.controls import LimitControl
-from kartosfera.cards.models import Card, Funding, Segment, StatusNow
+from kartosfera.cards.models import Card, CountryRule, Funding, Segment, StatusNow
 from kartosfera.cards.operations import CardState, card_state
+from kartosfera.core.money import Money
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -134,4 +135,59 @@ def card_summary(card: Card, *, now: dt.datetime) -> CardSummary:
         contactless=contactless_state(card, status=status),
         mobile_payments=mobile_payments_state(card, status=status),
         status_now=card.status_now(now),
+    )
+
+
+@dataclass(frozen=True)
+class ControlsSummary:
+    """The card's finer controls in words, for the card page (docs/controls.md)."""
+
+    switched_off: list[str]
+    count_limits: list[tuple[str, int]]
+    blocked_categories: list[str]
+    lifting: list[tuple[str, dt.datetime]]
+    country_rule: str
+    countries: list[str]
+    raise_until: dt.datetime | None
+    raised_limits: list[tuple[str, Money]]
+
+    @property
+    def all_default(self) -> bool:
+        return not (self.switched_off or self.count_limits or self.blocked_categories or self.lifting) and (
+            self.country_rule == CountryRule.NONE
+        )
+
+
+def country_name(code: str) -> str:
+    """A country's name in the active language (Babel's CLDR names), else its code."""
+    from babel import Locale
+    from django.utils.translation import get_language
+
+    try:
+        return str(Locale.parse((get_language() or "pl").replace("-", "_")).territories.get(code, code))
+    except (ValueError, TypeError):
+        return code
+
+
+def controls_summary(card: Card, *, now: dt.datetime) -> ControlsSummary:
+    from kartosfera.cards.controls import FINE_SWITCHES, control, count_limits
+    from kartosfera.cards.merchant_categories import blockable_category
+
+    controls = card.controls
+    blocked = controls.blocked_categories(now=now)
+    raising = controls.temporary_raise_active(now)
+    return ControlsSummary(
+        switched_off=[str(control(name).label) for name in FINE_SWITCHES if not controls.is_on(name)],
+        count_limits=[
+            (str(d.label), value) for d in count_limits() if (value := controls.count_limit(d.name)) is not None
+        ],
+        blocked_categories=[str(blockable_category(k).label) for k, state in blocked.items() if state.lifts_at is None],
+        lifting=[(str(blockable_category(k).label), s.lifts_at) for k, s in blocked.items() if s.lifts_at is not None],
+        country_rule=card.country_rule,
+        countries=[country_name(code) for code in card.countries],
+        raise_until=card.temporary_limits_until if raising else None,
+        raised_limits=[
+            (str(control(name).label), Money(int(value), card.product.currency))
+            for name, value in (card.temporary_limits.items() if raising else ())
+        ],
     )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from kartosfera.portal import views
+from kartosfera.portal import controls_views, views
 from kartosfera.statements import views as statement_views
 from kartosfera.tokens import views as token_views
 
@@ -19,6 +19,14 @@ urlpatterns = [
     path("cards/<int:card_id>/contactless/", views.card_contactless, name="card_contactless"),
     path("cards/<int:card_id>/limits/", views.card_limits, name="card_limits"),
     path("cards/<int:card_id>/pin/", views.card_pin, name="card_pin"),
+    path("cards/<int:card_id>/controls/", controls_views.card_controls, name="card_controls"),
+    path("cards/<int:card_id>/what-if/", views.card_what_if, name="card_what_if"),
+    path("cards/<int:card_id>/limits/temporary/", controls_views.card_temporary_raise, name="card_temporary_raise"),
+    path(
+        "cards/<int:card_id>/limits/temporary/end/",
+        controls_views.card_temporary_raise_end_view,
+        name="card_temporary_raise_end",
+    ),
     path("cards/<int:card_id>/mobile-payments/", views.card_mobile_payments, name="card_mobile_payments"),
     path("cards/<int:card_id>/mobile-payments/off/", views.card_mobile_payments_off, name="card_mobile_payments_off"),
     # The card's tokens in phone wallets (kartosfera/tokens/views.py): in the portal's namespace, under the card.

@@ -37,12 +37,13 @@ from kartosfera.core.audit_actions import Audience
 from kartosfera.core.audit_trail import trail_rows
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.portal.decorators import cardholder_customer, cardholder_required, cardholder_user
-from kartosfera.portal.forms import BlockForm, CancelForm, ContactlessForm, LimitsForm, PinChangeForm
-from kartosfera.portal.presenters import card_summary
+from kartosfera.portal.forms import BlockForm, CancelForm, ContactlessForm, LimitsForm, PinChangeForm, WhatIfForm
+from kartosfera.portal.presenters import card_summary, controls_summary
 from kartosfera.processing import selectors as processing_selectors
 from kartosfera.processing.codes import Setting
 from kartosfera.processing.forms import HistoryFilterForm
 from kartosfera.processing.presenters import SettingLink, held_amount, history_rows
+from kartosfera.processing.what_if import Scenario, what_if
 from kartosfera.sca.stepup import stepup_begin
 from kartosfera.statements.selectors import statements_visible
 
@@ -112,6 +113,8 @@ def card_detail(request: HttpRequest, card_id: int) -> HttpResponse:
         else None,
         "history": trail_rows(card_history(card=card), viewer=Audience.CARDHOLDER),
         "contactless_form": ContactlessForm(),
+        "controls": controls_summary(card, now=now),
+        "what_if_form": WhatIfForm(),
         # The issuing bank answers for the card: its helplines and branches on the card's page.
         "contact": bank_contact(bank=card.bank),
         # A credit card's statements are its account owner's (an additional card's holder owes nothing).
@@ -295,7 +298,36 @@ def _setting_link(card: Card) -> dict[str, SettingLink]:
         Setting.THREEDS: SettingLink(reverse("secure3d:index"), _("Open the 3-D Secure settings")),
         Setting.LIMITS: SettingLink(reverse("portal:card_limits", kwargs={"card_id": card.pk}), _("Change the limits")),
         Setting.STATE: SettingLink(manage, _("Manage the card")),
+        Setting.CONTROLS: SettingLink(
+            reverse("portal:card_controls", kwargs={"card_id": card.pk}), _("Open the card's controls")
+        ),
     }
+
+
+@never_cache
+@require_safe
+@cardholder_required
+def card_what_if(request: HttpRequest, card_id: int) -> HttpResponse:
+    """Would a payment go through? The card core's pipeline, run dry: nothing is written (processing/what_if.py)."""
+    card = _card(request, card_id)
+    form = WhatIfForm(request.GET or None)
+    answer, link = None, None
+    if form.is_valid():
+        scenario = Scenario(
+            amount_minor=form.cleaned_data["amount"],
+            currency=form.cleaned_data["currency"],
+            channel=form.cleaned_data["channel"],
+            merchant_country=form.cleaned_data["country"],
+            category=form.cleaned_data["category"],
+        )
+        try:
+            answer = what_if(card, scenario)
+        except ValidationFailed as exc:
+            for message in exc.field_errors.values():
+                form.add_error(None, message)
+        else:
+            link = _setting_link(card).get(answer.setting) if not answer.approved else None
+    return render(request, "portal/card_what_if.html", {"card": card, "form": form, "answer": answer, "link": link})
 
 
 @never_cache

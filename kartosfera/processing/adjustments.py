@@ -258,7 +258,7 @@ def _increment(
         )
         decline, decided_by = run_pipeline(ctx, INCREMENT_CHECKS)
         if decline is None:
-            hold_add(ctx, extra)
+            hold_add(ctx, extra, count=False)
             authorization.held_minor += extra
             authorization.save(update_fields=["held_minor"])
     code = None if decline is None else code_for(decline.reason)

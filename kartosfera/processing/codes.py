@@ -47,6 +47,14 @@ class Reason:
     PIN_TRIES_EXCEEDED = "pin_tries_exceeded"
     PIN_WRONG = "pin_wrong"
     CONTACTLESS_DISABLED = "contactless_disabled"
+    # The finer controls the holder sets (docs/controls.md), in the pipeline's order.
+    ATM_DISABLED = "atm_disabled"
+    ONLINE_DISABLED = "online_disabled"
+    MAGSTRIPE_DISABLED = "magstripe_disabled"
+    MOTO_DISABLED = "moto_disabled"
+    ABROAD_DISABLED = "abroad_disabled"
+    COUNTRY_BLOCKED = "country_blocked"
+    MERCHANT_CATEGORY_BLOCKED = "merchant_category_blocked"
     # A tap without a PIN past the no-PIN limit or the PSD2 contactless counter: the terminal asks for the PIN.
     CONTACTLESS_PIN_REQUIRED = "contactless_pin_required"
     MOBILE_PAYMENTS_DISABLED = "mobile_payments_disabled"
@@ -58,6 +66,9 @@ class Reason:
     CASH_LIMIT_EXCEEDED = "cash_limit_exceeded"
     NONCASH_LIMIT_EXCEEDED = "noncash_limit_exceeded"
     INTERNET_LIMIT_EXCEEDED = "internet_limit_exceeded"
+    ATM_COUNT_EXCEEDED = "atm_count_exceeded"
+    POS_COUNT_EXCEEDED = "pos_count_exceeded"
+    ONLINE_COUNT_EXCEEDED = "online_count_exceeded"
     INSUFFICIENT_FUNDS = "insufficient_funds"
     # An increment of an authorization that no longer holds money (declined, reversed, expired, settled).
     ORIGINAL_NOT_PENDING = "original_not_pending"
@@ -71,6 +82,8 @@ class Setting:
     THREEDS = "threeds"
     LIMITS = "limits"
     STATE = "state"
+    # The card's controls page: the finer switches, merchant categories, countries and count limits.
+    CONTROLS = "controls"
 
 
 @dataclass(frozen=True)
@@ -143,6 +156,72 @@ _ROWS = (
         "02",
         _("Contactless payments are switched off for this card."),
         setting=Setting.CONTACTLESS,
+        chosen=True,
+    ),
+    # The finer switches, countries and merchant categories the holder sets (docs/controls.md): research §1,
+    # "Recommended choices" 2: channel toggles are a cardholder setting, Visa 9G / Mastercard 57; advice 02
+    # (not now: the holder may switch it back on).
+    Code(
+        Reason.ATM_DISABLED,
+        "9G",
+        "57",
+        "02",
+        _("Cash withdrawals at ATMs are switched off for this card."),
+        setting=Setting.CONTROLS,
+        chosen=True,
+    ),
+    Code(
+        Reason.ONLINE_DISABLED,
+        "9G",
+        "57",
+        "02",
+        _("Internet payments are switched off for this card."),
+        setting=Setting.CONTROLS,
+        chosen=True,
+    ),
+    Code(
+        Reason.MAGSTRIPE_DISABLED,
+        "9G",
+        "57",
+        "02",
+        _("Magnetic stripe payments are switched off for this card."),
+        setting=Setting.CONTROLS,
+        chosen=True,
+    ),
+    Code(
+        Reason.MOTO_DISABLED,
+        "9G",
+        "57",
+        "02",
+        _("Mail and telephone orders are switched off for this card."),
+        setting=Setting.CONTROLS,
+        chosen=True,
+    ),
+    Code(
+        Reason.ABROAD_DISABLED,
+        "9G",
+        "57",
+        "02",
+        _("Payments abroad are switched off for this card."),
+        setting=Setting.CONTROLS,
+        chosen=True,
+    ),
+    Code(
+        Reason.COUNTRY_BLOCKED,
+        "9G",
+        "57",
+        "02",
+        _("The card is not allowed to pay in this country."),
+        setting=Setting.CONTROLS,
+        chosen=True,
+    ),
+    Code(
+        Reason.MERCHANT_CATEGORY_BLOCKED,
+        "9G",
+        "57",
+        "02",
+        _("Payments to this kind of merchant are blocked for this card."),
+        setting=Setting.CONTROLS,
         chosen=True,
     ),
     # The SCA soft decline of a tap (research §1, "Recommended choices" 2): Visa 70 (PIN required: every
@@ -227,6 +306,32 @@ _ROWS = (
         "02",
         _("The daily internet payment limit would be exceeded."),
         setting=Setting.LIMITS,
+    ),
+    # Count limits: research §1, "Recommended choices" 2: Visa 65 (exceeds frequency limit), Mastercard 61 (never
+    # 65 for velocity in the EEA: there it means "SCA required").
+    Code(
+        Reason.ATM_COUNT_EXCEEDED,
+        "65",
+        "61",
+        "02",
+        _("The daily number of ATM withdrawals would be exceeded."),
+        setting=Setting.CONTROLS,
+    ),
+    Code(
+        Reason.POS_COUNT_EXCEEDED,
+        "65",
+        "61",
+        "02",
+        _("The daily number of payments at terminals would be exceeded."),
+        setting=Setting.CONTROLS,
+    ),
+    Code(
+        Reason.ONLINE_COUNT_EXCEEDED,
+        "65",
+        "61",
+        "02",
+        _("The daily number of internet payments would be exceeded."),
+        setting=Setting.CONTROLS,
     ),
     Code(Reason.INSUFFICIENT_FUNDS, "51", "51", "02", _("There are not enough funds on the account.")),
     Code(

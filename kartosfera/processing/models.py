@@ -35,6 +35,15 @@ class Channel(models.TextChoices):
     WALLET = "wallet", _("Phone wallet")
 
 
+class SpendGroup(models.TextChoices):
+    """A day's counter of a card: the three amount limits' groups, and the terminals' payments (counted only)."""
+
+    CASH = LimitChannel.CASH.value, LimitChannel.CASH.label
+    NONCASH = LimitChannel.NONCASH.value, LimitChannel.NONCASH.label
+    INTERNET = LimitChannel.INTERNET.value, LimitChannel.INTERNET.label
+    POS = "pos", _("Payments at terminals")
+
+
 # Which daily limits a channel counts against (PRODUCT.md: cash separate; internet inside non-cash).
 CHANNEL_LIMITS: dict[str, tuple[str, ...]] = {
     Channel.ATM: (LimitChannel.CASH,),
@@ -46,6 +55,25 @@ CHANNEL_LIMITS: dict[str, tuple[str, ...]] = {
     Channel.ECOMMERCE: (LimitChannel.NONCASH, LimitChannel.INTERNET),
 }
 CARD_NOT_PRESENT = frozenset({Channel.ECOMMERCE, Channel.MANUAL})
+# Which day's counter a channel's payments are counted in, for the count limits (docs/controls.md): ATM
+# withdrawals in the cash counter, internet payments in the internet one, payments at a terminal (chip,
+# contactless, stripe, a phone at the till) in their own. A mail or telephone order counts in none.
+CHANNEL_COUNT: dict[str, str | None] = {
+    Channel.ATM: SpendGroup.CASH,
+    Channel.POS_CHIP: SpendGroup.POS,
+    Channel.POS_CONTACTLESS: SpendGroup.POS,
+    Channel.MAGSTRIPE: SpendGroup.POS,
+    Channel.WALLET: SpendGroup.POS,
+    Channel.ECOMMERCE: SpendGroup.INTERNET,
+    Channel.MANUAL: None,
+}
+
+
+def spend_groups(channel: str) -> tuple[str, ...]:
+    """The day's counters a payment of ``channel`` reads and, approved, writes: its limits', then its count's."""
+    groups = CHANNEL_LIMITS[channel]
+    count = CHANNEL_COUNT[channel]
+    return groups if count is None or count in groups else (*groups, count)
 
 
 class ScaExemption(models.TextChoices):
@@ -270,19 +298,22 @@ class DailySpend(models.Model):
 
     The definition: that day's approved holds + settled amounts - reversals;
     expired holds drop out. Updated in the transaction that changes a hold.
+    ``count``: the day's approved authorizations counted in this group (CHANNEL_COUNT: the count
+    limits); a reversal does not give one back. The ``pos`` group is counted only (its amount stays 0).
     """
 
     card = models.ForeignKey("cards.Card", on_delete=models.CASCADE, related_name="daily_spend")
     local_date = models.DateField(_("day (Warsaw)"))
-    group = models.CharField(_("limit"), max_length=16, choices=LimitChannel.choices)
+    group = models.CharField(_("limit"), max_length=16, choices=SpendGroup.choices)
     amount_minor = models.BigIntegerField(_("used"), default=0)
+    count = models.PositiveIntegerField(_("approved payments"), default=0)
 
     class Meta:
         verbose_name = _("daily spend")
         verbose_name_plural = _("daily spend")
         constraints = [
             models.UniqueConstraint(fields=["card", "local_date", "group"], name="daily_spend_unique"),
-            models.CheckConstraint(condition=Q(group__in=LimitChannel.values), name="daily_spend_group_valid"),
+            models.CheckConstraint(condition=Q(group__in=SpendGroup.values), name="daily_spend_group_valid"),
             models.CheckConstraint(condition=Q(amount_minor__gte=0), name="daily_spend_amount_gte_0"),
         ]
 

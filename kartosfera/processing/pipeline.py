@@ -33,7 +33,18 @@ from kartosfera.core.errors import ValidationFailed
 from kartosfera.processing import exemptions
 from kartosfera.processing.codes import Reason
 from kartosfera.processing.conversion import ReferenceRate, eur_pln_reference_rate
-from kartosfera.processing.models import CHANNEL_LIMITS, CLAIMABLE_EXEMPTIONS, Channel, DailySpend, ScaExemption
+from kartosfera.processing.models import (
+    CHANNEL_COUNT,
+    CHANNEL_LIMITS,
+    CLAIMABLE_EXEMPTIONS,
+    Channel,
+    DailySpend,
+    ScaExemption,
+    spend_groups,
+)
+
+# The country a payment is not "abroad" in: the cooperative banks' cards are Polish (ISO 3166 alpha-2).
+HOME_COUNTRY = "PL"
 
 
 @dataclass(frozen=True)
@@ -118,6 +129,8 @@ class Context:
     # Today's used amount per limit group: read with the card (services.py) or by the limit check.
     spent: dict[str, int] = field(default_factory=dict)
     spent_read: bool = False
+    # Today's approved payments per counter group (CHANNEL_COUNT), read with ``spent``: the count limits.
+    counts: dict[str, int] = field(default_factory=dict)
     # The EUR/PLN reference rate for the PSD2 ceilings: read with the card (services.py) or when first needed.
     reference_rate: ReferenceRate | None = None
 
@@ -154,6 +167,15 @@ class Context:
     @property
     def limit_groups(self) -> tuple[str, ...]:
         return CHANNEL_LIMITS[self.request.channel]
+
+    @property
+    def count_group(self) -> str | None:
+        return CHANNEL_COUNT[self.request.channel]
+
+    @property
+    def spend_groups(self) -> tuple[str, ...]:
+        """The day's counters this payment reads and, approved, writes: its limits' and its count's."""
+        return spend_groups(self.request.channel)
 
 
 Check = Callable[[Context], Decline | None]
@@ -216,6 +238,55 @@ def check_contactless(ctx: Context) -> Decline | None:
     if ctx.request.channel != Channel.POS_CONTACTLESS:
         return None
     return None if ctx.card.controls.is_on("contactless") else Decline(Reason.CONTACTLESS_DISABLED)
+
+
+def _switched_off(ctx: Context, name: str, channels: frozenset[str], reason: str) -> Decline | None:
+    if ctx.request.channel not in channels:
+        return None
+    return None if ctx.card.controls.is_on(name) else Decline(reason)
+
+
+def check_atm(ctx: Context) -> Decline | None:
+    return _switched_off(ctx, "atm", frozenset({Channel.ATM}), Reason.ATM_DISABLED)
+
+
+def check_online(ctx: Context) -> Decline | None:
+    return _switched_off(ctx, "online", frozenset({Channel.ECOMMERCE}), Reason.ONLINE_DISABLED)
+
+
+def check_magstripe(ctx: Context) -> Decline | None:
+    return _switched_off(ctx, "magstripe", frozenset({Channel.MAGSTRIPE}), Reason.MAGSTRIPE_DISABLED)
+
+
+def check_moto(ctx: Context) -> Decline | None:
+    # A mail or telephone order reaches the card core as the card's number keyed in (Channel.MANUAL).
+    return _switched_off(ctx, "moto", frozenset({Channel.MANUAL}), Reason.MOTO_DISABLED)
+
+
+def check_abroad(ctx: Context) -> Decline | None:
+    """Abroad = a merchant (or ATM) whose country is not Poland, online shops included; an unknown country is not."""
+    country = ctx.request.merchant_country.upper()
+    if not country or country == HOME_COUNTRY:
+        return None
+    return None if ctx.card.controls.is_on("abroad") else Decline(Reason.ABROAD_DISABLED)
+
+
+def check_country(ctx: Context) -> Decline | None:
+    """The card's country rule: only the chosen countries, or every country but them."""
+    allowed = ctx.card.controls.country_allowed(ctx.request.merchant_country)
+    return None if allowed else Decline(Reason.COUNTRY_BLOCKED)
+
+
+def check_merchant_category(ctx: Context) -> Decline | None:
+    """A merchant whose category code (MCC) is in a category the holder blocked (cards/merchant_categories.py)."""
+    if not ctx.card.category_blocks:  # most cards: no category blocked, nothing to look up
+        return None
+    from kartosfera.cards.merchant_categories import category_of_mcc
+
+    category = category_of_mcc(ctx.request.mcc)
+    if category is None or ctx.card.controls.category_block(category.key, now=ctx.now) is None:
+        return None
+    return Decline(Reason.MERCHANT_CATEGORY_BLOCKED)
 
 
 def check_contactless_exemption(ctx: Context) -> Decline | None:
@@ -380,20 +451,25 @@ _LIMIT_REASONS: dict[str, str] = {
 
 
 def read_spent(ctx: Context) -> None:
-    """Read the day's used amounts of the limits the channel counts against into ``ctx.spent`` (one query)."""
-    rows = DailySpend.objects.filter(card_id=ctx.card.pk, local_date=ctx.local_date, group__in=ctx.limit_groups)
-    ctx.spent = dict(rows.values_list("group", "amount_minor"))
+    """Read the day's used amounts and counts of the payment's counters into ``ctx.spent``/``counts`` (one query)."""
+    rows = DailySpend.objects.filter(card_id=ctx.card.pk, local_date=ctx.local_date, group__in=ctx.spend_groups)
+    for group, amount, count in rows.values_list("group", "amount_minor", "count"):
+        ctx.spent[group] = amount
+        ctx.counts[group] = count
     ctx.spent_read = True
 
 
 def check_daily_limits(ctx: Context) -> Decline | None:
-    """Today's (Warsaw) used amount + this payment within each daily limit the channel counts against."""
+    """Today's (Warsaw) used amount + this payment within each daily limit the channel counts against.
+
+    The limit is the effective one: a temporary raise while it lasts (cards/controls.py).
+    """
     groups = ctx.limit_groups
     if not ctx.spent_read:
         read_spent(ctx)
     for group in groups:
         # The card's controls (cards/controls.py): a daily limit's name is its counter group.
-        room = ctx.card.controls.limit_minor(group) - ctx.spent.get(group, 0)
+        room = ctx.card.controls.effective_limit_minor(group, now=ctx.now) - ctx.spent.get(group, 0)
         if ctx.approve_minor <= room:
             continue
         if ctx.partial_allowed and room > 0:
@@ -401,6 +477,28 @@ def check_daily_limits(ctx: Context) -> Decline | None:
             continue
         return Decline(_LIMIT_REASONS[group])
     return None
+
+
+# The count limit of each counter group (cards/controls.py) and its decline.
+_COUNT_LIMITS: dict[str, tuple[str, str]] = {
+    "cash": ("atm_count", Reason.ATM_COUNT_EXCEEDED),
+    "pos": ("pos_count", Reason.POS_COUNT_EXCEEDED),
+    "internet": ("online_count", Reason.ONLINE_COUNT_EXCEEDED),
+}
+
+
+def check_daily_counts(ctx: Context) -> Decline | None:
+    """Today's (Warsaw) approved payments of the channel + this one within the holder's count limit, if any."""
+    group = ctx.count_group
+    if group is None:
+        return None
+    name, reason = _COUNT_LIMITS[group]
+    limit = ctx.card.controls.count_limit(name)
+    if limit is None:
+        return None
+    if not ctx.spent_read:
+        read_spent(ctx)
+    return Decline(reason) if ctx.counts.get(group, 0) + 1 > limit else None
 
 
 def check_funds(ctx: Context) -> Decline | None:
@@ -418,11 +516,19 @@ CHECKS: tuple[Check, ...] = (
     check_state,
     check_pin,
     check_contactless,
+    check_atm,
+    check_online,
+    check_magstripe,
+    check_moto,
+    check_abroad,
+    check_country,
+    check_merchant_category,
     check_contactless_exemption,
     check_wallet,
     check_internet_lock,
     check_sca,
     check_daily_limits,
+    check_daily_counts,
     check_funds,
 )
 

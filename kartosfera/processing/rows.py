@@ -15,7 +15,7 @@ from kartosfera.accounts.models import Account
 from kartosfera.cards.models import Card, CardProduct
 from kartosfera.core.statements import Statement, quote, select_list
 from kartosfera.processing.conversion import eur_pln_rate_statement
-from kartosfera.processing.models import CHANNEL_LIMITS, Authorization, DailySpend
+from kartosfera.processing.models import Authorization, DailySpend, SpendGroup, spend_groups
 from kartosfera.processing.pipeline import AuthorizationRequest, Context
 
 
@@ -33,7 +33,7 @@ def decision_reads(
     """
     card_table, product_table, account_table = (quote(model._meta.db_table) for model in (Card, CardProduct, Account))
     lock = " FOR UPDATE OF c, a" if connection.features.has_select_for_update_of else ""
-    groups = CHANNEL_LIMITS[request.channel]
+    groups = spend_groups(request.channel)
     return (
         Statement(
             f"SELECT {select_list(Card, 'c')}, {select_list(CardProduct, 'p')}, {select_list(Account, 'a')} "
@@ -48,7 +48,7 @@ def decision_reads(
             (request.processor_id,),
         ),
         Statement(
-            f"SELECT s.{quote('group')}, s.amount_minor FROM {quote(DailySpend._meta.db_table)} s "
+            f"SELECT s.{quote('group')}, s.amount_minor, s.count FROM {quote(DailySpend._meta.db_table)} s "
             f"JOIN {card_table} c ON c.id = s.card_id WHERE c.pan_fingerprint = %s AND c.expiry = %s "
             f"AND s.local_date = %s AND s.{quote('group')} IN ({', '.join(['%s'] * len(groups))})",
             (card_fp, request.expiry, local_date, *groups),
@@ -57,27 +57,32 @@ def decision_reads(
     )
 
 
-def hold_statements(ctx: Context, amount: int) -> list[Statement]:
+def hold_statements(ctx: Context, amount: int, *, count: bool = True) -> list[Statement]:
     """Hold ``amount`` more on the account and count it in the day's limits (to run with the locks held).
 
     ``ctx.spent`` holds the day's counters as the limit check read them under the card lock, so each
-    counter is written as its new total.
+    counter is written as its new total. ``count``: the hold is a new payment, so each counter it
+    touches counts one more (the count limits; an increment of an approved payment is not a new one);
+    added to the stored count, whatever was read. A counter kept for counting only (``pos``) keeps an
+    amount of 0.
     """
     account_table = quote(Account._meta.db_table)
     statements = [
         Statement(f"UPDATE {account_table} SET held_minor = held_minor + %s WHERE id = %s", (amount, ctx.account.pk))
     ]
-    groups = ctx.limit_groups
+    groups = ctx.spend_groups
     if groups:
-        rows = ", ".join(["(%s, %s, %s, %s)"] * len(groups))
+        rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(groups))
         params: list[object] = []
         for group in groups:
-            params += [ctx.card.pk, ctx.local_date, group, ctx.spent.get(group, 0) + amount]
+            amount_total = ctx.spent.get(group, 0) + amount if group != SpendGroup.POS else 0
+            params += [ctx.card.pk, ctx.local_date, group, amount_total, 1 if count else 0]
+        table = quote(DailySpend._meta.db_table)
         statements.append(
             Statement(
-                f"INSERT INTO {quote(DailySpend._meta.db_table)} (card_id, local_date, {quote('group')}, amount_minor) "
+                f"INSERT INTO {table} (card_id, local_date, {quote('group')}, amount_minor, count) "
                 f"VALUES {rows} ON CONFLICT (card_id, local_date, {quote('group')}) "
-                "DO UPDATE SET amount_minor = excluded.amount_minor",
+                f"DO UPDATE SET amount_minor = excluded.amount_minor, count = {table}.count + excluded.count",
                 params,
             )
         )

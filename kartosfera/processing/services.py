@@ -263,7 +263,8 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | Non
         billing_minor=billing_minor,
         approve_minor=billing_minor,
         pin_block=pin_block,
-        spent=dict(spent_rows),
+        spent={group: amount for group, amount, _count in spent_rows},
+        counts={group: count for group, _amount, count in spent_rows},
         spent_read=True,
         reference_rate=eur_pln_reference_rate_of(rate_rows),
     )
@@ -332,10 +333,13 @@ def _saved(authorization: Authorization, returned: list[tuple[Any, ...]]) -> Non
     authorization._state.db = connection.alias
 
 
-def hold_add(ctx: Context, amount: int) -> None:
-    """Hold ``amount`` more on the account and count it in the day's limits (the locks are held)."""
+def hold_add(ctx: Context, amount: int, *, count: bool = True) -> None:
+    """Hold ``amount`` more on the account and count it in the day's limits (the locks are held).
+
+    ``count``: a new payment (a stand-in advice) counts in the day's count limits; an increment does not.
+    """
     with batch() as writes:
-        for statement in hold_statements(ctx, amount):
+        for statement in hold_statements(ctx, amount, count=count):
             writes.add(statement)
     ctx.account.held_minor += amount
 

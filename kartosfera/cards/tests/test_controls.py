@@ -168,7 +168,7 @@ def test_a_new_control_appears_in_the_api_and_the_back_office(abroad, active, ca
     _key, token = api_key_create(actor=SYSTEM, name="core banking", scopes=[ApiScope.PROVISIONING], bank=active.bank)
     api = Client(headers={"Authorization": f"Bearer {token}"})
     body = api.get(f"/api/provisioning/v1/cards/{active.reference}").json()
-    assert {k: v for k, v in body["controls"][3].items() if k != "enabled"} == {
+    assert {k: v for k, v in body["controls"][3].items() if k not in {"enabled", "count"}} == {
         "name": "abroad_cash",
         "kind": "amount_limit",
         "value_minor": 200_000,
@@ -191,13 +191,23 @@ def test_the_api_lists_every_control_of_a_card_and_a_product(active):
     _key, token = api_key_create(actor=SYSTEM, name="core banking", scopes=[ApiScope.PROVISIONING], bank=active.bank)
     api = Client(headers={"Authorization": f"Bearer {token}"})
     card = api.get(f"/api/provisioning/v1/cards/{active.reference}").json()
-    assert card["controls"] == [
+    # A count limit's value is its own field; null for the others and for a count limit not set.
+    assert [{k: v for k, v in control.items() if k != "count"} for control in card["controls"]] == [
         {"name": "cash", "kind": "amount_limit", "value_minor": 200_000, "max_minor": 1_000_000, "enabled": None},
         {"name": "noncash", "kind": "amount_limit", "value_minor": 500_000, "max_minor": 3_000_000, "enabled": None},
         {"name": "internet", "kind": "amount_limit", "value_minor": 0, "max_minor": 3_000_000, "enabled": None},
         {"name": "contactless", "kind": "switch", "value_minor": None, "max_minor": None, "enabled": True},
         {"name": "mobile_payments", "kind": "switch", "value_minor": None, "max_minor": None, "enabled": False},
+        *(
+            {"name": name, "kind": "switch", "value_minor": None, "max_minor": None, "enabled": True}
+            for name in ("atm", "online", "magstripe", "abroad", "moto")
+        ),
+        *(
+            {"name": name, "kind": "count_limit", "value_minor": None, "max_minor": None, "enabled": None}
+            for name in ("atm_count", "pos_count", "online_count")
+        ),
     ]
+    assert all(control["count"] is None for control in card["controls"])
     product = api.get(f"/api/provisioning/v1/card-products/{active.product.code}").json()
     assert [(c["name"], c["max_minor"], c["default_minor"], c["available"]) for c in product["controls"]] == [
         ("cash", 1_000_000, 200_000, None),
@@ -205,6 +215,7 @@ def test_the_api_lists_every_control_of_a_card_and_a_product(active):
         ("internet", 3_000_000, 0, None),
         ("contactless", None, None, True),
         ("mobile_payments", None, None, True),
+        *((name, None, None, True) for name in ("atm", "online", "magstripe", "abroad", "moto")),
     ]
 
 

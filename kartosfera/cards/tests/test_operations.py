@@ -50,6 +50,8 @@ EXPECTED: dict[str, dict[str, bool | str]] = {
     "mobile_payments_activate": dict(zip(STATES, (N, Y, N, N, N, N), strict=True)),
     "mobile_payments_deactivate": dict(zip(STATES, (Y, Y, Y, Y, N, N), strict=True)),
     "threeds": dict(zip(STATES, (N, Y, N, N, N, N), strict=True)),
+    # Issue 15: the finer controls are preferences, settable on a blocked card like contactless.
+    "controls_change": dict(zip(STATES, (N, Y, Y, Y, N, N), strict=True)),
 }
 
 

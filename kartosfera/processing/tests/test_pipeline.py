@@ -77,8 +77,12 @@ def test_an_approval_holds_the_amount_counts_it_and_is_audited(brand):
     account = tc.account
     assert account.held_minor == 12_345
     assert account.available_minor == 1_000_000 - 12_345
-    spend = dict(tc.card.daily_spend.values_list("group", "amount_minor"))
-    assert spend == {"noncash": 12_345}
+    spend = {
+        group: (amount, count)
+        for group, amount, count in tc.card.daily_spend.values_list("group", "amount_minor", "count")
+    }
+    # The amount in its limit's counter; one payment in it and in the terminals' counter (count limits).
+    assert spend == {"noncash": (12_345, 1), "pos": (0, 1)}
     event = AuditEvent.objects.get(action="processing.authorization.approved")
     assert event.customer_id == tc.card.customer_id
     assert event.after["response_code"] == "00"
