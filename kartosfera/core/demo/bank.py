@@ -8,6 +8,7 @@ Dates are relative to today, so the demo stays meaningful however long after thi
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import unicodedata
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 from kartosfera.accounts.models import Account, AccountKind
 from kartosfera.accounts.services import account_create
 from kartosfera.banks.models import Bank
+from kartosfera.cards.controls_services import card_controls_change, control_settings_of
 from kartosfera.cards.credit_terms import credit_terms_set
 from kartosfera.cards.models import Brand, Card, CardProduct, CreditTerms, Funding, Segment
 from kartosfera.cards.operations import Operation, operation_allowed
@@ -144,6 +146,8 @@ class CardSpec:
     # The internet limit (zł) the holder opened in the portal: a product's default is 0 (internet payments off),
     # and the demo's online payments (the development shop, the simulated traffic) need some cards to have one.
     internet_limit: int | None = None
+    # Merchant categories the holder blocked on the controls page (cards/merchant_categories.py).
+    blocked_categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -251,7 +255,8 @@ CUSTOMERS: tuple[CustomerSpec, ...] = (
                            _credit_account(2, -123_640, limit=10_000, billing_day=10),
                            AccountSpec(30, DEBIT, 152_400, bank=WZOROWO)),
                  cards=(CardSpec(1, VISA_CLASSIC, 1, issued_months_ago=14, internet_limit=2_000),
-                        CardSpec(2, VISA_GOLD, 2, issued_months_ago=8, internet_limit=3_000),
+                        CardSpec(2, VISA_GOLD, 2, issued_months_ago=8, internet_limit=3_000,
+                                 blocked_categories=("gambling",)),
                         CardSpec(34, WZ_VISA_DEBIT, 30, bank=WZOROWO, issued_months_ago=2, internet_limit=1_000))),
     CustomerSpec(2, "Łukasz", "Wiśniewski", False, dt.date(1979, 11, 23), "+48502117340",
                  accounts=(AccountSpec(3, DEBIT, 231_055),),
@@ -562,6 +567,14 @@ def _load_card(
             # portal's step, not the service's).
             card_limits_change(actor=DEMO_ACTOR, card=card, limits={"internet": _zl(spec.internet_limit)})
             card.refresh_from_db()
+        if spec.blocked_categories:
+            # As the holder would on the controls page (blocking needs no code).
+            settings = control_settings_of(card)
+            card = card_controls_change(
+                actor=DEMO_ACTOR,
+                card=card,
+                settings=dataclasses.replace(settings, blocked_categories=spec.blocked_categories),
+            )
     if spec.status in {CardStatus.BLOCKED, CardStatus.CANCELLED}:
         if spec.reason is None:
             raise ValueError(f"demo card {spec.number} needs a reason to become {spec.status}")

@@ -134,6 +134,14 @@ def test_anna_opened_internet_payments_on_her_cards_as_a_holder_would(output):
     )
 
 
+def test_anna_blocked_gambling_on_her_gold_card_through_the_controls_service(output):
+    """A finer control to see in the demo (docs/controls.md): set as the holder would, audited."""
+    cards = Card.objects.filter(customer__first_name="Anna", customer__last_name="Kowalska")
+    blocked = [card for card in cards if card.category_blocks]
+    assert [card.category_blocks for card in blocked] == [{"gambling": None}]
+    assert AuditEvent.objects.filter(action="cards.card.controls_changed", object_id=str(blocked[0].pk)).count() == 1
+
+
 def test_accounts_have_valid_polish_ibans_and_credit_terms(output):
     for account in Account.objects.all():
         assert account.iban.startswith("PL")
