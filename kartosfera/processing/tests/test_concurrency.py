@@ -114,3 +114,28 @@ def test_reversals_increments_and_authorizations_racing_on_one_card_keep_the_boo
 
 def decide_now(tc, amount: int) -> Authorization:
     return authorization_decide(actor=PROCESSOR, request=request_for(tc, amount_minor=amount)).authorization
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_payments_approve_exactly_the_count_limit():
+    import dataclasses
+
+    from kartosfera.cards.controls_services import card_controls_change, control_settings_of
+    from kartosfera.testing.factories import SYSTEM
+
+    tc = active_card()
+    settings = control_settings_of(tc.card)
+    counts = {**settings.count_limits, "pos_count": 7}
+    card_controls_change(actor=SYSTEM, card=tc.card, settings=dataclasses.replace(settings, count_limits=counts))
+    requests = [[request_for(tc, amount_minor=1_000) for _ in range(4)] for _ in range(10)]
+
+    def worker(batch):
+        return lambda: [authorization_decide(actor=PROCESSOR, request=request) for request in batch]
+
+    run_together(*(worker(batch) for batch in requests))
+
+    rows = list(Authorization.objects.filter(card=tc.card).order_by("pk"))
+    assert len(rows) == 40
+    assert [row.approved for row in rows] == [True] * 7 + [False] * 33
+    assert {row.decline_reason for row in rows[7:]} == {"pos_count_exceeded"}
+    assert DailySpend.objects.get(card=tc.card, group="pos").count == 7
