@@ -25,9 +25,9 @@ from kartosfera.cards.operations import Operation, acts_for_bank, require_operat
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import ValidationFailed
 
-# How long a temporary raise may last [issue 15: 10 minutes to 24 hours].
-TEMPORARY_RAISE_MIN = dt.timedelta(minutes=10)
-TEMPORARY_RAISE_MAX = dt.timedelta(hours=24)
+# How long a temporary raise may last [issue 15: 10 minutes to 24 hours], in minutes: a fixed choice, so that
+# the SMS can name the duration in a few characters ("2 h") and three raised limits still fit one segment.
+TEMPORARY_RAISE_MINUTES: tuple[int, ...] = (10, 30, 60, 120, 360, 720, 1440)
 
 
 def _country_codes() -> frozenset[str]:
@@ -233,8 +233,7 @@ def card_controls_change(
 def temporary_raise_clean(card: Card, *, limits: Mapping[str, int], minutes: int) -> dict[str, int]:
     """The raised limits to keep (only those above the card's own), checked against the maxima and each other."""
     errors: dict[str, str] = {}
-    duration = dt.timedelta(minutes=minutes)
-    if not (TEMPORARY_RAISE_MIN <= duration <= TEMPORARY_RAISE_MAX):
+    if minutes not in TEMPORARY_RAISE_MINUTES:
         errors["minutes"] = _("Choose from 10 minutes to 24 hours.")
     controls = card.controls
     unknown = sorted(set(limits) - {d.name for d in amount_limits()})

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from kartosfera.cards.controls import FINE_SWITCHES, amount_limits, control, count_limits
 from kartosfera.cards.controls_services import (
+    TEMPORARY_RAISE_MINUTES,
     ControlSettings,
     card_controls_change,
     card_limits_raise_temporarily,
@@ -355,7 +356,8 @@ def describe_limits_raise_temporary(*, payload: Mapping[str, Any], card: Card | 
         str(control(name).sms_part) % {"amount": Money(value, card.product.currency).format(sms=True)}
         for name, value in payload["limits"].items()
     )
-    return _("temporary limits of card %(card)s for %(duration)s: %(limits)s") % {
+    # "for 2 h" says it is temporary: the word itself would not fit one SMS with three limits.
+    return _("limits of card %(card)s for %(duration)s: %(limits)s") % {
         "card": stepup.card_label(card),
         "duration": duration_text(payload["minutes"]),
         "limits": limits,
@@ -373,8 +375,8 @@ def limits_raise_temporary_payload(card: Card, *, limits: Mapping[str, int], min
     check=_allowed(Operation.LIMITS_CHANGE),
     channels=BOTH,
     examples=[
-        {"limits": {d.name: LONGEST_LIMIT_MINOR for d in amount_limits()}, "minutes": 23 * 60 + 50},
-        *({"limits": {d.name: LONGEST_LIMIT_MINOR}, "minutes": 23 * 60 + 50} for d in amount_limits()),
+        {"limits": {d.name: LONGEST_LIMIT_MINOR for d in amount_limits()}, "minutes": minutes}
+        for minutes in TEMPORARY_RAISE_MINUTES
     ],
 )
 def run_limits_raise_temporary(

@@ -10,7 +10,12 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.cards.controls import FINE_SWITCHES, LimitControl, control, count_limits
-from kartosfera.cards.controls_services import ControlSettings, control_settings_clean, control_settings_of
+from kartosfera.cards.controls_services import (
+    TEMPORARY_RAISE_MINUTES,
+    ControlSettings,
+    control_settings_clean,
+    control_settings_of,
+)
 from kartosfera.cards.merchant_categories import BLOCKABLE_CATEGORIES
 from kartosfera.cards.models import COUNT_LIMIT_MAX, Card, CountryRule
 from kartosfera.cards.operations_services import BLOCK_NOTE_MAX_LENGTH
@@ -241,10 +246,6 @@ class ControlsForm(forms.Form):
             country_rule=data["country_rule"],
             countries=data["countries"],
         )
-
-
-# The durations a temporary raise can be chosen for [issue 15: 10 minutes to 24 hours].
-TEMPORARY_RAISE_MINUTES: tuple[int, ...] = (10, 30, 60, 120, 360, 720, 1440)
 
 
 class TemporaryRaiseForm(forms.Form):

@@ -86,9 +86,7 @@ def test_a_temporary_raise_with_the_code_shows_until_when(page: Page, live_serve
     page.get_by_label("Limit bezgotówkowy").fill("8 000")
     page.get_by_label("Na jak długo").select_option(label="2 h")
     page.get_by_role("button", name="Podnieś limity").click()
-    confirm_with_code(
-        page, check_page, f"tymczasowe limity karty *{annas_card.pan_last4} na 2 h: bezgotówkowy 8 000,00 PLN"
-    )
+    confirm_with_code(page, check_page, f"limity karty *{annas_card.pan_last4} na 2 h: bezgotówkowy 8 000,00 PLN")
     expect(page.locator("#temporary-raise")).to_contain_text("8 000,00")
     check_page()
     page.get_by_role("button", name="Zakończ podniesienie teraz").click()

@@ -243,7 +243,7 @@ def test_a_temporary_raise_needs_the_code_shows_a_countdown_and_can_end_early(an
 
     assert "/confirm/" in started["Location"]
     sms = texts_to(PHONE)[-1]
-    assert "tymczasowe limity" in sms and "1 h" in sms and "7 000,00" in sms.replace("\xa0", " ")
+    assert "limity karty" in sms and "na 1 h:" in sms and "7 000,00" in sms.replace("\xa0", " ")
     done = anna.post(started["Location"], {"code": code_sent_to(PHONE)}, follow=True)
     assert done.status_code == 200
     active.refresh_from_db()
