@@ -79,7 +79,6 @@ class CategorySpending:
     name: str
     amount: Money
     share: float
-    colour: int
 
 
 @dataclass(frozen=True)
@@ -95,8 +94,7 @@ class Spending:
     pending_count: int
 
 
-# The chart's palette (static/css/kartosfera.css: .spending-bar--N): a category keeps its colour from month to month.
-PALETTE_SIZE = 8
+# Equal amounts in the order of ``CATEGORIES``, so the page's order never depends on the database's.
 _ORDER = {key: position for position, key in enumerate([*CATEGORIES, OTHER])}
 
 
@@ -140,7 +138,6 @@ def spending_by_category(
             name=category_name(key),
             amount=Money(amount, currency),
             share=amount / largest if largest > 0 and amount > 0 else 0.0,
-            colour=_ORDER[key] % PALETTE_SIZE,
         )
         for key, amount in amounts
     ]

@@ -19,6 +19,9 @@ BAR_TOP = 22
 BAR_HEIGHT = 14
 # A bar for a small but positive amount is still seen (the table gives the exact figure).
 BAR_MIN = 2
+# The palette (static/css/kartosfera.css: .spending-bar--N), given by the row: neighbouring bars never share a
+# colour, and a month of up to eight categories has eight different ones.
+PALETTE_SIZE = 8
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ def spending_chart(spending: Spending) -> Chart:
             ChartBar(
                 name=category.name,
                 amount=category.amount.format(),
-                colour=category.colour,
+                colour=row % PALETTE_SIZE,
                 text_y=top + LABEL_BASELINE,
                 bar_y=top + BAR_TOP,
                 width=max(width, BAR_MIN) if category.share > 0 else 0,

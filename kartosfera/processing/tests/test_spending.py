@@ -450,3 +450,15 @@ def test_the_spending_itself_takes_two_queries(cardholder, debit, django_assert_
 
     with django_assert_num_queries(2):
         spending_by_category(customer=cardholder.customer, card=card, month=FEBRUARY)
+
+
+def test_the_page_names_the_pending_payments_apart(anna, debit):
+    pay(debit, 4_000, mcc="5411")
+    pay(debit, 2_550, mcc="5411", settle=False)
+
+    page = anna.get(_url(debit.card)).content.decode()
+
+    pending = page[page.index('id="spending-pending"') : page.index("</p>", page.index('id="spending-pending"'))]
+    assert "25,50\xa0zł" in pending and ": 1," in pending
+    table = page[page.index('<table class="spending-table"') : page.index("</table>")]
+    assert "40,00\xa0zł" in table and "25,50" not in table and "65,50" not in table
