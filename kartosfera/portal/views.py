@@ -340,7 +340,7 @@ def card_spending(request: HttpRequest, card_id: int) -> HttpResponse:
     customer = cardholder_customer(request)
     card = _card(request, card_id)
     account_choice = spending_account_visible(customer=customer, card=card)
-    form = SpendingForm(request.GET or None, months=months_offered(), account_choice=account_choice)
+    form = SpendingForm(request.GET or None, months=months_offered())
     month, scope = form.chosen()
     spending = spending_by_category(customer=customer, card=card, month=month, scope=scope)
     context = {

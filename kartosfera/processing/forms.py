@@ -68,19 +68,18 @@ class SpendingForm(forms.Form):
         error_messages={"invalid_choice": _("Choose this card or the whole account. This card is shown.")},
     )
 
-    def __init__(self, data: Any = None, *, months: list[dt.date], account_choice: bool) -> None:
+    def __init__(self, data: Any = None, *, months: list[dt.date]) -> None:
         super().__init__(data)
         self.months = months
         month_field = cast(forms.ChoiceField, self.fields["month"])
         month_field.choices = [(month_param(month), date_format(month, "F Y")) for month in months]
         scope_field = cast(forms.ChoiceField, self.fields["scope"])
-        # Both are valid for everybody; the selector answers 404 for the whole account of somebody else's.
+        # Both are valid for everybody (the page offers the second to the account's owner only); the selector
+        # answers 404 for the whole account of somebody else's.
         scope_field.choices = [
             (SpendingScope.CARD, _("This card")),
             (SpendingScope.ACCOUNT, _("The whole account (all its cards)")),
         ]
-        if not account_choice:
-            scope_field.widget = forms.HiddenInput()
 
     def chosen(self) -> tuple[dt.date, str]:
         """The month and scope asked for; the current month and this card for anything missing or invalid."""
