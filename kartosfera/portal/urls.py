@@ -12,6 +12,7 @@ urlpatterns = [
     path("cards/", views.card_list, name="card_list"),
     path("cards/<int:card_id>/", views.card_detail, name="card_detail"),
     path("cards/<int:card_id>/history/", views.card_authorization_history, name="card_history"),
+    path("cards/<int:card_id>/spending/", views.card_spending, name="card_spending"),
     path("cards/<int:card_id>/activate/", views.card_activate, name="card_activate"),
     path("cards/<int:card_id>/block/", views.card_block, name="card_block"),
     path("cards/<int:card_id>/unblock/", views.card_unblock, name="card_unblock"),

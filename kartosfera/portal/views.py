@@ -41,8 +41,15 @@ from kartosfera.portal.forms import BlockForm, CancelForm, ContactlessForm, Limi
 from kartosfera.portal.presenters import card_summary, controls_summary
 from kartosfera.processing import selectors as processing_selectors
 from kartosfera.processing.codes import Setting
-from kartosfera.processing.forms import HistoryFilterForm
+from kartosfera.processing.forms import HistoryFilterForm, SpendingForm, month_param
 from kartosfera.processing.presenters import SettingLink, held_amount, history_rows
+from kartosfera.processing.spending import (
+    SpendingScope,
+    months_offered,
+    spending_account_visible,
+    spending_by_category,
+)
+from kartosfera.processing.spending_chart import spending_chart
 from kartosfera.processing.what_if import Scenario, what_if
 from kartosfera.sca.stepup import stepup_begin
 from kartosfera.statements.selectors import statements_visible
@@ -355,3 +362,26 @@ def card_authorization_history(request: HttpRequest, card_id: int) -> HttpRespon
         "query": query.urlencode(),
     }
     return render(request, "portal/card_history.html", context)
+
+
+@never_cache
+@require_safe
+@cardholder_required
+def card_spending(request: HttpRequest, card_id: int) -> HttpResponse:
+    """The card's (or its whole account's) spending of a month per category: a chart and the same figures as a table."""
+    customer = cardholder_customer(request)
+    card = _card(request, card_id)
+    account_choice = spending_account_visible(customer=customer, card=card)
+    form = SpendingForm(request.GET or None, months=months_offered())
+    month, scope = form.chosen()
+    spending = spending_by_category(customer=customer, card=card, month=month, scope=scope)
+    context = {
+        "card": card,
+        "form": form,
+        "spending": spending,
+        "chart": spending_chart(spending),
+        "month_param": month_param(month),
+        "account_choice": account_choice,
+        "whole_account": scope == SpendingScope.ACCOUNT,
+    }
+    return render(request, "portal/card_spending.html", context)

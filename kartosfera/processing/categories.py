@@ -1,8 +1,12 @@
-"""Merchant category codes (ISO 18245) in words, for the card history (PL/EN).
+"""Merchant category codes (ISO 18245) in words, for the card history (PL/EN), and their stable keys.
 
 Only the common codes have a name; the ranges the schemes give to airlines, car
 rental and hotels (3000-3999, one code per brand) map to their category; any
 other code is "Other purchases (MCC nnnn)", never a bare number.
+
+Each category also has a key (a slug that never changes with the language or a
+renamed label): the spending chart groups by it and styles its bar by it
+(docs/spending.md); every code without a category has the key ``OTHER``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,31 @@ LEISURE = _("Culture and leisure")
 HOME = _("Home and garden")
 SERVICES = _("Services")
 TRANSFERS = _("Money transfers")
+
+# The categories by key, in a fixed order (a category's colour in the spending chart is its position here).
+CATEGORIES: dict[str, Promise] = {
+    "groceries": GROCERIES,
+    "restaurants": RESTAURANTS,
+    "fuel": FUEL,
+    "cash": CASH,
+    "health": HEALTH,
+    "shopping": SHOPPING,
+    "electronics": ELECTRONICS,
+    "clothing": CLOTHING,
+    "transport": TRANSPORT,
+    "travel": TRAVEL,
+    "lodging": LODGING,
+    "car-rental": CAR_RENTAL,
+    "bills": BILLS,
+    "digital": DIGITAL,
+    "leisure": LEISURE,
+    "home": HOME,
+    "services": SERVICES,
+    "transfers": TRANSFERS,
+}
+# Every code without a category of its own (and a posting without a code), as one line of the spending chart.
+OTHER = "other"
+OTHER_NAME = _("Other purchases")
 
 MCC_CATEGORIES: dict[str, Promise] = {
     "5411": GROCERIES,
@@ -112,11 +141,30 @@ MCC_RANGES: tuple[tuple[int, int, Promise], ...] = (
 )
 
 
-def mcc_category(mcc: str) -> str:
-    """The merchant's category in words, in the active language."""
+_KEY_OF_NAME = {id(name): key for key, name in CATEGORIES.items()}
+
+
+def mcc_category_key(mcc: str) -> str:
+    """The category's stable key (``CATEGORIES``), or ``OTHER`` for a code without one."""
+    label = _label(mcc)
+    return OTHER if label is None else _KEY_OF_NAME[id(label)]
+
+
+def category_name(key: str) -> str:
+    """A category's name by its key, in the active language (``OTHER``: "Other purchases")."""
+    return str(CATEGORIES.get(key, OTHER_NAME))
+
+
+def _label(mcc: str) -> Promise | None:
     label = MCC_CATEGORIES.get(mcc)
     if label is None and mcc.isdigit():
         label = next((name for low, high, name in MCC_RANGES if low <= int(mcc) <= high), None)
+    return label
+
+
+def mcc_category(mcc: str) -> str:
+    """The merchant's category in words, in the active language."""
+    label = _label(mcc)
     if label is not None:
         return str(label)
     return gettext("Other purchases (MCC %(mcc)s)") % {"mcc": mcc}

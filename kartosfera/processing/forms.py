@@ -1,14 +1,17 @@
-"""The card history's filters, shared by the portal and the back office."""
+"""The card history's filters, shared by the portal and the back office, and the spending page's choice."""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, cast
 
 from django import forms
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.processing.models import AuthorizationStatus
 from kartosfera.processing.selectors import HistoryFilters
+from kartosfera.processing.spending import SpendingScope
 
 
 class HistoryFilterForm(forms.Form):
@@ -44,3 +47,52 @@ class StaffHistoryFilterForm(HistoryFilterForm):
         required=False,
         choices=[("", _("Everything")), ("on", _("Only what needs review"))],
     )
+
+
+class SpendingForm(forms.Form):
+    """The spending page's choice (GET): a month of the ones offered, and this card or the whole account."""
+
+    month = forms.ChoiceField(
+        label=_("Month"),
+        required=False,
+        error_messages={
+            "invalid_choice": _(
+                "There is no such month to show: choose the current month or one of the twelve before it. "
+                "The current month is shown."
+            )
+        },
+    )
+    scope = forms.ChoiceField(
+        label=_("Payments of"),
+        required=False,
+        error_messages={"invalid_choice": _("Choose this card or the whole account. This card is shown.")},
+    )
+
+    def __init__(self, data: Any = None, *, months: list[dt.date]) -> None:
+        super().__init__(data)
+        self.months = months
+        month_field = cast(forms.ChoiceField, self.fields["month"])
+        month_field.choices = [(month_param(month), date_format(month, "F Y")) for month in months]
+        scope_field = cast(forms.ChoiceField, self.fields["scope"])
+        # Both are valid for everybody (the page offers the second to the account's owner only); the selector
+        # answers 404 for the whole account of somebody else's.
+        scope_field.choices = [
+            (SpendingScope.CARD, _("This card")),
+            (SpendingScope.ACCOUNT, _("The whole account (all its cards)")),
+        ]
+
+    def chosen(self) -> tuple[dt.date, str]:
+        """The month and scope asked for; the current month and this card for anything missing or invalid."""
+        month, scope = self.months[0], SpendingScope.CARD
+        if not self.is_bound:
+            return month, scope
+        self.is_valid()
+        data = self.cleaned_data
+        by_param = {month_param(m): m for m in self.months}
+        month = by_param.get(data.get("month") or "", month)
+        return month, data.get("scope") or scope
+
+
+def month_param(month: dt.date) -> str:
+    """A month as the page's query names it: ``YYYY-MM``."""
+    return f"{month.year:04d}-{month.month:02d}"

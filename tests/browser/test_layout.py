@@ -232,6 +232,8 @@ PAGES: tuple[Row, ...] = (
         shows=ERROR,
     ),
     row(CARDHOLDER, "credit card's authorizations list", go("/cards/{credit}/history/"), shows="main table"),
+    row(CARDHOLDER, "spending by category", go("/cards/{big}/spending/"), shows="main #spending-chart"),
+    row(CARDHOLDER, "spending, a bad month", go("/cards/{big}/spending/?month=2026-13"), shows=ERROR),
     row(CARDHOLDER, "limits form", go("/cards/{big}/limits/")),
     row(
         CARDHOLDER,
