@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kartosfera.backoffice.actions import CustomerState
 from kartosfera.backoffice.models import CallerVerification, StaffMember
@@ -112,6 +113,8 @@ class CustomerFile:
     audit_trail: list[AuditEvent]
     # The full names of the staff members in ``audit_trail``, by user id (as actor_id stores it).
     staff_names: dict[str, str]
+    # Who at the bank stopped all the customer's payments ("" when the customer did, or none is stopped).
+    payments_stopped_by: str = ""
 
     @property
     def state(self) -> CustomerState:
@@ -157,7 +160,24 @@ def customer_file(*, customer: Customer, scope: BankScope, now: dt.datetime | No
         blik_state(customer),
         trail,
         staff_names_for(trail),
+        payments_stopped_by_name(customer=customer, scope=scope),
     )
+
+
+def payments_stopped_by_name(*, customer: Customer, scope: BankScope) -> str:
+    """The staff member who stopped all the customer's payments, as the scope may name them (one query, or none).
+
+    The stop is the person's, shared by their banks; a staff member of another bank is not named to a bank's
+    staff (they see that the bank group did it, and the reason).
+    """
+    if not customer.payments_stopped or not customer.payments_stopped_by.isdigit():
+        return ""
+    member = StaffMember.objects.filter(user_id=int(customer.payments_stopped_by)).only("full_name", "bank_id").first()
+    if member is None:
+        return ""
+    if not scope.allows(member.bank_id):
+        return str(_("staff of another bank of the group"))
+    return member.full_name
 
 
 @dataclass(frozen=True)
