@@ -19,6 +19,11 @@ class BlikOnOnlyInApp(DomainError):
     code = "blik_on_only_in_app"
 
 
+class BlikPaymentsStopped(DomainError):
+    default_message = gettext_lazy("All your payments are stopped: lift the stop first.")
+    code = "payments_stopped"
+
+
 def _locked_service(customer: Customer) -> BlikService:
     # get_or_create under the row lock: a concurrent first switch finds the row the other created (the unique
     # customer) and waits for its lock.
@@ -77,4 +82,7 @@ def blik_switch_on(*, actor: Actor, customer: Customer, channel: str, detail: st
     """
     if channel != BlikChannel.APP:
         raise BlikOnOnlyInApp()
+    if Customer.objects.filter(pk=customer.pk, payments_stopped_at__isnull=False).exists():
+        # "Stop everything" holds BLIK off until it is lifted (kartosfera/stops; lifting in the app brings it back).
+        raise BlikPaymentsStopped()
     return _switch(actor=actor, customer=customer, enabled=True, channel=channel, detail=detail)

@@ -78,7 +78,9 @@ def customer_stop(*, actor: Actor, customer: Customer, channel: str, reason: str
     if customer.payments_stopped:
         raise PaymentsAlreadyStopped()
     before = _stop_view(customer)
-    blik = BlikService.objects.filter(customer=customer).only("enabled").first()
+    # Locked (the order: the customer, then BLIK's row, as blik_switch_off takes it): a switch-on racing the stop
+    # is either seen here or waits and is switched off.
+    blik = BlikService.objects.select_for_update().filter(customer=customer).first()
     # A customer without a BLIK row has BLIK on (the row's default): switching off creates it.
     blik_was_on = blik is None or blik.enabled
     customer.payments_stopped_at = timezone.now()
