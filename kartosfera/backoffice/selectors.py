@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from kartosfera.backoffice.actions import CustomerState
 from kartosfera.backoffice.models import CallerVerification, StaffMember
@@ -160,24 +159,20 @@ def customer_file(*, customer: Customer, scope: BankScope, now: dt.datetime | No
         blik_state(customer),
         trail,
         staff_names_for(trail),
-        payments_stopped_by_name(customer=customer, scope=scope),
+        payments_stopped_by_name(customer=customer),
     )
 
 
-def payments_stopped_by_name(*, customer: Customer, scope: BankScope) -> str:
-    """The staff member who stopped all the customer's payments, as the scope may name them (one query, or none).
+def payments_stopped_by_name(*, customer: Customer) -> str:
+    """The staff member who stopped all the customer's payments (one query; none when the customer did).
 
-    The stop is the person's, shared by their banks; a staff member of another bank is not named to a bank's
-    staff (they see that the bank group did it, and the reason).
+    The stop is the person's, shared by every bank they are a customer of (like BLIK): its audit rows are the
+    person's too, and name the staff member to each bank's staff as the trail does.
     """
     if not customer.payments_stopped or not customer.payments_stopped_by.isdigit():
         return ""
-    member = StaffMember.objects.filter(user_id=int(customer.payments_stopped_by)).only("full_name", "bank_id").first()
-    if member is None:
-        return ""
-    if not scope.allows(member.bank_id):
-        return str(_("staff of another bank of the group"))
-    return member.full_name
+    name = StaffMember.objects.filter(user_id=int(customer.payments_stopped_by)).values_list("full_name", flat=True)
+    return name.first() or ""
 
 
 @dataclass(frozen=True)
