@@ -36,6 +36,10 @@ def _switch(*, actor: Actor, customer: Customer, enabled: bool, channel: str, de
 
     with transaction.atomic():
         service = _locked_service(customer)
+        # "Stop everything" holds BLIK off until it is lifted (kartosfera/stops; lifting in the app brings it back).
+        # Read under BLIK's row lock, which the stop takes too: a stop committed while this waited is seen here.
+        if enabled and Customer.objects.filter(pk=customer.pk, payments_stopped_at__isnull=False).exists():
+            raise BlikPaymentsStopped()
         if service.enabled == enabled:
             return service  # already so: nothing changes, nothing is sent, nothing is recorded
         service.enabled = enabled
@@ -82,7 +86,4 @@ def blik_switch_on(*, actor: Actor, customer: Customer, channel: str, detail: st
     """
     if channel != BlikChannel.APP:
         raise BlikOnOnlyInApp()
-    if Customer.objects.filter(pk=customer.pk, payments_stopped_at__isnull=False).exists():
-        # "Stop everything" holds BLIK off until it is lifted (kartosfera/stops; lifting in the app brings it back).
-        raise BlikPaymentsStopped()
     return _switch(actor=actor, customer=customer, enabled=True, channel=channel, detail=detail)
