@@ -26,7 +26,7 @@ BLIK_DETAIL_STOP = "stop everything"
 BLIK_DETAIL_LIFT = "stop everything lifted"
 
 # The BLIK channel a stop's change is recorded under: the same place the stop was asked from.
-_BLIK_CHANNEL = {
+_BLIK_CHANNEL: dict[str, str] = {
     StopChannel.PORTAL: BlikChannel.PORTAL,
     StopChannel.APP: BlikChannel.APP,
     StopChannel.BACK_OFFICE: BlikChannel.BACK_OFFICE,
