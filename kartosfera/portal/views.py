@@ -295,6 +295,7 @@ def _setting_link(card: Card) -> dict[str, SettingLink]:
         Setting.THREEDS: SettingLink(reverse("secure3d:index"), _("Open the 3-D Secure settings")),
         Setting.LIMITS: SettingLink(reverse("portal:card_limits", kwargs={"card_id": card.pk}), _("Change the limits")),
         Setting.STATE: SettingLink(manage, _("Manage the card")),
+        Setting.STOP: SettingLink(reverse("stops:index"), _("Lift the stop of all payments")),
     }
 
 

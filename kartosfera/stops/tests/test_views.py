@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -11,11 +13,14 @@ from kartosfera.backoffice.roles import StaffRole
 from kartosfera.blik.selectors import blik_state
 from kartosfera.cards.operations_services import card_activate
 from kartosfera.core.audit import Actor
+from kartosfera.core.demo.identifiers import make_pan
 from kartosfera.core.models import ActorType, AuditEvent
-from kartosfera.customers.models import Customer, StopChannel
+from kartosfera.customers.models import BankMembership, Customer, StopChannel
 from kartosfera.devices.tests.app_client import AppClient
 from kartosfera.devices.tests.helpers import device_for
 from kartosfera.notifications.backends import locmem
+from kartosfera.processing.models import Channel
+from kartosfera.processing.tests.helpers import CardFixture, decide
 from kartosfera.profile.tests.conftest import ANNAS_PHONE, anna, bob, staff_client
 from kartosfera.sca.models import SmsChallenge
 from kartosfera.sca.tests.helpers import challenge_from, code_sent_to, wrong
@@ -137,12 +142,9 @@ def test_wrong_method_is_refused(anna):
     assert anna.put(PAGE).status_code == 405
 
 
-def test_the_banner_costs_no_query(anna, cardholder, card, django_assert_num_queries):
+def test_the_banner_costs_no_query(anna, cardholder, card):
     card_list = reverse("portal:card_list")
     anna.get(card_list)
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as before:
         anna.get(card_list)
     customer_stop(actor=BANK, customer=cardholder.customer, channel=StopChannel.PORTAL)
@@ -225,8 +227,6 @@ def test_staff_see_the_stop_on_the_customer_page_with_when_how_who_and_why(staff
 def test_the_stop_is_the_persons_and_shows_to_the_staff_of_each_of_their_banks(cardholder):
     bank_a = factories.bank_factory()
     bank_b = factories.bank_factory("BANKB")
-    from kartosfera.customers.models import BankMembership
-
     for bank in (bank_a, bank_b):
         BankMembership.objects.get_or_create(
             customer=cardholder.customer, bank=bank, defaults={"customer_number": f"{bank.code}-1"}
@@ -256,3 +256,15 @@ def test_staff_of_a_bank_the_customer_is_not_with_cannot_see_the_customer(cardho
     response = staff_testing.staff_client(outsider).get(reverse("backoffice:customer", args=[cardholder.customer.pk]))
 
     assert response.status_code == 404
+
+
+def test_a_payment_declined_for_the_stop_links_to_the_stop_in_the_cards_history(anna, cardholder):
+    pan = make_pan("400000", 777_001)
+    card = card_activate(actor=BANK, card=factories.card_factory(customer=cardholder.customer, pan=pan))
+    customer_stop(actor=BANK, customer=cardholder.customer, channel=StopChannel.PORTAL)
+    decline = decide(CardFixture(card=card, pan=pan), channel=Channel.POS_CHIP).authorization
+    assert decline.decline_reason == "customer_stopped"
+
+    page = anna.get(reverse("portal:card_history", args=[card.pk])).content.decode()
+
+    assert f'href="{PAGE}"' in page
