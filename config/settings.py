@@ -187,6 +187,7 @@ INSTALLED_APPS = [
     "kartosfera.acs",
     "kartosfera.statements",
     "kartosfera.blik",
+    "kartosfera.stops",
     "kartosfera.backoffice",
     "kartosfera.help",
     "django_otp",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("settings/", include("kartosfera.profile.urls")),
     path("3d-secure/", include("kartosfera.secure3d.urls")),
     path("blik/", include("kartosfera.blik.urls")),
+    path("stop/", include("kartosfera.stops.urls")),
     path("bs-pay/", include("kartosfera.devices.urls")),
     path("acs/", include("kartosfera.acs.urls")),
     path("backoffice/", include("kartosfera.backoffice.urls")),

@@ -5,6 +5,7 @@ docs/3d-secure.md, "The ACS". transStatusReason codes are EMV 3DS 2.2's (researc
 1. ``card_unknown``: no card of ours has the number → N 08 (no card record).
 2. ``card_unusable``: expired → N 05; not activated or blocked by the holder → N 12; blocked by the bank or
    cancelled → R 12; lost → R 11; stolen → R 10 (cards/usability.py, the one "can this card pay now" answer).
+   ``customer_stopped``: the holder stopped every payment (docs/stop-everything.md) → N 12, as a holder's block.
 3. ``not_payment``: a non-payment authentication (messageCategory 02) → N 20; ``not_browser``: the app and 3RI
    channels are not supported yet → N 03 / N 21.
 4. ``internet_locked``: internet payments locked after wrong 3DS PINs or codes (secure3d) → N 19.
@@ -89,6 +90,8 @@ class Context:
     purchase: Purchase
     now: dt.datetime
     profile: ThreeDSProfile | None = None
+    # The card's customer stopped every payment (kartosfera/stops): read with the card.
+    customer_stopped: bool = False
 
 
 def card_unknown(ctx: Context) -> Outcome | None:
@@ -104,6 +107,13 @@ def card_unusable(ctx: Context) -> Outcome | None:
         return None
     status, reason = UNUSABLE_ANSWERS[why]
     return Outcome(status, reason, why)
+
+
+def customer_stopped(ctx: Context) -> Outcome | None:
+    """A stopped customer's payment is not authenticated (N 12, not permitted: the holder may lift the stop)."""
+    if ctx.customer_stopped:
+        return Outcome(TransStatus.NOT_AUTHENTICATED, Reason.NOT_PERMITTED, "customer_stopped")
+    return None
 
 
 def not_payment(ctx: Context) -> Outcome | None:
@@ -195,6 +205,7 @@ def challenge(ctx: Context) -> Outcome:
 RULES: tuple[Callable[[Context], Outcome | None], ...] = (
     card_unknown,
     card_unusable,
+    customer_stopped,
     not_payment,
     not_browser,
     internet_locked,

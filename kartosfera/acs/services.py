@@ -76,7 +76,7 @@ def _fingerprint(areq: AReq) -> str:
 
 
 def _card_of(pan: str, card_expiry: str | None) -> Card | None:
-    found = Card.objects.select_related("product", "account").filter(pan_fingerprint=pan_fingerprint(pan))
+    found = Card.objects.select_related("product", "account", "customer").filter(pan_fingerprint=pan_fingerprint(pan))
     # cardExpiryDate (YYMM) is optional in the AReq; when given, it must be the card's.
     cards = [card for card in found if not card_expiry or f"{card.expiry:%y%m}" == card_expiry]
     # A renewed card keeps its number: the newest expiry is the card in use.
@@ -175,7 +175,11 @@ def _areq_decide(actor: Actor, areq: AReq, fingerprint: str, challenge_url: str,
         acquirer_merchant_id=f["acquirerMerchantID"],
         challenge_indicator=f.get("threeDSRequestorChallengeInd") or "01",
     )
-    outcome = decision.decide(decision.Context(card=card, purchase=purchase, now=now, profile=profile))
+    # The customer is read with the card (_card_of): no query of its own.
+    stopped = card is not None and card.customer.payments_stopped
+    outcome = decision.decide(
+        decision.Context(card=card, purchase=purchase, now=now, profile=profile, customer_stopped=stopped)
+    )
     record = AuthenticationRecord(
         three_ds_server_trans_id=areq.three_ds_server_trans_id,
         acs_trans_id=uuid.uuid4(),

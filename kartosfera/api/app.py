@@ -36,6 +36,7 @@ from kartosfera.cards.stepup_operations import (
     limits_change_payload,
 )
 from kartosfera.customers.identity import mask_phone
+from kartosfera.customers.models import StopChannel
 from kartosfera.devices import signatures
 from kartosfera.devices.models import AppDevice
 from kartosfera.devices.services import DeviceAuthFailure, device_activate, device_actor, device_request_authenticate
@@ -51,6 +52,8 @@ from kartosfera.sca.stepup import (
     stepup_request,
     stepup_verify,
 )
+from kartosfera.stops.services import customer_stop_lift_check
+from kartosfera.stops.stepup_operations import STOP_SET, stop_payload
 from kartosfera.tokens.models import Token
 from kartosfera.tokens.selectors import token_get_for_customer, token_list_for_card
 from kartosfera.tokens.services import token_suspend
@@ -428,6 +431,34 @@ def card_mobile_payments(request: HttpRequest, card_id: int, payload: MobilePaym
         operation=CARD_MOBILE_PAYMENTS_SET,
         payload={"enabled": payload.enabled},
         card=_card(request, card_id),
+    )
+
+
+class StopIn(Schema):
+    stopped: bool = Field(..., description="true: stop every card, token and BLIK payment at once; false: lift.")
+
+
+class StopOut(Schema):
+    stopped: bool = Field(..., description="Whether all the holder's payments are stopped.")
+    since: dt.datetime | None = Field(None, description="Since when; null when not stopped.")
+
+
+@api.get("/stop", response={200: StopOut, **_ERRORS})
+def stop_get(request: HttpRequest) -> dict[str, Any]:
+    """Whether all the holder's payments are stopped ("stop everything", docs/stop-everything.md)."""
+    customer = _device(request).customer
+    return {"stopped": customer.payments_stopped, "since": customer.payments_stopped_at}
+
+
+@api.post("/stop", response=_OPERATION)
+def stop_set(request: HttpRequest, payload: StopIn) -> Status:
+    """Stop all payments at once (200), or lift the stop (SMS code, 202; BLIK comes back if the stop switched it
+    off, as BLIK is switched on only here)."""
+    device = _device(request)
+    if not payload.stopped:
+        customer_stop_lift_check(customer=device.customer)
+    return _ask(
+        request, operation=STOP_SET, payload=stop_payload(stopped=payload.stopped, channel=StopChannel.APP), card=None
     )
 
 

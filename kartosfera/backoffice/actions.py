@@ -214,6 +214,32 @@ def _blik_switch_off(ctx: ActionContext, data: dict[str, Any]) -> Outcome:
     return Outcome(_("BLIK switched off: the customer can switch it on again only in the BS Pay app."))
 
 
+def _payments_stop(ctx: ActionContext, data: dict[str, Any]) -> Outcome:
+    from kartosfera.customers.models import StopChannel
+    from kartosfera.stops.services import customer_stop
+
+    customer_stop(actor=ctx.actor, customer=ctx.customer, channel=StopChannel.BACK_OFFICE, reason=ctx.reason)
+    return Outcome(
+        _(
+            "All the customer's payments are stopped: cards, phone wallets and BLIK. The customer lifts the stop "
+            "with an SMS code, or at a branch with an identity document."
+        )
+    )
+
+
+def _payments_stop_lift(ctx: ActionContext, data: dict[str, Any]) -> Outcome:
+    from kartosfera.customers.models import StopChannel
+    from kartosfera.stops.services import customer_stop_lift
+
+    customer_stop_lift(actor=ctx.actor, customer=ctx.customer, channel=StopChannel.BACK_OFFICE, reason=ctx.reason)
+    return Outcome(
+        _(
+            "The stop is lifted: the cards and phone wallets pay again. BLIK stays off until the customer switches "
+            "it on in the BS Pay app."
+        )
+    )
+
+
 def _device_block(ctx: ActionContext, data: dict[str, Any]) -> Outcome:
     # Reached through the customer: another customer's device is simply not found.
     device = AppDevice.objects.filter(customer=ctx.customer, public_id=data["device"]).first()
@@ -345,6 +371,25 @@ _ACTIONS = (
         done=pgettext_lazy("audit action", "BLIK switched off in the back office"),
         offered_for_customer=lambda s: s.blik_enabled,
         dangerous=True,
+    ),
+    StaffAction(
+        "payments_stop",
+        P.PAYMENTS_STOP,
+        gettext_lazy("Stop all payments (cards, phone wallets, BLIK)"),
+        gettext_lazy("Stop all payments"),
+        _payments_stop,
+        done=pgettext_lazy("audit action", "All payments stopped in the back office"),
+        offered_for_customer=lambda s: not s.customer.payments_stopped,
+        dangerous=True,
+    ),
+    StaffAction(
+        "payments_stop_lift",
+        P.PAYMENTS_STOP_LIFT,
+        gettext_lazy("Lift the stop of all payments (identity document)"),
+        gettext_lazy("Lift the stop"),
+        _payments_stop_lift,
+        done=pgettext_lazy("audit action", "Stop of all payments lifted in the back office"),
+        offered_for_customer=lambda s: s.customer.payments_stopped,
     ),
     StaffAction(
         "phone_on_file_change",

@@ -61,6 +61,8 @@ class StaffPermission(models.TextChoices):
     THREEDS_UNLOCK = "threeds_unlock", _("Unblock internet (3-D Secure) payments")
     WRONG_PIN_RESET = "wrong_pin_reset", _("Reset the wrong-PIN counter")
     BLIK_SWITCH_OFF = "blik_switch_off", _("Switch a customer's BLIK off")
+    PAYMENTS_STOP = "payments_stop", _("Stop all of a customer's payments (cards, tokens, BLIK)")
+    PAYMENTS_STOP_LIFT = "payments_stop_lift", _("Lift a customer's stop of all payments")
     DEVICE_BLOCK = "device_block", _("Block a BS Pay device")
     TOKEN_SUSPEND = "token_suspend", _("Suspend a card's token in a phone wallet")
     STAFF_ACTIVITY_VIEW = "staff_activity_view", _("See all staff actions")
@@ -83,11 +85,15 @@ _CALL_CENTRE = frozenset(
         P.THREEDS_UNLOCK,
         P.WRONG_PIN_RESET,
         P.BLIK_SWITCH_OFF,
+        P.PAYMENTS_STOP,
         P.DEVICE_BLOCK,
         P.TOKEN_SUSPEND,
     }
 )
-_IN_PERSON = frozenset({P.PHONE_ON_FILE_CHANGE, P.PORTAL_PHONE_CHANGE, P.NONRESIDENT_ID_ASSIGN})
+# Lifting a customer's stop of all payments gives every payment back: a caller who only knows the customer's
+# data could be the fraudster the stop is against, so the bank lifts it only in person (the holder lifts it
+# with an SMS code; this is for one who lost the phone). docs/stop-everything.md.
+_IN_PERSON = frozenset({P.PHONE_ON_FILE_CHANGE, P.PORTAL_PHONE_CHANGE, P.NONRESIDENT_ID_ASSIGN, P.PAYMENTS_STOP_LIFT})
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     StaffRole.AGENT: _CALL_CENTRE,

@@ -112,6 +112,8 @@ class CustomerFile:
     audit_trail: list[AuditEvent]
     # The full names of the staff members in ``audit_trail``, by user id (as actor_id stores it).
     staff_names: dict[str, str]
+    # Who at the bank stopped all the customer's payments ("" when the customer did, or none is stopped).
+    payments_stopped_by: str = ""
 
     @property
     def state(self) -> CustomerState:
@@ -157,7 +159,20 @@ def customer_file(*, customer: Customer, scope: BankScope, now: dt.datetime | No
         blik_state(customer),
         trail,
         staff_names_for(trail),
+        payments_stopped_by_name(customer=customer),
     )
+
+
+def payments_stopped_by_name(*, customer: Customer) -> str:
+    """The staff member who stopped all the customer's payments (one query; none when the customer did).
+
+    The stop is the person's, shared by every bank they are a customer of (like BLIK): its audit rows are the
+    person's too, and name the staff member to each bank's staff as the trail does.
+    """
+    if not customer.payments_stopped or not customer.payments_stopped_by.isdigit():
+        return ""
+    name = StaffMember.objects.filter(user_id=int(customer.payments_stopped_by)).values_list("full_name", flat=True)
+    return name.first() or ""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,11 @@ class BlikOnOnlyInApp(DomainError):
     code = "blik_on_only_in_app"
 
 
+class BlikPaymentsStopped(DomainError):
+    default_message = gettext_lazy("All your payments are stopped: lift the stop first.")
+    code = "payments_stopped"
+
+
 def _locked_service(customer: Customer) -> BlikService:
     # get_or_create under the row lock: a concurrent first switch finds the row the other created (the unique
     # customer) and waits for its lock.
@@ -31,6 +36,10 @@ def _switch(*, actor: Actor, customer: Customer, enabled: bool, channel: str, de
 
     with transaction.atomic():
         service = _locked_service(customer)
+        # "Stop everything" holds BLIK off until it is lifted (kartosfera/stops; lifting in the app brings it back).
+        # Read under BLIK's row lock, which the stop takes too: a stop committed while this waited is seen here.
+        if enabled and Customer.objects.filter(pk=customer.pk, payments_stopped_at__isnull=False).exists():
+            raise BlikPaymentsStopped()
         if service.enabled == enabled:
             return service  # already so: nothing changes, nothing is sent, nothing is recorded
         service.enabled = enabled

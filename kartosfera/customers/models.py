@@ -10,6 +10,14 @@ class Residency(models.TextChoices):
     NON_RESIDENT = "non_resident", _("Non-resident")
 
 
+class StopChannel(models.TextChoices):
+    """Where "stop everything" was switched on (docs/stop-everything.md)."""
+
+    PORTAL = "portal", _("by the customer in the portal")
+    APP = "app", _("by the customer in the BS Pay app")
+    BACK_OFFICE = "backoffice", _("by the bank")
+
+
 class Customer(models.Model):
     """A person the bank issues cards to, as the bank's systems provision them.
 
@@ -32,6 +40,18 @@ class Customer(models.Model):
     # CBPR2 (Regulation (EU) 2021/1230 Art. 4(5)): the payer may opt out of the message about the
     # currency conversion charge of card payments in another EEA currency (processing/cbpr2.py).
     conversion_charge_sms = models.BooleanField(_("text message about currency conversion charges"), default=True)
+    # "Stop everything" (kartosfera/stops, docs/stop-everything.md): while set, every card, token and BLIK
+    # payment of the person is stopped. Kept on the person's row because the card core already joins it into
+    # the decision's one read and every portal page already loads it (the banner costs no query).
+    payments_stopped_at = models.DateTimeField(_("all payments stopped at"), null=True, blank=True)
+    payments_stop_channel = models.CharField(
+        _("all payments stopped"), max_length=12, choices=StopChannel.choices, blank=True
+    )
+    # The staff member's user id when the bank stopped them ("" for the customer): the name is looked up for staff.
+    payments_stopped_by = models.CharField(max_length=64, blank=True)
+    payments_stop_reason = models.CharField(_("reason"), max_length=200, blank=True)
+    # Whether the stop itself switched BLIK off (a lift in the app switches exactly that back on).
+    payments_stop_blik_off = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -52,6 +72,11 @@ class Customer(models.Model):
                 condition=Q(phone_on_file__isnull=True) | Q(phone_on_file__regex=r"^\+[1-9][0-9]{6,14}$"),
                 name="customer_phone_e164",
             ),
+            models.CheckConstraint(
+                condition=Q(payments_stopped_at__isnull=True, payments_stop_channel="")
+                | Q(payments_stopped_at__isnull=False, payments_stop_channel__in=StopChannel.values),
+                name="customer_payments_stop_complete",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -60,6 +85,10 @@ class Customer(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def payments_stopped(self) -> bool:
+        return self.payments_stopped_at is not None
 
 
 # The person's data a bank reports and reads back as its own (BankMembership.reported).

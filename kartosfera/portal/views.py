@@ -308,6 +308,7 @@ def _setting_link(card: Card) -> dict[str, SettingLink]:
         Setting.CONTROLS: SettingLink(
             reverse("portal:card_controls", kwargs={"card_id": card.pk}), _("Open the card's controls")
         ),
+        Setting.STOP: SettingLink(reverse("stops:index"), _("Lift the stop of all payments")),
     }
 
 

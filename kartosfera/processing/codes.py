@@ -42,6 +42,8 @@ class Reason:
     CARD_LOST = "card_lost"
     CARD_STOLEN = "card_stolen"
     CARD_CANCELLED = "card_cancelled"
+    # The customer stopped every payment of every card ("stop everything", docs/stop-everything.md).
+    CUSTOMER_STOPPED = "customer_stopped"
     PIN_REQUIRED = "pin_required"
     PIN_UNVERIFIABLE = "pin_unverifiable"
     PIN_TRIES_EXCEEDED = "pin_tries_exceeded"
@@ -84,6 +86,7 @@ class Setting:
     STATE = "state"
     # The card's controls page: the finer switches, merchant categories, countries and count limits.
     CONTROLS = "controls"
+    STOP = "stop"
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,16 @@ _ROWS = (
     Code(Reason.CARD_LOST, "41", "41", "03", _("The card is cancelled as lost.")),
     Code(Reason.CARD_STOLEN, "43", "43", "03", _("The card is cancelled as stolen.")),
     Code(Reason.CARD_CANCELLED, "46", "46", "03", _("The card is cancelled.")),
+    # A holder's freeze of everything (research, "Recommended choices": holder freezes): Visa 9G (blocked by the
+    # cardholder), Mastercard 57, advice 02 (not now: the holder may lift it).
+    Code(
+        Reason.CUSTOMER_STOPPED,
+        "9G",
+        "57",
+        "02",
+        _("The cardholder has stopped all payments."),
+        setting=Setting.STOP,
+    ),
     Code(Reason.PIN_REQUIRED, "70", "55", "01", _("This payment needs the card's PIN."), chosen=True),
     Code(
         Reason.PIN_UNVERIFIABLE,

@@ -1,7 +1,7 @@
 """The decision pipeline: an ordered tuple of small named checks (docs/processing.md, "Pipeline").
 
 Each check takes the context and returns a ``Decline`` or None (go on). The
-order is the issue's: card known → expiry → state → PIN → channel switches →
+order is the issue's: card known → expiry → state → the customer's stop of everything → PIN → channel switches →
 contactless without PIN (PSD2 art. 11) → wallet → e-commerce (3-D Secure lock,
 our ACS's authentication value or a PSD2 exemption) → daily limits → funds → approve. The PSD2 counters'
 rules are in exemptions.py; the checks leave the card's new values on the
@@ -133,6 +133,8 @@ class Context:
     counts: dict[str, int] = field(default_factory=dict)
     # The EUR/PLN reference rate for the PSD2 ceilings: read with the card (services.py) or when first needed.
     reference_rate: ReferenceRate | None = None
+    # The customer stopped every payment ("stop everything"): read with the card (processing/rows.py).
+    customer_stopped: bool = False
 
     def card_updates_for(self, *, approved: bool) -> dict[str, object]:
         """The card row's new values after the decision: ``card_updates``, plus the PSD2 counter of an approval."""
@@ -198,6 +200,13 @@ _STATE_REASONS = {
 def check_state(ctx: Context) -> Decline | None:
     blocked_by = ctx.usability.blocked_by
     return Decline(_STATE_REASONS[blocked_by]) if blocked_by is not None else None
+
+
+def check_customer_stop(ctx: Context) -> Decline | None:
+    """Every payment of every card of a customer who stopped everything is declined, a wallet's token too
+    (it pays through the card): before the PIN, so a wrong PIN typed meanwhile does not count (docs/stop-everything.md).
+    """
+    return Decline(Reason.CUSTOMER_STOPPED) if ctx.customer_stopped else None
 
 
 def check_pin(ctx: Context) -> Decline | None:
@@ -514,6 +523,7 @@ def check_funds(ctx: Context) -> Decline | None:
 CHECKS: tuple[Check, ...] = (
     check_expiry,
     check_state,
+    check_customer_stop,
     check_pin,
     check_contactless,
     check_atm,
@@ -536,7 +546,13 @@ CHECKS: tuple[Check, ...] = (
 # An incremental authorization (hotel, fuel, car rental) adds to an approved one: the card must still be
 # usable and the extra amount fit the limits and funds; the PIN, the channel and 3-D Secure were settled
 # by the original.
-INCREMENT_CHECKS: tuple[Check, ...] = (check_expiry, check_state, check_daily_limits, check_funds)
+INCREMENT_CHECKS: tuple[Check, ...] = (
+    check_expiry,
+    check_state,
+    check_customer_stop,
+    check_daily_limits,
+    check_funds,
+)
 
 
 def run_pipeline(ctx: Context, checks: tuple[Check, ...] = CHECKS) -> tuple[Decline | None, str]:

@@ -14,6 +14,7 @@ from django.db import connection
 from kartosfera.accounts.models import Account
 from kartosfera.cards.models import Card, CardProduct
 from kartosfera.core.statements import Statement, quote, select_list
+from kartosfera.customers.models import Customer
 from kartosfera.processing.conversion import eur_pln_rate_statement
 from kartosfera.processing.models import Authorization, DailySpend, SpendGroup, spend_groups
 from kartosfera.processing.pipeline import AuthorizationRequest, Context
@@ -22,7 +23,8 @@ from kartosfera.processing.pipeline import AuthorizationRequest, Context
 def decision_reads(
     request: AuthorizationRequest, card_fp: str, local_date: dt.date, now: dt.datetime
 ) -> tuple[Statement, ...]:
-    """The decision's reads, sent in one round trip: the card with its product and account (locked), the
+    """The decision's reads, sent in one round trip: the card with its product and account (locked) and its
+    customer's stop of everything, the
     processor id's earlier authorization (a retry), today's counters of the channel's limits, and the EUR/PLN
     reference rate of the PSD2 ceilings (conversion.py).
 
@@ -31,14 +33,20 @@ def decision_reads(
     READ COMMITTED), so they see what a transaction that held the lock before committed: a retry finds
     the first request's row and the counters include its amount.
     """
-    card_table, product_table, account_table = (quote(model._meta.db_table) for model in (Card, CardProduct, Account))
+    card_table, product_table, account_table, customer_table = (
+        quote(model._meta.db_table) for model in (Card, CardProduct, Account, Customer)
+    )
     lock = " FOR UPDATE OF c, a" if connection.features.has_select_for_update_of else ""
     groups = spend_groups(request.channel)
     return (
         Statement(
-            f"SELECT {select_list(Card, 'c')}, {select_list(CardProduct, 'p')}, {select_list(Account, 'a')} "
+            f"SELECT {select_list(Card, 'c')}, {select_list(CardProduct, 'p')}, {select_list(Account, 'a')}, "
+            # The customer's "stop everything" (one column, not locked: the stop's service locks the customer's
+            # row, never the card's; a payment decided while a stop commits is decided as before it).
+            f"u.{quote('payments_stopped_at')} "
             f"FROM {card_table} c JOIN {product_table} p ON p.id = c.product_id "
             f"JOIN {account_table} a ON a.id = c.account_id "
+            f"JOIN {customer_table} u ON u.id = c.customer_id "
             f"WHERE c.pan_fingerprint = %s AND c.expiry = %s{lock}",
             (card_fp, request.expiry),
         ),

@@ -248,7 +248,9 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | Non
     product_end = card_end + column_count(CardProduct)
     card = row_to_instance(Card, row[:card_end])
     card.product = row_to_instance(CardProduct, row[card_end:product_end])
-    account = row_to_instance(Account, row[product_end:])
+    account_end = product_end + column_count(Account)
+    account = row_to_instance(Account, row[product_end:account_end])
+    customer_stopped = row[account_end] is not None
     billing = billing_of(request, account.currency, now=now)
     billing_minor = billing.minor
     brand = card.product.brand
@@ -267,6 +269,7 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | Non
         counts={group: count for group, _amount, count in spent_rows},
         spent_read=True,
         reference_rate=eur_pln_reference_rate_of(rate_rows),
+        customer_stopped=customer_stopped,
     )
     started = time.perf_counter_ns()
     decline, decided_by = run_pipeline(ctx)

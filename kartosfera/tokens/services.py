@@ -38,9 +38,12 @@ REASON_MAX_LENGTH = 200
 # lifting the weaker one never resumes it: the bank's over everything; the holder's over the wallet's
 # and the card's (a holder who suspended a token while the card was blocked keeps it suspended after
 # the unblock); the card's block over mobile payments being off. A device's block goes below the holder's.
+# "Stop everything" goes between the holder's own suspension (which outlives the stop) and the device's block
+# (lifting the stop checks the device, the card and mobile payments itself: ``customer_tokens_resume``).
 SUSPENSION_PRECEDENCE: dict[str, int] = {
     SuspendedBy.BANK: 50,
     SuspendedBy.HOLDER: 40,
+    SuspendedBy.CUSTOMER_STOP: 37,
     SuspendedBy.DEVICE_BLOCK: 35,
     SuspendedBy.WALLET: 30,
     SuspendedBy.CARD_BLOCK: 20,
@@ -212,9 +215,12 @@ def token_resume_check(*, actor: Actor, token: Token) -> None:
 
 def _require_card_allows_tokens(card: Card) -> None:
     from kartosfera.cards.states import CardStatus
+    from kartosfera.customers.models import Customer
 
     if card.status != CardStatus.ACTIVE or card.is_expired():
         raise InvalidTransition(_("The card cannot be used now, so neither can its tokens."), code="card_not_usable")
+    if Customer.objects.filter(pk=card.customer_id, payments_stopped_at__isnull=False).exists():
+        raise InvalidTransition(_("All your payments are stopped: lift the stop first."), code="payments_stopped")
     if not card.mobile_payments_enabled:
         raise InvalidTransition(
             _("Mobile payments are switched off for this card: switch them on first."), code="mobile_payments_off"
@@ -351,6 +357,79 @@ def device_tokens_resume(*, actor: Actor, device: AppDevice) -> int:
             to_status=TokenStatus.ACTIVE,
             command=TokenCommand.RESUME,
             extra={"resumed_with": SuspendedBy.DEVICE_BLOCK},
+        )
+        resumed += 1
+    return resumed
+
+
+# --- "Stop everything" (kartosfera/stops, under the customer's lock) -----------------------------
+
+
+def _customer_tokens(customer_id: int, **filters: Any) -> list[Token]:
+    # The tokens' rows only (of=self), in id order, as the device's cascade locks them: no deadlock with it.
+    return list(
+        Token.objects.select_for_update(of=("self",))
+        .select_related("card", "app_device")
+        .filter(card__customer_id=customer_id, **filters)
+        .order_by("pk")
+    )
+
+
+def customer_tokens_suspend(*, actor: Actor, customer_id: int) -> int:
+    """Suspend every active token of every card of a customer who stops everything; returns how many.
+
+    A token already suspended for a weaker cause (the card's, the wallet's, the device's) is kept suspended for
+    the stop, so that lifting that cause while the stop holds does not resume it; the holder's and the bank's
+    own suspensions stay theirs (lifting the stop does not resume them).
+    """
+    changed = 0
+    for token in _customer_tokens(customer_id, status__in=[TokenStatus.ACTIVE, TokenStatus.SUSPENDED]):
+        if token.status == TokenStatus.ACTIVE:
+            token_transition(
+                actor=actor,
+                token=token,
+                to_status=TokenStatus.SUSPENDED,
+                suspended_by=SuspendedBy.CUSTOMER_STOP,
+                command=TokenCommand.SUSPEND,
+            )
+            changed += 1
+        elif SUSPENSION_PRECEDENCE[SuspendedBy.CUSTOMER_STOP] > SUSPENSION_PRECEDENCE.get(token.suspended_by, 0):
+            _recause(actor=actor, token=token, cause=SuspendedBy.CUSTOMER_STOP)
+    return changed
+
+
+def _cause_still_holding(token: Token) -> str:
+    """The cause that keeps a token suspended once the stop is lifted ("" none): its card's, then its device's."""
+    from kartosfera.cards.states import CardStatus
+    from kartosfera.devices.models import DeviceState
+
+    if token.card.status != CardStatus.ACTIVE:
+        return SuspendedBy.CARD_BLOCK
+    if not token.card.mobile_payments_enabled:
+        return SuspendedBy.MOBILE_PAYMENTS_OFF
+    if token.app_device is not None and token.app_device.state != DeviceState.ACTIVE:
+        return SuspendedBy.DEVICE_BLOCK
+    return ""
+
+
+def customer_tokens_resume(*, actor: Actor, customer_id: int) -> int:
+    """Resume exactly the tokens the stop suspended (its lift); returns how many became active.
+
+    A token whose card is blocked or has mobile payments off, or whose BS Pay device is blocked, stays
+    suspended, now for that cause, and comes back with it.
+    """
+    resumed = 0
+    for token in _customer_tokens(customer_id, status=TokenStatus.SUSPENDED, suspended_by=SuspendedBy.CUSTOMER_STOP):
+        still_held_by = _cause_still_holding(token)
+        if still_held_by:
+            _recause(actor=actor, token=token, cause=still_held_by)
+            continue
+        token_transition(
+            actor=actor,
+            token=token,
+            to_status=TokenStatus.ACTIVE,
+            command=TokenCommand.RESUME,
+            extra={"resumed_with": SuspendedBy.CUSTOMER_STOP},
         )
         resumed += 1
     return resumed
@@ -495,11 +574,16 @@ def token_provider_event(*, actor: Actor, token: Token, event: str) -> Token:
         if token.provisioning_decision not in {ProvisioningDecision.APPROVED, ProvisioningDecision.VERIFIED}:
             # The holder has not given the SMS code (yet): the wallet must not have activated it.
             raise InvalidTransition(_("The token has not been approved."), code="token_not_approved")
+        from kartosfera.customers.models import Customer
+
         cause = ""
         if card.status != CardStatus.ACTIVE:
             cause = SuspendedBy.CARD_BLOCK
         elif not card.mobile_payments_enabled:
             cause = SuspendedBy.MOBILE_PAYMENTS_OFF
+        elif Customer.objects.filter(pk=card.customer_id, payments_stopped_at__isnull=False).exists():
+            # Provisioned while the holder stops everything: it waits, suspended, for the stop's lift.
+            cause = SuspendedBy.CUSTOMER_STOP
         token = token_transition(actor=actor, token=token, to_status=TokenStatus.ACTIVE)
         if card.status == CardStatus.CANCELLED:
             return token_transition(

@@ -46,6 +46,7 @@ class SuspendedBy(models.TextChoices):
     CARD_BLOCK = "card_block", _("The card's block")
     MOBILE_PAYMENTS_OFF = "mobile_payments_off", _("Mobile payments switched off")
     DEVICE_BLOCK = "device_block", _("The BS Pay device's block")
+    CUSTOMER_STOP = "customer_stop", _("All payments stopped")
 
 
 # The causes that the card's own state imposes on its tokens: the cascades set and lift them,

@@ -158,12 +158,14 @@ def test_keyboard_only_reaches_the_skip_link_and_signs_in_with_enter(
     check_page()
 
     # Tabbing on from the top of the list reaches the security history (in the
-    # page header, under the previous sign-in), then the first card's link.
+    # page header, under the previous sign-in), the way to stop all payments, then the first card's link.
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Przejdź do treści strony")).to_be_focused()
     page.keyboard.press("Enter")
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Historia bezpieczeństwa")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator("#stop-link")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.locator(".card-tile__link").first).to_be_focused()
     page.keyboard.press("Enter")

@@ -305,6 +305,9 @@ PAGES: tuple[Row, ...] = (
     row(
         CARDHOLDER, "a statement", go("/cards/{statement_card}/statements/{statement}/"), shows="main .statement-lines"
     ),
+    row(CARDHOLDER, "stop all payments", go("/stop/"), shows="#stop-now"),
+    row(CARDHOLDER, "all payments stopped", submit('main form[action="/stop/"]'), shows="#stop-lift"),
+    row(CARDHOLDER, "my cards while all payments are stopped", go("/cards/"), shows="#stop-banner"),
     row(CARDHOLDER, "somebody else's card", go("/cards/999999999/")),
     # --- Bank staff: the supervisor (most action forms) and the read-only auditor.
     row(SUPERVISOR, "customer search", go("/backoffice/")),
@@ -352,6 +355,16 @@ PAGES: tuple[Row, ...] = (
         "staff activity, filter error",
         go("/backoffice/activity/?date_from=2026-05-02&date_to=2026-05-01"),
         shows=ERROR,
+    ),
+    row(SUPERVISOR, "customer, before stopping all payments", go("/backoffice/customers/{customer}/")),
+    row(
+        SUPERVISOR,
+        "customer whose payments are all stopped",
+        submit(
+            'main form[action="/backoffice/customers/{customer}/actions/payments_stop/"]',
+            reason="Klientka zgubiła telefon i portfel",
+        ),
+        shows="#payments-stop",
     ),
     row(
         AUDITOR, "customer search (auditor)", go("/backoffice/?q=Konstantynopolita%C5%84czykiewicz"), shows="main table"

@@ -65,7 +65,13 @@ CANCEL_REASON = STAFF_CANCEL_REASONS[0]
 # supervisor reviews flagged payments and corrects a statement; the auditor only reads.
 _OVERSIGHT = {P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW, P.AUTHORIZATION_REVIEW, P.STATEMENT_CORRECT}
 EXPECTED_REFUSED = {
-    "agent": {P.PHONE_ON_FILE_CHANGE, P.PORTAL_PHONE_CHANGE, P.NONRESIDENT_ID_ASSIGN, *_OVERSIGHT},
+    "agent": {
+        P.PHONE_ON_FILE_CHANGE,
+        P.PORTAL_PHONE_CHANGE,
+        P.NONRESIDENT_ID_ASSIGN,
+        P.PAYMENTS_STOP_LIFT,
+        *_OVERSIGHT,
+    },
     "branch": _OVERSIGHT,
     "supervisor": set(),
     "auditor": set(P) - {P.CUSTOMER_VIEW, P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW},
@@ -114,6 +120,14 @@ def _scenario(action: str, cardholder, debit_product, banks: list[Bank] | None =
         return Scenario(customer, None, {}, lambda: not User.objects.get(pk=user.pk).is_access_blocked)
     if action == "blik_switch_off":
         return Scenario(customer, None, {}, lambda: not blik_state(customer).enabled)
+    if action == "payments_stop":
+        return Scenario(customer, None, {}, lambda: Customer.objects.get(pk=customer.pk).payments_stopped)
+    if action == "payments_stop_lift":
+        from kartosfera.customers.models import StopChannel
+        from kartosfera.stops.services import customer_stop
+
+        customer_stop(actor=factories.SYSTEM, customer=customer, channel=StopChannel.PORTAL)
+        return Scenario(customer, None, {}, lambda: not Customer.objects.get(pk=customer.pk).payments_stopped)
     if action == "threeds_unlock":
         ThreeDSProfile.objects.create(customer=customer, locked_until=now + dt.timedelta(hours=3))
         assert threeds_is_locked(customer=customer)

@@ -131,3 +131,14 @@ def test_the_page_answers_links_to_the_setting_and_never_500s(client, cardholder
         assert response.status_code == 200 and "form-errors" in response.content.decode()
     theirs = factories.card_factory(customer=second_cardholder.customer, product=debit_product)
     assert client.get(reverse("portal:card_what_if", kwargs={"card_id": theirs.pk}), query).status_code == 404
+
+
+def test_a_stopped_customers_payment_would_be_declined_for_the_stop():
+    from kartosfera.stops.services import customer_stop
+
+    tc = active_card()
+    customer_stop(actor=HOLDER, customer=tc.card.customer, channel="portal")
+
+    answer = what_if(tc.card, _scenario())
+
+    assert (answer.approved, answer.reason) == (False, "customer_stopped")
