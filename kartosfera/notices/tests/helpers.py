@@ -21,6 +21,8 @@ from kartosfera.processing.tests.helpers import PIN, CardFixture, active_card, d
 from kartosfera.secure3d.models import ThreeDSProfile, TrustedMerchant
 
 HOLDER = Actor.system("tests")
+# Anna's own portal phone (conftest.py ``anna``): her texts go there, not to the phone on file.
+ANNAS_PHONE = "+48601000111"
 # A merchant on the holder's trusted list: its internet payments need no 3-D Secure, so the limit decides.
 TRUSTED_MID = "MIDTRUST"
 

@@ -15,17 +15,16 @@ from kartosfera.customers.models import Customer
 from kartosfera.notices.controls import DECLINE_NOTICE_CONTROLS
 from kartosfera.notices.models import DeclineNotice
 from kartosfera.notices.services import decline_sms_set
+from kartosfera.notices.tests.helpers import HOLDER, control_in_sms, decline, holder_card, sms_text
 from kartosfera.notifications import gsm7
 from kartosfera.notifications.backends import locmem
 from kartosfera.notifications.models import OutboundSms
-from kartosfera.processing.advices import advice_record
 from kartosfera.processing.adjustments import authorization_increment
+from kartosfera.processing.advices import advice_record
 from kartosfera.processing.codes import Reason
 from kartosfera.processing.models import Channel
 from kartosfera.processing.services import authorization_decide
 from kartosfera.processing.tests.helpers import PROCESSOR, decide, request_for
-
-from .helpers import HOLDER, control_in_sms, decline, holder_card, sms_text
 
 pytestmark = pytest.mark.django_db
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -182,4 +181,3 @@ def test_a_declined_advice_or_increment_tells_nobody():
     )
     assert outcome.adjustment.decline_reason == Reason.NONCASH_LIMIT_EXCEEDED
     assert not DeclineNotice.objects.exists() and not OutboundSms.objects.exists()
-
