@@ -89,15 +89,19 @@ def test_an_approval_and_other_declines_record_nothing_and_do_not_even_look():
     assert not DeclineNotice.objects.exists() and not OutboundSms.objects.exists()
 
 
-def test_a_holder_control_decline_adds_a_read_and_an_insert():
-    tc = holder_card()
-    decline(tc, Reason.MOBILE_PAYMENTS_DISABLED)  # the card's first decline: nothing lazy left to load
-    request = request_for(tc, channel=Channel.WALLET)
-    with CaptureQueriesContext(connection) as queries:
-        authorization_decide(actor=PROCESSOR, request=request)
-    notices = [query["sql"] for query in queries.captured_queries if "notices_" in (query["sql"] or "")]
-    # The look-up (the holder's phone and switch, the last hour's SMS) and the insert; the SMS was sent already.
-    assert len(notices) == 2
+def test_a_holder_control_decline_adds_one_read_one_insert_and_the_sms_queued(django_assert_num_queries):
+    tc = holder_card(balance_minor=10_000)
+    decide(tc, amount_minor=100)  # the day's counter row exists from here on
+    # savepoint; reads: card with account (locked), id look-up, counters, the EUR/PLN reference rate;
+    # writes: the authorization, its audit row; release
+    with django_assert_num_queries(8):
+        assert decide(tc, amount_minor=50_000).authorization.decline_reason == Reason.INSUFFICIENT_FUNDS
+    # ...and the notice's look-up, the SMS's row and the notice
+    with django_assert_num_queries(8 + 3):
+        decline(tc, Reason.MOBILE_PAYMENTS_DISABLED)
+    # ...within the hour: the look-up and the notice only
+    with django_assert_num_queries(8 + 2):
+        decline(tc, Reason.MOBILE_PAYMENTS_DISABLED)
 
 
 def test_a_retry_of_the_same_authorization_records_and_texts_nothing_more():
