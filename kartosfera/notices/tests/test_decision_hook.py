@@ -12,10 +12,9 @@ from django.test.utils import CaptureQueriesContext
 
 from kartosfera.core.money import MAX_AMOUNT_MINOR
 from kartosfera.customers.models import Customer
-from kartosfera.notices.controls import DECLINE_NOTICE_CONTROLS
 from kartosfera.notices.models import DeclineNotice
 from kartosfera.notices.services import decline_sms_set
-from kartosfera.notices.tests.helpers import HOLDER, control_in_sms, decline, holder_card, sms_text
+from kartosfera.notices.tests.helpers import DECLINES, HOLDER, control_in_sms, decline, holder_card, sms_text
 from kartosfera.notifications import gsm7
 from kartosfera.notifications.backends import locmem
 from kartosfera.notifications.models import OutboundSms
@@ -28,7 +27,7 @@ from kartosfera.processing.tests.helpers import PROCESSOR, decide, request_for
 
 pytestmark = pytest.mark.django_db
 WARSAW = ZoneInfo("Europe/Warsaw")
-CONTROLS = sorted(DECLINE_NOTICE_CONTROLS)
+CONTROLS = sorted(DECLINES)
 
 
 @pytest.mark.parametrize("reason", CONTROLS)
