@@ -178,6 +178,7 @@ INSTALLED_APPS = [
     "kartosfera.accounts",
     "kartosfera.cards",
     "kartosfera.processing",
+    "kartosfera.notices",
     "kartosfera.tokens",
     "kartosfera.api",
     "kartosfera.portal",

@@ -36,6 +36,8 @@ from kartosfera.core.audit import Actor
 from kartosfera.core.audit_actions import Audience
 from kartosfera.core.audit_trail import trail_rows
 from kartosfera.core.errors import DomainError, ValidationFailed
+from kartosfera.notices.presenters import decline_notice_rows
+from kartosfera.notices.selectors import decline_notices_recent
 from kartosfera.portal.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.portal.forms import BlockForm, CancelForm, ContactlessForm, LimitsForm, PinChangeForm, WhatIfForm
 from kartosfera.portal.presenters import card_summary, controls_summary
@@ -119,6 +121,11 @@ def card_detail(request: HttpRequest, card_id: int) -> HttpResponse:
         if summary.is_final
         else None,
         "history": trail_rows(card_history(card=card), viewer=Audience.CARDHOLDER),
+        # Payments a control the holder set declined (kartosfera/notices/), each with the link to that setting.
+        "declines": decline_notice_rows(
+            decline_notices_recent(customer=cardholder_customer(request), card=card, now=now),
+            setting_link=_setting_link(card).get,
+        ),
         "contactless_form": ContactlessForm(),
         "controls": controls_summary(card, now=now),
         "what_if_form": WhatIfForm(),

@@ -4,7 +4,8 @@
 that order: no deadlocks), answers a retry of a known processor id with the
 stored decision (or refuses another body with ``AuthorizationIdConflict``),
 runs the pipeline, and writes the authorization, the hold on the account, the
-day's counters and an audit row in ONE transaction.
+day's counters and an audit row in ONE transaction; a decline caused by a control
+the holder set adds its notice there too (kartosfera/notices/, under the card's lock).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from kartosfera.core.statements import (
     row_to_instance,
     update_statement,
 )
+from kartosfera.notices.services import decline_notice_record
 from kartosfera.processing.cbpr2 import conversion_charge_after_commit
 from kartosfera.processing.codes import APPROVED, PARTIALLY_APPROVED, Reason, code_for
 from kartosfera.processing.conversion import convert_at, eur_pln_reference_rate_of
@@ -321,6 +323,8 @@ def _decide(*, actor: Actor, request: AuthorizationRequest, pin_block: str | Non
     if card_updates:
         _card_updated(actor, card, card_updates)
     conversion_charge_after_commit(authorization)  # CBPR2: an approved converted payment's charge, after commit
+    # A holder's control declined it: the card page's notice and, at most hourly, an SMS (notices/services.py).
+    decline_notice_record(authorization=authorization, card=card, now=now)
     return Decision(authorization=authorization, replayed=False)
 
 

@@ -108,3 +108,13 @@ class NotificationsForm(forms.Form):
         ),
         required=False,
     )
+    # Decline notices (kartosfera/notices/): the card page lists the declines whether or not this is on.
+    decline_sms = forms.BooleanField(
+        label=_("Send me a text message when my settings decline a payment"),
+        help_text=_(
+            "When a card payment is declined because of a setting of yours (contactless or mobile payments switched "
+            "off, a daily limit, internet payments locked): at most one message an hour per card and setting. The "
+            "card's page lists these payments either way."
+        ),
+        required=False,
+    )

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from kartosfera.customers.identity import mask_phone
+from kartosfera.notices.selectors import decline_sms_enabled
 from kartosfera.users.models import User
 
 
@@ -31,6 +32,8 @@ class PersonalData:
     password_changed_at: dt.datetime | None
     # The CBPR2 message about currency conversion charges (the cardholder may switch it off).
     conversion_charge_sms: bool
+    # Text messages about payments declined by the holder's own settings (kartosfera/notices/).
+    decline_sms: bool
 
 
 def personal_data_for_user(*, user: User) -> PersonalData:
@@ -50,4 +53,5 @@ def personal_data_for_user(*, user: User) -> PersonalData:
         login=user.login or "",
         password_changed_at=user.password_changed_at,
         conversion_charge_sms=customer.conversion_charge_sms,
+        decline_sms=decline_sms_enabled(customer=customer),
     )

@@ -1,7 +1,8 @@
-"""The cardholder's own account settings: password, own login, portal phone.
+"""The cardholder's own account settings: password, own login, portal phone, notifications.
 
-Each change here runs only as the handler of a confirmed step-up operation
-(kartosfera/profile/stepup_operations.py): the views never call them directly.
+Each change of access here runs only as the handler of a confirmed step-up operation
+(kartosfera/profile/stepup_operations.py): the views never call them directly. The
+notification switches need no code (``notification_settings_save``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import ValidationFailed
 from kartosfera.customers.identity import mask_phone
 from kartosfera.customers.models import Customer
+from kartosfera.customers.services import customer_conversion_charge_sms_set
+from kartosfera.notices.services import decline_sms_set
 from kartosfera.notifications.services import sms_send
 from kartosfera.notifications.texts import SmsText
 from kartosfera.profile.sms_texts import SMS_PASSWORD_CHANGED, SMS_PHONE_CHANGED
@@ -149,3 +152,12 @@ def user_portal_phone_change(*, actor: Actor, user: User, new_phone: str) -> Use
             phone=old_phone,
         )
     return locked
+
+
+@transaction.atomic
+def notification_settings_save(
+    *, actor: Actor, customer: Customer, conversion_charge_sms: bool, decline_sms: bool
+) -> None:
+    """Save the Notifications page's switches together (each audited when it changes); no code: they only inform."""
+    customer_conversion_charge_sms_set(actor=actor, customer=customer, enabled=conversion_charge_sms)
+    decline_sms_set(actor=actor, customer=customer, enabled=decline_sms)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from django_ratelimit.decorators import ratelimit
 
 from kartosfera.core.audit import Actor
-from kartosfera.customers.services import customer_conversion_charge_sms_set
+from kartosfera.notices.selectors import decline_sms_enabled
 from kartosfera.portal.decorators import cardholder_required
 from kartosfera.profile.forms import (
     AccessBlockForm,
@@ -27,6 +27,7 @@ from kartosfera.profile.forms import (
     PhoneChangeForm,
 )
 from kartosfera.profile.selectors import personal_data_for_user
+from kartosfera.profile.services import notification_settings_save
 from kartosfera.profile.stepup_operations import OWN_LOGIN_SET, PASSWORD_CHANGE, PHONE_CHANGE
 from kartosfera.sca.stepup import stepup_begin
 from kartosfera.users.models import User
@@ -131,15 +132,22 @@ def block(request: HttpRequest) -> HttpResponse:
 @require_http_methods(FORM_METHODS)
 @cardholder_required
 def notifications(request: HttpRequest) -> HttpResponse:
-    """The text messages the cardholder may switch off (CBPR2's message about conversion charges)."""
+    """The text messages the cardholder may switch off: CBPR2's about conversion charges, the decline notices."""
     user = _user(request)
     customer = user.customer
     if customer is None:  # unreachable behind cardholder_required
         raise PermissionDenied
-    form = NotificationsForm(_data(request), initial={"conversion_charge_sms": customer.conversion_charge_sms})
+    initial = {
+        "conversion_charge_sms": customer.conversion_charge_sms,
+        "decline_sms": decline_sms_enabled(customer=customer),
+    }
+    form = NotificationsForm(_data(request), initial=initial)
     if request.method == "POST" and form.is_valid():
-        customer_conversion_charge_sms_set(
-            actor=Actor.for_user(user), customer=customer, enabled=form.cleaned_data["conversion_charge_sms"]
+        notification_settings_save(
+            actor=Actor.for_user(user),
+            customer=customer,
+            conversion_charge_sms=form.cleaned_data["conversion_charge_sms"],
+            decline_sms=form.cleaned_data["decline_sms"],
         )
         messages.success(request, _("Your notification settings are saved."))
         return redirect("profile:index")

@@ -282,12 +282,8 @@ def test_a_retried_job_records_once_and_texts_once(rates):
     [
         {},  # in the account's currency: nothing to convert
         {"currency": "USD", "amount_minor": 1_000, "billing_amount_minor": 3_900, "billing_currency": "PLN"},  # not EEA
-        {
-            "currency": "EUR",
-            "amount_minor": 999_999_00,
-            "billing_amount_minor": 999_999_00 * 4,
-            "billing_currency": "PLN",
-        },
+        # Declined for its funds (within the daily limit: a limit's decline sends the holder its notice's SMS).
+        {"currency": "EUR", "amount_minor": 1_000_00, "billing_amount_minor": 4_000_00, "billing_currency": "PLN"},
     ],
     ids=["domestic", "outside-the-eea", "declined"],
 )
@@ -296,7 +292,7 @@ def test_no_job_is_queued_for_a_payment_without_a_cbpr2_charge(rates, django_cap
     tc = active_card(balance_minor=100_000)
     with django_capture_on_commit_callbacks() as callbacks:
         decision = decide(tc, **overrides)
-    assert decision.authorization.approved == (overrides.get("amount_minor") != 999_999_00)
+    assert decision.authorization.approved == (overrides.get("amount_minor") != 1_000_00)
     assert callbacks == []
     assert conversion_charge_record(authorization_id=decision.authorization.pk) is None
 

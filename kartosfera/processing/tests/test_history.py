@@ -206,8 +206,9 @@ def test_a_credit_card_has_the_authorizations_list(anna, credit):
 def test_the_card_page_links_the_history_and_shows_the_holds_within_its_budget(
     anna, mixed, django_assert_max_num_queries
 ):
-    # 5: the card page also lists the issuing bank's branches (one query, however many).
-    with django_assert_max_num_queries(5):
+    # 5: the card page also lists the issuing bank's branches (one query, however many); 6: and the payments
+    # the holder's own settings declined (kartosfera/notices/, one query).
+    with django_assert_max_num_queries(6):
         response = anna.get(reverse("portal:card_detail", args=[mixed.card.pk]))
 
     page = response.content.decode()
