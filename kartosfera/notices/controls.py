@@ -25,6 +25,17 @@ DECLINE_NOTICE_CONTROLS: dict[str, Promise] = {
     Reason.CASH_LIMIT_EXCEEDED: _("daily cash withdrawal limit"),
     Reason.NONCASH_LIMIT_EXCEEDED: _("daily card payment limit"),
     Reason.INTERNET_LIMIT_EXCEEDED: _("daily internet payment limit"),
+    # The finer controls (docs/controls.md).
+    Reason.ATM_DISABLED: _("ATM withdrawals switched off"),
+    Reason.ONLINE_DISABLED: _("internet payments switched off"),
+    Reason.MAGSTRIPE_DISABLED: _("magnetic stripe payments switched off"),
+    Reason.MOTO_DISABLED: _("mail and phone orders switched off"),
+    Reason.ABROAD_DISABLED: _("payments abroad switched off"),
+    Reason.COUNTRY_BLOCKED: _("payments in this country blocked"),
+    Reason.MERCHANT_CATEGORY_BLOCKED: _("merchant category blocked"),
+    Reason.ATM_COUNT_EXCEEDED: _("daily number of ATM withdrawals"),
+    Reason.POS_COUNT_EXCEEDED: _("daily number of terminal payments"),
+    Reason.ONLINE_COUNT_EXCEEDED: _("daily number of internet payments"),
 }
 
 # Reasons that name a setting in codes.py but are not the holder's control, so they send no notice:
@@ -37,6 +48,8 @@ NOT_HOLDER_CONTROLS = frozenset(
         Reason.TOKEN_SUSPENDED,
         Reason.TOKEN_NOT_USABLE,
         Reason.SCA_REQUIRED,
+        # The holder stopped every payment (docs/stop-everything.md): they know, as with a card they blocked.
+        Reason.CUSTOMER_STOPPED,
     }
 )
 

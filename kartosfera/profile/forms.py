@@ -112,9 +112,9 @@ class NotificationsForm(forms.Form):
     decline_sms = forms.BooleanField(
         label=_("Send me a text message when my settings decline a payment"),
         help_text=_(
-            "When a card payment is declined because of a setting of yours (contactless or mobile payments switched "
-            "off, a daily limit, internet payments locked): at most one message an hour per card and setting. The "
-            "card's page lists these payments either way."
+            "When a card payment is declined because of a setting of yours (a kind of payment switched off, a daily "
+            "limit, a country or a kind of merchant blocked, internet payments locked): at most one message an hour "
+            "per card and setting. The card's page lists these payments either way."
         ),
         required=False,
     )
