@@ -88,6 +88,8 @@ def test_a_temporary_raise_with_the_code_shows_until_when(page: Page, live_serve
     page.get_by_role("button", name="Podnieś limity").click()
     confirm_with_code(page, check_page, f"limity karty *{annas_card.pan_last4} na 2 h: bezgotówkowy 8 000,00 PLN")
     expect(page.locator("#temporary-raise")).to_contain_text("8 000,00")
+    # The countdown is live (static/js/countdown.js rewrites the server's words in minutes).
+    expect(page.locator("#temporary-raise-left")).to_have_text(re.compile(r"^zostało (2 h 0|1 h 59) min$"))
     check_page()
     page.get_by_role("button", name="Zakończ podniesienie teraz").click()
     expect(page.locator("#temporary-raise")).to_have_count(0)
