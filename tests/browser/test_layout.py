@@ -234,6 +234,20 @@ PAGES: tuple[Row, ...] = (
     row(CARDHOLDER, "credit card's authorizations list", go("/cards/{credit}/history/"), shows="main table"),
     row(CARDHOLDER, "spending by category", go("/cards/{big}/spending/"), shows="main #spending-chart"),
     row(CARDHOLDER, "spending, a bad month", go("/cards/{big}/spending/?month=2026-13"), shows=ERROR),
+    row(CARDHOLDER, "card controls", go("/cards/{big}/controls/"), shows="main #categories"),
+    row(
+        CARDHOLDER,
+        "card controls with errors",
+        submit('main form[action="/cards/{big}/controls/"]', countries="XX, YY, ZZ", country_rule="block"),
+        shows=ERROR,
+    ),
+    row(CARDHOLDER, "raise the limits for a while", go("/cards/{big}/limits/temporary/")),
+    row(
+        CARDHOLDER,
+        "what if, declined",
+        go("/cards/{big}/what-if/?amount=120000&currency=PLN&channel=atm&country=US&category=gambling"),
+        shows="#what-if-answer",
+    ),
     row(CARDHOLDER, "limits form", go("/cards/{big}/limits/")),
     row(
         CARDHOLDER,
