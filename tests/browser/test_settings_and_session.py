@@ -38,7 +38,7 @@ def test_change_the_password_with_the_sms_code(page: Page, live_server, check_pa
     sign_in_as(page, live_server, anna)
     page.goto("/settings/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Ustawienia")
-    expect(page.get_by_role("link", name="Ustawienia")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="Ustawienia", exact=True)).to_have_attribute("aria-current", "page")
     check_page()
 
     page.get_by_role("link", name="Zmień hasło").click()
