@@ -10,6 +10,7 @@ from kartosfera.blik.models import BlikChange, BlikChannel, BlikService, SyncSta
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError
 from kartosfera.customers.models import Customer
+from kartosfera.customers.selectors import customer_payments_stopped
 
 DETAIL_MAX_LENGTH = 200
 
@@ -38,7 +39,7 @@ def _switch(*, actor: Actor, customer: Customer, enabled: bool, channel: str, de
         service = _locked_service(customer)
         # "Stop everything" holds BLIK off until it is lifted (kartosfera/stops; lifting in the app brings it back).
         # Read under BLIK's row lock, which the stop takes too: a stop committed while this waited is seen here.
-        if enabled and Customer.objects.filter(pk=customer.pk, payments_stopped_at__isnull=False).exists():
+        if enabled and customer_payments_stopped(customer.pk):
             raise BlikPaymentsStopped()
         if service.enabled == enabled:
             return service  # already so: nothing changes, nothing is sent, nothing is recorded

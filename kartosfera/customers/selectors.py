@@ -21,3 +21,8 @@ def membership_get(*, customer: Customer, bank: Bank) -> BankMembership | None:
 
 def is_customer_of(*, customer: Customer, bank: Bank) -> bool:
     return BankMembership.objects.filter(customer=customer, bank=bank).exists()
+
+
+def customer_payments_stopped(customer_id: int) -> bool:
+    """Has the customer stopped every payment (docs/stop-everything.md)? One query, read as committed now."""
+    return Customer.objects.filter(pk=customer_id, payments_stopped_at__isnull=False).exists()

@@ -29,7 +29,7 @@ from kartosfera.cards.models import Card
 from kartosfera.cards.usability import card_usability
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import Conflict
-from kartosfera.customers.models import Customer
+from kartosfera.customers.selectors import customer_payments_stopped
 from kartosfera.processing.codes import APPROVED, Reason, code_for
 from kartosfera.processing.models import (
     CHANNEL_LIMITS,
@@ -256,7 +256,7 @@ def _increment(
             local_date=authorization.local_date,
             billing_minor=extra,
             approve_minor=extra,
-            customer_stopped=Customer.objects.filter(pk=card.customer_id, payments_stopped_at__isnull=False).exists(),
+            customer_stopped=customer_payments_stopped(card.customer_id),
         )
         decline, decided_by = run_pipeline(ctx, INCREMENT_CHECKS)
         if decline is None:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from kartosfera.cards.models import Card
 from kartosfera.cards.usability import card_usability
 from kartosfera.core.errors import ValidationFailed
-from kartosfera.customers.models import Customer
+from kartosfera.customers.selectors import customer_payments_stopped
 from kartosfera.processing import pipeline
 from kartosfera.processing.codes import Reason, code_for
 from kartosfera.processing.models import Channel
@@ -155,7 +155,7 @@ def what_if(card: Card, scenario: Scenario, *, now: dt.datetime | None = None) -
         billing_minor=billing.minor,
         approve_minor=billing.minor,
         # Read as the decision reads it (the customer's column): a stopped customer's payment would be declined.
-        customer_stopped=Customer.objects.filter(pk=card.customer_id, payments_stopped_at__isnull=False).exists(),
+        customer_stopped=customer_payments_stopped(card.customer_id),
     )
     decline, _decided_by = pipeline.run_pipeline(ctx, WHAT_IF_CHECKS)
     if decline is None:

@@ -18,6 +18,7 @@ from kartosfera.blik.services import blik_switch_off, blik_switch_on
 from kartosfera.core.audit import Actor, ActorType, audit_record
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.customers.models import Customer, StopChannel
+from kartosfera.customers.selectors import customer_payments_stopped
 from kartosfera.tokens.services import customer_tokens_resume, customer_tokens_suspend
 
 REASON_MAX_LENGTH = 200
@@ -168,5 +169,5 @@ def customer_stop_lift(*, actor: Actor, customer: Customer, channel: str, reason
 
 def customer_stop_lift_check(*, customer: Customer) -> None:
     """Raise PaymentsNotStopped unless there is a stop to lift (asked before a code is sent, and again)."""
-    if not Customer.objects.filter(pk=customer.pk, payments_stopped_at__isnull=False).exists():
+    if not customer_payments_stopped(customer.pk):
         raise PaymentsNotStopped()

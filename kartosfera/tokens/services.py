@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import InvalidTransition, ValidationFailed
 from kartosfera.core.models import ActorType
+from kartosfera.customers.selectors import customer_payments_stopped
 from kartosfera.tokens.models import Token, TokenServiceCommand
 from kartosfera.tokens.states import (
     CARD_CAUSES,
@@ -215,11 +216,10 @@ def token_resume_check(*, actor: Actor, token: Token) -> None:
 
 def _require_card_allows_tokens(card: Card) -> None:
     from kartosfera.cards.states import CardStatus
-    from kartosfera.customers.models import Customer
 
     if card.status != CardStatus.ACTIVE or card.is_expired():
         raise InvalidTransition(_("The card cannot be used now, so neither can its tokens."), code="card_not_usable")
-    if Customer.objects.filter(pk=card.customer_id, payments_stopped_at__isnull=False).exists():
+    if customer_payments_stopped(card.customer_id):
         raise InvalidTransition(_("All your payments are stopped: lift the stop first."), code="payments_stopped")
     if not card.mobile_payments_enabled:
         raise InvalidTransition(
@@ -244,21 +244,15 @@ def token_delete(*, actor: Actor, token: Token) -> Token:
 # --- In step with the card (called by the card's services, under the card's lock) ---------------
 
 
-def _card_tokens(card: Card, **filters: Any) -> list[Token]:
-    return list(Token.objects.select_for_update().filter(card=card, **filters).order_by("pk"))
+def _suspend_all(*, actor: Actor, tokens: list[Token], cause: str) -> int:
+    """Suspend the active ``tokens`` for ``cause`` (locked by the caller); returns how many.
 
-
-def card_tokens_suspend(*, actor: Actor, card: Card, cause: str) -> int:
-    """Suspend the card's active tokens for a card cause (its block, mobile payments off); returns how many.
-
-    A token already suspended for a weaker card cause takes this one (a block over mobile payments off).
+    A token already suspended for a weaker cause takes this one, so that lifting the weaker cause
+    does not resume it while this one holds (SUSPENSION_PRECEDENCE). The one loop of every cascade:
+    the card's, the device's and the customer's stop.
     """
-    if cause not in CARD_CAUSES:
-        raise ValueError(f"{cause!r} is not a card's cause")
-    tokens = _card_tokens(card, status__in=[TokenStatus.ACTIVE, TokenStatus.SUSPENDED])
     changed = 0
     for token in tokens:
-        token.card = card
         if token.status == TokenStatus.ACTIVE:
             token_transition(
                 actor=actor,
@@ -271,6 +265,23 @@ def card_tokens_suspend(*, actor: Actor, card: Card, cause: str) -> int:
         elif SUSPENSION_PRECEDENCE[cause] > SUSPENSION_PRECEDENCE.get(token.suspended_by, 0):
             _recause(actor=actor, token=token, cause=cause)
     return changed
+
+
+def _card_tokens(card: Card, **filters: Any) -> list[Token]:
+    return list(Token.objects.select_for_update().filter(card=card, **filters).order_by("pk"))
+
+
+def card_tokens_suspend(*, actor: Actor, card: Card, cause: str) -> int:
+    """Suspend the card's active tokens for a card cause (its block, mobile payments off); returns how many.
+
+    A token already suspended for a weaker card cause takes this one (a block over mobile payments off).
+    """
+    if cause not in CARD_CAUSES:
+        raise ValueError(f"{cause!r} is not a card's cause")
+    tokens = _card_tokens(card, status__in=[TokenStatus.ACTIVE, TokenStatus.SUSPENDED])
+    for token in tokens:
+        token.card = card
+    return _suspend_all(actor=actor, tokens=tokens, cause=cause)
 
 
 def card_tokens_resume(*, actor: Actor, card: Card, cause: str) -> int:
@@ -319,20 +330,8 @@ def device_tokens_suspend(*, actor: Actor, device: AppDevice) -> int:
     A token already suspended for a weaker cause (the card's block, mobile payments off) takes the device's,
     so that lifting the weaker one does not resume a token on a blocked device.
     """
-    changed = 0
-    for token in _device_tokens(device, status__in=[TokenStatus.ACTIVE, TokenStatus.SUSPENDED]):
-        if token.status == TokenStatus.ACTIVE:
-            token_transition(
-                actor=actor,
-                token=token,
-                to_status=TokenStatus.SUSPENDED,
-                suspended_by=SuspendedBy.DEVICE_BLOCK,
-                command=TokenCommand.SUSPEND,
-            )
-            changed += 1
-        elif SUSPENSION_PRECEDENCE[SuspendedBy.DEVICE_BLOCK] > SUSPENSION_PRECEDENCE.get(token.suspended_by, 0):
-            _recause(actor=actor, token=token, cause=SuspendedBy.DEVICE_BLOCK)
-    return changed
+    tokens = _device_tokens(device, status__in=[TokenStatus.ACTIVE, TokenStatus.SUSPENDED])
+    return _suspend_all(actor=actor, tokens=tokens, cause=SuspendedBy.DEVICE_BLOCK)
 
 
 def device_tokens_resume(*, actor: Actor, device: AppDevice) -> int:
@@ -382,20 +381,8 @@ def customer_tokens_suspend(*, actor: Actor, customer_id: int) -> int:
     the stop, so that lifting that cause while the stop holds does not resume it; the holder's and the bank's
     own suspensions stay theirs (lifting the stop does not resume them).
     """
-    changed = 0
-    for token in _customer_tokens(customer_id, status__in=[TokenStatus.ACTIVE, TokenStatus.SUSPENDED]):
-        if token.status == TokenStatus.ACTIVE:
-            token_transition(
-                actor=actor,
-                token=token,
-                to_status=TokenStatus.SUSPENDED,
-                suspended_by=SuspendedBy.CUSTOMER_STOP,
-                command=TokenCommand.SUSPEND,
-            )
-            changed += 1
-        elif SUSPENSION_PRECEDENCE[SuspendedBy.CUSTOMER_STOP] > SUSPENSION_PRECEDENCE.get(token.suspended_by, 0):
-            _recause(actor=actor, token=token, cause=SuspendedBy.CUSTOMER_STOP)
-    return changed
+    tokens = _customer_tokens(customer_id, status__in=[TokenStatus.ACTIVE, TokenStatus.SUSPENDED])
+    return _suspend_all(actor=actor, tokens=tokens, cause=SuspendedBy.CUSTOMER_STOP)
 
 
 def _cause_still_holding(token: Token) -> str:
@@ -574,14 +561,13 @@ def token_provider_event(*, actor: Actor, token: Token, event: str) -> Token:
         if token.provisioning_decision not in {ProvisioningDecision.APPROVED, ProvisioningDecision.VERIFIED}:
             # The holder has not given the SMS code (yet): the wallet must not have activated it.
             raise InvalidTransition(_("The token has not been approved."), code="token_not_approved")
-        from kartosfera.customers.models import Customer
 
         cause = ""
         if card.status != CardStatus.ACTIVE:
             cause = SuspendedBy.CARD_BLOCK
         elif not card.mobile_payments_enabled:
             cause = SuspendedBy.MOBILE_PAYMENTS_OFF
-        elif Customer.objects.filter(pk=card.customer_id, payments_stopped_at__isnull=False).exists():
+        elif customer_payments_stopped(card.customer_id):
             # Provisioned while the holder stops everything: it waits, suspended, for the stop's lift.
             cause = SuspendedBy.CUSTOMER_STOP
         token = token_transition(actor=actor, token=token, to_status=TokenStatus.ACTIVE)
