@@ -92,7 +92,7 @@ import json, django
 django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
-from bench._fixtures_authorizations import make_fixtures
+from kartosfera.testing.processor import make_fixtures
 print("FIXTURES" + json.dumps(make_fixtures({cards})))
 """
     out = run(PYTHON, "-c", script, env=env)
@@ -204,7 +204,7 @@ def wrk_load(port: int, token: str, templates: list[str], *, seconds: int, clien
 
 def templates_for(cards: list[dict[str, str]]) -> list[str]:
     """Request bodies with ``@ID@`` where each request's unique id goes: cards, merchants and amounts rotate."""
-    from _fixtures_authorizations import authorization_body
+    from kartosfera.testing.processor import authorization_body
 
     return [json.dumps(authorization_body(cards[n % len(cards)], "@ID@", n)) for n in range(max(1000, len(cards)))]
 
@@ -267,40 +267,9 @@ def production_env() -> dict[str, str]:
 
     The client plays the TLS-terminating proxy in front of gunicorn and sends ``X-Forwarded-Proto: https``.
     """
-    import base64
-    import secrets
+    from kartosfera.testing.processes import production_env as production_settings
 
-    from cryptography.fernet import Fernet
-
-    def key() -> str:
-        return base64.b64encode(secrets.token_bytes(32)).decode()
-
-    return {
-        "KARTOSFERA_ENV": "production",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": secrets.token_urlsafe(64),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "CARD_DATA_KEYS": Fernet.generate_key().decode(),
-        "CARD_FINGERPRINT_KEY": key(),
-        "CARD_PIN_KEY": key(),
-        "PIN_ENCRYPTION_KEY": key(),
-        "SMS_GATEWAY_URL": "https://sms-gateway.example/send",
-        "ACS_AUTHENTICATION_KEY": key(),
-        # Never called: no 3-D Secure challenge ends in a benchmark.
-        "ACS_DIRECTORY_SERVER_URL": "https://directory-server.example/rreq",
-        # Never called: nobody switches BLIK in a benchmark.
-        "BLIK_SYSTEM_URL": "https://blik-system.example/state",
-        # Never called: no token changes in a benchmark.
-        "TOKEN_SERVICE_URL": "https://token-service.example/v1/token-commands",
-        # An example rate, as in .env.example: the bank sets the NBP's.
-        "NBP_REFERENCE_RATE_PERCENT": "5.75",
-        "NBP_REFERENCE_RATE_SINCE": "2023-10-05",
-        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-        "DATABASE_URL": f"{PG_SERVER}/{BENCH_DB}",
-        "DATABASE_CONN_MAX_AGE": "600",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-    }
+    return production_settings(database_url=f"{PG_SERVER}/{BENCH_DB}")
 
 
 def api_rate(args: argparse.Namespace) -> tuple[float, dict[str, float]]:

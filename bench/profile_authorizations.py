@@ -40,7 +40,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from _fixtures_authorizations import authorization_body
+    from kartosfera.testing.processor import authorization_body
     from django.core.wsgi import get_wsgi_application
     from django.db import connection, reset_queries
 

@@ -168,3 +168,50 @@ def _delivery_failed(message: OutboundSms, *, error: str, retryable: bool, statu
         return
     delay = sms_retry_delay(attempts=message.attempts)
     transaction.on_commit(lambda: sms_delivery_enqueue(message_id=message.pk, delay=delay))
+
+
+def _deliveries_waiting() -> set[int] | None:
+    """The message ids that a delivery task on the database queue is still waiting to run (None: another queue,
+    which cannot be read; then every unlocked queued message is enqueued again, harmlessly)."""
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from kartosfera.notifications.tasks import sms_deliver_task
+
+    backend = sms_deliver_task.get_backend()
+    if not isinstance(backend, DatabaseBackend):
+        return None
+    waiting = DBTaskResult.objects.filter(
+        backend_name=backend.alias, task_path=sms_deliver_task.module_path, status="READY"
+    ).values_list("args_kwargs", flat=True)
+    return {args["args"][0] for args in waiting if args.get("args")}
+
+
+def sms_deliveries_resume(*, min_age: dt.timedelta = dt.timedelta(minutes=1), now: dt.datetime | None = None) -> int:
+    """Enqueue again the delivery of every queued message whose delivery task was lost; how many.
+
+    A task is lost when the worker running it dies (kill -9, out of memory, a power cut): the queue marked it
+    running when the worker claimed it and never hears of it again, and the message stays ``queued`` with no
+    task to send it. So is a delivery whose enqueue, after the sender's commit, never ran (the statement
+    close killed between its batch and the enqueue). A message counts as lost when no task waits to deliver
+    it and no worker holds its row (``sms_deliver`` keeps it locked while it talks to the gateway: a dead
+    worker's lock went with its connection), and it is older than ``min_age`` (its first enqueue comes just
+    after the commit). Enqueueing one that a live task is about to take is harmless: ``sms_deliver`` sends a
+    message once, whatever the number of its tasks. The gateway may get the text twice when the worker died
+    after handing it over; the same ``Idempotency-Key`` lets it send it once (docs/sms.md).
+    """
+    now = now or timezone.now()
+    waiting = _deliveries_waiting()
+    with transaction.atomic():
+        unlocked = (
+            OutboundSms.objects.select_for_update(skip_locked=True)
+            .filter(status=SmsStatus.QUEUED, created_at__lte=now - min_age)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        lost = [pk for pk in unlocked if waiting is None or pk not in waiting]
+        for message_id in lost:
+            logger.warning("sms delivery enqueued again after its task was lost", extra={"sms_id": message_id})
+        # The same transaction holds the rows until the tasks are queued (a database queue: in the same commit).
+        transaction.on_commit(lambda: _deliveries_enqueue(lost) if lost else None)
+    return len(lost)

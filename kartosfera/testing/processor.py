@@ -1,4 +1,5 @@
-"""Data for bench/authorizations.py: a processor key, funded active cards, and request bodies."""
+"""A processor key, funded active cards and authorization bodies: the data of bench/authorizations.py and of the
+fault tests (tests/faults/), which send real traffic to a real server."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ MERCHANTS = [
 ]
 
 
-def make_fixtures(cards: int) -> dict[str, Any]:
+def make_fixtures(cards: int, name: str = "bench processor") -> dict[str, Any]:
     """Create ``cards`` active debit cards with high limits and funds, and a processor API key."""
     from kartosfera.api.models import ApiScope
     from kartosfera.api.services import api_key_create
@@ -24,7 +25,7 @@ def make_fixtures(cards: int) -> dict[str, Any]:
     from kartosfera.testing import factories
 
     system = Actor.system("bench")
-    _, token = api_key_create(actor=system, name="bench processor", scopes=[ApiScope.PROCESSOR])
+    _, token = api_key_create(actor=system, name=name, scopes=[ApiScope.PROCESSOR])
     # The bank's EUR/PLN rate, which the PSD2 ceilings are converted at (a bank provisions its rates).
     conversion_rate_set(actor=system, from_currency="EUR", to_currency="PLN", rate=Decimal("4.2850"))
     high = 1_000_000_00  # a million złoty a day: the benchmark measures approvals, not limit declines
