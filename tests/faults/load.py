@@ -70,15 +70,18 @@ def post(url: str, token: str, request: Request, *, timeout: float = 10) -> Requ
 
 
 class Load:
-    """``threads`` threads, each sending ``per_thread`` authorizations over the cards; an approved one is then
-    reversed (a third), cleared (a third) or left pending. A failed request is not followed up: the processor
-    retries it later (``retry``)."""
+    """``threads`` threads, each sending ``per_thread`` authorizations (more while ``keep_going`` is set) over the
+    cards; an approved one is then reversed (a third), cleared (a third) or left pending. A failed request is not
+    followed up: the processor retries it later (``retry``)."""
 
     def __init__(self, url: str, token: str, cards: list[dict[str, str]], *, prefix: str, threads: int, per_thread: int):
         self.url, self.token, self.cards, self.prefix = url, token, cards, prefix
         self.threads, self.per_thread = threads, per_thread
         self.requests: list[Request] = []
         self._lock = threading.Lock()
+        # Set while a fault is on: the threads go on past their count until the service answers again after it.
+        self.keep_going = threading.Event()
+        self.keep_going.set()
         self.today = dt.datetime.now(ZoneInfo("Europe/Warsaw")).date().isoformat()
 
     @property
@@ -95,8 +98,10 @@ class Load:
         return request
 
     def _thread(self, t: int) -> None:
-        for n in range(self.per_thread):
-            number = t * self.per_thread + n
+        for n in range(self.per_thread * 4):
+            if n >= self.per_thread and not self.keep_going.is_set():
+                break
+            number = n * self.threads + t  # unique over the threads however far each goes
             body = authorization_body(self.cards[number % len(self.cards)], f"{self.prefix}-{number}", number)
             authorization = self._send(Request("authorization", body["id"], f"{API}/authorizations", body))
             if authorization.answer is None or not authorization.answer["approved"]:
