@@ -110,15 +110,19 @@ def django_call(env: dict[str, str], function: str, *args: Any, timeout: float =
 
 def manage(env: dict[str, str], *args: str, log: Path | None = None) -> subprocess.Popen[bytes]:
     """Start ``manage.py <args>`` in a session of its own, so that a kill reaches every process it forks."""
-    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it)
-    return subprocess.Popen(  # noqa: S603
-        [PYTHON, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=output,
-        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (closed once the child has it)
+    try:
+        return subprocess.Popen(  # noqa: S603
+            [PYTHON, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    finally:
+        if not isinstance(output, int):
+            output.close()
 
 
 def kill_group(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
@@ -154,11 +158,20 @@ class Gunicorn:
     """``config.wsgi`` under gunicorn with ``workers`` workers on a free port (the production way to serve)."""
 
     def __init__(self, env: dict[str, str], *, workers: int, log: Path) -> None:
+        self.env = env
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         gunicorn = shutil.which("gunicorn", path=str(Path(PYTHON).parent)) or "gunicorn"
-        self.log = open(log, "ab")  # noqa: SIM115 (closed in stop)
-        self.process = subprocess.Popen(  # noqa: S603
+        with open(log, "ab") as output:  # the child keeps its own copy
+            self.process = self._start(gunicorn, workers, output)
+        self.workers = workers
+        if not wait_for(self.healthy, timeout=60, every=0.2):
+            self.stop()
+            raise RuntimeError(f"gunicorn did not answer within 60 s (see {log})")
+        wait_for(lambda: len(self.worker_pids()) == workers, timeout=30)
+
+    def _start(self, gunicorn: str, workers: int, output: Any) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(  # noqa: S603
             [
                 gunicorn,
                 "config.wsgi:application",
@@ -172,16 +185,11 @@ class Gunicorn:
                 "5",
             ],
             cwd=ROOT,
-            env=env,
-            stdout=self.log,
+            env=self.env,
+            stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.workers = workers
-        if not wait_for(self.healthy, timeout=60, every=0.2):
-            self.stop()
-            raise RuntimeError(f"gunicorn did not answer within 60 s (see {log})")
-        wait_for(lambda: len(self.worker_pids()) == workers, timeout=30)
 
     def healthy(self) -> bool:
         request = urllib.request.Request(f"{self.url}/health/", headers={"X-Forwarded-Proto": "https"})
@@ -197,7 +205,6 @@ class Gunicorn:
     def stop(self) -> None:
         if self.process.poll() is None:
             kill_group(self.process, signal.SIGTERM)
-        self.log.close()
 
 
 class PrivatePostgres:
