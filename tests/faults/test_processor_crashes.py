@@ -31,7 +31,7 @@ pytestmark = [
 ]
 CARDS = 24
 THREADS = 6
-PER_THREAD = 40
+PER_THREAD = 30
 
 
 def _check(env: dict[str, str], requests: list[Request]) -> dict:
