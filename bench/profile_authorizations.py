@@ -40,9 +40,10 @@ def main() -> None:
     import django
 
     django.setup()
-    from kartosfera.testing.processor import authorization_body
     from django.core.wsgi import get_wsgi_application
     from django.db import connection, reset_queries
+
+    from kartosfera.testing.processor import authorization_body
 
     if os.environ.get("LEAN"):
         from django.conf import settings

@@ -8,6 +8,7 @@ stops its own, started here from the installed PostgreSQL binaries (Debian: /usr
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import secrets
@@ -127,10 +128,8 @@ def manage(env: dict[str, str], *args: str, log: Path | None = None) -> subproce
 
 def kill_group(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
     """Send ``sig`` to the process and every process of its session (a command's forked workers)."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        pass
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
@@ -192,9 +191,10 @@ class Gunicorn:
         )
 
     def healthy(self) -> bool:
-        request = urllib.request.Request(f"{self.url}/health/", headers={"X-Forwarded-Proto": "https"})
+        health = f"{self.url}/health/"  # our own http:// URL
+        request = urllib.request.Request(health, headers={"X-Forwarded-Proto": "https"})  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 (our own http URL)
+            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
                 return bool(response.status == 200)
         except (urllib.error.URLError, OSError):
             return False
@@ -252,7 +252,7 @@ class PrivatePostgres:
         import psycopg
 
         with psycopg.connect(self.url("postgres"), autocommit=True) as connection:
-            connection.execute(sql)  # type: ignore[arg-type]
+            connection.execute(sql)
 
     def destroy(self) -> None:
         try:

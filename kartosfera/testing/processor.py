@@ -38,7 +38,7 @@ def make_fixtures(cards: int, name: str = "bench processor") -> dict[str, Any]:
         noncash_limit_default_minor=high,
         internet_limit_default_minor=high,
     )
-    made = []
+    made: list[dict[str, str]] = []
     for _ in range(cards):
         customer = factories.customer_factory()
         # Funds and limits high enough that the benchmark measures approvals, not declines.

@@ -74,7 +74,9 @@ class Load:
     cards; an approved one is then reversed (a third), cleared (a third) or left pending. A failed request is not
     followed up: the processor retries it later (``retry``)."""
 
-    def __init__(self, url: str, token: str, cards: list[dict[str, str]], *, prefix: str, threads: int, per_thread: int):
+    def __init__(
+        self, url: str, token: str, cards: list[dict[str, str]], *, prefix: str, threads: int, per_thread: int
+    ):
         self.url, self.token, self.cards, self.prefix = url, token, cards, prefix
         self.threads, self.per_thread = threads, per_thread
         self.requests: list[Request] = []

@@ -66,7 +66,7 @@ def test_the_statement_close_killed_half_way_then_run_again_closes_every_account
     assert final["still_due"] == 0
     # Every statement's SMS has its delivery waiting on the queue; one whose enqueue died with the process (it
     # comes after the batch's commit) is enqueued again by the sweep.
-    ready = f"SELECT count(DISTINCT args_kwargs) FROM {TASKS} WHERE status = 'READY'"
+    ready = f"SELECT count(DISTINCT args_kwargs) FROM {TASKS} WHERE status = 'READY'"  # noqa: S608 (constants)
     lost_enqueues = ACCOUNTS - _count(env, ready)
     assert manage(env, "sms_sweep", "--min-age", "0").wait(timeout=60) == 0
     assert _count(env, ready) == ACCOUNTS
@@ -174,7 +174,7 @@ def test_the_sms_worker_killed_mid_delivery_then_started_again_delivers_every_me
     gateway.hold = 0.0
     at_kill = len(gateway.delivered)
     # The dead worker's task stays "running": nobody will run it again, and its message stays queued.
-    assert _count(env, f"SELECT count(*) FROM {TASKS} WHERE status = 'RUNNING'") == 1
+    assert _count(env, f"SELECT count(*) FROM {TASKS} WHERE status = 'RUNNING'") == 1  # noqa: S608 (constants)
 
     # The sweep (cron, every minute) finds the message no task will deliver; a new worker delivers the rest.
     resumed = manage(env, "sms_sweep", "--min-age", "0", log=logs / "sweep.log")

@@ -71,9 +71,7 @@ def _run(cluster: Cluster, logs, *, name: str, fault) -> None:
     data = django_call(env, "tests.faults.inside:processor_data", CARDS)
     server = Gunicorn(env, workers=3, log=logs / "gunicorn.log")
     try:
-        load = Load(
-            server.url, data["token"], data["cards"], prefix=name, threads=THREADS, per_thread=PER_THREAD
-        )
+        load = Load(server.url, data["token"], data["cards"], prefix=name, threads=THREADS, per_thread=PER_THREAD)
         runner = threading.Thread(target=load.run)
         runner.start()
         # The fault strikes once the load is well under way (a third of the authorizations answered).
@@ -98,7 +96,9 @@ def _run(cluster: Cluster, logs, *, name: str, fault) -> None:
         in_flight_there = sum(1 for r in unanswered if r.id in checked["found"])
         retried, problems = _retry_all(server.url, data["token"], requests, checked["found"])
         assert not problems, problems
-        final = _check(env, [Request(r.kind, r.id, r.path, r.body, answer=a.answer) for r, a in zip(requests, retried)])
+        pairs = zip(requests, retried, strict=True)
+        answers = [Request(r.kind, r.id, r.path, r.body, answer=a.answer) for r, a in pairs]
+        final = _check(env, answers)
         assert not final["defects"], final["defects"]
         lost = sum(1 for r in requests if r.answer is not None and r.id not in checked["found"])
         assert final["present"] == len(requests)

@@ -83,7 +83,7 @@ def test_a_message_whose_task_died_with_its_worker_is_enqueued_again_and_deliver
 def test_a_message_waiting_for_its_retry_or_just_queued_or_already_sent_is_left_alone():
     from django_tasks_db.models import DBTaskResult
 
-    waiting = sms_send(to="+48600100201", message=MESSAGE, purpose="sca.login")
+    sms_send(to="+48600100201", message=MESSAGE, purpose="sca.login")
     # Its retry is due later: the task waits with a run_after in the future.
     DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now() + LATER)
     young = _claimed_by_a_worker_that_died()
