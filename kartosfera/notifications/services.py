@@ -212,6 +212,11 @@ def sms_deliveries_resume(*, min_age: dt.timedelta = dt.timedelta(minutes=1), no
         lost = [pk for pk in unlocked if waiting is None or pk not in waiting]
         for message_id in lost:
             logger.warning("sms delivery enqueued again after its task was lost", extra={"sms_id": message_id})
-        # The same transaction holds the rows until the tasks are queued (a database queue: in the same commit).
-        transaction.on_commit(lambda: _deliveries_enqueue(lost) if lost else None)
+        if lost and waiting is not None:
+            # The database queue: the tasks commit with this transaction, which holds the rows until then, so a
+            # sweep running at the same moment skips them and enqueues nothing twice.
+            _deliveries_enqueue(lost)
+        elif lost:
+            # Another queue is not in the transaction: its worker could take a task before the rows are released.
+            transaction.on_commit(lambda: _deliveries_enqueue(lost))
     return len(lost)
