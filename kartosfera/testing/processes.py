@@ -153,6 +153,19 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
+def open_sockets(pid: int) -> int:
+    """How many sockets a process has open (a gunicorn sync worker serving a request has its client's too)."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return 0
+    count = 0
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            count += os.readlink(fd).startswith("socket:")
+    return count
+
+
 class Gunicorn:
     """``config.wsgi`` under gunicorn with ``workers`` workers on a free port (the production way to serve)."""
 
@@ -201,6 +214,19 @@ class Gunicorn:
 
     def worker_pids(self) -> list[int]:
         return children(self.process.pid)
+
+    def busy_worker(self, *, within: float = 2.0) -> int:
+        """A worker serving a request now: one with a socket more than the idlest (its client's), watched for up
+        to ``within`` seconds; else any."""
+        deadline = time.monotonic() + within
+        pids = self.worker_pids()
+        while time.monotonic() < deadline:
+            sockets = {pid: open_sockets(pid) for pid in pids}
+            busiest = max(sockets, key=lambda pid: sockets[pid])
+            if sockets[busiest] > min(sockets.values()):
+                return busiest
+            time.sleep(0.001)
+        return pids[0]
 
     def stop(self) -> None:
         if self.process.poll() is None:
