@@ -1,6 +1,7 @@
-"""A bare Django "hello world" for bench/authorizations.py: the machine's own limit for Django under gunicorn.
+"""A bare Django "hello world" for bench/authorizations.py and bench/pages.py: the machine's own limit for Django
+under gunicorn.
 
-No middleware, no database: parse the JSON body, answer JSON. What the authorization endpoint
+No middleware, no database: parse the JSON body, answer JSON (or, for the pages, a small HTML page). What the authorization endpoint
 does on top of this (security middleware, the API key, validation, the decision, the
 transaction) is what the ratio measures.
 """
@@ -11,7 +12,7 @@ import json
 
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
@@ -31,5 +32,10 @@ def hello(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"id": body.get("id"), "approved": True})
 
 
-urlpatterns = [path("api/processor/v1/authorizations", hello)]
+def hello_page(request: HttpRequest) -> HttpResponse:
+    """bench/pages.py's ceiling: a small HTML page, no template, no session, no database."""
+    return HttpResponse("<!doctype html><title>Hello</title><p>Hello, world</p>")
+
+
+urlpatterns = [path("api/processor/v1/authorizations", hello), path("hello/", hello_page)]
 application = get_wsgi_application()

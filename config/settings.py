@@ -404,6 +404,10 @@ CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 30 * 60  # a backstop: the stored session outlives no 30 idle minutes
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Sessions are read from the default cache (Redis in production, shared by every process) with the database
+# behind it, written to both: a signed-in page would otherwise cost a database round trip for its session row
+# before anything else (docs/performance.md). Ending a session deletes it from both.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Enforced by kartosfera.users.session_timeout (docs/sessions.md), in seconds:
 # 5 minutes without activity [law: PSD2 RTS art. 4(3)(d)], a warning with a
 # one-click extension 60 s before [PRODUCT.md], and 12 hours since sign-in
@@ -526,7 +530,15 @@ CACHES = {
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kartosfera"}
-    )
+    ),
+    # {% cache %} fragments that are the same for every visitor (the footer, the menu, an unbound form's fields),
+    # keyed by language: process-local, so no round trip, and never anything personal or a CSRF token
+    # (docs/performance.md). A deploy (new templates, translations, settings) starts with it empty.
+    "template_fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "kartosfera-template-fragments",
+        "TIMEOUT": None,
+    },
 }
 
 # Rate limits (django-ratelimit) count in the default cache; a refusal renders a 429 page.

@@ -17,3 +17,11 @@ class CoreConfig(AppConfig):
         from kartosfera.core.append_only import register_sqlite_functions
 
         connection_created.connect(register_sqlite_functions, dispatch_uid="kartosfera.core.sqlite_functions")
+
+        # A cached template fragment (settings.CACHES["template_fragments"]) may show a setting (the helpline);
+        # a test that changes settings must not see a fragment rendered under the old ones.
+        from django.test.signals import setting_changed
+
+        from kartosfera.core.fragments import fragments_clear
+
+        setting_changed.connect(fragments_clear, dispatch_uid="kartosfera.core.fragments_clear")

@@ -102,8 +102,9 @@ def test_detail_refuses_post(anna, card):
 
 
 def test_detail_has_a_small_fixed_query_budget(anna, card, django_assert_max_num_queries):
-    # Session, user, card (with product, account and bank), its recent history, the bank's branches, the
-    # payments its holder's settings declined (kartosfera/notices/): however long the history and the lists.
+    # User, card (with product, account and bank), its recent history, the bank's branches, the payments its
+    # holder's settings declined (kartosfera/notices/): however long the history and the lists. The session
+    # comes from the cache (settings.SESSION_ENGINE).
     card_activate(actor=SYSTEM_ACTOR, card=card)
     for _ in range(12):
         card_contactless_set(actor=SYSTEM_ACTOR, card=card, enabled=not card.contactless_enabled)
@@ -117,5 +118,5 @@ def test_detail_has_a_small_fixed_query_budget(anna, card, django_assert_max_num
             postal_code="18-400",
             city="Łomża",
         )
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(5):
         anna.get(_detail(card))

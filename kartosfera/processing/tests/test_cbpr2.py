@@ -383,9 +383,10 @@ def test_the_history_shows_a_converted_payments_charge_over_the_ecb_rate_in_poli
 def test_the_charges_cost_the_history_no_query(client, rates, anna_card, count, django_assert_num_queries):
     for _ in range(count):
         conversion_charge_record(authorization_id=pay_in_euro(anna_card, amount=1_000).authorization.pk)
-    # As without charges: session, user, card (with product and account), the count, the page's keys, its
-    # authorizations (with their charges), their clearings, the holds (processing/selectors.py: the history).
-    with django_assert_num_queries(8):
+    # As without charges: user, card (with product and account), the count, the page's keys, its authorizations
+    # (with their charges), their clearings, the holds (processing/selectors.py: the history); the session comes
+    # from the cache.
+    with django_assert_num_queries(7):
         response = client.get(_history(anna_card.card.pk))
     assert _page_text(response).count("1,18%") == min(count, 20)
 

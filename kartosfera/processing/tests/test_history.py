@@ -254,9 +254,9 @@ def test_the_history_has_a_constant_query_budget(anna, debit, count, django_asse
         _clear(cleared, 100 + n)
         decide(debit, amount_minor=100 + n)
         _post(debit, kind="refund", amount_minor=10 + n)
-    # Session, user, card (with product and account), the count, the page's keys, its authorizations, their
-    # clearings, its postings, the holds.
-    with django_assert_num_queries(9):
+    # User, card (with product and account), the count, the page's keys, its authorizations, their clearings, its
+    # postings, the holds; the session comes from the cache.
+    with django_assert_num_queries(8):
         response = anna.get(_portal(debit))
     assert {row.status for row in response.context["rows"]} == {"pending", "settled", "refund"}
 

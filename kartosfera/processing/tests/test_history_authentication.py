@@ -66,9 +66,9 @@ def test_the_links_cost_the_history_no_query(anna, debit, count, django_assert_n
         # A challenge now and then: low-value Ys alone would reach the PSD2 count of 5 in a row.
         authenticated = records.confirmed if n % 5 == 0 else records.answered
         records.paid(debit, authenticated(debit, purchaseAmount=str(100 + n)))
-    # Session, user, card, the count, the page's keys, its authorizations (their authentications joined), their
-    # clearings, the holds (no postings of their own here): as without any authentication.
-    with django_assert_num_queries(8):
+    # User, card, the count, the page's keys, its authorizations (their authentications joined), their clearings,
+    # the holds (no postings of their own here): as without any authentication; the session comes from the cache.
+    with django_assert_num_queries(7):
         response = anna.get(_portal(debit))
     assert sum(row.authentication is not None for row in response.context["rows"]) == count
 
