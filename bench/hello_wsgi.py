@@ -1,8 +1,8 @@
 """A bare Django "hello world" for bench/authorizations.py and bench/pages.py: the machine's own limit for Django
 under gunicorn.
 
-No middleware, no database: parse the JSON body, answer JSON (or, for the pages, a small HTML page). What the authorization endpoint
-does on top of this (security middleware, the API key, validation, the decision, the
+No middleware, no database: parse the JSON body, answer JSON (or, for the pages, a small HTML page).
+What the authorization endpoint does on top of this (security middleware, the API key, validation, the decision, the
 transaction) is what the ratio measures.
 """
 

@@ -96,15 +96,16 @@ def load(label: str, port: int, server: subprocess.Popen[bytes], path: str, cook
     rate = result["requests"] * 1_000_000 / result["duration_us"]
     errors = int(result["failed"] + result["socket_errors"])
     print(
-        f"{label:<22} {rate:8,.0f} req/s; p50 {result['p50_us'] / 1000:6.1f} ms, p95 {result['p95_us'] / 1000:6.1f} ms, "
-        f"p99 {result['p99_us'] / 1000:6.1f} ms; {errors} errors"
+        f"{label:<22} {rate:8,.0f} req/s; p50 {result['p50_us'] / 1000:6.1f} ms, "
+        f"p95 {result['p95_us'] / 1000:6.1f} ms, p99 {result['p99_us'] / 1000:6.1f} ms; {errors} errors"
     )
     print(
         f"{'':<22} CPU per request: wrk {cpu['client']:.2f} ms, gunicorn {cpu['server']:.2f} ms, "
         f"PostgreSQL {cpu['postgres']:.2f} ms ({cpu['busy']:.2f} cores busy)"
     )
     if errors:
-        print(f"{'':<22} !! {errors} answers were not 200 (e.g. {int(result['other_status'])}): the figures do not measure the page; see {LOG}")
+        status = int(result["other_status"])
+        print(f"{'':<22} !! {errors} answers were not 200 (e.g. {status}): the figures do not measure the page; see {LOG}")
     return rate, result
 
 
