@@ -105,7 +105,7 @@ def load(label: str, port: int, server: subprocess.Popen[bytes], path: str, cook
     )
     if errors:
         status = int(result["other_status"])
-        print(f"{'':<22} !! {errors} answers were not 200 (e.g. {status}): the figures do not measure the page; see {LOG}")
+        print(f"{'':<22} !! {errors} answers were not 200 (e.g. {status}): not measured; see {LOG}")
     return rate, result
 
 
