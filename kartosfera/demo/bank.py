@@ -31,6 +31,10 @@ from kartosfera.cards.operations_services import card_limits_change, card_pin_ch
 from kartosfera.cards.pin import pin_check, pin_verification_value, threeds_pin_verification_value
 from kartosfera.cards.services import card_issue, card_product_create, card_renew, card_replace, card_transition
 from kartosfera.cards.states import CardStatus, StatusReason
+from kartosfera.core.errors import Conflict, DomainError
+from kartosfera.core.money import Currency
+from kartosfera.customers.models import BankMembership, Customer, Residency
+from kartosfera.customers.services import customer_create
 from kartosfera.demo.banks import (
     BANKS,
     DEMO_ACTOR,
@@ -41,10 +45,6 @@ from kartosfera.demo.banks import (
     demo_bank_load_one,
 )
 from kartosfera.demo.identifiers import MASTERCARD_TEST_PREFIX, VISA_TEST_PREFIX, make_iban, make_pan, make_pesel
-from kartosfera.core.errors import Conflict, DomainError
-from kartosfera.core.money import Currency
-from kartosfera.customers.models import BankMembership, Customer, Residency
-from kartosfera.customers.services import customer_create
 from kartosfera.processing.cbpr2 import ecb_rates_set
 from kartosfera.processing.conversion import conversion_rate_set
 from kartosfera.processing.merchants import DEMO_EUR_PLN

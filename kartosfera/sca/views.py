@@ -15,9 +15,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kartosfera.core.audit import Actor
+from kartosfera.core.decorators import cardholder_required
 from kartosfera.core.errors import DomainError
 from kartosfera.customers.identity import mask_phone
-from kartosfera.portal.decorators import cardholder_required
 from kartosfera.sca.forms import ConfirmForm
 from kartosfera.sca.models import ChallengeState, SmsChallenge
 from kartosfera.sca.selectors import stepup_challenge_get

@@ -27,6 +27,9 @@ from kartosfera.cards.operations import Operation, operation_allowed
 from kartosfera.cards.pan import decrypt_pan, validate_pan
 from kartosfera.cards.pin import pin_check, pin_matches, pin_verification_value
 from kartosfera.cards.states import CardStatus, StatusReason
+from kartosfera.core.models import ActorType, AuditEvent
+from kartosfera.customers.identity import normalize_phone, validate_pesel
+from kartosfera.customers.models import BankMembership, Customer, Residency
 from kartosfera.demo.bank import (
     CUSTOMERS,
     DEMO_CARD_PIN,
@@ -37,9 +40,6 @@ from kartosfera.demo.bank import (
 )
 from kartosfera.demo.banks import BANK_SPECS
 from kartosfera.demo.identifiers import make_pesel
-from kartosfera.core.models import ActorType, AuditEvent
-from kartosfera.customers.identity import normalize_phone, validate_pesel
-from kartosfera.customers.models import BankMembership, Customer, Residency
 from kartosfera.testing.factories import customer_factory
 from kartosfera.users.models import User, UserKind
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from kartosfera.backoffice.demo import DEMO_STAFF, DEMO_STAFF_PASSWORD, demo_staff_load
 from kartosfera.banks.models import Bank
+from kartosfera.core.errors import DomainError
 from kartosfera.demo.bank import (
     DEFAULT_DEMO_PORT,
     DEMO_CARD_PIN,
@@ -23,7 +24,6 @@ from kartosfera.demo.bank import (
     demo_url,
 )
 from kartosfera.demo.banks import BANK_SPECS
-from kartosfera.core.errors import DomainError
 
 
 def tcp_port(value: str) -> int:
