@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_ENV := KARTOSFERA_ENV=development
 
-.PHONY: demo demo-reset test install install-dev browser serve lint typecheck messages bench clean
+.PHONY: demo demo-reset test install install-dev browser serve lint typecheck layers messages bench clean
 
 $(VENV)/bin/python:
 	@bash scripts/ensure-venv.sh "$(PYTHON)" "$(VENV)"
@@ -47,6 +47,10 @@ lint: install-dev
 
 typecheck: install-dev
 	KARTOSFERA_ENV=test $(VENV)/bin/mypy kartosfera config
+
+## The import layers (docs/architecture.md; the contracts are in pyproject.toml).
+layers: install-dev
+	$(VENV)/bin/lint-imports
 
 ## Re-extract and compile translations (needs gettext; the compiled .mo files are committed).
 messages: install-dev

@@ -191,6 +191,7 @@ INSTALLED_APPS = [
     "kartosfera.stops",
     "kartosfera.backoffice",
     "kartosfera.help",
+    "kartosfera.demo",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_ratelimit",

@@ -12,7 +12,7 @@ if ! [[ $PORT =~ ^[0-9]+$ ]] || ((10#$PORT < 1 || 10#$PORT > 65535)); then
   exit 2
 fi
 PORT=$((10#$PORT))
-# The PIN load_demo_bank gives every active demo card (kartosfera/core/demo/bank.py: DEMO_CARD_PIN;
+# The PIN load_demo_bank gives every active demo card (kartosfera/demo/bank.py: DEMO_CARD_PIN;
 # a test keeps the two equal). A development demo's published value, like the demo password.
 DEMO_CARD_PIN=2468
 export KARTOSFERA_ENV=${KARTOSFERA_ENV:-development}
@@ -25,7 +25,7 @@ umask 077
 # Three months of card history for every demo card, cleared the next day as a processor does, and
 # today's traffic until now, still pending (back-filled through the service layer; some seconds).
 # --statements: as the days pass, the bank's nightly statement close and the holders' repayments, so the
-# credit cards (opened that long ago: kartosfera/core/demo/bank.py, DEMO_HISTORY_DAYS) start with at
+# credit cards (opened that long ago: kartosfera/demo/bank.py, DEMO_HISTORY_DAYS) start with at
 # least three closed statements each. Play more of today's traffic over HTTP once the server runs:
 #   manage.py simulate_card_traffic --url http://127.0.0.1:PORT --days 0
 "$PY" manage.py simulate_card_traffic --days 95 --per-day 0.4 --statements

@@ -14,6 +14,9 @@ $VENV/bin/ruff format --check .
 echo "== mypy"
 KARTOSFERA_ENV=test $VENV/bin/mypy kartosfera config
 
+echo "== import layers"
+$VENV/bin/lint-imports
+
 echo "== migrations are complete"
 KARTOSFERA_ENV=test $PY manage.py makemigrations --check --dry-run
 

@@ -18,7 +18,7 @@ from kartosfera.backoffice.auth import staff_member_create
 from kartosfera.backoffice.models import StaffMember
 from kartosfera.backoffice.roles import StaffRole
 from kartosfera.core.audit import Actor
-from kartosfera.core.demo.banks import DEMOWO, demo_bank
+from kartosfera.demo.banks import DEMOWO, demo_bank
 
 # Published on purpose: the demo prints it. Never loaded in production.
 DEMO_STAFF_PASSWORD = "Kartosfera-back-office"  # noqa: S105

@@ -13,7 +13,7 @@ from kartosfera.blik.models import BlikChannel
 from kartosfera.blik.selectors import blik_state
 from kartosfera.blik.services import blik_switch_off
 from kartosfera.core.audit import Actor
-from kartosfera.portal.decorators import cardholder_customer, cardholder_required, cardholder_user
+from kartosfera.core.decorators import cardholder_customer, cardholder_required, cardholder_user
 
 
 @never_cache

@@ -4,6 +4,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -19,7 +20,6 @@ from kartosfera.customers.identity import (
     validate_pesel,
 )
 from kartosfera.customers.models import REPORTED_FIELDS, BankMembership, Customer, Residency
-from kartosfera.users.models import User
 
 UPDATABLE_FIELDS = ("first_name", "last_name", "phone_on_file", "nonresident_id", "birth_date")
 
@@ -122,7 +122,8 @@ def customer_create(
         return _join(
             actor=actor, bank=bank, person=person, reference=reference, values={**values, "birth_date": birth_date}
         )
-    if values["nonresident_id"] and User.objects.filter(login__iexact=values["nonresident_id"]).exists():
+    # The user model through AUTH_USER_MODEL: customers is below users, which imports it (docs/architecture.md).
+    if values["nonresident_id"] and get_user_model().objects.filter(login__iexact=values["nonresident_id"]).exists():
         # Cardholders sign in with their ID or their own login: one value must never mean two people.
         raise Conflict(_("This identification number is already a portal user's own login."))
     try:
@@ -228,7 +229,7 @@ def customer_update(*, actor: Actor, customer: Customer, bank: Bank | None = Non
     nonresident_id = cleaned.get("nonresident_id")
     if nonresident_id and Customer.objects.filter(nonresident_id=nonresident_id).exclude(pk=customer.pk).exists():
         raise Conflict(_("A customer with this identification number already exists."))
-    if nonresident_id and User.objects.filter(login__iexact=nonresident_id).exists():
+    if nonresident_id and get_user_model().objects.filter(login__iexact=nonresident_id).exists():
         # Cardholders sign in with their ID or their own login: one value must never mean two people.
         raise Conflict(_("This identification number is already a portal user's own login."))
     if bank is not None:

@@ -13,12 +13,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from kartosfera.core.audit import Actor
+from kartosfera.core.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.core.errors import DomainError
 from kartosfera.devices import selectors, services
 from kartosfera.devices.forms import PermanentBlockForm
 from kartosfera.devices.models import BlockedBy, DeviceState
 from kartosfera.devices.stepup_operations import ACTIVATION_CODE_ISSUE, DEVICE_UNBLOCK
-from kartosfera.portal.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.sca.stepup import stepup_begin
 
 

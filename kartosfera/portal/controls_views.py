@@ -26,8 +26,8 @@ from kartosfera.cards.stepup_operations import (
     limits_raise_temporary_payload,
 )
 from kartosfera.core.audit import Actor
+from kartosfera.core.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.core.errors import ValidationFailed
-from kartosfera.portal.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.portal.forms import ControlsForm, TemporaryRaiseForm
 from kartosfera.sca.stepup import stepup_begin
 

@@ -35,10 +35,10 @@ from kartosfera.cards.stepup_operations import (
 from kartosfera.core.audit import Actor
 from kartosfera.core.audit_actions import Audience
 from kartosfera.core.audit_trail import trail_rows
+from kartosfera.core.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.notices.presenters import decline_notice_rows
 from kartosfera.notices.selectors import decline_notices_recent
-from kartosfera.portal.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.portal.forms import BlockForm, CancelForm, ContactlessForm, LimitsForm, PinChangeForm, WhatIfForm
 from kartosfera.portal.presenters import card_summary, controls_summary
 from kartosfera.processing import selectors as processing_selectors

@@ -27,8 +27,8 @@ from django.views.decorators.http import require_http_methods
 from kartosfera.acs.models import TransStatus
 from kartosfera.cards.models import Card
 from kartosfera.cards.pinblock import PIN_LENGTHS
-from kartosfera.core.demo.bank import DEMO_CARD_PIN
 from kartosfera.core.money import MAX_AMOUNT_MINOR, Money
+from kartosfera.demo.bank import DEMO_CARD_PIN
 from kartosfera.portal.forms import ZlotyField
 from kartosfera.processing.merchants import MERCHANTS, MERCHANTS_BY_KEY
 from kartosfera.processing.models import Channel, ScaExemption

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 from django_ratelimit.decorators import ratelimit
 
 from kartosfera.core.audit import Actor
+from kartosfera.core.decorators import cardholder_required
 from kartosfera.notices.selectors import decline_sms_enabled
-from kartosfera.portal.decorators import cardholder_required
 from kartosfera.profile.forms import (
     AccessBlockForm,
     NotificationsForm,

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Container
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from kartosfera.sca.models import ChallengeChannel, ChallengePurpose, SmsChallenge
-from kartosfera.users.models import User
+
+if TYPE_CHECKING:
+    # Only the type: sca is below users (docs/architecture.md).
+    from kartosfera.users.models import User
 
 
 def stepup_challenge_get(*, user: User, public_id: UUID, session_ids: Container[str]) -> SmsChallenge:

@@ -11,7 +11,7 @@ import datetime as dt
 import hmac
 import secrets
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -28,6 +28,10 @@ from kartosfera.notifications.services import sms_send
 from kartosfera.notifications.texts import SmsText, sms_bank_name
 from kartosfera.sca.models import ChallengeChannel, ChallengePurpose, ChallengeState, SmsChallenge
 from kartosfera.sca.sms_texts import SMS_ACTIVATION_PASSWORD, SMS_CODE
+
+if TYPE_CHECKING:
+    # Only the type: sca is below users (users' sign-in and registration use its challenges; docs/architecture.md).
+    from kartosfera.users.models import User
 
 CODE_LIFETIME = {
     ChallengePurpose.REGISTRATION: dt.timedelta(minutes=60),
@@ -53,6 +57,14 @@ class ChallengeError(DomainError):
 
 class CodeInvalid(ChallengeError):
     default_message = gettext_lazy("The code is not correct.")
+
+
+def login_phone(user: User) -> str | None:
+    """Where the user's one-time codes go, sign-in and step-up alike: the portal phone (the phone on file for older
+    accounts)."""
+    if user.portal_phone:
+        return user.portal_phone
+    return user.customer.phone_on_file if user.customer is not None else None
 
 
 def _generate_code(purpose: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from django.apps import apps
 from django.utils.translation import gettext_lazy
 
 from kartosfera.core.money import Currency
@@ -23,8 +24,11 @@ def _activation_examples() -> Iterable[Mapping[str, SmsValue]]:
 
 def _code_examples() -> Iterable[Mapping[str, SmsValue]]:
     """Every description a code's SMS can carry: sign-in, registration and each step-up operation's examples."""
-    from kartosfera.cards.models import Card, CardProduct
     from kartosfera.sca import stepup
+
+    # The card models by their labels: sca is below cards (cards registers its operations here) and does not import it.
+    Card = apps.get_model("cards", "Card")
+    CardProduct = apps.get_model("cards", "CardProduct")
 
     descriptions = [str(LOGIN_DESCRIPTION), str(REGISTRATION_DESCRIPTION)]
     for name in stepup.operation_names():

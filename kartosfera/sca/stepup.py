@@ -31,9 +31,11 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from django.apps import apps
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -45,11 +47,12 @@ from kartosfera.core.audit import FORBIDDEN_KEYS, Actor, audit_record
 from kartosfera.core.errors import DomainError
 from kartosfera.customers.models import Customer
 from kartosfera.sca.models import ChallengeChannel, ChallengePurpose, ChallengeState, SmsChallenge
-from kartosfera.sca.services import ChallengeError, challenge_cancel, challenge_issue, challenge_verify
-from kartosfera.users.models import User
+from kartosfera.sca.services import ChallengeError, challenge_cancel, challenge_issue, challenge_verify, login_phone
 
 if TYPE_CHECKING:
+    # Only the types: sca is below users and cards, which register their operations here (docs/architecture.md).
     from kartosfera.cards.models import Card
+    from kartosfera.users.models import User
 
 # Session key: the public ids of the confirmations started in this session,
 # each with the page to go back to and the page to go to once done. A
@@ -220,8 +223,6 @@ def card_label(card: Card) -> str:
 
 def stepup_phone(user: User) -> str | None:
     """The number step-up codes go to: the same as sign-in codes (the portal phone, else the phone on file)."""
-    from kartosfera.users.services import login_phone
-
     return login_phone(user)
 
 
@@ -361,7 +362,7 @@ def stepup_begin(
     the success message is shown.
     """
     user = request.user
-    if not isinstance(user, User):
+    if not isinstance(user, get_user_model()):
         raise PermissionDenied
     back = back_url or request.path
     done = done_url or back
@@ -486,7 +487,8 @@ def _handler_payload(challenge: SmsChallenge) -> dict[str, Any]:
 def _card_for(challenge: SmsChallenge) -> Card | None:
     if challenge.card_id is None:
         return None
-    from kartosfera.cards.models import Card
+    # The card model by its label: sca is below cards (cards registers its operations here) and does not import it.
+    Card = cast("type[Card]", apps.get_model("cards", "Card"))
 
     # The card is re-read through the customer: a confirmation can only ever
     # act on a card of the customer who confirmed it.

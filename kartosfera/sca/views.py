@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth import HASH_SESSION_KEY, update_session_auth_hash
+from django.contrib.auth import HASH_SESSION_KEY, get_user_model, update_session_auth_hash
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -15,9 +16,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kartosfera.core.audit import Actor
+from kartosfera.core.decorators import cardholder_required
 from kartosfera.core.errors import DomainError
 from kartosfera.customers.identity import mask_phone
-from kartosfera.portal.decorators import cardholder_required
 from kartosfera.sca.forms import ConfirmForm
 from kartosfera.sca.models import ChallengeState, SmsChallenge
 from kartosfera.sca.selectors import stepup_challenge_get
@@ -32,12 +33,15 @@ from kartosfera.sca.stepup import (
     stepup_linked,
     stepup_verify,
 )
-from kartosfera.users.models import User
+
+if TYPE_CHECKING:
+    # Only the type: sca is below users (docs/architecture.md).
+    from kartosfera.users.models import User
 
 
 def _user(request: HttpRequest) -> User:
     user = request.user
-    if not isinstance(user, User):  # unreachable behind cardholder_required
+    if not isinstance(user, get_user_model()):  # unreachable behind cardholder_required
         raise PermissionDenied
     return user
 

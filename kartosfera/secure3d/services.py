@@ -41,11 +41,11 @@ from kartosfera.core.models import ActorType
 from kartosfera.core.money import Currency, Money
 from kartosfera.customers.models import Customer
 from kartosfera.notifications.services import sms_send
+from kartosfera.sca.services import login_phone
 from kartosfera.secure3d.models import ThreeDSProfile, TrustedMerchant
 from kartosfera.secure3d.sms_texts import SMS_THREEDS_PIN_CHANGED, SMS_THREEDS_PIN_SET
 from kartosfera.users.lockout import lock_end
 from kartosfera.users.models import User
-from kartosfera.users.services import login_phone
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise

@@ -19,9 +19,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from kartosfera.acs import selectors as acs_selectors
 from kartosfera.acs.presenters import authentication_row, authentication_rows
 from kartosfera.core.audit import Actor
+from kartosfera.core.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.core.errors import DomainError
 from kartosfera.customers.identity import mask_phone
-from kartosfera.portal.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.processing.models import Authorization
 from kartosfera.sca.stepup import stepup_begin, stepup_phone
 from kartosfera.secure3d import services

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from kartosfera.core.audit import Actor
-from kartosfera.core.demo.bank import account_reference
+from kartosfera.demo.bank import account_reference
 from kartosfera.processing.ledger import repayment_record
 from kartosfera.statements import billing
 from kartosfera.statements.close import statements_close
@@ -52,7 +52,7 @@ class RepaymentHabit:
     part_percent: Decimal = Decimal(0)
 
 
-# By the demo's account number (core/demo/bank.py). An account not listed (a credit account made in the portal's
+# By the demo's account number (demo/bank.py). An account not listed (a credit account made in the portal's
 # back office, say) is closed every night but never repaid.
 DEMO_REPAYMENT_HABITS: dict[int, RepaymentHabit] = {
     # Anna Kowalska repays her Visa Gold in full three days before the due date: never any interest.

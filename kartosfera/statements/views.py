@@ -20,8 +20,8 @@ from django.views.decorators.http import require_safe
 
 from kartosfera.banks.models import Bank
 from kartosfera.core.audit import Actor
+from kartosfera.core.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.core.money import Money
-from kartosfera.portal.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.statements import selectors
 from kartosfera.statements.documents import (
     CSV_CONTENT_TYPE,

@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from kartosfera.core.decorators import cardholder_customer, cardholder_required
 from kartosfera.core.errors import DomainError
 from kartosfera.customers.models import StopChannel
-from kartosfera.portal.decorators import cardholder_customer, cardholder_required
 from kartosfera.sca.stepup import stepup_begin
 from kartosfera.stops.services import customer_stop_lift_check
 from kartosfera.stops.stepup_operations import STOP_SET, stop_payload

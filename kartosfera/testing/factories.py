@@ -15,9 +15,9 @@ from kartosfera.banks.services import bank_create
 from kartosfera.cards.models import Brand, Card, CardProduct, Funding, Segment
 from kartosfera.cards.services import card_issue, card_product_create
 from kartosfera.core.audit import Actor
-from kartosfera.core.demo.identifiers import make_pan, make_pesel
 from kartosfera.customers.models import Customer, Residency
 from kartosfera.customers.services import customer_create
+from kartosfera.demo.identifiers import make_pan, make_pesel
 from kartosfera.users.models import User, UserKind
 
 _sequence = itertools.count(1)

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from kartosfera.cards.models import Card
 from kartosfera.cards.selectors import card_get_for_customer
 from kartosfera.core.audit import Actor
+from kartosfera.core.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.core.errors import DomainError
-from kartosfera.portal.decorators import cardholder_customer, cardholder_required, cardholder_user
 from kartosfera.sca.stepup import stepup_begin
 from kartosfera.tokens.models import Token
 from kartosfera.tokens.selectors import token_get_for_customer, token_list_for_card

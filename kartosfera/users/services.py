@@ -34,6 +34,7 @@ from kartosfera.sca.services import (
     challenge_issue,
     challenge_resend,
     challenge_verify,
+    login_phone,
 )
 from kartosfera.sca.sms_texts import LOGIN_DESCRIPTION
 from kartosfera.users.backends import password_matches
@@ -108,13 +109,6 @@ class StaffOnly(DomainError):
 
 def _format_local(moment: dt.datetime, fmt: str) -> str:
     return formats.date_format(moment.astimezone(BANK_TIMEZONE), fmt)
-
-
-def login_phone(user: User) -> str | None:
-    """Where the user's one-time codes go: the portal phone (the phone on file for older accounts)."""
-    if user.portal_phone:
-        return user.portal_phone
-    return user.customer.phone_on_file if user.customer is not None else None
 
 
 def holder_phone(customer: Customer) -> str | None:

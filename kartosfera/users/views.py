@@ -24,8 +24,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_ratelimit.decorators import ratelimit
 
+from kartosfera.core.decorators import cardholder_required
 from kartosfera.customers.identity import mask_phone
-from kartosfera.portal.decorators import cardholder_required
 from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
 from kartosfera.sca.services import CODE_LIFETIME, ChallengeError
 from kartosfera.users import ratelimits

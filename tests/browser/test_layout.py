@@ -43,7 +43,7 @@ from kartosfera.cards.operations_services import (
     card_unblock,
 )
 from kartosfera.cards.states import StatusReason
-from kartosfera.core.demo.identifiers import make_pan
+from kartosfera.demo.identifiers import make_pan
 from kartosfera.notifications.backends import Sms, locmem
 from kartosfera.notifications.backends.file import SmsBackend as FileSmsBackend
 from kartosfera.processing.adjustments import authorization_reverse

@@ -16,8 +16,8 @@ from kartosfera.acs.tests.helpers import CHALLENGE_URL, DS, areq, with_threeds_p
 from kartosfera.cards.models import Brand, CardStatus
 from kartosfera.cards.services import card_transition
 from kartosfera.cards.states import StatusReason
-from kartosfera.core.demo.identifiers import make_pan
 from kartosfera.core.models import AuditEvent
+from kartosfera.demo.identifiers import make_pan
 from kartosfera.processing import exemptions
 from kartosfera.processing.tests.helpers import active_card
 from kartosfera.secure3d.models import TrustedMerchant

@@ -21,9 +21,9 @@ from kartosfera.api.tests.conftest import errors_by_field
 from kartosfera.cards.models import MAX_VALIDITY_MONTHS, Card, CardProduct
 from kartosfera.cards.services import latest_expiry
 from kartosfera.core.dates import EARLIEST_DATE
-from kartosfera.core.demo.identifiers import make_pesel
 from kartosfera.core.money import MAX_AMOUNT_MINOR
 from kartosfera.customers.models import Customer, Residency
+from kartosfera.demo.identifiers import make_pesel
 from kartosfera.testing.factories import account_factory, card_factory, customer_factory, make_pan, product_factory
 
 pytestmark = pytest.mark.django_db

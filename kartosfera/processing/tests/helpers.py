@@ -19,7 +19,7 @@ from kartosfera.cards.operations_services import card_activate
 from kartosfera.cards.pin import pin_verification_value
 from kartosfera.cards.pinblock import pin_block_encipher
 from kartosfera.core.audit import Actor
-from kartosfera.core.demo.identifiers import make_pan
+from kartosfera.demo.identifiers import make_pan
 from kartosfera.processing.models import (
     CHANNEL_LIMITS,
     HOLDING_STATUSES,

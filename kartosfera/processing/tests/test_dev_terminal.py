@@ -13,7 +13,7 @@ from django.urls import reverse
 from kartosfera.acs.models import AuthenticationRecord, RecordStatus
 from kartosfera.api.models import ApiKey
 from kartosfera.cards.models import Brand, Card
-from kartosfera.core.demo.bank import DEMO_CARD_PIN, card_reference, demo_bank_load
+from kartosfera.demo.bank import DEMO_CARD_PIN, card_reference, demo_bank_load
 from kartosfera.processing.models import Authorization
 from kartosfera.processing.terminal import DEV_KEY_NAME, dev_processor_token
 from kartosfera.processing.tests.helpers import PIN, active_card

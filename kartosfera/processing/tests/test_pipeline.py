@@ -23,8 +23,8 @@ from kartosfera.cards.pinblock import pin_block_encipher
 from kartosfera.cards.services import card_transition
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.audit import Actor
-from kartosfera.core.demo.identifiers import make_pan
 from kartosfera.core.models import ActorType, AuditEvent
+from kartosfera.demo.identifiers import make_pan
 from kartosfera.processing.models import Authorization, AuthorizationStatus, Channel
 from kartosfera.processing.services import authorization_decide
 from kartosfera.processing.tests.helpers import (

@@ -19,8 +19,8 @@ from kartosfera.accounts.models import Account
 from kartosfera.acs.models import AuthenticationRecord, RecordStatus, RReqStatus
 from kartosfera.cards.models import Brand, Card
 from kartosfera.cards.operations_services import card_block_temporarily
-from kartosfera.core.demo.bank import demo_bank_load
 from kartosfera.core.models import AuditEvent
+from kartosfera.demo.bank import demo_bank_load
 from kartosfera.processing.adjustments import authorization_reverse, hold_expire_due
 from kartosfera.processing.clearing import tolerance_percent
 from kartosfera.processing.merchants import MERCHANTS_BY_KEY

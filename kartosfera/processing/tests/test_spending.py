@@ -20,8 +20,8 @@ from django.urls import reverse
 from kartosfera.accounts.models import AccountKind
 from kartosfera.cards.models import Brand, Card, Funding, Segment
 from kartosfera.cards.operations_services import card_activate
-from kartosfera.core.demo.identifiers import make_pan
 from kartosfera.core.money import Money
+from kartosfera.demo.identifiers import make_pan
 from kartosfera.processing.categories import (
     CATEGORIES,
     MCC_CATEGORIES,

@@ -19,9 +19,9 @@ from kartosfera.cards.pin import (
 )
 from kartosfera.cards.states import StatusReason
 from kartosfera.core.audit import Actor
-from kartosfera.core.demo.identifiers import make_pan
 from kartosfera.core.errors import Conflict, DomainError, ValidationFailed
 from kartosfera.core.models import AuditEvent
+from kartosfera.demo.identifiers import make_pan
 from kartosfera.notifications.backends import locmem
 from kartosfera.secure3d import services
 from kartosfera.secure3d.models import ThreeDSProfile, TrustedMerchant

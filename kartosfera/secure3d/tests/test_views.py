@@ -14,8 +14,8 @@ from kartosfera.cards.models import Card
 from kartosfera.cards.operations_services import card_activate
 from kartosfera.cards.pin import pin_matches, pin_verification_value, threeds_pin_verification_value
 from kartosfera.core.audit import Actor
-from kartosfera.core.demo.identifiers import make_pan
 from kartosfera.core.models import AuditEvent
+from kartosfera.demo.identifiers import make_pan
 from kartosfera.profile.tests.conftest import ANNAS_PHONE
 from kartosfera.sca.models import ChallengeState
 from kartosfera.sca.tests.helpers import challenge_from, code_sent_to, texts_to, wrong

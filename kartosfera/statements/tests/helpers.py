@@ -16,7 +16,7 @@ from kartosfera.banks.models import Bank
 from kartosfera.cards.credit_terms import credit_terms_set
 from kartosfera.cards.models import Card, CardProduct, Funding
 from kartosfera.core.audit import Actor
-from kartosfera.core.demo.identifiers import make_pan
+from kartosfera.demo.identifiers import make_pan
 from kartosfera.processing.clearing import ClearingRecord, RecordOutcome, clearing_post_record
 from kartosfera.processing.ledger import Direction, bank_posting_record, repayment_record
 from kartosfera.processing.models import Channel, Posting

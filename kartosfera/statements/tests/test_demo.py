@@ -16,8 +16,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from kartosfera.accounts.models import Account, AccountKind
-from kartosfera.core.demo.bank import DEMO_HISTORY_DAYS, account_reference, demo_bank_load
 from kartosfera.core.models import AuditEvent
+from kartosfera.demo.bank import DEMO_HISTORY_DAYS, account_reference, demo_bank_load
 from kartosfera.notifications.models import OutboundSms
 from kartosfera.processing.models import Posting, PostingKind
 from kartosfera.processing.simulation import DAY_START

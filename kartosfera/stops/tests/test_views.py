@@ -13,9 +13,9 @@ from kartosfera.backoffice.roles import StaffRole
 from kartosfera.blik.selectors import blik_state
 from kartosfera.cards.operations_services import card_activate
 from kartosfera.core.audit import Actor
-from kartosfera.core.demo.identifiers import make_pan
 from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.customers.models import BankMembership, Customer, StopChannel
+from kartosfera.demo.identifiers import make_pan
 from kartosfera.devices.tests.app_client import AppClient
 from kartosfera.devices.tests.helpers import device_for
 from kartosfera.notifications.backends import locmem

@@ -7,12 +7,11 @@ import pytest
 from kartosfera.core.audit import Actor
 from kartosfera.core.models import AuditEvent
 from kartosfera.sca.models import ChallengePurpose
-from kartosfera.sca.services import ChallengeError, challenge_issue
+from kartosfera.sca.services import ChallengeError, challenge_issue, login_phone
 from kartosfera.users.models import User
 from kartosfera.users.services import (
     InvalidCredentials,
     LoginFailure,
-    login_phone,
     user_login_code_issue,
     user_login_code_verify,
     user_login_password,

@@ -27,7 +27,10 @@ from kartosfera.cards.operations import Operation, operation_allowed
 from kartosfera.cards.pan import decrypt_pan, validate_pan
 from kartosfera.cards.pin import pin_check, pin_matches, pin_verification_value
 from kartosfera.cards.states import CardStatus, StatusReason
-from kartosfera.core.demo.bank import (
+from kartosfera.core.models import ActorType, AuditEvent
+from kartosfera.customers.identity import normalize_phone, validate_pesel
+from kartosfera.customers.models import BankMembership, Customer, Residency
+from kartosfera.demo.bank import (
     CUSTOMERS,
     DEMO_CARD_PIN,
     DEMO_HISTORY_DAYS,
@@ -35,11 +38,8 @@ from kartosfera.core.demo.bank import (
     customer_reference,
     embossed_name,
 )
-from kartosfera.core.demo.banks import BANK_SPECS
-from kartosfera.core.demo.identifiers import make_pesel
-from kartosfera.core.models import ActorType, AuditEvent
-from kartosfera.customers.identity import normalize_phone, validate_pesel
-from kartosfera.customers.models import BankMembership, Customer, Residency
+from kartosfera.demo.banks import BANK_SPECS
+from kartosfera.demo.identifiers import make_pesel
 from kartosfera.testing.factories import customer_factory
 from kartosfera.users.models import User, UserKind
 
@@ -432,7 +432,7 @@ def test_the_banner_lists_the_banks_and_the_helpline_of_the_bank_without_its_own
 
 def test_every_demo_customer_gets_the_demo_3d_secure_pin_and_a_reload_keeps_a_chosen_one(output):
     from kartosfera.cards.pin import threeds_pin_verification_value, values_match
-    from kartosfera.core.demo.bank import DEMO_THREEDS_PIN
+    from kartosfera.demo.bank import DEMO_THREEDS_PIN
     from kartosfera.secure3d.models import ThreeDSProfile
 
     assert f"every demo customer's 3-D Secure PIN is {DEMO_THREEDS_PIN}" in output

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from kartosfera.core.demo.bank import DEMO_CARD_PIN, DEMO_HISTORY_DAYS
+from kartosfera.demo.bank import DEMO_CARD_PIN, DEMO_HISTORY_DAYS
 
 SCRIPT = Path(settings.BASE_DIR) / "scripts" / "demo.sh"
 

@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from kartosfera.backoffice.demo import DEMO_STAFF, DEMO_STAFF_PASSWORD, demo_staff_load
 from kartosfera.banks.models import Bank
-from kartosfera.core.demo.bank import (
+from kartosfera.core.errors import DomainError
+from kartosfera.demo.bank import (
     DEFAULT_DEMO_PORT,
     DEMO_CARD_PIN,
     DEMO_PASSWORD,
@@ -22,8 +23,7 @@ from kartosfera.core.demo.bank import (
     demo_login_list,
     demo_url,
 )
-from kartosfera.core.demo.banks import BANK_SPECS
-from kartosfera.core.errors import DomainError
+from kartosfera.demo.banks import BANK_SPECS
 
 
 def tcp_port(value: str) -> int:

@@ -1,6 +1,6 @@
 """The demo banks: who their customers are, and loading them through the same services the API uses.
 
-Three cooperative banks of the group (core/demo/banks.py); most customers are BS Demowo's, a few are
+Three cooperative banks of the group (demo/banks.py); most customers are BS Demowo's, a few are
 BS Wzorowo's or BS Próbkowice's, and one person holds cards of two banks. Everything has a stable
 ``DEMO-…`` reference and is looked up by it before it is created, so loading twice changes nothing.
 Dates are relative to today, so the demo stays meaningful however long after this was written it is loaded.
@@ -31,7 +31,11 @@ from kartosfera.cards.operations_services import card_limits_change, card_pin_ch
 from kartosfera.cards.pin import pin_check, pin_verification_value, threeds_pin_verification_value
 from kartosfera.cards.services import card_issue, card_product_create, card_renew, card_replace, card_transition
 from kartosfera.cards.states import CardStatus, StatusReason
-from kartosfera.core.demo.banks import (
+from kartosfera.core.errors import Conflict, DomainError
+from kartosfera.core.money import Currency
+from kartosfera.customers.models import BankMembership, Customer, Residency
+from kartosfera.customers.services import customer_create
+from kartosfera.demo.banks import (
     BANKS,
     DEMO_ACTOR,
     DEMOWO,
@@ -40,11 +44,7 @@ from kartosfera.core.demo.banks import (
     BankLoadCounts,
     demo_bank_load_one,
 )
-from kartosfera.core.demo.identifiers import MASTERCARD_TEST_PREFIX, VISA_TEST_PREFIX, make_iban, make_pan, make_pesel
-from kartosfera.core.errors import Conflict, DomainError
-from kartosfera.core.money import Currency
-from kartosfera.customers.models import BankMembership, Customer, Residency
-from kartosfera.customers.services import customer_create
+from kartosfera.demo.identifiers import MASTERCARD_TEST_PREFIX, VISA_TEST_PREFIX, make_iban, make_pan, make_pesel
 from kartosfera.processing.cbpr2 import ecb_rates_set
 from kartosfera.processing.conversion import conversion_rate_set
 from kartosfera.processing.merchants import DEMO_EUR_PLN
