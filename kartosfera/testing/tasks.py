@@ -23,9 +23,13 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 from django.test import override_settings
+
+if TYPE_CHECKING:
+    from rq import Queue
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 BACKENDS = ("database", "rq")
@@ -104,7 +108,6 @@ class RedisQueue(TaskQueue):
     settings = {
         "TASKS": {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}},
         "RQ_QUEUES": {"default": {"URL": TEST_REDIS_URL, "DEFAULT_TIMEOUT": 60}},
-        "REDIS_URL": TEST_REDIS_URL,
     }
 
     def __init__(self) -> None:
@@ -112,23 +115,25 @@ class RedisQueue(TaskQueue):
 
         self.redis = redis.Redis.from_url(TEST_REDIS_URL)
 
-    def _queue(self):  # type: ignore[no-untyped-def]
+    def _queue(self) -> Queue:
         import django_rq
 
         return django_rq.get_queue("default")
 
     def queued(self) -> list[Queued]:
+        from rq.job import Job
         from rq.registry import ScheduledJobRegistry
+
+        def entry(job: Job, run_after: dt.datetime | None) -> Queued:
+            return Queued(task=(job.func_name or "").rsplit(".", 1)[-1], args=list(job.args), run_after=run_after)
 
         queue = self._queue()
         registry = ScheduledJobRegistry(queue=queue)
-        waiting: list[Queued] = []
-        for job in queue.get_jobs():
-            waiting.append(Queued(task=job.func_name.rsplit(".", 1)[-1], args=list(job.args), run_after=None))
+        waiting = [entry(job, None) for job in queue.get_jobs()]
         for job_id in registry.get_job_ids():
             job = queue.fetch_job(job_id)
-            run_after = registry.get_scheduled_time(job)
-            waiting.append(Queued(task=job.func_name.rsplit(".", 1)[-1], args=list(job.args), run_after=run_after))
+            assert job is not None, f"scheduled job {job_id} has no data"
+            waiting.append(entry(job, registry.get_scheduled_time(job)))
         return waiting
 
     def work(self) -> None:
