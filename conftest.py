@@ -61,6 +61,12 @@ def task_queue(request) -> Iterator[TaskQueue]:
 
 
 @pytest.fixture
+def rq_task_queue() -> Iterator[TaskQueue]:
+    """The RQ queue alone (a test of the `rqworker` command itself)."""
+    yield from task_queue_for("rq")
+
+
+@pytest.fixture
 def cardholder(db) -> Person:
     """Anna Nowak: a registered resident with a debit and a credit card."""
     customer = factories.customer_factory(

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
+import time
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
 from kartosfera.core.models import AuditEvent
+from kartosfera.core.tests.test_settings import ROOT
 from kartosfera.notifications.backends import SmsDeliveryError, locmem
 from kartosfera.notifications.models import OutboundSms, SmsStatus
 from kartosfera.notifications.services import sms_send
+from kartosfera.notifications.tests.gateway import Answer
 from kartosfera.notifications.tests.test_delivery import MESSAGE, PHONE, SCRIPTED, TEXT, ScriptedBackend
-from kartosfera.testing.tasks import Queued
+from kartosfera.testing.tasks import TEST_REDIS_URL, Queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -97,3 +103,55 @@ def test_a_permanent_failure_fails_the_message_at_once_and_queues_nothing_more(t
     assert message.status == SmsStatus.FAILED and message.attempts == 1 and message.text_ciphertext == ""
     assert AuditEvent.objects.get(action="notifications.sms.failed").after["status_code"] == 400
     assert task_queue.queued() == [] and scripted.sent == []
+
+
+def _rqworker(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Production's RQ worker command, burst mode: its own process, forking a child per job."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "rqworker", "--burst", "--with-scheduler", "default"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the worker process needs the test database: SQLite's is in memory"
+)
+def test_the_rqworker_command_retries_a_failed_delivery_after_its_delay_then_sends_it(rq_task_queue, gateway):
+    gateway.script.append(Answer(status=503))
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "KARTOSFERA_ENV": "test",
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "TASKS_BACKEND": "rq",
+        "REDIS_URL": TEST_REDIS_URL,
+        "SMS_BACKEND": "http",
+        "SMS_GATEWAY_URL": gateway.url,
+        "SMS_GATEWAY_RETRIES": "0",
+        "SMS_DELIVERY_RETRY_DELAY": "1",
+    }
+    message = sms_send(to=PHONE, message=MESSAGE, purpose="sca.login")
+
+    first = _rqworker(env)
+    assert first.returncode == 0, first.stderr
+    message.refresh_from_db()
+    assert message.status == SmsStatus.QUEUED and message.attempts == 1  # 503: a retry waits a second
+    [retry] = rq_task_queue.queued()
+    assert retry.args == [message.pk] and retry.run_after is not None
+
+    # The scheduler of a later worker moves the retry to the queue once it is due.
+    deadline = time.monotonic() + 30
+    while message.status == SmsStatus.QUEUED and time.monotonic() < deadline:
+        time.sleep(0.5)
+        result = _rqworker(env)
+        assert result.returncode == 0, result.stderr
+        message.refresh_from_db()
+
+    assert message.status == SmsStatus.SENT and message.attempts == 2 and message.text_ciphertext == ""
+    assert [sent.body["to"] for sent in gateway.received] == [PHONE, PHONE]
+    assert rq_task_queue.queued() == []
