@@ -9,6 +9,7 @@ backends, so a test that takes it runs twice:
   local Redis; the queue's db is emptied before and after each test with FLUSHDB, never
   FLUSHALL: other programs may share the server), run by an RQ ``SimpleWorker`` in burst mode with
   its scheduler, so a task deferred with ``run_after`` waits in RQ's scheduled registry until due.
+  (Without RQ's remote-control channel: see ``_burst_worker_class``.)
   ``SimpleWorker`` runs each job in this process (the ``rqworker`` command forks a child per job):
   the test's database connection and in-memory SMS outbox are the worker's.
 
