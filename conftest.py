@@ -16,6 +16,7 @@ from kartosfera.customers.models import Customer
 from kartosfera.notifications.backends import locmem
 from kartosfera.testing import client as test_client
 from kartosfera.testing import factories
+from kartosfera.testing.tasks import BACKENDS, TaskQueue, task_queue_for
 from kartosfera.users.models import User
 
 # The test client dispatches as config/wsgi.py does (the APIs' lean middleware stack).
@@ -51,6 +52,18 @@ def fresh_rate_limits_and_sms_outbox() -> Iterator[None]:
     yield
     cache.clear()
     locmem.outbox.clear()
+
+
+@pytest.fixture(params=BACKENDS)
+def task_queue(request) -> Iterator[TaskQueue]:
+    """Each production task backend in turn (database, rq), with a real worker: see kartosfera/testing/tasks.py."""
+    yield from task_queue_for(request.param)
+
+
+@pytest.fixture
+def rq_task_queue() -> Iterator[TaskQueue]:
+    """The RQ queue alone (a test of the `rqworker` command itself)."""
+    yield from task_queue_for("rq")
 
 
 @pytest.fixture

@@ -169,6 +169,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "django_rq",
     "kartosfera.core",
     "kartosfera.users",
     "kartosfera.notifications",
@@ -511,16 +512,22 @@ LOGGING = {
 NINJA_PAGINATION_PER_PAGE = 50
 
 # --- Background tasks (Django's tasks API through django-tasks) -----------------
-# The database backend is the embedded default: `manage.py db_worker` runs the
-# queue (make demo starts one). Tests run tasks at once, after commit.
-TASKS = {
-    "default": {
-        "BACKEND": env(
-            "TASKS_BACKEND",
-            "django_tasks.backends.immediate.ImmediateBackend" if IS_TEST else "django_tasks_db.DatabaseBackend",
-        ),
-    }
+# TASKS_BACKEND chooses the queue (docs/operations.md, "The task worker"):
+#   database: the embedded default (django-tasks-db): `manage.py db_worker` runs it (make demo starts
+#             one); a task enqueued in a transaction is stored with the data, one fewer service;
+#   rq:       Redis through RQ (django-tasks-rq): `manage.py rqworker --with-scheduler` runs it; for
+#             throughput and many workers; needs REDIS_URL (the system check core.E001 says so).
+# A dotted backend path is taken as it is (the tests' default is the immediate backend: tasks run at
+# once, after commit).
+TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
 }
+_tasks_backend = env("TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend" if IS_TEST else "database")
+_tasks_backend = TASK_BACKENDS.get(_tasks_backend or "database", _tasks_backend or "")
+if "." not in _tasks_backend:
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {', '.join(TASK_BACKENDS)} or a dotted backend path")
+TASKS = {"default": {"BACKEND": _tasks_backend, "QUEUES": ["default"]}}
 
 # --- Caches (rate limits) --------------------------------------------------------
 # Production needs a cache shared by all workers, or every worker would count
@@ -550,6 +557,20 @@ SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 if not REDIS_URL:
     # LocMemCache is per process: fine for the demo and the tests, refused in production above.
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
+
+# The RQ task queue (django-rq's settings, read by django-tasks-rq and `manage.py rqworker`). Its one
+# queue is the tasks' queue, "default", in REDIS_URL's Redis; without REDIS_URL (the demo, the tests)
+# the local Redis's db 0 stands in, and the check core.E001 refuses TASKS_BACKEND=rq. The worker runs
+# each job through django-tasks-rq's job class, which calls the task and records its result.
+RQ_QUEUES = {
+    "default": {
+        "URL": REDIS_URL or "redis://127.0.0.1:6379/0",
+        # A job running longer than this is killed: above the slowest task (the statement close).
+        "DEFAULT_TIMEOUT": 1800,
+    }
+}
+RQ = {"JOB_CLASS": "django_tasks_rq.Job"}
+RQ_SHOW_ADMIN_LINK = False
 
 # --- SMS ------------------------------------------------------------------------
 # console | file (the demo's outbox, readable at /dev/sms-outbox/ in DEBUG) |

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Everything CI checks, in order. Under CI=true a missing browser or database
-# fails the run; outside CI a missing PostgreSQL is reported and skipped.
+# Everything CI checks, in order. Under CI=true a missing browser, database or
+# Redis fails the run; outside CI a missing PostgreSQL or Redis is reported and
+# skipped (the task tests' RQ runs are then skipped with the reason).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv
 PY=$VENV/bin/python
 PG_URL=${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/kartosfera}
+# The task tests' RQ queue (kartosfera/testing/tasks.py): a db of its own, emptied with FLUSHDB per test.
+export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
 
 echo "== ruff"
 $VENV/bin/ruff check .
@@ -20,23 +23,47 @@ $VENV/bin/lint-imports
 echo "== migrations are complete"
 KARTOSFERA_ENV=test $PY manage.py makemigrations --check --dry-run
 
+# Production's settings with fresh secrets; extra VAR=value arguments are added to them.
+deploy_check() {
+  env KARTOSFERA_ENV=production \
+    SECRET_KEY="$($PY -c 'import secrets; print(secrets.token_urlsafe(64))')" \
+    ALLOWED_HOSTS=kartosfera.example \
+    NBP_REFERENCE_RATE_PERCENT=5.75 NBP_REFERENCE_RATE_SINCE=2023-10-05 \
+    CARD_DATA_KEYS="$($PY -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
+    CARD_FINGERPRINT_KEY="$(head -c 32 /dev/urandom | base64)" \
+    CARD_PIN_KEY="$(head -c 32 /dev/urandom | base64)" \
+    PIN_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64)" \
+    ACS_AUTHENTICATION_KEY="$(head -c 32 /dev/urandom | base64)" \
+    SMS_GATEWAY_URL=https://sms-gateway.example/send \
+    ACS_DIRECTORY_SERVER_URL=https://ds.example/rreq \
+    BLIK_SYSTEM_URL=https://blik.example/state \
+    TOKEN_SERVICE_URL=https://tsp.example/v1/token-commands \
+    REDIS_URL=redis://127.0.0.1:6379/0 \
+    DATABASE_URL=sqlite:///:memory: \
+    "$@" \
+    $PY manage.py check --deploy --fail-level WARNING
+}
+
 echo "== deploy check with production settings"
-KARTOSFERA_ENV=production \
-  SECRET_KEY="$($PY -c 'import secrets; print(secrets.token_urlsafe(64))')" \
-  ALLOWED_HOSTS=kartosfera.example \
-  NBP_REFERENCE_RATE_PERCENT=5.75 NBP_REFERENCE_RATE_SINCE=2023-10-05 \
-  CARD_DATA_KEYS="$($PY -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
-  CARD_FINGERPRINT_KEY="$(head -c 32 /dev/urandom | base64)" \
-  CARD_PIN_KEY="$(head -c 32 /dev/urandom | base64)" \
-  PIN_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64)" \
-  ACS_AUTHENTICATION_KEY="$(head -c 32 /dev/urandom | base64)" \
-  SMS_GATEWAY_URL=https://sms-gateway.example/send \
-  ACS_DIRECTORY_SERVER_URL=https://ds.example/rreq \
-  BLIK_SYSTEM_URL=https://blik.example/state \
-  TOKEN_SERVICE_URL=https://tsp.example/v1/token-commands \
-  REDIS_URL=redis://127.0.0.1:6379/0 \
-  DATABASE_URL=sqlite:///:memory: \
-  $PY manage.py check --deploy --fail-level WARNING
+deploy_check
+echo "== deploy check with production settings and the RQ task queue"
+deploy_check TASKS_BACKEND=rq
+
+redis_ready() { $PY scripts/redis_ready.py "$TEST_REDIS_URL"; }
+if ! redis_ready && command -v redis-server >/dev/null; then
+  echo "Redis is down; starting it"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
+  for _ in $(seq 1 20); do redis_ready && break; sleep 1; done
+fi
+if ! redis_ready; then
+  if [ "${CI:-}" = "true" ]; then
+    echo "Redis is not reachable at $TEST_REDIS_URL: CI cannot pass without it (the task tests' RQ runs)" >&2
+    exit 1
+  fi
+  echo "!! Redis is not reachable at $TEST_REDIS_URL: the task tests' RQ runs will be SKIPPED (CI would fail)" >&2
+fi
 
 pg_ready() { $PY scripts/pg_ready.py "$PG_URL"; }
 if ! pg_ready; then

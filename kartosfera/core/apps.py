@@ -6,6 +6,8 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
+        from kartosfera.core import checks  # noqa: F401 (registers the system checks)
+
         # Each app lists the audit actions it writes in its own audit_actions.py.
         from kartosfera.core.audit_actions import audit_actions_autodiscover
 

@@ -73,7 +73,8 @@ def _deliveries_enqueue(message_ids: list[int]) -> None:
     if len(message_ids) == 1:
         sms_delivery_enqueue(message_id=message_ids[0])
         return
-    # All the deliveries or none, with one commit: a queue in the database takes a row for each.
+    # The database queue takes a row for each: all or none, in one commit. (RQ, outside the transaction,
+    # takes each at once; the rows they name are committed already.)
     with transaction.atomic():
         for message_id in message_ids:
             sms_delivery_enqueue(message_id=message_id)

@@ -182,3 +182,24 @@ def test_the_sweep_delivers_only_what_is_due(directory_server):
     assert challenge_expire_due() == 0
     assert rreq_deliver_due() == 0 and directory_server.received == []
     assert rreq_deliver_due(now=timezone.now() + dt.timedelta(minutes=2)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_rreq_is_retried_by_each_production_queue_after_its_delay(directory_server, settings, task_queue):
+    directory_server.failures = 1
+    settings.ACS_RREQ_RETRY_DELAY = 1
+    record = ended()
+
+    # The first try (the challenge sends it while the holder waits) fails: after its commit, a retry
+    # waits on the queue for a second, with only the record's id.
+    rreq_deliver(record_id=record.pk)
+    record.refresh_from_db()
+    assert record.rreq_status == RReqStatus.PENDING and record.rreq_attempts == 1
+    [retry] = task_queue.queued()
+    assert (retry.task, retry.args) == ("rreq_deliver_task", [record.pk]) and retry.run_after is not None
+
+    task_queue.work_until(lambda: AuthenticationRecord.objects.get(pk=record.pk).rreq_status == RReqStatus.DELIVERED)
+
+    record.refresh_from_db()
+    assert record.rreq_attempts == 2 and len(directory_server.received) == 2
+    assert task_queue.queued() == []

@@ -24,6 +24,7 @@ from kartosfera.blik.sync import blik_sync, blik_sync_due
 from kartosfera.core.audit import Actor
 from kartosfera.core.models import AuditEvent
 from kartosfera.testing.staff import staff_client
+from kartosfera.testing.tasks import Queued
 
 pytestmark = pytest.mark.django_db
 HOLDER = Actor.system("test holder")
@@ -247,3 +248,17 @@ def test_an_auditor_cannot_switch_blik_off(staff, cardholder):
     )
     assert response.status_code in {403, 404}
     assert blik_state(cardholder.customer).enabled
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_switch_is_queued_after_its_commit_and_synced_by_each_production_queue(cardholder, blik_system, task_queue):
+    service = blik_switch_off(actor=HOLDER, customer=cardholder.customer, channel=BlikChannel.PORTAL)
+
+    # Only the service's id on the queue; nothing sent before the worker runs.
+    assert task_queue.queued() == [Queued("blik_sync_task", args=[service.pk], run_after=None)]
+    assert blik_system.received == []
+    task_queue.work()
+
+    service.refresh_from_db()
+    assert service.sync_status == SyncStatus.SYNCED and service.synced_version == 1
+    assert [sent["body"]["enabled"] for sent in blik_system.received] == [False]

@@ -28,6 +28,7 @@ from kartosfera.core.audit import Actor
 from kartosfera.core.errors import ValidationFailed
 from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.testing.factories import card_factory, make_pan, product_factory
+from kartosfera.testing.tasks import Queued
 
 SYSTEM = Actor.system("tests")
 # The cardholder's own actions (a block by SYSTEM would be the bank's, which the holder cannot lift).
@@ -259,3 +260,19 @@ def test_the_command_and_the_task_run_the_expiry(active):
 
     result = card_block_expire_due_task.enqueue()
     assert result.return_value == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_expiry_task_runs_on_each_production_queue_and_returns_its_count(active, task_queue):
+    with time_machine.travel(timezone.now() - dt.timedelta(days=61), tick=False):
+        card_block_temporarily(actor=HOLDER, card=active)
+    task_queue.work()  # whatever the block queued (its notices)
+
+    result = card_block_expire_due_task.enqueue()
+    assert task_queue.queued() == [Queued("card_block_expire_due_task", args=[], run_after=None)]
+    task_queue.work()
+
+    active.refresh_from_db()
+    assert (active.status, active.status_reason) == (CardStatus.CANCELLED, StatusReason.BLOCK_EXPIRED)
+    result.refresh()
+    assert result.return_value == 1  # the worker's result, read back from the queue

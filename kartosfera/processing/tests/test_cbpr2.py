@@ -31,6 +31,7 @@ from kartosfera.processing.models import ConversionCharge, ConversionNotice, Ecb
 from kartosfera.processing.tests.helpers import PROCESSOR, CardFixture, active_card, card_of, decide, request_for
 from kartosfera.testing.concurrency import run_together
 from kartosfera.testing.staff import staff_client
+from kartosfera.testing.tasks import Queued
 from kartosfera.users.models import User
 
 BANK = PROCESSOR
@@ -424,3 +425,23 @@ def test_a_credit_products_own_conversion_fee_is_part_of_the_stated_total_charge
     assert charge_audit(authorization).after["product_fee_percent"] == "2.00"
     [text] = messages_to(tc)
     assert "3,20%" in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_charge_is_queued_after_the_approval_commits_and_recorded_by_each_production_queue(rates, task_queue):
+    tc = active_card()
+    task_queue.work()  # whatever making the card queued
+
+    authorization = pay_in_euro(tc).authorization
+
+    # Only the authorization's id on the queue; nothing recorded before the worker runs.
+    assert task_queue.queued() == [Queued("conversion_charge_record_task", args=[authorization.pk], run_after=None)]
+    assert not ConversionCharge.objects.exists()
+    task_queue.work()
+
+    charge = ConversionCharge.objects.get(authorization=authorization)
+    assert charge.markup_percent == Decimal("1.18")
+    # The task texted the holder through the same queue: the worker ran that delivery too.
+    [text] = messages_to(tc)
+    assert "1,18%" in text
+    assert task_queue.queued() == []

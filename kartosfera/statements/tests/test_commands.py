@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from kartosfera.cards.credit_terms import interest_rate_legal_max, reference_rate_on
 from kartosfera.cards.models import Funding, NbpReferenceRate
@@ -112,3 +113,24 @@ def test_the_reference_rate_command_refuses_bad_input_with_a_message(args, messa
     with pytest.raises(CommandError, match=message):
         run("nbp_reference_rate", *args)
     assert not NbpReferenceRate.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_daily_task_closes_through_each_production_queue_and_returns_its_count(task_queue):
+    # Opened 70 days ago, billed on the 10th: periods have ended by yesterday (how many depends on today).
+    opened = timezone.localdate() - dt.timedelta(days=70)
+    cc = credit_card(opened=opened)
+    spend(cc, 5_000, opened + dt.timedelta(days=1))
+    task_queue.work()  # whatever opening the account queued
+
+    first = statements_close_task.enqueue()
+    task_queue.work()
+    again = statements_close_task.enqueue()
+    task_queue.work()
+
+    first.refresh()
+    again.refresh()
+    closed = Statement.objects.filter(account=cc.account).count()
+    assert closed >= 1 and first.return_value == closed
+    assert again.return_value == 0  # idempotent: nothing more is due
+    assert Statement.objects.filter(account=cc.account).order_by("period_end").last().period_end < timezone.localdate()

@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from kartosfera.core.audit import Actor
 from kartosfera.core.models import ActorType, AuditEvent
+from kartosfera.testing.tasks import Queued
 from kartosfera.testing.tokens import token_factory
 from kartosfera.tokens.backends import TokenServiceError, TokenServiceRequest
 from kartosfera.tokens.backends.http import TokenServiceBackend
@@ -187,3 +188,22 @@ def test_the_retry_delay_doubles(settings):
     settings.TOKEN_COMMAND_RETRY_DELAY = 30
 
     assert [token_command_retry_delay(attempts=n).total_seconds() for n in (1, 2, 3)] == [30, 60, 120]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_command_is_queued_after_its_commit_and_delivered_by_each_production_queue(
+    payable_card, provider, task_queue
+):
+    token = token_factory(card=payable_card)
+    task_queue.work()  # whatever making the token queued
+
+    token = token_suspend(actor=HOLDER, token=token)
+
+    # Only the token's id on the queue, never the card's number; nothing sent before the worker runs.
+    assert task_queue.queued() == [Queued("token_commands_deliver_task", args=[token.pk], run_after=None)]
+    assert provider.received == []
+    task_queue.work()
+
+    token.refresh_from_db()
+    assert token.provider_sync == ProviderSync.CONFIRMED
+    assert [body["command"] for _, body in provider.received] == ["suspend"]
