@@ -17,3 +17,13 @@ class CoreConfig(AppConfig):
         from kartosfera.core.append_only import register_sqlite_functions
 
         connection_created.connect(register_sqlite_functions, dispatch_uid="kartosfera.core.sqlite_functions")
+
+        # Prometheus metrics (kartosfera/core/metrics.py): every app's own metrics.py, and the task signals.
+        from django.utils.module_loading import autodiscover_modules
+        from django_tasks.signals import task_enqueued, task_finished
+
+        from kartosfera.core import checks, metrics  # noqa: F401 (checks registers the deploy check)
+
+        autodiscover_modules("metrics")
+        task_enqueued.connect(metrics.task_enqueued_count, dispatch_uid="kartosfera.core.metrics.task_enqueued")
+        task_finished.connect(metrics.task_finished_count, dispatch_uid="kartosfera.core.metrics.task_finished")
