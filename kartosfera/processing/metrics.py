@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
+from kartosfera.core.metrics import Children
+
 AUTHORIZATIONS = Counter(
     "kartosfera_authorizations_total",
     "Authorization decisions, by ISO 8583 response code (00 approved, 05, 51, 91, ...) and card scheme.",
@@ -27,3 +29,7 @@ DECISION_SECONDS = Histogram(
     ["scheme"],
     buckets=(0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+
+# The children by label values, without labels()' checks and lock on every decision (core/metrics.py).
+authorizations = Children(AUTHORIZATIONS)
+decision_seconds = Children(DECISION_SECONDS)

@@ -400,5 +400,5 @@ def _decision_count(decision: Decision, *, seconds: float) -> None:
         metrics.AUTHORIZATION_REPLAYS.inc()
         return
     authorization = decision.authorization
-    metrics.AUTHORIZATIONS.labels(authorization.response_code, authorization.brand).inc()
-    metrics.DECISION_SECONDS.labels(authorization.brand).observe(seconds)
+    metrics.authorizations(authorization.response_code, authorization.brand).inc()
+    metrics.decision_seconds(authorization.brand).observe(seconds)
