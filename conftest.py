@@ -140,3 +140,12 @@ def staff(db):
         StaffRole.AUDITOR: "Adam Rewident",
     }
     return {str(role): staff_person_create(role, username=str(role), full_name=names[role]) for role in StaffRole}
+
+
+@pytest.fixture
+def metrics_token(settings) -> str:
+    """The metrics endpoint on, with the tests' token (kartosfera/testing/metrics.py)."""
+    from kartosfera.testing.metrics import TEST_METRICS_TOKEN
+
+    settings.METRICS_TOKEN = TEST_METRICS_TOKEN
+    return TEST_METRICS_TOKEN

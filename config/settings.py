@@ -9,6 +9,7 @@ card-data keys; the other modes fall back to clearly insecure local values.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -199,6 +200,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that it times the whole answer (kartosfera/core/metrics.py).
+    "kartosfera.core.metrics.RequestMetricsMiddleware",
     "kartosfera.core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -228,8 +231,10 @@ MIDDLEWARE = [
 # messages, htmx or static files, which no API request uses; the security headers stay the same
 # (a JSON answer opened in a browser gets the same CSP). Their reference pages (…/docs) are HTML
 # for people and keep the full stack.
-SERVER_API_PATH = r"^/api/(?!.*/docs/?$)"
+# The internal endpoints (/internal/metrics, for Prometheus) take the lean stack too: no session or CSRF.
+SERVER_API_PATH = r"^/(api/(?!.*/docs/?$)|internal/)"
 SERVER_API_MIDDLEWARE = [
+    "kartosfera.core.metrics.RequestMetricsMiddleware",
     "kartosfera.core.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -444,8 +449,9 @@ CARD_BLOCKING_PHONE = env("CARD_BLOCKING_PHONE", "+48 86 215 50 50")
 ACCESSIBILITY_CONTACT_EMAIL = env("ACCESSIBILITY_CONTACT_EMAIL", "") or ""
 if IS_PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    # Load balancers probe the health endpoint over plain HTTP inside the network.
-    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+    # Load balancers probe the health endpoint, and Prometheus scrapes the metrics, over plain HTTP inside
+    # the network.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^internal/metrics$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "31536000") or 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -466,6 +472,23 @@ else:
 # Addresses of the TLS proxies in front of the application: from them (only),
 # the client's address is taken from X-Real-IP, which the proxy must overwrite.
 TRUSTED_PROXY_IPS = frozenset(env_list("TRUSTED_PROXY_IPS"))
+
+# --- Metrics (Prometheus; kartosfera/core/metrics.py, docs/operations.md "Metrics") -------------------
+# GET /internal/metrics answers only with "Authorization: Bearer <METRICS_TOKEN>" and, when
+# METRICS_ALLOWED_NETWORKS is set, only to clients in those networks (CIDR, comma-separated; the client's
+# address as the trusted proxy gives it). Anybody else gets a 404. Without a token the endpoint is off.
+METRICS_TOKEN = env("METRICS_TOKEN", "") or ""
+try:
+    METRICS_ALLOWED_NETWORKS = tuple(
+        ipaddress.ip_network(item, strict=False) for item in env_list("METRICS_ALLOWED_NETWORKS")
+    )
+except ValueError:
+    raise ImproperlyConfigured("METRICS_ALLOWED_NETWORKS must be networks, e.g. 10.0.0.0/8,127.0.0.1/32") from None
+if METRICS_ALLOWED_NETWORKS and not METRICS_TOKEN:
+    # A network alone is not enough behind a proxy that forwards the internet's requests.
+    raise ImproperlyConfigured("METRICS_ALLOWED_NETWORKS needs METRICS_TOKEN too (see .env.example)")
+if IS_PRODUCTION and METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must have at least 32 characters, e.g. secrets.token_urlsafe(32)")
 
 # Strict CSP: every asset is self-hosted; no inline script or style anywhere.
 CONTENT_SECURITY_POLICY = {

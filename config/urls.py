@@ -1,9 +1,11 @@
 from django.urls import include, path
 
+from kartosfera.core.metrics import metrics_view
 from kartosfera.core.views import health
 
 urlpatterns = [
     path("health/", health, name="health"),
+    path("internal/metrics", metrics_view, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("kartosfera.api.urls")),
     path("", include("kartosfera.users.urls")),

@@ -27,3 +27,13 @@ class CoreConfig(AppConfig):
         from kartosfera.core.fragments import fragments_clear
 
         setting_changed.connect(fragments_clear, dispatch_uid="kartosfera.core.fragments_clear")
+
+        # Prometheus metrics (kartosfera/core/metrics.py): every app's own metrics.py, and the task signals.
+        from django.utils.module_loading import autodiscover_modules
+        from django_tasks.signals import task_enqueued, task_finished
+
+        from kartosfera.core import checks, metrics  # noqa: F401 (checks registers the deploy check)
+
+        autodiscover_modules("metrics")
+        task_enqueued.connect(metrics.task_enqueued_count, dispatch_uid="kartosfera.core.metrics.task_enqueued")
+        task_finished.connect(metrics.task_finished_count, dispatch_uid="kartosfera.core.metrics.task_finished")

@@ -10,6 +10,7 @@ from django.db import models, transaction
 
 from kartosfera.core.audit_actions import audit_action_require
 from kartosfera.core.context import current_request_context
+from kartosfera.core.metrics import audit_action_count
 from kartosfera.core.models import ActorType, AuditEvent
 
 # Keys whose values are secrets and must never reach an audit row, whatever a
@@ -134,4 +135,6 @@ def audit_record(
         actor=actor, action=action, obj=obj, customer_id=customer_id, bank_id=bank_id, before=before, after=after
     )
     event.save(force_insert=True)
+    # A counter that moves with this action (a failed sign-in, a lockout: core/metrics.py), after commit.
+    audit_action_count(action)
     return event

@@ -1,11 +1,11 @@
-"""System checks of the settings shared by every app."""
+"""System checks of the settings shared by every app: the task queue, the metrics endpoint in production."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 RQ_BACKEND = "django_tasks_rq.RQBackend"
 
@@ -24,3 +24,17 @@ def tasks_backend_check(**kwargs: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def check_metrics_on(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Without METRICS_TOKEN nobody can scrape the metrics the alerts depend on."""
+    if settings.METRICS_TOKEN:
+        return []
+    return [
+        Warning(
+            "METRICS_TOKEN is not set: /internal/metrics is off and Prometheus cannot scrape it",
+            hint="set METRICS_TOKEN (at least 32 characters); see docs/operations.md, Metrics",
+            id="core.W001",
+        )
+    ]

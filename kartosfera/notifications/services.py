@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.crypto import decrypt, encrypt
+from kartosfera.notifications import metrics
 from kartosfera.notifications.backends import Sms, SmsDeliveryError, get_sms_backend
 from kartosfera.notifications.models import OutboundSms, SmsStatus
 from kartosfera.notifications.texts import SmsText, sms_text_for_sending
@@ -124,6 +125,7 @@ def sms_deliver(*, message_id: int) -> OutboundSms:
             logger.exception("sms backend raised unexpectedly", extra={"sms_id": message.pk})
             _delivery_failed(message, error=f"backend error: {type(exc).__name__}", retryable=True, status_code=None)
             return message
+        transaction.on_commit(metrics.SMS_SENT.labels(message.purpose).inc)
         message.status = SmsStatus.SENT
         message.sent_at = timezone.now()
         message.gateway_message_id = gateway_id[:100]
@@ -143,6 +145,7 @@ def _delivery_failed(message: OutboundSms, *, error: str, retryable: bool, statu
         # The code will never reach the phone: keeping it, even encrypted, only adds risk.
         message.text_ciphertext = ""
     message.save(update_fields=["attempts", "last_error", "status", "text_ciphertext"])
+    transaction.on_commit(metrics.SMS_FAILURES.labels(message.purpose, "true" if final else "false").inc)
     logger.error(
         "sms delivery failed",
         extra={

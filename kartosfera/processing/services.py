@@ -44,6 +44,7 @@ from kartosfera.core.statements import (
     update_statement,
 )
 from kartosfera.notices.services import decline_notice_record
+from kartosfera.processing import metrics
 from kartosfera.processing.cbpr2 import conversion_charge_after_commit
 from kartosfera.processing.codes import APPROVED, PARTIALLY_APPROVED, Reason, code_for
 from kartosfera.processing.conversion import convert_at, eur_pln_reference_rate_of
@@ -376,10 +377,11 @@ def authorization_decide(
     compared with the card's keyed value inside the PIN check, under the card's
     lock (cards/pinblock.py), then dropped: never stored, logged or audited.
     """
+    started = time.perf_counter()
     now = now or timezone.now()
     try:
         with transaction.atomic():
-            return _decide(actor=actor, request=request, pin_block=pin_block, now=now)
+            decision = _decide(actor=actor, request=request, pin_block=pin_block, now=now)
     except IntegrityError:
         # Two first requests of one id raced without a shared card lock (an unknown card, or one id
         # sent for two cards): the unique processor id let one in; this one now replays or conflicts.
@@ -387,4 +389,16 @@ def authorization_decide(
             existing = Authorization.objects.filter(processor_id=request.processor_id).first()
             if existing is None:
                 raise
-            return replay(existing, request_fingerprint(request, card_fingerprint=pan_fingerprint(request.pan)))
+            decision = replay(existing, request_fingerprint(request, card_fingerprint=pan_fingerprint(request.pan)))
+    _decision_count(decision, seconds=time.perf_counter() - started)
+    return decision
+
+
+def _decision_count(decision: Decision, *, seconds: float) -> None:
+    # After the transaction: a decision that rolled back never reaches the metrics (processing/metrics.py).
+    if decision.replayed:
+        metrics.AUTHORIZATION_REPLAYS.inc()
+        return
+    authorization = decision.authorization
+    metrics.authorizations(authorization.response_code, authorization.brand).inc()
+    metrics.decision_seconds(authorization.brand).observe(seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from django.apps import apps
 from django.conf import settings
 
@@ -74,3 +75,23 @@ def test_every_library_the_stack_decision_names_is_a_dependency_in_use():
 def test_the_readme_says_which_operations_need_no_code():
     readme = _read(ROOT / "README.md")
     assert "need no code" in readme and "docs/step-up.md" in readme
+
+
+@pytest.mark.django_db
+def test_the_operations_doc_names_every_metric_and_its_alerts_only_real_ones():
+    import yaml
+    from prometheus_client import REGISTRY
+
+    from kartosfera.core.metrics import metrics_exposition
+
+    text = _read(DOCS / "operations.md")
+    ours = {family.name for family in REGISTRY.collect() if family.name.startswith("kartosfera_")}
+    ours |= set(re.findall(r"^# TYPE (kartosfera_\w+) ", metrics_exposition().decode(), re.M))
+    assert "kartosfera_sms_queued_messages" in ours and "kartosfera_authorizations" in ours
+    assert [name for name in sorted(ours) if f"| `{name}" not in text] == []
+    rules_block = re.search(r"```yaml\n(groups:.*?)```", text, re.S)
+    assert rules_block, "the alert rules example is missing"
+    rules = yaml.safe_load(rules_block.group(1))["groups"][0]["rules"]
+    used = {name for rule in rules for name in re.findall(r"kartosfera_\w+", rule["expr"])}
+    unknown = {name for name in used if re.sub(r"_(total|bucket|count|sum)$", "", name) not in ours}
+    assert unknown == set()

@@ -21,6 +21,7 @@ from kartosfera.core.wsgi import Dispatcher, ServerApiWSGIHandler, is_server_api
         ("/api/provisioning/v1/customers", True),
         ("/api/processor/v1/openapi.json", True),
         ("/api/unknown", True),
+        ("/internal/metrics", True),  # Prometheus' scrape: no session or CSRF
         ("/api/processor/v1/docs", False),  # the reference page is HTML for people
         ("/api/provisioning/v1/docs", False),
         ("/", False),
