@@ -6,7 +6,7 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        from kartosfera.core import checks  # noqa: F401 (registers the system checks)
+        from kartosfera.core import checks  # noqa: F401 (registers the system checks, the deploy check among them)
 
         # Each app lists the audit actions it writes in its own audit_actions.py.
         from kartosfera.core.audit_actions import audit_actions_autodiscover
@@ -32,7 +32,7 @@ class CoreConfig(AppConfig):
         from django.utils.module_loading import autodiscover_modules
         from django_tasks.signals import task_enqueued, task_finished
 
-        from kartosfera.core import checks, metrics  # noqa: F401 (checks registers the deploy check)
+        from kartosfera.core import metrics
 
         autodiscover_modules("metrics")
         task_enqueued.connect(metrics.task_enqueued_count, dispatch_uid="kartosfera.core.metrics.task_enqueued")
