@@ -6,10 +6,11 @@ Measures, in one run on this machine: a bare Django "hello world" (bench/hello_w
 no template, no database) under the same gunicorn settings, then the cardholder's card list, a card's
 page and the back office's customer page, each signed in (a stored session cookie, as after both
 factors), served by config.wsgi with the production settings (throw-away keys; the client plays the
-TLS proxy), PostgreSQL and Redis. The load comes from wrk (bench/pages.lua). For each page it prints
-requests per second, latency p50/p95/p99, the CPU per request (wrk, gunicorn, PostgreSQL, from /proc)
-and the ratio to the hello world. Targets (issue 16): the card list >= 20 % of hello world with p95
-<= 50 ms at 32 connections; a card page and the staff customer page >= 10 %.
+TLS proxy), PostgreSQL and Redis, under gunicorn with config/gunicorn_config.py as production runs it.
+The load comes from wrk (bench/pages.lua). For each page it prints requests per second, latency
+p50/p95/p99, the CPU per request (wrk, gunicorn, PostgreSQL, from /proc) and the ratio to the hello
+world. Targets (issue 16): the card list >= 20 % of hello world with p95 <= 50 ms at 32 connections;
+a card page and the staff customer page >= 10 %.
 Needs PostgreSQL at TEST_POSTGRES_URL, Redis at REDIS_URL (default 127.0.0.1:6379) and wrk (Debian: wrk).
 Not part of the test suite.
 """
@@ -58,10 +59,14 @@ print("FIXTURES" + json.dumps(make_fixtures(cards={cards}, history_days={history
     return json.loads(out.split("FIXTURES", 1)[1])  # type: ignore[no-any-return]
 
 
-def serve(app: str, env: dict[str, str], cwd: Path, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], int]:
+def serve(
+    app: str, env: dict[str, str], cwd: Path, args: argparse.Namespace, *, config: Path | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     gunicorn = shutil.which("gunicorn", path=str(Path(PYTHON).parent)) or "gunicorn"
-    command = [gunicorn, app, "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers)]
+    command = [gunicorn, app, "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers), "--no-control-socket"]
+    if config is not None:
+        command += ["-c", str(config)]
     if args.threads > 1:
         command += ["--threads", str(args.threads)]
     log = LOG.open("ab")
@@ -143,7 +148,8 @@ def main() -> None:
         ("staff customer page", str(fixtures["customer_page"]), str(fixtures["staff_cookie"])),
     ]
     results = {}
-    server, port = serve("config.wsgi:application", env, ROOT, args)
+    # As production runs it (docs/operations.md): the metrics of every worker in multiprocess mode.
+    server, port = serve("config.wsgi:application", env, ROOT, args, config=ROOT / "config" / "gunicorn_config.py")
     try:
         for label, path, cookie in pages:
             results[label] = load(label, port, server, path, cookie, args)

@@ -10,6 +10,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = [
     "card_core.py",
     "card_pages.py",
+    "pages.py",
     "backoffice_pages.py",
     "provisioning_api.py",
     "authorizations.py",
