@@ -189,6 +189,7 @@ INSTALLED_APPS = [
     "kartosfera.statements",
     "kartosfera.blik",
     "kartosfera.stops",
+    "kartosfera.jobs",
     "kartosfera.backoffice",
     "kartosfera.help",
     "django_otp",
