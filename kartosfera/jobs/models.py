@@ -50,13 +50,18 @@ class JobRun(models.Model):
 
     class Meta:
         constraints = [
-            # A slot is enqueued at most once, even if two schedulers both believed they led (its index also
-            # serves the page's "latest runs of each job").
-            models.UniqueConstraint(fields=["job", "slot"], name="jobs_jobrun_one_per_slot"),
+            # A slot is enqueued at most once, even if two schedulers both believed they led.
+            # A command's run is not a slot of the schedule (cron may start two at once): not counted.
+            models.UniqueConstraint(
+                fields=["job", "slot"], condition=~models.Q(source="command"), name="jobs_jobrun_one_per_slot"
+            ),
             models.CheckConstraint(
                 condition=models.Q(state__in=[s.value for s in JobRunState]), name="jobs_jobrun_state_valid"
             ),
         ]
+
+        # The page's latest runs of each job.
+        indexes = [models.Index(fields=["job", "-slot"], name="jobs_jobrun_job_slot")]
 
     def __str__(self) -> str:
         return f"{self.job} @ {self.slot:%Y-%m-%d %H:%M:%S} ({self.state})"

@@ -137,7 +137,9 @@ class JobScheduler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         for plan in self.plans:
-            scheduler.add_job(_fire_in_thread, trigger=plan.trigger(), args=[plan], id=plan.job.name, name=plan.job.name)
+            scheduler.add_job(
+                _fire_in_thread, trigger=plan.trigger(), args=[plan], id=plan.job.name, name=plan.job.name
+            )
         scheduler.start()
         try:
             names = ", ".join(plan.job.name for plan in self.plans)

@@ -8,6 +8,7 @@ import os
 import re
 import socket
 
+from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -125,5 +126,16 @@ def job_run_now(job: str) -> JobRun:
     """Run ``job`` in this process now, recorded as the command's run (its slot: now): cron's route."""
     now = timezone.now()
     run = job_run_create(job=job, slot=now, source=JobRunSource.COMMAND, now=now)
-    assert run is not None  # now is this run's own instant
+    assert run is not None  # a command's run is never refused as a slot taken (models.py)
     return job_run_execute(run.pk)
+
+
+def job_run_now_or_fail(job: str) -> Counts:
+    """A management command's run of ``job`` (recorded like the scheduler's): its counts, or CommandError.
+
+    The cron route of docs/operations.md: the command does what the scheduled run does, and staff see its run.
+    """
+    run = job_run_now(job)
+    if run.state != JobRunState.SUCCEEDED:
+        raise CommandError(f"{job} failed: {run.error}")
+    return dict(run.counts)
