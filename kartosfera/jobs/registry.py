@@ -33,7 +33,7 @@ from kartosfera.statements.close import close_as_of_default, statements_close
 
 Counts = dict[str, int]
 
-# The bank's days and nights are Warsaw's (settings.TIME_ZONE): a daily job at 00:30 runs at Warsaw's 00:30.
+# The bank's time (settings.TIME_ZONE): the intervals count from its midnight.
 JOB_ZONE = ZoneInfo(settings.TIME_ZONE)
 # Where every interval counts from: a fixed instant, so two schedulers compute the same slots.
 JOB_EPOCH = dt.datetime(2026, 1, 1, tzinfo=JOB_ZONE)
@@ -53,8 +53,7 @@ class ScheduledJob:
     run: Callable[[], Counts]
     # A function, not a trigger: a trigger keeps no state worth sharing, and a test may ask for a fresh one.
     trigger: Callable[[], BaseTrigger]
-    # The longest time between two slots (a day is 25 hours on the night the clocks go back): how far back
-    # the last slot before a moment can be.
+    # The time between two slots: the last slot before a moment is at most this far back.
     period: dt.timedelta
     description: Promise
     schedule: Promise
@@ -79,8 +78,11 @@ def every(**interval: int) -> Callable[[], BaseTrigger]:
     return lambda: IntervalTrigger(**interval, start_date=JOB_EPOCH, timezone=JOB_ZONE)
 
 
-def daily_at(hour: int, minute: int) -> Callable[[], BaseTrigger]:
-    return lambda: CronTrigger(hour=hour, minute=minute, timezone=JOB_ZONE)
+def daily_at_utc(hour: int, minute: int) -> Callable[[], BaseTrigger]:
+    # In UTC, not Warsaw's time: APScheduler 3.11's CronTrigger in a zone with summer time skips the day after the
+    # spring change (29 March 2026 00:30 -> 31 March; agronholm/apscheduler#606, a test here keeps watch). UTC has
+    # no change of time; Warsaw's wall clock moves by the hour in summer, which no daily job here minds.
+    return lambda: CronTrigger(hour=hour, minute=minute, timezone=dt.UTC)
 
 
 # --- What each job runs: the domain services the management commands call too ---------------------------------
@@ -193,19 +195,19 @@ JOBS: dict[str, ScheduledJob] = {
         ScheduledJob(
             name="expire_card_blocks",
             run=expire_card_blocks,
-            trigger=daily_at(0, 30),
-            period=dt.timedelta(hours=25),
+            trigger=daily_at_utc(23, 30),
+            period=dt.timedelta(days=1),
             description=_("Writes down the cancellation of every temporary block not lifted within 60 days."),
-            schedule=_("Daily at 00:30"),
+            schedule=_("Daily at 00:30 (01:30 in summer time)"),
             count_labels={"cancelled": _("cards cancelled")},
         ),
         ScheduledJob(
             name="close_statements",
             run=close_statements,
-            trigger=daily_at(1, 0),
-            period=dt.timedelta(hours=25),
+            trigger=daily_at_utc(0, 0),
+            period=dt.timedelta(days=1),
             description=_("Closes the credit accounts' billing periods that ended by yesterday."),
-            schedule=_("Daily at 01:00"),
+            schedule=_("Daily at 01:00 (02:00 in summer time)"),
             count_labels={
                 "accounts": _("accounts"),
                 "statements": _("statements closed"),
