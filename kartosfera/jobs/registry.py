@@ -55,6 +55,7 @@ class ScheduledJob:
     trigger: Callable[[], BaseTrigger]
     # The time between two slots: the last slot before a moment is at most this far back.
     period: dt.timedelta
+    title: Promise
     description: Promise
     schedule: Promise
     count_labels: Mapping[str, Promise]
@@ -138,6 +139,7 @@ JOBS: dict[str, ScheduledJob] = {
             run=acs_sweep,
             trigger=every(minutes=1),
             period=dt.timedelta(minutes=1),
+            title=_("3-D Secure challenges past their time"),
             description=_(
                 "Ends the 3-D Secure challenges past their 5 minutes and sends again the results due for a retry."
             ),
@@ -149,6 +151,7 @@ JOBS: dict[str, ScheduledJob] = {
             run=purge_device_request_ids,
             trigger=every(minutes=5),
             period=dt.timedelta(minutes=5),
+            title=_("BS Pay request ids"),
             description=_(
                 "Deletes the BS Pay app's request ids no replay could use and wipes activation codes that expired "
                 "unseen."
@@ -161,6 +164,7 @@ JOBS: dict[str, ScheduledJob] = {
             run=blik_sync,
             trigger=every(minutes=5),
             period=dt.timedelta(minutes=5),
+            title=_("BLIK changes to the BLIK system"),
             description=_("Sends the BLIK system every switch of a holder's BLIK it has not confirmed yet."),
             schedule=_("Every 5 minutes"),
             count_labels={"confirmed": _("changes confirmed"), "not_confirmed": _("changes not confirmed yet")},
@@ -170,6 +174,7 @@ JOBS: dict[str, ScheduledJob] = {
             run=expire_holds,
             trigger=every(minutes=15),
             period=dt.timedelta(minutes=15),
+            title=_("Expired card holds"),
             description=_("Expires the pending card holds past their lifetime: they leave the available funds."),
             schedule=_("Every 15 minutes"),
             count_labels={"expired": _("holds expired")},
@@ -179,6 +184,7 @@ JOBS: dict[str, ScheduledJob] = {
             run=wipe_expired_confirmations,
             trigger=every(minutes=15),
             period=dt.timedelta(minutes=15),
+            title=_("Expired confirmations"),
             description=_("Wipes the secret payload of confirmations whose code expired unused."),
             schedule=_("Every 15 minutes"),
             count_labels={"wiped": _("confirmations wiped")},
@@ -188,6 +194,7 @@ JOBS: dict[str, ScheduledJob] = {
             run=purge_idempotency_records,
             trigger=every(hours=1),
             period=dt.timedelta(hours=1),
+            title=_("The provisioning API's stored answers"),
             description=_("Deletes the provisioning API's stored answers older than 72 hours."),
             schedule=_("Every hour"),
             count_labels={"deleted": _("stored answers deleted")},
@@ -197,6 +204,7 @@ JOBS: dict[str, ScheduledJob] = {
             run=expire_card_blocks,
             trigger=daily_at_utc(23, 30),
             period=dt.timedelta(days=1),
+            title=_("Temporary blocks after 60 days"),
             description=_("Writes down the cancellation of every temporary block not lifted within 60 days."),
             schedule=_("Daily at 00:30 (01:30 in summer time)"),
             count_labels={"cancelled": _("cards cancelled")},
@@ -206,6 +214,7 @@ JOBS: dict[str, ScheduledJob] = {
             run=close_statements,
             trigger=daily_at_utc(0, 0),
             period=dt.timedelta(days=1),
+            title=_("Credit card statements"),
             description=_("Closes the credit accounts' billing periods that ended by yesterday."),
             schedule=_("Daily at 01:00 (02:00 in summer time)"),
             count_labels={

@@ -57,6 +57,7 @@ def flaky(monkeypatch) -> Flaky:
             run=job,
             trigger=every(minutes=15),
             period=dt.timedelta(minutes=15),
+            title="test",
             description="test",
             schedule="test",
             count_labels={"done": "done"},
