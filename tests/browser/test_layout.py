@@ -664,7 +664,7 @@ def _job_runs() -> None:
     slot = timezone.now().replace(second=0, microsecond=0) - dt.timedelta(hours=2)
     for minute in range(5):
         job_slot_enqueue(job="acs_sweep", slot=slot + dt.timedelta(minutes=minute))
-    job_slot_enqueue(job="close_statements", slot=slot)
+    job_slot_enqueue(job="purge_idempotency_records", slot=slot)
     now = timezone.now()
     JobRun.objects.create(
         job="close_statements",
