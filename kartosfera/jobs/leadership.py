@@ -15,6 +15,7 @@ from typing import Protocol
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 
 from kartosfera.core.private_files import private_file, sqlite_database_path
 
@@ -44,7 +45,7 @@ class PostgresLeadership:
         self.alias = alias
         self._wrapper: BaseDatabaseWrapper | None = None
 
-    def _cursor(self):  # type: ignore[no-untyped-def]
+    def _cursor(self) -> CursorWrapper:
         if self._wrapper is None:
             self._wrapper = connections.create_connection(self.alias)
         return self._wrapper.cursor()

@@ -575,9 +575,11 @@ def test_a_supervisor_reads_the_scheduled_jobs_last_runs_on_a_phone_in_polish_an
     page.set_viewport_size({"width": 375, "height": 740})
     staff_sign_in(page, check_page, staff["supervisor"])
 
-    page.locator('nav a[href="/backoffice/jobs/"]').click()
+    page.locator('nav a[href="/backoffice/activity/"]').click()
+    check_page()
+    page.locator('main a[href="/backoffice/jobs/"]').click()
     expect(page).to_have_url(re.compile(r"/backoffice/jobs/$"))
-    expect(page.locator('nav a[href="/backoffice/jobs/"]')).to_have_attribute("aria-current", "page")
+    expect(page.locator('header nav a[href="/backoffice/activity/"]')).to_have_attribute("aria-current", "true")
     expect(page.locator(f"#run-{done.pk} .badge--job-succeeded")).to_be_visible()
     expect(page.locator(f"#run-{failed.pk} .badge--job-failed")).to_be_visible()
     expect(page.locator(f"#run-{failed.pk}")).to_contain_text("could not be closed")

@@ -62,7 +62,8 @@ def test_a_group_supervisor_sees_each_jobs_last_runs(staff):
     acs = page[page.index('id="job-acs_sweep"') : page.index('id="job-purge_device_request_ids"')]
     assert [f"challenges timed out: {m}" in acs for m in range(7)] == [False, False, True, True, True, True, True]
     assert acs.index("challenges timed out: 6") < acs.index("challenges timed out: 2")
-    assert f'href="{JOBS_URL}" aria-current="page"' in page  # the menu
+    assert 'href="/backoffice/activity/" aria-current="true"' in page  # the menu: under the staff activity
+    assert JOBS_URL in staff_client(staff["supervisor"]).get(reverse("backoffice:activity")).content.decode()
 
 
 def test_a_group_auditor_reads_the_page_in_english(staff):

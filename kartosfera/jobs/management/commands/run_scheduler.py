@@ -51,7 +51,7 @@ class Command(BaseCommand):
             leadership=leadership_for(),
             plans=plans,
             standby_seconds=standby_seconds,
-            say=lambda text: (self.stdout.write(text), self.stdout.flush()),
+            say=self._say,
         )
 
         def stop(_signum: int, _frame: Any) -> None:
@@ -61,3 +61,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         scheduler.run()
         self.stdout.write("Scheduler stopped.")
+
+    def _say(self, text: str) -> None:
+        # Flushed at once: a supervisor's log (or a test reading the pipe) sees each line when it happens.
+        self.stdout.write(text)
+        self.stdout.flush()
