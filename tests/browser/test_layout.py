@@ -359,7 +359,6 @@ PAGES: tuple[Row, ...] = (
     row(SUPERVISOR, "a correction without a reason", submit("#correct form"), shows=ERROR),
     row(SUPERVISOR, "staff activity", go("/backoffice/activity/"), shows="main table"),
     row(SUPERVISOR, "payments to review", go("/backoffice/reviews/"), shows="main .review-form textarea"),
-    row(SUPERVISOR, "scheduled jobs", go("/backoffice/jobs/"), shows="main .badge--job-failed"),
     row(
         SUPERVISOR,
         "a review note with a card number",
@@ -373,6 +372,7 @@ PAGES: tuple[Row, ...] = (
         go("/backoffice/activity/?date_from=2026-05-02&date_to=2026-05-01"),
         shows=ERROR,
     ),
+    row(SUPERVISOR, "scheduled jobs", go("/backoffice/jobs/"), shows="main .badge--job-failed"),
     row(SUPERVISOR, "customer, before stopping all payments", go("/backoffice/customers/{customer}/")),
     row(
         SUPERVISOR,
