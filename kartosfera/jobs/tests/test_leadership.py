@@ -115,7 +115,11 @@ def test_of_three_scheduler_processes_one_enqueues_each_slot_and_a_standby_takes
         catch_up_runs = runs.filter(source=JobRunSource.CATCH_UP)
         assert catch_up_runs.count() <= 2  # the first leader's start, and the successor's
         assert all((b - a).total_seconds() == 1 for a, b in itertools.pairwise(after))
-        assert set(runs.values_list("state", flat=True)) == {JobRunState.SUCCEEDED}
+        # The jobs ran in the schedulers here (the tests' immediate task backend): the leader killed in the middle
+        # of a run leaves that one run "running" (docs/operations.md); every other run succeeded.
+        unfinished = runs.exclude(state=JobRunState.SUCCEEDED)
+        assert set(unfinished.values_list("state", flat=True)) <= {JobRunState.RUNNING}
+        assert set(unfinished.values_list("pid", flat=True)) <= {leader.pid} and unfinished.count() <= 1
     finally:
         for process in processes:
             if process.poll() is None:
