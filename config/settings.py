@@ -191,6 +191,7 @@ INSTALLED_APPS = [
     "kartosfera.statements",
     "kartosfera.blik",
     "kartosfera.stops",
+    "kartosfera.jobs",
     "kartosfera.backoffice",
     "kartosfera.help",
     "kartosfera.demo",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The demo: migrate, load the demo bank, then run the web server and the task
-# worker (it delivers the SMS to the outbox) side by side. Ctrl-C stops both;
-# so does either one stopping (e.g. when the port is taken).
+# The demo: migrate, load the demo bank, then run the web server, the task
+# worker (it delivers the SMS to the outbox) and the scheduler (it enqueues the
+# daily and periodic jobs) side by side. Ctrl-C stops all three; so does any one
+# stopping (e.g. when the port is taken).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -29,8 +30,6 @@ umask 077
 # least three closed statements each. Play more of today's traffic over HTTP once the server runs:
 #   manage.py simulate_card_traffic --url http://127.0.0.1:PORT --days 0
 "$PY" manage.py simulate_card_traffic --days 95 --per-day 0.4 --statements
-# The daily job a deployment runs from cron: temporary blocks older than 60 days become cancellations.
-"$PY" manage.py expire_card_blocks
 
 # Job control gives each background job its own process group, so stopping a
 # group also stops runserver's child (its autoreloader serves from a child).
@@ -50,6 +49,10 @@ trap 'exit 143' TERM
 
 "$PY" manage.py db_worker --interval 1 --no-startup-delay &
 pids+=("$!")
+# The scheduler enqueues each job at its time (kartosfera/jobs; docs/operations.md, "Scheduled jobs"); at its
+# start it catches up what was missed while the demo was stopped (e.g. the 60-day block expiry, the statement close).
+"$PY" manage.py run_scheduler &
+pids+=("$!")
 "$PY" manage.py runserver "$HOST:$PORT" &
 pids+=("$!")
 
@@ -57,6 +60,7 @@ echo
 echo "Kartosfera: http://$HOST:$PORT/"
 echo "SMS outbox: http://$HOST:$PORT/dev/sms-outbox/"
 echo "Payment terminal: http://$HOST:$PORT/dev/terminal/ (chip and ATM: the demo cards' PIN is $DEMO_CARD_PIN)"
+echo "The scheduler is running the periodic jobs (their last runs for a supervisor: http://$HOST:$PORT/backoffice/jobs/)."
 echo "The task worker is running (it delivers the SMS). Press Ctrl-C to stop the demo."
 echo
 wait -n

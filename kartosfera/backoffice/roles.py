@@ -69,6 +69,7 @@ class StaffPermission(models.TextChoices):
     REVIEW_QUEUE_VIEW = "review_queue_view", _("See the card payments flagged for review, across customers")
     AUTHORIZATION_REVIEW = "authorization_review", _("Mark a card payment flagged for review as reviewed")
     STATEMENT_CORRECT = "statement_correct", _("Issue a corrected credit card statement")
+    JOB_RUNS_VIEW = "job_runs_view", _("See the scheduled jobs' last runs")
 
 
 P = StaffPermission
@@ -100,9 +101,15 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     StaffRole.BRANCH: _CALL_CENTRE | _IN_PERSON,
     StaffRole.SUPERVISOR: _CALL_CENTRE
     | _IN_PERSON
-    | {P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW, P.AUTHORIZATION_REVIEW, P.STATEMENT_CORRECT},
-    StaffRole.AUDITOR: frozenset({P.CUSTOMER_VIEW, P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW}),
+    | {P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW, P.AUTHORIZATION_REVIEW, P.STATEMENT_CORRECT, P.JOB_RUNS_VIEW},
+    StaffRole.AUDITOR: frozenset({P.CUSTOMER_VIEW, P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW, P.JOB_RUNS_VIEW}),
 }
+
+# What only the group's staff may do, whatever the role: the scheduled jobs run once for every bank of the group
+# (one statement close, one block expiry over all cards), so their runs' counts are every bank's together; a
+# bank's staff would learn the other banks' figures (bank secrecy, Prawo bankowe art. 104), and a job is not
+# theirs to watch: the group runs it.
+GROUP_ONLY = frozenset({P.JOB_RUNS_VIEW})
 
 # Changes that hand the account to whoever asks need the person in front of
 # the employee with an identity document, whatever the role.
@@ -120,7 +127,11 @@ def role_exists_in(role: str, scope: str) -> bool:
 
 def role_scope_allows(role: str, scope: str, permission: str) -> bool:
     """The matrix: whether ``role`` in ``scope`` may do ``permission`` (to the customers the scope reaches)."""
-    return role_exists_in(role, scope) and role_allows(role, permission)
+    return (
+        role_exists_in(role, scope)
+        and role_allows(role, permission)
+        and (permission not in GROUP_ONLY or scope == StaffScope.GROUP)
+    )
 
 
 # The columns of the matrix: the group's posts first, then a bank's.

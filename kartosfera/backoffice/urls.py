@@ -49,6 +49,7 @@ urlpatterns = [
         name="statement_correct",
     ),
     path("activity/", views.activity, name="activity"),
+    path("jobs/", views.job_runs, name="job_runs"),
     path("reviews/", views.review_queue, name="review_queue"),
     path("reviews/<int:authorization_id>/review/", views.authorization_review_view, name="authorization_review"),
     path("session/", session_timeout.session_status, name="session_status"),

@@ -66,6 +66,7 @@ from kartosfera.core.audit_trail import trail_rows
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.customers.models import Customer
 from kartosfera.devices.selectors import device_list_for_customer
+from kartosfera.jobs.selectors import RUNS_PER_JOB, job_overviews
 from kartosfera.processing import reviews
 from kartosfera.processing import selectors as processing_selectors
 from kartosfera.processing.forms import StaffHistoryFilterForm
@@ -545,6 +546,14 @@ def activity(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
         },
     )
+
+
+@never_cache
+@require_GET
+@staff_required(StaffPermission.JOB_RUNS_VIEW)
+def job_runs(request: HttpRequest) -> HttpResponse:
+    """The scheduled jobs and their latest runs (read-only; the group's staff only: roles.GROUP_ONLY)."""
+    return render(request, "backoffice/jobs.html", {"jobs": job_overviews(), "runs_per_job": RUNS_PER_JOB})
 
 
 # --- The card payments flagged for review ---------------------------------------------------

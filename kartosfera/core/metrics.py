@@ -1,6 +1,6 @@
 """Prometheus metrics: the request timer, the scrape endpoint and the registries the apps fill.
 
-prometheus_client (decision 0017). Each app defines its own metrics in ``<app>/metrics.py`` (imported
+prometheus_client (decision 0019). Each app defines its own metrics in ``<app>/metrics.py`` (imported
 by ``CoreConfig.ready``); this module holds what they share:
 
 - ``RequestMetricsMiddleware``, first in both middleware stacks (settings.MIDDLEWARE and

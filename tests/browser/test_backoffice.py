@@ -548,3 +548,52 @@ def test_a_supervisor_reviews_a_stand_in_payment_on_a_phone_in_polish_and_englis
     page.locator(f"#review-{advice.pk}").get_by_role("link", name="Anna Nowak").click()
     expect(page.locator(f"#authorization-{advice.pk}")).to_contain_text("reviewed by Maria Kierownik")
     check_page()
+
+
+def test_a_supervisor_reads_the_scheduled_jobs_last_runs_on_a_phone_in_polish_and_english(
+    page: Page, live_server, check_page, staff
+):
+    """Runs made by the task (one with counts), a failed one with its error: the page, axe, a phone, English."""
+    from kartosfera.jobs.models import JobRun, JobRunState
+    from kartosfera.jobs.services import job_slot_enqueue
+
+    slot = timezone.now().replace(second=0, microsecond=0) - dt.timedelta(minutes=30)
+    done = job_slot_enqueue(job="purge_idempotency_records", slot=slot)
+    failed = JobRun.objects.create(
+        job="close_statements",
+        slot=slot,
+        source="schedule",
+        state=JobRunState.FAILED,
+        enqueued_at=slot,
+        started_at=slot,
+        finished_at=slot,
+        attempts=1,
+        counts={"statements": 3, "failed": 1},
+        error="JobFailed: 1 account(s) could not be closed; the next run tries again.",
+    )
+    assert done is not None
+    page.set_viewport_size({"width": 375, "height": 740})
+    staff_sign_in(page, check_page, staff["supervisor"])
+
+    page.locator('nav a[href="/backoffice/activity/"]').click()
+    check_page()
+    page.locator('main a[href="/backoffice/jobs/"]').click()
+    expect(page).to_have_url(re.compile(r"/backoffice/jobs/$"))
+    expect(page.locator('header nav a[href="/backoffice/activity/"]')).to_have_attribute("aria-current", "true")
+    expect(page.locator(f"#run-{done.pk} .badge--job-succeeded")).to_be_visible()
+    expect(page.locator(f"#run-{failed.pk} .badge--job-failed")).to_be_visible()
+    expect(page.locator(f"#run-{failed.pk}")).to_contain_text("could not be closed")
+    _assert_no_sideways_scrolling(page)
+    check_page()
+
+    # The summary's link leads to the job's section.
+    page.locator('main a[href="#job-close_statements"]').click()
+    expect(page.locator("#job-close_statements")).to_be_in_viewport()
+
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Scheduled jobs")
+    expect(page.locator(f"#run-{done.pk}")).to_contain_text("stored answers deleted: 0")
+    expect(page.locator(f"#run-{failed.pk}")).to_contain_text("statements closed: 3")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    check_page()

@@ -44,6 +44,8 @@ from kartosfera.cards.operations_services import (
 )
 from kartosfera.cards.states import StatusReason
 from kartosfera.demo.identifiers import make_pan
+from kartosfera.jobs.models import JobRun, JobRunSource, JobRunState
+from kartosfera.jobs.services import job_slot_enqueue
 from kartosfera.notifications.backends import Sms, locmem
 from kartosfera.notifications.backends.file import SmsBackend as FileSmsBackend
 from kartosfera.processing.adjustments import authorization_reverse
@@ -370,6 +372,7 @@ PAGES: tuple[Row, ...] = (
         go("/backoffice/activity/?date_from=2026-05-02&date_to=2026-05-01"),
         shows=ERROR,
     ),
+    row(SUPERVISOR, "scheduled jobs", go("/backoffice/jobs/"), shows="main .badge--job-failed"),
     row(SUPERVISOR, "customer, before stopping all payments", go("/backoffice/customers/{customer}/")),
     row(
         SUPERVISOR,
@@ -398,6 +401,7 @@ PAGES: tuple[Row, ...] = (
     ),
     row(AUDITOR, "staff activity (auditor)", go("/backoffice/activity/"), shows="main table"),
     row(AUDITOR, "payments to review (auditor)", go("/backoffice/reviews/?state=all"), shows="main .needs-review"),
+    row(AUDITOR, "scheduled jobs (auditor)", go("/backoffice/jobs/"), shows="main .job-counts"),
     # --- The demo's developer pages (DEBUG only).
     row(DEMO, "SMS outbox", go("/dev/sms-outbox/"), shows="main table"),
     row(DEMO, "demo staff codes", go("/dev/staff-codes/"), shows="main table"),
@@ -609,6 +613,7 @@ def cast(db, settings, tmp_path) -> Cast:
     auditor = staff_person_create(
         StaffRole.AUDITOR, username="rewident", full_name="Adam Bartłomiej Rewident-Kontrolny"
     )
+    _job_runs()
     # Earlier calls, handled by an agent: rows for the activity page and the customer's trail.
     agent = staff_person_create(StaffRole.AGENT, username="konsultantka", full_name="Ewa Konsultantka")
     verification = caller_verify(
@@ -651,6 +656,40 @@ def cast(db, settings, tmp_path) -> Cast:
         supervisor=supervisor,
         auditor=auditor,
         ids=ids,
+    )
+
+
+def _job_runs() -> None:
+    """The scheduled jobs' page at its busiest: runs that did work, one that failed with a long error, one queued."""
+    slot = timezone.now().replace(second=0, microsecond=0) - dt.timedelta(hours=2)
+    job_slot_enqueue(job="purge_idempotency_records", slot=slot)  # a real run (nothing of the cast to delete)
+    now = timezone.now()
+    for minute in range(5):
+        JobRun.objects.create(
+            job="acs_sweep",
+            slot=slot + dt.timedelta(minutes=minute),
+            source=JobRunSource.SCHEDULE,
+            state=JobRunState.SUCCEEDED,
+            enqueued_at=now,
+            started_at=now,
+            finished_at=now,
+            attempts=1,
+            counts={"timed_out": minute, "delivered": 12_345},
+        )
+    JobRun.objects.create(
+        job="close_statements",
+        slot=slot + dt.timedelta(days=1),
+        source=JobRunSource.CATCH_UP,
+        state=JobRunState.FAILED,
+        enqueued_at=now,
+        started_at=now,
+        finished_at=now,
+        attempts=3,
+        counts={"accounts": 1_234_567, "statements": 1_234_560, "failed": 7},
+        error="JobFailed: 7 account(s) could not be closed; the next run tries again. " * 3,
+    )
+    JobRun.objects.create(
+        job="expire_holds", slot=slot, source=JobRunSource.SCHEDULE, state=JobRunState.QUEUED, enqueued_at=now
     )
 
 

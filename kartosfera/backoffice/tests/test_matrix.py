@@ -63,7 +63,7 @@ CANCEL_REASON = STAFF_CANCEL_REASONS[0]
 # The least-privilege table, written out once to document it: the agent
 # (verifies by what a caller knows) cannot redirect codes or assign IDs; only a
 # supervisor reviews flagged payments and corrects a statement; the auditor only reads.
-_OVERSIGHT = {P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW, P.AUTHORIZATION_REVIEW, P.STATEMENT_CORRECT}
+_OVERSIGHT = {P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW, P.AUTHORIZATION_REVIEW, P.STATEMENT_CORRECT, P.JOB_RUNS_VIEW}
 EXPECTED_REFUSED = {
     "agent": {
         P.PHONE_ON_FILE_CHANGE,
@@ -74,7 +74,7 @@ EXPECTED_REFUSED = {
     },
     "branch": _OVERSIGHT,
     "supervisor": set(),
-    "auditor": set(P) - {P.CUSTOMER_VIEW, P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW},
+    "auditor": set(P) - {P.CUSTOMER_VIEW, P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW, P.JOB_RUNS_VIEW},
 }
 
 

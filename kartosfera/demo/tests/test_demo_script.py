@@ -22,7 +22,7 @@ def run_demo(tmp_path: Path, port: str) -> tuple[subprocess.CompletedProcess[str
     # The server and the worker run until stopped: the stand-ins stay up a moment too, or the
     # first to exit would make demo.sh stop the other before it wrote its line (a flaky test).
     fake_python.write_text(
-        f'#!/bin/sh\necho "$(umask) $*" >> {log}\ncase "$2" in runserver|db_worker) sleep 1;; esac\n'
+        f'#!/bin/sh\necho "$(umask) $*" >> {log}\ncase "$2" in runserver|db_worker|run_scheduler) sleep 1;; esac\n'
     )
     fake_python.chmod(0o755)
     env = {**os.environ, "PY": str(fake_python), "DEMO_PORT": port}
@@ -75,3 +75,11 @@ def test_a_demo_port_that_is_no_port_stops_before_anything_runs(tmp_path, port):
     assert result.returncode == 2
     assert "DEMO_PORT must be a port number" in result.stderr
     assert calls == []
+
+
+def test_the_demo_starts_the_scheduler_beside_the_worker_and_the_server(tmp_path):
+    result, calls = run_demo(tmp_path, "8101")
+    # Started side by side (the order of their lines in the log is the processes' race).
+    assert {"0077 manage.py run_scheduler", "0077 manage.py db_worker --interval 1 --no-startup-delay"} <= set(calls)
+    assert "The scheduler is running the periodic jobs (their last runs for a supervisor: " in result.stdout
+    assert "http://127.0.0.1:8101/backoffice/jobs/)" in result.stdout

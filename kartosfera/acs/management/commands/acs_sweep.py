@@ -6,8 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from kartosfera.acs.challenge import challenge_expire_due
-from kartosfera.acs.directory import rreq_deliver_due
+from kartosfera.jobs.services import job_run_now_or_fail
 
 
 class Command(BaseCommand):
@@ -18,6 +17,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        ended = challenge_expire_due()
-        delivered = rreq_deliver_due()
-        self.stdout.write(f"Timed out {ended} challenge(s); delivered {delivered} RReq(s).")
+        counts = job_run_now_or_fail("acs_sweep")
+        self.stdout.write(f"Timed out {counts['timed_out']} challenge(s); delivered {counts['delivered']} RReq(s).")

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from kartosfera.cards.operations_services import card_block_expire_due
+from kartosfera.jobs.services import job_run_now_or_fail
 
 
 class Command(BaseCommand):
@@ -16,5 +16,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        count = card_block_expire_due()
-        self.stdout.write(f"Cancelled {count} card(s) blocked for 60 days or more.")
+        counts = job_run_now_or_fail("expire_card_blocks")
+        self.stdout.write(f"Cancelled {counts['cancelled']} card(s) blocked for 60 days or more.")

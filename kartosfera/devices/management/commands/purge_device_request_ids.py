@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from kartosfera.devices.services import device_activation_codes_unshown_wipe, device_request_ids_purge
+from kartosfera.jobs.services import job_run_now_or_fail
 
 
 class Command(BaseCommand):
@@ -16,6 +16,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        deleted = device_request_ids_purge()
-        wiped = device_activation_codes_unshown_wipe()
-        self.stdout.write(f"Deleted {deleted} device request ids; wiped {wiped} unseen activation codes.")
+        counts = job_run_now_or_fail("purge_device_request_ids")
+        self.stdout.write(
+            f"Deleted {counts['deleted']} device request ids; wiped {counts['wiped']} unseen activation codes."
+        )

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from kartosfera.processing.adjustments import hold_expire_due
+from kartosfera.jobs.services import job_run_now_or_fail
 
 
 class Command(BaseCommand):
@@ -16,5 +16,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        count = hold_expire_due()
-        self.stdout.write(f"Expired {count} card hold(s).")
+        counts = job_run_now_or_fail("expire_holds")
+        self.stdout.write(f"Expired {counts['expired']} card hold(s).")

@@ -4,12 +4,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from kartosfera.sca.stepup import stepup_expired_secrets_wipe
+from kartosfera.jobs.services import job_run_now_or_fail
 
 
 class Command(BaseCommand):
     help = "Wipe the secret payloads (e.g. a new password's hash) of confirmations whose code expired unused."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        wiped = stepup_expired_secrets_wipe()
-        self.stdout.write(f"Wiped {wiped} expired confirmation(s).")
+        counts = job_run_now_or_fail("wipe_expired_confirmations")
+        self.stdout.write(f"Wiped {counts['wiped']} expired confirmation(s).")

@@ -1,0 +1,141 @@
+"""Enqueueing a job's slot and running it, each step recorded on its JobRun (the run's state machine)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import socket
+
+from django.core.management.base import CommandError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from kartosfera.jobs.models import JOB_RUN_TRANSITIONS, JobRun, JobRunSource, JobRunState
+from kartosfera.jobs.registry import Counts, JobFailed, job_get
+
+logger = logging.getLogger(__name__)
+
+ERROR_MAX_LENGTH = 500
+# Any run of six or more digits (with spaces or dashes between): a card number, a PESEL, an account number or a
+# code could hide in an exception's message (a database error quotes the values it refused). The record is shown
+# to staff, so such runs are removed; the log has the traceback for the operator.
+_DIGITS = re.compile(r"\d(?:[\d \-]{4,}\d)")
+
+
+class JobRunTransitionRefused(Exception):
+    pass
+
+
+def error_text(error: BaseException) -> str:
+    """The error as a run records it: its type and its message without long runs of digits, cut to length."""
+    message = _DIGITS.sub("[…]", str(error)).strip()
+    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    return text[:ERROR_MAX_LENGTH]
+
+
+def _move(run: JobRun, to: str) -> None:
+    if to not in JOB_RUN_TRANSITIONS[run.state]:
+        raise JobRunTransitionRefused(f"{run.job} run {run.pk}: {run.state} -> {to} is not allowed")
+    run.state = to
+
+
+def job_run_create(*, job: str, slot: dt.datetime, source: str, now: dt.datetime | None = None) -> JobRun | None:
+    """Record ``job``'s run for ``slot`` as queued; None when the slot was recorded already (by anyone)."""
+    job_get(job)  # KeyError for a job the registry does not know
+    try:
+        with transaction.atomic():
+            return JobRun.objects.create(
+                job=job,
+                slot=slot,
+                source=source,
+                state=JobRunState.QUEUED,
+                enqueued_at=now or timezone.now(),
+                host=socket.gethostname()[:255],
+                pid=os.getpid(),
+            )
+    except IntegrityError:
+        # The unique (job, slot): another scheduler (or this one, before a restart) enqueued the slot.
+        return None
+
+
+def job_slot_enqueue(*, job: str, slot: dt.datetime, source: str = JobRunSource.SCHEDULE) -> JobRun | None:
+    """Enqueue ``job``'s run for ``slot`` on the task queue, once: None when the slot was enqueued already."""
+    from kartosfera.jobs.tasks import job_run_task
+
+    run = job_run_create(job=job, slot=slot, source=source)
+    if run is None:
+        return None
+    try:
+        # Through the tasks API only: whichever backend settings.TASKS names runs it (a worker, or at once in tests).
+        job_run_task.enqueue(run.pk)
+    except Exception as error:
+        # The queue refused it: the run is recorded as failed (a later slot runs the job again).
+        logger.exception("Could not enqueue job %s for %s", job, slot.isoformat())
+        job_run_fail(run.pk, error)
+    run.refresh_from_db()
+    return run
+
+
+def job_run_fail(run_id: int, error: BaseException, counts: Counts | None = None) -> None:
+    with transaction.atomic():
+        run = JobRun.objects.select_for_update().get(pk=run_id)
+        _move(run, JobRunState.FAILED)
+        run.finished_at = timezone.now()
+        run.error = error_text(error)
+        if counts is not None:
+            run.counts = counts
+        run.save(update_fields=["state", "finished_at", "error", "counts"])
+
+
+def job_run_execute(run_id: int) -> JobRun:
+    """Run the job of run ``run_id`` and record it. A run that succeeded or is running does nothing again."""
+    with transaction.atomic():
+        run = JobRun.objects.select_for_update().get(pk=run_id)
+        if run.state in (JobRunState.SUCCEEDED, JobRunState.RUNNING):
+            # A rerun of a done slot (a task delivered twice, a retry asked of a success) changes nothing.
+            return run
+        _move(run, JobRunState.RUNNING)
+        run.started_at = timezone.now()
+        run.finished_at = None
+        run.error = ""
+        run.attempts += 1
+        run.save(update_fields=["state", "started_at", "finished_at", "error", "attempts"])
+    job = job_get(run.job)
+    try:
+        counts = job.run()
+    except JobFailed as error:
+        logger.error("Job %s (run %s) failed: %s", run.job, run.pk, error_text(error))
+        job_run_fail(run.pk, error, counts=error.counts)
+    except Exception as error:
+        logger.exception("Job %s (run %s) failed", run.job, run.pk)
+        job_run_fail(run.pk, error)
+    else:
+        with transaction.atomic():
+            run = JobRun.objects.select_for_update().get(pk=run.pk)
+            _move(run, JobRunState.SUCCEEDED)
+            run.finished_at = timezone.now()
+            run.counts = counts
+            run.save(update_fields=["state", "finished_at", "counts"])
+    run.refresh_from_db()
+    return run
+
+
+def job_run_now(job: str) -> JobRun:
+    """Run ``job`` in this process now, recorded as the command's run (its slot: now): cron's route."""
+    now = timezone.now()
+    run = job_run_create(job=job, slot=now, source=JobRunSource.COMMAND, now=now)
+    assert run is not None  # a command's run is never refused as a slot taken (models.py)
+    return job_run_execute(run.pk)
+
+
+def job_run_now_or_fail(job: str) -> Counts:
+    """A management command's run of ``job`` (recorded like the scheduler's): its counts, or CommandError.
+
+    The cron route of docs/operations.md: the command does what the scheduled run does, and staff see its run.
+    """
+    run = job_run_now(job)
+    if run.state != JobRunState.SUCCEEDED:
+        raise CommandError(f"{job} failed: {run.error}")
+    return dict(run.counts)
