@@ -55,13 +55,13 @@ def test_a_group_supervisor_sees_each_jobs_last_runs(staff):
     for job in JOBS.values():
         assert f'id="job-{job.name}"' in page and f"manage.py {job.name}" in page
     assert 'class="badge badge--job-succeeded"' in page and 'class="badge badge--job-failed"' in page
-    assert "stored answers deleted: 0" in page  # the real run's count, under the registry's label
-    assert "statements closed: 4" in page and "accounts failed: 1" in page
+    assert "usunięte odpowiedzi: 0" in page  # the real run's count, under the registry's label (in Polish)
+    assert "wystawione zestawienia: 4" in page and "konta z błędem: 1" in page
     assert "JobFailed: &lt;b&gt;1&lt;/b&gt;" in page  # escaped
     # The last five runs of a job, newest first: acs_sweep's minutes 6..2.
-    acs = page[page.index('id="job-acs_sweep"') : page.index('id="job-purge_device_request_ids"')]
-    assert [f"challenges timed out: {m}" in acs for m in range(7)] == [False, False, True, True, True, True, True]
-    assert acs.index("challenges timed out: 6") < acs.index("challenges timed out: 2")
+    acs = page[page.index('id="job-acs_sweep"') : page.index('id="job-sms_sweep"')]
+    assert [f"zakończone weryfikacje: {m}" in acs for m in range(7)] == [False, False, True, True, True, True, True]
+    assert acs.index("zakończone weryfikacje: 6") < acs.index("zakończone weryfikacje: 2")
     assert 'href="/backoffice/activity/" aria-current="true"' in page  # the menu: under the staff activity
     assert JOBS_URL in staff_client(staff["supervisor"]).get(reverse("backoffice:activity")).content.decode()
 
