@@ -71,6 +71,22 @@ class TaskQueue:
             time.sleep(0.1)
 
 
+def database_worker_run(*, worker_id: str = "test-worker") -> None:
+    """db_worker's own Worker in batch mode: runs every task due on the database queue, then returns."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=worker_id,
+        excluded_queue_names=[],
+    ).run()
+
+
 class DatabaseQueue(TaskQueue):
     name = "database"
     settings = {"TASKS": {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}}
@@ -90,18 +106,7 @@ class DatabaseQueue(TaskQueue):
         ]
 
     def work(self) -> None:
-        from django_tasks_db.management.commands.db_worker import Worker
-
-        Worker(
-            queue_names=["default"],
-            interval=0,
-            batch=True,
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=None,
-            worker_id="test-db-worker",
-            excluded_queue_names=[],
-        ).run()
+        database_worker_run(worker_id="test-db-worker")
 
 
 class RedisQueue(TaskQueue):

@@ -19,6 +19,7 @@ from kartosfera.notifications.models import OutboundSms, SmsStatus
 from kartosfera.notifications.services import sms_deliver, sms_retry_delay, sms_send
 from kartosfera.notifications.tests.gateway import Answer
 from kartosfera.notifications.texts import SmsText
+from kartosfera.testing.tasks import database_worker_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -101,7 +102,6 @@ def test_the_queue_carries_only_the_message_id():
 
 @override_settings(TASKS=DB_TASKS)
 def test_the_database_queue_stores_only_the_id_and_its_worker_delivers():
-    from django_tasks_db.management.commands.db_worker import Worker
     from django_tasks_db.models import DBTaskResult
 
     message = sms_send(to=PHONE, message=MESSAGE, purpose="sca.login")
@@ -110,16 +110,7 @@ def test_the_database_queue_stores_only_the_id_and_its_worker_delivers():
     assert row.args_kwargs == {"args": [message.pk], "kwargs": {}}
     assert locmem.outbox == []
 
-    Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test-worker",
-        excluded_queue_names=[],
-    ).run()
+    database_worker_run()
 
     assert [sms.text for sms in locmem.outbox] == [TEXT]
     message.refresh_from_db()

@@ -19,6 +19,7 @@ from kartosfera.notifications.backends import locmem
 from kartosfera.notifications.models import OutboundSms, SmsStatus
 from kartosfera.notifications.services import sms_deliveries_resume, sms_send
 from kartosfera.notifications.texts import SmsText
+from kartosfera.testing.tasks import database_worker_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,18 +34,7 @@ def database_queue():
 
 
 def _worker_run() -> None:
-    from django_tasks_db.management.commands.db_worker import Worker
-
-    Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test-worker",
-        excluded_queue_names=[],
-    ).run()
+    database_worker_run()
 
 
 def _claimed_by_a_worker_that_died() -> OutboundSms:
