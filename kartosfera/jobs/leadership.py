@@ -34,6 +34,16 @@ class Leadership(Protocol):
     def release(self) -> None: ...
 
 
+# libpq's options (psycopg passes OPTIONS through): a dead peer is noticed within about a minute.
+LOCK_CONNECTION_KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,
+}
+
+
 class PostgresLeadership:
     """``pg_try_advisory_lock`` on a connection of its own, held for as long as the process leads.
 
@@ -47,7 +57,12 @@ class PostgresLeadership:
 
     def _cursor(self) -> CursorWrapper:
         if self._wrapper is None:
-            self._wrapper = connections.create_connection(self.alias)
+            wrapper = connections.create_connection(self.alias)
+            # TCP keepalives and a send timeout: a connection left half-open (a network cut, a database host gone)
+            # would otherwise make held() wait for the kernel's default, hours, while another scheduler could lead.
+            options = {**wrapper.settings_dict.get("OPTIONS", {}), **LOCK_CONNECTION_KEEPALIVES}
+            wrapper.settings_dict = {**wrapper.settings_dict, "OPTIONS": options}
+            self._wrapper = wrapper
         return self._wrapper.cursor()
 
     def acquire(self) -> bool:

@@ -42,7 +42,7 @@ class JobRun(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     # What the job did, by the registry's count names (e.g. {"cancelled": 3}).
     counts = models.JSONField(default=dict, blank=True)
-    # Why it failed: the error's type and a message with every long run of digits removed (services.py).
+    # Why it failed: the error's type, and the message of a job's own failure only (services.error_text).
     error = models.TextField(blank=True)
     # Which process enqueued it: the scheduler that led at the time (or the command's).
     host = models.CharField(max_length=255, blank=True)

@@ -23,7 +23,7 @@ from django.utils import timezone
 from kartosfera.jobs.leadership import Leadership
 from kartosfera.jobs.models import JobRun, JobRunSource
 from kartosfera.jobs.registry import JOB_ZONE, ScheduledJob, last_slot
-from kartosfera.jobs.services import job_slot_enqueue
+from kartosfera.jobs.services import job_runs_stale_enqueue, job_slot_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,9 @@ def slot_fire(plan: Plan, source: str = JobRunSource.SCHEDULE, now: dt.datetime 
     time, or, if the call came late past several slots (coalesced), the latest of them, which is the one
     that matters (each job does everything due, whatever the slot).
     """
-    slot = plan.last_slot(now or timezone.now())
+    now = now or timezone.now()
+    job_runs_stale_enqueue(job=plan.job.name, now=now)
+    slot = plan.last_slot(now)
     if slot is None:
         return None
     return job_slot_enqueue(job=plan.job.name, slot=slot, source=source)
@@ -76,6 +78,7 @@ def catch_up(plans: list[Plan], now: dt.datetime | None = None) -> list[JobRun]:
     now = now or timezone.now()
     enqueued = []
     for plan in plans:
+        job_runs_stale_enqueue(job=plan.job.name, now=now)
         slot = plan.last_slot(now)
         if slot is None or JobRun.objects.filter(job=plan.job.name, slot=slot).exists():
             continue

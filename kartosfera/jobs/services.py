@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import re
 import socket
 
 from django.core.management.base import CommandError
@@ -18,10 +17,9 @@ from kartosfera.jobs.registry import Counts, JobFailed, job_get
 logger = logging.getLogger(__name__)
 
 ERROR_MAX_LENGTH = 500
-# Any run of six or more digits (with spaces or dashes between): a card number, a PESEL, an account number or a
-# code could hide in an exception's message (a database error quotes the values it refused). The record is shown
-# to staff, so such runs are removed; the log has the traceback for the operator.
-_DIGITS = re.compile(r"\d(?:[\d \-]{4,}\d)")
+# What any other exception's message would add stays in the log (with the traceback), never on the record staff
+# read: a database error quotes the values it refused, a library's message may name a person, a code or a token.
+ERROR_SEE_THE_LOG = "the application log has the details"
 
 
 class JobRunTransitionRefused(Exception):
@@ -29,8 +27,9 @@ class JobRunTransitionRefused(Exception):
 
 
 def error_text(error: BaseException) -> str:
-    """The error as a run records it: its type and its message without long runs of digits, cut to length."""
-    message = _DIGITS.sub("[…]", str(error)).strip()
+    """The error as a run records it: a job's own failure with its message (JobFailed: written for staff, with no
+    personal data), any other with its type only; cut to length."""
+    message = str(error).strip() if isinstance(error, JobFailed) else ERROR_SEE_THE_LOG
     text = f"{type(error).__name__}: {message}" if message else type(error).__name__
     return text[:ERROR_MAX_LENGTH]
 
@@ -76,6 +75,35 @@ def job_slot_enqueue(*, job: str, slot: dt.datetime, source: str = JobRunSource.
         job_run_fail(run.pk, error)
     run.refresh_from_db()
     return run
+
+
+# A run still queued this long after it was enqueued lost its task: the scheduler died between recording the run
+# and enqueueing it, or the queue lost it. Longer than any backlog of a healthy queue.
+QUEUED_STALE_AFTER = dt.timedelta(minutes=15)
+
+
+def job_runs_stale_enqueue(*, job: str, now: dt.datetime | None = None) -> int:
+    """Enqueue again ``job``'s runs still queued QUEUED_STALE_AFTER after their enqueue; how many.
+
+    Without it such a run would stay queued for ever and its slot, being recorded, would never be caught up (for
+    the statement close, a day's close). A task delivered twice runs the job once (job_run_execute); the run's
+    ``enqueued_at`` moves to now, so a queue that is down is not flooded with a task every fire.
+    """
+    from kartosfera.jobs.tasks import job_run_task
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        stale = list(
+            JobRun.objects.select_for_update(skip_locked=True)
+            .filter(job=job, state=JobRunState.QUEUED, enqueued_at__lt=now - QUEUED_STALE_AFTER)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        JobRun.objects.filter(pk__in=stale).update(enqueued_at=now)
+    for run_id in stale:
+        logger.warning("Job %s: run %s was still queued; enqueued again", job, run_id)
+        job_run_task.enqueue(run_id)
+    return len(stale)
 
 
 def job_run_fail(run_id: int, error: BaseException, counts: Counts | None = None) -> None:

@@ -28,6 +28,9 @@ class OutboundSms(models.Model):
     text_ciphertext = models.TextField(blank=True)
     status = models.CharField(_("status"), max_length=8, choices=SmsStatus.choices, default=SmsStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When a failed try's retry is due (its task waits until then): the sweep of lost deliveries leaves the
+    # message alone before it, whatever queue it is on (services.sms_deliveries_resume).
+    retry_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
     gateway_message_id = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

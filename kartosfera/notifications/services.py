@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from kartosfera.core.audit import Actor, audit_record
@@ -144,7 +145,9 @@ def _delivery_failed(message: OutboundSms, *, error: str, retryable: bool, statu
         message.status = SmsStatus.FAILED
         # The code will never reach the phone: keeping it, even encrypted, only adds risk.
         message.text_ciphertext = ""
-    message.save(update_fields=["attempts", "last_error", "status", "text_ciphertext"])
+    delay = None if final else sms_retry_delay(attempts=message.attempts)
+    message.retry_at = None if delay is None else timezone.now() + delay
+    message.save(update_fields=["attempts", "last_error", "status", "text_ciphertext", "retry_at"])
     transaction.on_commit(metrics.SMS_FAILURES.labels(message.purpose, "true" if final else "false").inc)
     logger.error(
         "sms delivery failed",
@@ -170,7 +173,6 @@ def _delivery_failed(message: OutboundSms, *, error: str, retryable: bool, statu
             },
         )
         return
-    delay = sms_retry_delay(attempts=message.attempts)
     transaction.on_commit(lambda: sms_delivery_enqueue(message_id=message.pk, delay=delay))
 
 
@@ -205,15 +207,22 @@ def sms_deliveries_resume(*, min_age: dt.timedelta = dt.timedelta(minutes=1), no
     after handing it over; the same ``Idempotency-Key`` lets it send it once (docs/sms.md).
     """
     now = now or timezone.now()
-    waiting = _deliveries_waiting()
     with transaction.atomic():
-        unlocked = (
+        # The rows whose task waits are never locked here: a worker taking that task meanwhile would find its row
+        # locked, skip it and use the task up. A retry not yet due (``retry_at``) has its task waiting too, on
+        # any queue.
+        waiting = _deliveries_waiting()
+        candidates = (
             OutboundSms.objects.select_for_update(skip_locked=True)
             .filter(status=SmsStatus.QUEUED, created_at__lte=now - min_age)
-            .order_by("pk")
-            .values_list("pk", flat=True)
+            .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now - min_age))
         )
-        lost = [pk for pk in unlocked if waiting is None or pk not in waiting]
+        if waiting:
+            candidates = candidates.exclude(pk__in=waiting)
+        locked = list(candidates.order_by("pk").values_list("pk", flat=True))
+        # A sweep that committed between the first read and the locks enqueued tasks for some of them: read again.
+        waiting = _deliveries_waiting() if locked else waiting
+        lost = [pk for pk in locked if waiting is None or pk not in waiting]
         for message_id in lost:
             logger.warning("sms delivery enqueued again after its task was lost", extra={"sms_id": message_id})
         if lost and waiting is not None:

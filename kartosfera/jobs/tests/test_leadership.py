@@ -38,6 +38,10 @@ def test_the_advisory_lock_lets_one_session_lead():
     try:
         assert first.acquire() and first.held()
         assert not second.acquire() and not second.held()
+        # The lock's own session notices a dead peer (keepalives); Django's connections keep their settings.
+        parameters = first._wrapper.connection.info.get_parameters()  # type: ignore[union-attr]
+        assert parameters["keepalives_idle"] == "30" and parameters["tcp_user_timeout"] == "60000"
+        assert "keepalives_idle" not in connection.settings_dict.get("OPTIONS", {})
         first.release()  # its session ends: the lock is free
         assert not first.held()
         assert second.acquire() and second.held()

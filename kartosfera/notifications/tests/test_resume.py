@@ -118,3 +118,14 @@ def test_the_sweep_command_enqueues_the_lost_deliveries(capsys):
     assert "Enqueued again 1 delivery(ies)" in capsys.readouterr().out
     _worker_run()
     assert len(locmem.outbox) == 1
+
+
+@override_settings(TASKS={"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}})
+def test_on_a_queue_it_cannot_read_a_retry_not_yet_due_is_left_to_its_task():
+    """RQ's queue is not read: a failed try's retry_at keeps the sweep from enqueueing it before its backoff ends."""
+    message = sms_send(to="+48600100202", message=MESSAGE, purpose="sca.login")
+    old = timezone.now() - LATER
+    OutboundSms.objects.filter(pk=message.pk).update(created_at=old, attempts=1, retry_at=timezone.now() + LATER)
+
+    assert sms_deliveries_resume(min_age=dt.timedelta(minutes=1)) == 0
+    assert sms_deliveries_resume(min_age=dt.timedelta(minutes=1), now=timezone.now() + 2 * LATER) == 1
