@@ -186,7 +186,15 @@ def token_resume(*, actor: Actor, token: Token) -> Token:
     A token suspended by the card's block or by mobile payments being off comes back with the card,
     not by hand; and no token is resumed while its card cannot pay with it.
     """
+    # The card first, then the token: the order of the card's services (a block locks the card, then suspends its
+    # tokens). Read without the card's lock, the card joined to the token's row could be the one from before a
+    # block that committed while this waited for the token: the token came back on a blocked card (a race test
+    # caught it).
+    from kartosfera.cards.models import Card
+
+    card = Card.objects.select_for_update().get(pk=token.card_id)
     token = _lock(token)
+    token.card = card
     token_resume_check(actor=actor, token=token)
     return token_transition(
         actor=actor,
