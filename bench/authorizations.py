@@ -236,15 +236,19 @@ def measure(
     return rate, cpu
 
 
-def serve(app: str, env: dict[str, str], workers: int, cwd: Path) -> tuple[subprocess.Popen[bytes], int]:
+def serve(
+    app: str, env: dict[str, str], workers: int, cwd: Path, *, extra: tuple[str, ...] = (), log: Path | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """gunicorn serving ``app`` on a free port (more options in ``extra``, its output to ``log``), once it listens."""
     port = free_port()
     gunicorn = shutil.which("gunicorn", path=str(Path(PYTHON).parent)) or "gunicorn"
+    output = log.open("ab") if log is not None else subprocess.DEVNULL
     server = subprocess.Popen(  # noqa: S603
-        [gunicorn, app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+        [gunicorn, app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *extra],
         cwd=cwd,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=output,
     )
     for _ in range(100):
         try:

@@ -26,7 +26,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from authorizations import (
@@ -34,11 +33,11 @@ from authorizations import (
     PYTHON,
     ROOT,
     CpuSplit,
-    free_port,
     production_env,
     recreate_database,
     run,
 )
+from authorizations import serve as serve_app
 
 LOG = Path(tempfile.gettempdir()) / "kartosfera-bench-pages-gunicorn.log"
 TARGETS = {"card list": 0.20, "card page": 0.10, "staff customer page": 0.10}
@@ -62,24 +61,12 @@ print("FIXTURES" + json.dumps(make_fixtures(cards={cards}, history_days={history
 def serve(
     app: str, env: dict[str, str], cwd: Path, args: argparse.Namespace, *, config: Path | None = None
 ) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    gunicorn = shutil.which("gunicorn", path=str(Path(PYTHON).parent)) or "gunicorn"
-    command = [gunicorn, app, "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers), "--no-control-socket"]
+    extra = ["--no-control-socket"]
     if config is not None:
-        command += ["-c", str(config)]
+        extra += ["-c", str(config)]
     if args.threads > 1:
-        command += ["--threads", str(args.threads)]
-    log = LOG.open("ab")
-    server = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)  # noqa: S603
-    import socket
-
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    return server, port
+        extra += ["--threads", str(args.threads)]
+    return serve_app(app, env, args.workers, cwd, extra=tuple(extra), log=LOG)
 
 
 def wrk(port: int, path: str, cookie: str, *, seconds: int, connections: int) -> dict[str, float]:
