@@ -410,6 +410,12 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+# The language switch's cookie (django.views.i18n.set_language): no script reads it.
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Flash messages live in a signed cookie (then the session) under our own name, which production prefixes
+# __Host- like every other cookie (kartosfera/core/messages.py).
+MESSAGE_STORAGE = "kartosfera.core.messages.MessageStorage"
 SESSION_COOKIE_AGE = 30 * 60  # a backstop: the stored session outlives no 30 idle minutes
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Sessions are read from the default cache (Redis in production, shared by every process) with the database
@@ -464,11 +470,15 @@ if IS_PRODUCTION:
     # __Host- needs path /; the staff cookie is pinned to /backoffice/ instead.
     STAFF_SESSION_COOKIE_NAME = "__Secure-kartosfera_staff_session"
     CSRF_COOKIE_NAME = "__Host-kartosfera_csrf"
+    LANGUAGE_COOKIE_NAME = "__Host-kartosfera_language"
+    LANGUAGE_COOKIE_SECURE = True
+    MESSAGES_COOKIE_NAME = "__Host-kartosfera_messages"
     CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 else:
     SESSION_COOKIE_NAME = "kartosfera_session"
     STAFF_SESSION_COOKIE_NAME = "kartosfera_staff_session"
     CSRF_COOKIE_NAME = "kartosfera_csrf"
+    MESSAGES_COOKIE_NAME = "kartosfera_messages"
 
 # Addresses of the TLS proxies in front of the application: from them (only),
 # the client's address is taken from X-Real-IP, which the proxy must overwrite.
