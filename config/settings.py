@@ -237,7 +237,9 @@ SERVER_API_PATH = r"^/(api/(?!.*/docs/?$)|internal/)"
 SERVER_API_MIDDLEWARE = [
     "kartosfera.core.metrics.RequestMetricsMiddleware",
     "kartosfera.core.middleware.RequestContextMiddleware",
-    "django.middleware.security.SecurityMiddleware",
+    # Django's SecurityMiddleware without the redirect: plain http is refused instead, by the last middleware
+    # (kartosfera/api/middleware.py).
+    "kartosfera.api.middleware.ApiSecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     # The APIs' error messages follow Accept-Language.
     "kartosfera.core.middleware.PolishFirstLocaleMiddleware",
@@ -245,6 +247,7 @@ SERVER_API_MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kartosfera.core.middleware.PrivatePageCacheMiddleware",
     "kartosfera.core.middleware.PermissionsPolicyMiddleware",
+    "kartosfera.api.middleware.ApiHttpsOnlyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
