@@ -20,6 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from kartosfera.core.key_material import decode_aes_key
 from kartosfera.core.private_files import private_dir, private_file, sqlite_database_path
+from kartosfera.core.static_files import static_file_headers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -324,6 +325,10 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+WHITENOISE_ADD_HEADERS_FUNCTION = static_file_headers
+# WhiteNoise lets every origin read the static files (Access-Control-Allow-Origin: *) by default; no other
+# site needs ours, so no answer of Kartosfera carries a CORS header (ASVS 3.4.2).
+WHITENOISE_ALLOW_ALL_ORIGINS = False
 if not IS_PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {

@@ -34,7 +34,7 @@ class BankLogoOut(Schema):
     description=(
         "The request body is the image itself, sent with its `Content-Type`: `image/png` (a real PNG, at most "
         f"{MAX_PNG_SIDE}x{MAX_PNG_SIDE} pixels) or `image/svg+xml` (drawing only: no script, event handler, "
-        "foreignObject, external link or url(), @import, DOCTYPE or entity), at most "
+        "foreignObject, external link or url(), @import, DOCTYPE or entity; UTF-8), at most "
         f"{MAX_BYTES // 1024} KB. Anything else is a 422 with the reason. The portal serves the logo from its own "
         "origin at `url` (the digest is the SHA-256 of the image: a new logo is a new address). The same image "
         "again changes nothing. For the group's keys only: a bank's own key gets 404."

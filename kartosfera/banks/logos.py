@@ -44,6 +44,10 @@ ANIMATION_ELEMENTS = frozenset({"set", "animate", "animatetransform", "animatemo
 # url(...) that does not point inside the document (url(#gradient) is how SVG paints gradients).
 EXTERNAL_URL = re.compile(r"url\(\s*['\"]?\s*(?!#)", re.IGNORECASE)
 IMPORT = re.compile(r"@import", re.IGNORECASE)
+# The logo is served as "image/svg+xml; charset=utf-8" (ASVS 4.1.1): its bytes must be UTF-8 and its XML
+# declaration, if any, must not claim another encoding that the browser would then not use.
+XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
+UTF8_NAMES = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 
 FIELD = "logo"
 
@@ -127,6 +131,13 @@ class _TreeBuilder(ET.TreeBuilder):
 
 
 def _check_svg(data: bytes) -> None:
+    declared = XML_ENCODING.match(data)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _refuse(_("The SVG logo must be UTF-8 text.")) from None
+    if declared and declared.group(1).decode("ascii", "replace").lower() not in UTF8_NAMES:
+        raise _refuse(_("The SVG logo must be UTF-8 text."))
     builder = _TreeBuilder()
     parser = XMLParser(target=builder, forbid_dtd=True)
     try:

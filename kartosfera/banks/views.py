@@ -22,7 +22,9 @@ SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 def logo(request: HttpRequest, code: str, digest: str) -> HttpResponse:
     """The bank's current logo; a digest that is not the current one is a 404."""
     bank = bank_logo_get(code=code, digest=digest)
-    response = HttpResponse(bytes(bank.logo or b""), content_type=bank.logo_content_type)
+    # An SVG is XML text: its charset is named (banks/logos.py accepts UTF-8 only), as for every text answer.
+    content_type = f"{SVG}; charset=utf-8" if bank.logo_content_type == SVG else bank.logo_content_type
+    response = HttpResponse(bytes(bank.logo or b""), content_type=content_type)
     response["Cache-Control"] = IMMUTABLE
     response["X-Content-Type-Options"] = "nosniff"
     if bank.logo_content_type == SVG:

@@ -197,7 +197,7 @@ def test_an_svg_logo_is_served_sandboxed_with_no_other_source_allowed(client):
     response = client.get(bank.logo_url)
 
     assert response.status_code == 200
-    assert response["Content-Type"] == SVG
+    assert response["Content-Type"] == f"{SVG}; charset=utf-8"
     assert response["Content-Security-Policy"] == "default-src 'none'; style-src 'unsafe-inline'; sandbox"
     assert response["X-Content-Type-Options"] == "nosniff"
 
