@@ -208,8 +208,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
-    # Two session realms with their own cookies: cardholders (path /) and bank
-    # staff (path /backoffice/); a session of one is never read in the other.
+    # Two session realms with their own cookies: cardholders and bank staff (the
+    # URLs under STAFF_URL_PREFIX); a session of one is never read in the other.
     "kartosfera.backoffice.session.RealmSessionMiddleware",
     "kartosfera.core.middleware.PolishFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -444,7 +444,11 @@ STAFF_SESSION_IDLE_TIMEOUT = 15 * 60
 STAFF_SESSION_ABSOLUTE_LIFETIME = 10 * 60 * 60  # one shift
 STAFF_LOCKOUT_ATTEMPTS = 10
 STAFF_LOCKOUT_MINUTES = 30
-STAFF_SESSION_COOKIE_PATH = "/backoffice/"
+# The back office's URLs are the staff realm (kartosfera/backoffice/session.py). Its cookie has path
+# / so that it can carry the __Host- prefix (no sibling host can plant or overwrite it, ASVS 5.0
+# 3.3.3); which cookie is read is decided by this prefix, not by the browser's path matching.
+STAFF_URL_PREFIX = "/backoffice/"
+STAFF_SESSION_COOKIE_PATH = "/"
 # Our own lockout (above) is the brute-force rule; django-otp's exponential
 # back-off would refuse even a right code after a few wrong ones.
 OTP_TOTP_THROTTLE_FACTOR = 0
@@ -475,8 +479,7 @@ if IS_PRODUCTION:
     CSRF_COOKIE_SECURE = True
     # The __Host- prefix pins cookies to this exact host, HTTPS and path /.
     SESSION_COOKIE_NAME = "__Host-kartosfera_session"
-    # __Host- needs path /; the staff cookie is pinned to /backoffice/ instead.
-    STAFF_SESSION_COOKIE_NAME = "__Secure-kartosfera_staff_session"
+    STAFF_SESSION_COOKIE_NAME = "__Host-kartosfera_staff_session"
     CSRF_COOKIE_NAME = "__Host-kartosfera_csrf"
     LANGUAGE_COOKIE_NAME = "__Host-kartosfera_language"
     LANGUAGE_COOKIE_SECURE = True

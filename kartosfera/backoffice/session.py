@@ -1,12 +1,14 @@
 """Two session realms: cardholders and bank staff, each with a cookie of its own.
 
-A staff session lives in its own cookie, pinned to /backoffice/ (the browser
-never sends it anywhere else), and is marked as a staff session when staff sign
-in. On a back-office URL only that cookie is read; everywhere else only the
-cardholder's. A session of one realm presented in the other's cookie (copied by
-hand, say) is not loaded: it is treated as no session at all. So a cardholder
-signed in and a staff member signed in in the same browser never share, see or
-end each other's session (docs/backoffice.md). Every session saved under the
+A staff session lives in its own cookie and is marked as a staff session when
+staff sign in. On a back-office URL (``STAFF_URL_PREFIX``) only that cookie is
+read; everywhere else only the cardholder's. Both cookies have path / so that
+production can give both the __Host- prefix (no other host can plant or
+overwrite them); the URL, not the cookie's path, chooses the realm. A session
+of one realm presented in the other's cookie (copied by hand, say) is not
+loaded: it is treated as no session at all. So a cardholder signed in and a
+staff member signed in in the same browser never share, see or end each
+other's session (docs/backoffice.md). Every session saved under the
 staff cookie is marked as such.
 """
 
@@ -33,19 +35,22 @@ class Realm:
     name: str
     cookie_name: str
     cookie_path: str
+    url_prefix: str
 
 
 def cardholder_realm() -> Realm:
-    return Realm(CARDHOLDER, settings.SESSION_COOKIE_NAME, settings.SESSION_COOKIE_PATH)
+    return Realm(CARDHOLDER, settings.SESSION_COOKIE_NAME, settings.SESSION_COOKIE_PATH, "/")
 
 
 def staff_realm() -> Realm:
-    return Realm(STAFF, settings.STAFF_SESSION_COOKIE_NAME, settings.STAFF_SESSION_COOKIE_PATH)
+    return Realm(
+        STAFF, settings.STAFF_SESSION_COOKIE_NAME, settings.STAFF_SESSION_COOKIE_PATH, settings.STAFF_URL_PREFIX
+    )
 
 
 def realm_for_path(path: str) -> Realm:
     staff = staff_realm()
-    return staff if path.startswith(staff.cookie_path) else cardholder_realm()
+    return staff if path.startswith(staff.url_prefix) else cardholder_realm()
 
 
 def is_staff_realm(request: HttpRequest) -> bool:

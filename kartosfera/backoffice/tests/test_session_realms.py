@@ -85,17 +85,21 @@ def test_signing_in_as_staff_keeps_the_portal_session_of_the_same_browser(client
     assert int(client.session["_auth_user_id"]) == cardholder.user.pk  # the test client reads the portal cookie
 
 
-def test_the_staff_cookie_is_pinned_to_the_back_office_path(client, staff):
+def test_the_staff_cookie_has_path_slash_and_is_read_only_under_the_back_office(client, cardholder, staff):
+    """Path / lets production give it the __Host- prefix; the URL, not the path, picks the realm."""
     person = staff["agent"]
     response = client.post(BO_LOGIN, {"username": person.username, "password": person.password})
-    assert response.cookies[STAFF_COOKIE]["path"] == "/backoffice/"
+    assert response.cookies[STAFF_COOKIE]["path"] == "/"
     assert PORTAL_COOKIE not in response.cookies
 
     response = client.post(BO_LOGIN_CODE, {"code": person.code()})
 
     assert response.status_code == 302
-    assert response.cookies[STAFF_COOKIE]["path"] == settings.STAFF_SESSION_COOKIE_PATH == "/backoffice/"
+    assert response.cookies[STAFF_COOKIE]["path"] == settings.STAFF_SESSION_COOKIE_PATH == "/"
     assert response.cookies[STAFF_COOKIE]["httponly"]
+    # The browser now sends the staff cookie to portal URLs as well: they do not read it.
+    assert client.get(PORTAL_PAGES[0]).status_code == 302
+    assert client.get(BO_HOME).status_code == 200
 
 
 def test_staff_logout_ends_only_the_staff_session(client, cardholder, staff):

@@ -138,14 +138,14 @@ def test_production_answers_over_https_with_the_full_header_set(
     assert "no-store" in cards["Cache-Control"] and "private" in cards["Cache-Control"]
 
 
-def test_production_staff_cookie_is_secure_and_pinned_to_the_back_office(production, db):
+def test_production_staff_cookie_is_host_prefixed_and_secure(production, db):
     person = staff_person_create("agent", username="agentka")
     client = Client()
     response = client.post("/backoffice/login/", {"username": person.username, "password": person.password}, **HTTPS)
     assert response.status_code == 302
     _assert_security_headers(response)
-    # __Host- cookies must have path /; the staff cookie is pinned to /backoffice/, so __Secure-.
-    _assert_cookie(response, "__Secure-kartosfera_staff_session", path="/backoffice/")
+    # __Host- (ASVS 5.0 3.3.3): no sibling host can plant a staff session; __Host- needs path /.
+    _assert_cookie(response, "__Host-kartosfera_staff_session", path="/")
     code_page = client.get("/backoffice/login/code/", **HTTPS)
     assert code_page.status_code == 200
     _assert_security_headers(code_page)
