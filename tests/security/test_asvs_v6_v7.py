@@ -30,6 +30,7 @@ from kartosfera.backoffice.passwords import validate_staff_password
 from kartosfera.devices import services as device_services
 from kartosfera.profile.forms import PasswordChangeForm
 from kartosfera.sca import services as sca_services
+from kartosfera.sca.models import SmsChallenge
 from kartosfera.sca.tests.helpers import challenge_from, code_sent_to
 from kartosfera.testing import factories
 from kartosfera.testing.staff import staff_client, staff_person_create
@@ -359,7 +360,7 @@ def test_changing_the_portal_phone_ends_every_other_session_but_this_one(cardhol
     this.force_login(user)
     laptop.force_login(user)
 
-    response = this.post(reverse("profile:phone"), {"new_phone": new_phone})
+    response = this.post(reverse("profile:phone"), {"new_phone": new_phone, "current_password": cardholder.password})
     challenge_from(response)
     assert laptop.get(CARD_LIST).status_code == 200  # nothing ends before the change is confirmed
     this.post(response["Location"], {"code": code_sent_to(phone), "verification_code": code_sent_to(new_phone)})
@@ -455,3 +456,43 @@ def test_a_password_set_years_ago_still_signs_in_without_a_forced_change(portal,
 
     assert response.status_code == 302 and response["Location"] == CARD_LIST
     assert portal.get(CARD_LIST).status_code == 200
+
+
+# --- V7.5.1: both factors anew before a new phone, login or device ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        ("profile:phone", {"new_phone": "+48602999888"}),
+        ("profile:login", {"login": "anna.nowak"}),
+        ("devices:activate", {}),
+    ],
+)
+def test_a_new_phone_login_or_device_needs_the_password_before_the_code(url, data, client, cardholder):
+    client.force_login(cardholder.user)
+
+    for password in ("", "not-the-password", cardholder.password.upper()):
+        response = client.post(reverse(url), {**data, "current_password": password})
+        assert response.status_code in {200, 302} and "/confirm/" not in response.get("Location", ""), password
+    assert not SmsChallenge.objects.exists()
+
+    response = client.post(reverse(url), {**data, "current_password": cardholder.password})
+    assert challenge_from(response).user_id == cardholder.user.pk
+
+
+def test_the_current_password_checks_share_one_budget(client, cardholder):
+    client.force_login(cardholder.user)
+    pages = [
+        (reverse("profile:phone"), {"new_phone": "+48602999888"}),
+        (reverse("profile:login"), {"login": "anna.nowak"}),
+        (reverse("devices:activate"), {}),
+        (reverse("profile:password"), {"new_password": "Zielone drzewa", "new_password_repeat": "Zielone drzewa"}),
+    ]
+    for attempt in range(10):
+        url, data = pages[attempt % len(pages)]
+        client.post(url, {**data, "current_password": f"guess-{attempt}"})
+
+    # The eleventh guess, on any of the pages, is not even checked: the right password is refused too.
+    response = client.post(pages[0][0], {**pages[0][1], "current_password": cardholder.password})
+    assert response.status_code == 429 and not SmsChallenge.objects.exists()
