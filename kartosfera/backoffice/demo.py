@@ -21,7 +21,7 @@ from kartosfera.core.audit import Actor
 from kartosfera.demo.banks import DEMOWO, demo_bank
 
 # Published on purpose: the demo prints it. Never loaded in production.
-DEMO_STAFF_PASSWORD = "Kartosfera-back-office"  # noqa: S105
+DEMO_STAFF_PASSWORD = "Zaplecze-demo-2026"  # noqa: S105
 DEMO_UNIT = "Demo"
 
 

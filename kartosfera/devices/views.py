@@ -10,7 +10,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_ratelimit.decorators import ratelimit
 
 from kartosfera.core.audit import Actor
 from kartosfera.core.decorators import cardholder_customer, cardholder_required, cardholder_user
@@ -20,6 +22,8 @@ from kartosfera.devices.forms import PermanentBlockForm
 from kartosfera.devices.models import BlockedBy, DeviceState
 from kartosfera.devices.stepup_operations import ACTIVATION_CODE_ISSUE, DEVICE_UNBLOCK
 from kartosfera.sca.stepup import stepup_begin
+from kartosfera.users.forms import CurrentPasswordForm
+from kartosfera.users.ratelimits import REAUTHENTICATION_GROUP, REAUTHENTICATION_RATE
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -31,17 +35,30 @@ def _actor(request: HttpRequest) -> Actor:
 @cardholder_required
 def index(request: HttpRequest) -> HttpResponse:
     devices = selectors.device_list_for_customer(customer=cardholder_customer(request))
+    activate_form = CurrentPasswordForm(user=cardholder_user(request))
     return render(
         request,
         "devices/index.html",
-        {"devices": devices, "states": DeviceState},
+        {"devices": devices, "states": DeviceState, "activate_form": activate_form},
     )
 
 
+@sensitive_post_parameters("current_password")
 @require_POST
 @cardholder_required
+@ratelimit(group=REAUTHENTICATION_GROUP, key="user", rate=REAUTHENTICATION_RATE, method="POST", block=False)
 def activate(request: HttpRequest) -> HttpResponse:
-    """A new device's activation code: confirmed with an SMS code first, then shown once."""
+    """A new device's activation code: the password and an SMS code first [ASVS 5.0 7.5.1], then shown once.
+
+    A new device is a new authenticator of the holder: it needs both factors anew, like a new phone number.
+    """
+    if getattr(request, "limited", False):
+        messages.error(request, _("Too many attempts. Wait a while and try again."))
+        return redirect("devices:index")
+    form = CurrentPasswordForm(request.POST, user=cardholder_user(request))
+    if not form.is_valid():
+        messages.error(request, " ".join(str(error) for error in form.errors.get("current_password", [])))
+        return redirect("devices:index")
     return stepup_begin(request, operation=ACTIVATION_CODE_ISSUE, payload={}, back_url=reverse("devices:index"))
 
 

@@ -9,25 +9,13 @@ from django.utils.translation import gettext_lazy as _
 from kartosfera.customers.identity import normalize_phone
 from kartosfera.profile.services import LOGIN_HELP_TEXT, LOGIN_MAX_LENGTH, login_validate
 from kartosfera.sca.stepup import stepup_phone
-from kartosfera.users.models import User
+from kartosfera.users.forms import CurrentPasswordForm
 from kartosfera.users.passwords import PASSWORD_HELP_TEXT, PASSWORD_MAX_LENGTH, validate_portal_password
 
 
-class UserForm(forms.Form):
-    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
-        self.user = user
-        super().__init__(*args, **kwargs)
-
-
-class PasswordChangeForm(UserForm):
+class PasswordChangeForm(CurrentPasswordForm):
     # Spaces are part of a password (strip=False); 128 is the policy's maximum,
     # and a longer value is refused before it is ever hashed.
-    current_password = forms.CharField(
-        label=_("Current password"),
-        max_length=PASSWORD_MAX_LENGTH,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
     new_password = forms.CharField(
         label=_("New password"),
         max_length=PASSWORD_MAX_LENGTH,
@@ -41,12 +29,6 @@ class PasswordChangeForm(UserForm):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
-
-    def clean_current_password(self) -> str:
-        password: str = self.cleaned_data["current_password"]
-        if not self.user.check_password(password):
-            raise ValidationError(_("The current password is not correct."), code="password_incorrect")
-        return password
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -63,7 +45,8 @@ class PasswordChangeForm(UserForm):
         return cleaned
 
 
-class OwnLoginForm(UserForm):
+class OwnLoginForm(CurrentPasswordForm):
+    field_order = ["login", "current_password"]
     login = forms.CharField(
         label=_("Login"),
         max_length=LOGIN_MAX_LENGTH,
@@ -75,7 +58,8 @@ class OwnLoginForm(UserForm):
         return login_validate(self.cleaned_data["login"], user=self.user)
 
 
-class PhoneChangeForm(UserForm):
+class PhoneChangeForm(CurrentPasswordForm):
+    field_order = ["new_phone", "current_password"]
     new_phone = forms.CharField(
         label=_("New phone number"),
         max_length=32,

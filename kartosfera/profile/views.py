@@ -31,6 +31,7 @@ from kartosfera.profile.services import notification_settings_save
 from kartosfera.profile.stepup_operations import OWN_LOGIN_SET, PASSWORD_CHANGE, PHONE_CHANGE
 from kartosfera.sca.stepup import stepup_begin
 from kartosfera.users.models import User
+from kartosfera.users.ratelimits import REAUTHENTICATION_GROUP, REAUTHENTICATION_RATE
 from kartosfera.users.services import AccessBlockedBy, user_access_block
 
 FORM_METHODS = ["GET", "HEAD", "POST"]
@@ -59,8 +60,8 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_http_methods(FORM_METHODS)
 @cardholder_required
 # The current password is checked here: without a limit this page would be a
-# password-guessing oracle for whoever holds a session.
-@ratelimit(key="user", rate="10/h", method="POST", block=False)
+# password-guessing oracle for whoever holds a session (one budget with the other pages that ask for it).
+@ratelimit(group=REAUTHENTICATION_GROUP, key="user", rate=REAUTHENTICATION_RATE, method="POST", block=False)
 def password(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     form = PasswordChangeForm(_data(request), user=user)
@@ -79,11 +80,25 @@ def password(request: HttpRequest) -> HttpResponse:
     return render(request, "profile/password.html", {"form": form})
 
 
+def _too_many_attempts(request: HttpRequest) -> bool:
+    """Whether this POST is over the shared budget of current-password checks (then it is not checked at all)."""
+    if request.method == "POST" and getattr(request, "limited", False):
+        messages.error(request, _("Too many attempts. Wait a while and try again."))
+        return True
+    return False
+
+
+@sensitive_post_parameters("current_password")
 @never_cache
 @require_http_methods(FORM_METHODS)
 @cardholder_required
+@ratelimit(group=REAUTHENTICATION_GROUP, key="user", rate=REAUTHENTICATION_RATE, method="POST", block=False)
 def own_login(request: HttpRequest) -> HttpResponse:
+    """The login is a sign-in identifier: setting it needs the password and then the SMS code [ASVS 5.0 7.5.1]."""
     user = _user(request)
+    if _too_many_attempts(request):
+        form = OwnLoginForm(user=user)
+        return render(request, "profile/login.html", {"form": form, "current_login": user.login}, status=429)
     form = OwnLoginForm(_data(request), user=user)
     if request.method == "POST" and form.is_valid():
         return stepup_begin(
@@ -95,11 +110,17 @@ def own_login(request: HttpRequest) -> HttpResponse:
     return render(request, "profile/login.html", {"form": form, "current_login": user.login})
 
 
+@sensitive_post_parameters("current_password")
 @never_cache
 @require_http_methods(FORM_METHODS)
 @cardholder_required
+@ratelimit(group=REAUTHENTICATION_GROUP, key="user", rate=REAUTHENTICATION_RATE, method="POST", block=False)
 def phone(request: HttpRequest) -> HttpResponse:
+    """The number the codes go to: the password, then codes to the current and the new number [ASVS 5.0 7.5.1]."""
     user = _user(request)
+    if _too_many_attempts(request):
+        context = {"form": PhoneChangeForm(user=user), "data": personal_data_for_user(user=user)}
+        return render(request, "profile/phone.html", context, status=429)
     form = PhoneChangeForm(_data(request), user=user)
     if request.method == "POST" and form.is_valid():
         new_phone = form.cleaned_data["new_phone"]

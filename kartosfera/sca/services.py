@@ -171,6 +171,12 @@ def challenge_resend(*, actor: Actor, challenge: SmsChallenge) -> SmsChallenge:
     return challenge
 
 
+def challenge_code_matches(*, challenge: SmsChallenge, code: str) -> bool:
+    """Whether ``code`` is the challenge's current code, counting no try (the activation password must never become
+    the password: registration compares the new password with it)."""
+    return hmac.compare_digest(challenge.code_digest, _digest(challenge, code))
+
+
 def challenge_verify(*, actor: Actor, challenge: SmsChallenge, code: str) -> SmsChallenge:
     """Check a code; on success the challenge is confirmed (single use).
 

@@ -117,3 +117,30 @@ class SetPasswordForm(forms.Form):
         if first is not None and second is not None and first != second:
             self.add_error("new_password_again", _("The two passwords are different."))
         return cleaned
+
+
+class CurrentPasswordForm(forms.Form):
+    """The signed-in user's current password, asked again before a change of how they authenticate.
+
+    [ASVS 5.0 7.5.1] A new password, portal phone, own login or BS Pay device needs both factors anew: this
+    password and then the SMS code of the step-up. Views that use it share one rate limit
+    (``ratelimits.REAUTHENTICATION_RATE``), or each would be a password-guessing oracle for whoever holds a session.
+    """
+
+    current_password = forms.CharField(
+        label=_("Current password"),
+        # Spaces are part of a password (strip=False); 128 is the policy's maximum.
+        max_length=PASSWORD_MAX_LENGTH,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_current_password(self) -> str:
+        password: str = self.cleaned_data["current_password"]
+        if not self.user.check_password(password):
+            raise ValidationError(_("The current password is not correct."), code="password_incorrect")
+        return password

@@ -3,12 +3,14 @@
 PRODUCT.md "Password" [law: ASVS 5.0 V6.2, NIST SP 800-63B; ours]: 10 to 128
 characters, any characters (Polish letters, spaces, emoji), no composition
 rules; refused when it is on Django's list of common passwords, when it
-contains the customer's PESEL, bank-assigned ID, own login or name, or when it
-equals the current password.
+contains the customer's PESEL, bank-assigned ID, own login or name, a
+context-specific word (the product's or a bank's name: ``context_words``,
+listed in docs/access.md), or when it equals the current password.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
+from kartosfera.banks.models import Bank
+
 if TYPE_CHECKING:
     from kartosfera.customers.models import Customer
     from kartosfera.users.models import User
@@ -26,6 +30,16 @@ PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 128
 # A name shorter than this ("Li", "Ng") is part of too many ordinary words to refuse.
 _MIN_NAME_PART = 3
+# Context-specific words [ASVS 5.0 6.1.2, 6.2.11; NIST SP 800-63B 5.1.1.2]: a guesser who knows where a password
+# is used tries the service's names first. The product's own names; docs/access.md "Password policy" lists them
+# (a test keeps the two equal). Each bank's code and short name are added from the banks table (``context_words``).
+CONTEXT_WORDS = ("kartosfera", "bspay", "backoffice")
+# Words of a bank's name or code too generic to refuse in every password ("Bank Spółdzielczy", the code "BANK").
+_GENERIC_BANK_WORDS = frozenset({"bank", "banku", "banki", "spoldzielczy", "spoldzielczego", "bs"})
+_MIN_CONTEXT_WORD = 4
+# Look-alike characters folded back to letters, so that "K4rt0sf3ra" is found too.
+_LOOKALIKES = str.maketrans({"4": "a", "@": "a", "3": "e", "1": "i", "!": "i", "0": "o", "5": "s", "$": "s", "7": "t"})
+_NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")
 
 PASSWORD_HELP_TEXT = _(
     "From 10 to 128 characters. Any characters are allowed, Polish letters and spaces too: "
@@ -38,6 +52,30 @@ def fold_text(value: str) -> str:
     """Lower case without diacritics, so that "Wiśniewski" is found in "wisniewski1985"."""
     decomposed = unicodedata.normalize("NFKD", value.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("ł", "l")
+
+
+def context_words() -> list[str]:
+    """The context-specific words no password may contain: ``CONTEXT_WORDS`` and each bank's code and short name."""
+    words = set(CONTEXT_WORDS)
+    for code, short_name in Bank.objects.values_list("code", "short_name"):
+        for value in (code, short_name, *short_name.split()):
+            folded = _NOT_LETTER_OR_DIGIT.sub("", fold_text(value))
+            if len(folded) >= _MIN_CONTEXT_WORD and folded not in _GENERIC_BANK_WORDS:
+                words.add(folded)
+    return sorted(words)
+
+
+def context_word_errors(password: str) -> list[ValidationError]:
+    """The refusal when ``password`` contains a context-specific word, spaces, separators and look-alikes ignored."""
+    squeezed = _NOT_LETTER_OR_DIGIT.sub("", fold_text(password))
+    variants = {squeezed, _NOT_LETTER_OR_DIGIT.sub("", fold_text(password).translate(_LOOKALIKES))}
+    if any(word in variant for word in context_words() for variant in variants):
+        return [
+            ValidationError(
+                _("The password must not contain the name of Kartosfera, BS Pay or a bank."), code="password_context"
+            )
+        ]
+    return []
 
 
 def _personal_parts(*, customer: Customer, user: User | None) -> list[str]:
@@ -92,6 +130,7 @@ def validate_portal_password(password: str, *, user: User | None = None, custome
     password are checked too. The password itself never appears in a message.
     """
     errors = length_and_common_errors(password, min_length=PASSWORD_MIN_LENGTH)
+    errors.extend(context_word_errors(password))
     folded = fold_text(password)
     if any(part in folded for part in _personal_parts(customer=customer, user=user)):
         errors.append(

@@ -28,6 +28,10 @@ REGISTER_SEND_PER_IP = "10/h"
 REGISTER_SEND_PER_CUSTOMER_DAILY = "6/d"
 REGISTER_ACTIVATE_PER_CUSTOMER_DAILY = "30/d"
 REGISTER_ACTIVATE_PER_IP = "30/h"
+# Pages of a signed-in user that check the current password again (a new password, phone, login or BS Pay
+# device): one budget per user for all of them, or each would be a password-guessing oracle for a session.
+REAUTHENTICATION_GROUP = "users.reauthentication"
+REAUTHENTICATION_RATE = "10/h"
 
 
 def identifier_key(group: str, request: HttpRequest) -> str:

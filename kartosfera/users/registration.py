@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kartosfera.core.audit import Actor, audit_record
@@ -28,6 +29,7 @@ from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
 from kartosfera.sca.services import (
     ChallengeError,
     challenge_cancel,
+    challenge_code_matches,
     challenge_issue,
     challenge_resend,
     challenge_verify,
@@ -213,6 +215,15 @@ def registration_complete(*, challenge: SmsChallenge, password: str) -> Registra
         validate_portal_password(password, user=user, customer=customer)
     except ValidationError as exc:
         raise PasswordRejected(exc) from None
+    if challenge_code_matches(challenge=challenge, code=password):
+        # The activation password is a one-time secret that went by SMS: it must not become the password
+        # [ASVS 5.0 6.4.1] (it fits the policy's length, so the policy alone would let it through).
+        raise PasswordRejected(
+            ValidationError(
+                _("The new password must not be the activation password from the text message."),
+                code="password_is_activation_password",
+            )
+        )
     created = user is None
     if user is None:
         user = User(

@@ -45,10 +45,11 @@ def _sign_out(page: Page, check_page) -> None:
 
 
 def _change_portal_phone(page: Page, check_page, *, old_phone: str) -> None:
-    """Settings → phone: a code to the current number and one to the new number confirm the change."""
+    """Settings → phone: the password, then a code to the current number and one to the new number."""
     page.goto("/settings/phone/")
     check_page()
     page.locator('input[name="new_phone"]').fill(NEW_PHONE)
+    page.get_by_label("Obecne hasło", exact=True).fill(PASSWORD)
     page.locator('form[action="/settings/phone/"] button[type="submit"]').click()
     expect(page).to_have_url(re.compile(r"/confirm/"))
     check_page()

@@ -37,7 +37,8 @@ def test_the_activation_code_is_shown_once_and_a_device_is_blocked(
     check_page()
     _no_sideways_scroll(page)
 
-    # A new device's code: confirmed with an SMS code, then shown once with its expiry.
+    # A new device's code: the password and an SMS code first, then shown once with its expiry.
+    page.get_by_label("Obecne hasło", exact=True).fill(cardholder.password)
     page.locator("#activate-device").click()
     expect(page).to_have_url(re.compile(r"/confirm/[0-9a-f-]{36}/$"))
     check_page()

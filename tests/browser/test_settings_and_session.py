@@ -82,6 +82,7 @@ def test_change_the_portal_phone_with_codes_to_both_numbers(page: Page, live_ser
     check_page()
 
     page.get_by_label("Nowy numer telefonu").fill("602 999 888")
+    page.get_by_label("Obecne hasło", exact=True).fill(anna_password())
     page.get_by_role("button", name="Dalej").click()
     expect(page.locator("#operation-description")).to_have_text("zmiana numeru telefonu do portalu na +48 *** *** 888")
     check_page()

@@ -17,6 +17,7 @@ from kartosfera.devices.tests.app_client import AppClient
 from kartosfera.devices.tests.helpers import device_for
 from kartosfera.profile.tests.conftest import ANNAS_PHONE
 from kartosfera.sca.tests.helpers import challenge_from, code_sent_to
+from kartosfera.testing.factories import DEFAULT_PASSWORD
 
 # The SMS goes after commit: the codes are read from the outbox of committed transactions.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,7 +43,7 @@ def test_anonymous_visitors_go_to_the_login_page(client):
 
 
 def test_the_activation_code_needs_the_sms_code_and_is_shown_once(anna, cardholder):
-    response = anna.post(ACTIVATE)
+    response = anna.post(ACTIVATE, {"current_password": DEFAULT_PASSWORD})
     challenge = challenge_from(response)
     assert not DeviceActivationCode.objects.exists()
     done = anna.post(response["Location"], {"code": code_sent_to(ANNAS_PHONE)})

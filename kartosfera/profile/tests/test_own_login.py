@@ -9,6 +9,7 @@ from kartosfera.customers.models import Residency
 from kartosfera.profile.tests.conftest import ANNAS_PHONE
 from kartosfera.sca.tests.helpers import challenge_from, code_sent_to, texts_to
 from kartosfera.testing import factories
+from kartosfera.testing.factories import DEFAULT_PASSWORD
 from kartosfera.users.models import User
 from kartosfera.users.selectors import cardholder_find_by_identifier
 
@@ -18,7 +19,7 @@ URL = reverse("profile:login")
 
 
 def test_setting_a_login_needs_the_code_and_then_signs_in_by_it(anna, cardholder):
-    response = anna.post(URL, {"login": "Anna.Nowak_85"})
+    response = anna.post(URL, {"login": "Anna.Nowak_85", "current_password": DEFAULT_PASSWORD})
     challenge_from(response)
     assert User.objects.get(pk=cardholder.user.pk).login is None
     assert "ustawienie loginu do portalu: anna.nowak_85" in texts_to(ANNAS_PHONE)[-1]
@@ -49,7 +50,7 @@ def test_setting_a_login_needs_the_code_and_then_signs_in_by_it(anna, cardholder
     ],
 )
 def test_a_login_against_the_rules_is_refused_with_a_clear_message(anna, login, message):
-    response = anna.post(URL, {"login": login})
+    response = anna.post(URL, {"login": login, "current_password": DEFAULT_PASSWORD})
 
     assert response.status_code == 200
     assert message in response.content.decode()
@@ -59,7 +60,7 @@ def test_a_login_against_the_rules_is_refused_with_a_clear_message(anna, login, 
 def test_a_login_equal_to_any_customers_identification_number_is_refused(anna):
     factories.customer_factory(residency=Residency.NON_RESIDENT, nonresident_id="XKAB-7781")
 
-    response = anna.post(URL, {"login": "xkab-7781"})
+    response = anna.post(URL, {"login": "xkab-7781", "current_password": DEFAULT_PASSWORD})
 
     assert "nie może wyglądać jak numer identyfikacyjny" in response.content.decode()
 
@@ -68,14 +69,14 @@ def test_a_login_taken_by_somebody_else_in_any_case_is_refused(anna, second_card
     second_cardholder.user.login = "bartek.w"
     second_cardholder.user.save(update_fields=["login"])
 
-    response = anna.post(URL, {"login": "Bartek.W"})
+    response = anna.post(URL, {"login": "Bartek.W", "current_password": DEFAULT_PASSWORD})
 
     assert "Ten login jest już zajęty." in response.content.decode()
     assert texts_to(ANNAS_PHONE) == []
 
 
 def test_a_login_taken_while_the_code_was_on_its_way_is_not_set(anna, cardholder, second_cardholder):
-    response = anna.post(URL, {"login": "wspolny.login"})
+    response = anna.post(URL, {"login": "wspolny.login", "current_password": DEFAULT_PASSWORD})
     second_cardholder.user.login = "wspolny.login"
     second_cardholder.user.save(update_fields=["login"])
 
@@ -91,7 +92,8 @@ def test_the_same_login_again_is_refused(anna, cardholder):
     cardholder.user.login = "anna.nowak"
     cardholder.user.save(update_fields=["login"])
 
-    assert "To już jest Twój login." in anna.post(URL, {"login": "Anna.Nowak"}).content.decode()
+    response = anna.post(URL, {"login": "Anna.Nowak", "current_password": DEFAULT_PASSWORD})
+    assert "To już jest Twój login." in response.content.decode()
 
 
 def test_the_page_is_for_signed_in_cardholders_only(client, staff_client):

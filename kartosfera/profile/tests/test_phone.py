@@ -8,6 +8,7 @@ from kartosfera.core.models import AuditEvent
 from kartosfera.profile.tests.conftest import ANNAS_PHONE
 from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
 from kartosfera.sca.tests.helpers import challenge_from, code_sent_to, texts_to, wrong
+from kartosfera.testing.factories import DEFAULT_PASSWORD
 from kartosfera.users.models import User
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -17,7 +18,7 @@ NEW_PHONE = "+48602999888"
 
 
 def test_the_new_number_needs_codes_to_the_current_and_the_new_number(anna, cardholder):
-    response = anna.post(URL, {"new_phone": "602 999 888"})
+    response = anna.post(URL, {"new_phone": "602 999 888", "current_password": DEFAULT_PASSWORD})
     challenge = challenge_from(response)
     verification = SmsChallenge.objects.get(purpose=ChallengePurpose.PHONE_VERIFICATION)
 
@@ -44,7 +45,7 @@ def test_the_new_number_needs_codes_to_the_current_and_the_new_number(anna, card
 
 
 def test_one_right_code_is_not_enough(anna, cardholder):
-    response = anna.post(URL, {"new_phone": NEW_PHONE})
+    response = anna.post(URL, {"new_phone": NEW_PHONE, "current_password": DEFAULT_PASSWORD})
     right_old = code_sent_to(ANNAS_PHONE)
 
     page = anna.post(response["Location"], {"code": right_old, "verification_code": wrong(code_sent_to(NEW_PHONE))})
@@ -61,7 +62,7 @@ def test_one_right_code_is_not_enough(anna, cardholder):
 
 
 def test_three_wrong_codes_to_the_new_number_end_both(anna, cardholder):
-    response = anna.post(URL, {"new_phone": NEW_PHONE})
+    response = anna.post(URL, {"new_phone": NEW_PHONE, "current_password": DEFAULT_PASSWORD})
     bad = wrong(code_sent_to(NEW_PHONE))
     for _ in range(3):
         anna.post(response["Location"], {"code": code_sent_to(ANNAS_PHONE), "verification_code": bad})
@@ -81,7 +82,7 @@ def test_three_wrong_codes_to_the_new_number_end_both(anna, cardholder):
     ],
 )
 def test_a_bad_number_is_refused_with_a_clear_message(anna, value, message):
-    response = anna.post(URL, {"new_phone": value})
+    response = anna.post(URL, {"new_phone": value, "current_password": DEFAULT_PASSWORD})
 
     assert response.status_code == 200
     assert message in response.content.decode()
