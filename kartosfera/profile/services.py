@@ -23,7 +23,7 @@ from kartosfera.customers.services import customer_conversion_charge_sms_set
 from kartosfera.notices.services import decline_sms_set
 from kartosfera.notifications.services import sms_send
 from kartosfera.notifications.texts import SmsText
-from kartosfera.profile.sms_texts import SMS_PASSWORD_CHANGED, SMS_PHONE_CHANGED
+from kartosfera.profile.sms_texts import SMS_OWN_LOGIN_CHANGED, SMS_PASSWORD_CHANGED, SMS_PHONE_CHANGED
 from kartosfera.sca.stepup import stepup_phone
 from kartosfera.users.models import User
 
@@ -126,6 +126,8 @@ def user_own_login_set(*, actor: Actor, user: User, login: str) -> User:
         before={"login": before},
         after={"login": new_login},
     )
+    # A sign-in identifier is an authentication detail: its owner hears of every change [ASVS 5.0 6.3.7].
+    _notify(locked, SMS_OWN_LOGIN_CHANGED.render(), purpose="users.own_login.changed")
     return locked
 
 

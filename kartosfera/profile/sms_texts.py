@@ -11,6 +11,12 @@ SMS_PASSWORD_CHANGED = sms_template(
     "users.password.changed",
     gettext_lazy("Kartosfera: your portal password has been changed. If it was not you, call your bank at once."),
 )
+SMS_OWN_LOGIN_CHANGED = sms_template(
+    "users.own_login.changed",
+    gettext_lazy(
+        "Kartosfera: your own login for the portal has been changed. If it was not you, call your bank at once."
+    ),
+)
 SMS_PHONE_CHANGED = sms_template(
     "users.phone.changed",
     gettext_lazy(

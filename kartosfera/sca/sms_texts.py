@@ -46,7 +46,7 @@ def _code_examples() -> Iterable[Mapping[str, SmsValue]]:
 SMS_ACTIVATION_PASSWORD = sms_template(
     "sca.activation_password",
     gettext_lazy(
-        "Kartosfera: your activation password is %(code)s. It is valid for 60 minutes. Never give it to anybody."
+        "Kartosfera: your activation password is %(code)s. It is valid for 10 minutes. Never give it to anybody."
     ),
     examples=_activation_examples,
 )

@@ -120,7 +120,7 @@ def registration_identify(*, identifier: str) -> Customer:
 
 @transaction.atomic
 def registration_start(*, customer: Customer, previous_challenge: SmsChallenge | None = None) -> SmsChallenge:
-    """Step 2: send the activation password (valid 60 minutes, single use) to the phone on file."""
+    """Step 2: send the activation password (valid 10 minutes, single use) to the phone on file."""
     customer = Customer.objects.select_related("portal_user").get(pk=customer.pk)
     if not customer.phone_on_file:
         raise NoPhoneOnFile()
@@ -179,12 +179,13 @@ def registration_password_step_open(*, challenge: SmsChallenge, now: dt.datetime
 
 
 def _notify_password_set_again(user: User, customer: Customer) -> None:
-    # The activation password went to the phone on file; when the codes go to
-    # another phone, its owner learns of the new password too (and can call
-    # the bank if it was not them).
-    if user.portal_phone and user.portal_phone != customer.phone_on_file:
+    # The portal phone's owner hears of every new password [ASVS 5.0 6.3.7]: when the codes go to another
+    # phone than the one on file, its owner learns of it (and can call the bank if it was not them); when
+    # they go to the same phone, the notice still says what the activation password was used for.
+    to = user.portal_phone or customer.phone_on_file
+    if to:
         sms_send(
-            to=user.portal_phone,
+            to=to,
             message=SMS_PASSWORD_SET_BY_REGISTRATION.render(),
             purpose="users.registration.password_set",
         )

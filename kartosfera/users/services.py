@@ -359,8 +359,8 @@ def _login_complete(*, user_id: int, method: str) -> LoginCompleted:
         raise InvalidCredentials()
     if user.is_access_blocked:
         raise AccessBlocked()
-    if user.locked_until is not None and user.is_locked(now):
-        raise AccessLocked(user.locked_until, helpline_phone=_helpline_of(user).service.display)
+    if lock := user_lock_refusal(user=user, now=now):
+        raise lock
     failures = login_failures_since(user=user, since=user.last_login)
     if user.failed_login_count:
         user.failed_login_count = 0
@@ -395,6 +395,14 @@ def user_login_code_verify(*, challenge: SmsChallenge, code: str) -> LoginComple
             _code_attempts_exceeded_record(user_id=challenge.user_id)
         raise
     return _login_complete(user_id=challenge.user_id, method="password_sms")
+
+
+def user_lock_refusal(*, user: User, now: dt.datetime | None = None) -> AccessLocked | None:
+    """The refusal a locked user gets (until when, whom to call), or None when access is not locked."""
+    now = now or timezone.now()
+    if user.locked_until is not None and user.is_locked(now):
+        return AccessLocked(user.locked_until, helpline_phone=_helpline_of(user).service.display)
+    return None
 
 
 def user_login_after_registration(*, user: User) -> LoginCompleted:

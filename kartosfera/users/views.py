@@ -56,10 +56,10 @@ from kartosfera.users.selectors import (
     security_events_for_user,
 )
 from kartosfera.users.services import (
-    AccessLocked,
     InvalidCredentials,
     LoginCompleted,
     LoginRefused,
+    user_lock_refusal,
     user_login_after_registration,
     user_login_code_cancel,
     user_login_code_issue,
@@ -244,7 +244,7 @@ def _registration_challenge(request: HttpRequest) -> SmsChallenge | None:
 
 
 def _keep_registration_session(request: HttpRequest) -> None:
-    # The activation password is valid for 60 minutes and the new password may
+    # The activation password is valid for 10 minutes and the new password may
     # follow within 30 more; the anonymous session that holds the registration
     # must outlive both, whatever the default session age (the signed-in
     # session gets the default back at sign-in).
@@ -346,7 +346,7 @@ def register_send(request: HttpRequest) -> HttpResponse:
     method="POST",
 )
 def register_activate(request: HttpRequest) -> HttpResponse:
-    """Step 3 of 4: the activation password from the SMS (valid 60 minutes, 3 tries)."""
+    """Step 3 of 4: the activation password from the SMS (valid 10 minutes, 3 tries)."""
     challenge = _registration_challenge(request)
     if challenge is None:
         request.session.pop(REGISTRATION, None)
@@ -393,7 +393,7 @@ def register_activate(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 @ratelimit(group="users.register_activate.ip", key="ip", rate=ratelimits.REGISTER_ACTIVATE_PER_IP, method="POST")
 def register_password(request: HttpRequest) -> HttpResponse:
-    """Step 4 of 4: the user's own password; then they are registered and signed in."""
+    """Step 4 of 4: the user's own password; a new user is then signed in, a reset goes to the sign-in."""
     challenge = _registration_challenge(request)
     if challenge is None:
         request.session.pop(REGISTRATION, None)
@@ -428,22 +428,38 @@ def _after_registration(request: HttpRequest, user: User, *, created: bool, bloc
             ),
         )
         return redirect("users:login")
+    if not created:
+        return _after_reset(request, user)
     try:
         completed = user_login_after_registration(user=user)
-    except AccessLocked as exc:
-        # The activation password proved the phone on file: telling its holder
-        # about the lock reveals nothing to anybody else.
-        messages.warning(request, _("Your new password is set.") + " " + exc.message)
-        return redirect("users:login")
     except LoginRefused as exc:
         messages.error(request, exc.message)
         return redirect("users:login")
     _sign_in(request, completed)
-    if created:
-        messages.success(request, _("You are registered. Welcome to Kartosfera!"))
-    else:
-        messages.success(request, _("Your new password is set. Every other session has been signed out."))
+    messages.success(request, _("You are registered. Welcome to Kartosfera!"))
     return redirect(settings.LOGIN_REDIRECT_URL)
+
+
+def _after_reset(request: HttpRequest, user: User) -> HttpResponse:
+    """A new password set by registering again: the user signs in with it and a code, as always.
+
+    The reset proved only the phone on file (the identifier is no secret), so it never signs anybody in
+    by itself [ASVS 5.0 6.4.3]: signing in still takes the password and the code to the portal phone.
+    """
+    request.session.set_expiry(None)  # the registration's longer age does not carry over
+    if lock := user_lock_refusal(user=user):
+        # The activation password proved the phone on file: telling its holder about the lock reveals
+        # nothing to anybody else.
+        messages.warning(request, _("Your new password is set.") + " " + lock.message)
+        return redirect("users:login")
+    messages.success(
+        request,
+        _(
+            "Your new password is set and every other session has been signed out. "
+            "Sign in with it and the code we send to your phone."
+        ),
+    )
+    return redirect("users:login")
 
 
 # --- Security history ---------------------------------------------------------------

@@ -102,7 +102,7 @@ def test_the_guide_covers_every_topic_the_bank_publishes(client, db):
     for operation in ("Aktywuj kartę", "Zmień PIN", "Zablokuj czasowo", "Zastrzeż kartę", "Limity"):
         assert f"<dt>{operation}</dt>" in html, operation
     assert "do północy" in html
-    assert "60 minut" in html
+    assert "10 minut" in html
 
 
 def test_the_guide_states_the_low_value_rule_the_card_core_applies(client, db, settings):

@@ -34,6 +34,11 @@ def test_setting_a_login_needs_the_code_and_then_signs_in_by_it(anna, cardholder
     event = AuditEvent.objects.get(action="users.own_login.changed")
     assert event.before == {"login": None} and event.after == {"login": "anna.nowak_85"}
     assert "anna.nowak_85" in anna.get(reverse("profile:index")).content.decode()
+    # A sign-in identifier is an authentication detail: the portal phone hears of the change [ASVS 5.0 6.3.7],
+    # and the notice does not repeat the login.
+    notice = texts_to(ANNAS_PHONE)[-1]
+    assert "zmieniono Twoj login do portalu" in notice
+    assert "anna.nowak_85" not in notice
 
 
 @pytest.mark.parametrize(

@@ -137,7 +137,7 @@ def test_the_activation_password_goes_to_the_phone_on_file_and_only_ids_stay_in_
     assert challenge.purpose == ChallengePurpose.REGISTRATION
     assert challenge.customer == stranger.customer
     assert challenge.user is None
-    assert abs(challenge.expires_at - challenge.created_at - dt.timedelta(minutes=60)) < dt.timedelta(seconds=1)
+    assert abs(challenge.expires_at - challenge.created_at - dt.timedelta(minutes=10)) < dt.timedelta(seconds=1)
     assert [m.to for m in locmem.outbox] == [stranger.customer.phone_on_file]
     activation = last_activation_password()
     assert portal.client.session[REGISTRATION] == {
@@ -217,13 +217,13 @@ def test_three_wrong_activation_passwords_end_the_registration(portal, stranger)
     assert event.customer_id == stranger.customer.pk
 
 
-def test_the_activation_password_expires_after_60_minutes(portal, stranger):
+def test_the_activation_password_expires_after_10_minutes(portal, stranger):
     _to_activation(portal, stranger.identifier)
     code = last_activation_password()
 
-    with time_machine.travel(timezone.now() + dt.timedelta(minutes=59, seconds=50)):
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=9, seconds=50)):
         assert "wygasło" not in portal.get(REGISTER_ACTIVATE_URL).content.decode()
-    with time_machine.travel(timezone.now() + dt.timedelta(minutes=60, seconds=1)):
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=10, seconds=1)):
         assert "Hasło aktywacyjne wygasło. Poproś o nowe." in portal.get(REGISTER_ACTIVATE_URL).content.decode()
         response = portal.post(REGISTER_ACTIVATE_URL, {"activation_password": code})
         assert "Kod wygasł" in response.content.decode()
@@ -343,15 +343,13 @@ def test_registration_stores_the_password_with_argon2id(portal, stranger, settin
 def test_registering_again_sets_a_new_password_and_ends_every_other_session(portal, second_portal, cardholder):
     second_portal.sign_in(cardholder.identifier, cardholder.password)
     assert second_portal.client.get(CARD_LIST).status_code == 200
+    sign_ins_before = AuditEvent.objects.filter(action="users.login.succeeded").count()
 
     response = portal.register(cardholder.identifier)
 
-    assert response["Location"] == CARD_LIST
     user = User.objects.get(pk=cardholder.user.pk)
     assert user.check_password(NEW_PASSWORD)
     assert not user.check_password(cardholder.password)
-    assert portal.signed_in_user_id == user.pk
-    assert "Nowe hasło zostało ustawione." in portal.get(CARD_LIST).content.decode()
     # The old session is signed out at its next request.
     old_session = second_portal.client.get(CARD_LIST)
     assert old_session.status_code == 302
@@ -359,6 +357,25 @@ def test_registering_again_sets_a_new_password_and_ends_every_other_session(port
     completed = AuditEvent.objects.get(action="users.registration.completed")
     assert completed.after == {"new_user": False, "access_blocked": False, "locked": False}
     assert AuditEvent.objects.get(action="users.registration.started").after["registered_before"] is True
+    # The reset proved the phone on file only: it signs nobody in [ASVS 5.0 6.4.3] ...
+    assert response["Location"] == reverse("users:login")
+    assert portal.signed_in_user_id is None
+    assert AuditEvent.objects.filter(action="users.login.succeeded").count() == sign_ins_before
+    assert "Zaloguj się nim i kodem" in portal.get(reverse("users:login")).content.decode()
+    # ... signing in takes the new password and a code, as always.
+    portal.sign_in(cardholder.identifier, NEW_PASSWORD)
+    assert portal.signed_in_user_id == user.pk
+
+
+def test_a_reset_is_announced_to_the_portal_phone_even_when_it_is_the_phone_on_file(portal, cardholder):
+    """The holder of the portal phone hears of every new password [ASVS 5.0 6.3.7]."""
+    user = User.objects.get(pk=cardholder.user.pk)
+    assert user.portal_phone == cardholder.customer.phone_on_file
+
+    portal.register(cardholder.identifier)
+
+    notice = last_sms(cardholder.customer.phone_on_file)
+    assert "ponowna rejestracje" in notice
 
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -430,6 +447,7 @@ def test_registering_again_clears_the_count_of_failures_and_an_ended_lock(portal
     user = User.objects.get(pk=cardholder.user.pk)
     assert user.failed_login_count == 0
     assert user.locked_until is None
+    portal.sign_in(cardholder.identifier, NEW_PASSWORD)
     assert portal.signed_in_user_id == user.pk
 
 
