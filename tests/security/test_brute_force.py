@@ -19,15 +19,22 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from kartosfera.api.models import ApiScope
+from kartosfera.api.services import api_key_create
 from kartosfera.backoffice.auth import StaffLocked, StaffLoginRefused
+from kartosfera.cards.operations_services import card_activate, card_mobile_payments_activate
+from kartosfera.cards.pan import decrypt_pan
 from kartosfera.core.audit import Actor
 from kartosfera.core.models import AuditEvent
 from kartosfera.customers.identity import mask_phone
 from kartosfera.devices import services as devices
 from kartosfera.devices.models import AppDevice
 from kartosfera.devices.tests.app_client import AppClient
+from kartosfera.sca.tests.helpers import code_sent_to, texts_to
 from kartosfera.testing import factories
 from kartosfera.testing.staff import StaffPerson
+from kartosfera.tokens.models import Token
+from kartosfera.tokens.provisioning import MAX_VERIFICATIONS_PER_DAY, DeclineReason
 from kartosfera.users.models import User
 from kartosfera.users.tests.helpers import (
     REGISTER_ACTIVATE_URL,
@@ -39,6 +46,7 @@ from kartosfera.users.tests.helpers import (
 pytestmark = pytest.mark.django_db
 
 HOLDER = Actor.system("portal")
+TSP = "/api/token-service/v1"
 BO_HOME = reverse("backoffice:home")
 BO_LOGIN = reverse("backoffice:login")
 BO_LOGIN_CODE = reverse("backoffice:login_code")
@@ -124,6 +132,78 @@ def test_app_activation_answers_alike_for_unknown_wrong_used_expired_and_exhaust
         expired.pk: "code_expired",
     }
     assert refused.filter(customer_id=exhausted.pk).count() == 4
+
+
+# --- The wallet provisioning code (the token service's API) ------------------------------------------
+
+
+@pytest.fixture
+def payable_card(card) -> Any:
+    """Anna's debit card, active, with mobile payments on."""
+    return card_mobile_payments_activate(actor=HOLDER, card=card_activate(actor=HOLDER, card=card))
+
+
+def _tsp() -> Client:
+    _, token = api_key_create(actor=HOLDER, name="Token service", scopes=[ApiScope.TOKEN_SERVICE])
+    return Client(headers={"Authorization": f"Bearer {token}"})
+
+
+def test_wallet_provisioning_codes_are_capped_per_card_and_the_cap_is_audited(
+    payable_card, django_capture_on_commit_callbacks
+):
+    """Each request to add a card gets a new code with 3 tries: starting over must not give endless tries.
+
+    Whoever holds the card's number and expiry adds it to their wallet, guesses 3 codes, and adds it again.
+    """
+    tsp = _tsp()
+    card_data = {"pan": decrypt_pan(payable_card.pan_ciphertext), "expiry": f"{payable_card.expiry:%Y-%m}"}
+
+    def add(reference: str) -> Any:
+        body = {
+            "card": card_data,
+            "token_reference": reference,
+            "token_last4": "4321",
+            "wallet": "google_pay",
+            "device": {"name": "Pixel 8", "type": "phone"},
+            "recommendation": "require_verification",
+        }
+        with django_capture_on_commit_callbacks(execute=True):
+            return tsp.post(f"{TSP}/provisioning-requests", json.dumps(body), content_type="application/json")
+
+    def verify(reference: str, code: str) -> Any:
+        return tsp.post(
+            f"{TSP}/provisioning-requests/{reference}/verification",
+            json.dumps({"code": code}),
+            content_type="application/json",
+        )
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        for n in range(MAX_VERIFICATIONS_PER_DAY):
+            reference = f"DNITHE{n:09d}"
+            assert add(reference).json()["decision"] == "require_verification"
+            code = code_sent_to(payable_card.customer.phone_on_file)
+            wrong = f"{(int(code) + 1) % 10**6:06d}"
+            answers = [verify(reference, wrong).json()["result"] for _ in range(3)]
+            assert answers == ["code_invalid", "code_invalid", "failed"]
+            assert verify(reference, code).json()["result"] == "failed"
+            clock.shift(dt.timedelta(hours=1))
+        texts = len(texts_to(payable_card.customer.phone_on_file))
+
+        refused = add("DNITHE999999999")
+
+        assert refused.status_code == 200
+        assert refused.json()["decision"] == "decline"
+        assert refused.json()["reason"] == DeclineReason.VERIFICATION_LIMIT
+        assert len(texts_to(payable_card.customer.phone_on_file)) == texts  # no code, no SMS
+        assert not Token.objects.filter(token_reference="DNITHE999999999").exists()
+        declined = AuditEvent.objects.get(action="tokens.provisioning.declined")
+        assert declined.object_id == str(payable_card.pk) and declined.customer_id == payable_card.customer_id
+        assert declined.after["reason"] == DeclineReason.VERIFICATION_LIMIT
+
+        # 24 hours after the first code, one code is free again.
+        clock.move_to(start + dt.timedelta(hours=24, seconds=1))
+        assert add("DNITHE999999998").json()["decision"] == "require_verification"
 
 
 # --- Staff sign-in: the TOTP code after a right password ---------------------------------------------
