@@ -82,8 +82,15 @@ def password(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(FORM_METHODS)
 @cardholder_required
+# The form says whether a login is taken: without a limit this page would list other people's sign-in
+# identifiers for whoever holds a session.
+@ratelimit(key="user", rate="10/h", method="POST", block=False)
 def own_login(request: HttpRequest) -> HttpResponse:
     user = _user(request)
+    if request.method == "POST" and getattr(request, "limited", False):
+        messages.error(request, _("Too many attempts. Wait a while and try again."))
+        context = {"form": OwnLoginForm(user=user), "current_login": user.login}
+        return render(request, "profile/login.html", context, status=429)
     form = OwnLoginForm(_data(request), user=user)
     if request.method == "POST" and form.is_valid():
         return stepup_begin(

@@ -206,6 +206,28 @@ def test_wallet_provisioning_codes_are_capped_per_card_and_the_cap_is_audited(
         assert add("DNITHE999999998").json()["decision"] == "require_verification"
 
 
+# --- The own-login page, which says whether a login is taken ----------------------------------------
+
+
+def test_probing_which_own_logins_are_taken_is_limited(client, cardholder, second_cardholder):
+    """A login is a sign-in identifier: a session must not be a way to list everybody's."""
+    User.objects.filter(pk=second_cardholder.user.pk).update(login="bartosz.w")
+    client.force_login(cardholder.user)
+    url = reverse("profile:login")
+    taken = "Ten login jest już zajęty."
+    first = client.post(url, {"login": "Bartosz.W"})
+    assert first.status_code == 200 and taken in first.content.decode()
+    for n in range(9):
+        client.post(url, {"login": f"ktos.inny{n}"})
+
+    probe = client.post(url, {"login": "bartosz.w"})
+
+    assert probe.status_code == 429
+    assert taken not in probe.content.decode()
+    assert "Zbyt wiele prób" in probe.content.decode()
+    assert User.objects.get(pk=cardholder.user.pk).login is None
+
+
 # --- Staff sign-in: the TOTP code after a right password ---------------------------------------------
 
 
