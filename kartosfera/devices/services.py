@@ -54,12 +54,22 @@ REQUEST_ID_RETENTION = 2 * SIGNATURE_WINDOW
 
 
 class ActivationRefused(DomainError):
-    code = "activation_refused"
-    default_message = gettext_lazy("The activation code is not correct.")
+    """An activation refused, whatever the reason, with one answer: the code ``code_invalid`` and one message.
 
-    def __init__(self, message: str | None = None, *, code: str | None = None, attempts_left: int = 0) -> None:
+    The endpoint is anonymous and names a person by their identifier: an answer that differed for a code
+    already used, expired or out of tries (or said how many tries are left) would tell that the identifier
+    is a customer's, and that they generated a code. ``reason`` (audited, never answered) says which it was.
+    """
+
+    code = "code_invalid"
+    default_message = gettext_lazy(
+        "The activation code is not correct or no longer valid. Check it, or generate a new one in the portal."
+    )
+
+    def __init__(self, *, reason: str, attempts_left: int = 0) -> None:
+        self.reason = reason
         self.attempts_left = attempts_left
-        super().__init__(message, code=code)
+        super().__init__()
 
 
 class DeviceAuthFailure(DomainError):
@@ -161,8 +171,9 @@ def device_activate(
 ) -> AppDevice:
     """Activate a new device of ``customer`` with their activation code, its Ed25519 public key and name.
 
-    ``customer`` is None when the identifier matched nobody: refused as a wrong
-    code, so that the answer does not tell who is a customer. A wrong code
+    ``customer`` is None when the identifier matched nobody: refused as any other
+    code is (ActivationRefused, one answer), so that the answer does not tell who
+    is a customer nor whether they have a code. A wrong code
     counts a try (committed before the error is raised: call this outside any
     transaction); three wrong end the code. ``actor`` defaults to the new
     device itself (the app activates); the demo loader passes its own.
@@ -184,37 +195,23 @@ def device_activate(
             )
         after: dict[str, Any] = {}
         if activation is None:
-            error = ActivationRefused(_("The activation code is not correct."), code="code_invalid")
+            error = ActivationRefused(reason="code_invalid")
         elif activation.used_at is not None:
-            error = ActivationRefused(
-                _("This activation code has already been used. Generate a new one in the portal."), code="code_used"
-            )
+            error = ActivationRefused(reason="code_used")
         elif activation.attempts >= activation.max_attempts:
-            error = ActivationRefused(
-                _("The activation code was wrong three times. Generate a new one in the portal."),
-                code="too_many_attempts",
-            )
+            error = ActivationRefused(reason="too_many_attempts")
         elif activation.is_expired():
-            error = ActivationRefused(
-                _("The activation code has expired. Generate a new one in the portal."), code="code_expired"
-            )
+            error = ActivationRefused(reason="code_expired")
         elif not hmac.compare_digest(
             activation.code_digest, _code_digest(activation.customer_id, _normalize_code(code))
         ):
             activation.attempts += 1
             activation.save(update_fields=["attempts"])
             after["attempts_left"] = activation.attempts_left
-            if activation.attempts_left == 0:
-                error = ActivationRefused(
-                    _("The activation code was wrong three times. Generate a new one in the portal."),
-                    code="too_many_attempts",
-                )
-            else:
-                error = ActivationRefused(
-                    _("The activation code is not correct. Tries left: %(left)d.") % {"left": activation.attempts_left},
-                    code="code_invalid",
-                    attempts_left=activation.attempts_left,
-                )
+            error = ActivationRefused(
+                reason="too_many_attempts" if activation.attempts_left == 0 else "code_invalid",
+                attempts_left=activation.attempts_left,
+            )
         elif AppDevice.objects.filter(public_key=key).exists():
             # A new activation needs a new key pair: a key once registered (even of a
             # permanently blocked device) never identifies another device.
@@ -243,7 +240,7 @@ def device_activate(
                 after={"name": device.name, "state": device.state},
             )
         if error is not None:
-            after["reason"] = error.code
+            after["reason"] = error.reason
             audit_record(
                 actor=actor or Actor.anonymous(),
                 action="devices.activation.refused",

@@ -92,6 +92,8 @@ def _too_many_attempts(request: HttpRequest) -> bool:
 @never_cache
 @require_http_methods(FORM_METHODS)
 @cardholder_required
+# The form also says whether a login is taken: without the limit this page would list other people's
+# sign-in identifiers for whoever holds a session.
 @ratelimit(group=REAUTHENTICATION_GROUP, key="user", rate=REAUTHENTICATION_RATE, method="POST", block=False)
 def own_login(request: HttpRequest) -> HttpResponse:
     """The login is a sign-in identifier: setting it needs the password and then the SMS code [ASVS 5.0 7.5.1]."""

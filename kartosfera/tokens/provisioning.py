@@ -7,7 +7,8 @@ keyed fingerprint, never stored, logged or answered) and its expiry. The decisio
   mobile payments are off, or when a check is needed and the holder has no phone to send the code to;
 - **approve** when the provider's own risk assessment recommends it;
 - otherwise **require verification**: a one-time code by SMS to the holder's phone on file, which the
-  wallet asks the holder for (3 tries, 10 minutes: the SMS challenge of ``kartosfera/sca``).
+  wallet asks the holder for (3 tries, 10 minutes: the SMS challenge of ``kartosfera/sca``); at most
+  ``MAX_VERIFICATIONS_PER_DAY`` codes a card in 24 hours, then **decline**.
 
 Every step is idempotent: the provider retries a request until it gets an answer.
 """
@@ -19,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kartosfera.cards.models import Card
@@ -28,7 +30,7 @@ from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import InvalidTransition
 from kartosfera.customers.identity import mask_phone
 from kartosfera.devices.models import AppDevice
-from kartosfera.sca.models import ChallengePurpose, ChallengeState
+from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
 from kartosfera.sca.services import ChallengeError, challenge_issue, challenge_verify
 from kartosfera.tokens.models import Token
 from kartosfera.tokens.services import token_register, token_transition
@@ -36,6 +38,10 @@ from kartosfera.tokens.states import ProvisioningDecision, TokenStatus, Wallet
 from kartosfera.users.services import holder_phone
 
 PROVISIONING_OPERATION = "tokens.token.provision"
+# Codes sent for one card in 24 hours before its requests are declined. Each request gets a new code with
+# 3 tries: without a cap, whoever holds the card's number and expiry could add it again and again and guess
+# on (and flood the holder's phone) [ours: 5 leave room for a few phones and mistakes].
+MAX_VERIFICATIONS_PER_DAY = 5
 
 
 class Decision:
@@ -54,6 +60,8 @@ class DeclineReason:
     # A BS Pay token is for one activated BS Pay device of the card's holder: none named, not the holder's,
     # or blocked.
     BS_PAY_DEVICE_UNUSABLE = "bs_pay_device_unusable"
+    # MAX_VERIFICATIONS_PER_DAY codes were sent for the card in the last 24 hours.
+    VERIFICATION_LIMIT = "verification_limit_reached"
 
 
 class Recommendation:
@@ -158,6 +166,15 @@ def token_provisioning_decide(*, actor: Actor, request: ProvisioningRequest) -> 
         phone = holder_phone(card.customer) or ""
         if not phone:
             return _declined(actor=actor, card=card, request=request, reason=DeclineReason.NO_PHONE)
+        # Counted under the card's row lock (above), so racing requests cannot pass the cap together.
+        recent = SmsChallenge.objects.filter(
+            customer_id=card.customer_id,  # the index of recent challenges
+            purpose=ChallengePurpose.WALLET_PROVISIONING,
+            card_id=card.pk,
+            created_at__gte=timezone.now() - dt.timedelta(hours=24),
+        ).count()
+        if recent >= MAX_VERIFICATIONS_PER_DAY:
+            return _declined(actor=actor, card=card, request=request, reason=DeclineReason.VERIFICATION_LIMIT)
     token = token_register(
         actor=actor,
         card=card,

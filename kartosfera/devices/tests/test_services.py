@@ -65,7 +65,7 @@ def test_the_right_code_activates_a_device_once(cardholder):
     assert _actions(device) == ["devices.device.activated"]
     with pytest.raises(ActivationRefused) as error:
         _activate(cardholder.customer, code)
-    assert error.value.code == "code_used"
+    assert error.value.reason == "code_used"
     assert AppDevice.objects.count() == 1
 
 
@@ -80,7 +80,7 @@ def test_a_code_expires_after_10_minutes(cardholder):
         clock.move_to(dt.datetime(2026, 11, 30, 9, 10, tzinfo=dt.UTC))
         with pytest.raises(ActivationRefused) as error:
             _activate(cardholder.customer, code, app=first)
-    assert error.value.code == "code_expired"
+    assert error.value.reason == "code_expired"
     assert not AppDevice.objects.exists()
 
 
@@ -89,14 +89,14 @@ def test_a_wrong_code_counts_a_try_and_the_third_ends_the_code(cardholder):
     for left in (2, 1):
         with pytest.raises(ActivationRefused) as error:
             _activate(cardholder.customer, _wrong(code))
-        assert error.value.code == "code_invalid" and error.value.attempts_left == left
+        assert error.value.reason == "code_invalid" and error.value.attempts_left == left
     with pytest.raises(ActivationRefused) as error:
         _activate(cardholder.customer, _wrong(code))
-    assert error.value.code == "too_many_attempts"
+    assert error.value.reason == "too_many_attempts"
     # The right code no longer helps: three tries are all a code gets.
     with pytest.raises(ActivationRefused) as error:
         _activate(cardholder.customer, code)
-    assert error.value.code == "too_many_attempts"
+    assert error.value.reason == "too_many_attempts"
     activation.refresh_from_db()
     assert activation.attempts == 3
     assert AuditEvent.objects.filter(action="devices.activation.refused").count() == 4
