@@ -109,11 +109,9 @@ CARD_DATA_KEYS = env_list(
 if IS_PRODUCTION and not CARD_DATA_KEYS:
     raise ImproperlyConfigured("CARD_DATA_KEYS must be set in production (see .env.example)")
 CARD_FINGERPRINT_KEY = env_required("CARD_FINGERPRINT_KEY", "dev-only-card-fingerprint-key-000000000000")
-key_require_strength("CARD_FINGERPRINT_KEY", CARD_FINGERPRINT_KEY)
 # The card PIN key: PIN verification values are HMAC-SHA256 under it (docs/pin.md).
 # Kept outside the database; an HSM takes its place in a production card core.
 CARD_PIN_KEY = env_required("CARD_PIN_KEY", "dev-only-card-pin-key-00000000000000000000")
-key_require_strength("CARD_PIN_KEY", CARD_PIN_KEY)
 # The PIN encryption key (PEK) shared with the card processor: PIN blocks (ISO 9564 format 4,
 # AES) arrive enciphered under it (kartosfera/cards/pinblock.py, docs/pin.md). Base64 of 16, 24
 # or 32 random bytes; an HSM holds it in a production card core. The default decodes to
@@ -132,11 +130,13 @@ if IS_PRODUCTION and PIN_ENCRYPTION_KEY == DEV_PIN_ENCRYPTION_KEY:
 # database; production refuses to start without a key of its own.
 DEV_ACS_AUTHENTICATION_KEY = "dev-only-acs-authentication-key-0000000000"
 ACS_AUTHENTICATION_KEY = env_required("ACS_AUTHENTICATION_KEY", DEV_ACS_AUTHENTICATION_KEY)
-key_require_strength("ACS_AUTHENTICATION_KEY", ACS_AUTHENTICATION_KEY)
 if IS_PRODUCTION and ACS_AUTHENTICATION_KEY == DEV_ACS_AUTHENTICATION_KEY:
     raise ImproperlyConfigured(
         "ACS_AUTHENTICATION_KEY must be set in production to a key of its own (see .env.example)"
     )
+key_require_strength("CARD_FINGERPRINT_KEY", CARD_FINGERPRINT_KEY)
+key_require_strength("CARD_PIN_KEY", CARD_PIN_KEY)
+key_require_strength("ACS_AUTHENTICATION_KEY", ACS_AUTHENTICATION_KEY)
 # One key, one purpose [ASVS 11.1.2]: a value given for two of the HMAC keys (or SECRET_KEY) would let a value
 # made for one purpose pass for another (a PIN verification value for a card fingerprint, say).
 if IS_PRODUCTION and len({SECRET_KEY, CARD_FINGERPRINT_KEY, CARD_PIN_KEY, ACS_AUTHENTICATION_KEY}) < 4:
