@@ -531,3 +531,35 @@ def test_every_outbound_tls_context_requires_tls_1_2_a_valid_certificate_and_the
         assert context.minimum_version >= ssl.TLSVersion.TLSv1_2
         assert context.verify_mode == ssl.CERT_REQUIRED
         assert context.check_hostname
+
+
+# --- V11.2.2: a key replaced without breaking what it protected -------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_new_fingerprint_key_leaves_every_pin_working(settings, cardholder, debit_product):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from kartosfera.cards.pan import decrypt_pan
+    from kartosfera.cards.pin import pin_matches, pin_values_under_cards, pin_verification_value
+    from kartosfera.cards.pinblock import PinCheck, pin_block_encipher, pin_block_verify
+    from kartosfera.testing.factories import card_factory
+
+    card = card_factory(customer=cardholder.customer, product=debit_product)
+    pan = decrypt_pan(card.pan_ciphertext)
+    card.pin_verification_value = pin_verification_value("4821", card=card)
+    card.save(update_fields=["pin_verification_value"])
+    old_fingerprint = card.pan_fingerprint
+
+    settings.CARD_FINGERPRINT_KEY = "a-new-fingerprint-key-" + "0" * 20
+    call_command("rotate_card_keys", stdout=StringIO())
+
+    card.refresh_from_db()
+    assert card.pan_fingerprint != old_fingerprint  # look-ups moved to the new key
+    assert pin_matches("4821", card=card) and not pin_matches("4822", card=card)
+    block = pin_block_encipher(pin="4821", pan=pan)
+    assert pin_block_verify(card=card, pan=pan, pin_block=block) == PinCheck.MATCH
+    # The 3-D Secure PIN is still compared with the card's PIN correctly (the two must differ).
+    assert pin_values_under_cards("4821", customer=card.customer)[str(card.pk)] == card.pin_verification_value
