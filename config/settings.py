@@ -13,6 +13,7 @@ import ipaddress
 import os
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -52,6 +53,35 @@ def env_required(name: str, insecure_default: str) -> str:
     if IS_PRODUCTION:
         raise ImproperlyConfigured(f"{name} must be set in production (see .env.example)")
     return insecure_default
+
+
+# This machine's names: the only hosts production may reach over plain http (a TLS sidecar on the host).
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# The shortest HMAC key production takes: 32 characters carry at least 128 bits even as hex.
+_MIN_KEY_LENGTH = 32
+
+
+def outbound_url_require_tls(name: str, value: str) -> str:
+    """``value``; in production, refused unless https (or http to this machine, where a local TLS sidecar may sit).
+
+    Every outbound service (the SMS gateway, the directory server, the BLIK system, the token service) carries
+    credentials, one-time codes or authentication values: never in clear across a network [ASVS 12.2.1, 12.3.1].
+    """
+    parts = urlsplit(value)
+    if IS_PRODUCTION and not (
+        parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS)
+    ):
+        raise ImproperlyConfigured(f"{name} must be an https:// URL in production (see .env.example)")
+    return value
+
+
+def key_require_strength(name: str, value: str) -> str:
+    """``value``; in production, refused when shorter than 32 characters (under 128 bits of key) [ASVS 11.2.3]."""
+    if IS_PRODUCTION and len(value) < _MIN_KEY_LENGTH:
+        raise ImproperlyConfigured(
+            f"{name} must have at least {_MIN_KEY_LENGTH} characters, e.g. head -c 32 /dev/urandom | base64"
+        )
+    return value
 
 
 KARTOSFERA_ENV = env("KARTOSFERA_ENV", "production")
@@ -105,6 +135,15 @@ if IS_PRODUCTION and ACS_AUTHENTICATION_KEY == DEV_ACS_AUTHENTICATION_KEY:
     raise ImproperlyConfigured(
         "ACS_AUTHENTICATION_KEY must be set in production to a key of its own (see .env.example)"
     )
+key_require_strength("CARD_FINGERPRINT_KEY", CARD_FINGERPRINT_KEY)
+key_require_strength("CARD_PIN_KEY", CARD_PIN_KEY)
+key_require_strength("ACS_AUTHENTICATION_KEY", ACS_AUTHENTICATION_KEY)
+# One key, one purpose [ASVS 11.1.2]: a value given for two of the HMAC keys (or SECRET_KEY) would let a value
+# made for one purpose pass for another (a PIN verification value for a card fingerprint, say).
+if IS_PRODUCTION and len({SECRET_KEY, CARD_FINGERPRINT_KEY, CARD_PIN_KEY, ACS_AUTHENTICATION_KEY}) < 4:
+    raise ImproperlyConfigured(
+        "SECRET_KEY, CARD_FINGERPRINT_KEY, CARD_PIN_KEY and ACS_AUTHENTICATION_KEY must be four different keys"
+    )
 
 # Where the ACS sends the results request (RReq) after a challenge (kartosfera/acs/directory.py, docs/3d-secure.md,
 # "The RReq"): empty, the in-process directory server of the demo and the tests; set, the directory server's
@@ -114,6 +153,7 @@ if IS_PRODUCTION and ACS_AUTHENTICATION_KEY == DEV_ACS_AUTHENTICATION_KEY:
 ACS_DIRECTORY_SERVER_URL = env("ACS_DIRECTORY_SERVER_URL", "") or ""
 if IS_PRODUCTION and not ACS_DIRECTORY_SERVER_URL:
     raise ImproperlyConfigured("ACS_DIRECTORY_SERVER_URL must be set in production (see .env.example)")
+outbound_url_require_tls("ACS_DIRECTORY_SERVER_URL", ACS_DIRECTORY_SERVER_URL)
 ACS_DIRECTORY_SERVER_TIMEOUT = float(env("ACS_DIRECTORY_SERVER_TIMEOUT", "5") or 5)
 ACS_DIRECTORY_SERVER_CLIENT_CERT = env("ACS_DIRECTORY_SERVER_CLIENT_CERT", "") or ""
 ACS_DIRECTORY_SERVER_CLIENT_KEY = env("ACS_DIRECTORY_SERVER_CLIENT_KEY", "") or ""
@@ -646,7 +686,7 @@ ACS_NOTIFICATION_HTTP_LOOPBACK = not IS_PRODUCTION
 SMS_BACKEND_OPTIONS: dict[str, object] = {}
 if _sms_backend_name == "http":
     SMS_BACKEND_OPTIONS = {
-        "url": env_required("SMS_GATEWAY_URL", "http://127.0.0.1:9/"),
+        "url": outbound_url_require_tls("SMS_GATEWAY_URL", env_required("SMS_GATEWAY_URL", "http://127.0.0.1:9/")),
         "username": env("SMS_GATEWAY_USERNAME", ""),
         "password": env("SMS_GATEWAY_PASSWORD", ""),
         "sender": env("SMS_GATEWAY_SENDER", "Kartosfera"),
@@ -668,7 +708,11 @@ if BLIK_SYSTEM_BACKEND not in {"log", "http"}:
     raise ImproperlyConfigured("BLIK_SYSTEM_BACKEND must be log or http")
 if IS_PRODUCTION and BLIK_SYSTEM_BACKEND != "http":
     raise ImproperlyConfigured("BLIK_SYSTEM_BACKEND=log tells no BLIK system; production needs http")
-BLIK_SYSTEM_URL = env_required("BLIK_SYSTEM_URL", "http://127.0.0.1:9/") if BLIK_SYSTEM_BACKEND == "http" else ""
+BLIK_SYSTEM_URL = (
+    outbound_url_require_tls("BLIK_SYSTEM_URL", env_required("BLIK_SYSTEM_URL", "http://127.0.0.1:9/"))
+    if BLIK_SYSTEM_BACKEND == "http"
+    else ""
+)
 BLIK_SYSTEM_TOKEN = env("BLIK_SYSTEM_TOKEN", "") or ""
 BLIK_SYSTEM_TIMEOUT = float(env("BLIK_SYSTEM_TIMEOUT", "5") or 5)
 # A change the system did not take is sent again by a later task, up to this many tries in all, waiting
@@ -691,7 +735,7 @@ TOKEN_SERVICE_BACKEND = TOKEN_SERVICE_BACKENDS[_tsp_backend_name]
 TOKEN_SERVICE_BACKEND_OPTIONS: dict[str, object] = {}
 if _tsp_backend_name == "http":
     TOKEN_SERVICE_BACKEND_OPTIONS = {
-        "url": env_required("TOKEN_SERVICE_URL", "http://127.0.0.1:9/"),
+        "url": outbound_url_require_tls("TOKEN_SERVICE_URL", env_required("TOKEN_SERVICE_URL", "http://127.0.0.1:9/")),
         "api_key": env("TOKEN_SERVICE_API_KEY", ""),
         "timeout": float(env("TOKEN_SERVICE_TIMEOUT", "5") or 5),
     }

@@ -334,6 +334,10 @@ class Card(models.Model):
     embossed_name = models.CharField(_("name on card"), max_length=26)
     pan_ciphertext = models.TextField(editable=False)
     pan_fingerprint = models.CharField(max_length=64, db_index=True, editable=False)
+    # What the PIN verification values are bound to (cards/pin.py): the number's fingerprint when the card was
+    # issued. A new CARD_FINGERPRINT_KEY changes pan_fingerprint (rotate_card_keys) but never this, so that the
+    # PINs, which are one-way and cannot be recomputed, keep working across the rotation.
+    pin_binding = models.CharField(max_length=64, blank=True, editable=False)
     pan_last4 = models.CharField(_("last 4 digits"), max_length=4, editable=False)
     expiry = models.DateField(_("valid until"), help_text=_("The last day of the expiry month."))
     status = models.CharField(_("status"), max_length=16, choices=CardStatus.choices, default=CardStatus.INACTIVE)

@@ -126,7 +126,9 @@ def pin_verification_value(pin: str | bytearray, *, card: Card) -> str:
 
     ``pin``: the digits as text, or as ASCII digits in a bytearray (the same value).
     """
-    return _keyed_value("kartosfera.card-pin.v1", card.reference, card.pan_fingerprint, pin)
+    # pin_binding, not pan_fingerprint: a new fingerprint key must not turn every PIN wrong (an unsaved card in a
+    # test may have only the fingerprint).
+    return _keyed_value("kartosfera.card-pin.v1", card.reference, card.pin_binding or card.pan_fingerprint, pin)
 
 
 def threeds_pin_verification_value(pin: str, *, customer: Customer) -> str:
@@ -171,7 +173,7 @@ def pin_values_under_cards(pin: str, *, customer: Customer) -> dict[str, str]:
     Keyed by card id (as text: it travels in a JSON payload). What a new 3DS
     PIN is compared with, once its SMS code is confirmed.
     """
-    cards = pin_cards_of_customer(customer.pk).only("pk", "reference", "pan_fingerprint")
+    cards = pin_cards_of_customer(customer.pk).only("pk", "reference", "pan_fingerprint", "pin_binding")
     return {str(card.pk): pin_verification_value(pin, card=card) for card in cards}
 
 

@@ -287,6 +287,7 @@ def card_issue(
         embossed_name=embossed_name.strip().upper(),
         pan_ciphertext=encrypt_pan(pan),
         pan_fingerprint=fingerprint,
+        pin_binding=fingerprint,
         pan_last4=pan[-4:],
         expiry=expiry,
         status=CardStatus.INACTIVE,
