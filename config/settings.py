@@ -522,7 +522,7 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# --- Logging: JSON lines on stdout, each with the time in UTC, the request id and the client's address ---
+# --- Logging: JSON lines on standard error (the handler named "stdout"), with the UTC time, request id, client IP
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,

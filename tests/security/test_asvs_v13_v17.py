@@ -112,6 +112,7 @@ def test_no_directory_is_listed_and_no_repository_file_is_served(client, url):
         ("CARD_FINGERPRINT_KEY", settings.DEV_CARD_FINGERPRINT_KEY),
         ("CARD_PIN_KEY", settings.DEV_CARD_PIN_KEY),
     ],
+    ids=["secret-key", "card-data-key", "card-data-key-among-others", "fingerprint-key", "pin-key"],
 )
 def test_production_refuses_the_public_development_keys(name, value):
     result = _start({**PRODUCTION, name: value})
@@ -335,6 +336,22 @@ def test_a_log_line_cannot_be_split_by_what_it_quotes():
     assert json.loads(text)["message"] == message
 
 
+# --- V16.2.3 logs go only where the inventory says ------------------------------------------------------------------
+
+
+def test_the_application_logs_only_to_the_destinations_the_inventory_names():
+    section = _inventory_section("Logs")
+    handlers = settings.LOGGING["handlers"]
+    assert set(handlers) == {"stdout"}
+    assert handlers["stdout"]["class"] == "logging.StreamHandler"
+    assert not {"stream", "filename", "host", "url"} & set(handlers["stdout"]), "standard error, the default stream"
+    assert "the `stdout` handler only, a `StreamHandler` that writes to standard error" in section
+    for name, logger in settings.LOGGING.get("loggers", {}).items():
+        assert set(logger.get("handlers", [])) <= set(handlers), f"{name} logs elsewhere"
+    for each in (settings.LOGGING["root"], *settings.LOGGING.get("loggers", {}).values()):
+        assert set(each.get("handlers", [])) <= {"stdout"}
+
+
 # --- V16.3.2, V16.2.1 a refused request is logged with who asked and from where ------------------------------------
 
 
@@ -386,6 +403,21 @@ def test_another_cardholders_card_is_refused_and_the_refusal_logged(client, card
     assert response.status_code == 404
     (record,) = [r for r in request_log.records if r.status_code == 404]  # type: ignore[attr-defined]
     assert record.request_id == "probe-refused-2"  # type: ignore[attr-defined]
+
+
+@pytest.mark.django_db
+def test_an_attempt_stopped_by_a_rate_limit_is_logged(client, request_log):
+    for attempt in range(11):
+        response = client.post(
+            "/login/",
+            {"identifier": "99999999999", "password": "wrong-password-1"},
+            HTTP_X_REQUEST_ID=f"probe-rl-{attempt:02d}",
+        )
+    assert response.status_code == 429
+    (record,) = [r for r in request_log.records if r.status_code == 429]  # type: ignore[attr-defined]
+    assert record.levelno == logging.WARNING
+    assert record.request_id == "probe-rl-10"  # type: ignore[attr-defined]
+    assert "wrong-password-1" not in record.getMessage()
 
 
 # --- V16.5.1, V16.3.4 an unexpected error: a generic answer, the details in the log ---------------------------------
@@ -482,3 +514,33 @@ def test_a_failed_tls_handshake_with_the_sms_gateway_is_logged_and_audited(
     assert failure.levelno == logging.ERROR
     assert AuditEvent.objects.filter(action="notifications.sms.failed").count() == 1
     assert "482915" not in caplog.text
+
+
+# --- V14.2.3 nothing is sent to a third party by the pages ---------------------------------------------------------
+
+FOREIGN_ASSET = re.compile(
+    r"<(script|link|img|iframe|source|video|audio|embed|object|form)\b[^>]*\b(src|href|data|action)=[\"']?(https?:)?//",
+    re.I,
+)
+
+
+def test_no_template_loads_a_script_style_image_or_frame_from_another_site_or_posts_to_one():
+    templates = [*(ROOT / "templates").rglob("*.html"), *(ROOT / "kartosfera").glob("*/templates/**/*.html")]
+    assert len(templates) > 50
+    for template in templates:
+        match = FOREIGN_ASSET.search(template.read_text())
+        assert match is None, f"{template.relative_to(ROOT)} loads from another site: {match.group(0)}"
+
+
+# --- V15.3.6 no prototype pollution in our scripts --------------------------------------------------------------
+
+# Pollution needs a write under a name taken from data (obj[key] = ...), a merge of objects or a prototype touched.
+POLLUTING = re.compile(r"\w\s*\[[^\]]+\]\s*=[^=]|Object\.assign|__proto__|\.prototype\b|\.\.\.|\bfor\s*\([^)]*\bin\b")
+
+
+def test_no_script_we_ship_writes_under_a_computed_name_or_merges_objects():
+    scripts = [s for s in _shipped_scripts() if s.suffix == ".js"]
+    assert {s.name for s in scripts} >= {"session-timeout.js", "countdown.js", "challenge-end.js"}
+    for script in scripts:
+        match = POLLUTING.search(script.read_text())
+        assert match is None, f"{script.relative_to(ROOT)}: {match.group(0)!r}"
