@@ -94,7 +94,8 @@ DEBUG = env_bool("DEBUG", default=KARTOSFERA_ENV == "development")
 if IS_PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must not be enabled in production")
 
-SECRET_KEY = env_required("SECRET_KEY", "insecure-local-only-" + "x" * 40)
+DEV_SECRET_KEY = "insecure-local-only-" + "x" * 40
+SECRET_KEY = env_required("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if IS_PRODUCTION else "127.0.0.1,localhost,testserver")
 if IS_PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production (see .env.example)")
@@ -103,16 +104,28 @@ if IS_PRODUCTION and not ALLOWED_HOSTS:
 # any and encrypts with the first, so a key is rotated by prepending a new one and
 # running `manage.py rotate_card_keys`). The fingerprint key is a separate HMAC key
 # so that look-ups never need decryption.
-CARD_DATA_KEYS = env_list(
-    "CARD_DATA_KEYS",
-    "" if IS_PRODUCTION else "ZGV2LW9ubHktY2FyZC1kYXRhLWtleS0wMDAwMDAwMDA=",
-)
+DEV_CARD_DATA_KEY = "ZGV2LW9ubHktY2FyZC1kYXRhLWtleS0wMDAwMDAwMDA="
+CARD_DATA_KEYS = env_list("CARD_DATA_KEYS", "" if IS_PRODUCTION else DEV_CARD_DATA_KEY)
 if IS_PRODUCTION and not CARD_DATA_KEYS:
     raise ImproperlyConfigured("CARD_DATA_KEYS must be set in production (see .env.example)")
-CARD_FINGERPRINT_KEY = env_required("CARD_FINGERPRINT_KEY", "dev-only-card-fingerprint-key-000000000000")
+DEV_CARD_FINGERPRINT_KEY = "dev-only-card-fingerprint-key-000000000000"
+CARD_FINGERPRINT_KEY = env_required("CARD_FINGERPRINT_KEY", DEV_CARD_FINGERPRINT_KEY)
 # The card PIN key: PIN verification values are HMAC-SHA256 under it (docs/pin.md).
 # Kept outside the database; an HSM takes its place in a production card core.
-CARD_PIN_KEY = env_required("CARD_PIN_KEY", "dev-only-card-pin-key-00000000000000000000")
+DEV_CARD_PIN_KEY = "dev-only-card-pin-key-00000000000000000000"
+CARD_PIN_KEY = env_required("CARD_PIN_KEY", DEV_CARD_PIN_KEY)
+# The development defaults are public (they are in this file): production refuses each of them even when it is
+# set explicitly (copied from a demo's environment), as it refuses the PIN encryption and ACS keys' below.
+if IS_PRODUCTION:
+    _public_defaults = {
+        "SECRET_KEY": SECRET_KEY == DEV_SECRET_KEY,
+        "CARD_DATA_KEYS": DEV_CARD_DATA_KEY in CARD_DATA_KEYS,
+        "CARD_FINGERPRINT_KEY": CARD_FINGERPRINT_KEY == DEV_CARD_FINGERPRINT_KEY,
+        "CARD_PIN_KEY": CARD_PIN_KEY == DEV_CARD_PIN_KEY,
+    }
+    for _name, _is_public in _public_defaults.items():
+        if _is_public:
+            raise ImproperlyConfigured(f"{_name} must be set in production to a key of its own (see .env.example)")
 # The PIN encryption key (PEK) shared with the card processor: PIN blocks (ISO 9564 format 4,
 # AES) arrive enciphered under it (kartosfera/cards/pinblock.py, docs/pin.md). Base64 of 16, 24
 # or 32 random bytes; an HSM holds it in a production card core. The default decodes to
@@ -248,6 +261,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
+    # TRACE and TRACK: 501 before any view runs (WhiteNoise answers them 405 on static files).
+    "kartosfera.core.middleware.RefuseTraceMiddleware",
     # Two session realms with their own cookies: cardholders and bank staff (the
     # URLs under STAFF_URL_PREFIX); a session of one is never read in the other.
     "kartosfera.backoffice.session.RealmSessionMiddleware",
@@ -282,6 +297,7 @@ SERVER_API_MIDDLEWARE = [
     # (kartosfera/api/middleware.py).
     "kartosfera.api.middleware.ApiSecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "kartosfera.core.middleware.RefuseTraceMiddleware",
     # The APIs' error messages follow Accept-Language.
     "kartosfera.core.middleware.PolishFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -570,7 +586,7 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# --- Logging: JSON lines on stdout, each with the request id -------------------
+# --- Logging: JSON lines on standard error (the handler named "stdout"), with the UTC time, request id, client IP
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
@@ -578,8 +594,8 @@ LOGGING = {
     "filters": {"request_context": {"()": "kartosfera.core.logging.RequestContextFilter"}},
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "()": "kartosfera.core.logging.UtcJsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(client_ip)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
     },

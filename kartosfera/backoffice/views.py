@@ -64,6 +64,7 @@ from kartosfera.cards.pan import text_has_card_number
 from kartosfera.core.audit_actions import Audience
 from kartosfera.core.audit_trail import trail_rows
 from kartosfera.core.errors import DomainError, ValidationFailed
+from kartosfera.core.middleware import clear_site_data
 from kartosfera.customers.models import Customer
 from kartosfera.devices.selectors import device_list_for_customer
 from kartosfera.jobs.selectors import RUNS_PER_JOB, job_overviews
@@ -206,7 +207,7 @@ def logout(request: HttpRequest) -> HttpResponse:
     if isinstance(request.user, User) and request.user.is_authenticated and request.user.is_bank_staff:
         staff_logout_record(user=request.user)
     auth_logout(request)
-    return redirect("backoffice:login")
+    return clear_site_data(redirect("backoffice:login"))
 
 
 # --- Find ------------------------------------------------------------------------------

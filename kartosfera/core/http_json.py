@@ -70,6 +70,7 @@ def post_json(
         with opener.open(request, timeout=timeout) as response:
             body = response.read(MAX_ANSWER_BYTES + 1)
     except urllib.error.HTTPError as exc:
+        exc.close()  # its answer's connection, which nothing else reads
         retryable = exc.code >= 500 or exc.code in RETRYABLE_STATUS
         raise HttpJsonError(f"HTTP {exc.code}", retryable=retryable, status=exc.code) from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:

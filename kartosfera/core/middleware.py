@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 
 from kartosfera.core.context import RequestContext, reset_request_context, set_request_context
 
@@ -55,6 +56,33 @@ class RequestContextMiddleware:
             reset_request_context(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+# Methods no resource of ours supports: TRACE (and Microsoft's TRACK) would echo the request, cookies and
+# all, to a script that can make a browser send it (cross-site tracing). Without this, a view that does not
+# check its method (Ninja's API root and schema) answers them like a GET.
+REFUSED_METHODS = frozenset({"TRACE", "TRACK"})
+
+
+class RefuseTraceMiddleware:
+    """Answers TRACE and TRACK with 501 Not Implemented on every path, before any view runs."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in REFUSED_METHODS:
+            return self.get_response(request)
+        detail = _("Method %(method)s is not allowed here.") % {"method": request.method}
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": detail, "code": "method_not_allowed", "errors": []}, status=501)
+        return HttpResponse(detail, status=501, content_type="text/plain; charset=utf-8")
+
+
+def clear_site_data(response: HttpResponse) -> HttpResponse:
+    """Tells the browser to drop what it cached or stored for this site: the answer that ends a session."""
+    response["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 class PrivatePageCacheMiddleware:

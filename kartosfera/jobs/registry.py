@@ -147,6 +147,15 @@ def purge_job_runs() -> Counts:
     return {"deleted": deleted}
 
 
+def purge_expired_sessions() -> Counts:
+    # A session nobody signed out of (the browser closed, the idle timeout met by nobody's request) keeps its row
+    # after its expiry: its cached copy lapses with its TTL, the database's row is deleted here.
+    from django.contrib.sessions.models import Session
+
+    deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    return {"deleted": deleted}
+
+
 def purge_device_request_ids() -> Counts:
     return {"deleted": device_request_ids_purge(), "wiped": device_activation_codes_unshown_wipe()}
 
@@ -241,6 +250,16 @@ JOBS: dict[str, ScheduledJob] = {
             description=_("Deletes the record of the scheduled jobs' runs that ended more than 90 days ago."),
             schedule=_("Every hour"),
             count_labels={"deleted": _("runs deleted")},
+        ),
+        ScheduledJob(
+            name="purge_expired_sessions",
+            run=purge_expired_sessions,
+            trigger=every(hours=1),
+            period=dt.timedelta(hours=1),
+            title=_("Expired sessions"),
+            description=_("Deletes the stored sessions past their expiry."),
+            schedule=_("Every hour"),
+            count_labels={"deleted": _("sessions deleted")},
         ),
         ScheduledJob(
             name="expire_card_blocks",

@@ -18,6 +18,7 @@ from django_ratelimit.decorators import ratelimit
 
 from kartosfera.core.audit import Actor
 from kartosfera.core.decorators import cardholder_required
+from kartosfera.core.middleware import clear_site_data
 from kartosfera.notices.selectors import decline_sms_enabled
 from kartosfera.profile.forms import (
     AccessBlockForm,
@@ -147,7 +148,7 @@ def block(request: HttpRequest) -> HttpResponse:
         user_access_block(actor=Actor.for_user(user), user=user, by=AccessBlockedBy.CUSTOMER)
         auth_logout(request)
         messages.success(request, _("Your access to the portal is blocked. Only your bank can unblock it."))
-        return redirect(settings.LOGOUT_REDIRECT_URL)
+        return clear_site_data(redirect(settings.LOGOUT_REDIRECT_URL))
     return render(request, "profile/block.html", {"form": form})
 
 

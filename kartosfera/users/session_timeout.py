@@ -41,6 +41,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.middleware import clear_site_data
 
 LAST_ACTIVITY_KEY = "kf.session.last_activity"
 STARTED_KEY = "kf.session.started"
@@ -222,7 +223,7 @@ class SessionTimeoutMiddleware:
             # A form posted after the timeout is not replayed after signing in again.
             response = HttpResponseRedirect(login_url)
         add_never_cache_headers(response)
-        return response
+        return clear_site_data(response)
 
 
 def _unauthenticated(request: HttpRequest) -> JsonResponse:

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django_ratelimit.decorators import ratelimit
 
 from kartosfera.core.decorators import cardholder_required
+from kartosfera.core.middleware import clear_site_data
 from kartosfera.customers.identity import mask_phone
 from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
 from kartosfera.sca.services import CODE_LIFETIME, ChallengeError
@@ -225,7 +226,7 @@ def logout(request: HttpRequest) -> HttpResponse:
         user_logout_record(user=user)
         auth_logout(request)
         messages.success(request, _("You have been signed out."))
-    return redirect(settings.LOGOUT_REDIRECT_URL)
+    return clear_site_data(redirect(settings.LOGOUT_REDIRECT_URL))
 
 
 # --- Registration -------------------------------------------------------------------
