@@ -382,7 +382,10 @@ def test_the_customer_page_fits_a_phone_screen(page: Page, live_server, check_pa
     _assert_no_sideways_scrolling(page)
 
     # The search results' table too.
-    page.goto(f"/backoffice/?q={lots_to_do.pan_last4}")
+    page.goto("/backoffice/")
+    check_page()
+    page.locator('main form[role="search"] input[name="q"]').fill(lots_to_do.pan_last4)
+    page.get_by_role("search").get_by_role("button", name="Szukaj").click()
     expect(page.get_by_role("link", name="Nowak Anna")).to_be_visible()
     _assert_no_sideways_scrolling(page)
     check_page()

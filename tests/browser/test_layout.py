@@ -154,6 +154,7 @@ def row(audience: str, name: str, *steps: Step, shows: str = "main h1") -> Row:
 
 LOGIN_FORM = 'main form[action="/login/"]'
 STAFF_LOGIN_FORM = 'main form[action^="/backoffice/login/?"]'
+SEARCH_FORM = 'main form[role="search"]'
 VERIFY_FORM = 'main form[action="/backoffice/customers/{customer}/verify/"]'
 CODE_FORM = "main form:has(input[name='code'])"
 ERROR = "main .alert--error, main .field__error"  # the page shows an error (the summary or at a field)
@@ -327,8 +328,8 @@ PAGES: tuple[Row, ...] = (
     row(CARDHOLDER, "somebody else's card", go("/cards/999999999/")),
     # --- Bank staff: the supervisor (most action forms) and the read-only auditor.
     row(SUPERVISOR, "customer search", go("/backoffice/")),
-    row(SUPERVISOR, "search results", go("/backoffice/?q=Konstantynopolita%C5%84czykiewicz"), shows="main table"),
-    row(SUPERVISOR, "search without results", go("/backoffice/?q=Nikt+Taki")),
+    row(SUPERVISOR, "search results", submit(SEARCH_FORM, q="Konstantynopolitańczykiewicz"), shows="main table"),
+    row(SUPERVISOR, "search without results", submit(SEARCH_FORM, q="Nikt Taki")),
     row(SUPERVISOR, "customer", go("/backoffice/customers/{customer}/")),
     row(SUPERVISOR, "verification with errors", submit(VERIFY_FORM, card_last4="12"), shows=ERROR),
     row(
@@ -383,9 +384,8 @@ PAGES: tuple[Row, ...] = (
         ),
         shows="#payments-stop",
     ),
-    row(
-        AUDITOR, "customer search (auditor)", go("/backoffice/?q=Konstantynopolita%C5%84czykiewicz"), shows="main table"
-    ),
+    row(AUDITOR, "customer search (auditor)", go("/backoffice/")),
+    row(AUDITOR, "search results (auditor)", submit(SEARCH_FORM, q="Konstantynopolitańczykiewicz"), shows="main table"),
     row(AUDITOR, "customer (read only)", go("/backoffice/customers/{customer}/")),
     row(
         AUDITOR,

@@ -379,7 +379,7 @@ def test_the_group_searches_every_banks_numbers(shared, b_only):
 def test_the_search_page_shows_the_banks_number(branch_a, shared):
     customer = shared[0]
 
-    response = staff_client(branch_a).get(reverse("backoffice:home"), {"q": customer.pesel})
+    response = staff_client(branch_a).post(reverse("backoffice:home"), {"q": customer.pesel})
 
     assert response.context["results"] == [customer]
     text = _text(response)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import pytest
 import time_machine
@@ -93,7 +94,7 @@ def test_a_query_shorter_than_two_characters_finds_nothing(query, cardholder):
 
 
 def test_the_search_page_lists_results_without_full_numbers(staff, cardholder, active_card):
-    response = staff_client(staff["agent"]).get(BO_HOME, {"q": active_card.pan_last4})
+    response = staff_client(staff["agent"]).post(BO_HOME, {"q": active_card.pan_last4})
 
     page = response.content.decode()
     assert response.status_code == 200
@@ -280,7 +281,7 @@ def test_every_staff_page_is_never_cached(client, staff, cardholder, active_card
     signed_in = staff_client(person)
     responses = [
         signed_in.get(BO_HOME),
-        signed_in.get(BO_HOME, {"q": "Nowak"}),
+        signed_in.post(BO_HOME, {"q": "Nowak"}),
         signed_in.get(_customer_url(cardholder.customer)),
         signed_in.get(ACTIVITY),
         signed_in.post(reverse("backoffice:verify", args=[cardholder.customer.pk]), {"channel": "phone"}),
@@ -291,11 +292,24 @@ def test_every_staff_page_is_never_cached(client, staff, cardholder, active_card
         assert "no-store" in response["Cache-Control"], response.request["PATH_INFO"]
 
 
+def test_the_search_is_posted_so_that_what_staff_type_never_lands_in_a_url(staff, cardholder):
+    """A PESEL or a name in a query string would stay in access logs and the browser's history [ASVS 5.0 14.2.1]."""
+    client = staff_client(staff["agent"])
+    page = client.get(BO_HOME).content.decode()
+    assert re.search(r'<form[^>]*method="post"[^>]*role="search"', page)
+
+    from_url = client.get(BO_HOME, {"q": cardholder.customer.pesel})
+    posted = client.post(BO_HOME, {"q": cardholder.customer.pesel})
+
+    assert from_url.status_code == 200 and from_url.context["results"] is None
+    assert posted.context["results"] == [cardholder.customer]
+
+
 def test_search_results_say_registered_not_date_of_registration(staff, cardholder, stranger):
     """Issue 9 point 7: the portal column says "zarejestrowany", not "data rejestracji"."""
     User.objects.filter(customer=stranger.customer).delete()
-    response = staff_client(staff["agent"]).get(BO_HOME, {"q": cardholder.customer.last_name})
-    other = staff_client(staff["agent"]).get(BO_HOME, {"q": stranger.customer.last_name})
+    response = staff_client(staff["agent"]).post(BO_HOME, {"q": cardholder.customer.last_name})
+    other = staff_client(staff["agent"]).post(BO_HOME, {"q": stranger.customer.last_name})
 
     assert ">zarejestrowany<" in response.content.decode()
     assert ">niezarejestrowany<" in other.content.decode()
