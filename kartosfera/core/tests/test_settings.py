@@ -27,6 +27,7 @@ PRODUCTION = {
     "ACS_DIRECTORY_SERVER_URL": "https://ds.example/rreq",
     "BLIK_SYSTEM_URL": "https://blik.example/state",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "CLAMD_ADDRESS": "tcp://127.0.0.1:3310",
     "NBP_REFERENCE_RATE_PERCENT": "5.75",
     "NBP_REFERENCE_RATE_SINCE": "2023-10-05",
 }
@@ -65,6 +66,7 @@ def test_production_starts_with_everything_set():
         "ACS_DIRECTORY_SERVER_URL",
         "BLIK_SYSTEM_URL",
         "REDIS_URL",
+        "CLAMD_ADDRESS",
         "DATABASE_URL",
         "NBP_REFERENCE_RATE_PERCENT",
         "NBP_REFERENCE_RATE_SINCE",
