@@ -18,7 +18,14 @@ from kartosfera.banks.selectors import bank_get_by_code
 
 router = Router(tags=["banks"])
 
-_ERRORS: dict[int, type[Schema]] = {401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 413: s.ErrorOut, 422: s.ErrorOut, 503: s.ErrorOut}
+_ERRORS: dict[int, type[Schema]] = {
+    401: s.ErrorOut,
+    403: s.ErrorOut,
+    404: s.ErrorOut,
+    413: s.ErrorOut,
+    422: s.ErrorOut,
+    503: s.ErrorOut,
+}
 
 
 class BankLogoOut(Schema):
@@ -40,7 +47,8 @@ class BankLogoOut(Schema):
         "origin at `url` (the digest is the SHA-256 of the image: a new logo is a new address). Before it is stored, "
         "an antivirus scanner (ClamAV) scans it: a logo it flags is a 422 with the code `logo_malware_found`; "
         "when the scanner cannot scan it, the logo is not stored and the answer is a 503 with the code "
-        "`antivirus_unavailable` (send it again later). The same image again changes nothing. For the group's keys only: a bank's own key gets 404."
+        "`antivirus_unavailable` (send it again later). The same image again changes nothing. For the group's keys "
+        "only: a bank's own key gets 404."
     ),
 )
 def set_bank_logo(request: HttpRequest, code: str = Path(..., example="BANK", max_length=16)) -> dict[str, str]:

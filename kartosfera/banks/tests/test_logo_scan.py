@@ -122,7 +122,9 @@ def test_the_string_split_across_two_chunks_is_still_found(clamd):
 def test_clamds_error_answer_is_no_verdict(clamd):
     # Over StreamMaxLength clamd answers "INSTREAM size limit exceeded. ERROR" (or hangs up): never "clean".
     with pytest.raises(ScannerUnavailable):
-        instream_scan(b"a" * (STREAM_MAX_LENGTH + CHUNK_SIZE), address=clamd_address_parse(clamd.tcp_address), timeout=10)
+        instream_scan(
+            b"a" * (STREAM_MAX_LENGTH + CHUNK_SIZE), address=clamd_address_parse(clamd.tcp_address), timeout=10
+        )
 
 
 def test_a_stopped_clamd_is_no_verdict(tmp_path):
@@ -164,7 +166,7 @@ def test_an_address_is_tcp_or_a_unix_socket(value, expected):
     ["127.0.0.1:3310", "tcp://127.0.0.1", "tcp://:3310", "tcp://host:port", "unix://run/clamd.ctl", "http://h:1"],
 )
 def test_any_other_address_is_refused(value):
-    with pytest.raises(ValueError, match="tcp://host:port|unix:///"):
+    with pytest.raises(ValueError, match=r"tcp://host:port|unix:///"):
         clamd_address_parse(value)
 
 

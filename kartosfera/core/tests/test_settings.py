@@ -109,6 +109,32 @@ def test_production_refuses_the_development_acs_authentication_key():
     assert "ACS_AUTHENTICATION_KEY must be set in production to a key of its own" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("CLAMD_ADDRESS", "", "CLAMD_ADDRESS must be set in production"),
+        ("CLAMD_ADDRESS", "127.0.0.1:3310", "CLAMD_ADDRESS: the address must be tcp://host:port or unix:///path"),
+        (
+            "CLAMD_ADDRESS",
+            "unix://run/clamav/clamd.ctl",
+            "CLAMD_ADDRESS: a Unix socket address is unix:///absolute/path",
+        ),
+        ("CLAMD_TIMEOUT", "soon", "CLAMD_TIMEOUT must be a number of seconds"),
+        ("CLAMD_TIMEOUT", "0", "CLAMD_TIMEOUT must be between 0 and 300 seconds"),
+    ],
+)
+def test_production_refuses_an_antivirus_setting_it_cannot_use(variable, value, message):
+    # Without a scanner every bank logo would be stored unscanned (ASVS 5.4.3): production never starts so.
+    result = _start({**PRODUCTION, variable: value})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_development_runs_without_an_antivirus_scanner():
+    result = _start({"KARTOSFERA_ENV": "development"})
+    assert result.returncode == 0, result.stderr
+
+
 def test_production_is_the_default_mode():
     env = {k: v for k, v in PRODUCTION.items() if k not in {"KARTOSFERA_ENV", "SECRET_KEY"}}
     result = _start(env)
