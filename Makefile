@@ -39,8 +39,11 @@ demo-reset:
 test: install-dev browser
 	@bash scripts/test.sh
 
+## The system packages the tests drive: Debian's Chromium (the browser tests) and ClamAV's clamd
+## (the antivirus tests start their own daemon).
 browser:
 	@bash scripts/ensure-chromium.sh
+	@bash scripts/ensure-clamav.sh
 
 lint: install-dev
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -19,6 +19,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from kartosfera.core.antivirus import clamd_address_parse
 from kartosfera.core.key_material import decode_aes_key
 from kartosfera.core.private_files import private_dir, private_file, sqlite_database_path
 from kartosfera.core.static_files import static_file_headers
@@ -550,6 +551,26 @@ else:
 # Addresses of the TLS proxies in front of the application: from them (only),
 # the client's address is taken from X-Real-IP, which the proxy must overwrite.
 TRUSTED_PROXY_IPS = frozenset(env_list("TRUSTED_PROXY_IPS"))
+
+# --- Antivirus (ClamAV's clamd; kartosfera/core/antivirus.py, docs/operations.md "Antivirus") ---------
+# Every file from outside (a bank's logo: docs/banks.md) is scanned by clamd before it is stored; a file it
+# flags, or one it cannot scan (down, too slow, an error), is refused. tcp://host:port or unix:///path.
+# Production requires it; without it (development, the demo, the tests) files are not scanned.
+CLAMD_ADDRESS = env_required("CLAMD_ADDRESS", "")
+if CLAMD_ADDRESS:
+    try:
+        clamd_address_parse(CLAMD_ADDRESS)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"CLAMD_ADDRESS: {exc}") from None
+elif IS_PRODUCTION:
+    raise ImproperlyConfigured("CLAMD_ADDRESS must be set in production (see .env.example)")
+# Seconds to connect, and between any two steps of a scan, before the file is refused as not scanned.
+try:
+    CLAMD_TIMEOUT = float(env("CLAMD_TIMEOUT", "10") or 10)
+except ValueError:
+    raise ImproperlyConfigured("CLAMD_TIMEOUT must be a number of seconds, e.g. 10") from None
+if not 0 < CLAMD_TIMEOUT <= 300:
+    raise ImproperlyConfigured("CLAMD_TIMEOUT must be between 0 and 300 seconds")
 
 # --- Metrics (Prometheus; kartosfera/core/metrics.py, docs/operations.md "Metrics") -------------------
 # GET /internal/metrics answers only with "Authorization: Bearer <METRICS_TOKEN>" and, when

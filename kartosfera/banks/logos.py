@@ -6,12 +6,17 @@ our pages then serve to every cardholder: a PNG must really decode as a PNG of a
 an SVG (XML that a browser opened directly would run scripts from) must be plain drawing, with no
 script, event handler, foreign content, external reference, DTD or entity. The view serving it
 (banks/views.py) adds a sandboxing CSP and ``nosniff`` as a second line. docs/decisions/0014.
+
+A logo that passes those checks is then scanned by ClamAV's daemon (kartosfera/core/antivirus.py,
+ASVS 5.4.3) before it is stored: one it flags is refused and the refusal audited; one it cannot
+scan (down, too slow, an error) is refused too, as not scanned. docs/decisions/0022.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
 import warnings
 import xml.etree.ElementTree as ET
@@ -21,11 +26,15 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import XMLParser
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from PIL import Image, UnidentifiedImageError
 
 from kartosfera.banks.models import Bank, BankLogo
+from kartosfera.core.antivirus import ScannerUnavailable, antivirus_scan
 from kartosfera.core.audit import Actor, audit_record
-from kartosfera.core.errors import ValidationFailed
+from kartosfera.core.errors import DomainError, ValidationFailed
+
+logger = logging.getLogger(__name__)
 
 PNG = "image/png"
 SVG = "image/svg+xml"
@@ -59,6 +68,22 @@ class CheckedLogo:
     data: bytes
     content_type: str
     digest: str
+
+
+class LogoMalwareFound(ValidationFailed):
+    """The antivirus scanner recognised known malicious content in the logo."""
+
+    code = "logo_malware_found"
+
+
+class LogoNotScanned(DomainError):
+    """The antivirus scanner could not scan the logo (down, too slow, an error): it is refused, not stored."""
+
+    default_message = gettext_lazy(
+        "The logo could not be checked for viruses (the antivirus scanner is not available), so it was not "
+        "stored. Please try again later."
+    )
+    code = "antivirus_unavailable"
 
 
 def _refuse(message: str) -> ValidationFailed:
@@ -178,10 +203,51 @@ def _check_attribute(name: str, value: str) -> None:
         raise _refuse(_("The SVG logo's styles must not load anything (url() or @import)."))
 
 
-@transaction.atomic
 def bank_logo_set(*, actor: Actor, bank: Bank, data: bytes, content_type: str) -> Bank:
-    """Check and store the bank's logo (PNG or SVG); audited. The same image again changes nothing."""
+    """Check, scan and store the bank's logo (PNG or SVG); audited. The same image again changes nothing.
+
+    ValidationFailed for a logo that is not a PNG or SVG within the rules, LogoMalwareFound (audited) for one
+    the antivirus scanner flags, LogoNotScanned when the scanner cannot scan it.
+    """
     logo = logo_check(data=data, content_type=content_type)
+    # The scan is a network call: it runs before the transaction, holding no lock.
+    logo_scan(actor=actor, bank=bank, logo=logo)
+    return _logo_store(actor=actor, bank=bank, logo=logo)
+
+
+def logo_scan(*, actor: Actor, bank: Bank, logo: CheckedLogo) -> None:
+    """Have the antivirus scanner scan the logo (when one is configured); refuse it unless the scanner says clean."""
+    try:
+        result = antivirus_scan(logo.data)
+    except ScannerUnavailable as exc:
+        logger.error("The logo of bank %s was refused unscanned: %s", bank.code, exc)
+        raise LogoNotScanned() from None
+    if result is None or result.clean:
+        return
+    logger.warning("The logo of bank %s was refused: the antivirus scanner found %s", bank.code, result.signature)
+    _logo_refused_record(actor=actor, bank=bank, logo=logo, signature=result.signature)
+    message = _("The logo was refused: the antivirus scanner found known malicious content in it.")
+    raise LogoMalwareFound({FIELD: message}, message)
+
+
+@transaction.atomic
+def _logo_refused_record(*, actor: Actor, bank: Bank, logo: CheckedLogo, signature: str) -> None:
+    # A transaction of its own: the refusal raised next must not take its audit row with it.
+    audit_record(
+        actor=actor,
+        action="banks.bank.logo_refused",
+        obj=bank,
+        after={
+            "signature": signature[:200],
+            "content_type": logo.content_type,
+            "digest": logo.digest,
+            "size": len(logo.data),
+        },
+    )
+
+
+@transaction.atomic
+def _logo_store(*, actor: Actor, bank: Bank, logo: CheckedLogo) -> Bank:
     bank = Bank.objects.select_for_update().get(pk=bank.pk)
     if bank.logo_digest == logo.digest and bank.logo_content_type == logo.content_type:
         return bank

@@ -75,6 +75,8 @@ def production_env(*, database_url: str, redis_url: str | None = None, **extra: 
         "NBP_REFERENCE_RATE_SINCE": "2023-10-05",
         "REDIS_URL": redis_url or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "DATABASE_URL": database_url,
+        # No file is uploaded in these runs: the address is only what production requires.
+        "CLAMD_ADDRESS": os.environ.get("CLAMD_ADDRESS", "tcp://127.0.0.1:3310"),
         "DATABASE_CONN_MAX_AGE": "600",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),

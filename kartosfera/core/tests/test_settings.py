@@ -27,6 +27,7 @@ PRODUCTION = {
     "ACS_DIRECTORY_SERVER_URL": "https://ds.example/rreq",
     "BLIK_SYSTEM_URL": "https://blik.example/state",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "CLAMD_ADDRESS": "tcp://127.0.0.1:3310",
     "NBP_REFERENCE_RATE_PERCENT": "5.75",
     "NBP_REFERENCE_RATE_SINCE": "2023-10-05",
 }
@@ -65,6 +66,7 @@ def test_production_starts_with_everything_set():
         "ACS_DIRECTORY_SERVER_URL",
         "BLIK_SYSTEM_URL",
         "REDIS_URL",
+        "CLAMD_ADDRESS",
         "DATABASE_URL",
         "NBP_REFERENCE_RATE_PERCENT",
         "NBP_REFERENCE_RATE_SINCE",
@@ -105,6 +107,32 @@ def test_production_refuses_the_development_acs_authentication_key():
     result = _start({**PRODUCTION, "ACS_AUTHENTICATION_KEY": "dev-only-acs-authentication-key-0000000000"})
     assert result.returncode != 0
     assert "ACS_AUTHENTICATION_KEY must be set in production to a key of its own" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("CLAMD_ADDRESS", "", "CLAMD_ADDRESS must be set in production"),
+        ("CLAMD_ADDRESS", "127.0.0.1:3310", "CLAMD_ADDRESS: the address must be tcp://host:port or unix:///path"),
+        (
+            "CLAMD_ADDRESS",
+            "unix://run/clamav/clamd.ctl",
+            "CLAMD_ADDRESS: a Unix socket address is unix:///absolute/path",
+        ),
+        ("CLAMD_TIMEOUT", "soon", "CLAMD_TIMEOUT must be a number of seconds"),
+        ("CLAMD_TIMEOUT", "0", "CLAMD_TIMEOUT must be between 0 and 300 seconds"),
+    ],
+)
+def test_production_refuses_an_antivirus_setting_it_cannot_use(variable, value, message):
+    # Without a scanner every bank logo would be stored unscanned (ASVS 5.4.3): production never starts so.
+    result = _start({**PRODUCTION, variable: value})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_development_runs_without_an_antivirus_scanner():
+    result = _start({"KARTOSFERA_ENV": "development"})
+    assert result.returncode == 0, result.stderr
 
 
 def test_production_is_the_default_mode():

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from kartosfera.banks.logos import MAX_BYTES, PNG, SVG, bank_logo_set
 from kartosfera.banks.selectors import bank_get_by_code
 from kartosfera.core.audit import Actor
-from kartosfera.core.errors import ValidationFailed
+from kartosfera.core.errors import DomainError
 
 # The type follows the file's name; logos.py then checks that the content is of that type.
 CONTENT_TYPES = {".png": PNG, ".svg": SVG}
@@ -40,6 +40,6 @@ class Command(BaseCommand):
             bank = bank_logo_set(
                 actor=Actor.system("manage.py bank_logo_set"), bank=bank, data=data, content_type=content_type
             )
-        except ValidationFailed as exc:
+        except DomainError as exc:  # not a valid logo, flagged by the antivirus scanner, or not scanned
             raise CommandError(exc.message) from None
         self.stdout.write(self.style.SUCCESS(f"The logo of {bank.code} is set: {bank.logo_url}"))
