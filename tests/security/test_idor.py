@@ -34,7 +34,6 @@ from typing import Any
 
 import pytest
 from django.apps import apps
-from django.contrib.auth import SESSION_KEY as AUTH_SESSION_KEY
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -45,6 +44,7 @@ from kartosfera.api.models import ApiScope
 from kartosfera.api.services import api_key_create
 from kartosfera.backoffice.actions import ACTIONS
 from kartosfera.backoffice.roles import StaffPermission
+from kartosfera.backoffice.tests.helpers import action_post_data, verification_planted
 from kartosfera.banks.logos import bank_logo_set
 from kartosfera.banks.models import Bank, Branch
 from kartosfera.banks.tests.logos import png_bytes
@@ -189,6 +189,8 @@ def _world_build() -> World:
     world = World(bank_a, bank_b, alice, bob, celina, staff, keys)
     tc = alice.fixture
     holder = Actor.for_user(alice.user)
+    # A payment waiting for Alice's 3-D Secure PIN and code (before anything else makes her 3DS profile).
+    world.objects["challenged"] = records.challenged(tc)
     world.objects["merchant"] = trusted_merchant_add(
         actor=holder, customer=alice.customer, name="Księgarnia Nova", merchant_id="MID-000123", country="PL"
     )
@@ -199,7 +201,6 @@ def _world_build() -> World:
     world.objects["authorization"] = decide(tc, amount_minor=10_000).authorization
     stand_in = request_for(tc, amount_minor=500_000, channel="atm", mcc="6011", merchant_name="Bankomat Euronet")
     world.objects["flagged"] = advice_record(actor=PROCESSOR, request=stand_in, approved=True, response_code="00")
-    world.objects["challenged"] = records.challenged(tc)
     # A card blocked by Alice: unblocking it needs an SMS code, asked for in the portal and in the app.
     blocked = card_block_temporarily(actor=holder, card=card_of(alice.customer, debit_a).card)
     world.objects["blocked card"] = blocked
@@ -289,13 +290,18 @@ def _tokens(w: World, token: Token, card: Any = None) -> dict[str, Any]:
     return {"card_id": (card or token.card).pk, "token_id": token.pk}
 
 
-_customer_ref = lambda w: {"reference": BankMembership.objects.get(customer=w.alice.customer, bank=w.bank_a).customer_number}  # noqa: E731
+def _customer_ref(w: World) -> dict[str, Any]:
+    return {"reference": BankMembership.objects.get(customer=w.alice.customer, bank=w.bank_a).customer_number}
+
+
 _account_ref = lambda w: {"reference": w.alice.card.account.reference}  # noqa: E731
 _credit_ref = lambda w: {"reference": w.alice.credit_card.account.reference}  # noqa: E731
 _card_ref = lambda w: {"reference": w.alice.card.reference}  # noqa: E731
 _bank_a = lambda w: {"code": w.bank_a.code}  # noqa: E731
 _web = lambda w: {"public_id": w.objects["web challenge"].public_id}  # noqa: E731
 _app_challenge = lambda w: {"confirmation_id": w.objects["app challenge"].public_id}  # noqa: E731
+_portal_challenge_in_app = lambda w: {"confirmation_id": w.objects["web challenge"].public_id}  # noqa: E731
+_app_challenge_in_portal = lambda w: {"public_id": w.objects["app challenge"].public_id}  # noqa: E731
 _device = lambda w: {"public_id": w.alice.device.public_id}  # noqa: E731
 
 ROUTES: dict[str, Route] = dict(
@@ -350,7 +356,7 @@ ROUTES: dict[str, Route] = dict(
             for name in ("statement", "statement_pdf", "statement_csv")
         ),
         *(
-            (f"sca:{name}", Route(PORTAL, _web, crossed=(lambda w: {"public_id": w.objects["app challenge"].public_id},)))
+            (f"sca:{name}", Route(PORTAL, _web, crossed=(_app_challenge_in_portal,)))
             for name in ("confirm", "resend", "cancel")
         ),
         (
@@ -474,17 +480,17 @@ ROUTES: dict[str, Route] = dict(
         _app(
             "confirmation_get",
             _app_challenge,
-            (lambda w: {"confirmation_id": w.objects["web challenge"].public_id},),
+            (_portal_challenge_in_app,),
             get=True,
         ),
         _app(
             "confirmation_confirm",
             _app_challenge,
-            (lambda w: {"confirmation_id": w.objects["web challenge"].public_id},),
+            (_portal_challenge_in_app,),
             body={"code": "000000"},
         ),
-        _app("confirmation_resend", _app_challenge, (lambda w: {"confirmation_id": w.objects["web challenge"].public_id},)),
-        _app("confirmation_cancel", _app_challenge, (lambda w: {"confirmation_id": w.objects["web challenge"].public_id},)),
+        _app("confirmation_resend", _app_challenge, (_portal_challenge_in_app,)),
+        _app("confirmation_cancel", _app_challenge, (_portal_challenge_in_app,)),
         # The token service provider's API: the group's provider key only.
         (
             "token_service_v1:verify_provisioning_code",
@@ -601,7 +607,8 @@ def _expectations(world: World, route: Route, permission: StaffPermission | None
             "Bob": NOT_FOUND,
             "Celina": NOT_FOUND,
             "anonymous": TO_LOGIN,
-            **dict.fromkeys(STAFF, TO_LOGIN),
+            # A staff session lives in its own cookie: to the portal every role is a visitor, so three stand in.
+            **dict.fromkeys(("group supervisor", "bank A supervisor", "bank B supervisor"), TO_LOGIN),
         }
     if route.realm == BACKOFFICE:
         assert permission is not None
@@ -669,6 +676,7 @@ def _expectations(world: World, route: Route, permission: StaffPermission | None
     if route.realm == ACS_CHALLENGE:
         # Without the challenge's token: not found, whoever is signed in where.
         return {
+            "the challenge's browser": ALLOWED,
             "anonymous": NOT_FOUND,
             **dict.fromkeys(CARDHOLDERS, NOT_FOUND),
             "bank A supervisor": NOT_FOUND,
@@ -739,23 +747,30 @@ def _schema_body(world: World, method: str, path: str) -> dict[str, Any] | None:
 # --- The state that must not change ------------------------------------------------------------------------
 
 
-def _snapshot() -> dict[str, list[tuple[Any, ...]]]:
+def _last_event(state: dict[str, list[tuple[Any, ...]]]) -> int:
+    return max(row[0] for row in state["core.AuditEvent"])
+
+
+def _snapshot(without: Any = None) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every Kartosfera model (the world is small: a few hundred rows)."""
     state = {}
     for model in apps.get_models():
         if not model.__module__.startswith("kartosfera.") or VOLATILE.get(model._meta.label, ("",))[0] == "*":
             continue
-        columns = [f.attname for f in model._meta.concrete_fields if f.attname != VOLATILE.get(model._meta.label, ("",))[0]]
+        volatile = VOLATILE.get(model._meta.label, ("",))[0]
+        columns = [f.attname for f in model._meta.concrete_fields if f.attname != volatile]
         rows = model.objects.order_by("pk")
         if model is AuditEvent:
             rows = rows.exclude(action__in=AUDITED_REFUSALS)
+            if without is not None:
+                rows = rows.exclude(pk__in=without.values("pk"))
         state[model._meta.label] = list(rows.values_list(*columns))
     return state
 
 
 # A refusal that is itself a security event is audited by design: these rows may be added (and nothing else).
 AUDITED_REFUSALS = {
-    "devices.request.refused": "the app API audits a request it refuses before it knows whose it is (docs/phone-payments.md)",
+    "devices.request.refused": "the app API audits each request it refuses (docs/phone-payments.md)",
 }
 
 
@@ -814,14 +829,25 @@ def _cases(world: World, name: str, route: Route) -> list[Case]:
             body = route.body
             if route.realm in (PROVISIONING_API, BANKS_API) and method != "put" and body is None:
                 body = _schema_body(world, method, path)
+            allowed = _controls(expectations)
             for actor, expected in expectations.items():
-                cases.append(Case(label, method, path, body, actor, expected))
+                if expected != ALLOWED or actor in allowed:
+                    cases.append(Case(label, method, path, body, actor, expected))
             for make in crossed:
                 crossed_path = reverse(name, kwargs=make(world))
-                for actor, expected in expectations.items():
-                    if expected == ALLOWED:
-                        cases.append(Case(f"{label} crossed", method, crossed_path, body, actor, NOT_FOUND))
+                for actor in allowed:
+                    cases.append(Case(f"{label} crossed", method, crossed_path, body, actor, NOT_FOUND))
     return cases
+
+
+# Of the actors allowed, those who try the URL: the owner, or one of the bank's staff and one of the group's.
+CONTROLS = ("Alice", "Alice's phone", "the challenge's browser", "bank A supervisor", "group supervisor", "group agent")
+
+
+def _controls(expectations: dict[str, Any]) -> list[str]:
+    allowed = [actor for actor, expected in expectations.items() if expected == ALLOWED]
+    chosen = [actor for actor in CONTROLS if actor in allowed]
+    return chosen[:2] or allowed[:1]
 
 
 def _with_action(make: Kwargs, action_name: str) -> Kwargs:
@@ -849,6 +875,19 @@ def _prepare(world: World, name: str, callers: dict[str, Caller]) -> dict[str, A
                 str(world.objects[f"{c} challenge"].public_id): {"back": "/", "done": "/"} for c in ("web", "app")
             }
             session.save()
+    if name.startswith("backoffice:"):
+        # Every staff member has verified Alice as a caller: a valid verification still reaches nothing.
+        for person in world.staff.values():
+            verification_planted(person, world.alice.customer)
+    if name == "acs:challenge_step":
+        # The holder's browser, sent by the shop with the CReq: the page it gets holds the challenge's token.
+        from kartosfera.acs.tests.test_challenge import SESSION_DATA, creq_of, token_of
+
+        browser = callers["the challenge's browser"].client
+        record = world.objects["challenged"]
+        page = browser.post(reverse("acs:challenge"), {"creq": creq_of(record), "threeDSSessionData": SESSION_DATA})
+        assert page.status_code == 200, page.content
+        extra["acs"] = {"token": token_of(page), "threeDSSessionData": SESSION_DATA}
     return extra
 
 
@@ -876,7 +915,7 @@ def test_nobody_reaches_alices_object_but_those_allowed(name, world):
         assert response.status_code not in (401, 403, 404), (name, case.label, case.method, case.actor, response)
         if response.status_code != 405:
             taken.setdefault(case.label, set()).add(case.method)
-    assert taken or route.realm == ACS_CHALLENGE, f"{name}: no method reaches the URL for those allowed"
+    assert taken, f"{name}: no method reaches the URL for those allowed"
     wrong = [
         (case.label, case.method, case.actor, case.path, answer.status_code, case.expected)
         for case, answer in answers
@@ -884,3 +923,40 @@ def test_nobody_reaches_alices_object_but_those_allowed(name, world):
         and not (answer.status_code == 405 and case.method not in taken.get(case.label.removesuffix(" crossed"), set()))
     ]
     assert wrong == [], f"{name}: these actors got the wrong answer for an object that is not theirs"
+
+
+# --- Objects named in a form, not in the URL ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("staff", ["group supervisor", "bank A supervisor"])
+def test_a_form_naming_another_customers_device_or_token_reaches_nothing(staff, world):
+    """The back office's device block names the device in a hidden field and the token suspension a token's last
+    digits: under Alice's customer (or card) they reach only hers, never Bob's (same bank) or Celina's."""
+    person = world.staff[staff]
+    verification_planted(person, world.alice.customer)
+    client = staff_client(person)
+    device_url = reverse("backoffice:customer_action", args=[world.alice.customer.pk, "device_block"])
+    token_url = reverse("backoffice:card_action", args=[world.alice.customer.pk, world.alice.card.pk, "token_suspend"])
+    before = _snapshot()
+
+    for other in (world.bob, world.celina):
+        response = client.post(device_url, action_post_data("device_block", device=other.device.public_id))
+        assert response.status_code in (200, 400), response.status_code  # the form again, with its error
+        data = action_post_data("token_suspend", world.alice.card, token_last4=other.token.token_last4)
+        assert client.post(token_url, data).status_code in (200, 400)
+
+    # Only the refusals are recorded, each on Alice's file (whose page the staff member was on).
+    refusals = AuditEvent.objects.filter(action="backoffice.action_refused", pk__gt=_last_event(before))
+    assert [(e.customer_id, e.after["refusal"]) for e in refusals] == [
+        (world.alice.customer.pk, "validation_failed")
+    ] * 4
+    assert _changes(before, _snapshot(without=refusals)) == []
+    # The control: the same forms act on Alice's own device and token.
+    client.post(device_url, action_post_data("device_block", device=world.alice.device.public_id))
+    data = action_post_data("token_suspend", world.alice.card, token_last4=world.alice.token.token_last4)
+    client.post(token_url, data)
+    world.alice.device.refresh_from_db()
+    world.alice.token.refresh_from_db()
+    assert world.alice.device.state != "active"
+    assert world.alice.token.status == "suspended"
