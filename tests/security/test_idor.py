@@ -48,11 +48,13 @@ from kartosfera.backoffice.tests.helpers import action_post_data, verification_p
 from kartosfera.banks.logos import bank_logo_set
 from kartosfera.banks.models import Bank, Branch
 from kartosfera.banks.tests.logos import png_bytes
+from kartosfera.cards.models import CardProduct
 from kartosfera.cards.operations_services import card_activate, card_block_temporarily
 from kartosfera.cards.stepup_operations import CARD_UNBLOCK
 from kartosfera.core.audit import Actor
 from kartosfera.core.models import AuditEvent
 from kartosfera.customers.models import BankMembership
+from kartosfera.customers.services import customer_create
 from kartosfera.demo.identifiers import make_pan
 from kartosfera.devices import services as device_services
 from kartosfera.devices.tests.app_client import AppClient
@@ -960,3 +962,72 @@ def test_a_form_naming_another_customers_device_or_token_reaches_nothing(staff, 
     world.alice.token.refresh_from_db()
     assert world.alice.device.state != "active"
     assert world.alice.token.status == "suspended"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("staff", ["bank A supervisor", "bank A auditor"])
+def test_the_activity_log_filtered_by_another_banks_staff_member_shows_nothing_of_theirs(staff, world):
+    """The staff activity log names a staff member in its query string (?staff=<user id>): bank A's supervisor
+    or auditor naming bank B's supervisor sees none of bank B's events (the filter offers bank A's staff only)."""
+    other = world.staff["bank B supervisor"]
+    assert staff_client(other).get(reverse("backoffice:customer", args=[world.celina.customer.pk])).status_code == 200
+    theirs = AuditEvent.objects.filter(bank_id=world.bank_b.pk).values_list("pk", flat=True)
+    assert theirs, "bank B's supervisor looked at Celina's file: an event of bank B"
+
+    response = staff_client(world.staff[staff]).get(reverse("backoffice:activity"), {"staff": other.user.pk})
+
+    assert response.status_code == 200
+    shown = [row.event for row, _name, _summary in response.context["events"]]
+    assert {event.bank_id for event in shown} <= {world.bank_a.pk, None}
+    assert not {event.pk for event in shown} & set(theirs)
+    # The control: the group's supervisor, naming the same member, sees that event.
+    group = staff_client(world.staff["group supervisor"]).get(reverse("backoffice:activity"), {"staff": other.user.pk})
+    assert {row.event.pk for row, _name, _summary in group.context["events"]} & set(theirs)
+
+
+@pytest.mark.django_db
+def test_another_banks_card_of_a_person_of_both_banks_is_404_to_the_banks_staff(world):
+    """Dorota is a customer of both banks: bank A's staff reach her file, but her bank B card is 404 on every
+    back-office URL that names a card (each action's in turn), whatever the role; the group's supervisor reaches
+    it."""
+    dorota = factories.customer_factory(bank=world.bank_a, reference="CIF-000126", first_name="Dorota")
+    customer_create(
+        actor=SYSTEM,
+        bank=world.bank_b,
+        reference="CIF-000127",
+        residency=dorota.residency,
+        first_name=dorota.first_name,
+        last_name=dorota.last_name,
+        pesel=dorota.pesel,
+        phone_on_file=dorota.phone_on_file,
+    )
+    card_b = card_of(dorota, CardProduct.objects.get(bank=world.bank_b, code="B-DEBIT")).card
+    paths = []
+    for name, route in ROUTES.items():
+        if route.realm != BACKOFFICE or route.target is None or "card_id" not in route.target(world):
+            continue
+        kwargs = {"customer_id": dorota.pk, "card_id": card_b.pk}
+        if name == "backoffice:card_action":
+            paths += [reverse(name, kwargs={**kwargs, "action_name": a.name}) for a in ACTIONS.values() if a.on_card]
+        else:
+            paths.append(reverse(name, kwargs=kwargs))
+    assert len(paths) >= 5
+    callers = {
+        name: staff_client(world.staff[name]) for name in ("bank A branch", "bank A supervisor", "bank A auditor")
+    }
+    for person in world.staff.values():
+        verification_planted(person, dorota)
+    before = _snapshot()
+
+    wrong = [
+        (name, method, path, response.status_code)
+        for name, client in callers.items()
+        for path in paths
+        for method, response in (("get", client.get(path)), ("post", client.post(path, {})))
+        if response.status_code not in (404, 405)
+    ]
+
+    assert wrong == []
+    assert _changes(before, _snapshot()) == []
+    group = staff_client(world.staff["group supervisor"])
+    assert all(group.get(path).status_code != 404 for path in paths)
