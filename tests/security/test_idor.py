@@ -566,12 +566,23 @@ def test_every_url_with_a_parameter_is_in_the_table():
     assert len(seen) >= 80
 
 
-def test_the_dev_urls_name_no_object():
-    """/dev/ is mounted in every environment (its views answer 404 unless DEBUG): none of its URLs names an
-    object, so the table has nothing of it; one that did would need an entry like any other."""
-    dev = [(name, route) for name, _params, route in _url_patterns() if route.startswith("dev/")]
-    assert dev, "the walk sees the /dev/ URLs"
-    assert all(not params for _n, params, route in _url_patterns() if route.startswith("dev/"))
+@pytest.mark.django_db
+def test_the_dev_urls_name_no_object_and_are_404_without_debug(settings, world):
+    """/dev/ is mounted in every environment: none of its URLs names an object in its path (the demo terminal
+    and shop pick any card in a form), and each answers 404 unless DEBUG, to everybody."""
+    settings.DEBUG = False
+    dev = [(name, params) for name, params, route in _url_patterns() if route.startswith("dev/")]
+    assert len(dev) >= 4, "the walk sees the /dev/ URLs"
+    assert [name for name, params in dev if params] == []
+    callers = [Caller(world, actor) for actor in ("anonymous", "Alice", "group supervisor")]
+    answers = {
+        (name, method): getattr(c.client, method)(reverse(name)).status_code
+        for name, _p in dev
+        for c in callers
+        for method in ("get", "post")
+    }
+    assert set(answers.values()) <= {404, 405}, answers  # 405: a method the page never takes
+    assert {status for (_name, method), status in answers.items() if method == "get"} == {404}
 
 
 # --- Actors and what each may get ------------------------------------------------------------------------
