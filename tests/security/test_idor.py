@@ -1042,3 +1042,21 @@ def test_another_banks_card_of_a_person_of_both_banks_is_404_to_the_banks_staff(
     assert _changes(before, _snapshot()) == []
     group = staff_client(world.staff["group supervisor"])
     assert all(group.get(path).status_code != 404 for path in paths)
+
+
+@pytest.mark.django_db
+def test_a_banks_logo_is_the_same_for_everybody_and_only_at_its_current_digest(world):
+    """banks:logo is in the table as PUBLIC: the logo (not a secret: the bank's pages show it to visitors)
+    answers the same to a visitor, another bank's cardholder and staff; another digest, or the digest under
+    another bank's code, is 404."""
+    bank = Bank.objects.get(pk=world.bank_a.pk)
+    url = reverse("banks:logo", kwargs={"code": bank.code, "digest": bank.logo_digest})
+    answers = {
+        actor: Caller(world, actor).client.get(url) for actor in ("anonymous", "Celina", "bank B supervisor", "Alice")
+    }
+    assert {actor: r.status_code for actor, r in answers.items()} == dict.fromkeys(answers, 200)
+    assert len({bytes(r.content) for r in answers.values()}) == 1
+    other_digest = reverse("banks:logo", kwargs={"code": bank.code, "digest": "0" * 64})
+    other_bank = reverse("banks:logo", kwargs={"code": BANK_B, "digest": bank.logo_digest})
+    assert Client().get(other_digest).status_code == 404
+    assert Client().get(other_bank).status_code == 404
