@@ -575,6 +575,7 @@ CACHES = {
 
 # Rate limits (django-ratelimit) count in the default cache; a refusal renders a 429 page.
 RATELIMIT_VIEW = "kartosfera.core.views.rate_limited"
+RATELIMIT_IP_META_KEY = "kartosfera.core.middleware.ratelimit_client_ip"
 # W001: django-ratelimit predates Django's own RedisCache, whose incr() is atomic
 # (Redis INCR) and so fit for counting.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
