@@ -151,6 +151,7 @@ _ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: Erro
 
 
 class ActivationIn(Schema):
+    # Anna Nowak's PESEL (the story's holder) and the code the portal showed her; a fresh Ed25519 key.
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -192,7 +193,8 @@ class CardOut(Schema):
     mobile_payments: bool = Field(..., description="Whether the card may be used in phone wallets and BS Pay.")
 
 
-# The examples of the path's ids (docs/phone-payments.md): the holder's card, its token, a confirmation.
+# The examples of the path's ids (docs/api.md, "The schema and the server agree"): the holder's card, its
+# token, a confirmation.
 CARD_ID_EXAMPLE = 1001
 TOKEN_ID_EXAMPLE = 5001
 CONFIRMATION_ID_EXAMPLE = uuid.UUID("3f1c2a6e-9b4d-4c1e-8a7f-2d5e6b7c8d90")
