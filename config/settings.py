@@ -674,8 +674,10 @@ CACHES = {
     },
 }
 
-# Rate limits (django-ratelimit) count in the default cache; a refusal renders a 429 page.
+# Rate limits (django-ratelimit) count in the default cache; a refusal renders a 429 page. Per address: the
+# client's (REMOTE_ADDR as RequestContextMiddleware sets it), one shared bucket when a request has none.
 RATELIMIT_VIEW = "kartosfera.core.views.rate_limited"
+RATELIMIT_IP_META_KEY = "kartosfera.core.middleware.ratelimit_client_ip"
 # W001: django-ratelimit predates Django's own RedisCache, whose incr() is atomic
 # (Redis INCR) and so fit for counting.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]

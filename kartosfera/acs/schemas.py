@@ -43,7 +43,32 @@ UuidText = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
 
 
 class AReqIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # The example is the documented story's card (docs/api.md: CARD-000555) paying 50.00 PLN in a Polish shop.
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "messageType": "AReq",
+                    "messageVersion": "2.2.0",
+                    "threeDSServerTransID": "8a880dc0-d2d2-4067-bcb1-b08d1690b26e",
+                    "acctNumber": "4000000001234568",
+                    "deviceChannel": "02",
+                    "messageCategory": "01",
+                    "purchaseAmount": "5000",
+                    "purchaseCurrency": "985",
+                    "purchaseExponent": "2",
+                    "purchaseDate": "20261130101500",
+                    "merchantName": "Księgarnia Sklep",
+                    "mcc": "5942",
+                    "merchantCountryCode": "616",
+                    "acquirerBIN": "412345",
+                    "acquirerMerchantID": "MERCHANT-001",
+                    "notificationURL": "https://merchant.example/3ds/notify",
+                }
+            ]
+        },
+    )
 
     messageType: Literal["AReq"] = Field(description="Always AReq.")
     messageVersion: Annotated[str, StringConstraints(pattern=r"^2\.[12]\.[0-9]$")] = Field(

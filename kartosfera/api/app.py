@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_ratelimit.core import is_ratelimited
-from ninja import Field, NinjaAPI, Schema, Status
+from ninja import Field, NinjaAPI, Path, Schema, Status
 from ninja.security import APIKeyHeader
+from pydantic import ConfigDict, Strict
 
 from kartosfera.api.base import _json_method_not_allowed
 from kartosfera.api.errors import ApiError, error_response, install_exception_handlers
@@ -145,10 +146,25 @@ class ErrorOut(Schema):
     errors: list[ErrorItem]
 
 
-_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+# 400: a body that is not JSON (kartosfera/api/errors.py, as in every API).
+_ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class ActivationIn(Schema):
+    # Anna Nowak's PESEL (the story's holder) and the code the portal showed her; a fresh Ed25519 key.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "identifier": "85031410109",
+                    "code": "12345678",
+                    "public_key": "uCfueiGZnGIcA7lrVlhkJenxLb1UN8Lzfj9jPneFCYg=",
+                    "device_name": "Pixel 8 Anny",
+                }
+            ]
+        }
+    )
+
     identifier: str = Field(..., max_length=64, description="The holder's portal login, PESEL or bank-assigned ID.")
     code: str = Field(..., max_length=16, description="The 8-digit activation code shown once in the portal.")
     public_key: str = Field(..., max_length=64, description="The device's Ed25519 public key: 32 raw bytes, base64.")
@@ -175,6 +191,22 @@ class CardOut(Schema):
         ..., description="The daily limits by control name (e.g. cash, internet), in minor units of the currency."
     )
     mobile_payments: bool = Field(..., description="Whether the card may be used in phone wallets and BS Pay.")
+
+
+# The examples of the path's ids (docs/api.md, "The schema and the server agree"): the holder's card, its
+# token, a confirmation.
+CARD_ID_EXAMPLE = 1001
+TOKEN_ID_EXAMPLE = 5001
+CONFIRMATION_ID_EXAMPLE = uuid.UUID("3f1c2a6e-9b4d-4c1e-8a7f-2d5e6b7c8d90")
+
+
+CARD_ID: Any = Path(..., example=CARD_ID_EXAMPLE, description="The card's id, as GET /cards lists it.")
+TOKEN_ID: Any = Path(
+    ..., example=TOKEN_ID_EXAMPLE, description="The token's id, as GET /cards/{card_id}/tokens lists it."
+)
+CONFIRMATION_ID: Any = Path(
+    ..., example=CONFIRMATION_ID_EXAMPLE, description="The confirmation's id, from a 202 answer."
+)
 
 
 def _device(request: HttpRequest) -> AppDevice:
@@ -219,7 +251,9 @@ def _activation_identifier_key(group: str, request: HttpRequest) -> str:
     return "id:" + "".join(identifier.split()).casefold()
 
 
-@api.post("/activations", auth=None, response={201: DeviceOut, 422: ErrorOut, 409: ErrorOut, 429: ErrorOut})
+@api.post(
+    "/activations", auth=None, response={201: DeviceOut, 400: ErrorOut, 422: ErrorOut, 409: ErrorOut, 429: ErrorOut}
+)
 def activate(request: HttpRequest, payload: ActivationIn) -> Status:
     """Activate this device: the holder's identifier, the activation code, the public key and a name."""
     limited = is_ratelimited(
@@ -263,7 +297,7 @@ def cards_list(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @api.post("/cards/{card_id}/block", response={200: CardOut, **_ERRORS})
-def card_block(request: HttpRequest, card_id: int) -> dict[str, Any]:
+def card_block(request: HttpRequest, card_id: int = CARD_ID) -> dict[str, Any]:
     """Block one of the holder's cards temporarily (no code, as in the portal); somebody else's card: 404."""
     device = _device(request)
     card = card_get_for_customer(customer=device.customer, card_id=card_id)
@@ -329,17 +363,22 @@ class OperationOut(Schema):
 
 
 class CodeIn(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"code": "123456"}]})
+
     code: str = Field(..., max_length=16, description="The 6-digit code from the SMS.")
 
 
 class LimitsIn(Schema):
-    limits: dict[str, int] = Field(
+    model_config = ConfigDict(json_schema_extra={"examples": [{"limits": {"internet": 100000}}]})
+
+    limits: dict[str, Annotated[int, Strict()]] = Field(
         ..., description="New daily limits by control name, in minor units; a limit not named stays as it is."
     )
 
 
 class MobilePaymentsIn(Schema):
-    enabled: bool
+    # Strict: 0, "no" or "false" is not a yes or no the schema allows (a JSON boolean).
+    enabled: Annotated[bool, Strict()]
 
 
 class TokenOut(Schema):
@@ -405,26 +444,26 @@ def _card(request: HttpRequest, card_id: int) -> Card:
 
 
 @api.post("/cards/{card_id}/activate", response=_OPERATION)
-def card_activate(request: HttpRequest, card_id: int) -> Status:
+def card_activate(request: HttpRequest, card_id: int = CARD_ID) -> Status:
     """Activate a new card: always confirmed with an SMS code (202)."""
     return _ask(request, operation=CARD_ACTIVATE, payload={}, card=_card(request, card_id))
 
 
 @api.post("/cards/{card_id}/unblock", response=_OPERATION)
-def card_unblock(request: HttpRequest, card_id: int) -> Status:
+def card_unblock(request: HttpRequest, card_id: int = CARD_ID) -> Status:
     """Unblock a temporarily blocked card: always confirmed with an SMS code (202)."""
     return _ask(request, operation=CARD_UNBLOCK, payload={}, card=_card(request, card_id))
 
 
 @api.post("/cards/{card_id}/limits", response=_OPERATION)
-def card_limits(request: HttpRequest, card_id: int, payload: LimitsIn) -> Status:
+def card_limits(request: HttpRequest, payload: LimitsIn, card_id: int = CARD_ID) -> Status:
     """Change the daily limits: lowering runs at once (200); raising any of them needs the SMS code (202)."""
     card = _card(request, card_id)
     return _ask(request, operation=CARD_LIMITS_CHANGE, payload=limits_change_payload(card, payload.limits), card=card)
 
 
 @api.post("/cards/{card_id}/mobile-payments", response=_OPERATION)
-def card_mobile_payments(request: HttpRequest, card_id: int, payload: MobilePaymentsIn) -> Status:
+def card_mobile_payments(request: HttpRequest, payload: MobilePaymentsIn, card_id: int = CARD_ID) -> Status:
     """Switch mobile payments on (SMS code, 202) or off (at once, 200)."""
     return _ask(
         request,
@@ -435,7 +474,9 @@ def card_mobile_payments(request: HttpRequest, card_id: int, payload: MobilePaym
 
 
 class StopIn(Schema):
-    stopped: bool = Field(..., description="true: stop every card, token and BLIK payment at once; false: lift.")
+    stopped: Annotated[bool, Strict()] = Field(
+        ..., description="true: stop every card, token and BLIK payment at once; false: lift."
+    )
 
 
 class StopOut(Schema):
@@ -475,7 +516,7 @@ def _token_out(token: Token) -> dict[str, Any]:
 
 
 @api.get("/cards/{card_id}/tokens", response={200: list[TokenOut], **_ERRORS})
-def card_tokens(request: HttpRequest, card_id: int) -> list[dict[str, Any]]:
+def card_tokens(request: HttpRequest, card_id: int = CARD_ID) -> list[dict[str, Any]]:
     """The card's tokens in phone wallets and BS Pay (the token's last 4 digits only)."""
     return [_token_out(token) for token in token_list_for_card(card=_card(request, card_id))]
 
@@ -485,14 +526,14 @@ def _token(request: HttpRequest, card_id: int, token_id: int) -> Token:
 
 
 @api.post("/cards/{card_id}/tokens/{token_id}/suspend", response={200: TokenOut, **_ERRORS})
-def token_suspend_endpoint(request: HttpRequest, card_id: int, token_id: int) -> dict[str, Any]:
+def token_suspend_endpoint(request: HttpRequest, card_id: int = CARD_ID, token_id: int = TOKEN_ID) -> dict[str, Any]:
     """Suspend a token at once (no code, as in the portal)."""
     token = token_suspend(actor=device_actor(_device(request)), token=_token(request, card_id, token_id))
     return _token_out(token)
 
 
 @api.post("/cards/{card_id}/tokens/{token_id}/resume", response=_OPERATION)
-def token_resume_endpoint(request: HttpRequest, card_id: int, token_id: int) -> Status:
+def token_resume_endpoint(request: HttpRequest, card_id: int = CARD_ID, token_id: int = TOKEN_ID) -> Status:
     """Resume a token the holder suspended: confirmed with an SMS code naming the token and the card (202)."""
     token = _token(request, card_id, token_id)
     return _ask(request, operation=TOKEN_RESUME, payload=token_resume_payload(token), card=token.card)
@@ -506,7 +547,7 @@ def _confirmation(request: HttpRequest, confirmation_id: uuid.UUID) -> SmsChalle
 
 
 @api.get("/confirmations/{confirmation_id}", response={200: ConfirmationOut, **_ERRORS})
-def confirmation_get(request: HttpRequest, confirmation_id: uuid.UUID) -> dict[str, Any]:
+def confirmation_get(request: HttpRequest, confirmation_id: uuid.UUID = CONFIRMATION_ID) -> dict[str, Any]:
     """A confirmation this device asked for; another device's or the portal's is a 404."""
     return _confirmation_out(_confirmation(request, confirmation_id))
 
@@ -522,7 +563,9 @@ def _ended(challenge: SmsChallenge) -> ApiError | None:
 
 
 @api.post("/confirmations/{confirmation_id}", response={200: OperationOut, **_ERRORS})
-def confirmation_confirm(request: HttpRequest, confirmation_id: uuid.UUID, payload: CodeIn) -> dict[str, Any]:
+def confirmation_confirm(
+    request: HttpRequest, payload: CodeIn, confirmation_id: uuid.UUID = CONFIRMATION_ID
+) -> dict[str, Any]:
     """Send the SMS code: the operation runs once (200), or 422 with the tries left, or 409 when it has ended."""
     device = _device(request)
     challenge = _confirmation(request, confirmation_id)
@@ -540,7 +583,7 @@ def confirmation_confirm(request: HttpRequest, confirmation_id: uuid.UUID, paylo
 
 
 @api.post("/confirmations/{confirmation_id}/resend", response={200: ConfirmationOut, **_ERRORS})
-def confirmation_resend(request: HttpRequest, confirmation_id: uuid.UUID) -> dict[str, Any]:
+def confirmation_resend(request: HttpRequest, confirmation_id: uuid.UUID = CONFIRMATION_ID) -> dict[str, Any]:
     """Send a new code (at most 3 per confirmation; the tries are not reset)."""
     challenge = _confirmation(request, confirmation_id)
     if (ended := _ended(challenge)) is not None:
@@ -553,7 +596,7 @@ def confirmation_resend(request: HttpRequest, confirmation_id: uuid.UUID) -> dic
 
 
 @api.post("/confirmations/{confirmation_id}/cancel", response={200: ConfirmationOut, **_ERRORS})
-def confirmation_cancel(request: HttpRequest, confirmation_id: uuid.UUID) -> dict[str, Any]:
+def confirmation_cancel(request: HttpRequest, confirmation_id: uuid.UUID = CONFIRMATION_ID) -> dict[str, Any]:
     """Abandon the confirmation: its code stops working and nothing runs."""
     challenge = _confirmation(request, confirmation_id)
     if challenge.state == ChallengeState.PENDING:

@@ -24,6 +24,15 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def ratelimit_client_ip(request: HttpRequest) -> str:
+    """The address django-ratelimit counts by (RATELIMIT_IP_META_KEY): the client's, or one shared bucket.
+
+    django-ratelimit's own look-up fails (500) on a request without REMOTE_ADDR (WSGI does not require it)
+    or with an empty one (a proxy connecting over a Unix socket): such requests are all counted together.
+    """
+    return client_ip(request) or "0.0.0.0"  # noqa: S104 (a rate-limit bucket, not an address bound to)
+
+
 def _real_client_address(request: HttpRequest) -> None:
     # Behind the TLS proxy every connection comes from the proxy: rate limits per
     # address and audit IPs would all collapse onto it. The proxy's X-Real-IP is

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import Http404, HttpRequest
-from ninja import Router, Schema
-from pydantic import AfterValidator, Field, StringConstraints
+from ninja import Path, Router, Schema
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from kartosfera.api import schemas as api_schemas
 from kartosfera.api.auth import request_actor
@@ -51,6 +51,22 @@ class DeviceIn(InputSchema):
 
 
 class ProvisioningIn(InputSchema):
+    # The documented story's card (docs/api.md: CARD-000555), a new token of it in Google Pay.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "card": {"pan": "4000000001234568", "expiry": "2029-08"},
+                    "token_reference": "DNITHE000000002",
+                    "token_last4": "4321",
+                    "wallet": "google_pay",
+                    "device": {"name": "Pixel 8", "type": "phone"},
+                    "recommendation": "require_verification",
+                }
+            ]
+        }
+    )
+
     card: CardIn
     token_reference: TokenReference
     token_last4: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")] = Field(
@@ -94,6 +110,11 @@ class TokenOut(Schema):
     token_reference: str
     status: Literal["requested", "active", "suspended", "deleted"]
     suspended_by: str | None
+
+
+def _path_token_reference() -> Any:
+    # The example names the story card's token that waits for its SMS code (docs/phone-payments.md).
+    return Path(..., example="DNITHE000000001")
 
 
 def _answer(payload: ProvisioningIn, answer: ProvisioningAnswer) -> dict[str, object]:
@@ -153,7 +174,9 @@ def create_provisioning_request(request: HttpRequest, payload: ProvisioningIn) -
         "success answers verified again."
     ),
 )
-def verify_provisioning_code(request: HttpRequest, token_reference: str, payload: VerificationIn) -> dict[str, object]:
+def verify_provisioning_code(
+    request: HttpRequest, payload: VerificationIn, token_reference: str = _path_token_reference()
+) -> dict[str, object]:
     answer = token_provisioning_verify(actor=request_actor(request), token=_token(token_reference), code=payload.code)
     return {"result": answer.result, "attempts_left": answer.attempts_left}
 
@@ -167,7 +190,9 @@ def verify_provisioning_code(request: HttpRequest, token_reference: str, payload
         "Activating a token whose SMS code was not given is 409."
     ),
 )
-def create_token_event(request: HttpRequest, token_reference: str, payload: EventIn) -> dict[str, object]:
+def create_token_event(
+    request: HttpRequest, payload: EventIn, token_reference: str = _path_token_reference()
+) -> dict[str, object]:
     if payload.event not in ProviderEvent.ALL:  # pragma: no cover - the schema allows only these
         raise Http404
     token = token_provider_event(actor=request_actor(request), token=_token(token_reference), event=payload.event)

@@ -3,6 +3,7 @@ client that speaks JSON."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -13,11 +14,17 @@ from django.test import Client
 
 from kartosfera.api.models import ApiKey, ApiScope
 from kartosfera.api.services import api_key_create
+from kartosfera.cards.models import Card
+from kartosfera.cards.operations_services import card_activate
 from kartosfera.core.audit import Actor
 from kartosfera.core.models import ActorType, AuditEvent
+from kartosfera.testing import factories
 from kartosfera.testing.factories import bank_factory
 
 BASE = "/api/provisioning/v1"
+# The card of the documented story (docs/api.md: CARD-000555), named by the APIs' schema examples.
+STORY_PAN = "4000000001234568"
+STORY_EXPIRY = dt.date(2029, 8, 31)
 _keys = itertools.count(1)
 
 
@@ -82,6 +89,15 @@ def group(group_key) -> ApiClient:
 def processor_key(db) -> tuple[ApiKey, str]:
     """The card processor's key: the processor scope only."""
     return api_key_create(actor=Actor.system("tests"), name="card processor", scopes=[ApiScope.PROCESSOR])
+
+
+@pytest.fixture
+def story_card(cardholder, debit_product) -> Card:
+    """Anna's active debit card with the story's number and expiry (2029-08), which the schemas' examples name."""
+    card = factories.card_factory(
+        customer=cardholder.customer, product=debit_product, pan=STORY_PAN, expiry=STORY_EXPIRY
+    )
+    return card_activate(actor=Actor.system("tests"), card=card)
 
 
 @pytest.fixture

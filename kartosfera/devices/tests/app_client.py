@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable, Iterable
+from io import BytesIO
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.core.handlers.wsgi import WSGIRequest
 from django.test import Client
 
 from kartosfera.devices import signatures
@@ -18,9 +21,9 @@ BASE = "/api/app/v1"
 class AppClient:
     """The app on one phone: its key pair and, once activated, its device id."""
 
-    def __init__(self, client: Client | None = None) -> None:
+    def __init__(self, client: Client | None = None, *, private_key: Ed25519PrivateKey | None = None) -> None:
         self.client = client or Client()
-        self.private_key = Ed25519PrivateKey.generate()
+        self.private_key = private_key or Ed25519PrivateKey.generate()
         self.device_id = ""
 
     @property
@@ -68,3 +71,33 @@ class AppClient:
         body = json.dumps(payload).encode() if payload is not None else b""
         headers = self.signed_headers("POST", full, body, **options)
         return self.client.post(full, data=body, content_type="application/json", **headers)
+
+
+class SigningApp:
+    """A WSGI app in front of ``app`` that signs as the app does a request naming a device in X-Device-Id.
+
+    For a client that cannot sign (schemathesis): with ``X-Test-Signing-Key: <name>`` it signs the request
+    as it arrives (method, path with query, body) with ``keys[name]``, a fresh timestamp and request id.
+    Without that header the request passes unsigned.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], keys: dict[str, Ed25519PrivateKey]) -> None:
+        self.app = app
+        self.keys = keys
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        name = environ.pop("HTTP_X_TEST_SIGNING_KEY", None)
+        if name is not None:
+            # A copy: WSGIRequest writes its decoded PATH_INFO back into the environ it is given.
+            request = WSGIRequest(dict(environ))
+            body = request.body
+            environ["wsgi.input"] = BytesIO(body)
+            stamp = str(int(time.time()))
+            rid = uuid.uuid4().hex
+            message = signatures.canonical_string(
+                method=request.method or "", path=request.get_full_path(), timestamp=stamp, request_id=rid, body=body
+            )
+            environ["HTTP_X_TIMESTAMP"] = stamp
+            environ["HTTP_X_REQUEST_ID"] = rid
+            environ["HTTP_X_SIGNATURE"] = signatures.sign(self.keys[name], message)
+        return self.app(environ, start_response)

@@ -8,6 +8,7 @@ import time
 
 import pytest
 import time_machine
+import werkzeug.test
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.test import Client
 
@@ -22,6 +23,7 @@ from kartosfera.devices import services
 from kartosfera.devices.models import AppDevice, DeviceRequestId, DeviceState
 from kartosfera.devices.tests.app_client import BASE, AppClient
 from kartosfera.testing import factories
+from kartosfera.testing.openapi import connection_kept, production_app
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +83,21 @@ def test_bad_activation_input_is_a_422_not_a_500(cardholder):
         assert response.status_code == 422, response.content
     response = client.post(f"{BASE}/activations", data=b"{not json", content_type="application/json")
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("address", [None, ""], ids=["no REMOTE_ADDR", "empty REMOTE_ADDR"])
+def test_an_activation_without_the_clients_address_is_counted_not_a_500(cardholder, address):
+    # Found by schemathesis (test_openapi_conformance_app.py): WSGI does not require REMOTE_ADDR, and a proxy on
+    # a Unix socket leaves it empty; django-ratelimit's own "ip" key then raised (500). They share one bucket.
+    environ = {} if address is None else {"REMOTE_ADDR": address}
+    client = werkzeug.test.Client(production_app())
+    body = {"identifier": cardholder.identifier, "code": "12345678", "public_key": AppClient().public_key}
+    with connection_kept():
+        statuses = [
+            client.post(f"{BASE}/activations", json={**body, "device_name": "Pixel"}, environ_base=environ).status_code
+            for _ in range(11)
+        ]
+    assert statuses == [422] * 10 + [429]
 
 
 def test_the_activation_endpoint_is_rate_limited(cardholder):

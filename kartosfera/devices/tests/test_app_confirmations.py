@@ -209,6 +209,28 @@ def test_mobile_payments_on_needs_the_code_and_off_runs_at_once(app, send, activ
     assert not active_card.mobile_payments_enabled
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/cards/{card}/mobile-payments", {"enabled": 0}),
+        ("/cards/{card}/mobile-payments", {"enabled": "false"}),
+        ("/stop", {"stopped": 1}),
+        ("/cards/{card}/limits", {"limits": {"internet": "100"}}),
+    ],
+)
+def test_only_a_json_boolean_or_integer_is_accepted_where_the_schema_says_so(app, send, active_card, path, body):
+    # Found by schemathesis (test_openapi_conformance_app.py): {"enabled": 0} switched mobile payments off (200)
+    # although the schema asks for a boolean.
+    active_card = card_mobile_payments_activate(actor=BANK, card=active_card)
+    response = send(app, path.format(card=active_card.pk), body)
+
+    assert response.status_code == 422, response.content
+    assert response.json()["code"] == "validation_failed"
+    active_card.refresh_from_db()
+    assert active_card.mobile_payments_enabled and not active_card.customer.payments_stopped
+    assert not SmsChallenge.objects.exists()
+
+
 def test_no_code_is_sent_for_an_operation_the_card_refuses(app, send, active_card):
     # An active card cannot be unblocked: refused in words before any SMS, and audited.
     response = send(app, f"/cards/{active_card.pk}/unblock")

@@ -7,26 +7,16 @@ the one error format. Bounded and deterministic: a fixed seed, derandomized, a f
 from __future__ import annotations
 
 import pytest
-import schemathesis
-from django.core import signals
-from django.core.handlers.wsgi import WSGIHandler
-from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
 from kartosfera.api.models import ApiScope
 from kartosfera.api.services import api_key_create
 from kartosfera.core.audit import Actor
 from kartosfera.processing.tests.helpers import active_card, decide
+from kartosfera.testing.openapi import assert_error_format, connection_kept, wsgi_schema
 
 SCHEMA_URL = "/api/processor/v1/openapi.json"
-CONFIG = schemathesis.Config.from_dict(
-    {
-        "seed": 20261129,
-        "generation": {"max-examples": 15, "deterministic": True},
-        "checks": {"enabled": True, "positive_data_acceptance": {"enabled": False}},
-    }
-)
-schema = schemathesis.openapi.from_wsgi(SCHEMA_URL, WSGIHandler(), config=CONFIG)
+schema = wsgi_schema(SCHEMA_URL, max_examples=15)
 
 
 @pytest.fixture
@@ -34,12 +24,9 @@ def world(db):
     """A card with an authorization the examples name (auth-000123), and the processor's key."""
     tc = active_card()
     decide(tc, processor_id="auth-000123", amount_minor=10_000)
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
     _key, token = api_key_create(actor=Actor.system("tests"), name="processor", scopes=[ApiScope.PROCESSOR])
-    yield {"Authorization": f"Bearer {token}"}
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
+    with connection_kept():
+        yield {"Authorization": f"Bearer {token}"}
 
 
 @schema.parametrize()
@@ -47,5 +34,4 @@ def world(db):
 def test_the_processor_api_does_what_its_openapi_schema_says(case, world):
     response = case.call_and_validate(headers=world)
 
-    if response.status_code >= 400:
-        assert set(response.json()) == {"detail", "code", "errors"}, response.json()
+    assert_error_format(response)
