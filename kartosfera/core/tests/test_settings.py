@@ -150,3 +150,23 @@ def test_production_refuses_sms_backends_that_expose_codes(backend):
     result = _start({**PRODUCTION, "SMS_BACKEND": backend})
     assert result.returncode != 0
     assert "production needs http" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("api.pwnedpasswords.com", "PWNED_PASSWORDS_URL must be an http:// or https:// address, or off"),
+        ("https://user:secret@mirror.example", "PWNED_PASSWORDS_URL must not carry credentials"),
+    ],
+)
+def test_production_refuses_a_breached_password_service_that_is_not_an_address(value, message):
+    result = _start({**PRODUCTION, "PWNED_PASSWORDS_URL": value})
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "secret" not in result.stderr
+
+
+def test_production_takes_off_for_the_breached_password_service():
+    # Allowed, but `check --deploy` warns (users.W001; kartosfera/users/tests/test_pwned.py).
+    result = _start({**PRODUCTION, "PWNED_PASSWORDS_URL": "OFF"})
+    assert result.returncode == 0, result.stderr
