@@ -17,6 +17,7 @@ from kartosfera.notifications.backends import locmem
 from kartosfera.testing import client as test_client
 from kartosfera.testing import factories
 from kartosfera.testing.tasks import BACKENDS, TaskQueue, task_queue_for
+from kartosfera.users import pwned
 from kartosfera.users.models import User
 
 # The test client dispatches as config/wsgi.py does (the APIs' lean middleware stack).
@@ -49,9 +50,12 @@ def fresh_rate_limits_and_sms_outbox() -> Iterator[None]:
     # an in-memory outbox: neither may carry over from one test to the next.
     cache.clear()
     locmem.outbox.clear()
+    # The breached-password check's memory of a failed service (users/pwned.py) is process-local state too.
+    pwned.failures.clear()
     yield
     cache.clear()
     locmem.outbox.clear()
+    pwned.failures.clear()
 
 
 @pytest.fixture(params=BACKENDS)

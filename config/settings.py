@@ -367,7 +367,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # Django's own password commands (changepassword, createsuperuser) check breached passwords too.
+    {"NAME": "kartosfera.users.pwned.BreachedPasswordValidator"},
 ]
+
+# Breached passwords [ASVS 5.0 6.2.4, 6.2.12] (kartosfera/users/pwned.py, docs/access.md "Password policy"): every
+# new password is looked up in the Pwned Passwords range API by the first 5 hex characters of its SHA-1 (the
+# password and its full hash never leave). The address of the public API (https://api.pwnedpasswords.com) or of
+# the bank's own mirror of it, or "off". Production has no default: banks often forbid outbound internet, so the
+# choice is explicit, and "off" draws a warning from `manage.py check --deploy` (users.W001). Unreachable, the
+# check lets the password through (a down service must not stop registration), logged and counted.
+PWNED_PASSWORDS_URL = env_required("PWNED_PASSWORDS_URL", "off").strip()
+if PWNED_PASSWORDS_URL.lower() == "off":
+    PWNED_PASSWORDS_URL = "off"
+else:
+    _pwned = urlsplit(PWNED_PASSWORDS_URL)
+    if _pwned.scheme not in {"http", "https"} or not _pwned.hostname or _pwned.query or _pwned.fragment:
+        raise ImproperlyConfigured("PWNED_PASSWORDS_URL must be an http:// or https:// address, or off")
+    if _pwned.username or _pwned.password:
+        raise ImproperlyConfigured("PWNED_PASSWORDS_URL must not carry credentials")
+# Seconds to wait for an answer before letting the password through unchecked; kept short, a person is waiting.
+PWNED_PASSWORDS_TIMEOUT = float(env("PWNED_PASSWORDS_TIMEOUT", "2") or 2)
+if not 0 < PWNED_PASSWORDS_TIMEOUT <= 10:
+    raise ImproperlyConfigured("PWNED_PASSWORDS_TIMEOUT must be seconds, more than 0 and at most 10")
 
 LANGUAGE_CODE = "pl"
 LANGUAGES = [("pl", "Polski"), ("en", "English")]

@@ -14,7 +14,7 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 from django.http import Http404
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLPattern, reverse
 from django.utils import timezone
 
@@ -46,6 +46,7 @@ from kartosfera.secure3d.models import ThreeDSProfile
 from kartosfera.statements.models import Statement
 from kartosfera.statements.tests.documents_helpers import statement_of_a_busy_month
 from kartosfera.testing import factories
+from kartosfera.testing.pwned import FakePwnedPasswords, sha1_hex
 from kartosfera.testing.staff import StaffPerson, staff_client, staff_person_create
 from kartosfera.users.models import User
 
@@ -529,8 +530,11 @@ def test_the_header_shows_the_bank_or_the_group(branch_a, group_agent, bank_a):
     assert '<span class="header-bank">Grupa</span>' in group_page.content.decode()
 
 
-def _create(monkeypatch, *args: str) -> str:
-    monkeypatch.setattr("getpass.getpass", lambda prompt="": "Biuro-obslugi-2026!x")
+STAFF_PASSWORD = "Biuro-obslugi-2026!x"
+
+
+def _create(monkeypatch, *args: str, password: str = STAFF_PASSWORD) -> str:
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": password)
     out = io.StringIO()
     call_command("create_staff_user", *args, stdout=out)
     return out.getvalue()
@@ -563,3 +567,21 @@ def test_create_staff_user_explains_a_wrong_bank(monkeypatch, bank_b, args, mess
         _create(monkeypatch, "kto", "--name", "Kto Ktoś", *args)
 
     assert not StaffMember.objects.filter(user__username="kto").exists()
+
+
+def test_create_staff_user_refuses_a_breached_password(monkeypatch):
+    # [ASVS 5.0 6.2.12] against a real range API server on 127.0.0.1 (kartosfera/testing/pwned.py); the staff
+    # policy (backoffice/passwords.py) shares the check, so every staff password page has it too.
+    breached = "Wiosenny deszcz nad Wisla 1999"
+    with FakePwnedPasswords([breached]) as server, override_settings(PWNED_PASSWORDS_URL=server.url):
+        with pytest.raises(CommandError, match=re.escape("password: This password has appeared in a data breach")):
+            _create(monkeypatch, "marta.kowal", "--name", "Marta Kowal", "--role", "supervisor", password=breached)
+        assert not StaffMember.objects.filter(user__username="marta.kowal").exists()
+
+        _create(monkeypatch, "marta.kowal", "--name", "Marta Kowal", "--role", "supervisor")
+
+        assert StaffMember.objects.filter(user__username="marta.kowal").exists()
+        assert [r.path for r in server.received] == [
+            f"/range/{sha1_hex(breached)[:5]}",
+            f"/range/{sha1_hex(STAFF_PASSWORD)[:5]}",
+        ]
