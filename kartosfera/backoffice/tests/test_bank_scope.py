@@ -529,8 +529,12 @@ def test_the_header_shows_the_bank_or_the_group(branch_a, group_agent, bank_a):
     assert '<span class="header-bank">Grupa</span>' in group_page.content.decode()
 
 
+def _never_asked(prompt: str = "") -> str:
+    raise AssertionError("create_staff_user must not ask anybody for the employee's password")
+
+
 def _create(monkeypatch, *args: str) -> str:
-    monkeypatch.setattr("getpass.getpass", lambda prompt="": "Biuro-obslugi-2026!x")
+    monkeypatch.setattr("getpass.getpass", _never_asked)
     out = io.StringIO()
     call_command("create_staff_user", *args, stdout=out)
     return out.getvalue()
