@@ -66,9 +66,8 @@ def password_change(request: HttpRequest) -> HttpResponse:
     """Change the own password; every other session of the member ends, this one goes on."""
     staff = _staff(request)
     if request.method == "POST" and getattr(request, "limited", False):
-        form = StaffPasswordChangeForm()
-        form.add_error(None, _("Too many attempts. Wait a while and try again."))
-        return render(request, "backoffice/password.html", {"form": form}, status=429)
+        context = {"form": StaffPasswordChangeForm(), "refusal": _("Too many attempts. Wait a while and try again.")}
+        return render(request, "backoffice/password.html", context, status=429)
     form = StaffPasswordChangeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -153,8 +152,10 @@ def _render_staff(
         forms: dict[str, StaffAccountForm] = {}
         if member.user_id != staff.pk:
             for operation in STAFF_OPERATIONS:
-                is_bound = bound is not None and bound[0] == member.pk and bound[1] == operation
-                forms[operation] = bound[2] if is_bound else StaffAccountForm(prefix=f"{operation}-{member.pk}")
+                if bound is not None and bound[0] == member.pk and bound[1] == operation:
+                    forms[operation] = bound[2]
+                else:
+                    forms[operation] = StaffAccountForm(prefix=f"{operation}-{member.pk}")
         rows.append({"member": member, "forms": forms})
     context = {"rows": rows, "flash": request.session.pop(FLASH_KEY, None), **extra}
     return render(request, "backoffice/staff.html", context, status=400 if bound is not None else 200)

@@ -30,10 +30,10 @@ from kartosfera.backoffice.models import ENROLMENT_VALIDITY, EnrolmentPurpose, S
 from kartosfera.backoffice.passwords import validate_staff_password
 from kartosfera.backoffice.roles import StaffPermission
 from kartosfera.backoffice.services import REASON_MAX_LENGTH, staff_require
+from kartosfera.banks.models import Bank
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.users.backends import password_matches
-from kartosfera.banks.models import Bank
 from kartosfera.users.models import User, UserKind
 
 # The name of an enrolled authenticator, as the staff member's app and the admin show it.
@@ -80,9 +80,7 @@ def staff_enrolment_find(*, token: str) -> StaffEnrolment | None:
     """The open enrolment of ``token`` (not used, not expired, of an active account), or None."""
     if not token or len(token) > 100:
         return None
-    enrolment = (
-        StaffEnrolment.objects.select_related("member__user").filter(token_digest=_digest(token)).first()
-    )
+    enrolment = StaffEnrolment.objects.select_related("member__user").filter(token_digest=_digest(token)).first()
     return enrolment if enrolment is not None and _usable(enrolment) else None
 
 
@@ -240,7 +238,9 @@ def staff_account_disable(*, actor: Actor, member: StaffMember, reason: str) -> 
     user.is_active = False
     user.session_epoch += 1
     user.save(update_fields=["is_active", "session_epoch"])
-    audit_record(actor=actor, action="backoffice.staff.disabled", obj=member, bank_id=member.bank_id, after={"reason": reason})
+    audit_record(
+        actor=actor, action="backoffice.staff.disabled", obj=member, bank_id=member.bank_id, after={"reason": reason}
+    )
     return member
 
 
@@ -253,7 +253,9 @@ def staff_account_enable(*, actor: Actor, member: StaffMember, reason: str) -> S
         raise DomainError(_("The account is not disabled."), code="not_disabled")
     user.is_active = True
     user.save(update_fields=["is_active"])
-    audit_record(actor=actor, action="backoffice.staff.enabled", obj=member, bank_id=member.bank_id, after={"reason": reason})
+    audit_record(
+        actor=actor, action="backoffice.staff.enabled", obj=member, bank_id=member.bank_id, after={"reason": reason}
+    )
     return member
 
 
@@ -334,4 +336,3 @@ def _password_change_refused(user: User, member: StaffMember, *, step: str) -> N
         bank_id=member.bank_id,
         after={"step": step},
     )
-

@@ -12,8 +12,8 @@ from typing import Any
 from django.utils.translation import pgettext_lazy
 
 from kartosfera.backoffice.actions import ACTIONS, StaffAction
-from kartosfera.backoffice.presenters import verification_summary
 from kartosfera.backoffice.models import EnrolmentPurpose
+from kartosfera.backoffice.presenters import verification_summary
 from kartosfera.backoffice.roles import StaffPermission, StaffRole
 from kartosfera.cards.states import StatusReason
 from kartosfera.core.audit_actions import (

@@ -6,9 +6,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.backoffice.models import IdentityDocument, VerificationChannel
-from kartosfera.users.passwords import PASSWORD_MAX_LENGTH
 from kartosfera.core.audit_actions import AuditKind
 from kartosfera.processing.reviews import REVIEW_NOTE_MAX_LENGTH, ReviewState
+from kartosfera.users.passwords import PASSWORD_MAX_LENGTH
 
 
 class StaffLoginForm(forms.Form):

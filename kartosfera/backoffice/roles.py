@@ -73,8 +73,9 @@ class StaffPermission(models.TextChoices):
     AUTHORIZATION_REVIEW = "authorization_review", _("Mark a card payment flagged for review as reviewed")
     STATEMENT_CORRECT = "statement_correct", _("Issue a corrected credit card statement")
     JOB_RUNS_VIEW = "job_runs_view", _("See the scheduled jobs' last runs")
-    STAFF_ACCOUNT_MANAGE = "staff_account_manage", _(
-        "Reset a staff member's password and authenticator, disable or re-enable a staff account"
+    STAFF_ACCOUNT_MANAGE = (
+        "staff_account_manage",
+        _("Reset a staff member's password and authenticator, disable or re-enable a staff account"),
     )
 
 

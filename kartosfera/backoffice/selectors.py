@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kartosfera.backoffice.actions import CustomerState
 from kartosfera.backoffice.models import CallerVerification, StaffEnrolment, StaffMember

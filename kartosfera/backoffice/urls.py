@@ -15,9 +15,7 @@ urlpatterns = [
     path("enrol/", account_views.enrol, name="enrol"),
     path("enrol/<str:token>/", account_views.enrol_start, name="enrol_start"),
     path("staff/", account_views.staff_accounts, name="staff_accounts"),
-    path(
-        "staff/<int:member_id>/<slug:operation>/", account_views.staff_account_action, name="staff_account_action"
-    ),
+    path("staff/<int:member_id>/<slug:operation>/", account_views.staff_account_action, name="staff_account_action"),
     path("customers/<int:customer_id>/", views.customer_detail, name="customer"),
     path("customers/<int:customer_id>/trail/", views.customer_trail, name="customer_trail"),
     path("customers/<int:customer_id>/verify/", views.customer_verify, name="verify"),

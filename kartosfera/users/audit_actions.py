@@ -86,7 +86,11 @@ _USER_KINDS: dict[str, Text] = {
 
 def _sessions_ended_all(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
     # Whose sessions, how many users, and the reason the operator gave.
-    parts = [str(choice_label(_USER_KINDS, after.get("kind"))), str(after.get("users", "")), str(after.get("reason", ""))]
+    parts = [
+        str(choice_label(_USER_KINDS, after.get("kind"))),
+        str(after.get("users", "")),
+        str(after.get("reason", "")),
+    ]
     return " · ".join(part for part in parts if part)
 
 

@@ -33,7 +33,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         member = (
-            StaffMember.objects.select_related("user").filter(user__username__iexact=options["username"].strip()).first()
+            StaffMember.objects.select_related("user")
+            .filter(user__username__iexact=options["username"].strip())
+            .first()
         )
         if member is None:
             raise CommandError(f"No staff member has the user name {options['username']!r}; nothing was changed.")
