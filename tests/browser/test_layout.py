@@ -374,6 +374,8 @@ PAGES: tuple[Row, ...] = (
         shows=ERROR,
     ),
     row(SUPERVISOR, "scheduled jobs", go("/backoffice/jobs/"), shows="main .badge--job-failed"),
+    row(SUPERVISOR, "staff accounts", go("/backoffice/staff/"), shows="main table"),
+    row(SUPERVISOR, "own password", go("/backoffice/password/"), shows="main form"),
     row(SUPERVISOR, "customer, before stopping all payments", go("/backoffice/customers/{customer}/")),
     row(
         SUPERVISOR,
