@@ -184,7 +184,7 @@ PAGES: tuple[Row, ...] = (
     ),
     row(
         VISITOR,
-        "registration, the phone on file",
+        "registration, send the activation password",
         submit('main form[action="/register/"]', identifier=lambda c: c.newcomer_identifier),
     ),
     row(VISITOR, "registration, activation password", submit('main form[action="/register/phone/"]')),
