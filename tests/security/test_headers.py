@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -39,6 +40,7 @@ from kartosfera.devices.tests.helpers import device_for
 from kartosfera.statements.tests.documents_helpers import statement_of_a_busy_month
 from kartosfera.testing.factories import bank_factory
 from kartosfera.testing.staff import staff_client, staff_person_create
+from kartosfera.users.session_timeout import LAST_ACTIVITY_KEY
 
 pytestmark = pytest.mark.django_db
 
@@ -95,8 +97,12 @@ def header_problems(response: Any, *, private: bool, https: bool = True) -> list
         problems.append(f"a private answer may be stored: Cache-Control {headers.get('Cache-Control')!r}")
     for name, morsel in response.cookies.items():
         # Over plain http (development) a Secure cookie would not come back: only there may it lack Secure.
-        if not ((morsel["secure"] or not https) and morsel["httponly"] and morsel["samesite"] in ("Lax", "Strict")):
-            problems.append(f"cookie {name} without Secure, HttpOnly or SameSite")
+        if https and not morsel["secure"]:
+            problems.append(f"cookie {name} without Secure")
+        # A deletion (empty, Max-Age=0) holds nothing to protect; Django sends it without HttpOnly.
+        deleted = morsel.value == "" and str(morsel["max-age"]) == "0"
+        if not deleted and not (morsel["httponly"] and morsel["samesite"] in ("Lax", "Strict")):
+            problems.append(f"cookie {name} without HttpOnly or SameSite")
     return problems
 
 
@@ -168,6 +174,21 @@ def test_an_htmx_partial_and_a_redirect_of_the_portal(production, cardholder):
     partial = client.get("/settings/session/", HTTP_HX_REQUEST="true", **HTTPS)
     assert partial.status_code == 200
     assert_headers(partial, private=True)
+    # A session past its idle time: htmx is told to go to the sign-in page (HX-Redirect), a script gets JSON.
+    session = client.session
+    session[LAST_ACTIVITY_KEY] = time.time() - 3600
+    session.save()
+    expired = client.get("/cards/", HTTP_HX_REQUEST="true", **HTTPS)
+    assert expired.status_code == 200 and expired["HX-Redirect"].startswith("/login/")
+    assert_headers(expired, private=True)
+    client.force_login(cardholder.user)
+    session = client.session
+    session[LAST_ACTIVITY_KEY] = time.time() - 3600
+    session.save()
+    expired_json = client.get("/settings/session/", HTTP_ACCEPT="application/json", **HTTPS)
+    assert expired_json.status_code == 401 and expired_json.json()["expired"] is True
+    assert_headers(expired_json, private=True)
+
     redirect = Client().get("/cards/", **HTTPS)
     assert redirect.status_code == 302
     assert_headers(redirect, private=False)
@@ -335,4 +356,10 @@ def test_the_checker_sees_each_missing_or_weak_header(production):
     response.headers["Server"] = "gunicorn/23.0"
     response.headers["Content-Type"] = "text/html"
     response.set_cookie("leaky", "1")
-    assert len(header_problems(response, private=True)) == 4  # server, charset, cookie, may be stored
+    # The server, the charset, the cookie's Secure and its HttpOnly, and a private answer that may be stored.
+    assert len(header_problems(response, private=True)) == 5
+    response.delete_cookie("leaky")
+    assert header_problems(response, private=False, https=False) == [
+        "Server leaks 'gunicorn/23.0'",
+        "Content-Type without charset: 'text/html'",
+    ], "a deleted cookie over http holds nothing to protect"
