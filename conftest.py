@@ -20,6 +20,9 @@ from kartosfera.testing.tasks import BACKENDS, TaskQueue, task_queue_for
 from kartosfera.users import pwned
 from kartosfera.users.models import User
 
+# No log record may hold a card number or a secret the run knows (kartosfera/testing/log_guard.py).
+pytest_plugins = ["kartosfera.testing.log_guard", "pytester"]
+
 # The test client dispatches as config/wsgi.py does (the APIs' lean middleware stack).
 test_client.install()
 

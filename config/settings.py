@@ -259,9 +259,13 @@ MIDDLEWARE = [
     # First, so that it times the whole answer (kartosfera/core/metrics.py).
     "kartosfera.core.metrics.RequestMetricsMiddleware",
     "kartosfera.core.middleware.RequestContextMiddleware",
+    # Outside every middleware that may answer early (SecurityMiddleware's https redirect, WhiteNoise's static
+    # files): those answers carry the CSP, X-Frame-Options and Permissions-Policy too (tests/security).
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kartosfera.core.middleware.PermissionsPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
     # TRACE and TRACK: 501 before any view runs (WhiteNoise answers them 405 on static files).
     "kartosfera.core.middleware.RefuseTraceMiddleware",
     # Two session realms with their own cookies: cardholders and bank staff (the
@@ -276,10 +280,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Idle timeout and absolute lifetime (docs/sessions.md); needs the user and messages.
     "kartosfera.users.session_timeout.SessionTimeoutMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "kartosfera.core.middleware.PrivatePageCacheMiddleware",
-    "kartosfera.core.middleware.PermissionsPolicyMiddleware",
     # Turns django-ratelimit's refusal (raised by @ratelimit) into RATELIMIT_VIEW's 429 page.
     "django_ratelimit.middleware.RatelimitMiddleware",
 ]
@@ -294,17 +296,19 @@ SERVER_API_PATH = r"^/(api/(?!.*/docs/?$)|internal/)"
 SERVER_API_MIDDLEWARE = [
     "kartosfera.core.metrics.RequestMetricsMiddleware",
     "kartosfera.core.middleware.RequestContextMiddleware",
+    # Outside every middleware that may answer early (ApiHttpsOnlyMiddleware's refusal of plain http): those
+    # answers carry the CSP, X-Frame-Options and Permissions-Policy too (tests/security).
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kartosfera.core.middleware.PermissionsPolicyMiddleware",
     # Django's SecurityMiddleware without the redirect: plain http is refused instead, by the last middleware
     # (kartosfera/api/middleware.py).
     "kartosfera.api.middleware.ApiSecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
     "kartosfera.core.middleware.RefuseTraceMiddleware",
     # The APIs' error messages follow Accept-Language.
     "kartosfera.core.middleware.PolishFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kartosfera.core.middleware.PrivatePageCacheMiddleware",
-    "kartosfera.core.middleware.PermissionsPolicyMiddleware",
     "kartosfera.api.middleware.ApiHttpsOnlyMiddleware",
 ]
 

@@ -95,7 +95,7 @@ def clear_site_data(response: HttpResponse) -> HttpResponse:
 
 
 class PrivatePageCacheMiddleware:
-    """Private pages and API answers are never stored by browsers or proxies."""
+    """Private pages, API answers and the internal endpoints' answers are never stored by browsers or proxies."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -103,7 +103,7 @@ class PrivatePageCacheMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        is_private = (user is not None and user.is_authenticated) or request.path.startswith("/api/")
+        is_private = (user is not None and user.is_authenticated) or request.path.startswith(("/api/", "/internal/"))
         # A public asset served by a view (a bank's logo) is the same for everybody: it keeps its own caching.
         if getattr(response, "shared_cacheable", False) and request.method in ("GET", "HEAD"):
             return response
