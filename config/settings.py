@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -578,6 +579,18 @@ else:
 # the client's address is taken from X-Real-IP, which the proxy must overwrite.
 TRUSTED_PROXY_IPS = frozenset(env_list("TRUSTED_PROXY_IPS"))
 
+# --- Client certificates of the server-to-server APIs (docs/api.md, "Client certificates") --------------
+# The proxy terminates TLS, verifies the calling system's certificate against its bank's CA and passes the
+# certificate's SHA-256 fingerprint (64 hex digits) in this header, which it must overwrite (never pass on a
+# client's own). Kartosfera reads it from a peer in TRUSTED_PROXY_IPS only; from anybody else it is dropped.
+# The name as Django's request.META spells it: X-SSL-Client-SHA256 is HTTP_X_SSL_CLIENT_SHA256.
+API_CLIENT_CERT_HEADER = env("API_CLIENT_CERT_HEADER", "HTTP_X_SSL_CLIENT_SHA256") or ""
+if not re.fullmatch(r"HTTP_[A-Z0-9_]+", API_CLIENT_CERT_HEADER):
+    raise ImproperlyConfigured("API_CLIENT_CERT_HEADER must be a request.META name, e.g. HTTP_X_SSL_CLIENT_SHA256")
+# True: every API key needs a bound client certificate (`manage.py api_key_client_cert`), so a token alone,
+# leaked or copied, opens nothing. Production's default; development and the tests call without a proxy.
+API_KEYS_REQUIRE_CLIENT_CERT = env_bool("API_KEYS_REQUIRE_CLIENT_CERT", IS_PRODUCTION)
+
 # --- Antivirus (ClamAV's clamd; kartosfera/core/antivirus.py, docs/operations.md "Antivirus") ---------
 # Every file from outside (a bank's logo: docs/banks.md) is scanned by clamd before it is stored; a file it
 # flags, or one it cannot scan (down, too slow, an error), is refused. tcp://host:port or unix:///path.
@@ -758,6 +771,11 @@ if _sms_backend_name == "http":
         "timeout": float(env("SMS_GATEWAY_TIMEOUT", "5") or 5),
         "retries": int(env("SMS_GATEWAY_RETRIES", "3") or 3),
         "backoff": float(env("SMS_GATEWAY_BACKOFF", "0.5") or 0.5),
+        # Mutual TLS: the client certificate and key (PEM files) the gateway asks for, and its CA when it is
+        # not in the system's trust store (docs/sms.md). With them, username and password may be left empty.
+        "client_cert": env("SMS_GATEWAY_CLIENT_CERT", "") or "",
+        "client_key": env("SMS_GATEWAY_CLIENT_KEY", "") or "",
+        "ca_file": env("SMS_GATEWAY_CA_FILE", "") or "",
     }
 # A message the gateway did not take is delivered again by a later task, up to
 # this many tries in all, waiting RETRY_DELAY seconds, then twice as long each time
@@ -780,6 +798,11 @@ BLIK_SYSTEM_URL = (
 )
 BLIK_SYSTEM_TOKEN = env("BLIK_SYSTEM_TOKEN", "") or ""
 BLIK_SYSTEM_TIMEOUT = float(env("BLIK_SYSTEM_TIMEOUT", "5") or 5)
+# Mutual TLS: the client certificate and key (PEM files) the BLIK system asks for, and its CA when it is not in the
+# system's trust store. With a certificate, BLIK_SYSTEM_TOKEN may be left empty.
+BLIK_SYSTEM_CLIENT_CERT = env("BLIK_SYSTEM_CLIENT_CERT", "") or ""
+BLIK_SYSTEM_CLIENT_KEY = env("BLIK_SYSTEM_CLIENT_KEY", "") or ""
+BLIK_SYSTEM_CA_FILE = env("BLIK_SYSTEM_CA_FILE", "") or ""
 # A change the system did not take is sent again by a later task, up to this many tries in all, waiting
 # RETRY_DELAY seconds, then twice as long each time; then `manage.py blik_sync` sends it.
 BLIK_SYNC_MAX_ATTEMPTS = int(env("BLIK_SYNC_MAX_ATTEMPTS", "6") or 6)
@@ -803,6 +826,11 @@ if _tsp_backend_name == "http":
         "url": outbound_url_require_tls("TOKEN_SERVICE_URL", env_required("TOKEN_SERVICE_URL", "http://127.0.0.1:9/")),
         "api_key": env("TOKEN_SERVICE_API_KEY", ""),
         "timeout": float(env("TOKEN_SERVICE_TIMEOUT", "5") or 5),
+        # Mutual TLS: the client certificate and key (PEM files) the provider asks for, and its CA when it is
+        # not in the system's trust store. With a certificate, TOKEN_SERVICE_API_KEY may be left empty.
+        "client_cert": env("TOKEN_SERVICE_CLIENT_CERT", "") or "",
+        "client_key": env("TOKEN_SERVICE_CLIENT_KEY", "") or "",
+        "ca_file": env("TOKEN_SERVICE_CA_FILE", "") or "",
     }
 # A command the provider did not confirm is sent again by a later task, up to this many tries,
 # waiting RETRY_DELAY seconds, then twice as long each time (30 s, 1, 2, 4, 8 min ... about 4 hours in all).
