@@ -109,7 +109,13 @@ REFUSED_METHODS = frozenset({"TRACE", "TRACK"})
 
 
 class RefuseTraceMiddleware:
-    """Answers TRACE and TRACK with 501 Not Implemented on every path, before any view runs."""
+    """Refuses TRACE and TRACK on every path with 405 Method Not Allowed and its ``Allow`` header [ASVS 5.0 13.4.4].
+
+    The view is asked first, as a safe method (Django's CSRF check counts TRACE as one, so nothing is written):
+    a view that restricts its methods answers 405 with the methods it serves; an unknown path stays 404; a view
+    that would have answered TRACE like a read (Ninja's schema view did) serves reads, so ``Allow: GET, HEAD``.
+    The request is never echoed.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -117,10 +123,17 @@ class RefuseTraceMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method not in REFUSED_METHODS:
             return self.get_response(request)
+        answer = self.get_response(request)
+        if answer.status_code in (404, 405):
+            return answer
         detail = _("Method %(method)s is not allowed here.") % {"method": request.method}
+        refused: HttpResponse
         if request.path.startswith("/api/"):
-            return JsonResponse({"detail": detail, "code": "method_not_allowed", "errors": []}, status=501)
-        return HttpResponse(detail, status=501, content_type="text/plain; charset=utf-8")
+            refused = JsonResponse({"detail": detail, "code": "method_not_allowed", "errors": []}, status=405)
+        else:
+            refused = HttpResponse(detail, status=405, content_type="text/plain; charset=utf-8")
+        refused["Allow"] = "GET, HEAD"
+        return refused
 
 
 def clear_site_data(response: HttpResponse) -> HttpResponse:
