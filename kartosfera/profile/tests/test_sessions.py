@@ -19,6 +19,7 @@ from kartosfera.profile.tests.conftest import ANNAS_PHONE
 from kartosfera.sca.tests.helpers import challenge_from, code_sent_to
 from kartosfera.testing.factories import DEFAULT_PASSWORD
 from kartosfera.users.models import SessionEndReason, UserSession
+from kartosfera.users.session_registry import session_key_digest
 from kartosfera.users.tests.helpers import Portal
 
 pytestmark = pytest.mark.django_db
@@ -42,8 +43,6 @@ def _device(cardholder, **extra) -> Client:
 
 
 def _public_id(client: Client) -> str:
-    from kartosfera.users.session_registry import session_key_digest
-
     row = UserSession.objects.get(key_digest=session_key_digest(client.session.session_key))
     return str(row.public_id)
 
@@ -63,7 +62,9 @@ def _signed_in(client: Client) -> bool:
 
 def test_two_sign_ins_are_listed_with_this_device_marked(cardholder, django_capture_on_commit_callbacks):
     pesel = cardholder.customer.pesel
-    laptop = Portal(Client(HTTP_USER_AGENT=FIREFOX_WINDOWS, REMOTE_ADDR="198.51.100.7"), django_capture_on_commit_callbacks)
+    laptop = Portal(
+        Client(HTTP_USER_AGENT=FIREFOX_WINDOWS, REMOTE_ADDR="198.51.100.7"), django_capture_on_commit_callbacks
+    )
     phone = Portal(Client(HTTP_USER_AGENT=SAFARI_IPHONE, REMOTE_ADDR="203.0.113.9"), django_capture_on_commit_callbacks)
     laptop.sign_in(pesel, DEFAULT_PASSWORD)
     phone.sign_in(pesel, DEFAULT_PASSWORD)
