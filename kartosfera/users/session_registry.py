@@ -147,18 +147,15 @@ def session_registry_sync(request: HttpRequest, *, seen: float | None) -> None:
     """After a signed-in request: follow a cycled key, note the activity the timeout middleware just stamped.
 
     One UPDATE, and only when there is something to write (a new key, or a new activity stamp: at most every 10 s).
-    A session signed in before the registry existed gets its row here.
+    A session signed in without the signal (one from before the registry, gone within its 5 idle minutes) has no
+    row and is left alone.
     """
     session = request.session
     key = session.session_key
-    user = request.user
-    if key is None or not isinstance(user, User):
+    recorded = session.get(REGISTRY_KEY)
+    if key is None or not isinstance(recorded, str):
         return
     digest = session_key_digest(key)
-    recorded = session.get(REGISTRY_KEY)
-    if recorded is None:
-        _record(request, user)
-        return
     if recorded != digest:
         UserSession.objects.filter(key_digest=recorded, ended_at__isnull=True).update(
             key_digest=digest, key_encrypted=encrypt(key), last_seen_at=timezone.now()
