@@ -263,6 +263,18 @@ def other_active_session(*, user: User, public_id: str, current_session_key: str
     return None
 
 
+# --- Retention ---------------------------------------------------------------------------------------------------
+
+# Longer than any session can live (12 hours for cardholders, 10 for staff): an older row names no live session.
+RECORDS_KEPT = dt.timedelta(days=1)
+
+
+def session_records_purge() -> int:
+    """Delete the registry's rows of sign-ins more than a day old (the audit trail keeps the sign-ins)."""
+    deleted, _ = UserSession.objects.filter(created_at__lt=timezone.now() - RECORDS_KEPT).delete()
+    return deleted
+
+
 # --- Ending ------------------------------------------------------------------------------------------------------
 
 

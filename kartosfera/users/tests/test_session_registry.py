@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
 
-from kartosfera.users.session_registry import user_agent_summary
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from kartosfera.jobs.registry import purge_expired_sessions
+from kartosfera.users.models import UserSession
+from kartosfera.users.session_registry import session_key_digest, user_agent_summary
 
 FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
 SAFARI_IPHONE = (
@@ -37,3 +43,19 @@ SAFARI_IPHONE = (
 )
 def test_the_user_agent_is_kept_only_in_words(user_agent, expected):
     assert user_agent_summary(user_agent) == expected
+
+
+@pytest.mark.django_db
+def test_the_hourly_purge_deletes_the_records_of_sign_ins_older_than_a_day(cardholder):
+    fresh, old = Client(), Client()
+    fresh.force_login(cardholder.user)
+    old.force_login(cardholder.user)
+    old_row = UserSession.objects.get(key_digest=session_key_digest(old.session.session_key))
+    UserSession.objects.filter(pk=old_row.pk).update(created_at=timezone.now() - dt.timedelta(days=1, seconds=1))
+
+    counts = purge_expired_sessions()
+
+    assert counts["records"] == 1
+    assert list(UserSession.objects.values_list("key_digest", flat=True)) == [
+        session_key_digest(fresh.session.session_key)
+    ]
