@@ -168,6 +168,7 @@ def test_end_another_session_with_the_keyboard(page: Page, live_server, check_pa
     laptop = Client()
     laptop.force_login(anna)
     page.goto("/settings/")
+    check_page()
     page.locator('main a[href="/settings/sessions/"]').focus()
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/settings/sessions/$"))
