@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('users', '0002_access_security_fields'),
+        ('users', '0003_user_session_epoch'),
     ]
 
     operations = [
