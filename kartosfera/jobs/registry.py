@@ -32,6 +32,7 @@ from kartosfera.notifications.services import sms_deliveries_resume
 from kartosfera.processing.adjustments import hold_expire_due
 from kartosfera.sca.stepup import stepup_expired_secrets_wipe
 from kartosfera.statements.close import close_as_of_default, statements_close
+from kartosfera.users.session_registry import session_records_purge
 
 Counts = dict[str, int]
 
@@ -153,7 +154,8 @@ def purge_expired_sessions() -> Counts:
     from django.contrib.sessions.models import Session
 
     deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
-    return {"deleted": deleted}
+    # With them, the list of sessions' rows older than any session lives (users.UserSession, docs/sessions.md).
+    return {"deleted": deleted, "records": session_records_purge()}
 
 
 def purge_device_request_ids() -> Counts:
@@ -259,7 +261,7 @@ JOBS: dict[str, ScheduledJob] = {
             title=_("Expired sessions"),
             description=_("Deletes the stored sessions past their expiry."),
             schedule=_("Every hour"),
-            count_labels={"deleted": _("sessions deleted")},
+            count_labels={"deleted": _("sessions deleted"), "records": _("session records deleted")},
         ),
         ScheduledJob(
             name="expire_card_blocks",

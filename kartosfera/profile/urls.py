@@ -12,6 +12,9 @@ urlpatterns = [
     path("login/", views.own_login, name="login"),
     path("phone/", views.phone, name="phone"),
     path("block/", views.block, name="block"),
+    path("sessions/", views.sessions, name="sessions"),
+    path("sessions/others/end/", views.sessions_end_others, name="sessions_end_others"),
+    path("sessions/<uuid:public_id>/end/", views.session_end, name="session_end"),
     path("notifications/", views.notifications, name="notifications"),
     # The session warning's endpoints (kartosfera/users/session_timeout.py).
     path("session/", session_timeout.session_status, name="session_status"),

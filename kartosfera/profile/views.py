@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -31,9 +33,11 @@ from kartosfera.profile.selectors import personal_data_for_user
 from kartosfera.profile.services import notification_settings_save
 from kartosfera.profile.stepup_operations import OWN_LOGIN_SET, PASSWORD_CHANGE, PHONE_CHANGE
 from kartosfera.sca.stepup import stepup_begin
+from kartosfera.users.forms import CurrentPasswordForm
 from kartosfera.users.models import User
 from kartosfera.users.ratelimits import REAUTHENTICATION_GROUP, REAUTHENTICATION_RATE
 from kartosfera.users.services import AccessBlockedBy, user_access_block
+from kartosfera.users.session_registry import active_sessions_for_user, other_active_session, sessions_end
 
 FORM_METHODS = ["GET", "HEAD", "POST"]
 
@@ -176,3 +180,59 @@ def notifications(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your notification settings are saved."))
         return redirect("profile:index")
     return render(request, "profile/notifications.html", {"form": form})
+
+
+# --- Sessions [ASVS 5.0 7.5.2] -----------------------------------------------------------------------------------
+
+
+@never_cache
+@require_safe
+@cardholder_required
+def sessions(request: HttpRequest) -> HttpResponse:
+    """The user's active sessions, this one marked; each other one can be ended (after the password)."""
+    items = active_sessions_for_user(user=_user(request), current_session_key=request.session.session_key)
+    has_others = any(not item.is_current for item in items)
+    return render(request, "profile/sessions.html", {"sessions": items, "has_others": has_others})
+
+
+def _session_end_page(request: HttpRequest, *, public_id: str | None) -> HttpResponse:
+    """Confirm with the current password, then end one other session (``public_id``) or all the others."""
+    user = _user(request)
+    current_key = request.session.session_key or ""
+    target = None
+    if public_id is not None:
+        # Another user's session, this session, an ended one or no session at all: the same 404.
+        target = other_active_session(user=user, public_id=public_id, current_session_key=current_key)
+        if target is None:
+            raise Http404
+    template = "profile/session_end.html"
+    context: dict[str, object] = {"target": target}
+    if _too_many_attempts(request):
+        return render(request, template, {**context, "form": CurrentPasswordForm(user=user)}, status=429)
+    form = CurrentPasswordForm(_data(request), user=user)
+    if request.method == "POST" and form.is_valid():
+        sessions_end(actor=Actor.for_user(user), user=user, current_session_key=current_key, public_id=public_id)
+        if public_id is not None:
+            messages.success(request, _("The session has ended. That device is signed out."))
+        else:
+            messages.success(request, _("All your other sessions have ended. Only this one is signed in."))
+        return redirect("profile:sessions")
+    return render(request, template, {**context, "form": form})
+
+
+@sensitive_post_parameters("current_password")
+@never_cache
+@require_http_methods(FORM_METHODS)
+@cardholder_required
+@ratelimit(group=REAUTHENTICATION_GROUP, key="user", rate=REAUTHENTICATION_RATE, method="POST", block=False)
+def session_end(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    return _session_end_page(request, public_id=str(public_id))
+
+
+@sensitive_post_parameters("current_password")
+@never_cache
+@require_http_methods(FORM_METHODS)
+@cardholder_required
+@ratelimit(group=REAUTHENTICATION_GROUP, key="user", rate=REAUTHENTICATION_RATE, method="POST", block=False)
+def sessions_end_others(request: HttpRequest) -> HttpResponse:
+    return _session_end_page(request, public_id=None)

@@ -61,6 +61,15 @@ def _session_end(before: Mapping[str, Any], after: Mapping[str, Any], for_staff:
     return choice_label(_SESSION_END, after.get("reason"))
 
 
+def _sessions_ended(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    count = after.get("count")
+    if not isinstance(count, int):
+        return ""
+    if after.get("scope") == "one":
+        return pgettext_lazy("audit detail", "one other session")
+    return pgettext_lazy("audit detail", "all other sessions: %(count)d") % {"count": count}
+
+
 def _tries_left(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
     left = after.get("attempts_left")
     if not isinstance(left, int):
@@ -127,6 +136,13 @@ audit_actions_register(
         pgettext_lazy("audit action", "Signed out automatically"),
         ACCESS,
         detail=_session_end,
+    ),
+    AuditAction(
+        "users.session.ended",
+        pgettext_lazy("audit action", "Other sessions ended by the user"),
+        ACCESS,
+        severity=Severity.NOTICE,
+        detail=_sessions_ended,
     ),
     AuditAction(
         "users.access.locked",

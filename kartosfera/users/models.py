@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -114,3 +115,42 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_access_blocked(self) -> bool:
         return self.access_blocked_at is not None
+
+
+class SessionEndReason(models.TextChoices):
+    LOGOUT = "logout", _("Signed out")
+    IDLE = "idle", _("Inactivity")
+    ABSOLUTE = "absolute", _("Longest session time reached")
+    ENDED_BY_USER = "ended_by_user", _("Ended from another session")
+
+
+class UserSession(models.Model):
+    """One sign-in's session, so that a user can see and end their sessions [ASVS 5.0 7.5.2] (docs/sessions.md).
+
+    Django's session store cannot list a user's sessions. The raw session key is never stored in the clear:
+    ``key_digest`` (keyed HMAC) finds the row of the current request's session, and ``key_encrypted`` (Fernet,
+    CARD_DATA_KEYS) lets the owner's "end this session" delete exactly that session from the store. A row is
+    shown as active only while its session is still in the store, valid for the user and within the limits.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="session_records")
+    key_digest = models.CharField(max_length=64, unique=True)
+    key_encrypted = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    # Written when the timeout middleware writes its activity stamp (at most every 10 s), not on every request.
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    browser = models.CharField(max_length=40, blank=True)
+    os = models.CharField(max_length=40, blank=True)
+    # The address the sign-in came from, as the audit trail and the security history keep it.
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_reason = models.CharField(max_length=16, choices=SessionEndReason.choices, blank=True)
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["user", "ended_at"], name="usersession_user_ended"),
+        ]
+
+    def __str__(self) -> str:
+        return f"session {self.public_id}"

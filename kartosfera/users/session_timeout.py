@@ -42,6 +42,8 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.middleware import clear_site_data
+from kartosfera.users.models import SessionEndReason
+from kartosfera.users.session_registry import session_record_end, session_registry_sync
 
 LAST_ACTIVITY_KEY = "kf.session.last_activity"
 STARTED_KEY = "kf.session.started"
@@ -111,6 +113,18 @@ def session_remaining(request: HttpRequest) -> float:
     return max(0.0, min(last + policy.idle_seconds - now, started + policy.absolute_seconds - now))
 
 
+def session_expiry_reason(data: Any, user: Any, now: float) -> str | None:
+    """Why a session with these data is over for ``user`` at ``now`` ("absolute", "idle"), or None while it lives."""
+    policy = session_policy(user)
+    started = data.get(STARTED_KEY)
+    last = data.get(LAST_ACTIVITY_KEY)
+    if started is not None and now - float(started) >= policy.absolute_seconds:
+        return "absolute"
+    if last is not None and now - float(last) >= policy.idle_seconds:
+        return "idle"
+    return None
+
+
 def _stamp_start(request: HttpRequest) -> None:
     now = _now()
     request.session[STARTED_KEY] = now
@@ -164,9 +178,12 @@ class SessionTimeoutMiddleware:
             if reason is not None:
                 return self._end(request, reason)
         response = self.get_response(request)
-        if request.user.is_authenticated and STARTED_KEY not in request.session:
-            # A session signed in without the signal (none today) still gets its clocks.
-            _stamp_start(request)
+        if request.user.is_authenticated:
+            if STARTED_KEY not in request.session:
+                # A session signed in without the signal (none today) still gets its clocks.
+                _stamp_start(request)
+            # The user's list of sessions follows a cycled key and the activity just stamped (users.UserSession).
+            session_registry_sync(request, seen=getattr(request, "_kf_activity_stamped", None))
         return response
 
     def process_view(
@@ -181,23 +198,17 @@ class SessionTimeoutMiddleware:
         if explicit or last is None or now - float(last) >= resolution:
             request.session[LAST_ACTIVITY_KEY] = now
             request.session.setdefault(STARTED_KEY, now)
+            request._kf_activity_stamped = now  # type: ignore[attr-defined]
 
     @staticmethod
     def _expired(request: HttpRequest) -> str | None:
-        policy = session_policy(request.user)
-        now = _now()
-        started = request.session.get(STARTED_KEY)
-        last = request.session.get(LAST_ACTIVITY_KEY)
-        if started is not None and now - float(started) >= policy.absolute_seconds:
-            return "absolute"
-        if last is not None and now - float(last) >= policy.idle_seconds:
-            return "idle"
-        return None
+        return session_expiry_reason(request.session, request.user, _now())
 
     @staticmethod
     def _end(request: HttpRequest, reason: str) -> HttpResponse:
         user = request.user
         session_expired_record(user=user, reason=reason)
+        session_record_end(request, SessionEndReason.IDLE if reason == "idle" else SessionEndReason.ABSOLUTE)
         # logout() flushes the session: its data and its key are gone server-side.
         auth_logout(request)
         if reason == "idle":

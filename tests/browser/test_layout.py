@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -138,6 +139,14 @@ def _activation_password(cast: Cast) -> str:
     match = re.search(r"\b([A-Z2-9]{10})\b", texts[-1]) if texts else None
     assert match, "no activation password in the outbox"
     return match.group(1)
+
+
+def _another_session(page: Page, cast: Cast) -> None:
+    """The holder also signed in on a phone: the list of sessions has a row that can be ended."""
+    phone = Client(
+        HTTP_USER_AGENT="Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
+    )
+    phone.force_login(cast.holder)
 
 
 @dataclass(frozen=True)
@@ -309,6 +318,14 @@ PAGES: tuple[Row, ...] = (
         shows=ERROR,
     ),
     row(CARDHOLDER, "block own access", go("/settings/block/")),
+    row(CARDHOLDER, "active sessions", _another_session, go("/settings/sessions/"), shows="main [data-end-session]"),
+    row(CARDHOLDER, "end all other sessions", go("/settings/sessions/others/end/")),
+    row(
+        CARDHOLDER,
+        "end all other sessions, wrong password",
+        submit('main form[action="/settings/sessions/others/end/"]', current_password="zle"),
+        shows=ERROR,
+    ),
     row(CARDHOLDER, "notifications", go("/settings/notifications/")),
     row(CARDHOLDER, "3-D Secure", go("/3d-secure/")),
     row(CARDHOLDER, "3-D Secure PIN", go("/3d-secure/pin/")),

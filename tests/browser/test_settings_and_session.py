@@ -160,3 +160,33 @@ def test_the_idle_warning_offers_an_extension_and_then_the_session_ends(
     page.goto("/settings/")
     expect(page).to_have_url(re.compile(r"/login/\?next=/settings/$"))
     check_page()
+
+
+def test_end_another_session_with_the_keyboard(page: Page, live_server, check_page, anna):
+    """ASVS 5.0 7.5.2 by keyboard only: the list, the other session's link, the password, Enter."""
+    sign_in_as(page, live_server, anna)
+    laptop = Client()
+    laptop.force_login(anna)
+    page.goto("/settings/")
+    check_page()
+    page.locator('main a[href="/settings/sessions/"]').focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/settings/sessions/$"))
+    expect(page.locator("main [data-session]")).to_have_count(2)
+    expect(page.locator("main [data-current]")).to_have_count(1)
+    check_page()
+
+    page.locator("main [data-end-session]").focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/settings/sessions/[0-9a-f-]{36}/end/$"))
+    check_page()
+    page.locator("#id_current_password").focus()
+    page.keyboard.type(anna_password())
+    page.keyboard.press("Enter")
+
+    expect(page).to_have_url(re.compile(r"/settings/sessions/$"))
+    expect(page.locator("main [data-session]")).to_have_count(1)
+    expect(page.locator("main [data-end-session]")).to_have_count(0)
+    check_page()
+    response = laptop.get("/settings/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")

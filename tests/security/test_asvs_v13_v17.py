@@ -220,8 +220,8 @@ def test_expired_sessions_are_purged_and_live_ones_kept():
     call_command("purge_expired_sessions", stdout=out)
 
     assert list(Session.objects.values_list("session_key", flat=True)) == [live.session_key]
-    assert out.getvalue() == "Deleted 1 expired session(s).\n"
-    assert JobRun.objects.get(job="purge_expired_sessions").counts == {"deleted": 1}
+    assert out.getvalue() == "Deleted 1 expired session(s) and 0 old session record(s).\n"
+    assert JobRun.objects.get(job="purge_expired_sessions").counts == {"deleted": 1, "records": 0}
 
 
 # --- V14.3.1 signing out clears what the browser kept ----------------------------------------------------------

@@ -72,6 +72,8 @@ from kartosfera.testing import factories
 from kartosfera.testing.staff import StaffPerson, staff_client, staff_person_create
 from kartosfera.testing.tokens import token_factory
 from kartosfera.tokens.models import Token
+from kartosfera.users.models import UserSession
+from kartosfera.users.session_registry import session_key_digest
 
 SYSTEM = factories.SYSTEM
 BANK_B = "BANKB"
@@ -300,6 +302,15 @@ _account_ref = lambda w: {"reference": w.alice.card.account.reference}  # noqa: 
 _credit_ref = lambda w: {"reference": w.alice.credit_card.account.reference}  # noqa: E731
 _card_ref = lambda w: {"reference": w.alice.card.reference}  # noqa: E731
 _bank_a = lambda w: {"code": w.bank_a.code}  # noqa: E731
+
+
+def _alice_other_session(w: World) -> dict[str, Any]:
+    """Another live session of Alice's (her phone), made when asked: a session's 5 idle minutes outlive no module."""
+    phone = Client()
+    phone.force_login(w.alice.user)
+    return {"public_id": UserSession.objects.get(key_digest=session_key_digest(phone.session.session_key)).public_id}
+
+
 _web = lambda w: {"public_id": w.objects["web challenge"].public_id}  # noqa: E731
 _app_challenge = lambda w: {"confirmation_id": w.objects["app challenge"].public_id}  # noqa: E731
 _portal_challenge_in_app = lambda w: {"confirmation_id": w.objects["web challenge"].public_id}  # noqa: E731
@@ -369,6 +380,7 @@ ROUTES: dict[str, Route] = dict(
             "secure3d:authentication_detail",
             Route(PORTAL, lambda w: {"acs_trans_id": w.alice.authentication.acs_trans_id}),
         ),
+        ("profile:session_end", Route(PORTAL, _alice_other_session)),
         ("devices:activation_code", Route(PORTAL, lambda w: {"public_id": w.objects["activation"].public_id})),
         *((f"devices:{name}", Route(PORTAL, _device)) for name in ("block", "unblock", "block_permanently")),
         # The back office: a bank's staff reach their bank's customers; the group's staff every bank's.

@@ -17,4 +17,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         counts = job_run_now_or_fail("purge_expired_sessions")
-        self.stdout.write(f"Deleted {counts['deleted']} expired session(s).")
+        self.stdout.write(
+            f"Deleted {counts['deleted']} expired session(s) and {counts.get('records', 0)} old session record(s)."
+        )
