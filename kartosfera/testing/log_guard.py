@@ -9,9 +9,7 @@ the formatted message, the exception's traceback, the stack and every ``extra`` 
   CARD_PIN_KEY, PIN_ENCRYPTION_KEY, ACS_AUTHENTICATION_KEY, METRICS_TOKEN and the outside services'
   credentials) and every secret the code made or was given during the test: SMS and activation
   codes, device activation codes, 3-D Secure challenge codes and tokens, API keys, PINs, passwords,
-  staff TOTP keys and codes. (Not yet the staff enrolment links' tokens, backoffice/accounts.py: they travel
-  in the URL's path, which django.request logs on every 4xx answer; registering them fails the staff account
-  tests until the token leaves the path.)
+  staff TOTP keys and codes, staff enrolment link tokens.
 
 The test that logged it fails (its setup, call or teardown: the phase that logged it), naming the
 logger and the level and what was found, masked: a card number by its last four digits, a secret by
@@ -254,6 +252,7 @@ def _install_wrappers() -> None:
 
     from kartosfera.acs import challenge
     from kartosfera.api import services as api_services
+    from kartosfera.backoffice import accounts as staff_accounts
     from kartosfera.cards import pin
     from kartosfera.devices import services as device_services
     from kartosfera.sca import services as sca_services
@@ -263,6 +262,7 @@ def _install_wrappers() -> None:
     _wrap(challenge, "_token_digest", "3-D Secure challenge token", lambda record, token: [token])
     _wrap(device_services, "_code_digest", "device activation code", lambda customer_id, code: [code])
     _wrap(api_services, "_hash_secret", "API key", lambda secret: [secret])
+    _wrap(staff_accounts, "_digest", "staff enrolment link token", lambda token: [token])
     _wrap(pin, "_keyed_value", "PIN", lambda label, *fields: fields[-1:])
     for hasher in {hashers.get_hasher(algorithm).__class__ for algorithm in ("default", *_hasher_algorithms())}:
         _wrap(hasher, "encode", "password", lambda self, password, *args, **kwargs: [password])

@@ -259,11 +259,11 @@ def test_binding_and_unbinding_certificates_by_command_is_audited(behind_proxy):
     assert changed.after["client_certs"] == [CERT_B]
     assert changed.actor_label == "manage.py api_key_client_cert"
 
-    with pytest.raises(CommandError, match="not bound"):
+    with pytest.raises(CommandError, match="nie jest powiązany z certyfikatem"):
         call_command("api_key_client_cert", key.prefix, f"--unbind={CERT_A}", stdout=io.StringIO())
-    with pytest.raises(CommandError, match="64 hexadecimal digits"):
+    with pytest.raises(CommandError, match="64 cyfry szesnastkowe"):
         call_command("api_key_client_cert", key.prefix, "--bind=abc", stdout=io.StringIO())
-    with pytest.raises(CommandError, match="64 hexadecimal digits"):
+    with pytest.raises(CommandError, match="64 cyfry szesnastkowe"):
         call_command(
             "create_api_key", "--name=x", "--scope=provisioning", "--group", "--client-cert-sha256=zz", stdout=out
         )

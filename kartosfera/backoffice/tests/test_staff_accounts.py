@@ -23,6 +23,7 @@ from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from config.access_log import redact_one_time_tokens
 from kartosfera.backoffice.auth import StaffLoginRefused, staff_login_code, staff_login_password
 from kartosfera.backoffice.models import StaffEnrolment, StaffMember
 from kartosfera.backoffice.tests.helpers import action_post_data, customer_action_url, phone_verify
@@ -234,8 +235,8 @@ def test_create_staff_user_prints_a_one_time_link_and_only_the_employee_sets_the
     # The member signs in with both factors.
     signed = staff_login_password(username="ola.nowa", password=NEW_PASSWORD)
     assert staff_login_code(user=signed, code=_device_code(device, offset_steps=1)).pk == device.pk
-    # The link worked once.
-    assert Client().get(link).status_code == 404
+    # The link worked once: a spent one leads to the page that says so (a 404 there, where no token is in the path).
+    assert Client().get(link, follow=True).status_code == 404
 
 
 def test_an_expired_link_and_a_wrong_code_enrol_nothing():
@@ -267,7 +268,7 @@ def test_an_expired_link_and_a_wrong_code_enrol_nothing():
     assert StaffEnrolment.objects.count() == 1
     StaffEnrolment.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
     assert client.get(reverse("backoffice:enrol")).status_code == 404
-    assert Client().get(link).status_code == 404
+    assert Client().get(link, follow=True).status_code == 404
 
 
 def test_a_supervisors_reset_removes_the_authenticator_and_password_and_ends_the_sessions(staff):
@@ -352,7 +353,7 @@ def test_the_staff_account_command_disables_and_enables():
     assert not _signed_in(session)
     event = AuditEvent.objects.get(action="backoffice.staff.disabled")
     assert event.actor_type == "system"
-    with pytest.raises(CommandError, match="already disabled"):
+    with pytest.raises(CommandError, match="Konto jest już wyłączone"):
         _command("staff_account", "disable", "kier.jedyny", "--reason", "Again")
 
     _command("staff_account", "enable", "kier.jedyny", "--reason", "Cleared")
@@ -496,3 +497,15 @@ def test_a_reset_by_the_command_prints_a_link_for_the_member(staff):
     assert not TOTPDevice.objects.filter(user=person.user).exists()
     assert not User.objects.get(pk=person.user.pk).has_usable_password()
     assert AuditEvent.objects.get(action="backoffice.staff.reset").actor_type == "system"
+
+
+def test_a_links_token_reaches_neither_the_applications_log_nor_the_access_log(caplog):
+    """A spent or made-up link is redirected, not answered 404 (Django logs a 4xx answer's path), and gunicorn's
+    access log writes the path without the token (config/gunicorn_config.py)."""
+    token = "Zk3-secret-token-of-a-spent-link_0123456789abcdefghij"
+    with caplog.at_level("DEBUG"):
+        response = Client().get(f"/backoffice/enrol/{token}/")
+    assert response.status_code == 302 and response["Location"] == reverse("backoffice:enrol")
+    assert token not in caplog.text
+    line = redact_one_time_tokens(f"GET /backoffice/enrol/{token}/ HTTP/1.1")
+    assert token not in line and line == "GET /backoffice/enrol/[redacted]/ HTTP/1.1"

@@ -9,41 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
+
+from kartosfera.testing.production import PRODUCTION, production_start
 
 ROOT = Path(__file__).resolve().parents[3]
-PRODUCTION = {
-    "KARTOSFERA_ENV": "production",
-    "SECRET_KEY": "s" * 50,
-    "ALLOWED_HOSTS": "cards.example",
-    "CARD_DATA_KEYS": Fernet.generate_key().decode(),
-    "CARD_FINGERPRINT_KEY": "f" * 40,
-    "CARD_PIN_KEY": "p" * 40,
-    "PIN_ENCRYPTION_KEY": base64.b64encode(b"k" * 32).decode(),
-    "ACS_AUTHENTICATION_KEY": "a" * 40,
-    "DATABASE_URL": "sqlite:///:memory:",
-    "SMS_GATEWAY_URL": "https://sms-gateway.example/send",
-    "TOKEN_SERVICE_URL": "https://tsp.example/v1/token-commands",
-    "PWNED_PASSWORDS_URL": "https://pwned-passwords.example",
-    "ACS_DIRECTORY_SERVER_URL": "https://ds.example/rreq",
-    "BLIK_SYSTEM_URL": "https://blik.example/state",
-    "REDIS_URL": "redis://127.0.0.1:6379/0",
-    "CLAMD_ADDRESS": "tcp://127.0.0.1:3310",
-    "NBP_REFERENCE_RATE_PERCENT": "5.75",
-    "NBP_REFERENCE_RATE_SINCE": "2023-10-05",
-}
-
-
-def _start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DEBUG"}
-    return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); print('started')"],
-        cwd=ROOT,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+_start = production_start
 
 
 def test_production_starts_with_everything_set():
