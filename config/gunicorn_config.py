@@ -50,3 +50,27 @@ def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+# --- The access log never keeps a one-time link's token (config/access_log.py) -------------------------------
+
+
+def _redacting_logger_class() -> type:
+    from gunicorn.glogging import Logger
+
+    from config.access_log import redact_one_time_tokens
+
+    class RedactingLogger(Logger):
+        """gunicorn's logger, its access log's request line, path and Referer without a one-time token."""
+
+        def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
+            atoms = super().atoms(resp, req, environ, request_time)
+            for key in ("r", "U", "f", "{referer}i"):
+                if isinstance(atoms.get(key), str):
+                    atoms[key] = redact_one_time_tokens(atoms[key])
+            return atoms
+
+    return RedactingLogger
+
+
+logger_class = _redacting_logger_class()

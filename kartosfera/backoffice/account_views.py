@@ -97,7 +97,10 @@ def enrol_start(request: HttpRequest, token: str) -> HttpResponse:
     """The link itself: its token moves into the session and out of the address bar (and any Referer)."""
     enrolment = staff_enrolment_find(token=token)
     if enrolment is None:
-        return render(request, "backoffice/enrol.html", {"invalid": True}, status=404)
+        # Not a 404 here: Django logs the path of every 4xx answer, and the path holds the token. The page
+        # without a token in the session says the link is no longer valid.
+        request.session.pop(ENROLMENT_KEY, None)
+        return redirect("backoffice:enrol")
     request.session.cycle_key()
     request.session[ENROLMENT_KEY] = enrolment.pk
     return redirect("backoffice:enrol")

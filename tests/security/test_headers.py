@@ -122,7 +122,15 @@ def _routes(resolver: URLResolver, prefix: str = "/") -> Iterator[tuple[str, URL
 def _concrete(route: str) -> str:
     """``route`` with each parameter replaced by a value that names nothing (a regex tail by a word)."""
     route = re.sub(r"\^\(\?P<\w+>\.\*\)\$$", "nothing-here", route)
-    return re.sub(r"<(?:(\w+):)?\w+>", lambda m: PLACEHOLDERS.get(m.group(1) or "str", "nothing-here"), route)
+    # A link's token gets a value of its own: the log guard learns every token the code digests as a secret,
+    # and the same placeholder in another URL's logged path would read as that secret leaking.
+    return re.sub(
+        r"<(?:(\w+):)?(\w+)>",
+        lambda m: (
+            "a-made-up-link-token" if m.group(2) == "token" else PLACEHOLDERS.get(m.group(1) or "str", "nothing-here")
+        ),
+        route,
+    )
 
 
 def project_urls() -> list[str]:
