@@ -60,14 +60,14 @@ def describe_merchant_add(*, payload: Mapping[str, Any], card: Card | None) -> s
 
 
 @stepup.register(
-    PIN_SET, describe=describe_pin_set, secret_keys=("pin_verification_value", "card_pin_values"), examples=[{}]
+    PIN_SET, describe=describe_pin_set, secret_keys=("pin_verification_values", "card_pin_values"), examples=[{}]
 )
 def run_pin_set(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
     # The payload holds the PIN's keyed values (threeds_pin_values), never the PIN.
     threeds_pin_set(
         actor=actor,
         customer=_customer(user),
-        pin_verification_value=payload["pin_verification_value"],
+        pin_verification_values=payload["pin_verification_values"],
         card_pin_values=payload["card_pin_values"],
     )
     return stepup.StepUpResult(message=_("Your 3-D Secure code has been set."))
