@@ -21,6 +21,7 @@ card's, a new card PIN under the customer's.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import itertools
@@ -128,12 +129,17 @@ def pin_key_id(key: str) -> str:
     return hmac.new(key.encode(), KEY_ID_LABEL, hashlib.sha256).hexdigest()[:8]
 
 
+@functools.lru_cache(maxsize=4)
+def _keys_by_id(keys: tuple[str, ...]) -> dict[str, str]:
+    by_id = {pin_key_id(key): key for key in keys}
+    if not by_id or len(by_id) < len(keys):
+        raise ImproperlyConfigured("CARD_PIN_KEY must list at least one key, each once with its own id")
+    return by_id
+
+
 def pin_keys() -> dict[str, str]:
     """The PIN keys by id, newest first (settings.CARD_PIN_KEYS, from the CARD_PIN_KEY variable)."""
-    keys = {pin_key_id(key): key for key in settings.CARD_PIN_KEYS}
-    if not keys or len(keys) < len(settings.CARD_PIN_KEYS):
-        raise ImproperlyConfigured("CARD_PIN_KEY must list at least one key, each once with its own id")
-    return keys
+    return dict(_keys_by_id(tuple(settings.CARD_PIN_KEYS)))
 
 
 def newest_pin_key_id() -> str:

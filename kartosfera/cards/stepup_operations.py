@@ -38,6 +38,7 @@ from kartosfera.cards.operations_services import (
     card_pin_change,
     card_unblock,
 )
+from kartosfera.cards.pin import PinKeysChanged
 from kartosfera.core.audit import Actor
 from kartosfera.core.money import Money
 from kartosfera.sca import stepup
@@ -209,6 +210,9 @@ def run_limits_change(
     examples=[{}],
 )
 def run_pin_change(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
+    if PIN_PAYLOAD_KEY not in payload or THREEDS_PAYLOAD_KEY not in payload:
+        # Asked for before the PIN values carried their keys (a deployment in between): start again.
+        raise PinKeysChanged
     card_pin_change(
         actor=actor, card=_card(card), pvvs=payload[PIN_PAYLOAD_KEY], threeds_pvvs=payload[THREEDS_PAYLOAD_KEY]
     )

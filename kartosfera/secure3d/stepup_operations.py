@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
+from kartosfera.cards.pin import PinKeysChanged
 from kartosfera.core.audit import Actor
 from kartosfera.customers.models import Customer
 from kartosfera.sca import stepup
@@ -64,6 +65,9 @@ def describe_merchant_add(*, payload: Mapping[str, Any], card: Card | None) -> s
 )
 def run_pin_set(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
     # The payload holds the PIN's keyed values (threeds_pin_values), never the PIN.
+    if "pin_verification_values" not in payload or "card_pin_values" not in payload:
+        # Asked for before the PIN values carried their keys (a deployment in between): start again.
+        raise PinKeysChanged
     threeds_pin_set(
         actor=actor,
         customer=_customer(user),

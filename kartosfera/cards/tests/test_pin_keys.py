@@ -28,6 +28,7 @@ from kartosfera.cards.pin import (
     threeds_pin_verification_values,
 )
 from kartosfera.cards.pinblock import pin_block_encipher
+from kartosfera.cards.stepup_operations import run_pin_change
 from kartosfera.core.models import AuditEvent
 from kartosfera.processing.services import authorization_decide
 from kartosfera.processing.tests.helpers import PIN, PROCESSOR, CardFixture, active_card, decide, request_for
@@ -179,3 +180,16 @@ def test_a_pin_block_under_the_old_pin_encryption_key_verifies_during_the_change
         decision = authorization_decide(actor=PROCESSOR, request=late, pin_block=old_block)
         assert (decision.authorization.approved, decision.authorization.decline_reason) == (False, "pin_unverifiable")
         assert tc.refresh().wrong_pin_count == 0
+
+
+def test_a_pin_change_asked_for_before_the_upgrade_is_made_again_not_a_crash():
+    # A step-up payload from before the PIN values carried their keys (one value, under the old names).
+    tc = active_card()
+    card = tc.refresh()
+    old_payload = {
+        "pin_verification_value": pin_verification_value("5930", card=card),
+        "threeds_pin_verification_value": pin_verification_value("5930", card=card),
+    }
+    with pytest.raises(PinKeysChanged):
+        run_pin_change(user=card.customer, payload=old_payload, card=card, actor=SYSTEM)  # type: ignore[arg-type]
+    assert tc.refresh().pin_verification_value == card.pin_verification_value
