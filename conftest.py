@@ -17,7 +17,11 @@ from kartosfera.notifications.backends import locmem
 from kartosfera.testing import client as test_client
 from kartosfera.testing import factories
 from kartosfera.testing.tasks import BACKENDS, TaskQueue, task_queue_for
+from kartosfera.users import pwned
 from kartosfera.users.models import User
+
+# No log record may hold a card number or a secret the run knows (kartosfera/testing/log_guard.py).
+pytest_plugins = ["kartosfera.testing.log_guard", "pytester"]
 
 # The test client dispatches as config/wsgi.py does (the APIs' lean middleware stack).
 test_client.install()
@@ -49,9 +53,12 @@ def fresh_rate_limits_and_sms_outbox() -> Iterator[None]:
     # an in-memory outbox: neither may carry over from one test to the next.
     cache.clear()
     locmem.outbox.clear()
+    # The breached-password check's memory of a failed service (users/pwned.py) is process-local state too.
+    pwned.failures.clear()
     yield
     cache.clear()
     locmem.outbox.clear()
+    pwned.failures.clear()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -279,9 +280,13 @@ MIDDLEWARE = [
     # First, so that it times the whole answer (kartosfera/core/metrics.py).
     "kartosfera.core.metrics.RequestMetricsMiddleware",
     "kartosfera.core.middleware.RequestContextMiddleware",
+    # Outside every middleware that may answer early (SecurityMiddleware's https redirect, WhiteNoise's static
+    # files): those answers carry the CSP, X-Frame-Options and Permissions-Policy too (tests/security).
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kartosfera.core.middleware.PermissionsPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
     # TRACE and TRACK: 501 before any view runs (WhiteNoise answers them 405 on static files).
     "kartosfera.core.middleware.RefuseTraceMiddleware",
     # Two session realms with their own cookies: cardholders and bank staff (the
@@ -296,10 +301,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Idle timeout and absolute lifetime (docs/sessions.md); needs the user and messages.
     "kartosfera.users.session_timeout.SessionTimeoutMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "kartosfera.core.middleware.PrivatePageCacheMiddleware",
-    "kartosfera.core.middleware.PermissionsPolicyMiddleware",
     # Turns django-ratelimit's refusal (raised by @ratelimit) into RATELIMIT_VIEW's 429 page.
     "django_ratelimit.middleware.RatelimitMiddleware",
 ]
@@ -314,17 +317,19 @@ SERVER_API_PATH = r"^/(api/(?!.*/docs/?$)|internal/)"
 SERVER_API_MIDDLEWARE = [
     "kartosfera.core.metrics.RequestMetricsMiddleware",
     "kartosfera.core.middleware.RequestContextMiddleware",
+    # Outside every middleware that may answer early (ApiHttpsOnlyMiddleware's refusal of plain http): those
+    # answers carry the CSP, X-Frame-Options and Permissions-Policy too (tests/security).
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kartosfera.core.middleware.PermissionsPolicyMiddleware",
     # Django's SecurityMiddleware without the redirect: plain http is refused instead, by the last middleware
     # (kartosfera/api/middleware.py).
     "kartosfera.api.middleware.ApiSecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
     "kartosfera.core.middleware.RefuseTraceMiddleware",
     # The APIs' error messages follow Accept-Language.
     "kartosfera.core.middleware.PolishFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kartosfera.core.middleware.PrivatePageCacheMiddleware",
-    "kartosfera.core.middleware.PermissionsPolicyMiddleware",
     "kartosfera.api.middleware.ApiHttpsOnlyMiddleware",
 ]
 
@@ -387,7 +392,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # Django's own password commands (changepassword, createsuperuser) check breached passwords too.
+    {"NAME": "kartosfera.users.pwned.BreachedPasswordValidator"},
 ]
+
+# Breached passwords [ASVS 5.0 6.2.4, 6.2.12] (kartosfera/users/pwned.py, docs/access.md "Password policy"): every
+# new password is looked up in the Pwned Passwords range API by the first 5 hex characters of its SHA-1 (the
+# password and its full hash never leave). The address of the public API (https://api.pwnedpasswords.com) or of
+# the bank's own mirror of it, or "off". Production has no default: banks often forbid outbound internet, so the
+# choice is explicit, and "off" draws a warning from `manage.py check --deploy` (users.W001). Unreachable, the
+# check lets the password through (a down service must not stop registration), logged and counted.
+PWNED_PASSWORDS_URL = env_required("PWNED_PASSWORDS_URL", "off").strip()
+if PWNED_PASSWORDS_URL.lower() == "off":
+    PWNED_PASSWORDS_URL = "off"
+else:
+    _pwned = urlsplit(PWNED_PASSWORDS_URL)
+    if _pwned.scheme not in {"http", "https"} or not _pwned.hostname or _pwned.query or _pwned.fragment:
+        raise ImproperlyConfigured("PWNED_PASSWORDS_URL must be an http:// or https:// address, or off")
+    if _pwned.username or _pwned.password:
+        raise ImproperlyConfigured("PWNED_PASSWORDS_URL must not carry credentials")
+# Seconds to wait for an answer before letting the password through unchecked; kept short, a person is waiting.
+PWNED_PASSWORDS_TIMEOUT = float(env("PWNED_PASSWORDS_TIMEOUT", "2") or 2)
+if not 0 < PWNED_PASSWORDS_TIMEOUT <= 10:
+    raise ImproperlyConfigured("PWNED_PASSWORDS_TIMEOUT must be seconds, more than 0 and at most 10")
 
 LANGUAGE_CODE = "pl"
 LANGUAGES = [("pl", "Polski"), ("en", "English")]
@@ -572,6 +599,18 @@ else:
 # the client's address is taken from X-Real-IP, which the proxy must overwrite.
 TRUSTED_PROXY_IPS = frozenset(env_list("TRUSTED_PROXY_IPS"))
 
+# --- Client certificates of the server-to-server APIs (docs/api.md, "Client certificates") --------------
+# The proxy terminates TLS, verifies the calling system's certificate against its bank's CA and passes the
+# certificate's SHA-256 fingerprint (64 hex digits) in this header, which it must overwrite (never pass on a
+# client's own). Kartosfera reads it from a peer in TRUSTED_PROXY_IPS only; from anybody else it is dropped.
+# The name as Django's request.META spells it: X-SSL-Client-SHA256 is HTTP_X_SSL_CLIENT_SHA256.
+API_CLIENT_CERT_HEADER = env("API_CLIENT_CERT_HEADER", "HTTP_X_SSL_CLIENT_SHA256") or ""
+if not re.fullmatch(r"HTTP_[A-Z0-9_]+", API_CLIENT_CERT_HEADER):
+    raise ImproperlyConfigured("API_CLIENT_CERT_HEADER must be a request.META name, e.g. HTTP_X_SSL_CLIENT_SHA256")
+# True: every API key needs a bound client certificate (`manage.py api_key_client_cert`), so a token alone,
+# leaked or copied, opens nothing. Production's default; development and the tests call without a proxy.
+API_KEYS_REQUIRE_CLIENT_CERT = env_bool("API_KEYS_REQUIRE_CLIENT_CERT", IS_PRODUCTION)
+
 # --- Antivirus (ClamAV's clamd; kartosfera/core/antivirus.py, docs/operations.md "Antivirus") ---------
 # Every file from outside (a bank's logo: docs/banks.md) is scanned by clamd before it is stored; a file it
 # flags, or one it cannot scan (down, too slow, an error), is refused. tcp://host:port or unix:///path.
@@ -752,6 +791,11 @@ if _sms_backend_name == "http":
         "timeout": float(env("SMS_GATEWAY_TIMEOUT", "5") or 5),
         "retries": int(env("SMS_GATEWAY_RETRIES", "3") or 3),
         "backoff": float(env("SMS_GATEWAY_BACKOFF", "0.5") or 0.5),
+        # Mutual TLS: the client certificate and key (PEM files) the gateway asks for, and its CA when it is
+        # not in the system's trust store (docs/sms.md). With them, username and password may be left empty.
+        "client_cert": env("SMS_GATEWAY_CLIENT_CERT", "") or "",
+        "client_key": env("SMS_GATEWAY_CLIENT_KEY", "") or "",
+        "ca_file": env("SMS_GATEWAY_CA_FILE", "") or "",
     }
 # A message the gateway did not take is delivered again by a later task, up to
 # this many tries in all, waiting RETRY_DELAY seconds, then twice as long each time
@@ -774,6 +818,11 @@ BLIK_SYSTEM_URL = (
 )
 BLIK_SYSTEM_TOKEN = env("BLIK_SYSTEM_TOKEN", "") or ""
 BLIK_SYSTEM_TIMEOUT = float(env("BLIK_SYSTEM_TIMEOUT", "5") or 5)
+# Mutual TLS: the client certificate and key (PEM files) the BLIK system asks for, and its CA when it is not in the
+# system's trust store. With a certificate, BLIK_SYSTEM_TOKEN may be left empty.
+BLIK_SYSTEM_CLIENT_CERT = env("BLIK_SYSTEM_CLIENT_CERT", "") or ""
+BLIK_SYSTEM_CLIENT_KEY = env("BLIK_SYSTEM_CLIENT_KEY", "") or ""
+BLIK_SYSTEM_CA_FILE = env("BLIK_SYSTEM_CA_FILE", "") or ""
 # A change the system did not take is sent again by a later task, up to this many tries in all, waiting
 # RETRY_DELAY seconds, then twice as long each time; then `manage.py blik_sync` sends it.
 BLIK_SYNC_MAX_ATTEMPTS = int(env("BLIK_SYNC_MAX_ATTEMPTS", "6") or 6)
@@ -797,6 +846,11 @@ if _tsp_backend_name == "http":
         "url": outbound_url_require_tls("TOKEN_SERVICE_URL", env_required("TOKEN_SERVICE_URL", "http://127.0.0.1:9/")),
         "api_key": env("TOKEN_SERVICE_API_KEY", ""),
         "timeout": float(env("TOKEN_SERVICE_TIMEOUT", "5") or 5),
+        # Mutual TLS: the client certificate and key (PEM files) the provider asks for, and its CA when it is
+        # not in the system's trust store. With a certificate, TOKEN_SERVICE_API_KEY may be left empty.
+        "client_cert": env("TOKEN_SERVICE_CLIENT_CERT", "") or "",
+        "client_key": env("TOKEN_SERVICE_CLIENT_KEY", "") or "",
+        "ca_file": env("TOKEN_SERVICE_CA_FILE", "") or "",
     }
 # A command the provider did not confirm is sent again by a later task, up to this many tries,
 # waiting RETRY_DELAY seconds, then twice as long each time (30 s, 1, 2, 4, 8 min ... about 4 hours in all).

@@ -38,7 +38,9 @@ deploy_check() {
     ACS_DIRECTORY_SERVER_URL=https://ds.example/rreq \
     BLIK_SYSTEM_URL=https://blik.example/state \
     TOKEN_SERVICE_URL=https://tsp.example/v1/token-commands \
+    PWNED_PASSWORDS_URL=https://pwned-passwords.example \
     REDIS_URL=redis://127.0.0.1:6379/0 \
+    TRUSTED_PROXY_IPS=127.0.0.1 \
     CLAMD_ADDRESS=unix:///run/clamav/clamd.ctl \
     METRICS_TOKEN="$($PY -c 'import secrets; print(secrets.token_urlsafe(32))')" \
     DATABASE_URL=sqlite:///:memory: \

@@ -15,6 +15,13 @@ audit_actions_register(
         severity=Severity.NOTICE,
     ),
     AuditAction(
+        "api.api_key.client_certs_changed",
+        pgettext_lazy("audit action", "API key's client certificates changed"),
+        AuditKind.BANK,
+        audience=Audience.STAFF,
+        severity=Severity.NOTICE,
+    ),
+    AuditAction(
         "api.api_key.revoked",
         pgettext_lazy("audit action", "API key revoked"),
         AuditKind.BANK,

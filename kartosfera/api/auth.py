@@ -9,6 +9,7 @@ from kartosfera.api.errors import InsufficientScope, InvalidToken
 from kartosfera.api.models import ApiKey, ApiScope
 from kartosfera.api.services import api_key_authenticate
 from kartosfera.core.audit import Actor
+from kartosfera.core.middleware import client_cert_sha256
 
 # Scopes of systems that serve every bank of the group (the card processor, the 3DS directory server,
 # the token service provider: it tokenizes every bank's cards).
@@ -16,7 +17,8 @@ GROUP_ONLY_SCOPES = frozenset({ApiScope.PROCESSOR, ApiScope.ACS, ApiScope.TOKEN_
 
 
 class ApiKeyAuth(HttpBearer):
-    """``Authorization: Bearer kfk_…``: 401 for a missing, unknown or revoked key, 403 for a wrong scope."""
+    """``Authorization: Bearer kfk_…``: 401 for a missing, unknown or revoked key, or one without its client
+    certificate; 403 for a wrong scope."""
 
     def __init__(self, *, scope: str) -> None:
         super().__init__()
@@ -32,7 +34,9 @@ class ApiKeyAuth(HttpBearer):
         return self.authenticate(request, token)
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey:
-        api_key = api_key_authenticate(token=token.strip())
+        # A key bound to client certificates needs the fingerprint the trusted proxy verified: a refusal is the
+        # same 401 as a wrong token.
+        api_key = api_key_authenticate(token=token.strip(), client_cert_sha256=client_cert_sha256(request))
         if api_key is None:
             raise InvalidToken()
         if not api_key.has_scope(self.scope):

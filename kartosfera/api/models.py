@@ -39,6 +39,16 @@ class ApiKey(models.Model):
         verbose_name=_("bank"),
         help_text=_("Empty for a key of the group's systems."),
     )
+    # SHA-256 fingerprints (64 lower-case hex digits) of the TLS client certificates the key is bound to:
+    # when any is set, a request with the key is taken only over a connection whose certificate, verified by
+    # the proxy against the bank's CA, has one of them (docs/api.md, "Client certificates"). More than one
+    # lets a system's certificate be renewed without a gap.
+    client_cert_sha256 = models.JSONField(
+        _("client certificates (SHA-256)"),
+        default=list,
+        blank=True,
+        help_text=_("Fingerprints of the client certificates a request with this key must come with."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
@@ -61,6 +71,20 @@ class ApiKey(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in (self.scopes or [])
+
+    @property
+    def client_certs(self) -> list[str]:
+        return [each for each in (self.client_cert_sha256 or []) if isinstance(each, str)]
+
+    def accepts_client_cert(self, fingerprint: str | None, *, required: bool) -> bool:
+        """Whether a request carrying ``fingerprint`` (None: no verified certificate) may use this key.
+
+        A key bound to certificates needs one of them; an unbound key is taken without one unless ``required``.
+        """
+        bound = self.client_certs
+        if not bound:
+            return not required
+        return fingerprint is not None and fingerprint in bound
 
 
 class IdempotencyRecord(models.Model):

@@ -35,7 +35,13 @@ from kartosfera.devices.services import device_block_permanently, device_block_t
 from kartosfera.profile.services import user_portal_phone_change
 from kartosfera.secure3d.services import threeds_is_locked, threeds_unlock
 from kartosfera.users.models import User
-from kartosfera.users.services import AccessBlockedBy, user_access_block, user_access_unblock, user_unlock
+from kartosfera.users.services import (
+    AccessBlockedBy,
+    user_access_block,
+    user_access_unblock,
+    user_sessions_end,
+    user_unlock,
+)
 
 
 @dataclass(frozen=True)
@@ -167,6 +173,12 @@ def _portal_unblock(ctx: ActionContext, data: dict[str, Any]) -> Outcome:
         raise DomainError(_("Portal access is not blocked."), code="not_blocked")
     user_access_unblock(actor=ctx.actor, user=user, reason=ctx.reason)
     return Outcome(_("Portal access unblocked."))
+
+
+def _portal_sessions_end(ctx: ActionContext, data: dict[str, Any]) -> Outcome:
+    # Signs the customer out everywhere (a stolen laptop, a session they do not recognise); access stays open.
+    user_sessions_end(actor=ctx.actor, user=ctx.portal_user(), reason=ctx.reason)
+    return Outcome(_("Every portal session of the customer has ended; they can sign in again at once."))
 
 
 def _phone_on_file_change(ctx: ActionContext, data: dict[str, Any]) -> Outcome:
@@ -352,6 +364,15 @@ _ACTIONS = (
         _portal_unblock,
         done=pgettext_lazy("audit action", "Portal access unblocked in the back office"),
         offered_for_customer=lambda s: s.portal_user is not None and s.portal_user.is_access_blocked,
+    ),
+    StaffAction(
+        "portal_sessions_end",
+        P.PORTAL_SESSIONS_END,
+        gettext_lazy("End every portal session (access stays open)"),
+        gettext_lazy("End the sessions"),
+        _portal_sessions_end,
+        done=pgettext_lazy("audit action", "Every portal session ended in the back office"),
+        offered_for_customer=_registered,
     ),
     StaffAction(
         "threeds_unlock",

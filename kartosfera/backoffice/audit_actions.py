@@ -12,6 +12,7 @@ from typing import Any
 from django.utils.translation import pgettext_lazy
 
 from kartosfera.backoffice.actions import ACTIONS, StaffAction
+from kartosfera.backoffice.models import EnrolmentPurpose
 from kartosfera.backoffice.presenters import verification_summary
 from kartosfera.backoffice.roles import StaffPermission, StaffRole
 from kartosfera.cards.states import StatusReason
@@ -24,6 +25,7 @@ from kartosfera.core.audit_actions import (
     audit_actions_register,
     choice_label,
     moment,
+    staff_reason,
 )
 from kartosfera.processing.audit_actions import review_note
 
@@ -52,7 +54,13 @@ def _staff_action(before: Mapping[str, Any], after: Mapping[str, Any], for_staff
 
 
 # The back office's own writes that are not staff actions of the registry (ACTIONS), by name.
-_OTHER_ACTIONS: dict[str, Text] = {StaffPermission.STATEMENT_CORRECT.value: StaffPermission.STATEMENT_CORRECT.label}
+_OTHER_ACTIONS: dict[str, Text] = {
+    StaffPermission.STATEMENT_CORRECT.value: StaffPermission.STATEMENT_CORRECT.label,
+    "staff_reset": pgettext_lazy("audit detail", "reset of a staff member's password and authenticator"),
+    "staff_disable": pgettext_lazy("audit detail", "disabling a staff account"),
+    "staff_enable": pgettext_lazy("audit detail", "enabling a staff account"),
+}
+_PURPOSES: dict[str, Text] = {purpose.value: purpose.label for purpose in EnrolmentPurpose}
 
 
 def _refused_action(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
@@ -79,6 +87,10 @@ def _sign_in_refusal(before: Mapping[str, Any], after: Mapping[str, Any], for_st
 def _locked_until(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
     until = moment(after.get("until"))
     return pgettext_lazy("audit detail", "until %(until)s") % {"until": until} if until else ""
+
+
+def _purpose(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    return choice_label(_PURPOSES, after.get("purpose"))
 
 
 def _role(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
@@ -187,5 +199,52 @@ audit_actions_register(
         audience=STAFF,
         severity=Severity.NOTICE,
         detail=_role,
+    ),
+    AuditAction(
+        "backoffice.staff.enrolled",
+        pgettext_lazy("audit action", "Own password set and authenticator enrolled through an enrolment link"),
+        BACKOFFICE,
+        audience=STAFF,
+        severity=Severity.NOTICE,
+        detail=_purpose,
+    ),
+    AuditAction(
+        "backoffice.staff.reset",
+        pgettext_lazy("audit action", "Staff password and authenticator reset; enrolment link issued"),
+        BACKOFFICE,
+        audience=STAFF,
+        severity=Severity.WARNING,
+        detail=staff_reason,
+    ),
+    AuditAction(
+        "backoffice.staff.disabled",
+        pgettext_lazy("audit action", "Staff account disabled"),
+        BACKOFFICE,
+        audience=STAFF,
+        severity=Severity.WARNING,
+        detail=staff_reason,
+    ),
+    AuditAction(
+        "backoffice.staff.enabled",
+        pgettext_lazy("audit action", "Staff account enabled again"),
+        BACKOFFICE,
+        audience=STAFF,
+        severity=Severity.NOTICE,
+        detail=staff_reason,
+    ),
+    AuditAction(
+        "backoffice.staff.password_changed",
+        pgettext_lazy("audit action", "Own back-office password changed"),
+        BACKOFFICE,
+        audience=STAFF,
+        severity=Severity.NOTICE,
+    ),
+    AuditAction(
+        "backoffice.staff.password_change_refused",
+        pgettext_lazy("audit action", "Own back-office password change refused"),
+        BACKOFFICE,
+        audience=STAFF,
+        severity=Severity.WARNING,
+        detail=_sign_in_step,
     ),
 )

@@ -200,21 +200,12 @@ def staff_logout_record(*, user: User) -> None:
     )
 
 
-@transaction.atomic
-def staff_member_create(
-    *,
-    actor: Actor,
-    username: str,
-    full_name: str,
-    role: str,
-    password: str,
-    unit: str = "",
-    bank: Bank | None = None,
-) -> tuple[StaffMember, TOTPDevice]:
-    """A staff account with its role and a TOTP device (its key goes into the person's authenticator app).
+def staff_member_validate_new(
+    *, username: str, full_name: str, role: str, password: str | None, bank: Bank | None
+) -> tuple[str, str]:
+    """The stripped user name and full name of a new staff account, or ValidationFailed with every reason.
 
-    ``bank`` None: the group's staff (the contact centre and the group's supervisors and auditors);
-    otherwise the bank whose customers alone the staff member sees.
+    ``password`` None: the account gets no password here (its member sets one through an enrolment link).
     """
     username = (username or "").strip()
     full_name = (full_name or "").strip()
@@ -231,12 +222,36 @@ def staff_member_create(
         errors["bank"] = _("The contact centre's agents are the group's staff, not a bank's.")
     elif role == StaffRole.BRANCH and bank is None:
         errors["bank"] = _("A branch employee works for one bank: choose it.")
-    try:
-        validate_staff_password(password, username=username, full_name=full_name)
-    except ValidationError as exc:
-        errors["password"] = " ".join(exc.messages)
+    if password is not None:
+        try:
+            validate_staff_password(password, username=username, full_name=full_name)
+        except ValidationError as exc:
+            errors["password"] = " ".join(exc.messages)
     if errors:
         raise ValidationFailed(errors)
+    return username, full_name
+
+
+@transaction.atomic
+def staff_member_create(
+    *,
+    actor: Actor,
+    username: str,
+    full_name: str,
+    role: str,
+    password: str,
+    unit: str = "",
+    bank: Bank | None = None,
+) -> tuple[StaffMember, TOTPDevice]:
+    """A staff account with its role, a password and a TOTP device (the demo's and the tests' staff).
+
+    A real employee's account is made by ``accounts.staff_member_invite`` (``create_staff_user``): nobody but
+    the employee chooses their password. ``bank`` None: the group's staff (the contact centre and the group's
+    supervisors and auditors); otherwise the bank whose customers alone the staff member sees.
+    """
+    username, full_name = staff_member_validate_new(
+        username=username, full_name=full_name, role=role, password=password, bank=bank
+    )
     user = User.objects.create_user(username=username, password=password, kind=UserKind.STAFF)
     member = StaffMember.objects.create(user=user, full_name=full_name, role=role, unit=unit.strip(), bank=bank)
     device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)

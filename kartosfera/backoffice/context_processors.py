@@ -16,6 +16,7 @@ def staff(request: HttpRequest) -> dict[str, object]:
         "staff_can_see_activity": bool(member and member.can(StaffPermission.STAFF_ACTIVITY_VIEW)),
         "staff_can_see_reviews": bool(member and member.can(StaffPermission.REVIEW_QUEUE_VIEW)),
         "staff_can_see_jobs": bool(member and member.can(StaffPermission.JOB_RUNS_VIEW)),
+        "staff_can_manage_staff": bool(member and member.can(StaffPermission.STAFF_ACCOUNT_MANAGE)),
         # Whose customers the staff member sees: their bank's, or every bank's of the group.
         "staff_scope_label": (member.bank.short_name if member.bank is not None else _("Group")) if member else "",
     }

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from kartosfera.backoffice.models import IdentityDocument, VerificationChannel
 from kartosfera.core.audit_actions import AuditKind
 from kartosfera.processing.reviews import REVIEW_NOTE_MAX_LENGTH, ReviewState
+from kartosfera.users.passwords import PASSWORD_MAX_LENGTH
 
 
 class StaffLoginForm(forms.Form):
@@ -138,4 +139,60 @@ class AuthorizationReviewForm(forms.Form):
         max_length=REVIEW_NOTE_MAX_LENGTH,
         help_text=_("What you checked or decided; never a card number."),
         widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class _NewPasswordForm(forms.Form):
+    """A new staff password typed twice (the staff policy is the service's: backoffice/passwords.py)."""
+
+    new_password = forms.CharField(
+        label=_("New password"),
+        max_length=PASSWORD_MAX_LENGTH,
+        strip=False,
+        help_text=_("At least 12 characters; not a common password, not your user name or name."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password_repeat = forms.CharField(
+        label=_("Repeat the new password"),
+        max_length=PASSWORD_MAX_LENGTH,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    code = forms.CharField(
+        label=_("Code from the authenticator app"),
+        max_length=10,
+        help_text=_("6 digits; a new code every 30 seconds."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        new, repeat = data.get("new_password"), data.get("new_password_repeat")
+        if new is not None and repeat is not None and new != repeat:
+            self.add_error("new_password_repeat", _("The two passwords are not the same."))
+        return data
+
+
+class StaffPasswordChangeForm(_NewPasswordForm):
+    """The signed-in staff member's own password: the current one, the new one twice, the current code."""
+
+    field_order = ["current_password", "new_password", "new_password_repeat", "code"]
+    current_password = forms.CharField(
+        label=_("Current password"),
+        max_length=PASSWORD_MAX_LENGTH,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class StaffEnrolmentForm(_NewPasswordForm):
+    """The enrolment link's form: the member's own new password and the first code of the new authenticator."""
+
+
+class StaffAccountForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=200,
+        help_text=_("Why, in a few words (for a reset: how HR confirmed who the person is)."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )

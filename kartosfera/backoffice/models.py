@@ -64,6 +64,51 @@ class StaffMember(models.Model):
         return role_scope_allows(self.role, self.scope_kind, permission)
 
 
+class EnrolmentPurpose(models.TextChoices):
+    NEW = "new", _("New account")
+    RESET = "reset", _("Reset of the password and authenticator")
+
+
+# [ours] A link is handed over the same working day; 24 hours leave room for a shift that starts late.
+ENROLMENT_VALIDITY = dt.timedelta(hours=24)
+
+
+class StaffEnrolment(models.Model):
+    """A one-time link through which a staff member sets their own password and enrols an authenticator.
+
+    Issued by ``create_staff_user`` or a supervisor's reset (backoffice/accounts.py): whoever starts it never
+    chooses nor sees the password [ASVS 5.0 6.4.6]. Only the token's SHA-256 digest is stored; the token is
+    shown once. It works once and until ``expires_at``; a newer link of the same member replaces it.
+    ``device`` is the authenticator being enrolled: unconfirmed (never accepted at sign-in) until the member
+    proves it with a code, when it replaces every other device of the member.
+    """
+
+    member = models.ForeignKey(
+        StaffMember, on_delete=models.CASCADE, related_name="enrolments", verbose_name=_("staff member")
+    )
+    token_digest = models.CharField(max_length=64, unique=True)
+    purpose = models.CharField(_("purpose"), max_length=8, choices=EnrolmentPurpose.choices)
+    created_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("valid until"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    device = models.OneToOneField(
+        "otp_totp.TOTPDevice", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("staff enrolment link")
+        verbose_name_plural = _("staff enrolment links")
+        constraints = [
+            models.CheckConstraint(condition=Q(purpose__in=EnrolmentPurpose.values), name="staff_enrolment_purpose")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} {self.created_at:%Y-%m-%d %H:%M}"
+
+    def is_open(self, now: dt.datetime | None = None) -> bool:
+        return self.used_at is None and (now or timezone.now()) < self.expires_at
+
+
 class VerificationChannel(models.TextChoices):
     PHONE = "phone", _("Phone call")
     BRANCH = "branch", _("In person at a branch")

@@ -6,8 +6,10 @@ numbers codes go to or assign identification numbers (changes that hand an
 account to whoever asks: the SIM-swap fraud); a branch employee sees an
 identity document and can. A supervisor can do all of that, oversees the
 staff's actions, reviews the card payments the card core flagged (stand-in
-advices) and issues a corrected credit card statement (the bank's own act, which
-restates what the customer owes); an auditor reads everything and changes nothing.
+advices), issues a corrected credit card statement (the bank's own act, which
+restates what the customer owes) and manages the staff accounts of their scope (a
+reset of the password and authenticator, a disable or re-enable: never their own);
+an auditor reads everything and changes nothing.
 
 Each role exists in a scope (banks/scope.py): the contact centre is the group's
 and serves every bank's customers; a branch is one bank's; supervisors and
@@ -52,6 +54,7 @@ class StaffPermission(models.TextChoices):
     PORTAL_UNLOCK = "portal_unlock", _("Unlock portal access after wrong passwords")
     PORTAL_BLOCK = "portal_block", _("Block portal access")
     PORTAL_UNBLOCK = "portal_unblock", _("Unblock portal access")
+    PORTAL_SESSIONS_END = "portal_sessions_end", _("End every portal session of a customer (access stays open)")
     PHONE_ON_FILE_CHANGE = "phone_on_file_change", _("Change the phone number on file")
     PORTAL_PHONE_CHANGE = "portal_phone_change", _("Change the portal phone number")
     NONRESIDENT_ID_ASSIGN = "nonresident_id_assign", _("Assign a non-resident's identification number")
@@ -70,6 +73,10 @@ class StaffPermission(models.TextChoices):
     AUTHORIZATION_REVIEW = "authorization_review", _("Mark a card payment flagged for review as reviewed")
     STATEMENT_CORRECT = "statement_correct", _("Issue a corrected credit card statement")
     JOB_RUNS_VIEW = "job_runs_view", _("See the scheduled jobs' last runs")
+    STAFF_ACCOUNT_MANAGE = (
+        "staff_account_manage",
+        _("Reset a staff member's password and authenticator, disable or re-enable a staff account"),
+    )
 
 
 P = StaffPermission
@@ -80,6 +87,7 @@ _CALL_CENTRE = frozenset(
         P.PORTAL_UNLOCK,
         P.PORTAL_BLOCK,
         P.PORTAL_UNBLOCK,
+        P.PORTAL_SESSIONS_END,
         P.CARD_BLOCK,
         P.CARD_UNBLOCK,
         P.CARD_CANCEL,
@@ -101,7 +109,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     StaffRole.BRANCH: _CALL_CENTRE | _IN_PERSON,
     StaffRole.SUPERVISOR: _CALL_CENTRE
     | _IN_PERSON
-    | {P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW, P.AUTHORIZATION_REVIEW, P.STATEMENT_CORRECT, P.JOB_RUNS_VIEW},
+    | {
+        P.STAFF_ACTIVITY_VIEW,
+        P.REVIEW_QUEUE_VIEW,
+        P.AUTHORIZATION_REVIEW,
+        P.STATEMENT_CORRECT,
+        P.JOB_RUNS_VIEW,
+        P.STAFF_ACCOUNT_MANAGE,
+    },
     StaffRole.AUDITOR: frozenset({P.CUSTOMER_VIEW, P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW, P.JOB_RUNS_VIEW}),
 }
 

@@ -13,11 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kartosfera.backoffice.actions import CustomerState
-from kartosfera.backoffice.models import CallerVerification, StaffMember
+from kartosfera.backoffice.models import CallerVerification, StaffEnrolment, StaffMember
 from kartosfera.banks.scope import BankScope
 from kartosfera.blik.selectors import BlikState, blik_state
 from kartosfera.cards.models import Card
@@ -273,6 +274,22 @@ def staff_activity(*, filters: ActivityFilter, scope: BankScope) -> QuerySet[Aud
 def staff_members(*, scope: BankScope) -> list[StaffMember]:
     """The staff the activity log's filter offers: a bank's own staff, or everybody for the group."""
     return list(scope.owned(StaffMember.objects.select_related("user")).order_by("full_name", "pk"))
+
+
+def staff_accounts(*, scope: BankScope) -> list[StaffMember]:
+    """The staff accounts a supervisor manages (a bank's own staff, or everybody for the group), by name.
+
+    Each carries ``has_authenticator`` (a confirmed TOTP device) and ``enrolment_until`` (the expiry of an
+    open enrolment link, or None), in one query.
+    """
+    open_links = StaffEnrolment.objects.filter(
+        member=OuterRef("pk"), used_at__isnull=True, expires_at__gt=timezone.now()
+    ).order_by("-expires_at")
+    members = StaffMember.objects.select_related("user", "bank").annotate(
+        has_authenticator=Exists(TOTPDevice.objects.filter(user_id=OuterRef("user_id"), confirmed=True)),
+        enrolment_until=Subquery(open_links.values("expires_at")[:1]),
+    )
+    return list(scope.owned(members).order_by("full_name", "pk"))
 
 
 def review_queue(*, scope: BankScope, state: str = reviews.ReviewState.TO_REVIEW) -> QuerySet[Authorization]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from kartosfera.backoffice import statement_views, views
+from kartosfera.backoffice import account_views, statement_views, views
 from kartosfera.users import session_timeout
 
 app_name = "backoffice"
@@ -11,6 +11,11 @@ urlpatterns = [
     path("login/", views.login, name="login"),
     path("login/code/", views.login_code, name="login_code"),
     path("logout/", views.logout, name="logout"),
+    path("password/", account_views.password_change, name="password"),
+    path("enrol/", account_views.enrol, name="enrol"),
+    path("enrol/<str:token>/", account_views.enrol_start, name="enrol_start"),
+    path("staff/", account_views.staff_accounts, name="staff_accounts"),
+    path("staff/<int:member_id>/<slug:operation>/", account_views.staff_account_action, name="staff_account_action"),
     path("customers/<int:customer_id>/", views.customer_detail, name="customer"),
     path("customers/<int:customer_id>/trail/", views.customer_trail, name="customer_trail"),
     path("customers/<int:customer_id>/verify/", views.customer_verify, name="verify"),

@@ -89,11 +89,11 @@ REVIEW_PAGE_SIZE = 20
 
 
 def staff_required(
-    permission: str,
+    permission: str | None,
 ) -> Callable[
     [Callable[Concatenate[HttpRequest, P], HttpResponse]], Callable[Concatenate[HttpRequest, P], HttpResponse]
 ]:
-    """Only a staff member signed in with both factors, whose role allows ``permission``."""
+    """Only a staff member signed in with both factors, whose role allows ``permission`` (None: any role)."""
 
     def decorator(
         view: Callable[Concatenate[HttpRequest, P], HttpResponse],
@@ -109,7 +109,8 @@ def staff_required(
             )
             if not signed_in:
                 return redirect_to_login(request.get_full_path(), reverse("backoffice:login"))
-            staff_require(user, permission)  # type: ignore[arg-type]
+            if permission is not None:
+                staff_require(user, permission)  # type: ignore[arg-type]
             return view(request, *args, **kwargs)
 
         return wrapper

@@ -33,12 +33,47 @@ def ratelimit_client_ip(request: HttpRequest) -> str:
     return client_ip(request) or "0.0.0.0"  # noqa: S104 (a rate-limit bucket, not an address bound to)
 
 
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+def client_cert_sha256(request: HttpRequest) -> str | None:
+    """The SHA-256 fingerprint of the TLS client certificate the trusted proxy verified, or None.
+
+    Set by RequestContextMiddleware from ``settings.API_CLIENT_CERT_HEADER`` only when the connection comes
+    from a proxy in TRUSTED_PROXY_IPS; a request that did not pass the middleware has none (fail closed).
+    """
+    value = getattr(request, "client_cert_sha256", None)
+    return value if isinstance(value, str) else None
+
+
+def sha256_fingerprint_normalize(value: str) -> str | None:
+    """A SHA-256 fingerprint as 64 lower-case hex digits, from hex in either case, with or without colons; else None.
+
+    The whole line `openssl x509 -noout -fingerprint -sha256` prints ("sha256 Fingerprint=AB:CD:…") is taken too.
+    """
+    digits = (value or "").strip().rpartition("=")[2].replace(":", "").lower()
+    return digits if _SHA256_HEX.match(digits) else None
+
+
+def _client_certificate(request: HttpRequest, *, from_proxy: bool) -> None:
+    # The proxy terminates TLS, verifies the client's certificate against the bank's CA and passes its
+    # fingerprint in this header, overwriting whatever the client sent. From any other peer the header is a
+    # claim anybody can make: it is dropped, so that nothing further down can read it by mistake.
+    header = settings.API_CLIENT_CERT_HEADER
+    value = request.META.pop(header, None) if header else None
+    request.client_cert_sha256 = (  # type: ignore[attr-defined]
+        sha256_fingerprint_normalize(value) if from_proxy and isinstance(value, str) else None
+    )
+
+
 def _real_client_address(request: HttpRequest) -> None:
     # Behind the TLS proxy every connection comes from the proxy: rate limits per
     # address and audit IPs would all collapse onto it. The proxy's X-Real-IP is
     # believed only when the connection really comes from a configured proxy
     # (which overwrites the header); from anybody else it could be forged.
-    if request.META.get("REMOTE_ADDR") not in settings.TRUSTED_PROXY_IPS:
+    from_proxy = request.META.get("REMOTE_ADDR") in settings.TRUSTED_PROXY_IPS
+    _client_certificate(request, from_proxy=from_proxy)
+    if not from_proxy:
         return
     forwarded = request.META.get("HTTP_X_REAL_IP", "").strip()
     try:
@@ -95,7 +130,7 @@ def clear_site_data(response: HttpResponse) -> HttpResponse:
 
 
 class PrivatePageCacheMiddleware:
-    """Private pages and API answers are never stored by browsers or proxies."""
+    """Private pages, API answers and the internal endpoints' answers are never stored by browsers or proxies."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -103,7 +138,7 @@ class PrivatePageCacheMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        is_private = (user is not None and user.is_authenticated) or request.path.startswith("/api/")
+        is_private = (user is not None and user.is_authenticated) or request.path.startswith(("/api/", "/internal/"))
         # A public asset served by a view (a bank's logo) is the same for everybody: it keeps its own caching.
         if getattr(response, "shared_cacheable", False) and request.method in ("GET", "HEAD"):
             return response

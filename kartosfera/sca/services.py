@@ -61,6 +61,27 @@ class CodeInvalid(ChallengeError):
     default_message = gettext_lazy("The code is not correct.")
 
 
+# The answers to a code, in one place: registration's decoy (kartosfera/users/registration.py) gives the
+# very same ones for an identifier that got no code, so that nobody can tell the two apart.
+def code_expired_error() -> ChallengeError:
+    return ChallengeError(_("The code has expired. Ask for a new one."), code="code_expired")
+
+
+def code_wrong_error(*, attempts_left: int) -> ChallengeError:
+    """A wrong code: how many tries are left, or the end of the challenge after the last one."""
+    if attempts_left <= 0:
+        return ChallengeError(_("The code was wrong three times. Start again."), code="too_many_attempts")
+    return CodeInvalid(
+        _("The code is not correct. Tries left: %(left)d.") % {"left": attempts_left},
+        code="code_invalid",
+        attempts_left=attempts_left,
+    )
+
+
+def resend_limit_error() -> ChallengeError:
+    return ChallengeError(_("No more codes can be sent for this operation. Start again."), code="resend_limit")
+
+
 def login_phone(user: User) -> str | None:
     """Where the user's one-time codes go, sign-in and step-up alike: the portal phone (the phone on file for older
     accounts)."""
@@ -153,7 +174,7 @@ def challenge_resend(*, actor: Actor, challenge: SmsChallenge) -> SmsChallenge:
     if challenge.state != ChallengeState.PENDING:
         raise ChallengeError(_("This confirmation has ended. Start again."), code="challenge_closed")
     if challenge.sends >= MAX_SENDS:
-        raise ChallengeError(_("No more codes can be sent for this operation. Start again."), code="resend_limit")
+        raise resend_limit_error()
     code = _generate_code(challenge.purpose)
     challenge.code_digest = _digest(challenge, code)
     challenge.sends += 1
@@ -197,7 +218,7 @@ def challenge_verify(*, actor: Actor, challenge: SmsChallenge, code: str) -> Sms
             error = ChallengeError(_("This confirmation has ended. Start again."), code="challenge_closed")
             action = "sca.code.refused"
         elif challenge.is_expired():
-            error = ChallengeError(_("The code has expired. Ask for a new one."), code="code_expired")
+            error = code_expired_error()
             action = "sca.code.expired"
         elif hmac.compare_digest(challenge.code_digest, _digest(challenge, code)):
             challenge.state = ChallengeState.CONFIRMED
@@ -209,15 +230,7 @@ def challenge_verify(*, actor: Actor, challenge: SmsChallenge, code: str) -> Sms
             if challenge.attempts >= challenge.max_attempts:
                 challenge.state = ChallengeState.FAILED
                 challenge.finished_at = timezone.now()
-                error = ChallengeError(
-                    _("The code was wrong three times. Start again."), code="too_many_attempts", attempts_left=0
-                )
-            else:
-                error = CodeInvalid(
-                    _("The code is not correct. Tries left: %(left)d.") % {"left": challenge.attempts_left},
-                    code="code_invalid",
-                    attempts_left=challenge.attempts_left,
-                )
+            error = code_wrong_error(attempts_left=challenge.attempts_left)
             challenge.save(update_fields=["attempts", "state", "finished_at"])
             action = "sca.code.failed"
             audit_after["attempts_left"] = challenge.attempts_left

@@ -70,6 +70,8 @@ def production_env(*, database_url: str, redis_url: str | None = None, **extra: 
         "ACS_DIRECTORY_SERVER_URL": "https://directory-server.example/rreq",
         "BLIK_SYSTEM_URL": "https://blik-system.example/state",
         "TOKEN_SERVICE_URL": "https://token-service.example/v1/token-commands",
+        # No outbound lookups from the test servers (an unresolvable name could stall each new password).
+        "PWNED_PASSWORDS_URL": "off",
         # An example rate, as in .env.example: the bank sets the NBP's.
         "NBP_REFERENCE_RATE_PERCENT": "5.75",
         "NBP_REFERENCE_RATE_SINCE": "2023-10-05",

@@ -8,6 +8,7 @@ from typing import Any
 from django.utils.translation import pgettext_lazy
 
 from kartosfera.core.audit_actions import (
+    Audience,
     AuditAction,
     AuditKind,
     Severity,
@@ -75,6 +76,22 @@ def _locked_until(before: Mapping[str, Any], after: Mapping[str, Any], for_staff
 def _new_phone(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
     phone = after.get("portal_phone")  # stored masked
     return pgettext_lazy("audit detail", "new number %(phone)s") % {"phone": phone} if phone else ""
+
+
+_USER_KINDS: dict[str, Text] = {
+    "customer": pgettext_lazy("audit detail", "every cardholder"),
+    "staff": pgettext_lazy("audit detail", "every staff member"),
+}
+
+
+def _sessions_ended_all(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    # Whose sessions, how many users, and the reason the operator gave.
+    parts = [
+        str(choice_label(_USER_KINDS, after.get("kind"))),
+        str(after.get("users", "")),
+        str(after.get("reason", "")),
+    ]
+    return " · ".join(part for part in parts if part)
 
 
 audit_actions_register(
@@ -170,5 +187,20 @@ audit_actions_register(
         pgettext_lazy("audit action", "Own login set"),
         SETTINGS,
         severity=Severity.NOTICE,
+    ),
+    AuditAction(
+        "users.sessions.ended",
+        pgettext_lazy("audit action", "Every session ended by the bank"),
+        ACCESS,
+        severity=Severity.NOTICE,
+        detail=staff_reason,
+    ),
+    AuditAction(
+        "users.sessions.ended_all",
+        pgettext_lazy("audit action", "Every session of all users of one kind ended"),
+        ACCESS,
+        audience=Audience.STAFF,
+        severity=Severity.WARNING,
+        detail=_sessions_ended_all,
     ),
 )

@@ -30,3 +30,13 @@ CARDHOLDER_COUNTED = {
 }
 for _action, _counter in CARDHOLDER_COUNTED.items():
     audit_action_counted(_action, _counter.inc)
+
+# The breached-password check (users/pwned.py), portal and staff alike: breached and clean are answers; timeout,
+# unreachable, http_error and bad_answer are failures (the password went through unchecked), and skipped the
+# checks not made in the minute after a failure. Not an audit action: no row records a password being tried.
+BREACHED_PASSWORD_CHECKS = Counter(
+    "kartosfera_breached_password_checks_total",
+    "New passwords looked up in the Pwned Passwords service, by result (breached, clean; unchecked and let "
+    "through: timeout, unreachable, http_error, bad_answer, skipped).",
+    ["result"],
+)

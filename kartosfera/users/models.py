@@ -60,6 +60,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Blocked on request (by the user or by staff): only staff can lift it.
     access_blocked_at = models.DateTimeField(_("access blocked at"), null=True, blank=True)
     access_blocked_by = models.CharField(_("access blocked by"), max_length=16, blank=True)
+    # Raised to end every session of the user at once without blocking access (an administrator's "sign out
+    # everywhere", a staff account disabled or reset) [ASVS 5.0 7.4.5]: it is part of the session auth hash.
+    session_epoch = models.PositiveIntegerField(_("session epoch"), default=0)
 
     objects = UserManager()
 
@@ -89,8 +92,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         # Django's hash covers the password; ours covers the portal phone too, the possession factor the codes go
         # to: changing either ends every other session of the user at its next request [ASVS 5.0 7.4.3], and the
         # session that confirmed the change keeps going (sca.views._keep_this_session). Without a portal phone the
-        # value is Django's own, so such sessions are not ended by this code's deployment.
+        # value is Django's own, so such sessions are not ended by this code's deployment. The session epoch too:
+        # raising it ends every session of the user [ASVS 5.0 7.4.5] (0, never raised, adds nothing).
         value = f"{self.password}\n{self.portal_phone}" if self.portal_phone else self.password
+        if self.session_epoch:
+            value = f"{value}\nsessions:{self.session_epoch}"
         key_salt = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
         return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 

@@ -2,7 +2,8 @@
 
 PRODUCT.md "Password" [law: ASVS 5.0 V6.2, NIST SP 800-63B; ours]: 10 to 128
 characters, any characters (Polish letters, spaces, emoji), no composition
-rules; refused when it is on Django's list of common passwords, when it
+rules; refused when it is on Django's list of common passwords or has appeared
+in a data breach (the Pwned Passwords service, users/pwned.py), when it
 contains the customer's PESEL, bank-assigned ID, own login or name, a
 context-specific word (the product's or a bank's name: ``context_words``,
 listed in docs/access.md), or when it equals the current password.
@@ -21,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from kartosfera.banks.models import Bank
+from kartosfera.users.pwned import breached_password_errors
 
 if TYPE_CHECKING:
     from kartosfera.customers.models import Customer
@@ -89,7 +91,9 @@ def _personal_parts(*, customer: Customer, user: User | None) -> list[str]:
 
 
 def length_and_common_errors(password: str, *, min_length: int) -> list[ValidationError]:
-    """The rules every password shares (portal and staff): its length and Django's common-password list."""
+    """The rules every password shares (portal and staff): its length, Django's common-password list, and the
+    breached passwords of the Pwned Passwords service (users/pwned.py), asked only about a password that passed
+    the other two: a short or common one is refused anyway, and need not leave even as a hash prefix."""
     errors: list[ValidationError] = []
     if len(password) < min_length:
         errors.append(
@@ -120,6 +124,8 @@ def length_and_common_errors(password: str, *, min_length: int) -> list[Validati
                 code="password_too_common",
             )
         )
+    if not errors:
+        errors.extend(breached_password_errors(password))
     return errors
 
 

@@ -20,13 +20,15 @@ LOGIN_PER_IP = "60/h"
 LOGIN_CODE_PER_IP = "30/15m"
 REGISTER_PER_IDENTIFIER = "5/15m"
 REGISTER_PER_IP = "20/h"
-# Each of these sends an SMS: a few per customer, so nobody floods a phone.
-REGISTER_SEND_PER_CUSTOMER = "3/15m"
+# Each of these sends an SMS: a few per identifier, so nobody floods a phone. They count per identifier
+# (its digest), not per customer: an identifier that names nobody is limited alike, or the limit would tell
+# customers from the rest [ASVS 5.0 6.3.8].
+REGISTER_SEND_PER_IDENTIFIER = "3/15m"
 REGISTER_SEND_PER_IP = "10/h"
-# Daily caps per customer, whatever the addresses: nobody can flood somebody's
+# Daily caps per identifier, whatever the addresses: nobody can flood somebody's
 # phone with activation passwords (at most 6 starts x 3 sends a day).
-REGISTER_SEND_PER_CUSTOMER_DAILY = "6/d"
-REGISTER_ACTIVATE_PER_CUSTOMER_DAILY = "30/d"
+REGISTER_SEND_PER_IDENTIFIER_DAILY = "6/d"
+REGISTER_ACTIVATE_PER_IDENTIFIER_DAILY = "30/d"
 REGISTER_ACTIVATE_PER_IP = "30/h"
 # Pages of a signed-in user that check the current password again (a new password, phone, login or BS Pay
 # device): one budget per user for all of them, or each would be a password-guessing oracle for a session.
@@ -43,8 +45,11 @@ def identifier_key(group: str, request: HttpRequest) -> str:
     return f"id:{identifier}" if identifier else f"ip:{request.META.get('REMOTE_ADDR', '')}"
 
 
-def registering_customer_key(group: str, request: HttpRequest) -> str:
-    """The customer a registering session is about (the address, when there is none)."""
+def registering_identifier_key(group: str, request: HttpRequest) -> str:
+    """The identifier a registering session is about, as the digest step 1 kept (the address, when there is none).
+
+    The same for a customer and for an identifier that names nobody (docs/access.md, "Registration").
+    """
     state = request.session.get(REGISTRATION)
-    customer_id = state.get("customer_id") if isinstance(state, dict) else None
-    return f"customer:{customer_id}" if customer_id else f"ip:{request.META.get('REMOTE_ADDR', '')}"
+    digest = state.get("identifier") if isinstance(state, dict) else None
+    return f"registration:{digest}" if digest else f"ip:{request.META.get('REMOTE_ADDR', '')}"

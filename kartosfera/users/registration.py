@@ -1,18 +1,26 @@
 """Registration in the portal, which is also how a forgotten password is set anew.
 
-PRODUCT.md "Registration" [bank]: PESEL or the bank-assigned ID → the phone on
-file, shown masked → an activation password by SMS to that phone, valid 60
-minutes, single use → the user types it → sets their own password → signed in.
+PRODUCT.md "Registration" [bank]: PESEL or the bank-assigned ID → an activation
+password by SMS to the phone on file, valid 10 minutes [ASVS 5.0 6.5.5],
+single use → the user types it → sets their own password → signed in.
 Registering again [ours] sets a new password, which ends every other session
 (Django's session auth hash changes with the password). It lifts neither a
 lock after wrong passwords (it ends at midnight, or staff unlock it the same
 day [bank]) nor a block of portal access (only staff lift that).
+
+Nobody learns from it who is a customer [ASVS 5.0 6.3.8]: every well-formed
+identifier gets the same pages, statuses and comparable timing. Step 1 checks
+the format only; "send" issues a real challenge only for a customer with a
+phone on file, and for anybody else a ``DecoyActivation`` that no code can
+satisfy, counted and answered as a challenge is. The reason (no such customer,
+no phone) goes to the audit trail only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,23 +29,29 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.crypto import keyed_digest
 from kartosfera.core.errors import DomainError
 from kartosfera.customers.identity import mask_phone, validate_pesel
 from kartosfera.customers.models import Customer
 from kartosfera.notifications.services import sms_send
 from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
 from kartosfera.sca.services import (
+    CODE_LIFETIME,
+    MAX_SENDS,
     ChallengeError,
     challenge_cancel,
     challenge_code_matches,
     challenge_issue,
     challenge_resend,
     challenge_verify,
+    code_expired_error,
+    code_wrong_error,
+    resend_limit_error,
 )
 from kartosfera.sca.sms_texts import REGISTRATION_DESCRIPTION
 from kartosfera.users.models import User, UserKind
 from kartosfera.users.passwords import validate_portal_password
-from kartosfera.users.selectors import customer_find_for_registration, normalize_identifier
+from kartosfera.users.selectors import customer_find_for_registration, customer_get, normalize_identifier
 from kartosfera.users.sms_texts import SMS_PASSWORD_SET_BY_REGISTRATION
 
 REGISTRATION_OPERATION = "users.registration"
@@ -48,22 +62,6 @@ PASSWORD_STEP_WINDOW = dt.timedelta(minutes=30)
 
 class RegistrationRefused(DomainError):
     code = "registration_refused"
-
-
-class CustomerNotFound(RegistrationRefused):
-    default_message = gettext_lazy(
-        "We could not find a customer with this PESEL or identification number. Check the number; "
-        "if it is right, please contact a branch of your bank."
-    )
-    code = "customer_not_found"
-
-
-class NoPhoneOnFile(RegistrationRefused):
-    default_message = gettext_lazy(
-        "The bank has no mobile phone number of yours, so we cannot send you the activation password. "
-        "Please visit a branch of your bank to give your phone number; then you can register here."
-    )
-    code = "no_phone_on_file"
 
 
 class RegistrationExpired(RegistrationRefused):
@@ -98,36 +96,103 @@ def _refused_record(*, reason: str, customer: Customer | None = None) -> None:
     )
 
 
-def registration_identify(*, identifier: str) -> Customer:
-    """Step 1: the customer with this PESEL or bank-assigned ID, who must have a phone on file.
+@dataclass(frozen=True)
+class RegistrationIdentified:
+    """Step 1's outcome, the same for everybody: a digest of the identifier and whom it names (if anybody)."""
 
-    Raises ValidationError for a malformed PESEL (a clear message about the
-    number itself) and RegistrationRefused when the bank knows no such customer
-    or has no phone number for them.
+    identifier_digest: str
+    customer_id: int | None
+
+
+def registration_identifier_digest(identifier: str) -> str:
+    """The identifier as the session and the rate limits know it: a keyed digest, never the number itself."""
+    return keyed_digest("users.registration.identifier", normalize_identifier(identifier).upper())
+
+
+def registration_identify(*, identifier: str) -> RegistrationIdentified:
+    """Step 1: check the identifier's format only (a PESEL's length, birth date and check digit).
+
+    Raises ValidationError for a malformed PESEL: that says something about the number, nothing about
+    customers. Whether it names a customer (and whether they have a phone) changes nothing in the
+    answer: the look-up runs for every identifier and writes nothing; step 2 decides what is sent.
     """
     value = normalize_identifier(identifier)
+    if value.isdigit():
+        # Every all-digit identifier is a PESEL (bank-assigned IDs have letters: NR00000021), so this check
+        # runs before, and whatever, the look-up.
+        validate_pesel(value)
     customer = customer_find_for_registration(identifier=value)
-    if customer is None:
-        if value.isdigit():
-            validate_pesel(value)  # "PESEL check digit is wrong" helps more than "not found"
-        _refused_record(reason="not_found")
-        raise CustomerNotFound()
-    if not customer.phone_on_file:
-        _refused_record(reason="no_phone", customer=customer)
-        raise NoPhoneOnFile()
-    return customer
+    return RegistrationIdentified(
+        identifier_digest=registration_identifier_digest(value), customer_id=customer.pk if customer else None
+    )
 
 
-@transaction.atomic
-def registration_start(*, customer: Customer, previous_challenge: SmsChallenge | None = None) -> SmsChallenge:
-    """Step 2: send the activation password (valid 10 minutes, single use) to the phone on file."""
-    customer = Customer.objects.select_related("portal_user").get(pk=customer.pk)
-    if not customer.phone_on_file:
-        raise NoPhoneOnFile()
+@dataclass
+class DecoyActivation:
+    """What step 3 waits for when no activation password went out: no such customer, or no phone on file.
+
+    It lives in the (server-side) session, never in the database, so that scanning identifiers grows no
+    table. It expires, counts tries and sends and answers exactly as a registration ``SmsChallenge`` does
+    (the same ``ChallengeError``s), but no code ever satisfies it.
+    """
+
+    expires_at: dt.datetime
+    attempts: int = 0
+    sends: int = 1
+    max_attempts: int = SmsChallenge._meta.get_field("max_attempts").get_default()
+
+    @classmethod
+    def issue(cls, now: dt.datetime | None = None) -> DecoyActivation:
+        return cls(expires_at=(now or timezone.now()) + CODE_LIFETIME[ChallengePurpose.REGISTRATION])
+
+    @classmethod
+    def from_session(cls, data: object) -> DecoyActivation | None:
+        if not isinstance(data, dict):
+            return None
+        try:
+            return cls(
+                expires_at=dt.datetime.fromisoformat(data["expires_at"]),
+                attempts=int(data["attempts"]),
+                sends=int(data["sends"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def as_session(self) -> dict[str, Any]:
+        return {"expires_at": self.expires_at.isoformat(), "attempts": self.attempts, "sends": self.sends}
+
+    @property
+    def attempts_left(self) -> int:
+        return self.max_attempts - self.attempts
+
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at
+
+
+# What step 3 waits for: the activation password sent, or the decoy.
+PendingActivation = SmsChallenge | DecoyActivation
+
+
+def registration_start(*, customer_id: int | None, previous_challenge: SmsChallenge | None = None) -> PendingActivation:
+    """Step 2: send the activation password (valid 10 minutes, single use) to the phone on file.
+
+    Only a customer with a phone on file gets one; for an identifier that names nobody, or a customer
+    without a phone, the refusal is recorded (the audit trail is not the visitor's) and a decoy is returned.
+    """
+    with transaction.atomic():
+        customer = customer_get(customer_id=customer_id) if customer_id else None
+        if customer is None or not customer.phone_on_file:
+            _refused_record(reason="no_phone" if customer else "not_found", customer=customer)
+            return DecoyActivation.issue()
+        return _challenge_start(customer, previous_challenge)
+
+
+def _challenge_start(customer: Customer, previous_challenge: SmsChallenge | None) -> SmsChallenge:
+    assert customer.phone_on_file
     if previous_challenge is not None:
         # Starting again: the activation password sent before stops working.
         challenge_cancel(actor=Actor.anonymous(), challenge=previous_challenge)
-    user = getattr(customer, "portal_user", None)
+    user = User.objects.filter(customer=customer).first()
     challenge = challenge_issue(
         actor=Actor.anonymous(),
         purpose=ChallengePurpose.REGISTRATION,
@@ -147,16 +212,32 @@ def registration_start(*, customer: Customer, previous_challenge: SmsChallenge |
     return challenge
 
 
-def registration_resend(*, challenge: SmsChallenge) -> SmsChallenge:
-    """Send a new activation password for the same registration; the tries used so far stay used."""
-    return challenge_resend(actor=Actor.anonymous(), challenge=challenge)
+def registration_resend(*, pending: PendingActivation) -> PendingActivation:
+    """Send a new activation password for the same registration; the tries used so far stay used.
+
+    The decoy counts its "sends" and refuses the fourth alike (it changes in place: keep it in the session).
+    """
+    if isinstance(pending, SmsChallenge):
+        return challenge_resend(actor=Actor.anonymous(), challenge=pending)
+    if pending.sends >= MAX_SENDS:
+        raise resend_limit_error()
+    pending.sends += 1
+    pending.expires_at = timezone.now() + CODE_LIFETIME[ChallengePurpose.REGISTRATION]
+    return pending
 
 
-def registration_activate(*, challenge: SmsChallenge, code: str) -> SmsChallenge:
+def registration_activate(*, pending: PendingActivation, code: str) -> SmsChallenge:
     """Step 3: check the activation password; raises ChallengeError when it is wrong, expired or used.
 
-    Runs outside any transaction of the caller: a wrong try must stay counted.
+    Runs outside any transaction of the caller: a wrong try must stay counted. A decoy takes every code
+    as a wrong one (it changes in place: keep it in the session).
     """
+    if isinstance(pending, DecoyActivation):
+        if pending.is_expired():
+            raise code_expired_error()
+        pending.attempts += 1
+        raise code_wrong_error(attempts_left=pending.attempts_left)
+    challenge = pending
     if challenge.purpose != ChallengePurpose.REGISTRATION:
         raise ValueError("not a registration challenge")
     try:

@@ -499,3 +499,40 @@ def user_access_unblock(*, actor: Actor, user: User, reason: str) -> User:
         after={"reason": reason},
     )
     return user
+
+
+# --- Ending sessions (an administrator's "sign out everywhere") ---------------------------
+
+
+@transaction.atomic
+def user_sessions_end(*, actor: Actor, user: User, reason: str) -> User:
+    """End every session of ``user`` at its next request, leaving access open [ASVS 5.0 7.4.5].
+
+    The session epoch is part of the session auth hash (``User._get_session_auth_hash``): raising it makes
+    every stored session's hash stale, so Django flushes each one at its next request. The user can sign in
+    again at once (nothing is blocked). Bank staff or the system only (the back office, ``end_sessions``).
+    """
+    _require_staff(actor)
+    reason = _require_reason(reason)
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    locked.session_epoch += 1
+    locked.save(update_fields=["session_epoch"])
+    audit_record(
+        actor=actor, action="users.sessions.ended", obj=locked, customer_id=locked.customer_id, after={"reason": reason}
+    )
+    return locked
+
+
+@transaction.atomic
+def users_sessions_end_all(*, actor: Actor, kind: str, reason: str) -> int:
+    """End every session of every user of ``kind`` (cardholders or staff); returns how many users [ASVS 5.0 7.4.5].
+
+    One UPDATE raises every such user's session epoch; one audit row records it (the system only:
+    ``manage.py end_sessions``).
+    """
+    if actor.type != ActorType.SYSTEM:
+        raise StaffOnly()
+    reason = _require_reason(reason)
+    count = User.objects.filter(kind=kind).update(session_epoch=models.F("session_epoch") + 1)
+    audit_record(actor=actor, action="users.sessions.ended_all", after={"kind": kind, "users": count, "reason": reason})
+    return count

@@ -40,7 +40,9 @@ from kartosfera.users.forms import (
 from kartosfera.users.models import User
 from kartosfera.users.registration import (
     PASSWORD_STEP_WINDOW,
+    DecoyActivation,
     PasswordRejected,
+    PendingActivation,
     RegistrationRefused,
     registration_activate,
     registration_complete,
@@ -50,7 +52,6 @@ from kartosfera.users.registration import (
     registration_start,
 )
 from kartosfera.users.selectors import (
-    customer_get,
     login_challenge_get,
     portal_user_for_customer,
     registration_challenge_get,
@@ -233,8 +234,12 @@ def logout(request: HttpRequest) -> HttpResponse:
 
 
 def _registration_state(request: HttpRequest) -> dict[str, Any]:
+    """{"identifier" (its digest), "customer_id" (or None), then "challenge" (public id) or "decoy"}.
+
+    Whether the identifier names a customer stays on the server: the pages never depend on it.
+    """
     state = request.session.get(REGISTRATION)
-    return state if isinstance(state, dict) else {}
+    return state if isinstance(state, dict) and state.get("identifier") else {}
 
 
 def _registration_challenge(request: HttpRequest) -> SmsChallenge | None:
@@ -242,6 +247,26 @@ def _registration_challenge(request: HttpRequest) -> SmsChallenge | None:
     if not state.get("customer_id") or not state.get("challenge"):
         return None
     return registration_challenge_get(customer_id=state["customer_id"], public_id=state["challenge"])
+
+
+def _registration_pending(request: HttpRequest) -> PendingActivation | None:
+    """What step 3 waits for: the activation password sent, or the decoy (docs/access.md)."""
+    state = _registration_state(request)
+    if "decoy" in state:
+        return DecoyActivation.from_session(state["decoy"])
+    return _registration_challenge(request)
+
+
+def _registration_pending_keep(request: HttpRequest, pending: PendingActivation) -> None:
+    """A decoy counts its tries and sends in the session (a challenge in its row).
+
+    The session is saved for a challenge too: a saved session sends its cookie again, and the cookies
+    of an answer must not tell a decoy from a challenge.
+    """
+    state = _registration_state(request)
+    if isinstance(pending, DecoyActivation):
+        state = {**state, "decoy": pending.as_session()}
+    request.session[REGISTRATION] = state
 
 
 def _keep_registration_session(request: HttpRequest) -> None:
@@ -269,27 +294,25 @@ def _registration_restart(request: HttpRequest, message: str) -> HttpResponse:
     method="POST",
 )
 def register(request: HttpRequest) -> HttpResponse:
-    """Step 1 of 4: PESEL or the bank-assigned identification number."""
+    """Step 1 of 4: PESEL or the bank-assigned identification number (its format only)."""
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
     form = RegistrationIdentifierForm(request.POST or None)
-    refusal = None
     if request.method == "POST" and form.is_valid():
         try:
-            customer = registration_identify(identifier=form.cleaned_data["identifier"])
+            identified = registration_identify(identifier=form.cleaned_data["identifier"])
         except ValidationError as exc:
             form.add_error("identifier", exc)
-        except RegistrationRefused as exc:
-            refusal = exc.message
         else:
             previous = _registration_challenge(request)
             request.session[REGISTRATION] = {
-                "customer_id": customer.pk,
+                "identifier": identified.identifier_digest,
+                "customer_id": identified.customer_id,
                 # Kept only to cancel its activation password when a new one is sent.
                 "previous_challenge": str(previous.public_id) if previous else "",
             }
             return redirect("users:register_send")
-    return render(request, "users/register.html", {"form": form, "refusal": refusal, "step": 1})
+    return render(request, "users/register.html", {"form": form, "step": 1})
 
 
 @csrf_protect
@@ -297,42 +320,42 @@ def register(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 @ratelimit(group="users.register_send.ip", key="ip", rate=ratelimits.REGISTER_SEND_PER_IP, method="POST")
 @ratelimit(
-    group="users.register_send.customer",
-    key=ratelimits.registering_customer_key,
-    rate=ratelimits.REGISTER_SEND_PER_CUSTOMER,
+    group="users.register_send.identifier",
+    key=ratelimits.registering_identifier_key,
+    rate=ratelimits.REGISTER_SEND_PER_IDENTIFIER,
     method="POST",
 )
 @ratelimit(
-    group="users.register_send.customer_daily",
-    key=ratelimits.registering_customer_key,
-    rate=ratelimits.REGISTER_SEND_PER_CUSTOMER_DAILY,
+    group="users.register_send.identifier_daily",
+    key=ratelimits.registering_identifier_key,
+    rate=ratelimits.REGISTER_SEND_PER_IDENTIFIER_DAILY,
     method="POST",
 )
 def register_send(request: HttpRequest) -> HttpResponse:
-    """Step 2 of 4: the phone on file, masked; the activation password is sent on request."""
+    """Step 2 of 4: the activation password goes to the phone on file, on request; the number is not shown."""
     state = _registration_state(request)
-    customer = customer_get(customer_id=state["customer_id"]) if state.get("customer_id") else None
-    if customer is None:
+    if not state:
         request.session.pop(REGISTRATION, None)
         return redirect("users:register")
     if request.method == "POST":
+        customer_id = state.get("customer_id")
         previous = (
-            registration_challenge_get(customer_id=customer.pk, public_id=state.get("previous_challenge", ""))
-            if state.get("previous_challenge")
+            registration_challenge_get(customer_id=customer_id, public_id=state.get("previous_challenge", ""))
+            if customer_id and state.get("previous_challenge")
             else None
         )
-        try:
-            challenge = registration_start(customer=customer, previous_challenge=previous)
-        except RegistrationRefused as exc:
-            return _registration_restart(request, exc.message)
-        request.session[REGISTRATION] = {"customer_id": customer.pk, "challenge": str(challenge.public_id)}
+        pending = registration_start(customer_id=customer_id, previous_challenge=previous)
+        if isinstance(pending, DecoyActivation):
+            request.session[REGISTRATION] = {"identifier": state["identifier"], "decoy": pending.as_session()}
+        else:
+            request.session[REGISTRATION] = {
+                "identifier": state["identifier"],
+                "customer_id": pending.customer_id,
+                "challenge": str(pending.public_id),
+            }
         _keep_registration_session(request)
         return redirect("users:register_activate")
-    return render(
-        request,
-        "users/register_send.html",
-        {"phone": mask_phone(customer.phone_on_file), "step": 2},
-    )
+    return render(request, "users/register_send.html", {"step": 2})
 
 
 @sensitive_post_parameters("activation_password")
@@ -341,26 +364,27 @@ def register_send(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 @ratelimit(group="users.register_activate.ip", key="ip", rate=ratelimits.REGISTER_ACTIVATE_PER_IP, method="POST")
 @ratelimit(
-    group="users.register_activate.customer_daily",
-    key=ratelimits.registering_customer_key,
-    rate=ratelimits.REGISTER_ACTIVATE_PER_CUSTOMER_DAILY,
+    group="users.register_activate.identifier_daily",
+    key=ratelimits.registering_identifier_key,
+    rate=ratelimits.REGISTER_ACTIVATE_PER_IDENTIFIER_DAILY,
     method="POST",
 )
 def register_activate(request: HttpRequest) -> HttpResponse:
-    """Step 3 of 4: the activation password from the SMS (valid 10 minutes, 3 tries)."""
-    challenge = _registration_challenge(request)
-    if challenge is None:
+    """Step 3 of 4: the activation password from the SMS (valid 10 minutes, 3 tries); a decoy answers alike."""
+    pending = _registration_pending(request)
+    if pending is None:
         request.session.pop(REGISTRATION, None)
         return redirect("users:register")
-    if challenge.state == ChallengeState.CONFIRMED:
+    if isinstance(pending, SmsChallenge) and pending.state == ChallengeState.CONFIRMED:
         return redirect("users:register_password")
     form = ActivationPasswordForm()
     if request.method == "POST":
         if request.POST.get("action") == "resend":
             try:
-                registration_resend(challenge=challenge)
+                registration_resend(pending=pending)
             except ChallengeError as exc:
                 return _registration_restart(request, exc.message)
+            _registration_pending_keep(request, pending)
             _keep_registration_session(request)
             messages.success(
                 request, _("We have sent you a new activation password. The previous one no longer works.")
@@ -369,8 +393,9 @@ def register_activate(request: HttpRequest) -> HttpResponse:
         form = ActivationPasswordForm(request.POST)
         if form.is_valid():
             try:
-                registration_activate(challenge=challenge, code=form.cleaned_data["activation_password"])
+                registration_activate(pending=pending, code=form.cleaned_data["activation_password"])
             except ChallengeError as exc:
+                _registration_pending_keep(request, pending)
                 if exc.code == "too_many_attempts":
                     return _registration_restart(
                         request,
@@ -384,7 +409,7 @@ def register_activate(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "users/register_activate.html",
-        {"form": form, "phone": mask_phone(challenge.phone), "expired": challenge.is_expired(), "step": 3},
+        {"form": form, "expired": pending.is_expired(), "step": 3},
     )
 
 
@@ -395,12 +420,14 @@ def register_activate(request: HttpRequest) -> HttpResponse:
 @ratelimit(group="users.register_activate.ip", key="ip", rate=ratelimits.REGISTER_ACTIVATE_PER_IP, method="POST")
 def register_password(request: HttpRequest) -> HttpResponse:
     """Step 4 of 4: the user's own password; a new user is then signed in, a reset goes to the sign-in."""
-    challenge = _registration_challenge(request)
-    if challenge is None:
+    pending = _registration_pending(request)
+    if pending is None:
         request.session.pop(REGISTRATION, None)
         return redirect("users:register")
-    if challenge.state == ChallengeState.PENDING:
+    if isinstance(pending, DecoyActivation) or pending.state == ChallengeState.PENDING:
+        # A decoy is never confirmed: like a challenge still waiting for its password.
         return redirect("users:register_activate")
+    challenge = pending
     if not registration_password_step_open(challenge=challenge):
         return _registration_restart(request, _("The registration has expired. Please start again."))
     customer = challenge.customer

@@ -76,14 +76,18 @@ def test_register_sign_in_get_locked_out_and_sign_in_again_the_next_day(
     page.get_by_label("PESEL lub numer identyfikacyjny").fill(stranger.identifier)
     page.get_by_role("button", name="Dalej").click()
 
-    # The phone on file, masked; the activation password is sent on request.
+    # The activation password is sent on request; the page shows no phone number, so it tells nobody
+    # who is a customer of the bank [ASVS 5.0 6.3.8].
     expect(page.get_by_role("heading", level=1)).to_have_text("Hasło aktywacyjne")
-    expect(page.get_by_text(f"+48 *** *** {phone[-3:]}")).to_be_visible()
+    expect(page.locator("main")).not_to_contain_text(phone[-3:])
+    expect(page.locator("main")).not_to_contain_text("***")
+    expect(page.locator("#registration-no-sms a[href^='tel:']")).to_be_visible()
     check_page()
     page.get_by_role("button", name="Wyślij hasło aktywacyjne").click()
 
     # First login with the activation password.
     expect(page.get_by_role("heading", level=1)).to_have_text("Wpisz hasło aktywacyjne")
+    expect(page.locator("main")).not_to_contain_text(phone[-3:])
     check_page()
     page.get_by_role("textbox", name="Hasło aktywacyjne").fill(_last_activation_password(phone))
     page.get_by_role("button", name="Dalej").click()
@@ -183,3 +187,33 @@ def test_too_many_attempts_show_an_accessible_429_page(page: Page, live_server, 
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Zbyt wiele prób")
     check_page()
+
+
+def test_an_identifier_that_names_nobody_walks_the_same_registration_pages(page: Page, live_server, check_page, db):
+    """Nobody learns from the registration who is a customer [ASVS 5.0 6.3.8]: the same pages, no text message."""
+    locmem.outbox.clear()
+    page.goto(f"{live_server.url}/register/")
+    check_page()
+    page.get_by_label("PESEL lub numer identyfikacyjny").fill(factories.make_pesel(dt.date(1970, 1, 1), 999))
+    page.get_by_role("button", name="Dalej").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hasło aktywacyjne")
+    check_page()
+    page.get_by_role("button", name="Wyślij hasło aktywacyjne").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Wpisz hasło aktywacyjne")
+    check_page()
+    field = page.get_by_role("textbox", name="Hasło aktywacyjne")
+    for left in (2, 1):
+        field.fill("ABCDEFGHJK")
+        page.get_by_role("button", name="Dalej").click()
+        expect(page.get_by_text(f"Kod jest nieprawidłowy. Pozostałe próby: {left}.")).to_be_visible()
+        expect(field).to_have_attribute("aria-invalid", "true")
+        check_page()
+    field.fill("ABCDEFGHJK")
+    page.get_by_role("button", name="Dalej").click()
+
+    expect(page).to_have_url(re.compile(r"/register/$"))
+    expect(page.locator(".messages")).to_contain_text("Trzy razy wpisano błędne hasło aktywacyjne")
+    check_page()
+    assert not locmem.outbox

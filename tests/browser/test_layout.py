@@ -184,7 +184,7 @@ PAGES: tuple[Row, ...] = (
     ),
     row(
         VISITOR,
-        "registration, the phone on file",
+        "registration, send the activation password",
         submit('main form[action="/register/"]', identifier=lambda c: c.newcomer_identifier),
     ),
     row(VISITOR, "registration, activation password", submit('main form[action="/register/phone/"]')),
@@ -374,6 +374,8 @@ PAGES: tuple[Row, ...] = (
         shows=ERROR,
     ),
     row(SUPERVISOR, "scheduled jobs", go("/backoffice/jobs/"), shows="main .badge--job-failed"),
+    row(SUPERVISOR, "staff accounts", go("/backoffice/staff/"), shows="main table"),
+    row(SUPERVISOR, "own password", go("/backoffice/password/"), shows="main form"),
     row(SUPERVISOR, "customer, before stopping all payments", go("/backoffice/customers/{customer}/")),
     row(
         SUPERVISOR,

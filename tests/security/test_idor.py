@@ -521,6 +521,25 @@ ROUTES: dict[str, Route] = dict(
             "banks:logo",
             Route(PUBLIC, None, why="a bank's logo: shown on its public pages, addressed by its content's digest"),
         ),
+        # A staff account is an object of its bank: a supervisor of another bank gets 404 (one's own account 403).
+        (
+            "backoffice:staff_account_action",
+            Route(
+                BACKOFFICE,
+                lambda w: {"member_id": w.staff["bank A branch"].member.pk, "operation": "disable"},
+                methods=("post",),
+                permission=StaffPermission.STAFF_ACCOUNT_MANAGE,
+            ),
+        ),
+        (
+            "backoffice:enrol_start",
+            Route(
+                PUBLIC,
+                None,
+                why="a staff enrolment link: its one-time 256-bit token is the credential, not an owner's object "
+                "(test_staff_accounts.py: a spent, expired or made-up token enrols nothing)",
+            ),
+        ),
     ]
 )
 

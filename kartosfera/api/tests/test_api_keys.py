@@ -30,7 +30,13 @@ def test_creating_a_key_returns_a_token_that_authenticates_and_audits_the_creati
     assert api_key_authenticate(token=token) == api_key
     event = AuditEvent.objects.get(action="api.api_key.created")
     assert (event.actor_type, event.object_id) == (ActorType.SYSTEM, str(api_key.pk))
-    assert event.after == {"name": "core banking", "prefix": api_key.prefix, "scopes": ["provisioning"], "bank": None}
+    assert event.after == {
+        "name": "core banking",
+        "prefix": api_key.prefix,
+        "scopes": ["provisioning"],
+        "bank": None,
+        "client_certs": [],
+    }
     assert token.rsplit("_", 1)[1] not in str(event.after)
 
 

@@ -21,8 +21,9 @@ from django.utils import timezone
 from kartosfera.acs.models import AuthenticationRecord
 from kartosfera.acs.tests import records
 from kartosfera.backoffice import urls as backoffice_urls
+from kartosfera.backoffice.accounts import STAFF_OPERATIONS
 from kartosfera.backoffice.actions import ACTIONS
-from kartosfera.backoffice.models import StaffMember
+from kartosfera.backoffice.models import StaffEnrolment, StaffMember
 from kartosfera.backoffice.selectors import ActivityFilter, customer_search, staff_activity
 from kartosfera.backoffice.services import authorization_review, caller_verify, staff_action_perform
 from kartosfera.backoffice.tests.helpers import (
@@ -150,25 +151,33 @@ def _object_urls(customer: Customer, card: Card, authorization: Authorization) -
     """(name, path) of every back-office URL that takes an object, filled with the given customer's objects.
 
     Generated from the URL map; a URL whose parameters this does not know how to fill fails the test,
-    so that a new one cannot escape it.
+    so that a new one cannot escape it. A staff member of the card's bank fills the staff account URLs.
     """
     authentication = AuthenticationRecord.objects.get(card=card)
+    colleague = staff_person_create("branch", username=f"branch-of-{card.bank_id}", bank=card.bank)
     values = {
         "customer_id": customer.pk,
         "card_id": card.pk,
         "authorization_id": authorization.pk,
         "acs_trans_id": authentication.acs_trans_id,
         "statement_id": Statement.objects.get(customer=customer).pk,
+        "member_id": colleague.member.pk,
     }
     urls: list[tuple[str, str]] = []
     for pattern in backoffice_urls.urlpatterns:
         assert isinstance(pattern, URLPattern)
         params = set(pattern.pattern.converters)
-        if not params:
+        if not params or params == {"token"}:
+            # The enrolment link holds no bank's object: a token that is not an open link is 404 for
+            # anybody (test_staff_accounts.py).
             continue
-        assert params <= {*values, "action_name"}, f"fill the parameters of {pattern.name}: {params}"
-        kwargs = {name: values[name] for name in params if name != "action_name"}
-        if "action_name" in params:
+        assert params <= {*values, "action_name", "operation"}, f"fill the parameters of {pattern.name}: {params}"
+        kwargs = {name: values[name] for name in params if name not in {"action_name", "operation"}}
+        if "operation" in params:
+            for operation in STAFF_OPERATIONS:
+                path = reverse(f"backoffice:{pattern.name}", kwargs={**kwargs, "operation": operation})
+                urls.append((f"{pattern.name}:{operation}", path))
+        elif "action_name" in params:
             on_card = "card_id" in params
             for action in ACTIONS.values():
                 if action.on_card == on_card:
@@ -207,12 +216,15 @@ def test_a_banks_staff_get_404_for_every_url_of_another_banks_customer(role, ban
             assert status == 404, name
         else:
             assert status in {403, 404}, name
-            assert status == 404 or name.startswith(("authorization_review", "verify", "statement_correct")), name
+            assert status == 404 or name.startswith(
+                ("authorization_review", "verify", "statement_correct", "staff_account_action")
+            ), name
 
     assert AuditEvent.objects.filter(customer_id=customer.pk).count() == events_before
     assert Card.objects.values_list("status", "wrong_pin_count").get(pk=card.pk) == card_before
     assert not AuthorizationReview.objects.exists()
     assert not User.objects.get(pk=_user.pk).is_access_blocked
+    assert not User.objects.filter(is_active=False).exists() and not StaffEnrolment.objects.exists()
 
 
 def test_the_same_urls_serve_the_groups_staff(group_supervisor, b_only):
@@ -529,8 +541,12 @@ def test_the_header_shows_the_bank_or_the_group(branch_a, group_agent, bank_a):
     assert '<span class="header-bank">Grupa</span>' in group_page.content.decode()
 
 
+def _never_asked(prompt: str = "") -> str:
+    raise AssertionError("create_staff_user must not ask anybody for the employee's password")
+
+
 def _create(monkeypatch, *args: str) -> str:
-    monkeypatch.setattr("getpass.getpass", lambda prompt="": "Biuro-obslugi-2026!x")
+    monkeypatch.setattr("getpass.getpass", _never_asked)
     out = io.StringIO()
     call_command("create_staff_user", *args, stdout=out)
     return out.getvalue()

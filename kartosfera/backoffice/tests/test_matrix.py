@@ -63,7 +63,14 @@ CANCEL_REASON = STAFF_CANCEL_REASONS[0]
 # The least-privilege table, written out once to document it: the agent
 # (verifies by what a caller knows) cannot redirect codes or assign IDs; only a
 # supervisor reviews flagged payments and corrects a statement; the auditor only reads.
-_OVERSIGHT = {P.STAFF_ACTIVITY_VIEW, P.REVIEW_QUEUE_VIEW, P.AUTHORIZATION_REVIEW, P.STATEMENT_CORRECT, P.JOB_RUNS_VIEW}
+_OVERSIGHT = {
+    P.STAFF_ACTIVITY_VIEW,
+    P.REVIEW_QUEUE_VIEW,
+    P.AUTHORIZATION_REVIEW,
+    P.STATEMENT_CORRECT,
+    P.JOB_RUNS_VIEW,
+    P.STAFF_ACCOUNT_MANAGE,
+}
 EXPECTED_REFUSED = {
     "agent": {
         P.PHONE_ON_FILE_CHANGE,
@@ -118,6 +125,9 @@ def _scenario(action: str, cardholder, debit_product, banks: list[Bank] | None =
     if action == "portal_unblock":
         User.objects.filter(pk=user.pk).update(access_blocked_at=now, access_blocked_by="staff")
         return Scenario(customer, None, {}, lambda: not User.objects.get(pk=user.pk).is_access_blocked)
+    if action == "portal_sessions_end":
+        epoch = user.session_epoch
+        return Scenario(customer, None, {}, lambda: User.objects.get(pk=user.pk).session_epoch > epoch)
     if action == "blik_switch_off":
         return Scenario(customer, None, {}, lambda: not blik_state(customer).enabled)
     if action == "payments_stop":

@@ -24,6 +24,7 @@ PRODUCTION = {
     "DATABASE_URL": "sqlite:///:memory:",
     "SMS_GATEWAY_URL": "https://sms-gateway.example/send",
     "TOKEN_SERVICE_URL": "https://tsp.example/v1/token-commands",
+    "PWNED_PASSWORDS_URL": "https://pwned-passwords.example",
     "ACS_DIRECTORY_SERVER_URL": "https://ds.example/rreq",
     "BLIK_SYSTEM_URL": "https://blik.example/state",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -63,6 +64,7 @@ def test_production_starts_with_everything_set():
         "ACS_AUTHENTICATION_KEY",
         "SMS_GATEWAY_URL",
         "TOKEN_SERVICE_URL",
+        "PWNED_PASSWORDS_URL",
         "ACS_DIRECTORY_SERVER_URL",
         "BLIK_SYSTEM_URL",
         "REDIS_URL",
@@ -234,3 +236,23 @@ def test_production_refuses_a_pin_encryption_key_given_as_a_pin_key():
     result = _start({**PRODUCTION, "CARD_PIN_KEY": "q" * 40 + "," + pek})
     assert result.returncode != 0
     assert "must be different keys" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("api.pwnedpasswords.com", "PWNED_PASSWORDS_URL must be an http:// or https:// address, or off"),
+        ("https://user:secret@mirror.example", "PWNED_PASSWORDS_URL must not carry credentials"),
+    ],
+)
+def test_production_refuses_a_breached_password_service_that_is_not_an_address(value, message):
+    result = _start({**PRODUCTION, "PWNED_PASSWORDS_URL": value})
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "secret" not in result.stderr
+
+
+def test_production_takes_off_for_the_breached_password_service():
+    # Allowed, but `check --deploy` warns (users.W001; kartosfera/users/tests/test_pwned.py).
+    result = _start({**PRODUCTION, "PWNED_PASSWORDS_URL": "OFF"})
+    assert result.returncode == 0, result.stderr

@@ -1,4 +1,5 @@
-"""Hands each message to a real SMS gateway: a JSON POST over HTTP(S) with basic authentication.
+"""Hands each message to a real SMS gateway: a JSON POST over HTTP(S) with basic authentication and/or a client
+certificate (mutual TLS, SMS_GATEWAY_CLIENT_CERT).
 
 The contract (docs/sms.md): POST ``{"to", "text", "sender", "reference"}`` (``sender`` the bank's
 name where a bank's card or customer is concerned, else the configured group's one); a 2xx
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from kartosfera.core.http_json import tls_context
 from kartosfera.notifications.backends import BaseSmsBackend, Sms, SmsDeliveryError
 
 logger = logging.getLogger(__name__)
@@ -49,6 +51,9 @@ class SmsBackend(BaseSmsBackend):
         timeout: float = 5.0,
         retries: int = 3,
         backoff: float = 0.5,
+        client_cert: str = "",
+        client_key: str = "",
+        ca_file: str = "",
         **options: Any,
     ) -> None:
         super().__init__(**options)
@@ -66,7 +71,14 @@ class SmsBackend(BaseSmsBackend):
         self._authorization = (
             "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode() if username or password else ""
         )
-        self._opener = urllib.request.build_opener(_RefuseRedirects)
+        handlers: list[urllib.request.BaseHandler] = [_RefuseRedirects()]
+        if client_cert or client_key or ca_file:
+            # Mutual TLS when the gateway asks for it: a client certificate (PEM) and, if not public, its CA.
+            context = tls_context(
+                client_cert=client_cert, client_key=client_key, ca_file=ca_file, setting="SMS_GATEWAY"
+            )
+            handlers.append(urllib.request.HTTPSHandler(context=context))
+        self._opener = urllib.request.build_opener(*handlers)
 
     def send(self, message: Sms) -> str:
         body = json.dumps(

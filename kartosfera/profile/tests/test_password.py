@@ -2,14 +2,16 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.hashers import check_password
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import translation
 
 from kartosfera.core.models import AuditEvent
 from kartosfera.profile.tests.conftest import ANNAS_PHONE
 from kartosfera.sca.models import ChallengeState
 from kartosfera.sca.tests.helpers import challenge_from, code_sent_to, texts_to, wrong
 from kartosfera.testing.factories import DEFAULT_PASSWORD
+from kartosfera.testing.pwned import FakePwnedPasswords, sha1_hex
 from kartosfera.users.models import User
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -168,3 +170,21 @@ def test_an_abandoned_confirmation_loses_the_hash_once_its_code_has_expired(anna
     out = io.StringIO()
     call_command("wipe_expired_confirmations", stdout=out)
     assert out.getvalue() == "Wiped 0 expired confirmation(s).\n"  # idempotent: nothing left
+
+
+def test_a_breached_password_is_refused_and_a_clean_one_goes_on_to_the_code(anna, cardholder):
+    # [ASVS 5.0 6.2.12] against a real range API server on 127.0.0.1 (kartosfera/testing/pwned.py).
+    breached = "Wiosenny deszcz 1999"
+    with FakePwnedPasswords([breached]) as server, override_settings(PWNED_PASSWORDS_URL=server.url):
+        refused = _ask(anna, new=breached)
+        with translation.override("pl"):
+            message = translation.gettext("This password has appeared in a data breach; choose another one.")
+        assert refused.status_code == 200
+        assert message in refused.content.decode()
+        assert texts_to(ANNAS_PHONE) == []
+
+        accepted = _ask(anna, new=NEW)
+
+        assert accepted.status_code == 302 and challenge_from(accepted).payload
+        assert [r.path for r in server.received] == [f"/range/{sha1_hex(breached)[:5]}", f"/range/{sha1_hex(NEW)[:5]}"]
+    assert User.objects.get(pk=cardholder.user.pk).check_password(DEFAULT_PASSWORD)

@@ -117,7 +117,7 @@ def test_only_three_codes_are_sent_for_one_operation(cardholder):
     assert exc.value.code == "resend_limit"
 
 
-@pytest.mark.parametrize(("purpose", "minutes"), [(ChallengePurpose.LOGIN, 5), (ChallengePurpose.REGISTRATION, 60)])
+@pytest.mark.parametrize(("purpose", "minutes"), [(ChallengePurpose.LOGIN, 5), (ChallengePurpose.REGISTRATION, 10)])
 def test_codes_expire(cardholder, purpose, minutes):
     start = timezone.now()
     with time_machine.travel(start, tick=False):

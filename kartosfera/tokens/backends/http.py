@@ -2,7 +2,8 @@
 
 The contract (docs/phone-payments.md, "Token service client"): POST
 ``{"token_reference", "command", "reference"}`` to TOKEN_SERVICE_URL with
-``Authorization: Bearer <TOKEN_SERVICE_API_KEY>`` and ``Idempotency-Key: kartosfera-token-<reference>``;
+``Authorization: Bearer <TOKEN_SERVICE_API_KEY>`` (and a client certificate when TOKEN_SERVICE_CLIENT_CERT is
+set) and ``Idempotency-Key: kartosfera-token-<reference>``;
 a 2xx answer confirms the command (its JSON ``id``, if any, is kept); 5xx, 408, 429, timeouts and
 connection errors are retryable (the outbox tries again later with backoff); any other answer is final.
 The request goes through kartosfera/core/http_json.py (redirects refused, no credentials in the URL).
@@ -12,16 +13,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from kartosfera.core.http_json import HttpJsonError, outbound_url_check, post_json
+from kartosfera.core.http_json import HttpJsonError, outbound_url_check, post_json, tls_context
 from kartosfera.tokens.backends import BaseTokenServiceBackend, TokenServiceError, TokenServiceRequest
 
 
 class TokenServiceBackend(BaseTokenServiceBackend):
-    def __init__(self, *, url: str, api_key: str = "", timeout: float = 5.0, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        url: str,
+        api_key: str = "",
+        timeout: float = 5.0,
+        client_cert: str = "",
+        client_key: str = "",
+        ca_file: str = "",
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
         self.url = outbound_url_check(url, setting="TOKEN_SERVICE_URL")
         self.timeout = float(timeout)
         self._authorization = f"Bearer {api_key}" if api_key else ""
+        # Mutual TLS when the provider asks for it: its client certificate (PEM) and, if not public, its CA.
+        self._context = (
+            tls_context(client_cert=client_cert, client_key=client_key, ca_file=ca_file, setting="TOKEN_SERVICE")
+            if client_cert or client_key or ca_file
+            else None
+        )
 
     def send(self, request: TokenServiceRequest) -> str:
         headers = {
@@ -38,7 +55,9 @@ class TokenServiceBackend(BaseTokenServiceBackend):
             "reference": request.reference,
         }
         try:
-            answer = post_json(self.url, payload, timeout=self.timeout, headers=headers, answer_required=False)
+            answer = post_json(
+                self.url, payload, timeout=self.timeout, headers=headers, answer_required=False, context=self._context
+            )
         except HttpJsonError as exc:
             if exc.status is not None:
                 raise TokenServiceError(

@@ -13,6 +13,7 @@ from kartosfera.core.models import AuditEvent
 from kartosfera.notifications.backends import locmem
 from kartosfera.sca.models import SmsChallenge
 from kartosfera.testing import factories
+from kartosfera.users.registration import registration_identifier_digest
 from kartosfera.users.tests.helpers import (
     LOGIN_CODE_URL,
     LOGIN_URL,
@@ -95,7 +96,7 @@ def test_twenty_registrations_an_hour_from_one_address_then_429(portal, db):
     assert _limited(portal.post(REGISTER_URL, {"identifier": customers[20].pesel}))
 
 
-def test_three_activation_passwords_per_customer_in_15_minutes(portal, second_portal, stranger):
+def test_three_activation_passwords_per_identifier_in_15_minutes(portal, second_portal, stranger):
     for client in (portal, portal, second_portal):
         client.post(REGISTER_URL, {"identifier": stranger.identifier})
         assert not _limited(client.post(REGISTER_SEND_URL))
@@ -108,16 +109,32 @@ def test_three_activation_passwords_per_customer_in_15_minutes(portal, second_po
     assert AuditEvent.objects.filter(action="users.registration.started").count() == 3
 
 
+def test_an_identifier_that_names_nobody_is_limited_as_a_customers(portal, second_portal, db):
+    """The per-identifier limit on sending applies alike, or the 429 would tell customers from the rest."""
+    unknown = factories.make_pesel(dt.date(1970, 1, 1), 999)
+    for n, client in enumerate((portal, portal, second_portal)):
+        client.post(REGISTER_URL, {"identifier": unknown})
+        assert not _limited(client.post(REGISTER_SEND_URL, REMOTE_ADDR=f"203.0.113.{n}"))
+    second_portal.post(REGISTER_URL, {"identifier": unknown})
+
+    # Counted per identifier, whatever the address ...
+    assert _limited(second_portal.post(REGISTER_SEND_URL, REMOTE_ADDR="203.0.113.9"))
+    # ... and another identifier from the same address goes on.
+    portal.post(REGISTER_URL, {"identifier": factories.make_pesel(dt.date(1970, 1, 2), 998)})
+    assert not _limited(portal.post(REGISTER_SEND_URL, REMOTE_ADDR="203.0.113.0"))
+    assert not locmem.outbox
+
+
 def test_get_requests_are_never_limited(portal, db):
     for _ in range(70):
         assert portal.get(LOGIN_URL).status_code == 200
 
 
-def test_at_most_six_activation_passwords_a_day_per_customer_from_any_address(portal, second_portal, stranger):
+def test_at_most_six_activation_passwords_a_day_per_identifier_from_any_address(portal, second_portal, stranger):
     """Rotating addresses and waiting out the 15-minute window still cannot flood somebody's phone."""
     # django-ratelimit's day starts at a moment of its own per key (a CRC of the key): start just after the
-    # customer's day began, so that the test's 48 minutes never straddle two days (3 % of runs did).
-    offset = zlib.crc32(f"customer:{stranger.customer.pk}".encode()) % 86_400
+    # identifier's day began, so that the test's 48 minutes never straddle two days (3 % of runs did).
+    offset = zlib.crc32(f"registration:{registration_identifier_digest(stranger.identifier)}".encode()) % 86_400
     now = int(timezone.now().timestamp())
     start = dt.datetime.fromtimestamp(now - (now - offset) % 86_400 + 60, tz=dt.UTC)
     sent = 0

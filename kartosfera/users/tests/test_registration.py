@@ -1,4 +1,4 @@
-"""Registration: PESEL or bank ID → masked phone → activation password by SMS → own password → signed in."""
+"""Registration: PESEL or bank ID → activation password by SMS to the phone on file → own password → signed in."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.contrib.auth.hashers import check_password
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,6 +20,7 @@ from kartosfera.notifications.backends import locmem
 from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
 from kartosfera.testing import factories
 from kartosfera.users.models import User, UserKind
+from kartosfera.users.registration import registration_identifier_digest
 from kartosfera.users.services import user_access_block, user_unlock
 from kartosfera.users.session_keys import REGISTRATION
 from kartosfera.users.tests.helpers import (
@@ -28,6 +30,7 @@ from kartosfera.users.tests.helpers import (
     REGISTER_PASSWORD_URL,
     REGISTER_SEND_URL,
     REGISTER_URL,
+    Portal,
     last_activation_password,
     last_sms,
 )
@@ -80,32 +83,125 @@ def test_a_short_number_gets_the_pesel_length_message(portal, db):
     assert "PESEL musi mieć dokładnie 11 cyfr." in response.content.decode()
 
 
-def test_an_unknown_customer_is_told_to_check_the_number_and_nothing_about_it_is_recorded(portal, db):
-    pesel = factories.make_pesel(dt.date(1970, 1, 1), 999)
+# --- Who is a customer is never shown [ASVS 5.0 6.3.8] --------------------------------------------
 
-    response = portal.post(REGISTER_URL, {"identifier": pesel})
-
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert "Nie znaleźliśmy klienta o tym numerze PESEL" in html
-    assert 'role="alert"' in html
-    event = AuditEvent.objects.get(action="users.registration.refused")
-    assert event.after == {"reason": "not_found"}
-    assert event.customer_id is None
-    assert pesel not in repr([event.before, event.after, event.actor_label, event.object_id])
-    assert not locmem.outbox
+_CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
+START = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
+WRONG = "ABCDEFGHJK"
 
 
-def test_a_customer_without_a_phone_is_sent_to_a_branch(portal, db):
-    customer = factories.customer_factory(phone_on_file=None)
+def _answer(response) -> tuple[int, str, str, list[str]]:
+    """What a visitor sees of a response: status, redirect, page (without the CSRF token) and which cookies it sets."""
+    body = _CSRF.sub("", response.content.decode())
+    return response.status_code, response.get("Location", ""), body, sorted(response.cookies)
 
-    response = portal.post(REGISTER_URL, {"identifier": customer.pesel})
 
-    html = response.content.decode()
-    assert "Bank nie ma Twojego numeru telefonu komórkowego" in html
-    assert "Odwiedź placówkę banku" in html
-    assert AuditEvent.objects.get(action="users.registration.refused").after == {"reason": "no_phone"}
-    assert not SmsChallenge.objects.exists()
+def _walk(portal: Portal, identifier: str, wrong: str) -> list[tuple[str, tuple[int, str, str, list[str]]]]:
+    """Every answer of steps 1 to 3: wrong passwords, expiry, a new password, the end after three wrong ones;
+    then starting again and asking for one new password too many."""
+    seen = []
+
+    def see(label: str, response) -> None:
+        seen.append((label, _answer(response)))
+
+    with time_machine.travel(START, tick=False):
+        see("identifier", portal.post(REGISTER_URL, {"identifier": identifier}))
+        see("send page", portal.get(REGISTER_SEND_URL))
+        see("send", portal.post(REGISTER_SEND_URL))
+        see("activation page", portal.get(REGISTER_ACTIVATE_URL))
+        see("wrong 1", portal.post(REGISTER_ACTIVATE_URL, {"activation_password": wrong}))
+        see("password step too early", portal.get(REGISTER_PASSWORD_URL))
+    with time_machine.travel(START + dt.timedelta(minutes=10, seconds=1), tick=False):
+        see("expired page", portal.get(REGISTER_ACTIVATE_URL))
+        see("expired try", portal.post(REGISTER_ACTIVATE_URL, {"activation_password": wrong}))
+        see("resend", portal.post(REGISTER_ACTIVATE_URL, {"action": "resend"}))
+        see("after resend", portal.get(REGISTER_ACTIVATE_URL))
+        see("wrong 2", portal.post(REGISTER_ACTIVATE_URL, {"activation_password": wrong}))
+        see("wrong 3", portal.post(REGISTER_ACTIVATE_URL, {"activation_password": wrong}))
+        see("back at the start", portal.get(REGISTER_URL))
+        see("again", portal.post(REGISTER_URL, {"identifier": identifier}))
+        see("send again", portal.post(REGISTER_SEND_URL))
+        for n in (1, 2, 3):
+            see(f"resend {n}", portal.post(REGISTER_ACTIVATE_URL, {"action": "resend"}))
+        see("after too many sends", portal.get(REGISTER_URL))
+    return seen
+
+
+def _browser(n: int, capture) -> Portal:
+    # An address of its own: the per-address limits count each walk alone.
+    return Portal(client=Client(REMOTE_ADDR=f"192.0.2.{n}"), capture=capture)
+
+
+def test_unknown_no_phone_and_customer_get_the_same_pages_and_only_the_customer_an_sms(
+    stranger, django_capture_on_commit_callbacks
+):
+    """Who is a customer, and who has a phone, cannot be read from the registration [ASVS 5.0 6.3.8]."""
+    unknown = factories.make_pesel(dt.date(1970, 1, 1), 999)
+    no_phone = factories.customer_factory(phone_on_file=None)
+    phone = stranger.customer.phone_on_file
+    # One wrong password for all three: the form shows back what was typed.
+    walks = {}
+    for n, (name, identifier) in enumerate(
+        (("unknown", unknown), ("no phone", no_phone.pesel), ("customer", stranger.identifier))
+    ):
+        walks[name] = _walk(_browser(n, django_capture_on_commit_callbacks), identifier, WRONG)
+        if name != "customer":
+            assert not locmem.outbox, name
+
+    assert walks["unknown"] == walks["no phone"] == walks["customer"]
+    answers = dict(walks["customer"])
+    assert answers["identifier"][:2] == answers["again"][:2] == (302, REGISTER_SEND_URL)
+    assert answers["send"][:2] == (302, REGISTER_ACTIVATE_URL)
+    assert answers["wrong 3"][:2] == answers["resend 3"][:2] == (302, REGISTER_URL)
+    assert "Kod jest nieprawidłowy. Pozostałe próby: 2." in answers["wrong 1"][2]
+    assert "Kod wygasł" in answers["expired try"][2]
+    assert "Trzy razy wpisano błędne hasło aktywacyjne" in answers["back at the start"][2]
+    assert "Rejestracja, krok 2 z 4" in answers["send page"][2]
+    masked = f"*** {phone[-3:]}"
+    assert not any(masked in answer[2] or phone in answer[2] for _, answer in walks["customer"])
+    # Only the customer with a phone got text messages: 2 activation passwords, then 3 (2 resends).
+    assert [m.to for m in locmem.outbox] == [phone] * 5
+    assert WRONG not in {m.text for m in locmem.outbox}
+    # The audit trail, which the visitor never sees, keeps the real reasons.
+    refused = AuditEvent.objects.filter(action="users.registration.refused")
+    assert sorted((e.after["reason"], e.customer_id) for e in refused) == [
+        ("activation_attempts_exceeded", stranger.customer.pk),
+        ("no_phone", no_phone.pk),
+        ("no_phone", no_phone.pk),
+        ("not_found", None),
+        ("not_found", None),
+    ]
+    assert unknown not in repr([(e.before, e.after, e.actor_label, e.object_id) for e in AuditEvent.objects.all()])
+    assert set(
+        AuditEvent.objects.filter(action="users.registration.started").values_list("customer_id", flat=True)
+    ) == {stranger.customer.pk}
+    # No challenge row for an identifier that names nobody: scanning grows no table.
+    assert set(SmsChallenge.objects.values_list("customer_id", flat=True)) == {stranger.customer.pk}
+
+
+def test_a_bank_id_that_names_nobody_gets_the_same_pages_as_a_non_residents(django_capture_on_commit_callbacks, db):
+    factories.customer_factory(residency=Residency.NON_RESIDENT, nonresident_id="NR00000021")
+
+    known = _walk(_browser(1, django_capture_on_commit_callbacks), "nr00000021", WRONG)
+    assert len(locmem.outbox) == 5
+    unknown = _walk(_browser(2, django_capture_on_commit_callbacks), "nr00000099", WRONG)
+
+    assert known == unknown
+    assert len(locmem.outbox) == 5
+
+
+def test_the_decoy_never_takes_any_code(portal, db):
+    """No activation password went out, so none can be right: not even one of another registration."""
+    portal.post(REGISTER_URL, {"identifier": factories.make_pesel(dt.date(1970, 1, 1), 999)})
+    portal.post(REGISTER_SEND_URL)
+    state = portal.client.session[REGISTRATION]
+    assert set(state) == {"identifier", "decoy"}
+
+    for code in ("AAAAAAAAAA", "2222222222"):
+        assert portal.post(REGISTER_ACTIVATE_URL, {"activation_password": code}).status_code == 200
+    assert portal.post(REGISTER_ACTIVATE_URL, {"activation_password": "ZZZZZZZZZZ"})["Location"] == REGISTER_URL
+    assert portal.get(REGISTER_PASSWORD_URL)["Location"] == REGISTER_URL
+    assert not User.objects.exists()
 
 
 def test_a_signed_in_user_is_sent_to_the_cards(client, cardholder):
@@ -117,17 +213,21 @@ def test_a_signed_in_user_is_sent_to_the_cards(client, cardholder):
 # --- Step 2: the phone on file ------------------------------------------------------------
 
 
-def test_the_phone_on_file_is_shown_masked_and_nothing_is_sent_before_the_user_asks(portal, stranger):
+def test_the_send_page_shows_no_phone_number_and_nothing_is_sent_before_the_user_asks(portal, stranger):
     portal.post(REGISTER_URL, {"identifier": stranger.identifier})
 
     html = portal.get(REGISTER_SEND_URL).content.decode()
 
     phone = stranger.customer.phone_on_file
-    assert f"+48 *** *** {phone[-3:]}" in html
-    assert phone not in html
+    assert "***" not in html and phone not in html and phone[-3:] not in html
     assert "Rejestracja, krok 2 z 4" in html
     assert not locmem.outbox
-    assert portal.client.session[REGISTRATION] == {"customer_id": stranger.customer.pk, "previous_challenge": ""}
+    assert portal.client.session[REGISTRATION] == {
+        "identifier": registration_identifier_digest(stranger.identifier),
+        "customer_id": stranger.customer.pk,
+        "previous_challenge": "",
+    }
+    assert stranger.identifier not in repr(dict(portal.client.session))
 
 
 def test_the_activation_password_goes_to_the_phone_on_file_and_only_ids_stay_in_the_session(portal, stranger):
@@ -141,6 +241,7 @@ def test_the_activation_password_goes_to_the_phone_on_file_and_only_ids_stay_in_
     assert [m.to for m in locmem.outbox] == [stranger.customer.phone_on_file]
     activation = last_activation_password()
     assert portal.client.session[REGISTRATION] == {
+        "identifier": registration_identifier_digest(stranger.identifier),
         "customer_id": stranger.customer.pk,
         "challenge": str(challenge.public_id),
     }
@@ -495,14 +596,40 @@ def test_the_registration_pages_are_never_cached(client, db):
     assert "no-cache" in client.get(REGISTER_URL)["Cache-Control"]
 
 
-def test_a_customer_removed_between_the_steps_restarts_the_registration(portal, stranger):
+def test_a_session_without_the_identifier_restarts_the_registration(portal, stranger):
     portal.post(REGISTER_URL, {"identifier": stranger.identifier})
     session = portal.client.session
-    session[REGISTRATION] = {"customer_id": 987654}
+    session[REGISTRATION] = {"customer_id": stranger.customer.pk}
     session.save()
 
-    assert portal.get(REGISTER_SEND_URL)["Location"] == REGISTER_URL
+    for url in (REGISTER_SEND_URL, REGISTER_ACTIVATE_URL, REGISTER_PASSWORD_URL):
+        assert portal.get(url)["Location"] == REGISTER_URL
+    assert not locmem.outbox
+
+
+def test_a_customer_gone_between_the_steps_gets_the_decoy_and_the_trail_says_not_found(portal, stranger):
+    portal.post(REGISTER_URL, {"identifier": stranger.identifier})
+    session = portal.client.session
+    session[REGISTRATION] = {**session[REGISTRATION], "customer_id": 987654}
+    session.save()
+
+    assert portal.post(REGISTER_SEND_URL)["Location"] == REGISTER_ACTIVATE_URL
+
+    assert not locmem.outbox
+    assert not SmsChallenge.objects.exists()
+    assert AuditEvent.objects.get(action="users.registration.refused").after == {"reason": "not_found"}
     assert Customer.objects.filter(pk=stranger.customer.pk).exists()
+
+
+def test_a_customer_whose_phone_is_removed_before_the_send_gets_the_decoy(portal, stranger):
+    portal.post(REGISTER_URL, {"identifier": stranger.identifier})
+    Customer.objects.filter(pk=stranger.customer.pk).update(phone_on_file=None)
+
+    assert portal.post(REGISTER_SEND_URL)["Location"] == REGISTER_ACTIVATE_URL
+
+    assert not locmem.outbox
+    event = AuditEvent.objects.get(action="users.registration.refused")
+    assert (event.after, event.customer_id) == ({"reason": "no_phone"}, stranger.customer.pk)
 
 
 def _lock_message_after_registering(portal, person) -> str:

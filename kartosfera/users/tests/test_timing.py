@@ -1,16 +1,25 @@
-"""An unknown identifier and a wrong password cost the same: timing must not reveal an account."""
+"""An unknown identifier and a wrong password cost the same: timing must not reveal an account (or a customer)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import statistics
 import time
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 
+from kartosfera.testing import factories
 from kartosfera.users.models import User
-from kartosfera.users.tests.helpers import GENERIC_ERROR
+from kartosfera.users.tests.helpers import (
+    GENERIC_ERROR,
+    REGISTER_ACTIVATE_URL,
+    REGISTER_SEND_URL,
+    REGISTER_URL,
+    Portal,
+)
 
 ARGON2_FIRST = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -69,3 +78,47 @@ def test_a_wrong_password_and_an_unknown_identifier_take_comparable_time_and_loo
     # unknown identifier answers some 50 times faster than an Argon2id check.
     for a, b in ((known, missing), (known, unregistered)):
         assert a < 5 * b and b < 5 * a, (known_times, unknown_times, unregistered_times)
+
+
+# --- Registration: whether an identifier names a customer (with a phone) takes no longer [ASVS 5.0 6.3.8] ---
+
+
+def _registration_timed(portal, identifier: str) -> tuple[float, list[str]]:
+    """Step 1, the send and a wrong activation password: the answers, and how long the three took."""
+    started = time.perf_counter()
+    answers = [
+        portal.post(REGISTER_URL, {"identifier": identifier})["Location"],
+        portal.post(REGISTER_SEND_URL)["Location"],
+        _body(portal.post(REGISTER_ACTIVATE_URL, {"activation_password": "ABCDEFGHJK"}), identifier),
+    ]
+    return time.perf_counter() - started, answers
+
+
+def test_registration_takes_comparable_time_whoever_the_identifier_names(django_capture_on_commit_callbacks, stranger):
+    no_phone = factories.customer_factory(phone_on_file=None)
+    identifiers = {
+        "customer": stranger.identifier,
+        "no phone": no_phone.pesel,
+        "unknown": factories.make_pesel(dt.date(1970, 1, 1), 999),
+    }
+    browser = Portal(client=Client(), capture=django_capture_on_commit_callbacks)
+    _registration_timed(browser, factories.make_pesel(dt.date(1970, 1, 2), 998))  # warm up
+    times: dict[str, list[float]] = {name: [] for name in identifiers}
+    for _ in range(RUNS):
+        cache.clear()
+        answers = {}
+        for name, identifier in identifiers.items():
+            elapsed, answers[name] = _registration_timed(
+                Portal(client=Client(), capture=django_capture_on_commit_callbacks), identifier
+            )
+            times[name].append(elapsed)
+        assert answers["customer"] == answers["no phone"] == answers["unknown"]
+
+    customer, others = (
+        statistics.median(times["customer"]),
+        [statistics.median(times[n]) for n in ("no phone", "unknown")],
+    )
+    # Loose on purpose (a shared CI machine is noisy); the customer's path writes a challenge, a queued SMS
+    # and two audit rows, the others one audit row and the session.
+    for other in others:
+        assert customer < 5 * other and other < 5 * customer, times

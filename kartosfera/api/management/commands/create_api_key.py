@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kartosfera.api.models import ApiScope
@@ -29,6 +30,16 @@ class Command(BaseCommand):
             choices=ApiScope.values,
             help="What the key may call; repeat for more than one scope.",
         )
+        parser.add_argument(
+            "--client-cert-sha256",
+            dest="client_certs",
+            action="append",
+            default=[],
+            metavar="FINGERPRINT",
+            help="Bind the key to this client certificate (its SHA-256 fingerprint, as `openssl x509 -noout "
+            "-fingerprint -sha256` prints it); repeat for more. Production requires one "
+            "(API_KEYS_REQUIRE_CLIENT_CERT).",
+        )
         # Neither is the default on purpose: a key that sees every bank must never be made by forgetting a flag.
         owner = parser.add_mutually_exclusive_group()
         owner.add_argument("--bank", metavar="CODE", help="A key of this bank's core system: it sees only this bank.")
@@ -38,7 +49,16 @@ class Command(BaseCommand):
             help="A key of the group's systems: it names the bank of each request (X-Bank-Code).",
         )
 
-    def handle(self, *args: Any, name: str, scopes: list[str], bank: str | None, group: bool, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        name: str,
+        scopes: list[str],
+        bank: str | None,
+        group: bool,
+        client_certs: list[str],
+        **options: Any,
+    ) -> None:
         if not group and not bank:
             raise CommandError("Say whose key it is: --group (the group's systems) or --bank CODE (one bank).")
         owner = None
@@ -48,7 +68,11 @@ class Command(BaseCommand):
                 raise CommandError(f"No bank has the code {bank!r}.")
         try:
             api_key, token = api_key_create(
-                actor=Actor.system("manage.py create_api_key"), name=name, scopes=scopes, bank=owner
+                actor=Actor.system("manage.py create_api_key"),
+                name=name,
+                scopes=scopes,
+                bank=owner,
+                client_cert_sha256=client_certs,
             )
         except ValidationFailed as exc:
             raise CommandError("; ".join(f"{field}: {msg}" for field, msg in exc.field_errors.items())) from None
@@ -56,8 +80,16 @@ class Command(BaseCommand):
         # Everything but the token goes to stderr, so `... 2>/dev/null` captures the token alone.
         self.stderr.write(
             f"Created API key {api_key.name!r} of {whose}: prefix {api_key.prefix}, "
-            f"scopes {', '.join(api_key.scopes)}.\n"
+            f"scopes {', '.join(api_key.scopes)}; {_certs(api_key.client_certs)}.\n"
             "The token below is shown this once; store it in the client's secret store now.",
             style_func=self.style.SUCCESS,
         )
         self.stdout.write(token)
+
+
+def _certs(fingerprints: list[str]) -> str:
+    if fingerprints:
+        return "bound to the client certificate(s) " + ", ".join(fingerprints)
+    if settings.API_KEYS_REQUIRE_CLIENT_CERT:
+        return "bound to no client certificate: refused until one is bound (manage.py api_key_client_cert)"
+    return "bound to no client certificate"

@@ -1,13 +1,14 @@
-"""manage.py create_staff_user: a bank employee's back-office account and the key for their authenticator app."""
+"""manage.py create_staff_user: a bank employee's back-office account and its one-time enrolment link."""
 
 from __future__ import annotations
 
-import getpass
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from kartosfera.backoffice.auth import staff_member_create
+from kartosfera.backoffice.accounts import staff_member_invite
+from kartosfera.backoffice.management.commands._links import SITE_HELP, enrolment_link
+from kartosfera.backoffice.models import ENROLMENT_VALIDITY
 from kartosfera.backoffice.roles import StaffRole, StaffScope, role_exists_in
 from kartosfera.banks.models import Bank
 from kartosfera.banks.selectors import bank_get_by_code, bank_list
@@ -17,8 +18,9 @@ from kartosfera.core.errors import ValidationFailed
 
 class Command(BaseCommand):
     help = (
-        "Create a back-office account with a role and print the otpauth:// address to enrol the "
-        "person's authenticator app (show it once, to them only). The password is asked for, never an argument."
+        "Create a back-office account with a role and print its one-time enrolment link, through which the "
+        "employee sets their own password and enrols their authenticator app (valid 24 hours, works once). "
+        "Nobody else ever chooses or sees the password: hand the link to the employee only."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,6 +34,7 @@ class Command(BaseCommand):
             metavar="CODE",
             help="The code of the bank the employee works for (sees only its customers); omitted: the group's staff.",
         )
+        parser.add_argument("--site", default="", metavar="URL", help=SITE_HELP)
 
     def handle(self, *args: Any, **options: Any) -> None:
         bank = self._bank(options["bank"])
@@ -41,16 +44,12 @@ class Command(BaseCommand):
             raise CommandError(
                 f"A {options['role']} is the group's staff, not a bank's: leave out --bank; nothing was created."
             )
-        password = getpass.getpass("Password (at least 12 characters): ")
-        if password != getpass.getpass("The same password again: "):
-            raise CommandError("The passwords differ; nothing was created.")
         try:
-            member, device = staff_member_create(
+            member, token = staff_member_invite(
                 actor=Actor.system("create_staff_user"),
                 username=options["username"],
                 full_name=options["name"],
                 role=options["role"],
-                password=password,
                 unit=options["unit"],
                 bank=bank,
             )
@@ -58,11 +57,15 @@ class Command(BaseCommand):
             raise CommandError("; ".join(f"{k}: {v}" for k, v in exc.field_errors.items())) from None
         where = f"staff of {bank.short_name} ({bank.code})" if bank is not None else "the group's staff"
         self.stdout.write(self.style.SUCCESS(f"Created {member}, {where}."))
-        self.stdout.write("Enrol the authenticator app with this address (as a QR code or typed in):")
-        self.stdout.write(device.config_url)
+        hours = int(ENROLMENT_VALIDITY.total_seconds() // 3600)
+        self.stdout.write(
+            f"Give this link to the employee only (it works once, for {hours} hours): there they set their own "
+            "password and enrol their authenticator app."
+        )
+        self.stdout.write(enrolment_link(token, site=options["site"]))
 
     def _bank(self, code: str) -> Bank | None:
-        """The bank named by ``--bank`` (checked before the password is asked for), or None for the group."""
+        """The bank named by ``--bank`` (checked before anything is created), or None for the group."""
         code = code.strip().upper()
         if not code:
             return None

@@ -1,0 +1,338 @@
+"""Staff accounts after their creation: enrolment links, resets, disabling, sessions and the own password.
+
+[ASVS 5.0 6.4.6, 6.4.4, 6.5.6, 6.2.2, 7.4.5] Whoever creates a staff account or resets its sign-in (a
+supervisor, or an operator's ``create_staff_user`` / ``staff_account``) never chooses nor sees the password:
+they get a one-time enrolment link (random, stored as a SHA-256 digest, single use, 24 hours) through which
+the staff member sets their own password and enrols a new authenticator. A reset removes every TOTP device
+and the password at once and ends every session; so does disabling the account (re-enabling it revives no
+old session: the session epoch, ``User._get_session_auth_hash``). Proving the person's identity before a
+reset is the bank's HR process (docs/backoffice.md "Staff accounts").
+
+Each change writes its audit row in the same transaction, carrying the member's bank so that the bank's
+supervisors see it in the staff activity log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from kartosfera.backoffice.auth import staff_member_validate_new
+from kartosfera.backoffice.models import ENROLMENT_VALIDITY, EnrolmentPurpose, StaffEnrolment, StaffMember
+from kartosfera.backoffice.passwords import validate_staff_password
+from kartosfera.backoffice.roles import StaffPermission
+from kartosfera.backoffice.services import REASON_MAX_LENGTH, staff_require
+from kartosfera.banks.models import Bank
+from kartosfera.core.audit import Actor, audit_record
+from kartosfera.core.errors import DomainError, ValidationFailed
+from kartosfera.users.backends import password_matches
+from kartosfera.users.models import User, UserKind
+
+# The name of an enrolled authenticator, as the staff member's app and the admin show it.
+DEVICE_NAME = "authenticator"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": _("Give the reason for the action.")})
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationFailed({"reason": _("The reason can have at most 200 characters.")})
+    return reason
+
+
+# --- Enrolment links ----------------------------------------------------------------------
+
+
+def staff_enrolment_issue(*, member: StaffMember, purpose: str) -> str:
+    """A new enrolment link's token for ``member`` (shown once; only its digest is kept); older links stop working.
+
+    Runs inside the caller's transaction (create or reset), which writes the audit row.
+    """
+    open_links = StaffEnrolment.objects.filter(member=member, used_at__isnull=True)
+    TOTPDevice.objects.filter(pk__in=open_links.exclude(device=None).values("device_id"), confirmed=False).delete()
+    open_links.delete()
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    StaffEnrolment.objects.create(
+        member=member,
+        token_digest=_digest(token),
+        purpose=EnrolmentPurpose(purpose),
+        created_at=now,
+        expires_at=now + ENROLMENT_VALIDITY,
+    )
+    return token
+
+
+def staff_enrolment_find(*, token: str) -> StaffEnrolment | None:
+    """The open enrolment of ``token`` (not used, not expired, of an active account), or None."""
+    if not token or len(token) > 100:
+        return None
+    enrolment = StaffEnrolment.objects.select_related("member__user").filter(token_digest=_digest(token)).first()
+    return enrolment if enrolment is not None and _usable(enrolment) else None
+
+
+def staff_enrolment_get(*, enrolment_id: int) -> StaffEnrolment | None:
+    """The open enrolment ``enrolment_id`` (the one whose link this browser opened), or None."""
+    enrolment = StaffEnrolment.objects.select_related("member__user").filter(pk=enrolment_id).first()
+    return enrolment if enrolment is not None and _usable(enrolment) else None
+
+
+def _usable(enrolment: StaffEnrolment) -> bool:
+    return enrolment.is_open() and enrolment.member.user.is_active
+
+
+@transaction.atomic
+def staff_enrolment_device(*, enrolment: StaffEnrolment) -> TOTPDevice:
+    """The authenticator being enrolled through ``enrolment`` (made on first use; unconfirmed until proven)."""
+    locked = StaffEnrolment.objects.select_for_update().get(pk=enrolment.pk)
+    if locked.device is None:
+        locked.device = TOTPDevice.objects.create(user=locked.member.user, name=DEVICE_NAME, confirmed=False)
+        locked.save(update_fields=["device"])
+    return locked.device
+
+
+@transaction.atomic
+def staff_enrolment_complete(*, enrolment: StaffEnrolment, password: str, code: str) -> StaffMember:
+    """Set the member's own password and confirm the new authenticator with ``code``; the link is spent.
+
+    Every other TOTP device of the member is removed and every session ends; the lockout count starts
+    again. ValidationFailed (``password`` or ``code``) or DomainError (the link is no longer valid) leave
+    everything as it was.
+    """
+    locked = StaffEnrolment.objects.select_for_update().select_related("member__user").get(pk=enrolment.pk)
+    if not _usable(locked) or locked.device is None:
+        raise DomainError(_("This link is no longer valid. Ask your supervisor for a new one."), code="link_invalid")
+    member = locked.member
+    user = User.objects.select_for_update().get(pk=member.user_id)
+    try:
+        validate_staff_password(password, username=user.username, full_name=member.full_name)
+    except ValidationError as exc:
+        raise ValidationFailed({"new_password": " ".join(exc.messages)}) from None
+    device = TOTPDevice.objects.select_for_update().get(pk=locked.device.pk)
+    code = "".join((code or "").split())
+    if not (code.isdigit() and len(code) == device.digits and device.verify_token(code)):
+        raise ValidationFailed({"code": _("The code is not correct. Enter the code the app shows now.")})
+    now = timezone.now()
+    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    user.set_password(password)
+    user.password_changed_at = now
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.session_epoch += 1
+    user.save(update_fields=["password", "password_changed_at", "failed_login_count", "locked_until", "session_epoch"])
+    locked.used_at = now
+    locked.save(update_fields=["used_at"])
+    audit_record(
+        actor=Actor.for_user(user),
+        action="backoffice.staff.enrolled",
+        obj=member,
+        bank_id=member.bank_id,
+        after={"purpose": locked.purpose},
+    )
+    return member
+
+
+@transaction.atomic
+def staff_member_invite(
+    *, actor: Actor, username: str, full_name: str, role: str, unit: str = "", bank: Bank | None = None
+) -> tuple[StaffMember, str]:
+    """A new staff account without a password or authenticator, and the token of its enrolment link.
+
+    ``create_staff_user``: the operator hands the link to the employee; only the employee sets the password
+    and enrols the authenticator app [ASVS 5.0 6.4.6]. Until then nobody can sign in to the account.
+    """
+    username, full_name = staff_member_validate_new(
+        username=username, full_name=full_name, role=role, password=None, bank=bank
+    )
+    user = User.objects.create_user(username=username, password=None, kind=UserKind.STAFF)
+    member = StaffMember.objects.create(user=user, full_name=full_name, role=role, unit=unit.strip(), bank=bank)
+    token = staff_enrolment_issue(member=member, purpose=EnrolmentPurpose.NEW)
+    audit_record(
+        actor=actor,
+        action="backoffice.staff.created",
+        obj=member,
+        bank_id=bank.pk if bank else None,
+        after={"username": username, "role": role, "unit": member.unit, "bank": bank.code if bank else None},
+    )
+    return member, token
+
+
+# --- Reset, disable, enable (a supervisor or an operator's command) ----------------------------
+
+
+@dataclass(frozen=True)
+class ResetOutcome:
+    member: StaffMember
+    token: str
+    expires_at: str
+
+
+def _require_manageable(staff: User, member: StaffMember) -> None:
+    """A supervisor manages the staff of their scope (404 outside it), never their own account."""
+    staff_require(staff, StaffPermission.STAFF_ACCOUNT_MANAGE)
+    bank_id = staff.staff_member.bank_id
+    if bank_id is not None and member.bank_id != bank_id:
+        raise Http404
+    if member.user_id == staff.pk:
+        raise PermissionDenied
+
+
+def staff_member_manageable_get(*, staff: User, member_id: int) -> StaffMember:
+    """The staff member ``member_id`` that ``staff`` may manage: Http404 outside their scope, 403 for themselves."""
+    member = StaffMember.objects.select_related("user", "bank").filter(pk=member_id).first()
+    if member is None:
+        raise Http404
+    _require_manageable(staff, member)
+    return member
+
+
+@transaction.atomic
+def staff_account_reset(*, actor: Actor, member: StaffMember, reason: str) -> ResetOutcome:
+    """Start a new enrolment: the password and every TOTP device go at once, every session ends.
+
+    The person's identity has been proven by the bank's HR process before (a lost authenticator, a
+    forgotten password). Returns the new link's token, shown once to whoever started the reset.
+    """
+    reason = _reason(reason)
+    user = User.objects.select_for_update().get(pk=member.user_id)
+    if not user.is_active:
+        raise DomainError(_("The account is disabled: enable it first."), code="account_disabled")
+    removed = TOTPDevice.objects.filter(user=user).delete()[0]
+    user.set_unusable_password()
+    user.session_epoch += 1
+    user.save(update_fields=["password", "session_epoch"])
+    token = staff_enrolment_issue(member=member, purpose=EnrolmentPurpose.RESET)
+    enrolment = StaffEnrolment.objects.get(token_digest=_digest(token))
+    audit_record(
+        actor=actor,
+        action="backoffice.staff.reset",
+        obj=member,
+        bank_id=member.bank_id,
+        after={"reason": reason, "devices_removed": removed, "link_expires": enrolment.expires_at.isoformat()},
+    )
+    return ResetOutcome(member=member, token=token, expires_at=enrolment.expires_at.isoformat())
+
+
+@transaction.atomic
+def staff_account_disable(*, actor: Actor, member: StaffMember, reason: str) -> StaffMember:
+    """Disable the account: no sign-in, no enrolment link, every session ends at once (and stays ended)."""
+    reason = _reason(reason)
+    user = User.objects.select_for_update().get(pk=member.user_id)
+    if not user.is_active:
+        raise DomainError(_("The account is already disabled."), code="already_disabled")
+    user.is_active = False
+    user.session_epoch += 1
+    user.save(update_fields=["is_active", "session_epoch"])
+    audit_record(
+        actor=actor, action="backoffice.staff.disabled", obj=member, bank_id=member.bank_id, after={"reason": reason}
+    )
+    return member
+
+
+@transaction.atomic
+def staff_account_enable(*, actor: Actor, member: StaffMember, reason: str) -> StaffMember:
+    """Enable a disabled account again; the sessions it had stay ended (the session epoch moved on)."""
+    reason = _reason(reason)
+    user = User.objects.select_for_update().get(pk=member.user_id)
+    if user.is_active:
+        raise DomainError(_("The account is not disabled."), code="not_disabled")
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    audit_record(
+        actor=actor, action="backoffice.staff.enabled", obj=member, bank_id=member.bank_id, after={"reason": reason}
+    )
+    return member
+
+
+STAFF_OPERATIONS = ("reset", "disable", "enable")
+
+
+def staff_account_operate(*, staff: User, member: StaffMember, operation: str, reason: str) -> ResetOutcome | None:
+    """A supervisor's reset, disable or enable of ``member`` (checked again here: permission, scope, not self).
+
+    A refusal is audited as ``backoffice.action_refused`` in a transaction of its own.
+    """
+    _require_manageable(staff, member)
+    actor = Actor.for_user(staff)
+    try:
+        if operation == "reset":
+            return staff_account_reset(actor=actor, member=member, reason=reason)
+        if operation == "disable":
+            staff_account_disable(actor=actor, member=member, reason=reason)
+        elif operation == "enable":
+            staff_account_enable(actor=actor, member=member, reason=reason)
+        else:
+            raise Http404
+    except DomainError as exc:
+        with transaction.atomic():
+            audit_record(
+                actor=actor,
+                action="backoffice.action_refused",
+                obj=member,
+                bank_id=member.bank_id,
+                after={"action": f"staff_{operation}", "refusal": exc.code},
+            )
+        raise
+    return None
+
+
+# --- The staff member's own password [ASVS 5.0 6.2.2] ------------------------------------------
+
+
+def staff_password_change(*, user: User, current_password: str, new_password: str, code: str) -> User:
+    """Change the signed-in staff member's own password: the current one, a new one and the authenticator's code.
+
+    A wrong current password or code is audited (``backoffice.staff.password_change_refused``) and changes
+    nothing; the new password follows the staff policy. The new password changes the session auth hash, so
+    every other session of the member ends at its next request (the view keeps its own).
+    """
+    member = StaffMember.objects.get(user_id=user.pk)
+    try:
+        validate_staff_password(new_password, username=user.get_username(), full_name=member.full_name)
+    except ValidationError as exc:
+        raise ValidationFailed({"new_password": " ".join(exc.messages)}) from None
+    if not password_matches(User.objects.get(pk=user.pk), current_password):
+        _password_change_refused(user, member, step="password")
+        raise ValidationFailed({"current_password": _("The current password is not correct.")})
+    code = "".join((code or "").split())
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk").first()
+        verified = device is not None and code.isdigit() and len(code) == device.digits and device.verify_token(code)
+    if not verified:
+        _password_change_refused(user, member, step="code")
+        raise ValidationFailed({"code": _("The code is not correct. Enter the code the app shows now.")})
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked.set_password(new_password)
+        locked.password_changed_at = timezone.now()
+        locked.save(update_fields=["password", "password_changed_at"])
+        audit_record(
+            actor=Actor.for_user(locked), action="backoffice.staff.password_changed", obj=member, bank_id=member.bank_id
+        )
+    return locked
+
+
+@transaction.atomic
+def _password_change_refused(user: User, member: StaffMember, *, step: str) -> None:
+    audit_record(
+        actor=Actor.for_user(user),
+        action="backoffice.staff.password_change_refused",
+        obj=member,
+        bank_id=member.bank_id,
+        after={"step": step},
+    )
