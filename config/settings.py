@@ -112,10 +112,14 @@ if IS_PRODUCTION and not CARD_DATA_KEYS:
     raise ImproperlyConfigured("CARD_DATA_KEYS must be set in production (see .env.example)")
 DEV_CARD_FINGERPRINT_KEY = "dev-only-card-fingerprint-key-000000000000"
 CARD_FINGERPRINT_KEY = env_required("CARD_FINGERPRINT_KEY", DEV_CARD_FINGERPRINT_KEY)
-# The card PIN key: PIN verification values are HMAC-SHA256 under it (docs/pin.md).
+# The card PIN keys: PIN verification values are HMAC-SHA256 under one of them (docs/pin.md). Comma-separated,
+# newest first, as CARD_DATA_KEYS: new values are made under the first, a value records the id of the key that
+# made it (kartosfera/cards/pin.py: pin_key_id) and is rewritten under the first when its PIN is verified right.
 # Kept outside the database; an HSM takes its place in a production card core.
 DEV_CARD_PIN_KEY = "dev-only-card-pin-key-00000000000000000000"
-CARD_PIN_KEY = env_required("CARD_PIN_KEY", DEV_CARD_PIN_KEY)
+CARD_PIN_KEYS = env_list("CARD_PIN_KEY", "" if IS_PRODUCTION else DEV_CARD_PIN_KEY)
+if IS_PRODUCTION and not CARD_PIN_KEYS:
+    raise ImproperlyConfigured("CARD_PIN_KEY must be set in production (see .env.example)")
 # The development defaults are public (they are in this file): production refuses each of them even when it is
 # set explicitly (copied from a demo's environment), as it refuses the PIN encryption and ACS keys' below.
 if IS_PRODUCTION:
@@ -123,23 +127,29 @@ if IS_PRODUCTION:
         "SECRET_KEY": SECRET_KEY == DEV_SECRET_KEY,
         "CARD_DATA_KEYS": DEV_CARD_DATA_KEY in CARD_DATA_KEYS,
         "CARD_FINGERPRINT_KEY": CARD_FINGERPRINT_KEY == DEV_CARD_FINGERPRINT_KEY,
-        "CARD_PIN_KEY": CARD_PIN_KEY == DEV_CARD_PIN_KEY,
+        "CARD_PIN_KEY": DEV_CARD_PIN_KEY in CARD_PIN_KEYS,
     }
     for _name, _is_public in _public_defaults.items():
         if _is_public:
             raise ImproperlyConfigured(f"{_name} must be set in production to a key of its own (see .env.example)")
-# The PIN encryption key (PEK) shared with the card processor: PIN blocks (ISO 9564 format 4,
-# AES) arrive enciphered under it (kartosfera/cards/pinblock.py, docs/pin.md). Base64 of 16, 24
-# or 32 random bytes; an HSM holds it in a production card core. The default decodes to
+# The PIN encryption keys (PEK) shared with the card processor: PIN blocks (ISO 9564 format 4,
+# AES) arrive enciphered under one of them (kartosfera/cards/pinblock.py, docs/pin.md). Comma-separated,
+# newest first: a block that does not open under the first is tried under the next (a change-over with
+# the processor, docs/pin.md "Changing the PIN encryption key"). Each is base64 of 16, 24 or 32 random
+# bytes; an HSM holds them in a production card core. The default decodes to
 # "dev-only-pin-encryption-key-0000", and production refuses it like any missing key.
 DEV_PIN_ENCRYPTION_KEY = "ZGV2LW9ubHktcGluLWVuY3J5cHRpb24ta2V5LTAwMDA="
-PIN_ENCRYPTION_KEY = env_required("PIN_ENCRYPTION_KEY", DEV_PIN_ENCRYPTION_KEY)
+PIN_ENCRYPTION_KEYS = env_list("PIN_ENCRYPTION_KEY", "" if IS_PRODUCTION else DEV_PIN_ENCRYPTION_KEY)
+if IS_PRODUCTION and not PIN_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("PIN_ENCRYPTION_KEY must be set in production (see .env.example)")
 try:
-    decode_aes_key("PIN_ENCRYPTION_KEY", PIN_ENCRYPTION_KEY)
+    _pin_encryption_keys_raw = [decode_aes_key("PIN_ENCRYPTION_KEY", key) for key in PIN_ENCRYPTION_KEYS]
 except ValueError as exc:
     raise ImproperlyConfigured(str(exc)) from None
-if IS_PRODUCTION and PIN_ENCRYPTION_KEY == DEV_PIN_ENCRYPTION_KEY:
+if IS_PRODUCTION and DEV_PIN_ENCRYPTION_KEY in PIN_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("PIN_ENCRYPTION_KEY must be set in production to a key of its own (see .env.example)")
+if len(set(_pin_encryption_keys_raw)) < len(_pin_encryption_keys_raw):
+    raise ImproperlyConfigured("PIN_ENCRYPTION_KEY lists the same key twice")
 
 # The key of the 3-D Secure authentication values the ACS gives (kartosfera/acs/authentication_value.py,
 # docs/3d-secure.md): HMAC-SHA256 under it, checked again when the value comes back. Kept outside the
@@ -151,13 +161,23 @@ if IS_PRODUCTION and ACS_AUTHENTICATION_KEY == DEV_ACS_AUTHENTICATION_KEY:
         "ACS_AUTHENTICATION_KEY must be set in production to a key of its own (see .env.example)"
     )
 key_require_strength("CARD_FINGERPRINT_KEY", CARD_FINGERPRINT_KEY)
-key_require_strength("CARD_PIN_KEY", CARD_PIN_KEY)
+for _pin_key in CARD_PIN_KEYS:
+    key_require_strength("CARD_PIN_KEY", _pin_key)
 key_require_strength("ACS_AUTHENTICATION_KEY", ACS_AUTHENTICATION_KEY)
+if len(set(CARD_PIN_KEYS)) < len(CARD_PIN_KEYS):
+    raise ImproperlyConfigured("CARD_PIN_KEY lists the same key twice")
 # One key, one purpose [ASVS 11.1.2]: a value given for two of the HMAC keys (or SECRET_KEY) would let a value
-# made for one purpose pass for another (a PIN verification value for a card fingerprint, say).
-if IS_PRODUCTION and len({SECRET_KEY, CARD_FINGERPRINT_KEY, CARD_PIN_KEY, ACS_AUTHENTICATION_KEY}) < 4:
+# made for one purpose pass for another (a PIN verification value for a card fingerprint, say). Every key in
+# the PIN key lists counts, the old ones too; the PIN encryption keys are compared decoded and as written.
+_keys_in_use = [SECRET_KEY, CARD_FINGERPRINT_KEY, ACS_AUTHENTICATION_KEY, *CARD_PIN_KEYS, *PIN_ENCRYPTION_KEYS]
+_keys_in_use_raw = [
+    *(key.encode() for key in (SECRET_KEY, CARD_FINGERPRINT_KEY, ACS_AUTHENTICATION_KEY, *CARD_PIN_KEYS)),
+    *_pin_encryption_keys_raw,
+]
+if IS_PRODUCTION and (len(set(_keys_in_use)) < len(_keys_in_use) or len(set(_keys_in_use_raw)) < len(_keys_in_use_raw)):
     raise ImproperlyConfigured(
-        "SECRET_KEY, CARD_FINGERPRINT_KEY, CARD_PIN_KEY and ACS_AUTHENTICATION_KEY must be four different keys"
+        "SECRET_KEY, CARD_FINGERPRINT_KEY, ACS_AUTHENTICATION_KEY, every CARD_PIN_KEY and every "
+        "PIN_ENCRYPTION_KEY must be different keys"
     )
 
 # Where the ACS sends the results request (RReq) after a challenge (kartosfera/acs/directory.py, docs/3d-secure.md,

@@ -372,6 +372,9 @@ class Card(models.Model):
     temporary_limits_until = models.DateTimeField(_("raised until"), null=True, blank=True)
     # The keyed PIN verification value (cards/pin.py, docs/pin.md): never the PIN itself.
     pin_verification_value = models.CharField(max_length=64, blank=True, editable=False)
+    # The id of the CARD_PIN_KEY key that made it (cards/pin.py: pin_key_id, 8 hex; never the key). Null: made
+    # before values had an id, under the one key there was then, which stays the oldest of the list.
+    pin_key_id = models.CharField(max_length=8, null=True, blank=True, editable=False)
     pin_changed_at = models.DateTimeField(_("PIN changed at"), null=True, blank=True, editable=False)
     wrong_pin_count = models.PositiveSmallIntegerField(_("wrong PIN count"), default=0, editable=False)
     # The PSD2 counters since the card's last strong customer authentication (a right PIN, a full 3-D Secure

@@ -31,7 +31,14 @@ from kartosfera.cards.operations import (
     card_state,
     require_operation,
 )
-from kartosfera.cards.pin import PinSameAsOtherPin, is_verification_value, pins_lock_customer, values_match
+from kartosfera.cards.pin import (
+    PinSameAsOtherPin,
+    is_keyed_values,
+    newest_value,
+    pins_lock_customer,
+    value_under_stored_key,
+    values_match,
+)
 from kartosfera.cards.services import card_transition
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.audit import Actor, audit_record
@@ -206,28 +213,32 @@ def card_limits_change(*, actor: Actor, card: Card, limits: Mapping[str, int]) -
 
 @_audits_refusals(Operation.PIN_CHANGE)
 @transaction.atomic
-def card_pin_change(*, actor: Actor, card: Card, pvv: str, threeds_pvv: str) -> Card:
+def card_pin_change(*, actor: Actor, card: Card, pvvs: Mapping[str, str], threeds_pvvs: Mapping[str, str]) -> Card:
     """Store a new PIN as its verification value (cards/pin.py, computed before: never the PIN itself).
 
-    ``threeds_pvv`` is the same new PIN's value under the customer's 3DS
-    binding: a PIN equal to the 3DS PIN is refused (PinSameAsOtherPin).
-    Resets the wrong-PIN counter; the audit row says that the PIN changed, never what to.
+    ``pvvs``: the new PIN's values under every PIN key (``pin_verification_values``): the newest key's is
+    stored, with its key id. ``threeds_pvvs``: the same PIN's values under the customer's 3DS binding, the
+    one under the stored 3DS value's key compared with it: a PIN equal to the 3DS PIN is refused
+    (PinSameAsOtherPin). Resets the wrong-PIN counter; the audit row says that the PIN changed, never what to.
     """
-    if not is_verification_value(pvv) or not is_verification_value(threeds_pvv):
+    if not is_keyed_values(pvvs) or not is_keyed_values(threeds_pvvs):
         raise ValueError("card_pin_change takes the PIN verification values, not a PIN")
     card = _lock(card)
     require_operation(card, Operation.PIN_CHANGE, by_bank=acts_for_bank(actor))
     pins_lock_customer(card.customer_id)
+    pvv, key_id = newest_value(pvvs)
     profiles = ThreeDSProfile.objects.filter(customer_id=card.customer_id)
-    threeds_stored = profiles.values_list("pin_verification_value", flat=True).first() or ""
-    if values_match(threeds_stored, threeds_pvv):
+    threeds_stored, threeds_key_id = profiles.values_list("pin_verification_value", "pin_key_id").first() or ("", None)
+    threeds_candidate = value_under_stored_key(threeds_pvvs, threeds_key_id) if threeds_stored else None
+    if threeds_candidate is not None and values_match(threeds_stored, threeds_candidate):
         raise PinSameAsOtherPin(
             _("The new PIN must be different from your 3-D Secure code. Nothing has been changed: choose another PIN.")
         )
     card.pin_verification_value = pvv
+    card.pin_key_id = key_id
     card.pin_changed_at = timezone.now()
     card.wrong_pin_count = 0
-    card.save(update_fields=["pin_verification_value", "pin_changed_at", "wrong_pin_count", "updated_at"])
+    card.save(update_fields=["pin_verification_value", "pin_key_id", "pin_changed_at", "wrong_pin_count", "updated_at"])
     audit_record(actor=actor, action="cards.card.pin_changed", obj=card, customer_id=card.customer_id)
     return card
 

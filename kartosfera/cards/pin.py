@@ -4,10 +4,15 @@ One module for both: the trivial-PIN rules (written once, ``pin_weakness``), the
 keyed verification values and the rule that the two PINs differ.
 
 Neither PIN is ever stored, logged or kept anywhere: only its verification
-value, HMAC-SHA256 under CARD_PIN_KEY (a key outside the database; an HSM in a
-production card core). The card PIN's value is bound to the card (its reference
-and PAN fingerprint): the same PIN on two cards gives two unrelated values, and
-a value copied to another card is worthless. The 3-D Secure PIN's value is bound
+value, HMAC-SHA256 under one of the CARD_PIN_KEY keys (outside the database; an
+HSM in a production card core), stored with the id of the key that made it
+(``pin_key_id``). New values are made under the newest key; a value under an
+older key is rewritten under the newest when its PIN is verified right
+(``PinVerification.rewrite``), so the oldest key can be dropped once
+``manage.py pin_key_usage`` counts no value under it [ASVS 11.2.2].
+The card PIN's value is bound to the card (its reference and PAN fingerprint):
+the same PIN on two cards gives two unrelated values, and a value copied to
+another card is worthless. The 3-D Secure PIN's value is bound
 to the customer (one 3DS PIN for all their cards). To compare the two PINs the
 candidate's value is computed under the other binding: a new 3DS PIN under each
 card's, a new card PIN under the customer's.
@@ -16,16 +21,20 @@ card's, a new card PIN under the customer's.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import itertools
-from collections.abc import Collection
+import logging
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kartosfera.core.errors import DomainError
@@ -109,8 +118,45 @@ def pin_check(pin: str, *, card: Card) -> None:
         raise ValidationError(CARD_PIN_MESSAGES[rule], code=rule)
 
 
-def _keyed_value(*fields: str | bytearray) -> str:
-    mac = hmac.new(settings.CARD_PIN_KEY.encode(), digestmod=hashlib.sha256)
+logger = logging.getLogger(__name__)
+
+# The label of a key's id: the id names a key in the database without revealing anything of it.
+KEY_ID_LABEL = b"kartosfera.pin-key-id.v1"
+
+
+def pin_key_id(key: str) -> str:
+    """The short id (8 hex) stored with every value made under ``key``: HMAC-SHA256(key, a fixed label), cut."""
+    return hmac.new(key.encode(), KEY_ID_LABEL, hashlib.sha256).hexdigest()[:8]
+
+
+@functools.lru_cache(maxsize=4)
+def _keys_by_id(keys: tuple[str, ...]) -> dict[str, str]:
+    by_id = {pin_key_id(key): key for key in keys}
+    if not by_id or len(by_id) < len(keys):
+        raise ImproperlyConfigured("CARD_PIN_KEY must list at least one key, each once with its own id")
+    return by_id
+
+
+def pin_keys() -> dict[str, str]:
+    """The PIN keys by id, newest first (settings.CARD_PIN_KEYS, from the CARD_PIN_KEY variable)."""
+    return dict(_keys_by_id(tuple(settings.CARD_PIN_KEYS)))
+
+
+def newest_pin_key_id() -> str:
+    """The id of the key new values are made under (the first of CARD_PIN_KEY)."""
+    return next(iter(pin_keys()))
+
+
+def stored_key_id(key_id: str | None) -> str:
+    """The id of the key a stored value was made under. No id (null): made before values had one, under the one
+    key there was then, which stays the oldest (the last) of the list until every such value is rewritten."""
+    return key_id if key_id else list(pin_keys())[-1]
+
+
+def _keyed_value(*fields: str | bytearray, key_id: str | None = None) -> str:
+    keys = pin_keys()
+    key = keys[key_id] if key_id is not None else next(iter(keys.values()))
+    mac = hmac.new(key.encode(), digestmod=hashlib.sha256)
     # Unambiguous framing: the references and the fingerprint never contain a NUL.
     # Fed field by field so that a PIN held in a bytearray (a deciphered PIN block,
     # cards/pinblock.py) is hashed where it lies, never copied into a str that cannot be wiped.
@@ -121,22 +167,82 @@ def _keyed_value(*fields: str | bytearray) -> str:
     return mac.hexdigest()
 
 
-def pin_verification_value(pin: str | bytearray, *, card: Card) -> str:
+def pin_verification_value(pin: str | bytearray, *, card: Card, key_id: str | None = None) -> str:
     """The keyed, one-way value the card core keeps for ``pin`` on ``card`` (64 hex characters).
 
     ``pin``: the digits as text, or as ASCII digits in a bytearray (the same value).
+    ``key_id``: the key to make it under (an id of ``pin_keys``); the newest when None.
     """
     # pin_binding, not pan_fingerprint: a new fingerprint key must not turn every PIN wrong (an unsaved card in a
     # test may have only the fingerprint).
-    return _keyed_value("kartosfera.card-pin.v1", card.reference, card.pin_binding or card.pan_fingerprint, pin)
+    binding = card.pin_binding or card.pan_fingerprint
+    return _keyed_value("kartosfera.card-pin.v1", card.reference, binding, pin, key_id=key_id)
 
 
-def threeds_pin_verification_value(pin: str, *, customer: Customer) -> str:
+def threeds_pin_verification_value(pin: str, *, customer: Customer, key_id: str | None = None) -> str:
     """The keyed, one-way value kept for ``pin`` as the 3DS PIN of ``customer`` (64 hex characters).
 
     Its own label keeps it unrelated to any card's value, even for the same PIN.
+    ``key_id``: the key to make it under (an id of ``pin_keys``); the newest when None.
     """
-    return _keyed_value("kartosfera.3ds-pin.v1", customer.reference, pin)
+    return _keyed_value("kartosfera.3ds-pin.v1", customer.reference, pin, key_id=key_id)
+
+
+def pin_verification_values(pin: str, *, card: Card) -> dict[str, str]:
+    """``pin``'s value on ``card`` under every PIN key (key id -> value, newest first).
+
+    What a step-up payload carries between the request and its confirmation: the newest key's is stored, and
+    the one under the key of a stored value is compared with it, whichever key that is.
+    """
+    return {key_id: pin_verification_value(pin, card=card, key_id=key_id) for key_id in pin_keys()}
+
+
+def threeds_pin_verification_values(pin: str, *, customer: Customer) -> dict[str, str]:
+    """``pin``'s value as the 3DS PIN of ``customer`` under every PIN key (key id -> value, newest first)."""
+    return {key_id: threeds_pin_verification_value(pin, customer=customer, key_id=key_id) for key_id in pin_keys()}
+
+
+def is_keyed_values(values: object) -> bool:
+    """Is ``values`` a non-empty key id -> verification value mapping (``pin_verification_values``), i.e. no PIN?"""
+    return (
+        isinstance(values, Mapping)
+        and bool(values)
+        and all(isinstance(k, str) and len(k) == 8 and is_verification_value(v) for k, v in values.items())
+    )
+
+
+class PinKeysChanged(DomainError):
+    """The PIN keys changed between a PIN change's request and its confirmation (a deployment): start again."""
+
+    code = "pin_keys_changed"
+
+    def __init__(self) -> None:
+        super().__init__(
+            gettext("Something changed since you asked for this. Nothing has been changed: please start again.")
+        )
+
+
+def newest_value(values: Mapping[str, str]) -> tuple[str, str]:
+    """From ``values`` (key id -> value), the newest key's value and id: what is stored. PinKeysChanged if absent."""
+    newest = newest_pin_key_id()
+    if newest not in values:
+        raise PinKeysChanged
+    return values[newest], newest
+
+
+def value_under_stored_key(values: Mapping[str, str], key_id: str | None) -> str | None:
+    """From ``values`` (key id -> value), the one to compare with a value stored under ``key_id`` (None: no id).
+
+    None when the stored value's key was removed from CARD_PIN_KEY: no PIN verifies against it any more, so
+    there is nothing to compare. PinKeysChanged when the key is configured but ``values`` lack it (a key
+    added after they were made).
+    """
+    key = stored_key_id(key_id)
+    if key not in pin_keys():
+        return None
+    if key not in values:
+        raise PinKeysChanged
+    return values[key]
 
 
 def is_verification_value(value: object) -> bool:
@@ -149,9 +255,69 @@ def values_match(stored: str, candidate: str) -> bool:
     return bool(stored) and hmac.compare_digest(stored, candidate)
 
 
+@dataclass(frozen=True)
+class PinVerification:
+    """The outcome of checking a PIN against a stored value.
+
+    ``matched``: the PIN is right. ``key_removed``: the value was made under a key no longer in CARD_PIN_KEY, so
+    no PIN can match it (not the holder's fault: never counted as a wrong PIN; logged). ``rewrite``: when the
+    PIN is right under an older key, its value under the newest key, and that key's id, to store in the
+    transaction that holds the row's lock.
+    """
+
+    matched: bool
+    key_removed: bool = False
+    rewrite: tuple[str, str] | None = None
+
+
+def _verify(
+    stored: str, key_id: str | None, value_under: Callable[[str], str], what: str, whose: object
+) -> PinVerification:
+    if not stored:
+        return PinVerification(matched=False)
+    key = stored_key_id(key_id)
+    if key not in pin_keys():
+        # The operator's signal (also counted by manage.py pin_key_usage): the key id only, never a value.
+        logger.warning(
+            "%s of %s was made under the PIN key %s, which CARD_PIN_KEY no longer lists: it cannot be verified",
+            what,
+            whose,
+            key,
+        )
+        return PinVerification(matched=False, key_removed=True)
+    if not values_match(stored, value_under(key)):
+        return PinVerification(matched=False)
+    newest = newest_pin_key_id()
+    if key_id == newest:
+        return PinVerification(matched=True)
+    return PinVerification(matched=True, rewrite=(value_under(newest), newest))
+
+
+def pin_verify(pin: str | bytearray, *, card: Card) -> PinVerification:
+    """Check ``pin`` against the card's stored value, under the key that made it (constant-time)."""
+    return _verify(
+        card.pin_verification_value,
+        card.pin_key_id,
+        lambda key_id: pin_verification_value(pin, card=card, key_id=key_id),
+        "The PIN verification value",
+        f"card {card.reference}",
+    )
+
+
+def threeds_pin_verify(pin: str, *, customer: Customer, stored: str, key_id: str | None) -> PinVerification:
+    """Check ``pin`` as the 3DS PIN of ``customer`` against its stored value and key id (constant-time)."""
+    return _verify(
+        stored,
+        key_id,
+        lambda under: threeds_pin_verification_value(pin, customer=customer, key_id=under),
+        "The 3-D Secure PIN verification value",
+        f"customer {customer.reference}",
+    )
+
+
 def pin_matches(pin: str | bytearray, *, card: Card) -> bool:
     """Does ``pin`` match the card's stored verification value? (Constant-time; False when none is set.)"""
-    return values_match(card.pin_verification_value, pin_verification_value(pin, card=card))
+    return pin_verify(pin, card=card).matched
 
 
 def pin_cards_of_customer(customer_id: int) -> QuerySet[Card]:
@@ -167,14 +333,15 @@ def pin_cards_of_customer(customer_id: int) -> QuerySet[Card]:
     return Card.objects.filter(customer_id=customer_id).not_cancelled_now(timezone.now()).order_by("pk")
 
 
-def pin_values_under_cards(pin: str, *, customer: Customer) -> dict[str, str]:
-    """``pin``'s verification value under each of the customer's cards (``pin_cards_of_customer``), in one query.
+def pin_values_under_cards(pin: str, *, customer: Customer) -> dict[str, dict[str, str]]:
+    """``pin``'s verification values under each of the customer's cards (``pin_cards_of_customer``), in one query.
 
-    Keyed by card id (as text: it travels in a JSON payload). What a new 3DS
-    PIN is compared with, once its SMS code is confirmed.
+    Keyed by card id (as text: it travels in a JSON payload), then by PIN key id
+    (``pin_verification_values``). What a new 3DS PIN is compared with, once its
+    SMS code is confirmed, under the key each card's value was made with.
     """
     cards = pin_cards_of_customer(customer.pk).only("pk", "reference", "pan_fingerprint", "pin_binding")
-    return {str(card.pk): pin_verification_value(pin, card=card) for card in cards}
+    return {str(card.pk): pin_verification_values(pin, card=card) for card in cards}
 
 
 class PinSameAsOtherPin(DomainError):

@@ -37,7 +37,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from kartosfera.cards.pan import pan_fingerprint
-from kartosfera.cards.pin import pin_matches
+from kartosfera.cards.pin import pin_verify
 from kartosfera.core.errors import DomainError
 from kartosfera.core.key_material import decode_aes_key
 
@@ -92,14 +92,25 @@ class PinCheck(enum.StrEnum):
     MISMATCH = "mismatch"
     # The card has no PIN verification value (no PIN set yet): nothing to verify against.
     NOT_SET = "not_set"
+    # The card's value was made under a PIN key no longer in CARD_PIN_KEY: no PIN can match it, and it is not
+    # the holder's wrong PIN (logged; manage.py pin_key_usage counts such values).
+    KEY_REMOVED = "key_removed"
+
+
+def pin_encryption_keys() -> list[bytes]:
+    """The PEKs from ``PIN_ENCRYPTION_KEY``, newest first (checked at start-up too: config/settings.py)."""
+    try:
+        keys = [decode_aes_key("PIN_ENCRYPTION_KEY", value) for value in settings.PIN_ENCRYPTION_KEYS]
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+    if not keys:
+        raise ImproperlyConfigured("PIN_ENCRYPTION_KEY must list at least one key")
+    return keys
 
 
 def pin_encryption_key() -> bytes:
-    """The PEK from ``PIN_ENCRYPTION_KEY`` (checked at start-up too: config/settings.py)."""
-    try:
-        return decode_aes_key("PIN_ENCRYPTION_KEY", settings.PIN_ENCRYPTION_KEY)
-    except ValueError as exc:
-        raise ImproperlyConfigured(str(exc)) from None
+    """The newest PEK: the one blocks are enciphered under (the development terminal, the simulator)."""
+    return pin_encryption_keys()[0]
 
 
 def _wipe(*buffers: bytearray) -> None:
@@ -234,6 +245,22 @@ def _open(pin_block: bytes | str, *, pan: str, key: bytes) -> bytearray:
         _wipe(enciphered, pan_field, field)
 
 
+@sensitive_variables()
+def _open_under_any(pin_block: bytes | str, *, pan: str) -> bytearray:
+    """Open ``pin_block`` under the newest PEK, else under each older one in turn (a change-over, docs/pin.md).
+
+    A block that opens under none is refused with the newest key's reason: the processor should be on it.
+    """
+    first: PinBlockInvalid | None = None
+    for key in pin_encryption_keys():
+        try:
+            return _open(pin_block, pan=pan, key=key)
+        except PinBlockInvalid as exc:
+            first = first or exc
+    assert first is not None  # pin_encryption_keys() is never empty
+    raise first
+
+
 @contextmanager
 def pin_block_opened(pin_block: bytes | str, *, pan: str, key: bytes | None = None) -> Iterator[bytearray]:
     """Decipher ``pin_block`` (16 bytes, or 32 hex characters) for the card ``pan``; yield the PIN, then wipe it.
@@ -242,7 +269,7 @@ def pin_block_opened(pin_block: bytes | str, *, pan: str, key: bytes | None = No
     on an error: use it inside, never copy it out (``str(pin)`` would make a copy nothing wipes).
     Raises PinBlockInvalid for a malformed block, a wrong key or a PAN it was not made for.
     """
-    pin = _open(pin_block, pan=pan, key=pin_encryption_key() if key is None else key)
+    pin = _open(pin_block, pan=pan, key=key) if key is not None else _open_under_any(pin_block, pan=pan)
     try:
         yield pin
     finally:
@@ -250,12 +277,16 @@ def pin_block_opened(pin_block: bytes | str, *, pan: str, key: bytes | None = No
 
 
 @sensitive_variables()
-def pin_block_verify(*, card: Card, pan: str, pin_block: bytes | str) -> PinCheck:
+def pin_block_verify(
+    *, card: Card, pan: str, pin_block: bytes | str, card_updates: dict[str, object] | None = None
+) -> PinCheck:
     """Decipher ``pin_block`` under the PEK and check the PIN against ``card``'s verification value; wipe it.
 
     ``pan``: the full card number the processor sent, which must be this card's (checked by
     its keyed fingerprint) and is used only to open the block. Writes nothing: counting wrong
-    PINs (and blocking the PIN at the third) is the caller's, under the card's row lock.
+    PINs (and blocking the PIN at the third) is the caller's, under the card's row lock. A right
+    PIN whose value was made under an older PIN key puts its value under the newest key (and that
+    key's id) into ``card_updates``, for the caller to write under that lock (docs/pin.md).
     Raises PinBlockInvalid for a malformed block or a PAN that is not the card's.
     """
     # Opened first, so that a malformed block is reported as such even on a card without a PIN.
@@ -264,4 +295,11 @@ def pin_block_verify(*, card: Card, pan: str, pin_block: bytes | str) -> PinChec
             raise PinBlockInvalid(PinBlockFault.PAN_NOT_THE_CARDS)
         if not card.pin_verification_value:
             return PinCheck.NOT_SET
-        return PinCheck.MATCH if pin_matches(pin, card=card) else PinCheck.MISMATCH
+        result = pin_verify(pin, card=card)
+        if result.key_removed:
+            return PinCheck.KEY_REMOVED
+        if not result.matched:
+            return PinCheck.MISMATCH
+        if result.rewrite is not None and card_updates is not None:
+            card_updates["pin_verification_value"], card_updates["pin_key_id"] = result.rewrite
+        return PinCheck.MATCH

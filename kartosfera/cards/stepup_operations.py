@@ -38,6 +38,7 @@ from kartosfera.cards.operations_services import (
     card_pin_change,
     card_unblock,
 )
+from kartosfera.cards.pin import PinKeysChanged
 from kartosfera.core.audit import Actor
 from kartosfera.core.money import Money
 from kartosfera.sca import stepup
@@ -56,11 +57,11 @@ CARD_MOBILE_PAYMENTS_SET = "cards.card.mobile_payments_set"
 # only in the portal: the app has no PIN pad of the bank's, and a PIN must not
 # travel through one more client.
 BOTH = (Channel.WEB, Channel.APP)
-# The new PIN travels as its keyed verification value (cards/pin.py), never the
-# PIN; even that is wiped from the stored payload when the confirmation ends.
-PIN_PAYLOAD_KEY = "pin_verification_value"
+# The new PIN travels as its keyed verification values (cards/pin.py: one per PIN key), never the
+# PIN; even they are wiped from the stored payload when the confirmation ends.
+PIN_PAYLOAD_KEY = "pin_verification_values"
 # The same new PIN under the customer's 3DS binding: compared with the 3DS PIN.
-THREEDS_PAYLOAD_KEY = "threeds_pin_verification_value"
+THREEDS_PAYLOAD_KEY = "threeds_pin_verification_values"
 
 
 # The largest daily limit a realistic product allows is below a million; the
@@ -209,8 +210,11 @@ def run_limits_change(
     examples=[{}],
 )
 def run_pin_change(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
+    if PIN_PAYLOAD_KEY not in payload or THREEDS_PAYLOAD_KEY not in payload:
+        # Asked for before the PIN values carried their keys (a deployment in between): start again.
+        raise PinKeysChanged
     card_pin_change(
-        actor=actor, card=_card(card), pvv=payload[PIN_PAYLOAD_KEY], threeds_pvv=payload[THREEDS_PAYLOAD_KEY]
+        actor=actor, card=_card(card), pvvs=payload[PIN_PAYLOAD_KEY], threeds_pvvs=payload[THREEDS_PAYLOAD_KEY]
     )
     return stepup.StepUpResult(message=_("The PIN has been changed. Use the new PIN from now on."))
 

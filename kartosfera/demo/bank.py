@@ -28,7 +28,7 @@ from kartosfera.cards.credit_terms import credit_terms_set
 from kartosfera.cards.models import Brand, Card, CardProduct, CreditTerms, Funding, Segment
 from kartosfera.cards.operations import Operation, operation_allowed
 from kartosfera.cards.operations_services import card_limits_change, card_pin_change
-from kartosfera.cards.pin import pin_check, pin_verification_value, threeds_pin_verification_value
+from kartosfera.cards.pin import pin_check, pin_verification_values, threeds_pin_verification_values
 from kartosfera.cards.services import card_issue, card_product_create, card_renew, card_replace, card_transition
 from kartosfera.cards.states import CardStatus, StatusReason
 from kartosfera.core.errors import Conflict, DomainError
@@ -596,8 +596,8 @@ def _give_demo_pin(card: Card, counts: LoadCounts) -> Card:
     return card_pin_change(
         actor=DEMO_ACTOR,
         card=card,
-        pvv=pin_verification_value(DEMO_CARD_PIN, card=card),
-        threeds_pvv=threeds_pin_verification_value(DEMO_CARD_PIN, customer=card.customer),
+        pvvs=pin_verification_values(DEMO_CARD_PIN, card=card),
+        threeds_pvvs=threeds_pin_verification_values(DEMO_CARD_PIN, customer=card.customer),
     )
 
 

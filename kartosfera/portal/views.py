@@ -15,7 +15,7 @@ from kartosfera.banks.selectors import bank_contact
 from kartosfera.cards.models import Card
 from kartosfera.cards.operations import OPERATIONS, Operation, operation_refusal
 from kartosfera.cards.operations_services import card_block_temporarily, card_cancel, card_contactless_set
-from kartosfera.cards.pin import pin_verification_value, threeds_pin_verification_value
+from kartosfera.cards.pin import pin_verification_values, threeds_pin_verification_values
 from kartosfera.cards.selectors import (
     card_get_for_customer,
     card_history,
@@ -264,8 +264,8 @@ def card_pin(request: HttpRequest, card_id: int) -> HttpResponse:
         # Both values, so that the confirmed change can be compared with the 3DS PIN
         # (only then: an answer now would tell a stolen session the 3DS PIN).
         values = {
-            PIN_PAYLOAD_KEY: pin_verification_value(pin, card=card),
-            THREEDS_PAYLOAD_KEY: threeds_pin_verification_value(pin, customer=card.customer),
+            PIN_PAYLOAD_KEY: pin_verification_values(pin, card=card),
+            THREEDS_PAYLOAD_KEY: threeds_pin_verification_values(pin, customer=card.customer),
         }
         return stepup_begin(
             request,

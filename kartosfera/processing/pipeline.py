@@ -223,13 +223,17 @@ def check_pin(ctx: Context) -> Decline | None:
     if ctx.pin_block is None:
         return Decline(Reason.PIN_UNVERIFIABLE)
     try:
-        result = pin_block_verify(card=ctx.card, pan=request.pan, pin_block=ctx.pin_block)
+        # A right PIN under an older PIN key is rewritten under the newest, in this transaction (card_updates).
+        result = pin_block_verify(
+            card=ctx.card, pan=request.pan, pin_block=ctx.pin_block, card_updates=ctx.card_updates
+        )
     except PinBlockInvalid:
         # A block we cannot open (a key mix-up with the processor, or a forged block) says nothing
         # about the holder's PIN: declined, never counted as a wrong PIN (docs/pin.md).
         return Decline(Reason.PIN_UNVERIFIABLE)
-    if result is PinCheck.NOT_SET:
-        # No PIN was ever set for the card: nothing to compare with, and nothing to count.
+    if result in (PinCheck.NOT_SET, PinCheck.KEY_REMOVED):
+        # No PIN was ever set for the card, or its value was made under a PIN key since removed (logged):
+        # nothing to compare with, and nothing to count against the holder.
         return Decline(Reason.PIN_UNVERIFIABLE)
     if result is PinCheck.MATCH:
         if ctx.card.wrong_pin_count:

@@ -19,6 +19,9 @@ class ThreeDSProfile(models.Model):
     # The keyed verification value of the 4-digit 3DS PIN, bound to the customer
     # (kartosfera/cards/pin.py: threeds_pin_verification_value); "" while no PIN is set.
     pin_verification_value = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # The id of the CARD_PIN_KEY key that made it (as Card.pin_key_id). Null: made before values had an id,
+    # under the one key there was then, which stays the oldest of the list.
+    pin_key_id = models.CharField(max_length=8, null=True, blank=True, editable=False)
     pin_set_at = models.DateTimeField(_("3D Secure PIN set at"), null=True, blank=True)
     low_value_exemption = models.BooleanField(_("low-value exemption"), default=True)
     failed_attempts = models.PositiveSmallIntegerField(_("failed attempts in a row"), default=0)

@@ -27,12 +27,15 @@ from django.utils.translation import gettext_lazy
 from kartosfera.cards.pin import (
     PinRule,
     PinSameAsOtherPin,
-    is_verification_value,
+    is_keyed_values,
+    newest_value,
     pin_cards_of_customer,
     pin_values_under_cards,
     pin_weakness,
     pins_lock_customer,
-    threeds_pin_verification_value,
+    threeds_pin_verification_values,
+    threeds_pin_verify,
+    value_under_stored_key,
     values_match,
 )
 from kartosfera.core.audit import Actor, audit_record
@@ -107,13 +110,13 @@ def threeds_pin_validate(pin: str, *, customer: Customer) -> str:
 def threeds_pin_values(pin: str, *, customer: Customer) -> dict[str, Any]:
     """Validate ``pin`` and return what travels to threeds_pin_set instead of it: its keyed values.
 
-    ``pin_verification_value``: the value to keep (bound to the customer);
-    ``card_pin_values``: the same PIN under each card's binding, to compare
-    with the cards' PINs once the code is confirmed (one query for all cards).
+    ``pin_verification_values``: the value to keep (bound to the customer), under every PIN key
+    (the newest key's is stored); ``card_pin_values``: the same PIN under each card's binding and
+    every PIN key, to compare with the cards' PINs once the code is confirmed (one query for all cards).
     """
     threeds_pin_validate(pin, customer=customer)
     return {
-        "pin_verification_value": threeds_pin_verification_value(pin, customer=customer),
+        "pin_verification_values": threeds_pin_verification_values(pin, customer=customer),
         "card_pin_values": pin_values_under_cards(pin, customer=customer),
     }
 
@@ -129,18 +132,23 @@ def threeds_profile_get(*, customer: Customer) -> ThreeDSProfile:
     return ThreeDSProfile.objects.filter(customer=customer).first() or ThreeDSProfile(customer=customer)
 
 
-def _refuse_a_card_pin(*, customer: Customer, card_pin_values: Mapping[str, str]) -> None:
-    """Raise PinSameAsOtherPin if the new 3DS PIN is the PIN of one of the customer's cards (one query)."""
+def _refuse_a_card_pin(*, customer: Customer, card_pin_values: Mapping[str, Mapping[str, str]]) -> None:
+    """Raise PinSameAsOtherPin if the new 3DS PIN is the PIN of one of the customer's cards (one query).
+
+    Each card's value is compared with the candidate under the key it was made with (its pin_key_id).
+    """
     cards = pin_cards_of_customer(customer.pk).exclude(pin_verification_value="")
-    for card_id, last4, stored in cards.values_list("pk", "pan_last4", "pin_verification_value"):
-        candidate = card_pin_values.get(str(card_id))
-        if candidate is None:
+    rows = cards.values_list("pk", "pan_last4", "pin_verification_value", "pin_key_id")
+    for card_id, last4, stored, key_id in rows:
+        values = card_pin_values.get(str(card_id))
+        if values is None:
             # A card that got its PIN after the change was asked for: nothing to compare with.
             raise DomainError(
                 _("Your cards have changed since you asked for this. Nothing has been changed: please start again."),
                 code="pin_cards_changed",
             )
-        if values_match(stored, candidate):
+        candidate = value_under_stored_key(values, key_id)
+        if candidate is not None and values_match(stored, candidate):
             raise PinSameAsOtherPin(
                 _(
                     "The 3-D Secure code must be different from the PIN of your card %(card)s. "
@@ -163,24 +171,30 @@ def _notify_pin_set(customer: Customer, *, changed: bool) -> None:
 
 @transaction.atomic
 def threeds_pin_set(
-    *, actor: Actor, customer: Customer, pin_verification_value: str, card_pin_values: Mapping[str, str]
+    *,
+    actor: Actor,
+    customer: Customer,
+    pin_verification_values: Mapping[str, str],
+    card_pin_values: Mapping[str, Mapping[str, str]],
 ) -> ThreeDSProfile:
     """Set or change the 3DS PIN to the values made by threeds_pin_values when the change was asked for.
 
     Refused (PinSameAsOtherPin) when the PIN is that of one of the customer's
     cards (not a cancelled one: docs/decisions/0008). Tells the holder by SMS.
     """
-    if not is_verification_value(pin_verification_value) or not all(
-        is_verification_value(value) for value in card_pin_values.values()
+    if not is_keyed_values(pin_verification_values) or not all(
+        is_keyed_values(values) for values in card_pin_values.values()
     ):
         raise ValueError("threeds_pin_set takes the PIN's verification values from threeds_pin_values, not a PIN")
     pins_lock_customer(customer.pk)
     profile = _profile_locked(customer)
     _refuse_a_card_pin(customer=customer, card_pin_values=card_pin_values)
+    value, key_id = newest_value(pin_verification_values)
     changed = profile.has_pin
-    profile.pin_verification_value = pin_verification_value
+    profile.pin_verification_value = value
+    profile.pin_key_id = key_id
     profile.pin_set_at = timezone.now()
-    profile.save(update_fields=["pin_verification_value", "pin_set_at", "updated_at"])
+    profile.save(update_fields=["pin_verification_value", "pin_key_id", "pin_set_at", "updated_at"])
     audit_record(
         actor=actor,
         action="secure3d.pin.changed" if changed else "secure3d.pin.set",
@@ -350,9 +364,19 @@ def threeds_failure_record(*, customer: Customer, now: dt.datetime) -> ThreeDSPr
 
 
 @transaction.atomic
-def threeds_success_record(*, customer: Customer, now: dt.datetime) -> None:
-    """A right 3DS PIN or code: the count of failures in a row starts again (a lock stays)."""
+def threeds_success_record(
+    *, customer: Customer, now: dt.datetime, rewrite: tuple[str, str, str] | None = None
+) -> None:
+    """A right 3DS PIN or code: the count of failures in a row starts again (a lock stays).
+
+    ``rewrite``: (the value verified, its value under the newest PIN key, that key's id) when the PIN was right
+    under an older key: stored under the profile's lock, unless the PIN was changed meanwhile. The same PIN
+    under another key is not a PIN change: no audit row, no SMS (docs/pin.md, "Changing the PIN key").
+    """
     profile = _profile_locked(customer)
+    if rewrite is not None and profile.pin_verification_value == rewrite[0]:
+        profile.pin_verification_value, profile.pin_key_id = rewrite[1], rewrite[2]
+        profile.save(update_fields=["pin_verification_value", "pin_key_id", "updated_at"])
     if profile.failed_attempts and not (profile.locked_until and profile.locked_until > now):
         profile.failed_attempts = 0
         profile.save(update_fields=["failed_attempts", "updated_at"])
@@ -363,9 +387,17 @@ def threeds_pin_check(*, customer: Customer, pin: str, now: dt.datetime) -> bool
     if threeds_is_locked(customer=customer, now=now):
         raise ThreeDSLocked(_("Internet payments are locked."))
     profile = threeds_profile_get(customer=customer)
-    if values_match(profile.pin_verification_value, threeds_pin_verification_value(pin, customer=customer)):
-        threeds_success_record(customer=customer, now=now)
+    result = threeds_pin_verify(
+        pin, customer=customer, stored=profile.pin_verification_value, key_id=profile.pin_key_id
+    )
+    if result.matched:
+        rewrite = (profile.pin_verification_value, *result.rewrite) if result.rewrite is not None else None
+        threeds_success_record(customer=customer, now=now, rewrite=rewrite)
         return True
+    if result.key_removed:
+        # Made under a key no longer configured (logged by threeds_pin_verify): no PIN can match, and it is not
+        # the holder's wrong PIN, so it is not counted; the holder sets a new 3DS PIN in the portal.
+        return False
     threeds_failure_record(customer=customer, now=now)
     return False
 

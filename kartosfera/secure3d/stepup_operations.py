@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
+from kartosfera.cards.pin import PinKeysChanged
 from kartosfera.core.audit import Actor
 from kartosfera.customers.models import Customer
 from kartosfera.sca import stepup
@@ -60,14 +61,17 @@ def describe_merchant_add(*, payload: Mapping[str, Any], card: Card | None) -> s
 
 
 @stepup.register(
-    PIN_SET, describe=describe_pin_set, secret_keys=("pin_verification_value", "card_pin_values"), examples=[{}]
+    PIN_SET, describe=describe_pin_set, secret_keys=("pin_verification_values", "card_pin_values"), examples=[{}]
 )
 def run_pin_set(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
     # The payload holds the PIN's keyed values (threeds_pin_values), never the PIN.
+    if "pin_verification_values" not in payload or "card_pin_values" not in payload:
+        # Asked for before the PIN values carried their keys (a deployment in between): start again.
+        raise PinKeysChanged
     threeds_pin_set(
         actor=actor,
         customer=_customer(user),
-        pin_verification_value=payload["pin_verification_value"],
+        pin_verification_values=payload["pin_verification_values"],
         card_pin_values=payload["card_pin_values"],
     )
     return stepup.StepUpResult(message=_("Your 3-D Secure code has been set."))

@@ -52,8 +52,6 @@ QUIET_LOGGERS = ("fontTools", "weasyprint")
 SETTINGS_SECRETS = (
     "SECRET_KEY",
     "CARD_FINGERPRINT_KEY",
-    "CARD_PIN_KEY",
-    "PIN_ENCRYPTION_KEY",
     "ACS_AUTHENTICATION_KEY",
     "METRICS_TOKEN",
     "BLIK_SYSTEM_TOKEN",
@@ -115,8 +113,11 @@ def _settings_secrets() -> Iterator[tuple[str, str]]:
         return
     for name in SETTINGS_SECRETS:
         yield str(getattr(settings, name, "") or ""), name
-    for key in getattr(settings, "CARD_DATA_KEYS", ()):
-        yield key, "CARD_DATA_KEYS"
+    # The key lists, newest first: every key of each (CARD_PIN_KEYS and PIN_ENCRYPTION_KEYS are read from the
+    # CARD_PIN_KEY and PIN_ENCRYPTION_KEY variables).
+    for name in ("CARD_DATA_KEYS", "CARD_PIN_KEYS", "PIN_ENCRYPTION_KEYS"):
+        for key in getattr(settings, name, ()):
+            yield key, name
     for name, option in (("SMS_BACKEND_OPTIONS", "password"), ("TOKEN_SERVICE_BACKEND_OPTIONS", "api_key")):
         yield str(getattr(settings, name, {}).get(option) or ""), f"{name}[{option}]"
 
@@ -263,7 +264,7 @@ def _install_wrappers() -> None:
     _wrap(device_services, "_code_digest", "device activation code", lambda customer_id, code: [code])
     _wrap(api_services, "_hash_secret", "API key", lambda secret: [secret])
     _wrap(staff_accounts, "_digest", "staff enrolment link token", lambda token: [token])
-    _wrap(pin, "_keyed_value", "PIN", lambda label, *fields: fields[-1:])
+    _wrap(pin, "_keyed_value", "PIN", lambda label, *fields, **kwargs: fields[-1:])
     for hasher in {hashers.get_hasher(algorithm).__class__ for algorithm in ("default", *_hasher_algorithms())}:
         _wrap(hasher, "encode", "password", lambda self, password, *args, **kwargs: [password])
         _wrap(hasher, "verify", "password", lambda self, password, *args, **kwargs: [password])

@@ -23,7 +23,8 @@ from kartosfera.cards.pin import (
     pin_check,
     pin_matches,
     pin_verification_value,
-    threeds_pin_verification_value,
+    pin_verification_values,
+    threeds_pin_verification_values,
 )
 from kartosfera.core.audit import Actor
 from kartosfera.core.models import ActorType, AuditEvent
@@ -122,7 +123,7 @@ def test_the_value_is_bound_to_the_card():
 
 def test_the_value_depends_on_the_pin_key():
     value = pin_verification_value("5930", card=_card())
-    with override_settings(CARD_PIN_KEY="another-key-" + "k" * 32):
+    with override_settings(CARD_PIN_KEYS=["another-key-" + "k" * 32]):
         assert pin_verification_value("5930", card=_card()) != value
 
 
@@ -142,8 +143,8 @@ def active(card) -> Card:
     return card_activate(actor=SYSTEM, card=card)
 
 
-def _threeds(pin: str, card: Card) -> str:
-    return threeds_pin_verification_value(pin, customer=card.customer)
+def _threeds(pin: str, card: Card) -> dict[str, str]:
+    return threeds_pin_verification_values(pin, customer=card.customer)
 
 
 @pytest.mark.django_db
@@ -151,7 +152,12 @@ def test_card_pin_change_stores_the_value_and_resets_the_wrong_pin_count(active)
     Card.objects.filter(pk=active.pk).update(wrong_pin_count=2)
     pvv = pin_verification_value("5930", card=active)
 
-    card_pin_change(actor=SYSTEM, card=active, pvv=pvv, threeds_pvv=_threeds("5930", active))
+    card_pin_change(
+        actor=SYSTEM,
+        card=active,
+        pvvs=pin_verification_values("5930", card=active),
+        threeds_pvvs=_threeds("5930", active),
+    )
 
     active.refresh_from_db()
     assert active.pin_verification_value == pvv
@@ -166,11 +172,12 @@ def test_card_pin_change_stores_the_value_and_resets_the_wrong_pin_count(active)
 @pytest.mark.django_db
 @pytest.mark.parametrize("not_a_value", ["5930", "", "x" * 64, "F" * 64])
 def test_card_pin_change_refuses_anything_but_a_verification_value(active, not_a_value):
-    value = pin_verification_value("5930", card=active)
-    with pytest.raises(ValueError, match="verification value"):
-        card_pin_change(actor=SYSTEM, card=active, pvv=not_a_value, threeds_pvv=value)
-    with pytest.raises(ValueError, match="verification value"):
-        card_pin_change(actor=SYSTEM, card=active, pvv=value, threeds_pvv=not_a_value)
+    values = pin_verification_values("5930", card=active)
+    for wrong in (not_a_value, dict.fromkeys(values, not_a_value), {}):
+        with pytest.raises(ValueError, match="verification value"):
+            card_pin_change(actor=SYSTEM, card=active, pvvs=wrong, threeds_pvvs=values)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="verification value"):
+            card_pin_change(actor=SYSTEM, card=active, pvvs=values, threeds_pvvs=wrong)  # type: ignore[arg-type]
     active.refresh_from_db()
     assert active.pin_verification_value == ""
 
@@ -182,8 +189,8 @@ def test_card_pin_change_on_a_blocked_card_is_refused_and_audited(active):
         card_pin_change(
             actor=SYSTEM,
             card=active,
-            pvv=pin_verification_value("5930", card=active),
-            threeds_pvv=_threeds("5930", active),
+            pvvs=pin_verification_values("5930", card=active),
+            threeds_pvvs=_threeds("5930", active),
         )
     active.refresh_from_db()
     assert active.pin_verification_value == ""
@@ -195,7 +202,10 @@ def test_card_pin_change_on_a_blocked_card_is_refused_and_audited(active):
 def test_card_pin_change_on_an_inactive_card_is_refused(card):
     with pytest.raises(OperationNotAllowed, match="Activate the card first"):
         card_pin_change(
-            actor=SYSTEM, card=card, pvv=pin_verification_value("5930", card=card), threeds_pvv=_threeds("5930", card)
+            actor=SYSTEM,
+            card=card,
+            pvvs=pin_verification_values("5930", card=card),
+            threeds_pvvs=_threeds("5930", card),
         )
 
 

@@ -150,6 +150,64 @@ def test_production_refuses_sms_backends_that_expose_codes(backend):
     assert "production needs http" in result.stderr
 
 
+# --- Key lists: CARD_PIN_KEY and PIN_ENCRYPTION_KEY, newest first [ASVS 11.2.2] ------------------------------
+
+_PEK_2 = base64.b64encode(b"m" * 16).decode()
+
+
+def test_production_starts_with_two_keys_in_each_pin_key_list():
+    result = _start(
+        {
+            **PRODUCTION,
+            "CARD_PIN_KEY": "q" * 40 + ", " + "p" * 40,
+            "PIN_ENCRYPTION_KEY": f"{_PEK_2},{PRODUCTION['PIN_ENCRYPTION_KEY']}",
+        }
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        # Every key of the list is held to the single key's rules, the old ones too.
+        ("CARD_PIN_KEY", "q" * 40 + "," + "p" * 20, "CARD_PIN_KEY must have at least 32 characters"),
+        (
+            "CARD_PIN_KEY",
+            "q" * 40 + ",dev-only-card-pin-key-00000000000000000000",
+            "CARD_PIN_KEY must be set in production to a key of its own",
+        ),
+        ("CARD_PIN_KEY", "q" * 40 + "," + "q" * 40, "CARD_PIN_KEY lists the same key twice"),
+        ("CARD_PIN_KEY", "q" * 40 + "," + "f" * 40, "must be different keys"),  # the fingerprint key's
+        ("CARD_PIN_KEY", " , ", "CARD_PIN_KEY must be set in production"),
+        (
+            "PIN_ENCRYPTION_KEY",
+            _PEK_2 + "," + base64.b64encode(b"k" * 20).decode(),
+            "PIN_ENCRYPTION_KEY must be base64 of 16, 24 or 32 random bytes",
+        ),
+        (
+            "PIN_ENCRYPTION_KEY",
+            _PEK_2 + ",ZGV2LW9ubHktcGluLWVuY3J5cHRpb24ta2V5LTAwMDA=",
+            "PIN_ENCRYPTION_KEY must be set in production to a key of its own",
+        ),
+        ("PIN_ENCRYPTION_KEY", _PEK_2 + "," + _PEK_2, "PIN_ENCRYPTION_KEY lists the same key twice"),
+    ],
+)
+def test_production_refuses_a_pin_key_list_with_a_bad_key(variable, value, message):
+    result = _start({**PRODUCTION, variable: value})
+    assert result.returncode != 0
+    assert message in result.stderr
+    for key in value.split(","):
+        assert not key.strip() or key.strip() not in result.stderr
+
+
+def test_production_refuses_a_pin_encryption_key_given_as_a_pin_key():
+    # One key, one purpose: the PEK (base64, long enough for an HMAC key) must not double as a PIN key.
+    pek = PRODUCTION["PIN_ENCRYPTION_KEY"]
+    result = _start({**PRODUCTION, "CARD_PIN_KEY": "q" * 40 + "," + pek})
+    assert result.returncode != 0
+    assert "must be different keys" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [

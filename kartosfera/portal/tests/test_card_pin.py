@@ -173,7 +173,7 @@ def test_a_pin_change_waits_for_the_code_that_names_the_card(anna, active, caplo
     with translation.override("pl"):
         expected = translation.gettext("change of the PIN of card %(card)s") % {"card": label}
     assert expected in texts_to(PHONE)[-1]
-    assert set(challenge.payload) == {"pin_verification_value", "threeds_pin_verification_value"}
+    assert set(challenge.payload) == {"pin_verification_values", "threeds_pin_verification_values"}
     active.refresh_from_db()
     assert active.pin_verification_value == ""
 

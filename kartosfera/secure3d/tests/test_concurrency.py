@@ -7,7 +7,7 @@ from django.db import connection
 
 from kartosfera.cards.models import Card
 from kartosfera.cards.operations_services import card_activate, card_pin_change
-from kartosfera.cards.pin import pin_matches, pin_verification_value, threeds_pin_verification_value
+from kartosfera.cards.pin import pin_matches, pin_verification_values, threeds_pin_verification_values
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import DomainError
 from kartosfera.secure3d import services
@@ -31,8 +31,8 @@ def test_a_card_pin_change_racing_a_3ds_pin_change_to_the_same_pin_never_both_pa
         # Both changes were asked for while the PINs still differed; they are confirmed at the same moment.
         threeds_values = services.threeds_pin_values(pin, customer=customer)
         card_values = {
-            "pvv": pin_verification_value(pin, card=card),
-            "threeds_pvv": threeds_pin_verification_value(pin, customer=customer),
+            "pvvs": pin_verification_values(pin, card=card),
+            "threeds_pvvs": threeds_pin_verification_values(pin, customer=customer),
         }
         outcomes = run_together(
             lambda c=customer, v=threeds_values: services.threeds_pin_set(actor=SYSTEM, customer=c, **v),

@@ -15,7 +15,9 @@ from kartosfera.cards.pin import (
     PinSameAsOtherPin,
     pin_check,
     pin_verification_value,
+    pin_verification_values,
     threeds_pin_verification_value,
+    threeds_pin_verification_values,
 )
 from kartosfera.cards.states import StatusReason
 from kartosfera.core.audit import Actor
@@ -49,8 +51,8 @@ def _card_with_pin(customer, pin):
     return card_pin_change(
         actor=Actor.system(),
         card=card,
-        pvv=pin_verification_value(pin, card=card),
-        threeds_pvv=threeds_pin_verification_value(pin, customer=customer),
+        pvvs=pin_verification_values(pin, card=card),
+        threeds_pvvs=threeds_pin_verification_values(pin, customer=customer),
     )
 
 
@@ -144,14 +146,14 @@ def test_the_value_is_bound_to_the_customer(cardholder, second_cardholder):
 def test_a_clear_pin_is_refused_by_the_service(cardholder):
     with pytest.raises(ValueError, match="verification values"):
         services.threeds_pin_set(
-            actor=Actor.system(), customer=cardholder.customer, pin_verification_value=PIN, card_pin_values={}
+            actor=Actor.system(), customer=cardholder.customer, pin_verification_values=PIN, card_pin_values={}
         )
     with pytest.raises(ValueError, match="verification values"):
         services.threeds_pin_set(
             actor=Actor.system(),
             customer=cardholder.customer,
-            pin_verification_value="a" * 64,
-            card_pin_values={"1": PIN},
+            pin_verification_values={"0123abcd": "a" * 64},
+            card_pin_values={"1": {"0123abcd": PIN}},
         )
 
 
@@ -203,8 +205,8 @@ def test_a_card_pin_set_while_the_code_was_awaited_is_still_compared(cardholder)
     card_pin_change(
         actor=Actor.system(),
         card=card,
-        pvv=pin_verification_value("5830", card=card),
-        threeds_pvv=threeds_pin_verification_value("5830", customer=customer),
+        pvvs=pin_verification_values("5830", card=card),
+        threeds_pvvs=threeds_pin_verification_values("5830", customer=customer),
     )
     with pytest.raises(PinSameAsOtherPin):
         services.threeds_pin_set(actor=Actor.system(), customer=customer, **values)

@@ -12,7 +12,12 @@ from django.utils.translation import gettext as _
 
 from kartosfera.cards.models import Card
 from kartosfera.cards.operations_services import card_activate
-from kartosfera.cards.pin import pin_matches, pin_verification_value, threeds_pin_verification_value
+from kartosfera.cards.pin import (
+    pin_matches,
+    pin_verification_values,
+    threeds_pin_verification_value,
+    threeds_pin_verification_values,
+)
 from kartosfera.core.audit import Actor
 from kartosfera.core.models import AuditEvent
 from kartosfera.demo.identifiers import make_pan
@@ -99,8 +104,8 @@ def test_setting_the_pin_needs_the_sms_code(anna, cardholder):
     challenge = challenge_from(response)
     # Only keyed values wait for the code: the PIN's own and one per card to compare with.
     assert challenge.payload == {
-        "pin_verification_value": threeds_pin_verification_value("5830", customer=cardholder.customer),
-        "card_pin_values": {str(card.pk): pin_verification_value("5830", card=card)},
+        "pin_verification_values": threeds_pin_verification_values("5830", customer=cardholder.customer),
+        "card_pin_values": {str(card.pk): pin_verification_values("5830", card=card)},
     }
     assert not _has_pin(cardholder)
     assert _("setting the 3-D Secure code") in texts_to(ANNAS_PHONE)[-1]
