@@ -8,10 +8,12 @@ types only.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Concatenate, ParamSpec
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -58,3 +60,35 @@ def cardholder_customer(request: HttpRequest) -> Customer:
     if customer is None:  # unreachable: cardholder_user checked it
         raise PermissionDenied
     return customer
+
+
+def answers_no_sooner_than(
+    setting: str,
+) -> Callable[
+    [Callable[Concatenate[HttpRequest, P], HttpResponse]], Callable[Concatenate[HttpRequest, P], HttpResponse]
+]:
+    """Pad a POST's answer to the number of seconds the ``setting`` names (0: no padding).
+
+    Where one kind of input costs real work (a challenge stored, an SMS queued, audit rows) and another
+    costs none, the answer's time would tell them apart although the pages are the same [ASVS 5.0
+    6.3.8]: padding both to one floor hides the difference as long as the work stays under it.
+    """
+
+    def decorator(
+        view: Callable[Concatenate[HttpRequest, P], HttpResponse],
+    ) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+        @wraps(view)
+        def padded(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+            floor = float(getattr(settings, setting))
+            if request.method != "POST" or floor <= 0:
+                return view(request, *args, **kwargs)
+            started = time.monotonic()
+            response = view(request, *args, **kwargs)
+            remaining = floor - (time.monotonic() - started)
+            if remaining > 0:
+                time.sleep(remaining)
+            return response
+
+        return padded
+
+    return decorator

@@ -24,7 +24,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_ratelimit.decorators import ratelimit
 
-from kartosfera.core.decorators import cardholder_required
+from kartosfera.core.decorators import answers_no_sooner_than, cardholder_required
 from kartosfera.core.middleware import clear_site_data
 from kartosfera.customers.identity import mask_phone
 from kartosfera.sca.models import ChallengePurpose, ChallengeState, SmsChallenge
@@ -331,6 +331,7 @@ def register(request: HttpRequest) -> HttpResponse:
     rate=ratelimits.REGISTER_SEND_PER_IDENTIFIER_DAILY,
     method="POST",
 )
+@answers_no_sooner_than("REGISTRATION_ANSWER_FLOOR_SECONDS")
 def register_send(request: HttpRequest) -> HttpResponse:
     """Step 2 of 4: the activation password goes to the phone on file, on request; the number is not shown."""
     state = _registration_state(request)
@@ -369,6 +370,7 @@ def register_send(request: HttpRequest) -> HttpResponse:
     rate=ratelimits.REGISTER_ACTIVATE_PER_IDENTIFIER_DAILY,
     method="POST",
 )
+@answers_no_sooner_than("REGISTRATION_ANSWER_FLOOR_SECONDS")
 def register_activate(request: HttpRequest) -> HttpResponse:
     """Step 3 of 4: the activation password from the SMS (valid 10 minutes, 3 tries); a decoy answers alike."""
     pending = _registration_pending(request)
