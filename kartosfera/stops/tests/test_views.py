@@ -123,6 +123,7 @@ def test_one_customer_stops_only_their_own_payments(bob, cardholder, second_card
 def test_a_customer_cannot_lift_another_customers_stop(bob, cardholder, second_cardholder):
     second_cardholder.user.portal_phone = "+48601000222"
     second_cardholder.user.save(update_fields=["portal_phone"])
+    bob.force_login(second_cardholder.user)  # a new portal phone ends the sessions signed in before it (ASVS 7.4.3)
     customer_stop(actor=BANK, customer=cardholder.customer, channel=StopChannel.PORTAL)
 
     response = bob.post(PAGE, {"action": "lift"}, follow=True)
