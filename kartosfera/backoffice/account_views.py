@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
@@ -32,6 +32,7 @@ from kartosfera.backoffice.accounts import (
     staff_enrolment_device,
     staff_enrolment_find,
     staff_enrolment_get,
+    staff_enrolment_open,
     staff_member_manageable_get,
     staff_password_change,
 )
@@ -91,16 +92,23 @@ def password_change(request: HttpRequest) -> HttpResponse:
 # --- The enrolment link ----------------------------------------------------------------------------
 
 
+@csrf_exempt  # a link opened from a message: it carries no form, and a refusal would log the path (the token)
 @never_cache
-@require_GET
 def enrol_start(request: HttpRequest, token: str) -> HttpResponse:
-    """The link itself: its token moves into the session and out of the address bar (and any Referer)."""
+    """The link itself: its token moves into the session and out of the address bar (and any Referer).
+
+    Any method is answered with a redirect, never a 4xx (Django logs a 4xx answer's path, which holds the
+    token); only a GET opens the link, with an authenticator key of its own (``staff_enrolment_open``).
+    """
+    if request.method != "GET":
+        return redirect("backoffice:enrol")
     enrolment = staff_enrolment_find(token=token)
     if enrolment is None:
         # Not a 404 here: Django logs the path of every 4xx answer, and the path holds the token. The page
         # without a token in the session says the link is no longer valid.
         request.session.pop(ENROLMENT_KEY, None)
         return redirect("backoffice:enrol")
+    staff_enrolment_open(enrolment=enrolment)
     request.session.cycle_key()
     request.session[ENROLMENT_KEY] = enrolment.pk
     return redirect("backoffice:enrol")

@@ -95,6 +95,23 @@ def _usable(enrolment: StaffEnrolment) -> bool:
 
 
 @transaction.atomic
+def staff_enrolment_open(*, enrolment: StaffEnrolment) -> TOTPDevice:
+    """The link is opened: a new authenticator key for this opening.
+
+    A key shown to whoever opened the link before (the supervisor who handed it over, a mail gateway that
+    renders links) dies with its unconfirmed device, so the key the member confirms is known only to the
+    session that opened the link last.
+    """
+    locked = StaffEnrolment.objects.select_for_update().get(pk=enrolment.pk)
+    earlier = locked.device
+    locked.device = TOTPDevice.objects.create(user=locked.member.user, name=DEVICE_NAME, confirmed=False)
+    locked.save(update_fields=["device"])
+    if earlier is not None and not earlier.confirmed:
+        earlier.delete()
+    return locked.device
+
+
+@transaction.atomic
 def staff_enrolment_device(*, enrolment: StaffEnrolment) -> TOTPDevice:
     """The authenticator being enrolled through ``enrolment`` (made on first use; unconfirmed until proven)."""
     locked = StaffEnrolment.objects.select_for_update().get(pk=enrolment.pk)

@@ -509,3 +509,37 @@ def test_a_links_token_reaches_neither_the_applications_log_nor_the_access_log(c
     assert token not in caplog.text
     line = redact_one_time_tokens(f"GET /backoffice/enrol/{token}/ HTTP/1.1")
     assert token not in line and line == "GET /backoffice/enrol/[redacted]/ HTTP/1.1"
+
+
+def test_any_other_method_on_a_live_link_is_redirected_and_logs_no_token(monkeypatch, caplog):
+    """HEAD from a link scanner, a POST without a CSRF cookie, OPTIONS: a redirect, never a 4xx whose log line
+    would hold the path (the token), and the link is not opened by them."""
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": pytest.fail("the command asked for a password"))
+    link = _link_in(_command("create_staff_user", "ola.scan", "--name", "Ola Skan", "--role", "agent"))
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    client = Client(enforce_csrf_checks=True)
+
+    with caplog.at_level("DEBUG"):
+        answers = [client.head(link), client.post(link), client.options(link), client.put(link)]
+
+    assert [a.status_code for a in answers] == [302] * 4
+    assert token not in caplog.text
+    assert StaffEnrolment.objects.get(member__user__username="ola.scan").device is None
+
+
+def test_a_key_seen_by_an_earlier_opener_of_the_link_is_dead(monkeypatch):
+    """Whoever opened the link first (the supervisor, a mail gateway) cannot know the key the member confirms."""
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": pytest.fail("the command asked for a password"))
+    link = _link_in(_command("create_staff_user", "ola.first", "--name", "Ola Pierwsza", "--role", "agent"))
+    earlier = Client()
+    earlier.get(link)
+    earlier.get(reverse("backoffice:enrol"))
+    seen = StaffEnrolment.objects.get(member__user__username="ola.first").device
+    assert seen is not None
+
+    done = _enrol(Client(), link)
+
+    assert done.status_code == 200
+    confirmed = TOTPDevice.objects.get(user__username="ola.first")
+    assert confirmed.pk != seen.pk and confirmed.bin_key != seen.bin_key
+    assert not TOTPDevice.objects.filter(pk=seen.pk).exists()
