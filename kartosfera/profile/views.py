@@ -7,6 +7,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout as auth_logout
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -212,6 +213,8 @@ def _session_end_page(request: HttpRequest, *, public_id: str | None) -> HttpRes
     form = CurrentPasswordForm(_data(request), user=user)
     if request.method == "POST" and form.is_valid():
         sessions_end(actor=Actor.for_user(user), user=user, current_session_key=current_key, public_id=public_id)
+        if public_id is None:
+            update_session_auth_hash(request, user)  # this session stays; the raised epoch ended the others
         if public_id is not None:
             messages.success(request, _("The session has ended. That device is signed out."))
         else:

@@ -302,6 +302,14 @@ def sessions_end(*, actor: Actor, user: User, current_session_key: str, public_i
     for row in ended:
         _delete_from_store(row)
     _end_rows([row.key_digest for row in ended], SessionEndReason.ENDED_BY_USER)
+    if public_id is None:
+        # "All the others" also ends the sessions the registry cannot reach: signed in before it existed, or
+        # with a key no configured CARD_DATA_KEYS key reads. The epoch in the session auth hash ends them all;
+        # the caller keeps its own session with update_session_auth_hash.
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked.session_epoch += 1
+        locked.save(update_fields=["session_epoch"])
+        user.session_epoch = locked.session_epoch
     audit_record(
         actor=actor,
         action="users.session.ended",

@@ -137,6 +137,18 @@ def test_ending_all_other_sessions_keeps_only_this_one(anna, cardholder):
     assert not set(keys) & set(json.dumps(event.after).split('"'))
 
 
+def test_ending_all_others_also_ends_a_session_the_registry_does_not_know(anna, cardholder):
+    """Signed in before the registry existed, or its key unreadable after a key rotation: the raised session
+    epoch ends it too, and this session stays."""
+    unknown = _device(cardholder)
+    UserSession.objects.filter(key_digest=session_key_digest(unknown.session.session_key)).delete()
+
+    anna.post(OTHERS_URL, {"current_password": DEFAULT_PASSWORD})
+
+    assert not _signed_in(unknown)
+    assert _signed_in(anna)
+
+
 def test_a_wrong_password_ends_nothing_and_counts_against_the_shared_budget(anna, cardholder):
     laptop = _device(cardholder)
     end_url = _end_url(laptop)
