@@ -73,7 +73,7 @@ def _rotate_chunk(*, after_pk: int, batch_size: int, primary: Fernet) -> tuple[i
             Card.objects.select_for_update()
             .filter(pk__gt=after_pk)
             .order_by("pk")
-            .only("pk", "reference", "pan_ciphertext", "pan_fingerprint")[:batch_size]
+            .only("pk", "reference", "pan_ciphertext", "pan_fingerprint", "pin_binding")[:batch_size]
         )
         if not cards:
             return None, done
@@ -95,12 +95,16 @@ def _rotate_chunk(*, after_pk: int, batch_size: int, primary: Fernet) -> tuple[i
             fingerprint = pan_fingerprint(pan)
             if fingerprint != card.pan_fingerprint:
                 done.fingerprints_updated += 1
+            if not card.pin_binding and fingerprint != card.pan_fingerprint:
+                # A card issued without its PIN binding (by code from before it existed) binds its PIN to the
+                # fingerprint it had: keep that one, or the new fingerprint would make its PIN wrong.
+                card.pin_binding = card.pan_fingerprint
             if ciphertext != card.pan_ciphertext or fingerprint != card.pan_fingerprint:
                 card.pan_ciphertext, card.pan_fingerprint = ciphertext, fingerprint
                 changed.append(card)
             else:
                 done.unchanged += 1
-        Card.objects.bulk_update(changed, ["pan_ciphertext", "pan_fingerprint"])
+        Card.objects.bulk_update(changed, ["pan_ciphertext", "pan_fingerprint", "pin_binding"])
     return cards[-1].pk, done
 
 

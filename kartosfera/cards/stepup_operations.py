@@ -206,7 +206,9 @@ def run_limits_change(
     CARD_PIN_CHANGE,
     describe=describe_pin_change,
     check=_allowed(Operation.PIN_CHANGE),
-    secret_keys=(PIN_PAYLOAD_KEY, THREEDS_PAYLOAD_KEY),
+    # The names before the PIN keys became lists too: a confirmation asked for before that deployment still
+    # carries them, and they must be wiped like the others.
+    secret_keys=(PIN_PAYLOAD_KEY, THREEDS_PAYLOAD_KEY, "pin_verification_value", "threeds_pin_verification_value"),
     examples=[{}],
 )
 def run_pin_change(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:

@@ -61,7 +61,11 @@ def describe_merchant_add(*, payload: Mapping[str, Any], card: Card | None) -> s
 
 
 @stepup.register(
-    PIN_SET, describe=describe_pin_set, secret_keys=("pin_verification_values", "card_pin_values"), examples=[{}]
+    PIN_SET,
+    describe=describe_pin_set,
+    # "pin_verification_value": the name before the PIN keys became lists (a confirmation from before that).
+    secret_keys=("pin_verification_values", "card_pin_values", "pin_verification_value"),
+    examples=[{}],
 )
 def run_pin_set(*, user: User, payload: Mapping[str, Any], card: Card | None, actor: Actor) -> stepup.StepUpResult:
     # The payload holds the PIN's keyed values (threeds_pin_values), never the PIN.

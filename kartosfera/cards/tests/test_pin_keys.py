@@ -193,3 +193,16 @@ def test_a_pin_change_asked_for_before_the_upgrade_is_made_again_not_a_crash():
     with pytest.raises(PinKeysChanged):
         run_pin_change(user=card.customer, payload=old_payload, card=card, actor=SYSTEM)  # type: ignore[arg-type]
     assert tc.refresh().pin_verification_value == card.pin_verification_value
+
+
+def test_a_confirmation_asked_for_before_the_upgrade_has_its_old_pin_values_wiped():
+    """Its payload carries the PIN's values under the names from before the key lists: they are secrets, wiped
+    when the confirmation ends or expires like the new ones (an HMAC of a 4-digit PIN falls to 10,000 guesses
+    for whoever holds the key)."""
+    from kartosfera.cards.stepup_operations import CARD_PIN_CHANGE
+    from kartosfera.sca import stepup
+    from kartosfera.secure3d.stepup_operations import PIN_SET
+
+    registry = stepup._registry
+    assert {"pin_verification_value", "threeds_pin_verification_value"} <= set(registry[CARD_PIN_CHANGE].secret_keys)
+    assert "pin_verification_value" in registry[PIN_SET].secret_keys

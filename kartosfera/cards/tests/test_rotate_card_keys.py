@@ -119,6 +119,28 @@ def test_a_new_fingerprint_key_is_applied_to_every_card(settings, cardholder, de
     assert decrypt_pan(card.pan_ciphertext) == pan
 
 
+def test_a_card_without_its_pin_binding_keeps_its_pin_through_a_fingerprint_key_change(
+    settings, cardholder, debit_product
+):
+    """A card issued by code from before Card.pin_binding (blank) binds its PIN to its fingerprint at issue: the
+    rotation keeps that one as the binding, so the PIN stays right."""
+    from kartosfera.cards.pin import pin_verification_value
+
+    [(card, _)] = issue_cards(cardholder.customer, debit_product, 1)
+    Card.objects.filter(pk=card.pk).update(pin_binding="")
+    card.refresh_from_db()
+    stored = pin_verification_value("5930", card=card)
+    old_fingerprint = card.pan_fingerprint
+    settings.CARD_FINGERPRINT_KEY = "a-new-fingerprint-key-for-this-test-000000"
+
+    rotate()
+
+    card.refresh_from_db()
+    assert card.pan_fingerprint != old_fingerprint
+    assert card.pin_binding == old_fingerprint
+    assert pin_verification_value("5930", card=card) == stored
+
+
 def test_a_card_under_a_removed_key_stops_the_run_and_leaves_its_chunk_untouched(
     settings, old_key, cardholder, second_cardholder, debit_product
 ):
