@@ -287,7 +287,7 @@ MIDDLEWARE = [
     "kartosfera.core.middleware.PermissionsPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # TRACE and TRACK: 501 before any view runs (WhiteNoise answers them 405 on static files).
+    # TRACE and TRACK: 405 with Allow on every path (unknown paths 404); never echoed (kartosfera/core/middleware.py).
     "kartosfera.core.middleware.RefuseTraceMiddleware",
     # Two session realms with their own cookies: cardholders and bank staff (the
     # URLs under STAFF_URL_PREFIX); a session of one is never read in the other.
@@ -411,6 +411,8 @@ else:
         raise ImproperlyConfigured("PWNED_PASSWORDS_URL must be an http:// or https:// address, or off")
     if _pwned.username or _pwned.password:
         raise ImproperlyConfigured("PWNED_PASSWORDS_URL must not carry credentials")
+    # In clear, anybody on the path could answer "not breached" for every password.
+    outbound_url_require_tls("PWNED_PASSWORDS_URL", PWNED_PASSWORDS_URL)
 # Seconds to wait for an answer before letting the password through unchecked; kept short, a person is waiting.
 PWNED_PASSWORDS_TIMEOUT = float(env("PWNED_PASSWORDS_TIMEOUT", "2") or 2)
 if not 0 < PWNED_PASSWORDS_TIMEOUT <= 10:

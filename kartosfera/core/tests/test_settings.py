@@ -226,3 +226,11 @@ def test_production_takes_off_for_the_breached_password_service():
     # Allowed, but `check --deploy` warns (users.W001; kartosfera/users/tests/test_pwned.py).
     result = _start({**PRODUCTION, "PWNED_PASSWORDS_URL": "OFF"})
     assert result.returncode == 0, result.stderr
+
+
+def test_production_refuses_the_breached_password_service_in_clear():
+    # Anybody on the path could answer "not breached" for every password; a TLS sidecar on this machine may take http.
+    result = _start({**PRODUCTION, "PWNED_PASSWORDS_URL": "http://pwned-mirror.bank.example"})
+    assert result.returncode != 0
+    assert "PWNED_PASSWORDS_URL must be an https:// URL in production" in result.stderr
+    assert _start({**PRODUCTION, "PWNED_PASSWORDS_URL": "http://127.0.0.1:8080"}).returncode == 0
