@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import traceback
 
 from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
@@ -137,7 +138,10 @@ def job_run_execute(run_id: int) -> JobRun:
         logger.error("Job %s (run %s) failed: %s", run.job, run.pk, error_text(error))
         job_run_fail(run.pk, error, counts=error.counts)
     except Exception as error:
-        logger.exception("Job %s (run %s) failed", run.job, run.pk)
+        # Where it failed, not what the error says: a message may quote a card number, a name or a code (the
+        # run keeps only the error's type for the same reason).
+        where = "".join(traceback.format_tb(error.__traceback__))
+        logger.error("Job %s (run %s) failed: %s\n%s", run.job, run.pk, type(error).__name__, where)
         job_run_fail(run.pk, error)
     else:
         with transaction.atomic():
