@@ -16,11 +16,8 @@ import base64
 import datetime as dt
 import ipaddress
 import json
-import os
 import re
 import ssl
-import subprocess
-import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -427,19 +424,11 @@ def test_the_inventory_names_every_key_setting_and_algorithm():
 
 def test_production_hashes_passwords_with_argon2id_above_the_owasp_minimum():
     code = (
-        "import django, json; django.setup(); from django.conf import settings as s; "
+        "import json; from django.conf import settings as s; "
         "from django.contrib.auth.hashers import get_hashers; h = get_hashers()[0]; "
         "print(json.dumps([s.PASSWORD_HASHERS, h.algorithm, h.time_cost, h.memory_cost, h.parallelism]))"
     )
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
-    result = subprocess.run(  # noqa: S603 - our own interpreter
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **PRODUCTION},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = production_start(PRODUCTION, code)
     assert result.returncode == 0, result.stderr
     hashers, algorithm, time_cost, memory_cost, parallelism = json.loads(result.stdout)
     assert hashers == [

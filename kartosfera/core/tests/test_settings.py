@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -120,19 +117,11 @@ def test_production_refuses_debug():
 
 def test_production_uses_host_prefixed_secure_cookies_and_hsts():
     code = (
-        "import django; django.setup(); from django.conf import settings as s; "
+        "from django.conf import settings as s; "
         "print(s.SESSION_COOKIE_NAME, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_NAME, s.CSRF_COOKIE_SECURE, "
         "s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT)"
     )
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
-    result = subprocess.run(  # noqa: S603 - our own interpreter
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **PRODUCTION},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = production_start(PRODUCTION, code)
     assert result.stdout.split() == [
         "__Host-kartosfera_session",
         "True",
