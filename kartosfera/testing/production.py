@@ -8,10 +8,13 @@ production refuses those).
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 
@@ -50,3 +53,27 @@ def production_start(env: dict[str, str], code: str = "print('started')") -> sub
         text=True,
         timeout=60,
     )
+
+
+@cache
+def production_settings(pattern: str) -> dict[str, Any]:
+    """The values production gives the settings whose names match ``pattern`` (read in a real interpreter).
+
+    Tests apply them with the ``settings`` fixture to see the answers production would give (its security
+    headers, cookies, middleware); JSON's lists are turned back into the tuples the settings hold.
+    """
+    code = (
+        "import json, re; from django.conf import settings as s; "
+        f"wanted = re.compile({pattern!r}); "
+        "print(json.dumps({n: getattr(s, n) for n in dir(s) if wanted.match(n)}, default=list))"
+    )
+    result = production_start(PRODUCTION, code)
+    assert result.returncode == 0, result.stderr
+    values: dict[str, Any] = json.loads(result.stdout)
+    if "SECURE_PROXY_SSL_HEADER" in values:
+        values["SECURE_PROXY_SSL_HEADER"] = tuple(values["SECURE_PROXY_SSL_HEADER"])
+    if "PERMISSIONS_POLICY" in values:
+        values["PERMISSIONS_POLICY"] = {
+            feature: tuple(allow) for feature, allow in values["PERMISSIONS_POLICY"].items()
+        }
+    return values

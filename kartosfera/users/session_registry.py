@@ -60,30 +60,30 @@ def _session_store(session_key: str | None = None) -> SessionBase:
 
 # --- The user agent in words ------------------------------------------------------------------------------------
 
-_BROWSERS: tuple[tuple[str, str], ...] = (
-    (r"EdgA?/|Edg(iOS)?/", "Edge"),
-    (r"OPR/|Opera", "Opera"),
-    (r"SamsungBrowser/", "Samsung Internet"),
-    (r"Firefox/|FxiOS/", "Firefox"),
-    (r"Chrome/|CriOS/|Chromium/", "Chrome"),
-    (r"Safari/", "Safari"),
+_BROWSERS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"EdgA?/|Edg(iOS)?/"), "Edge"),
+    (re.compile(r"OPR/|Opera"), "Opera"),
+    (re.compile(r"SamsungBrowser/"), "Samsung Internet"),
+    (re.compile(r"Firefox/|FxiOS/"), "Firefox"),
+    (re.compile(r"Chrome/|CriOS/|Chromium/"), "Chrome"),
+    (re.compile(r"Safari/"), "Safari"),
 )
-_SYSTEMS: tuple[tuple[str, str], ...] = (
-    (r"Windows", "Windows"),
-    (r"Android", "Android"),
-    (r"iPhone|iPod", "iOS"),
-    (r"iPad", "iPadOS"),
-    (r"CrOS", "ChromeOS"),
-    (r"Mac OS X|Macintosh", "macOS"),
-    (r"Linux", "Linux"),
+_SYSTEMS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"Windows"), "Windows"),
+    (re.compile(r"Android"), "Android"),
+    (re.compile(r"iPhone|iPod"), "iOS"),
+    (re.compile(r"iPad"), "iPadOS"),
+    (re.compile(r"CrOS"), "ChromeOS"),
+    (re.compile(r"Mac OS X|Macintosh"), "macOS"),
+    (re.compile(r"Linux"), "Linux"),
 )
 
 
 def user_agent_summary(user_agent: str) -> tuple[str, str]:
     """(browser, operating system) in words, or "" for either when not recognised; never the raw header."""
     text = user_agent[:512]
-    browser = next((name for pattern, name in _BROWSERS if re.search(pattern, text)), "")
-    system = next((name for pattern, name in _SYSTEMS if re.search(pattern, text)), "")
+    browser = next((name for pattern, name in _BROWSERS if pattern.search(text)), "")
+    system = next((name for pattern, name in _SYSTEMS if pattern.search(text)), "")
     return browser, system
 
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
-import subprocess
-import sys
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -29,11 +25,12 @@ from kartosfera.banks.scope import BankScope
 from kartosfera.banks.tests.logos import HARMLESS_SVG, SVG_NS
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import ValidationFailed
-from kartosfera.core.tests.test_settings import PRODUCTION, ROOT
+from kartosfera.core.tests.test_settings import ROOT
 from kartosfera.processing.tests.helpers import card_of, decide
 from kartosfera.statements.documents import document_filename
 from kartosfera.statements.models import Statement
 from kartosfera.testing import factories
+from kartosfera.testing.production import production_settings
 from kartosfera.testing.staff import staff_client
 
 HOST = "cards.example"  # PRODUCTION's ALLOWED_HOSTS
@@ -244,27 +241,8 @@ PRODUCTION_SETTINGS = re.compile(
 )
 
 
-@cache
 def _production_settings() -> dict[str, Any]:
-    code = (
-        "import json, re, django; django.setup(); from django.conf import settings as s; "
-        f"wanted = re.compile({PRODUCTION_SETTINGS.pattern!r}); "
-        "print(json.dumps({n: getattr(s, n) for n in dir(s) if wanted.match(n)}, default=list))"
-    )
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DEBUG"}
-    result = subprocess.run(  # noqa: S603 - our own interpreter
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **PRODUCTION},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    values: dict[str, Any] = json.loads(result.stdout)
-    values["SECURE_PROXY_SSL_HEADER"] = tuple(values["SECURE_PROXY_SSL_HEADER"])
-    values["PERMISSIONS_POLICY"] = {feature: tuple(allow) for feature, allow in values["PERMISSIONS_POLICY"].items()}
-    return values
+    return production_settings(PRODUCTION_SETTINGS.pattern)
 
 
 @pytest.fixture
@@ -332,7 +310,9 @@ def test_no_answer_lets_another_origin_read_it(client, cardholder, card):
 
 # The only views that take a POST without our CSRF token, each with its reason (views.py): the ACS challenge in the
 # merchant's frame (a per-challenge token binds its forms) and the development shop's notificationURL.
-CSRF_EXEMPT_ALLOWED = {"acs:challenge", "acs:challenge_step", "acs_dev:shop_notification"}
+# The staff enrolment link carries no form: it is opened from a message, and any method gets a redirect (a
+# refusal would log its path, the token; backoffice/account_views.py enrol_start).
+CSRF_EXEMPT_ALLOWED = {"acs:challenge", "acs:challenge_step", "acs_dev:shop_notification", "backoffice:enrol_start"}
 
 
 def _views(resolver: URLResolver, prefix: str = "", namespace: str = "") -> list[tuple[str, str, Any]]:

@@ -8,18 +8,14 @@ Referrer-Policy, __Host- / __Secure- cookies with Secure, no-store on private pa
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from kartosfera.core.tests.test_settings import PRODUCTION, ROOT
 from kartosfera.notifications.backends import locmem
+from kartosfera.testing.production import production_settings
 from kartosfera.testing.staff import staff_person_create
 
 pytestmark = pytest.mark.django_db
@@ -55,25 +51,7 @@ POWERFUL_FEATURES = {
 
 
 def _production_settings() -> dict[str, Any]:
-    code = (
-        "import json, re, django; django.setup(); from django.conf import settings as s; "
-        f"wanted = re.compile({SECURITY_SETTINGS.pattern!r}); "
-        "print(json.dumps({n: getattr(s, n) for n in dir(s) if wanted.match(n)}, default=list))"
-    )
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DEBUG"}
-    result = subprocess.run(  # noqa: S603 - our own interpreter
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **PRODUCTION},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    values: dict[str, Any] = json.loads(result.stdout)
-    values["SECURE_PROXY_SSL_HEADER"] = tuple(values["SECURE_PROXY_SSL_HEADER"])
-    values["PERMISSIONS_POLICY"] = {feature: tuple(allow) for feature, allow in values["PERMISSIONS_POLICY"].items()}
-    return values
+    return production_settings(SECURITY_SETTINGS.pattern)
 
 
 @pytest.fixture
