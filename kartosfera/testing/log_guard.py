@@ -94,13 +94,14 @@ class Finding:
 
 
 def _occurs(secret: str, text: str) -> bool:
-    """Whether ``secret`` is in ``text``; a secret of digits only as a number of its own, not inside a longer one."""
+    """Whether ``secret`` is in ``text``; a secret of digits only as a word of its own, not inside a longer number
+    or a hex id (a 4-digit PIN is in many a UUID: ``c89c2862-abe4``)."""
     start = text.find(secret)
     if not secret.isdigit():
         return start >= 0
     while start >= 0:
         end = start + len(secret)
-        if (start == 0 or not text[start - 1].isdigit()) and (end == len(text) or not text[end].isdigit()):
+        if (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
             return True
         start = text.find(secret, start + 1)
     return False

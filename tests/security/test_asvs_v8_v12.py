@@ -292,7 +292,7 @@ def test_production_refuses_an_hmac_key_under_128_bits(name):
 def test_production_refuses_one_value_for_two_keys():
     result = _start({**PRODUCTION, "CARD_PIN_KEY": PRODUCTION["CARD_FINGERPRINT_KEY"]})
     assert result.returncode != 0
-    assert "must be four different keys" in result.stderr
+    assert "must be different keys" in result.stderr
     assert PRODUCTION["CARD_FINGERPRINT_KEY"] not in result.stderr
 
 
@@ -529,4 +529,5 @@ def test_a_new_fingerprint_key_leaves_every_pin_working(settings, cardholder, de
     block = pin_block_encipher(pin="4821", pan=pan)
     assert pin_block_verify(card=card, pan=pan, pin_block=block) == PinCheck.MATCH
     # The 3-D Secure PIN is still compared with the card's PIN correctly (the two must differ).
-    assert pin_values_under_cards("4821", customer=card.customer)[str(card.pk)] == card.pin_verification_value
+    under_each_key = pin_values_under_cards("4821", customer=card.customer)[str(card.pk)]
+    assert card.pin_verification_value in under_each_key.values()

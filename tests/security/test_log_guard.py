@@ -58,6 +58,14 @@ def test_what_only_looks_like_a_number_is_not(text):
     assert card_numbers_in(text) == []
 
 
+def test_a_pin_is_found_as_a_number_of_its_own_not_inside_a_hex_id():
+    guard = LogGuard()
+    guard.register("2862", "PIN")
+    assert guard.inspect(_record("rreq delivered %s", "c89c2862-abe4-4a5f-ad94-0625332757db")) == []
+    assert guard.inspect(_record("the PIN was %s", "2862"))[0].what == "PIN (4 characters)"
+    assert guard.inspect(_record("pin=2862;"))[0].what == "PIN (4 characters)"
+
+
 def test_the_guard_finds_a_secret_in_the_message_the_arguments_the_traceback_and_the_extras():
     guard = LogGuard()
     guard.register("482913", "SMS code")
@@ -79,10 +87,13 @@ def test_the_guard_finds_a_secret_in_the_message_the_arguments_the_traceback_and
 
 
 def test_the_settings_keys_are_secrets_without_being_registered(settings):
-    settings.CARD_PIN_KEY = "a-pin-key-of-this-test-0123456789"
+    settings.CARD_PIN_KEYS = ["a-pin-key-of-this-test-0123456789", "an-older-pin-key-of-this-test-0123"]
     guard = LogGuard()
     assert [f.what for f in guard.inspect(_record("key is a-pin-key-of-this-test-0123456789"))] == [
-        "CARD_PIN_KEY (33 characters)"
+        "CARD_PIN_KEYS (33 characters)"
+    ]
+    assert [f.what for f in guard.inspect(_record("old key an-older-pin-key-of-this-test-0123"))] == [
+        "CARD_PIN_KEYS (34 characters)"
     ]
     assert guard.inspect(_record("the SQL logger", sql="a-pin-key-of-this-test-0123456789")) != []
     sql = logging.LogRecord("django.db.backends", logging.DEBUG, __file__, 1, f"INSERT {VISA}", None, None)
