@@ -29,7 +29,7 @@ from kartosfera.backoffice.auth import staff_member_validate_new
 from kartosfera.backoffice.models import ENROLMENT_VALIDITY, EnrolmentPurpose, StaffEnrolment, StaffMember
 from kartosfera.backoffice.passwords import validate_staff_password
 from kartosfera.backoffice.roles import StaffPermission
-from kartosfera.backoffice.services import REASON_MAX_LENGTH, staff_require
+from kartosfera.backoffice.services import _require_reason, staff_require
 from kartosfera.banks.models import Bank
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError, ValidationFailed
@@ -42,15 +42,6 @@ DEVICE_NAME = "authenticator"
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed({"reason": _("Give the reason for the action.")})
-    if len(reason) > REASON_MAX_LENGTH:
-        raise ValidationFailed({"reason": _("The reason can have at most 200 characters.")})
-    return reason
 
 
 # --- Enrolment links ----------------------------------------------------------------------
@@ -225,7 +216,7 @@ def staff_account_reset(*, actor: Actor, member: StaffMember, reason: str) -> Re
     The person's identity has been proven by the bank's HR process before (a lost authenticator, a
     forgotten password). Returns the new link's token, shown once to whoever started the reset.
     """
-    reason = _reason(reason)
+    reason = _require_reason(reason)
     user = User.objects.select_for_update().get(pk=member.user_id)
     if not user.is_active:
         raise DomainError(_("The account is disabled: enable it first."), code="account_disabled")
@@ -248,7 +239,7 @@ def staff_account_reset(*, actor: Actor, member: StaffMember, reason: str) -> Re
 @transaction.atomic
 def staff_account_disable(*, actor: Actor, member: StaffMember, reason: str) -> StaffMember:
     """Disable the account: no sign-in, no enrolment link, every session ends at once (and stays ended)."""
-    reason = _reason(reason)
+    reason = _require_reason(reason)
     user = User.objects.select_for_update().get(pk=member.user_id)
     if not user.is_active:
         raise DomainError(_("The account is already disabled."), code="already_disabled")
@@ -264,7 +255,7 @@ def staff_account_disable(*, actor: Actor, member: StaffMember, reason: str) -> 
 @transaction.atomic
 def staff_account_enable(*, actor: Actor, member: StaffMember, reason: str) -> StaffMember:
     """Enable a disabled account again; the sessions it had stay ended (the session epoch moved on)."""
-    reason = _reason(reason)
+    reason = _require_reason(reason)
     user = User.objects.select_for_update().get(pk=member.user_id)
     if user.is_active:
         raise DomainError(_("The account is not disabled."), code="not_disabled")
