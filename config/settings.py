@@ -418,6 +418,28 @@ PWNED_PASSWORDS_TIMEOUT = float(env("PWNED_PASSWORDS_TIMEOUT", "2") or 2)
 if not 0 < PWNED_PASSWORDS_TIMEOUT <= 10:
     raise ImproperlyConfigured("PWNED_PASSWORDS_TIMEOUT must be seconds, more than 0 and at most 10")
 
+# Passkeys (WebAuthn) [ASVS 5.0 6.3.3 at Level 3, 6.6.1] (kartosfera/users/passkeys.py, docs/passkeys.md). The
+# relying party id is the domain passkeys are bound to: empty means the host of the request (already checked
+# against ALLOWED_HOSTS). A bank that serves the portal and the back office on sub-domains of one domain may name
+# that domain. The origins a signed answer may come from: empty means the request's own origin; the BS Pay app's
+# origins (android:apk-key-hash:..., the https origin of its associated domain) are added here.
+PASSKEY_RP_ID = (env("PASSKEY_RP_ID", "") or "").strip().lower()
+PASSKEY_RP_NAME = (env("PASSKEY_RP_NAME", "") or "").strip() or "Kartosfera"
+PASSKEY_ORIGINS = env_list("PASSKEY_ORIGINS", "")
+for _origin in PASSKEY_ORIGINS:
+    if not _origin.startswith(("https://", "android:apk-key-hash:")) and not (
+        not IS_PRODUCTION and _origin.startswith("http://")
+    ):
+        raise ImproperlyConfigured("PASSKEY_ORIGINS: each origin is https://... (or android:apk-key-hash:...)")
+# Synced passkeys (kept by the phone's or browser's password manager, copied to the user's other devices) are
+# accepted unless the bank wants only device-bound authenticators (security keys, a device's own chip).
+PASSKEY_ALLOW_SYNCED = env_bool("PASSKEY_ALLOW_SYNCED", True)
+# The Level 3 mode [ASVS 5.0 6.3.3, 6.6.1]: once a user has a passkey only the passkey completes a sign-in (no
+# SMS code for cardholders, no authenticator-app code for staff), and a user without one is sent to add one right
+# after signing in, before anything else. Off by default: the kartoSFERA model signs cardholders in with SMS codes.
+PORTAL_PASSKEY_REQUIRED = env_bool("PORTAL_PASSKEY_REQUIRED", False)
+BACKOFFICE_PASSKEY_REQUIRED = env_bool("BACKOFFICE_PASSKEY_REQUIRED", False)
+
 LANGUAGE_CODE = "pl"
 LANGUAGES = [("pl", "Polski"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]

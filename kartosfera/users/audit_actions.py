@@ -29,6 +29,7 @@ _LOGIN_FAILURE: dict[str, Text] = {
     "locked": pgettext_lazy("audit detail", "the right password while access was locked"),
     "code_attempts_exceeded": pgettext_lazy("audit detail", "the SMS code was wrong too many times"),
     "code_abandoned": pgettext_lazy("audit detail", "the SMS code was not entered"),
+    "passkey_refused": pgettext_lazy("audit detail", "the passkey was not confirmed"),
 }
 _LOGIN_REFUSAL: dict[str, Text] = {
     "blocked": pgettext_lazy("audit detail", "portal access is blocked"),
@@ -85,6 +86,21 @@ def _locked_until(before: Mapping[str, Any], after: Mapping[str, Any], for_staff
 def _new_phone(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
     phone = after.get("portal_phone")  # stored masked
     return pgettext_lazy("audit detail", "new number %(phone)s") % {"phone": phone} if phone else ""
+
+
+def _passkey_name(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    return str(after.get("name") or "")
+
+
+def _passkey_refusal(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    # The machine reason (e.g. unknown_credential, sign_count) is for staff only.
+    return str(after.get("reason", "")) if for_staff else ""
+
+
+def _passkey_only(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    if after.get("passkey_only"):
+        return pgettext_lazy("audit detail", "signing in with a passkey only")
+    return pgettext_lazy("audit detail", "signing in with a passkey or a code")
 
 
 _USER_KINDS: dict[str, Text] = {
@@ -218,5 +234,40 @@ audit_actions_register(
         audience=Audience.STAFF,
         severity=Severity.WARNING,
         detail=_sessions_ended_all,
+    ),
+    AuditAction(
+        "users.passkey.added",
+        pgettext_lazy("audit action", "Passkey added"),
+        ACCESS,
+        severity=Severity.NOTICE,
+        detail=_passkey_name,
+    ),
+    AuditAction(
+        "users.passkey.removed",
+        pgettext_lazy("audit action", "Passkey removed"),
+        ACCESS,
+        severity=Severity.NOTICE,
+        detail=_passkey_name,
+    ),
+    AuditAction(
+        "users.passkey.add_refused",
+        pgettext_lazy("audit action", "Passkey not added"),
+        ACCESS,
+        severity=Severity.WARNING,
+        detail=_passkey_refusal,
+    ),
+    AuditAction(
+        "users.passkey.use_refused",
+        pgettext_lazy("audit action", "Passkey not confirmed"),
+        ACCESS,
+        severity=Severity.WARNING,
+        detail=_passkey_refusal,
+    ),
+    AuditAction(
+        "users.passkey_only.changed",
+        pgettext_lazy("audit action", "Sign-in with a passkey only changed"),
+        ACCESS,
+        severity=Severity.NOTICE,
+        detail=_passkey_only,
     ),
 )

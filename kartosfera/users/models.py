@@ -64,6 +64,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Raised to end every session of the user at once without blocking access (an administrator's "sign out
     # everywhere", a staff account disabled or reset) [ASVS 5.0 7.4.5]: it is part of the session auth hash.
     session_epoch = models.PositiveIntegerField(_("session epoch"), default=0)
+    # The user's choice to sign in with a passkey only [ASVS 5.0 6.6.1 at Level 3]: no SMS code (cardholders) or
+    # authenticator-app code (staff) is accepted as the second step any more. Only with a passkey on file.
+    passkey_only = models.BooleanField(_("passkey only"), default=False)
 
     objects = UserManager()
 
@@ -154,3 +157,34 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"session {self.public_id}"
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (a passkey or a security key) the user signs in with [ASVS 5.0 6.3.3 at Level 3].
+
+    Phishing-resistant by construction: the browser signs a challenge together with the site's origin, and the
+    authenticator only answers for the relying party it was registered with. Only the public key is kept.
+    ``sign_count`` detects a cloned authenticator (a counter that goes back). See docs/passkeys.md.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passkeys", verbose_name=_("user"))
+    # base64url of the authenticator's credential id (at most 1,023 bytes by WebAuthn Level 3).
+    credential_id = models.CharField(max_length=1366, unique=True)
+    public_key = models.BinaryField()  # COSE_Key, as the authenticator sent it
+    sign_count = models.PositiveBigIntegerField(default=0)
+    name = models.CharField(_("name"), max_length=64)
+    aaguid = models.CharField(_("authenticator model"), max_length=36, blank=True)
+    transports = models.JSONField(default=list, blank=True)
+    # Synced between the user's devices (a multi-device passkey) or bound to one authenticator.
+    backed_up = models.BooleanField(_("synced"), default=False)
+    created_at = models.DateTimeField(_("added"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("passkey")
+        verbose_name_plural = _("passkeys")
+        ordering = ("created_at", "pk")
+
+    def __str__(self) -> str:
+        return self.name

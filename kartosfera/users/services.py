@@ -40,6 +40,7 @@ from kartosfera.sca.sms_texts import LOGIN_DESCRIPTION
 from kartosfera.users.backends import password_matches
 from kartosfera.users.lockout import BANK_TIMEZONE, MAX_FAILED_LOGINS, lock_end
 from kartosfera.users.models import User
+from kartosfera.users.passkeys import PasskeyRefused, RelyingParty, passkey_verify
 from kartosfera.users.selectors import cardholder_find_by_identifier, login_failures_since
 from kartosfera.users.sms_texts import SMS_ACCESS_LOCKED
 
@@ -54,6 +55,7 @@ class LoginFailure:
     INACTIVE = "inactive"
     CODE_ATTEMPTS_EXCEEDED = "code_attempts_exceeded"
     CODE_ABANDONED = "code_abandoned"
+    PASSKEY_REFUSED = "passkey_refused"
 
 
 class AccessBlockedBy(models.TextChoices):
@@ -395,6 +397,31 @@ def user_login_code_verify(*, challenge: SmsChallenge, code: str) -> LoginComple
             _code_attempts_exceeded_record(user_id=challenge.user_id)
         raise
     return _login_complete(user_id=challenge.user_id, method="password_sms")
+
+
+@transaction.atomic
+def _passkey_failed_record(*, user_id: int) -> None:
+    # A passkey answer that does not verify is a failed authentication like a wrong code: it counts towards the
+    # lock, so that a stolen password cannot be paired with endless forged answers.
+    user = User.objects.select_for_update().get(pk=user_id)
+    now = timezone.now()
+    _lift_expired_lock(user, now=now)
+    if not user.is_locked(now):
+        _count_failure(user, now=now, reason=LoginFailure.PASSKEY_REFUSED)
+
+
+def user_login_passkey_verify(*, user: User, rp: RelyingParty, challenge: bytes, response: str) -> LoginCompleted:
+    """Step 2 of signing in with a passkey instead of the SMS code [ASVS 5.0 6.3.3 at Level 3].
+
+    The passkey must be one of this user's (the password step named the user) and user-verified. Raises
+    PasskeyRefused (counted towards the lock) or LoginRefused when the account was blocked or locked meanwhile.
+    """
+    try:
+        passkey_verify(user=user, rp=rp, challenge=challenge, response=response)
+    except PasskeyRefused:
+        _passkey_failed_record(user_id=user.pk)
+        raise
+    return _login_complete(user_id=user.pk, method="password_passkey")
 
 
 def user_lock_refusal(*, user: User, now: dt.datetime | None = None) -> AccessLocked | None:
