@@ -45,7 +45,11 @@ from webauthn.helpers.structs import (
 
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError, ValidationFailed
+from kartosfera.notifications.services import sms_send
+from kartosfera.notifications.texts import SmsText
+from kartosfera.sca.services import login_phone
 from kartosfera.users.models import Passkey, User, UserKind
+from kartosfera.users.sms_texts import SMS_PASSKEY_ADDED, SMS_PASSKEY_REMOVED
 
 # Enough for a phone, a computer and two security keys, with room; a cap keeps one account from filling the table.
 PASSKEYS_PER_USER = 10
@@ -145,6 +149,14 @@ def other_second_step_allowed(*, user: User, has_passkey: bool) -> bool:
     if not has_passkey:
         return True
     return not (user.passkey_only or passkey_required(user=user))
+
+
+def _announce(user: User, message: SmsText, *, purpose: str) -> None:
+    # A new or removed way to sign in is announced to the cardholder's code phone [ASVS 5.0 6.3.7], so that a
+    # hijacked session cannot add its own passkey unnoticed. Staff changes are in the audit trail.
+    phone = login_phone(user) if user.kind == UserKind.CUSTOMER else None
+    if phone:
+        sms_send(to=phone, message=message, purpose=purpose)
 
 
 # --- Adding ---------------------------------------------------------------------------------------------------------
@@ -279,6 +291,7 @@ def _passkey_register(
         customer_id=locked.customer_id,
         after={"name": passkey.name, "passkey": str(passkey.public_id), "synced": passkey.backed_up},
     )
+    _announce(locked, SMS_PASSKEY_ADDED.render(), purpose="users.passkey.added")
     return passkey
 
 
@@ -394,6 +407,7 @@ def passkey_remove(*, actor: Actor, passkey: Passkey) -> None:
         customer_id=user.customer_id,
         after={"name": name, "passkey": public_id},
     )
+    _announce(user, SMS_PASSKEY_REMOVED.render(), purpose="users.passkey.removed")
 
 
 @transaction.atomic

@@ -22,3 +22,11 @@ SMS_PASSWORD_SET_BY_REGISTRATION = sms_template(
         "If it was not you, call your bank at once."
     ),
 )
+SMS_PASSKEY_ADDED = sms_template(
+    "users.passkey.added",
+    gettext_lazy("Kartosfera: a passkey was added for signing in to your portal. If it was not you, call your bank."),
+)
+SMS_PASSKEY_REMOVED = sms_template(
+    "users.passkey.removed",
+    gettext_lazy("Kartosfera: a passkey was removed from your portal. If it was not you, call your bank at once."),
+)

@@ -14,6 +14,8 @@ from django.test import override_settings
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.core.models import AuditEvent
+from kartosfera.notifications.backends import locmem
+from kartosfera.sca.services import login_phone
 from kartosfera.testing.webauthn import SoftAuthenticator
 from kartosfera.users.models import Passkey
 from kartosfera.users.passkeys import (
@@ -31,6 +33,7 @@ from kartosfera.users.passkeys import (
     relying_party,
 )
 from kartosfera.users.services import user_login_passkey_verify
+from kartosfera.users.tests.helpers import last_sms
 
 RP = relying_party(host="testserver", secure=False)
 
@@ -241,3 +244,17 @@ def test_passkey_only_needs_a_passkey_and_keeps_the_last_one(cardholder):
 def test_the_level_3_mode_takes_the_sms_step_away_from_cardholders_with_a_passkey(cardholder):
     assert other_second_step_allowed(user=cardholder.user, has_passkey=False)
     assert not other_second_step_allowed(user=cardholder.user, has_passkey=True)
+
+
+def test_adding_and_removing_a_passkey_is_announced_by_sms_to_the_code_phone(
+    cardholder, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        passkey, _ = _add(cardholder.user)
+    assert "passkey was added" in last_sms() or "klucz dostępu" in last_sms()
+    sent_to = locmem.outbox[-1].to
+    assert sent_to == login_phone(cardholder.user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        passkey_remove(actor=Actor.for_user(cardholder.user), passkey=passkey)
+    assert len(locmem.outbox) == 2 and locmem.outbox[-1].to == sent_to
