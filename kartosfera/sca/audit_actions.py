@@ -103,4 +103,30 @@ audit_actions_register(
         audience=Audience.STAFF,
         severity=Severity.WARNING,
     ),
+    AuditAction(
+        "sca.passkey.requested",
+        pgettext_lazy("audit action", "Confirmation with a passkey requested"),
+        CODES,
+        detail=_operation,
+    ),
+    AuditAction(
+        "sca.passkey.confirmed",
+        pgettext_lazy("audit action", "Operation confirmed with a passkey"),
+        CODES,
+        audience=Audience.STAFF,
+    ),
+    AuditAction(
+        "sca.passkey.failed",
+        pgettext_lazy("audit action", "Passkey confirmation failed"),
+        CODES,
+        severity=Severity.WARNING,
+        detail=_tries_left,
+    ),
+    AuditAction(
+        "sca.passkey.refused",
+        pgettext_lazy("audit action", "A passkey answer came after the confirmation had ended"),
+        CODES,
+        audience=Audience.STAFF,
+        severity=Severity.WARNING,
+    ),
 )

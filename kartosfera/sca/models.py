@@ -24,6 +24,13 @@ class ChallengeChannel(models.TextChoices):
     APP = "app", _("BS Pay app")
 
 
+class ConfirmWith(models.TextChoices):
+    """How the user confirms: a code sent by SMS, or their passkey (no SMS at all) [ASVS 5.0 6.6.1 at Level 3]."""
+
+    SMS = "sms", _("SMS code")
+    PASSKEY = "passkey", _("Passkey")
+
+
 class ChallengeState(models.TextChoices):
     PENDING = "pending", _("Waiting for the code")
     CONFIRMED = "confirmed", _("Confirmed")
@@ -65,6 +72,8 @@ class SmsChallenge(models.Model):
     # that asked (its public id: sca sits below the devices app).
     channel = models.CharField(max_length=8, choices=ChallengeChannel.choices, default=ChallengeChannel.WEB)
     app_device_id = models.UUIDField(null=True, blank=True)
+    # A step-up of a user who signs in with a passkey only is confirmed with it: no code exists, none is sent.
+    confirm_with = models.CharField(max_length=8, choices=ConfirmWith.choices, default=ConfirmWith.SMS)
 
     class Meta:
         indexes = [models.Index(fields=["customer", "purpose", "created_at"], name="sca_challenge_recent_idx")]

@@ -26,7 +26,7 @@ from kartosfera.customers.identity import mask_phone
 from kartosfera.customers.models import Customer
 from kartosfera.notifications.services import sms_send
 from kartosfera.notifications.texts import SmsText, sms_bank_name
-from kartosfera.sca.models import ChallengeChannel, ChallengePurpose, ChallengeState, SmsChallenge
+from kartosfera.sca.models import ChallengeChannel, ChallengePurpose, ChallengeState, ConfirmWith, SmsChallenge
 from kartosfera.sca.sms_texts import SMS_ACTIVATION_PASSWORD, SMS_CODE
 
 if TYPE_CHECKING:
@@ -131,9 +131,13 @@ def challenge_issue(
     payload: dict[str, Any] | None = None,
     channel: str = ChallengeChannel.WEB,
     app_device_id: uuid.UUID | None = None,
+    confirm_with: str = ConfirmWith.SMS,
 ) -> SmsChallenge:
-    """Create a challenge and send its code by SMS (after commit) to ``phone``."""
-    code = _generate_code(purpose)
+    """Create a challenge and send its code by SMS (after commit) to ``phone``.
+
+    ``confirm_with=PASSKEY`` creates a challenge that only the user's passkey confirms
+    (``challenge_passkey_result``): no code is made and no SMS is sent.
+    """
     challenge = SmsChallenge(
         purpose=purpose,
         customer=customer,
@@ -146,7 +150,20 @@ def challenge_issue(
         channel=channel,
         app_device_id=app_device_id,
         expires_at=timezone.now() + CODE_LIFETIME[ChallengePurpose(purpose)],
+        confirm_with=confirm_with,
     )
+    if confirm_with == ConfirmWith.PASSKEY:
+        challenge.code_digest = ""
+        challenge.save()
+        audit_record(
+            actor=actor,
+            action="sca.passkey.requested",
+            obj=challenge,
+            customer_id=customer.pk,
+            after={"purpose": purpose, "operation": operation, "description": description, "channel": channel},
+        )
+        return challenge
+    code = _generate_code(purpose)
     challenge.code_digest = _digest(challenge, code)
     challenge.save()
     bank = _card_bank(card_id)
@@ -173,6 +190,8 @@ def challenge_resend(*, actor: Actor, challenge: SmsChallenge) -> SmsChallenge:
     challenge = SmsChallenge.objects.select_for_update().get(pk=challenge.pk)
     if challenge.state != ChallengeState.PENDING:
         raise ChallengeError(_("This confirmation has ended. Start again."), code="challenge_closed")
+    if challenge.confirm_with == ConfirmWith.PASSKEY:
+        raise ChallengeError(_("This confirmation takes your passkey, not a code."), code="passkey_required")
     if challenge.sends >= MAX_SENDS:
         raise resend_limit_error()
     code = _generate_code(challenge.purpose)
@@ -220,6 +239,10 @@ def challenge_verify(*, actor: Actor, challenge: SmsChallenge, code: str) -> Sms
         elif challenge.is_expired():
             error = code_expired_error()
             action = "sca.code.expired"
+        elif challenge.confirm_with == ConfirmWith.PASSKEY:
+            # No code exists: a typed one is refused without using up a try of the passkey.
+            error = ChallengeError(_("This confirmation takes your passkey, not a code."), code="passkey_required")
+            action = "sca.code.refused"
         elif hmac.compare_digest(challenge.code_digest, _digest(challenge, code)):
             challenge.state = ChallengeState.CONFIRMED
             challenge.finished_at = timezone.now()
@@ -233,6 +256,52 @@ def challenge_verify(*, actor: Actor, challenge: SmsChallenge, code: str) -> Sms
             error = code_wrong_error(attempts_left=challenge.attempts_left)
             challenge.save(update_fields=["attempts", "state", "finished_at"])
             action = "sca.code.failed"
+            audit_after["attempts_left"] = challenge.attempts_left
+        audit_record(actor=actor, action=action, obj=challenge, customer_id=challenge.customer_id, after=audit_after)
+    if error is not None:
+        raise error
+    return challenge
+
+
+def challenge_passkey_result(*, actor: Actor, challenge: SmsChallenge, proven: bool) -> SmsChallenge:
+    """Record the user's passkey answer to a passkey challenge: confirmed, or one try used (3 end it).
+
+    The passkey itself is checked by the caller (kartosfera/users/passkeys.py, above this app); this keeps the
+    challenge's state machine the same for codes and passkeys. Like ``challenge_verify``, a failed try is
+    committed before ChallengeError is raised: call it outside any transaction of your own.
+    """
+    error: ChallengeError | None = None
+    with transaction.atomic():
+        challenge = SmsChallenge.objects.select_for_update().get(pk=challenge.pk)
+        audit_after: dict[str, Any] = {"purpose": challenge.purpose, "operation": challenge.operation}
+        if challenge.confirm_with != ConfirmWith.PASSKEY:
+            raise ValueError("not a passkey challenge")
+        if challenge.state != ChallengeState.PENDING:
+            error = ChallengeError(_("This confirmation has ended. Start again."), code="challenge_closed")
+            action = "sca.passkey.refused"
+        elif challenge.is_expired():
+            error = ChallengeError(_("The confirmation has expired. Start again."), code="code_expired")
+            action = "sca.passkey.refused"
+        elif proven:
+            challenge.state = ChallengeState.CONFIRMED
+            challenge.finished_at = timezone.now()
+            challenge.save(update_fields=["state", "finished_at"])
+            action = "sca.passkey.confirmed"
+        else:
+            challenge.attempts += 1
+            if challenge.attempts >= challenge.max_attempts:
+                challenge.state = ChallengeState.FAILED
+                challenge.finished_at = timezone.now()
+                error = ChallengeError(
+                    _("The passkey was not confirmed three times. Start again."), code="too_many_attempts"
+                )
+            else:
+                error = ChallengeError(
+                    _("The passkey was not confirmed. Tries left: %(left)d.") % {"left": challenge.attempts_left},
+                    code="passkey_refused",
+                )
+            challenge.save(update_fields=["attempts", "state", "finished_at"])
+            action = "sca.passkey.failed"
             audit_after["attempts_left"] = challenge.attempts_left
         audit_record(actor=actor, action=action, obj=challenge, customer_id=challenge.customer_id, after=audit_after)
     if error is not None:

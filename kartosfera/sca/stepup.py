@@ -46,7 +46,7 @@ from django.utils.translation import gettext as _
 from kartosfera.core.audit import FORBIDDEN_KEYS, Actor, audit_record
 from kartosfera.core.errors import DomainError
 from kartosfera.customers.models import Customer
-from kartosfera.sca.models import ChallengeChannel, ChallengePurpose, ChallengeState, SmsChallenge
+from kartosfera.sca.models import ChallengeChannel, ChallengePurpose, ChallengeState, ConfirmWith, SmsChallenge
 from kartosfera.sca.services import ChallengeError, challenge_cancel, challenge_issue, challenge_verify, login_phone
 
 if TYPE_CHECKING:
@@ -66,6 +66,24 @@ VERIFICATION_KEY = "_verification"
 # At most this many step-up codes per customer per hour: each costs an SMS and
 # a flood of them is both a cost and a way to bury a real one [ours].
 MAX_STEP_UPS_PER_HOUR = 20
+# The page that confirms a step-up with the user's passkey. It lives in the users app, which keeps passkeys and
+# sits above this one, so it is named here, not imported (docs/architecture.md).
+PASSKEY_CONFIRM_URL_NAME = "users:stepup_passkey"
+
+
+def _never(user: User) -> bool:
+    return False
+
+
+# Whether the user's step-ups are confirmed with their passkey instead of an SMS code: the users app registers
+# its rule (a passkey on file and "passkey only" or the deployment's Level 3 mode) when it starts.
+_confirm_with_passkey: Callable[[User], bool] = _never
+
+
+def stepup_passkey_rule_register(rule: Callable[[User], bool]) -> None:
+    """Set the rule that sends a user's confirmations to their passkey (called from UsersConfig.ready)."""
+    global _confirm_with_passkey
+    _confirm_with_passkey = rule
 
 
 Channel = ChallengeChannel
@@ -272,6 +290,7 @@ def stepup_issue(
         raise ValueError("an app confirmation belongs to exactly one device")
     clean_payload = _check_payload(payload)
     customer = _principal_customer(user, card)
+    confirm_with = ConfirmWith.PASSKEY if _confirm_with_passkey(user) else ConfirmWith.SMS
     phone = stepup_phone(user)
     if not phone:
         raise StepUpRefused(_("There is no phone number for confirmation codes. Please visit a branch of your bank."))
@@ -300,7 +319,9 @@ def stepup_issue(
             purpose=ChallengePurpose.PHONE_VERIFICATION, phone=verify_phone, payload={}, **common
         )
         stored_payload[VERIFICATION_KEY] = str(verification.public_id)
-    return challenge_issue(purpose=ChallengePurpose.STEP_UP, phone=phone, payload=stored_payload, **common)
+    return challenge_issue(
+        purpose=ChallengePurpose.STEP_UP, phone=phone, payload=stored_payload, confirm_with=confirm_with, **common
+    )
 
 
 def stepup_request(
@@ -387,7 +408,13 @@ def stepup_begin(
     entries[str(challenge.public_id)] = {"back": back, "done": done}
     # Dicts keep insertion order: the oldest confirmations fall out first.
     request.session[SESSION_KEY] = dict(list(entries.items())[-SESSION_MAX_ENTRIES:])
-    return HttpResponseRedirect(reverse("sca:confirm", kwargs={"public_id": challenge.public_id}))
+    return HttpResponseRedirect(stepup_confirm_url(challenge))
+
+
+def stepup_confirm_url(challenge: SmsChallenge) -> str:
+    """The page that confirms ``challenge``: the code page, or the passkey page when no code was sent."""
+    name = PASSKEY_CONFIRM_URL_NAME if challenge.confirm_with == ConfirmWith.PASSKEY else "sca:confirm"
+    return reverse(name, kwargs={"public_id": challenge.public_id})
 
 
 def _session_entry(request: HttpRequest, challenge: SmsChallenge) -> dict[str, str]:

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import HASH_SESSION_KEY, get_user_model, update_session_auth_hash
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -20,7 +20,7 @@ from kartosfera.core.decorators import cardholder_required
 from kartosfera.core.errors import DomainError
 from kartosfera.customers.identity import mask_phone
 from kartosfera.sca.forms import ConfirmForm
-from kartosfera.sca.models import ChallengeState, SmsChallenge
+from kartosfera.sca.models import ChallengeState, ConfirmWith, SmsChallenge
 from kartosfera.sca.selectors import stepup_challenge_get
 from kartosfera.sca.services import ChallengeError, challenge_resend
 from kartosfera.sca.stepup import (
@@ -28,6 +28,7 @@ from kartosfera.sca.stepup import (
     stepup_back_url,
     stepup_cancel,
     stepup_complete,
+    stepup_confirm_url,
     stepup_done_url,
     stepup_forget,
     stepup_linked,
@@ -46,6 +47,11 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
+def confirmation_load(request: HttpRequest, public_id: UUID) -> tuple[SmsChallenge, SmsChallenge | None]:
+    """The user's confirmation started in this session (else 404) and its linked new-number check, if any."""
+    return _load(request, public_id)
+
+
 def _load(request: HttpRequest, public_id: UUID) -> tuple[SmsChallenge, SmsChallenge | None]:
     challenge = stepup_challenge_get(
         user=_user(request), public_id=public_id, session_ids=request.session.get(SESSION_KEY, {})
@@ -53,10 +59,12 @@ def _load(request: HttpRequest, public_id: UUID) -> tuple[SmsChallenge, SmsChall
     return challenge, stepup_linked(challenge)
 
 
-def _ended_message(challenge: SmsChallenge, linked: SmsChallenge | None) -> str | None:
-    """Why this confirmation can take no more codes, or None while it can."""
+def confirmation_ended_message(challenge: SmsChallenge, linked: SmsChallenge | None) -> str | None:
+    """Why this confirmation can take no more codes (or passkey answers), or None while it can."""
     states = {challenge.state} | ({linked.state} if linked is not None else set())
     if ChallengeState.FAILED in states:
+        if challenge.state == ChallengeState.FAILED and challenge.confirm_with == ConfirmWith.PASSKEY:
+            return _("The passkey was not confirmed three times. Start again.")
         return _("The code was wrong three times. Start again.")
     if ChallengeState.CANCELLED in states:
         return _("This confirmation was cancelled. Start again.")
@@ -88,8 +96,10 @@ def _keep_this_session(request: HttpRequest, user: User) -> None:
 def confirm(request: HttpRequest, public_id: UUID) -> HttpResponse:
     user = _user(request)
     challenge, linked = _load(request, public_id)
+    if challenge.confirm_with == ConfirmWith.PASSKEY:
+        return HttpResponseRedirect(stepup_confirm_url(challenge))
     back_url = stepup_back_url(request, challenge)
-    ended = _ended_message(challenge, linked)
+    ended = confirmation_ended_message(challenge, linked)
     form = ConfirmForm(
         request.POST if request.method == "POST" and not ended else None,
         code_phone=_pending_phone(challenge),
@@ -103,17 +113,7 @@ def confirm(request: HttpRequest, public_id: UUID) -> HttpResponse:
             messages.error(request, next(iter(outcome.errors.values())))
             return HttpResponseRedirect(back_url)
         if outcome.confirmed:
-            try:
-                result = stepup_complete(actor=actor, user=user, challenge=challenge)
-            except DomainError as exc:
-                stepup_forget(request, challenge)
-                messages.error(request, exc.message)
-                return HttpResponseRedirect(back_url)
-            done_url = stepup_done_url(request, challenge, result)
-            _keep_this_session(request, user)
-            stepup_forget(request, challenge)
-            messages.success(request, result.message)
-            return HttpResponseRedirect(done_url)
+            return confirmation_finish(request, user=user, challenge=challenge)
         # Some code was wrong or expired: ask again for the codes still pending.
         challenge.refresh_from_db()
         if linked is not None:
@@ -133,6 +133,22 @@ def confirm(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return render(request, "sca/confirm.html", context)
 
 
+def confirmation_finish(request: HttpRequest, *, user: User, challenge: SmsChallenge) -> HttpResponse:
+    """Everything is confirmed: run the operation once, keep this session, and go where the operation leads."""
+    try:
+        result = stepup_complete(actor=Actor.for_user(user), user=user, challenge=challenge)
+    except DomainError as exc:
+        back_url = stepup_back_url(request, challenge)
+        stepup_forget(request, challenge)
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(back_url)
+    done_url = stepup_done_url(request, challenge, result)
+    _keep_this_session(request, user)
+    stepup_forget(request, challenge)
+    messages.success(request, result.message)
+    return HttpResponseRedirect(done_url)
+
+
 @never_cache
 @require_POST
 @cardholder_required
@@ -143,13 +159,14 @@ def resend(request: HttpRequest, public_id: UUID) -> HttpResponse:
     actor = Actor.for_user(user)
     try:
         for item in (challenge, linked):
-            if item is not None and item.state == ChallengeState.PENDING:
+            # A passkey challenge has no code to send again (its linked new-number check may).
+            if item is not None and item.state == ChallengeState.PENDING and item.confirm_with == ConfirmWith.SMS:
                 challenge_resend(actor=actor, challenge=item)
     except ChallengeError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("A new code has been sent."))
-    return redirect("sca:confirm", public_id=challenge.public_id)
+    return HttpResponseRedirect(stepup_confirm_url(challenge))
 
 
 @never_cache

@@ -159,6 +159,16 @@ def _announce(user: User, message: SmsText, *, purpose: str) -> None:
         sms_send(to=phone, message=message, purpose=purpose)
 
 
+def confirms_with_passkey(user: User) -> bool:
+    """Are this user's step-up confirmations made with their passkey (no SMS code at all)?
+
+    Exactly when their sign-in takes the passkey alone: one rule for signing in and confirming [ASVS 5.0 6.6.1].
+    """
+    if user.kind != UserKind.CUSTOMER or (not user.passkey_only and not passkey_required(user=user)):
+        return False
+    return user_has_passkey(user=user)
+
+
 # --- Adding ---------------------------------------------------------------------------------------------------------
 
 
@@ -321,10 +331,16 @@ def _transports_of(response: str) -> list[str]:
 # --- Using ----------------------------------------------------------------------------------------------------------
 
 
-def passkey_authentication_options(*, user: User, rp: RelyingParty) -> tuple[dict[str, Any], bytes]:
-    """The options asking for one of the user's passkeys (user verification required) and their challenge."""
+def passkey_authentication_options(
+    *, user: User, rp: RelyingParty, challenge: bytes | None = None
+) -> tuple[dict[str, Any], bytes]:
+    """The options asking for one of the user's passkeys (user verification required) and their challenge.
+
+    ``challenge`` (random, and for a step-up bound to the operation) replaces the library's random one.
+    """
     options = generate_authentication_options(
         rp_id=rp.id,
+        challenge=challenge,
         timeout=int(CEREMONY_TIMEOUT.total_seconds() * 1000),
         allow_credentials=_descriptors(passkeys_of(user=user)),
         user_verification=UserVerificationRequirement.REQUIRED,

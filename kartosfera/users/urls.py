@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from kartosfera.users import views
+from kartosfera.users import passkey_views, views
 
 app_name = "users"
 urlpatterns = [
@@ -14,4 +14,5 @@ urlpatterns = [
     path("register/activate/", views.register_activate, name="register_activate"),
     path("register/password/", views.register_password, name="register_password"),
     path("security/", views.security, name="security"),
+    path("confirm/<uuid:public_id>/passkey/", passkey_views.stepup_passkey, name="stepup_passkey"),
 ]
