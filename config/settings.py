@@ -580,6 +580,11 @@ STAFF_LOCKOUT_MINUTES = 30
 # / so that it can carry the __Host- prefix (no sibling host can plant or overwrite it, ASVS 5.0
 # 3.3.3); which cookie is read is decided by this prefix, not by the browser's path matching.
 STAFF_URL_PREFIX = "/backoffice/"
+# The back office's public address (scheme and host, no path), e.g. https://zaplecze.bank.example: a staff
+# enrolment link goes by SMS to the member's work phone as this address and the link's path [ASVS 5.0 6.4.6].
+# Production has no default (a link sent to the wrong host would be useless or worse): `manage.py check
+# --deploy` refuses it unset or not https (backoffice.E001); at most 44 characters, so the text fits one SMS.
+BACKOFFICE_BASE_URL = (env("BACKOFFICE_BASE_URL", "" if IS_PRODUCTION else "http://127.0.0.1:8000") or "").rstrip("/")
 STAFF_SESSION_COOKIE_PATH = "/"
 # Our own lockout (above) is the brute-force rule; django-otp's exponential
 # back-off would refuse even a right code after a few wrong ones.

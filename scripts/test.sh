@@ -39,6 +39,7 @@ deploy_check() {
     BLIK_SYSTEM_URL=https://blik.example/state \
     TOKEN_SERVICE_URL=https://tsp.example/v1/token-commands \
     PWNED_PASSWORDS_URL=https://pwned-passwords.example \
+    BACKOFFICE_BASE_URL=https://zaplecze.example \
     REDIS_URL=redis://127.0.0.1:6379/0 \
     TRUSTED_PROXY_IPS=127.0.0.1 \
     CLAMD_ADDRESS=unix:///run/clamav/clamd.ctl \

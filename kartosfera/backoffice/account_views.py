@@ -1,8 +1,9 @@
 """Staff accounts in the back office: the own password, the enrolment link, and the supervisors' staff page.
 
 [ASVS 5.0 6.2.2] any staff member changes their own password (current password, the new one twice, the
-authenticator's code); [6.4.6, 6.4.4] an enrolment link lets the member alone set a password and enrol an
-authenticator; [6.5.6] a supervisor resets (password and authenticators removed, a new link) or disables a
+authenticator's code); [6.4.6, 6.4.4] an enrolment link, sent by SMS to the member's own work phone, lets the
+member alone set a password and enrol an authenticator; [6.5.6] a supervisor resets (password and
+authenticators removed, a new link sent to the member) or disables a
 staff account of their scope, which ends its sessions. The services are backoffice/accounts.py.
 """
 
@@ -13,9 +14,7 @@ import base64
 from django.contrib.auth import update_session_auth_hash
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -200,15 +199,14 @@ def staff_account_action(request: HttpRequest, member_id: int, operation: str) -
             form.add_error(None, exc.message)
         else:
             if outcome is not None:
-                # The link is shown once, on this answer only (no-store), to be handed to the member alone.
-                expires = parse_datetime(outcome.expires_at) or timezone.now()
-                link = request.build_absolute_uri(reverse("backoffice:enrol_start", args=[outcome.token]))
+                # The link went by SMS to the member's own work phone: the supervisor learns where (masked) and
+                # until when, never the link [ASVS 5.0 6.4.6].
                 return _render_staff(
                     request,
                     issued={
                         "member": member,
-                        "link": link,
-                        "until": date_format(timezone.localtime(expires), "SHORT_DATETIME_FORMAT"),
+                        "sent_to": outcome.sent_to,
+                        "until": date_format(timezone.localtime(outcome.expires_at), "SHORT_DATETIME_FORMAT"),
                     },
                 )
             message = (

@@ -1,12 +1,14 @@
 """Staff accounts after their creation: enrolment links, resets, disabling, sessions and the own password.
 
 [ASVS 5.0 6.4.6, 6.4.4, 6.5.6, 6.2.2, 7.4.5] Whoever creates a staff account or resets its sign-in (a
-supervisor, or an operator's ``create_staff_user`` / ``staff_account``) never chooses nor sees the password:
-they get a one-time enrolment link (random, stored as a SHA-256 digest, single use, 24 hours) through which
-the staff member sets their own password and enrols a new authenticator. A reset removes every TOTP device
-and the password at once and ends every session; so does disabling the account (re-enabling it revives no
-old session: the session epoch, ``User._get_session_auth_hash``). Proving the person's identity before a
-reset is the bank's HR process (docs/backoffice.md "Staff accounts").
+supervisor, or an operator's ``create_staff_user`` / ``staff_account``) never chooses nor sees the password,
+nor the link that sets it: a one-time enrolment link (random, stored as a SHA-256 digest, single use, 24
+hours) goes by SMS to the member's own work phone, which only an administrator with server access sets
+(``create_staff_user --phone``, ``staff_user_phone``), and through it the staff member sets their own
+password and enrols a new authenticator. Whoever started it learns only the masked number and the expiry.
+A reset removes every TOTP device and the password at once and ends every session; so does disabling the
+account (re-enabling it revives no old session: the session epoch, ``User._get_session_auth_hash``).
+Proving the person's identity before a reset is the bank's HR process (docs/backoffice.md "Staff accounts").
 
 Each change writes its audit row in the same transaction, carrying the member's bank so that the bank's
 supervisors see it in the staff activity log.
@@ -14,13 +16,16 @@ supervisors see it in the staff activity log.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -30,9 +35,12 @@ from kartosfera.backoffice.models import ENROLMENT_VALIDITY, EnrolmentPurpose, S
 from kartosfera.backoffice.passwords import validate_staff_password
 from kartosfera.backoffice.roles import StaffPermission
 from kartosfera.backoffice.services import _require_reason, staff_require
+from kartosfera.backoffice.sms_texts import SMS_STAFF_ENROLMENT
 from kartosfera.banks.models import Bank
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError, ValidationFailed
+from kartosfera.customers.identity import mask_phone, normalize_phone
+from kartosfera.notifications.services import sms_send
 from kartosfera.users.backends import password_matches
 from kartosfera.users.models import User, UserKind
 
@@ -47,24 +55,72 @@ def _digest(token: str) -> str:
 # --- Enrolment links ----------------------------------------------------------------------
 
 
-def staff_enrolment_issue(*, member: StaffMember, purpose: str) -> str:
-    """A new enrolment link's token for ``member`` (shown once; only its digest is kept); older links stop working.
+@dataclass(frozen=True)
+class EnrolmentSent:
+    """Where an enrolment link went and until when it works: all that whoever started it learns of it."""
 
-    Runs inside the caller's transaction (create or reset), which writes the audit row.
-    """
+    member: StaffMember
+    sent_to: str  # the work phone, masked (+48 *** *** 789)
+    expires_at: dt.datetime
+
+
+def _no_work_phone(member: StaffMember) -> DomainError:
+    return DomainError(
+        _(
+            "%(name)s has no work phone on file, so the enrolment link cannot be sent. An administrator must set "
+            "the work phone first (manage.py staff_user_phone)."
+        )
+        % {"name": member.full_name},
+        code="no_work_phone",
+    )
+
+
+def staff_enrolment_link(token: str) -> str:
+    """The absolute address of the enrolment link of ``token``: BACKOFFICE_BASE_URL and the link's path."""
+    if not settings.BACKOFFICE_BASE_URL:
+        # The deploy check (backoffice.E002) says so first; without an address no link can be sent.
+        raise ImproperlyConfigured("BACKOFFICE_BASE_URL is not set: staff enrolment links cannot be sent")
+    return settings.BACKOFFICE_BASE_URL + reverse("backoffice:enrol_start", args=[token])
+
+
+def _enrolments_revoke(member: StaffMember) -> int:
+    """End the member's open links (and the authenticators being enrolled through them); how many."""
     open_links = StaffEnrolment.objects.filter(member=member, used_at__isnull=True)
     TOTPDevice.objects.filter(pk__in=open_links.exclude(device=None).values("device_id"), confirmed=False).delete()
-    open_links.delete()
+    return open_links.delete()[0]
+
+
+def staff_enrolment_issue(*, member: StaffMember, purpose: str, issued_by: User | None) -> EnrolmentSent:
+    """A new enrolment link for ``member``, sent by SMS to their work phone alone; older links stop working.
+
+    The token lives only in this call and in the text message (stored encrypted, wiped once the gateway took
+    it: notifications/services.py); the database keeps its digest, and neither the caller, the audit trail
+    nor the logs ever get it [ASVS 5.0 6.4.6]. ``issued_by``: the supervisor who started it (None: an
+    administrator's command). DomainError ``no_work_phone`` when the member has none. Runs inside the caller's
+    transaction (create or reset), which writes the audit row; the SMS leaves after its commit.
+    """
+    if not member.work_phone:
+        raise _no_work_phone(member)
+    _enrolments_revoke(member)
     token = secrets.token_urlsafe(32)
     now = timezone.now()
-    StaffEnrolment.objects.create(
+    enrolment = StaffEnrolment.objects.create(
         member=member,
         token_digest=_digest(token),
         purpose=EnrolmentPurpose(purpose),
         created_at=now,
         expires_at=now + ENROLMENT_VALIDITY,
+        issued_by=issued_by,
     )
-    return token
+    sms_send(
+        to=member.work_phone,
+        message=SMS_STAFF_ENROLMENT.render(
+            hours=int(ENROLMENT_VALIDITY.total_seconds() // 3600), link=staff_enrolment_link(token)
+        ),
+        purpose="backoffice.staff.enrolment",
+        bank=member.bank,
+    )
+    return EnrolmentSent(member=member, sent_to=mask_phone(member.work_phone), expires_at=enrolment.expires_at)
 
 
 def staff_enrolment_find(*, token: str) -> StaffEnrolment | None:
@@ -145,49 +201,106 @@ def staff_enrolment_complete(*, enrolment: StaffEnrolment, password: str, code: 
     user.save(update_fields=["password", "password_changed_at", "failed_login_count", "locked_until", "session_epoch"])
     locked.used_at = now
     locked.save(update_fields=["used_at"])
+    # Read apart: a nullable join cannot be locked with the link (PostgreSQL refuses FOR UPDATE on it).
+    issuer = User.objects.filter(pk=locked.issued_by_id).first() if locked.issued_by_id else None
     audit_record(
         actor=Actor.for_user(user),
         action="backoffice.staff.enrolled",
         obj=member,
         bank_id=member.bank_id,
-        after={"purpose": locked.purpose},
+        # Who started the enrolment that set this password: a supervisor, or (None) an administrator's command,
+        # whose own row (created, reset) names it.
+        after={
+            "purpose": locked.purpose,
+            "issued_by_id": issuer.pk if issuer is not None else None,
+            "issued_by": issuer.get_username() if issuer is not None else None,
+        },
     )
     return member
 
 
+def staff_work_phone_normalize(phone: str) -> str:
+    """``phone`` in E.164 (a number without a country code is Polish), or ValidationFailed on ``phone``."""
+    if not (phone or "").strip():
+        raise ValidationFailed({"phone": _("This field is required.")})
+    try:
+        return normalize_phone(phone)
+    except ValidationError as exc:
+        raise ValidationFailed({"phone": " ".join(exc.messages)}) from None
+
+
 @transaction.atomic
 def staff_member_invite(
-    *, actor: Actor, username: str, full_name: str, role: str, unit: str = "", bank: Bank | None = None
-) -> tuple[StaffMember, str]:
-    """A new staff account without a password or authenticator, and the token of its enrolment link.
+    *, actor: Actor, username: str, full_name: str, role: str, phone: str, unit: str = "", bank: Bank | None = None
+) -> EnrolmentSent:
+    """A new staff account without a password or authenticator; its enrolment link goes by SMS to ``phone``.
 
-    ``create_staff_user``: the operator hands the link to the employee; only the employee sets the password
-    and enrols the authenticator app [ASVS 5.0 6.4.6]. Until then nobody can sign in to the account.
+    ``create_staff_user``: the administrator gives the employee's work mobile, and the link goes there alone;
+    only the employee sets the password and enrols the authenticator app [ASVS 5.0 6.4.6]. Until then nobody
+    can sign in to the account. Every invalid field is reported at once, and nothing is created.
     """
-    username, full_name = staff_member_validate_new(
-        username=username, full_name=full_name, role=role, password=None, bank=bank
-    )
+    errors: dict[str, str] = {}
+    try:
+        phone = staff_work_phone_normalize(phone)
+    except ValidationFailed as exc:
+        errors.update(exc.field_errors)
+    try:
+        username, full_name = staff_member_validate_new(
+            username=username, full_name=full_name, role=role, password=None, bank=bank
+        )
+    except ValidationFailed as exc:
+        errors = {**exc.field_errors, **errors}
+    if errors:
+        raise ValidationFailed(errors)
     user = User.objects.create_user(username=username, password=None, kind=UserKind.STAFF)
-    member = StaffMember.objects.create(user=user, full_name=full_name, role=role, unit=unit.strip(), bank=bank)
-    token = staff_enrolment_issue(member=member, purpose=EnrolmentPurpose.NEW)
+    member = StaffMember.objects.create(
+        user=user, full_name=full_name, role=role, unit=unit.strip(), bank=bank, work_phone=phone
+    )
+    sent = staff_enrolment_issue(member=member, purpose=EnrolmentPurpose.NEW, issued_by=None)
     audit_record(
         actor=actor,
         action="backoffice.staff.created",
         obj=member,
         bank_id=bank.pk if bank else None,
-        after={"username": username, "role": role, "unit": member.unit, "bank": bank.code if bank else None},
+        after={
+            "username": username,
+            "role": role,
+            "unit": member.unit,
+            "bank": bank.code if bank else None,
+            "link_sent_to": sent.sent_to,
+            "link_expires": sent.expires_at.isoformat(),
+        },
     )
-    return member, token
+    return sent
+
+
+@transaction.atomic
+def staff_work_phone_set(*, actor: Actor, member: StaffMember, phone: str, reason: str) -> StaffMember:
+    """Set the member's work mobile, where their enrolment links go (an administrator's ``staff_user_phone``).
+
+    Never offered in the back office: a supervisor who could change it could send a member's link to
+    themselves [ASVS 5.0 6.4.6]. An open link (sent to the number before) stops working: a number is changed
+    because the old phone is lost, or was wrong.
+    """
+    reason = _require_reason(reason)
+    phone = staff_work_phone_normalize(phone)
+    locked = StaffMember.objects.select_for_update().get(pk=member.pk)
+    before = locked.work_phone
+    locked.work_phone = phone
+    locked.save(update_fields=["work_phone"])
+    revoked = _enrolments_revoke(locked)
+    audit_record(
+        actor=actor,
+        action="backoffice.staff.work_phone_set",
+        obj=locked,
+        bank_id=locked.bank_id,
+        before={"work_phone": mask_phone(before)},
+        after={"reason": reason, "work_phone": mask_phone(phone), "links_revoked": revoked},
+    )
+    return locked
 
 
 # --- Reset, disable, enable (a supervisor or an operator's command) ----------------------------
-
-
-@dataclass(frozen=True)
-class ResetOutcome:
-    member: StaffMember
-    token: str
-    expires_at: str
 
 
 def _require_manageable(staff: User, member: StaffMember) -> None:
@@ -210,30 +323,44 @@ def staff_member_manageable_get(*, staff: User, member_id: int) -> StaffMember:
 
 
 @transaction.atomic
-def staff_account_reset(*, actor: Actor, member: StaffMember, reason: str) -> ResetOutcome:
+def staff_account_reset(
+    *, actor: Actor, member: StaffMember, reason: str, issued_by: User | None = None
+) -> EnrolmentSent:
     """Start a new enrolment: the password and every TOTP device go at once, every session ends.
 
     The person's identity has been proven by the bank's HR process before (a lost authenticator, a
-    forgotten password). Returns the new link's token, shown once to whoever started the reset.
+    forgotten password). ``issued_by``: the supervisor (None: an administrator's ``staff_account``). The new
+    link goes by SMS to the member's work phone; whoever started the reset
+    learns only where (masked) and until when. Without a work phone on file nothing changes (DomainError
+    ``no_work_phone``): the member keeps their password and authenticator until an administrator sets one.
     """
     reason = _require_reason(reason)
     user = User.objects.select_for_update().get(pk=member.user_id)
     if not user.is_active:
         raise DomainError(_("The account is disabled: enable it first."), code="account_disabled")
+    # The number read under a lock that a change of it (``staff_work_phone_set``) waits for, so that the link
+    # never goes to a number replaced meanwhile; checked before anything is removed.
+    member = StaffMember.objects.select_for_update().get(pk=member.pk)
+    if not member.work_phone:
+        raise _no_work_phone(member)
     removed = TOTPDevice.objects.filter(user=user).delete()[0]
     user.set_unusable_password()
     user.session_epoch += 1
     user.save(update_fields=["password", "session_epoch"])
-    token = staff_enrolment_issue(member=member, purpose=EnrolmentPurpose.RESET)
-    enrolment = StaffEnrolment.objects.get(token_digest=_digest(token))
+    sent = staff_enrolment_issue(member=member, purpose=EnrolmentPurpose.RESET, issued_by=issued_by)
     audit_record(
         actor=actor,
         action="backoffice.staff.reset",
         obj=member,
         bank_id=member.bank_id,
-        after={"reason": reason, "devices_removed": removed, "link_expires": enrolment.expires_at.isoformat()},
+        after={
+            "reason": reason,
+            "devices_removed": removed,
+            "link_sent_to": sent.sent_to,
+            "link_expires": sent.expires_at.isoformat(),
+        },
     )
-    return ResetOutcome(member=member, token=token, expires_at=enrolment.expires_at.isoformat())
+    return sent
 
 
 @transaction.atomic
@@ -270,7 +397,7 @@ def staff_account_enable(*, actor: Actor, member: StaffMember, reason: str) -> S
 STAFF_OPERATIONS = ("reset", "disable", "enable")
 
 
-def staff_account_operate(*, staff: User, member: StaffMember, operation: str, reason: str) -> ResetOutcome | None:
+def staff_account_operate(*, staff: User, member: StaffMember, operation: str, reason: str) -> EnrolmentSent | None:
     """A supervisor's reset, disable or enable of ``member`` (checked again here: permission, scope, not self).
 
     A refusal is audited as ``backoffice.action_refused`` in a transaction of its own.
@@ -279,7 +406,7 @@ def staff_account_operate(*, staff: User, member: StaffMember, operation: str, r
     actor = Actor.for_user(staff)
     try:
         if operation == "reset":
-            return staff_account_reset(actor=actor, member=member, reason=reason)
+            return staff_account_reset(actor=actor, member=member, reason=reason, issued_by=staff)
         if operation == "disable":
             staff_account_disable(actor=actor, member=member, reason=reason)
         elif operation == "enable":

@@ -89,8 +89,22 @@ def _locked_until(before: Mapping[str, Any], after: Mapping[str, Any], for_staff
     return pgettext_lazy("audit detail", "until %(until)s") % {"until": until} if until else ""
 
 
-def _purpose(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
-    return choice_label(_PURPOSES, after.get("purpose"))
+def _enrolled(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    # The purpose and who issued the link: a supervisor by user name, else an administrator's command (rows
+    # written before issuers were recorded name nobody).
+    purpose = str(choice_label(_PURPOSES, after.get("purpose")))
+    issuer = ""
+    if after.get("issued_by"):
+        issuer = str(pgettext_lazy("audit detail", "link issued by %(username)s") % {"username": after["issued_by"]})
+    elif "issued_by" in after:
+        issuer = str(pgettext_lazy("audit detail", "link issued by an administrator's command"))
+    return " · ".join(str(part) for part in (purpose, issuer) if part)
+
+
+def _work_phone_set(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    # The masked numbers (never a full one) and the administrator's reason.
+    numbers = f"{before.get('work_phone') or '-'} → {after.get('work_phone', '')}"
+    return " · ".join(part for part in (numbers, str(after.get("reason", "")) if for_staff else "") if part)
 
 
 def _role(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
@@ -206,7 +220,7 @@ audit_actions_register(
         BACKOFFICE,
         audience=STAFF,
         severity=Severity.NOTICE,
-        detail=_purpose,
+        detail=_enrolled,
     ),
     AuditAction(
         "backoffice.staff.reset",
@@ -215,6 +229,14 @@ audit_actions_register(
         audience=STAFF,
         severity=Severity.WARNING,
         detail=staff_reason,
+    ),
+    AuditAction(
+        "backoffice.staff.work_phone_set",
+        pgettext_lazy("audit action", "Staff work phone set (where enrolment links are sent)"),
+        BACKOFFICE,
+        audience=STAFF,
+        severity=Severity.WARNING,
+        detail=_work_phone_set,
     ),
     AuditAction(
         "backoffice.staff.disabled",

@@ -25,6 +25,7 @@ from kartosfera.backoffice.roles import StaffRole
 from kartosfera.banks.models import Bank
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError, ValidationFailed
+from kartosfera.customers.identity import normalize_phone
 from kartosfera.users.backends import password_matches
 from kartosfera.users.models import User, UserKind
 
@@ -242,18 +243,27 @@ def staff_member_create(
     password: str,
     unit: str = "",
     bank: Bank | None = None,
+    work_phone: str | None = None,
 ) -> tuple[StaffMember, TOTPDevice]:
     """A staff account with its role, a password and a TOTP device (the demo's and the tests' staff).
 
     A real employee's account is made by ``accounts.staff_member_invite`` (``create_staff_user``): nobody but
     the employee chooses their password. ``bank`` None: the group's staff (the contact centre and the group's
-    supervisors and auditors); otherwise the bank whose customers alone the staff member sees.
+    supervisors and auditors); otherwise the bank whose customers alone the staff member sees. ``work_phone``:
+    where a reset's enrolment link goes (none: a reset is refused until an administrator sets one).
     """
     username, full_name = staff_member_validate_new(
         username=username, full_name=full_name, role=role, password=password, bank=bank
     )
     user = User.objects.create_user(username=username, password=password, kind=UserKind.STAFF)
-    member = StaffMember.objects.create(user=user, full_name=full_name, role=role, unit=unit.strip(), bank=bank)
+    member = StaffMember.objects.create(
+        user=user,
+        full_name=full_name,
+        role=role,
+        unit=unit.strip(),
+        bank=bank,
+        work_phone=normalize_phone(work_phone) if work_phone else None,
+    )
     device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
     audit_record(
         actor=actor,

@@ -30,14 +30,16 @@ class DemoStaffSpec:
     username: str
     full_name: str
     role: str
+    # The work mobile a reset's enrolment link goes to (in development: the SMS outbox, /dev/sms-outbox/).
+    work_phone: str
     bank: str | None = None  # the code of the bank the person works for; None: the group's staff
 
 
 DEMO_STAFF = (
-    DemoStaffSpec("agent", "Ewa Lis", StaffRole.AGENT),
-    DemoStaffSpec("branch", "Tomasz Wrona", StaffRole.BRANCH, bank=DEMOWO),
-    DemoStaffSpec("supervisor", "Barbara Sowa", StaffRole.SUPERVISOR),
-    DemoStaffSpec("auditor", "Jan Czapla", StaffRole.AUDITOR),
+    DemoStaffSpec("agent", "Ewa Lis", StaffRole.AGENT, "+48600700101"),
+    DemoStaffSpec("branch", "Tomasz Wrona", StaffRole.BRANCH, "+48600700102", bank=DEMOWO),
+    DemoStaffSpec("supervisor", "Barbara Sowa", StaffRole.SUPERVISOR, "+48600700103"),
+    DemoStaffSpec("auditor", "Jan Czapla", StaffRole.AUDITOR, "+48600700104"),
 )
 
 
@@ -58,6 +60,7 @@ def demo_staff_load() -> int:
             password=DEMO_STAFF_PASSWORD,
             unit=DEMO_UNIT,
             bank=demo_bank(spec.bank) if spec.bank else None,
+            work_phone=spec.work_phone,
         )
         created += 1
     return created

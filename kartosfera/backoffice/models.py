@@ -33,6 +33,11 @@ class StaffMember(models.Model):
         help_text=_("Empty for the group's staff."),
     )
     unit = models.CharField(_("branch or team"), max_length=100, blank=True)
+    # The member's own work mobile (E.164), where alone their enrolment links go by SMS [ASVS 5.0 6.4.6]. Set
+    # by an administrator with server access (``create_staff_user``, ``staff_user_phone``), never in the back
+    # office: a supervisor who could change it could send a member's link to themselves. Null: an account made
+    # before phones were kept; it gets no link until an administrator sets one.
+    work_phone = models.CharField(_("work mobile phone"), max_length=16, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -76,9 +81,11 @@ ENROLMENT_VALIDITY = dt.timedelta(hours=24)
 class StaffEnrolment(models.Model):
     """A one-time link through which a staff member sets their own password and enrols an authenticator.
 
-    Issued by ``create_staff_user`` or a supervisor's reset (backoffice/accounts.py): whoever starts it never
-    chooses nor sees the password [ASVS 5.0 6.4.6]. Only the token's SHA-256 digest is stored; the token is
-    shown once. It works once and until ``expires_at``; a newer link of the same member replaces it.
+    Issued by ``create_staff_user``, ``staff_account reset`` or a supervisor's reset (backoffice/accounts.py):
+    the link goes by SMS to the member's own work phone only, so whoever starts it never chooses nor sees the
+    password, nor the link [ASVS 5.0 6.4.6]. Only the token's SHA-256 digest is stored. It works once and until
+    ``expires_at``; a newer link of the same member replaces it. ``issued_by``: the supervisor who started it
+    (None: an administrator's command).
     ``device`` is the authenticator being enrolled: unconfirmed (never accepted at sign-in) until the member
     proves it with a code, when it replaces every other device of the member.
     """
@@ -93,6 +100,14 @@ class StaffEnrolment(models.Model):
     used_at = models.DateTimeField(_("used at"), null=True, blank=True)
     device = models.OneToOneField(
         "otp_totp.TOTPDevice", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("issued by"),
     )
 
     class Meta:

@@ -49,18 +49,28 @@ class StaffPerson:
 
 
 def staff_person_create(
-    role: str, *, username: str | None = None, full_name: str = "Test Staff", bank: Bank | None = None
+    role: str,
+    *,
+    username: str | None = None,
+    full_name: str = "Test Staff",
+    bank: Bank | None = None,
+    work_phone: str | None = "",
 ) -> StaffPerson:
-    """A staff member with ``role``: the group's, or ``bank``'s (a branch employee is the tests' default bank's)."""
+    """A staff member with ``role``: the group's, or ``bank``'s (a branch employee is the tests' default bank's).
+
+    ``work_phone``: where their enrolment links go; "" gives each member a number of their own, None none.
+    """
     if role == StaffRole.BRANCH and bank is None:
         bank = bank_factory()
+    number = StaffMember.objects.count() + 1
     member, device = staff_member_create(
         bank=bank,
         actor=Actor.system("tests"),
-        username=username or f"{role}-{StaffMember.objects.count() + 1}",
+        username=username or f"{role}-{number}",
         full_name=full_name,
         role=role,
         password=STAFF_PASSWORD,
+        work_phone=f"+4860070{number:04d}" if work_phone == "" else work_phone,
     )
     return StaffPerson(member=member, device=device)
 

@@ -392,6 +392,15 @@ PAGES: tuple[Row, ...] = (
     ),
     row(SUPERVISOR, "scheduled jobs", go("/backoffice/jobs/"), shows="main .badge--job-failed"),
     row(SUPERVISOR, "staff accounts", go("/backoffice/staff/"), shows="main table"),
+    row(
+        SUPERVISOR,
+        "staff accounts after a reset: where the link went",
+        submit(
+            'main form[action="/backoffice/staff/{agent_member}/reset/"]',
+            reason="Zgubiony telefon służbowy; kadry sprawdziły dowód osobisty",
+        ),
+        shows="#link-heading",
+    ),
     row(SUPERVISOR, "own password", go("/backoffice/password/"), shows="main form"),
     row(SUPERVISOR, "customer, before stopping all payments", go("/backoffice/customers/{customer}/")),
     row(
@@ -667,6 +676,7 @@ def cast(db, settings, tmp_path) -> Cast:
         "inactive": inactive.pk,
         "statement_card": statement.account.cards.get().pk,
         "statement": statement.pk,
+        "agent_member": agent.member.pk,
     }
     return Cast(
         holder=User.objects.get(pk=holder.pk),

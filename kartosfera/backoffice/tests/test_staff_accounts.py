@@ -1,7 +1,8 @@
 """Staff accounts and sessions: the own password, enrolment links, resets, disabling, ending sessions.
 
 ASVS 5.0: 6.2.2 (staff change their own password), 6.4.6 (an administrator starts an enrolment or reset
-but never chooses or sees the password), 6.4.4 (a lost authenticator is replaced only through a reset
+but never chooses or sees the password, nor the link, which goes by SMS to the member's own work phone),
+6.4.4 (a lost authenticator is replaced only through a reset
 that removes the old one), 6.5.6 (any factor can be revoked: an account disabled, its devices removed),
 7.4.5 (an administrator ends the sessions of one user or of all users).
 """
@@ -13,6 +14,7 @@ import html
 import io
 import re
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
@@ -20,14 +22,23 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from config.access_log import redact_one_time_tokens
+from kartosfera.backoffice import urls as backoffice_urls
 from kartosfera.backoffice.auth import StaffLoginRefused, staff_login_code, staff_login_password
+from kartosfera.backoffice.checks import backoffice_base_url_check, backoffice_base_url_deploy_check
+from kartosfera.backoffice.forms import StaffAccountForm
 from kartosfera.backoffice.models import StaffEnrolment, StaffMember
 from kartosfera.backoffice.tests.helpers import action_post_data, customer_action_url, phone_verify
+from kartosfera.core.audit_actions import audit_action_require
 from kartosfera.core.models import AuditEvent
+from kartosfera.customers.identity import mask_phone
+from kartosfera.notifications.backends import locmem
+from kartosfera.notifications.models import OutboundSms
 from kartosfera.testing import factories
 from kartosfera.testing.pwned import FakePwnedPasswords, sha1_hex
 from kartosfera.testing.staff import STAFF_PASSWORD, staff_client, staff_person_create
@@ -178,6 +189,8 @@ def test_the_password_page_needs_csrf_and_a_staff_session(staff, cardholder):
 
 # --- 6.4.6 and 6.4.4: enrolment links ---------------------------------------------------------------
 
+PHONE = "+48601234567"
+
 
 def _command(*args: str) -> str:
     out = io.StringIO()
@@ -185,15 +198,22 @@ def _command(*args: str) -> str:
     return out.getvalue()
 
 
-def _link_in(text: str) -> str:
-    match = re.search(r"/backoffice/enrol/[A-Za-z0-9_-]+/", text)
-    assert match, text
-    return match.group(0)
+def _sms_link(to: str) -> tuple[str, str]:
+    """The enrolment link of the last SMS to ``to`` (sent after the commit): the whole link and its token."""
+    messages = [m for m in locmem.outbox if m.to == to]
+    assert messages, f"no SMS to {to}: {[m.to for m in locmem.outbox]}"
+    match = re.search(r"(https?://\S+)/backoffice/enrol/([A-Za-z0-9_-]+)/", messages[-1].text)
+    assert match, messages[-1].text
+    return match.group(0), match.group(2)
+
+
+def _path(link: str) -> str:
+    return urlsplit(link).path
 
 
 def _enrol(client: Client, link: str, *, password: str = NEW_PASSWORD, code_offset: int = 0):
     """Open ``link``, read the new authenticator from the page, and send the password and its code."""
-    opened = client.get(link)
+    opened = client.get(_path(link))
     assert opened.status_code == 302 and opened["Location"] == reverse("backoffice:enrol")
     page = client.get(opened["Location"])
     assert page.status_code == 200 and "no-store" in page["Cache-Control"]
@@ -205,23 +225,42 @@ def _enrol(client: Client, link: str, *, password: str = NEW_PASSWORD, code_offs
     )
 
 
-def test_create_staff_user_prints_a_one_time_link_and_only_the_employee_sets_the_password(monkeypatch):
-    monkeypatch.setattr("getpass.getpass", lambda prompt="": pytest.fail("the command asked for a password"))
-    output = _command(
-        "create_staff_user", "ola.nowa", "--name", "Ola Nowa", "--role", "agent", "--site", "https://k.test"
-    )
+def _token_nowhere_but_the_sms(token: str) -> None:
+    """The token is in no audit row, and the SMS's stored text was wiped once the gateway took it."""
+    assert not [event.pk for event in AuditEvent.objects.all() if token in f"{event.before} {event.after}"]
+    assert OutboundSms.objects.filter(purpose="backoffice.staff.enrolment").exists()
+    assert not OutboundSms.objects.filter(purpose="backoffice.staff.enrolment").exclude(text_ciphertext="").exists()
 
-    link = _link_in(output)
-    assert "https://k.test" + link in output
+
+def _create(capture, username: str, *args: str) -> str:
+    with capture(execute=True):
+        return _command("create_staff_user", username, "--name", "Ola Nowa", "--role", "agent", *args)
+
+
+def test_create_staff_user_sends_the_link_to_the_employees_phone_alone_and_only_they_set_the_password(
+    monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": pytest.fail("the command asked for a password"))
+    settings.BACKOFFICE_BASE_URL = "https://zaplecze.bank.example"
+    output = _create(django_capture_on_commit_callbacks, "ola.nowa", "--phone", "601 234 567")
+
+    link, token = _sms_link(PHONE)
+    # The link goes to the phone alone: absolute, from BACKOFFICE_BASE_URL, and the command prints only where.
+    assert link == f"https://zaplecze.bank.example/backoffice/enrol/{token}/"
+    assert token not in output and "/backoffice/enrol/" not in output
+    assert "+48 *** *** 567" in output
     member = StaffMember.objects.get(user__username="ola.nowa")
+    assert member.work_phone == PHONE
     # Nobody can sign in yet: no usable password, no authenticator.
     assert not member.user.has_usable_password()
     assert not TOTPDevice.objects.filter(user=member.user).exists()
-    # Only the token's digest is stored.
-    token = link.rstrip("/").rsplit("/", 1)[1]
+    # Only the token's digest is stored; the command is the issuer (no user).
     enrolment = StaffEnrolment.objects.get(member=member)
     assert token not in enrolment.token_digest and len(enrolment.token_digest) == 64
     assert enrolment.expires_at - enrolment.created_at == dt.timedelta(hours=24)
+    assert enrolment.issued_by is None
+    assert AuditEvent.objects.get(action="backoffice.staff.created").after["link_sent_to"] == "+48 *** *** 567"
+    _token_nowhere_but_the_sms(token)
 
     client = Client()
     done = _enrol(client, link)
@@ -231,21 +270,43 @@ def test_create_staff_user_prints_a_one_time_link_and_only_the_employee_sets_the
     assert user.check_password(NEW_PASSWORD)
     device = TOTPDevice.objects.get(user=user)
     assert device.confirmed
-    assert AuditEvent.objects.get(action="backoffice.staff.enrolled").after == {"purpose": "new"}
+    assert AuditEvent.objects.get(action="backoffice.staff.enrolled").after == {
+        "purpose": "new",
+        "issued_by_id": None,
+        "issued_by": None,
+    }
     # The member signs in with both factors.
     signed = staff_login_password(username="ola.nowa", password=NEW_PASSWORD)
     assert staff_login_code(user=signed, code=_device_code(device, offset_steps=1)).pk == device.pk
     # The link worked once: a spent one leads to the page that says so (a 404 there, where no token is in the path).
-    assert Client().get(link, follow=True).status_code == 404
+    assert Client().get(_path(link), follow=True).status_code == 404
+    _token_nowhere_but_the_sms(token)
 
 
-def test_an_expired_link_and_a_wrong_code_enrol_nothing():
-    _command("create_staff_user", "jan.late", "--name", "Jan Late", "--role", "agent")
+@pytest.mark.parametrize(
+    ("phone", "field"), [("", "phone"), ("12", "phone"), ("+48 22 000", "phone")], ids=["empty", "short", "invalid"]
+)
+def test_create_staff_user_needs_a_valid_work_phone_and_creates_nothing_without_one(
+    monkeypatch, django_capture_on_commit_callbacks, phone, field
+):
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": pytest.fail("the command asked for a password"))
+
+    with pytest.raises(CommandError, match=f"{field}: .*nothing was created"):
+        _create(django_capture_on_commit_callbacks, "ola.bez", "--phone", phone)
+
+    assert not User.objects.filter(username="ola.bez").exists()
+    assert not StaffEnrolment.objects.exists() and not OutboundSms.objects.exists() and not locmem.outbox
+    assert not AuditEvent.objects.filter(action="backoffice.staff.created").exists()
+
+
+def test_an_expired_link_and_a_wrong_code_enrol_nothing(django_capture_on_commit_callbacks):
+    _create(django_capture_on_commit_callbacks, "jan.late", "--phone", PHONE)
     StaffEnrolment.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
-    output = _command("staff_account", "reset", "jan.late", "--reason", "HR checked the ID card")
-    link = _link_in(output)
+    with django_capture_on_commit_callbacks(execute=True):
+        _command("staff_account", "reset", "jan.late", "--reason", "HR checked the ID card")
+    link, _token = _sms_link(PHONE)
     client = Client()
-    client.get(link)
+    client.get(_path(link))
     enrolment = StaffEnrolment.objects.get(used_at__isnull=True)
     client.get(reverse("backoffice:enrol"))
     enrolment.refresh_from_db()
@@ -268,23 +329,30 @@ def test_an_expired_link_and_a_wrong_code_enrol_nothing():
     assert StaffEnrolment.objects.count() == 1
     StaffEnrolment.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
     assert client.get(reverse("backoffice:enrol")).status_code == 404
-    assert Client().get(link, follow=True).status_code == 404
+    assert Client().get(_path(link), follow=True).status_code == 404
 
 
-def test_a_supervisors_reset_removes_the_authenticator_and_password_and_ends_the_sessions(staff):
+def _reset(boss: Client, person, reason: str = "Lost phone; HR checked the ID card"):
+    return boss.post(
+        reverse("backoffice:staff_account_action", args=[person.member.pk, "reset"]),
+        {f"reset-{person.member.pk}-reason": reason},
+    )
+
+
+def test_a_supervisors_reset_removes_the_authenticator_and_password_and_ends_the_sessions(
+    staff, django_capture_on_commit_callbacks
+):
     """A lost authenticator: HR proves who the person is, a supervisor resets, the person enrols a new one."""
     target, supervisor = staff["agent"], staff["supervisor"]
     target_session = staff_client(target)
     old_device_pk = target.device.pk
     boss = staff_client(supervisor)
 
-    response = boss.post(
-        reverse("backoffice:staff_account_action", args=[target.member.pk, "reset"]),
-        {f"reset-{target.member.pk}-reason": "Lost phone; HR checked the ID card"},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _reset(boss, target)
 
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
-    link = _link_in(response.content.decode())
+    link, _token = _sms_link(target.member.work_phone)
     assert not TOTPDevice.objects.filter(user=target.user).exists()
     assert not User.objects.get(pk=target.user.pk).has_usable_password()
     assert not _signed_in(target_session)
@@ -293,13 +361,145 @@ def test_a_supervisors_reset_removes_the_authenticator_and_password_and_ends_the
     event = AuditEvent.objects.get(action="backoffice.staff.reset")
     assert event.actor_id == str(supervisor.user.pk)
     assert event.after["reason"] == "Lost phone; HR checked the ID card" and event.after["devices_removed"] == 1
+    assert StaffEnrolment.objects.get().issued_by == supervisor.user
     # The link is the member's way back; the old device is gone for good.
     assert _enrol(Client(), link).status_code == 200
     assert not TOTPDevice.objects.filter(pk=old_device_pk).exists()
-    assert AuditEvent.objects.get(action="backoffice.staff.enrolled").after == {"purpose": "reset"}
     # The page never shows a password, and the supervisor's own session goes on.
     assert STAFF_PASSWORD not in response.content.decode()
     assert _signed_in(boss)
+
+
+def test_the_reset_page_shows_where_the_link_went_and_never_the_link(staff, django_capture_on_commit_callbacks):
+    """[ASVS 5.0 6.4.6] The supervisor who resets learns the masked work phone and the expiry, never the token."""
+    target, supervisor = staff["branch"], staff["supervisor"]
+    boss = staff_client(supervisor)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _reset(boss, target)
+
+    page = html.unescape(response.content.decode())
+    _link, token = _sms_link(target.member.work_phone)
+    assert token not in page and "/backoffice/enrol/" not in page
+    assert mask_phone(target.member.work_phone) in page
+    enrolment = StaffEnrolment.objects.get(member=target.member)
+    assert date_format(timezone.localtime(enrolment.expires_at), "SHORT_DATETIME_FORMAT") in page
+    # Nor does any later page of the supervisor show it.
+    assert token not in boss.get(STAFF_URL).content.decode()
+    event = AuditEvent.objects.get(action="backoffice.staff.reset")
+    assert event.after["link_sent_to"] == mask_phone(target.member.work_phone)
+    _token_nowhere_but_the_sms(token)
+
+
+def test_the_enrolled_audit_row_names_the_supervisor_who_issued_the_link(staff, django_capture_on_commit_callbacks):
+    target, supervisor = staff["auditor"], staff["supervisor"]
+    with django_capture_on_commit_callbacks(execute=True):
+        _reset(staff_client(supervisor), target)
+    link, token = _sms_link(target.member.work_phone)
+
+    assert _enrol(Client(), link).status_code == 200
+
+    event = AuditEvent.objects.get(action="backoffice.staff.enrolled")
+    assert event.actor_id == str(target.user.pk)
+    assert event.after == {"purpose": "reset", "issued_by_id": supervisor.user.pk, "issued_by": supervisor.username}
+    assert token not in str(event.after)
+    detail = audit_action_require(event.action).detail
+    assert detail is not None and supervisor.username in str(detail(event.before, event.after, True))
+
+
+def test_a_member_without_a_work_phone_is_refused_a_reset_and_keeps_their_password_and_authenticator(
+    staff, django_capture_on_commit_callbacks
+):
+    target = staff_person_create("agent", username="bez.telefonu", full_name="Jan Bez", work_phone=None)
+    target_session = staff_client(target)
+    boss = staff_client(staff["supervisor"])
+    refusal = gettext(
+        "%(name)s has no work phone on file, so the enrolment link cannot be sent. An administrator must set "
+        "the work phone first (manage.py staff_user_phone)."
+    ) % {"name": "Jan Bez"}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = _reset(boss, target)
+        with pytest.raises(CommandError, match=re.escape(refusal)):
+            _command("staff_account", "reset", "bez.telefonu", "--reason", "HR checked")
+
+    assert page.status_code == 400 and refusal in html.unescape(page.content.decode())
+    assert not StaffEnrolment.objects.exists() and not OutboundSms.objects.exists() and not locmem.outbox
+    assert User.objects.get(pk=target.user.pk).check_password(STAFF_PASSWORD)
+    assert TOTPDevice.objects.get(user=target.user).pk == target.device.pk
+    assert _signed_in(target_session)
+    assert not AuditEvent.objects.filter(action="backoffice.staff.reset").exists()
+    assert AuditEvent.objects.get(action="backoffice.action_refused").after == {
+        "action": "staff_reset",
+        "refusal": "no_work_phone",
+    }
+
+
+def test_supervisors_have_no_way_to_set_a_work_phone(staff, django_capture_on_commit_callbacks):
+    """Whoever could change the number could send a member's link to themselves: no field, no page, no route."""
+    target, boss = staff["agent"], staff_client(staff["supervisor"])
+    before = target.member.work_phone
+
+    page = boss.get(STAFF_URL).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        # A reset with a number slipped in: the number is ignored, the link goes to the member's own phone.
+        boss.post(
+            reverse("backoffice:staff_account_action", args=[target.member.pk, "reset"]),
+            {
+                f"reset-{target.member.pk}-reason": "HR checked",
+                f"reset-{target.member.pk}-work_phone": "+48699999999",
+                "work_phone": "+48699999999",
+                "phone": "+48699999999",
+            },
+        )
+
+    assert not re.search(r'name="[^"]*phone', page)
+    assert "phone" not in StaffAccountForm().fields
+    assert not [p.name for p in backoffice_urls.urlpatterns if "phone" in str(p.pattern) or "phone" in (p.name or "")]
+    assert StaffMember.objects.get(pk=target.member.pk).work_phone == before
+    assert {m.to for m in locmem.outbox} == {before}
+
+
+def test_the_staff_user_phone_command_sets_the_number_audits_it_and_ends_an_open_link(
+    django_capture_on_commit_callbacks,
+):
+    _create(django_capture_on_commit_callbacks, "ola.zmiana", "--phone", PHONE)
+    old_link, _token = _sms_link(PHONE)
+
+    output = _command("staff_user_phone", "ola.zmiana", "+48 602 000 111", "--reason", "Work phone replaced; HR")
+
+    member = StaffMember.objects.get(user__username="ola.zmiana")
+    assert member.work_phone == "+48602000111"
+    assert "+48 *** *** 111" in output
+    event = AuditEvent.objects.get(action="backoffice.staff.work_phone_set")
+    assert event.actor_type == "system"
+    assert event.before == {"work_phone": "+48 *** *** 567"}
+    assert event.after == {"reason": "Work phone replaced; HR", "work_phone": "+48 *** *** 111", "links_revoked": 1}
+    # The link sent to the old phone is dead; a reset sends a new one to the new number.
+    assert Client().get(_path(old_link), follow=True).status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        _command("staff_account", "reset", "ola.zmiana", "--reason", "HR checked")
+    assert _enrol(Client(), _sms_link("+48602000111")[0]).status_code == 200
+    with pytest.raises(CommandError, match="phone"):
+        _command("staff_user_phone", "ola.zmiana", "12", "--reason", "Typo")
+    with pytest.raises(CommandError, match="reason"):
+        _command("staff_user_phone", "ola.zmiana", PHONE, "--reason", " ")
+    with pytest.raises(CommandError, match="No staff member"):
+        _command("staff_user_phone", "nobody", PHONE, "--reason", "x")
+    assert StaffMember.objects.get(pk=member.pk).work_phone == "+48602000111"
+
+
+def test_the_back_office_address_of_the_links_is_checked(settings):
+    settings.BACKOFFICE_BASE_URL = "https://zaplecze.bank.example"
+    assert backoffice_base_url_check() == [] and backoffice_base_url_deploy_check() == []
+
+    settings.BACKOFFICE_BASE_URL = "http://zaplecze.bank.example"
+    assert [m.id for m in backoffice_base_url_deploy_check()] == ["backoffice.E002"]
+    settings.BACKOFFICE_BASE_URL = ""
+    assert [m.id for m in backoffice_base_url_deploy_check()] == ["backoffice.E002"]
+    for wrong in ("zaplecze.bank.example", "https://zaplecze.bank.example/staff", "https://" + "w" * 40 + ".pl"):
+        settings.BACKOFFICE_BASE_URL = wrong
+        assert [m.id for m in backoffice_base_url_check()] == ["backoffice.E001"], wrong
 
 
 # --- 6.5.6: disabling an account -----------------------------------------------------------------------
@@ -486,17 +686,24 @@ def test_a_user_never_signed_out_keeps_the_hash_django_gave_them(cardholder):
     assert user.get_session_auth_hash() != before
 
 
-def test_a_reset_by_the_command_prints_a_link_for_the_member(staff):
+def test_a_reset_by_the_command_sends_the_link_to_the_members_phone_and_prints_none(
+    staff, django_capture_on_commit_callbacks
+):
     person = staff["auditor"]
     session = staff_client(person)
 
-    output = _command("staff_account", "reset", "auditor", "--reason", "New phone; HR checked")
+    with django_capture_on_commit_callbacks(execute=True):
+        output = _command("staff_account", "reset", "auditor", "--reason", "New phone; HR checked")
 
-    assert _link_in(output)
+    _link, token = _sms_link(person.member.work_phone)
+    assert token not in output and "/backoffice/enrol/" not in output
+    assert mask_phone(person.member.work_phone) in output
     assert not _signed_in(session)
     assert not TOTPDevice.objects.filter(user=person.user).exists()
     assert not User.objects.get(pk=person.user.pk).has_usable_password()
     assert AuditEvent.objects.get(action="backoffice.staff.reset").actor_type == "system"
+    assert StaffEnrolment.objects.get().issued_by is None
+    _token_nowhere_but_the_sms(token)
 
 
 def test_a_links_token_reaches_neither_the_applications_log_nor_the_access_log(caplog):
@@ -511,12 +718,15 @@ def test_a_links_token_reaches_neither_the_applications_log_nor_the_access_log(c
     assert token not in line and line == "GET /backoffice/enrol/[redacted]/ HTTP/1.1"
 
 
-def test_any_other_method_on_a_live_link_is_redirected_and_logs_no_token(monkeypatch, caplog):
+def test_any_other_method_on_a_live_link_is_redirected_and_logs_no_token(
+    monkeypatch, caplog, django_capture_on_commit_callbacks
+):
     """HEAD from a link scanner, a POST without a CSRF cookie, OPTIONS: a redirect, never a 4xx whose log line
     would hold the path (the token), and the link is not opened by them."""
     monkeypatch.setattr("getpass.getpass", lambda prompt="": pytest.fail("the command asked for a password"))
-    link = _link_in(_command("create_staff_user", "ola.scan", "--name", "Ola Skan", "--role", "agent"))
-    token = link.rstrip("/").rsplit("/", 1)[1]
+    _create(django_capture_on_commit_callbacks, "ola.scan", "--phone", PHONE)
+    full_link, token = _sms_link(PHONE)
+    link = _path(full_link)
     client = Client(enforce_csrf_checks=True)
 
     with caplog.at_level("DEBUG"):
@@ -527,12 +737,14 @@ def test_any_other_method_on_a_live_link_is_redirected_and_logs_no_token(monkeyp
     assert StaffEnrolment.objects.get(member__user__username="ola.scan").device is None
 
 
-def test_a_key_seen_by_an_earlier_opener_of_the_link_is_dead(monkeypatch):
-    """Whoever opened the link first (the supervisor, a mail gateway) cannot know the key the member confirms."""
+def test_a_key_seen_by_an_earlier_opener_of_the_link_is_dead(monkeypatch, django_capture_on_commit_callbacks):
+    """Whoever opened the link first (a link scanner of the phone's messages) cannot know the key the member
+    confirms."""
     monkeypatch.setattr("getpass.getpass", lambda prompt="": pytest.fail("the command asked for a password"))
-    link = _link_in(_command("create_staff_user", "ola.first", "--name", "Ola Pierwsza", "--role", "agent"))
+    _create(django_capture_on_commit_callbacks, "ola.first", "--phone", PHONE)
+    link, _token = _sms_link(PHONE)
     earlier = Client()
-    earlier.get(link)
+    earlier.get(_path(link))
     earlier.get(reverse("backoffice:enrol"))
     seen = StaffEnrolment.objects.get(member__user__username="ola.first").device
     assert seen is not None

@@ -23,6 +23,7 @@ POLISH_LETTERS = set("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ")
 LANGUAGES = [code for code, _name in settings.LANGUAGES]
 # Every message the portal sends today; a new one joins this list (and its examples are rendered below).
 EXPECTED_TEMPLATES = {
+    "backoffice.staff.enrolment",
     "sca.activation_password",
     "sca.code",
     "users.locked",

@@ -1,14 +1,14 @@
-"""manage.py create_staff_user: a bank employee's back-office account and its one-time enrolment link."""
+"""manage.py create_staff_user: a bank employee's back-office account; its enrolment link goes to their phone."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from kartosfera.backoffice.accounts import staff_member_invite
-from kartosfera.backoffice.management.commands._links import SITE_HELP, enrolment_link
-from kartosfera.backoffice.models import ENROLMENT_VALIDITY
 from kartosfera.backoffice.roles import StaffRole, StaffScope, role_exists_in
 from kartosfera.banks.models import Bank
 from kartosfera.banks.selectors import bank_get_by_code, bank_list
@@ -18,15 +18,21 @@ from kartosfera.core.errors import ValidationFailed
 
 class Command(BaseCommand):
     help = (
-        "Create a back-office account with a role and print its one-time enrolment link, through which the "
-        "employee sets their own password and enrols their authenticator app (valid 24 hours, works once). "
-        "Nobody else ever chooses or sees the password: hand the link to the employee only."
+        "Create a back-office account with a role and send its one-time enrolment link by SMS to the employee's "
+        "work mobile (--phone), where they set their own password and enrol their authenticator app (valid 24 "
+        "hours, works once). Nobody else ever chooses or sees the password or the link."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--name", required=True, help="The employee's full name.")
         parser.add_argument("--role", required=True, choices=StaffRole.values)
+        parser.add_argument(
+            "--phone",
+            required=True,
+            help="The employee's own work mobile (e.g. +48 601 234 567; without a country code: Polish). The "
+            "enrolment link, and every later one, goes there by SMS.",
+        )
         parser.add_argument("--unit", default="", help="Branch or team.")
         parser.add_argument(
             "--bank",
@@ -34,7 +40,6 @@ class Command(BaseCommand):
             metavar="CODE",
             help="The code of the bank the employee works for (sees only its customers); omitted: the group's staff.",
         )
-        parser.add_argument("--site", default="", metavar="URL", help=SITE_HELP)
 
     def handle(self, *args: Any, **options: Any) -> None:
         bank = self._bank(options["bank"])
@@ -45,24 +50,27 @@ class Command(BaseCommand):
                 f"A {options['role']} is the group's staff, not a bank's: leave out --bank; nothing was created."
             )
         try:
-            member, token = staff_member_invite(
+            sent = staff_member_invite(
                 actor=Actor.system("create_staff_user"),
                 username=options["username"],
                 full_name=options["name"],
                 role=options["role"],
+                phone=options["phone"],
                 unit=options["unit"],
                 bank=bank,
             )
         except ValidationFailed as exc:
-            raise CommandError("; ".join(f"{k}: {v}" for k, v in exc.field_errors.items())) from None
+            raise CommandError(
+                "; ".join(f"{k}: {v}" for k, v in exc.field_errors.items()) + "; nothing was created."
+            ) from None
         where = f"staff of {bank.short_name} ({bank.code})" if bank is not None else "the group's staff"
-        self.stdout.write(self.style.SUCCESS(f"Created {member}, {where}."))
-        hours = int(ENROLMENT_VALIDITY.total_seconds() // 3600)
+        self.stdout.write(self.style.SUCCESS(f"Created {sent.member}, {where}."))
+        until = date_format(timezone.localtime(sent.expires_at), "SHORT_DATETIME_FORMAT")
+        # The link itself is never printed [ASVS 5.0 6.4.6]: it went to the employee's phone alone.
         self.stdout.write(
-            f"Give this link to the employee only (it works once, for {hours} hours): there they set their own "
-            "password and enrol their authenticator app."
+            f"The enrolment link was sent by SMS to the employee's work phone {sent.sent_to}; it works once, until "
+            f"{until}. There they set their own password and enrol their authenticator app."
         )
-        self.stdout.write(enrolment_link(token, site=options["site"]))
 
     def _bank(self, code: str) -> Bank | None:
         """The bank named by ``--bank`` (checked before anything is created), or None for the group."""

@@ -2,8 +2,9 @@
 
 The back office's supervisors do the same on the staff accounts page (``staff_account_manage``); this command
 is for a deployment with no supervisor able to (the first supervisor, a supervisor's own account) and is
-audited as the system. A reset removes the password and every authenticator, ends every session and prints
-a new enrolment link for the employee only, after the bank's HR process has proven who they are.
+audited as the system. A reset removes the password and every authenticator, ends every session and sends a
+new enrolment link by SMS to the employee's own work phone (never printed), after the bank's HR process has
+proven who they are.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from kartosfera.backoffice.accounts import staff_account_disable, staff_account_enable, staff_account_reset
-from kartosfera.backoffice.management.commands._links import SITE_HELP, enrolment_link
 from kartosfera.backoffice.models import StaffMember
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import DomainError, ValidationFailed
@@ -21,7 +23,8 @@ from kartosfera.core.errors import DomainError, ValidationFailed
 
 class Command(BaseCommand):
     help = (
-        "Reset a staff account's password and authenticator (prints a new one-time enrolment link), or disable "
+        "Reset a staff account's password and authenticator (a new one-time enrolment link goes by SMS to the "
+        "employee's work phone), or disable "
         "or enable it again; each ends the account's sessions (enable revives none)."
     )
 
@@ -29,7 +32,6 @@ class Command(BaseCommand):
         parser.add_argument("operation", choices=["reset", "disable", "enable"])
         parser.add_argument("username")
         parser.add_argument("--reason", required=True, help="Why (recorded in the audit trail).")
-        parser.add_argument("--site", default="", metavar="URL", help=SITE_HELP)
 
     def handle(self, *args: Any, **options: Any) -> None:
         member = (
@@ -56,8 +58,12 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(f"{member}: password and authenticators removed, every session ended.")
             )
-            self.stdout.write("Give this link to the employee only, after HR has checked who they are (works once):")
-            self.stdout.write(enrolment_link(outcome.token, site=options["site"]))
+            until = date_format(timezone.localtime(outcome.expires_at), "SHORT_DATETIME_FORMAT")
+            # The link itself is never printed [ASVS 5.0 6.4.6]: it went to the employee's phone alone.
+            self.stdout.write(
+                f"The enrolment link was sent by SMS to the employee's work phone {outcome.sent_to}; it works once, "
+                f"until {until}."
+            )
         elif operation == "disable":
             self.stdout.write(self.style.SUCCESS(f"{member}: disabled, every session ended."))
         else:
