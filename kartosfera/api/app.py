@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django_ratelimit.core import is_ratelimited
 from ninja import Field, NinjaAPI, Path, Schema, Status
 from ninja.security import APIKeyHeader
-from pydantic import ConfigDict, Strict
+from pydantic import ConfigDict, Strict, model_validator
 
 from kartosfera.api.base import _json_method_not_allowed
 from kartosfera.api.errors import ApiError, error_response, install_exception_handlers
@@ -41,6 +41,15 @@ from kartosfera.customers.models import StopChannel
 from kartosfera.devices import signatures
 from kartosfera.devices.models import AppDevice
 from kartosfera.devices.services import DeviceAuthFailure, device_activate, device_actor, device_request_authenticate
+from kartosfera.devices.sessions import (
+    SessionRefused,
+    device_holder,
+    device_passkey_options,
+    device_session_end,
+    device_session_open,
+    device_session_require,
+    session_ends_at,
+)
 from kartosfera.sca.models import ChallengeState, SmsChallenge
 from kartosfera.sca.selectors import app_challenge_get
 from kartosfera.sca.services import ChallengeError, challenge_resend
@@ -60,6 +69,7 @@ from kartosfera.tokens.selectors import token_get_for_customer, token_list_for_c
 from kartosfera.tokens.services import token_suspend
 from kartosfera.tokens.stepup_operations import TOKEN_RESUME, token_resume_payload
 from kartosfera.users.models import User
+from kartosfera.users.passkeys import relying_party
 from kartosfera.users.selectors import cardholder_find_by_identifier
 
 # [ours] An activation guesses nothing within 3 tries per code; these slow down a
@@ -69,11 +79,23 @@ ACTIVATIONS_PER_IDENTIFIER = "10/h"
 
 
 class DeviceSignature(APIKeyHeader):
-    """The four signature headers; the device is the one whose key verifies the signature."""
+    """The four signature headers; the device is the one whose key verifies the signature.
+
+    With ``session`` (every endpoint but opening and ending the session) the device must also have an open app
+    session (kartosfera/devices/sessions.py): the signature is one factor, the session's PIN or passkey the other.
+    """
 
     param_name = signatures.HEADER_DEVICE
 
+    def __init__(self, *, session: bool = True) -> None:
+        super().__init__()
+        self.session = session
+
     def authenticate(self, request: HttpRequest, key: str | None) -> AppDevice:
+        device = self._signed(request, key)
+        return device_session_require(device) if self.session else device
+
+    def _signed(self, request: HttpRequest, key: str | None) -> AppDevice:
         headers = request.headers
         return device_request_authenticate(
             device_id=key or "",
@@ -92,6 +114,12 @@ def _on_device_auth_failure(request: HttpRequest, exc: Any) -> HttpResponse:
     return error_response(status=exc.status, detail=exc.message, code=exc.code, headers=headers)
 
 
+def _on_session_refused(request: HttpRequest, exc: Any) -> HttpResponse:
+    assert isinstance(exc, SessionRefused)
+    errors = [{"field": exc.field, "message": exc.message}] if exc.field else []
+    return error_response(status=exc.status, detail=exc.message, code=exc.code, errors=errors)
+
+
 class AppAPI(NinjaAPI):
     """The app's API: its own schema at openapi.json, the project's error format, JSON 405s."""
 
@@ -100,6 +128,7 @@ class AppAPI(NinjaAPI):
         super().__init__(auth=DeviceSignature(), **kwargs)
         install_exception_handlers(self)
         self.add_exception_handler(DeviceAuthFailure, _on_device_auth_failure)
+        self.add_exception_handler(SessionRefused, _on_session_refused)
 
     def _index(self, request: HttpRequest, **kwargs: Any) -> JsonResponse:
         return JsonResponse(
@@ -129,7 +158,10 @@ api = AppAPI(
         "used once per device) and X-Signature (base64 Ed25519 signature of the UTF-8 string "
         "'KARTOSFERA-APP-V1\\n' + METHOD + '\\n' + path with query + '\\n' + X-Timestamp + '\\n' + X-Request-Id "
         "+ '\\n' + lowercase hex SHA-256 of the body). A refused signature is 401, a blocked device 403. "
-        "See docs/phone-payments.md."
+        "A signature is one factor: every endpoint but POST /activations and the /session ones also needs an open "
+        "app session (else 401 session_required), opened with the app PIN set at activation or one of the "
+        "holder's passkeys (POST /session), ended by DELETE /session, after 5 idle minutes or after 12 hours. "
+        "Three wrong PINs or refused passkeys in a row block the device. See docs/phone-payments.md."
     ),
     urls_namespace="app_v1",
 )
@@ -160,6 +192,7 @@ class ActivationIn(Schema):
                     "code": "12345678",
                     "public_key": "uCfueiGZnGIcA7lrVlhkJenxLb1UN8Lzfj9jPneFCYg=",
                     "device_name": "Pixel 8 Anny",
+                    "pin": "270419",
                 }
             ]
         }
@@ -169,6 +202,14 @@ class ActivationIn(Schema):
     code: str = Field(..., max_length=16, description="The 8-digit activation code shown once in the portal.")
     public_key: str = Field(..., max_length=64, description="The device's Ed25519 public key: 32 raw bytes, base64.")
     device_name: str = Field(..., max_length=200, description="A name the holder recognises, e.g. 'Pixel 8 Anny'.")
+    pin: str = Field(
+        ...,
+        max_length=16,
+        description=(
+            "The app PIN the holder chooses: 6 digits, not one digit six times nor a run such as 123456 or 654321. "
+            "It opens the app session (POST /session); the server keeps only its hash."
+        ),
+    )
 
 
 class DeviceOut(Schema):
@@ -278,8 +319,89 @@ def activate(request: HttpRequest, payload: ActivationIn) -> Status:
         code=payload.code,
         public_key=payload.public_key,
         device_name=payload.device_name,
+        pin=payload.pin,
     )
     return Status(201, _device_out(device))
+
+
+# --- The app session: the signature AND the PIN or a passkey ---------------------------------------------------
+
+# Opening, the passkey options and ending: signed, but no session needed (they are how one starts and ends).
+_NO_SESSION = DeviceSignature(session=False)
+
+
+class SessionIn(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"pin": "270419"}]})
+
+    pin: str | None = Field(None, max_length=16, description="The app PIN set at activation (6 digits).")
+    passkey: str | None = Field(
+        None,
+        max_length=16384,
+        description=(
+            "The passkey's answer to the options of POST /session/passkey-options: the JSON of the WebAuthn "
+            "assertion (PublicKeyCredential.toJSON()), as a string."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _one_factor(self) -> SessionIn:
+        if (self.pin is None) == (self.passkey is None):
+            raise ValueError(_("Send the PIN or a passkey: one of the two."))
+        return self
+
+
+class SessionOut(Schema):
+    factor: str = Field(..., description="What opened the session: pin or passkey.")
+    started_at: dt.datetime
+    idle_expires_at: dt.datetime = Field(..., description="When it ends unless a request comes first (5 minutes).")
+    expires_at: dt.datetime = Field(..., description="When it ends at the latest (12 hours after it started).")
+
+
+class SessionEndOut(Schema):
+    open: bool = Field(..., description="Always false: the session has ended (or none was open).")
+
+
+class PasskeyOptionsOut(Schema):
+    options: dict[str, Any] = Field(
+        ...,
+        description=(
+            "WebAuthn PublicKeyCredentialRequestOptions as JSON (challenge and credential ids base64url), for the "
+            "platform's passkey API; answer within 3 minutes, once."
+        ),
+    )
+
+
+def _rp(request: HttpRequest) -> Any:
+    return relying_party(host=request.get_host(), secure=request.is_secure())
+
+
+@api.post("/session", auth=_NO_SESSION, response={200: SessionOut, **_ERRORS})
+def session_open(request: HttpRequest, payload: SessionIn) -> dict[str, Any]:
+    """Open the app session with the app PIN or a passkey's answer; 3 failures in a row block the device (403)."""
+    device = _device(request)
+    device = device_session_open(
+        device=device,
+        holder=device_holder(device),
+        rp=_rp(request) if payload.passkey is not None else None,
+        pin=payload.pin,
+        passkey=payload.passkey,
+    )
+    factor = "passkey" if payload.passkey is not None else "pin"
+    return {"factor": factor, "started_at": device.session_started_at, **session_ends_at(device)}
+
+
+@api.post("/session/passkey-options", auth=_NO_SESSION, response={200: PasskeyOptionsOut, **_ERRORS})
+def session_passkey_options(request: HttpRequest) -> dict[str, Any]:
+    """The WebAuthn request options for one of the holder's passkeys (user verification required); 409 without."""
+    device = _device(request)
+    return {"options": device_passkey_options(device=device, holder=device_holder(device), rp=_rp(request))}
+
+
+@api.delete("/session", auth=_NO_SESSION, response={200: SessionEndOut, **_ERRORS})
+def session_end(request: HttpRequest) -> dict[str, Any]:
+    """End the app session (sign out in the app); the next request needs the PIN or a passkey again."""
+    device_session_end(device=_device(request))
+    return {"open": False}
 
 
 @api.get("/device", response={200: DeviceOut, **_ERRORS})
@@ -395,7 +517,7 @@ _OPERATION = {200: OperationOut, 202: OperationOut, **_ERRORS}
 
 
 def _holder(device: AppDevice) -> User:
-    user = User.objects.filter(customer_id=device.customer_id).first()
+    user = device_holder(device)
     if user is None or not user.is_cardholder:
         # A device is activated from the portal, so its holder has portal access; without it, nothing to confirm.
         raise ApiError(_("There is no portal access for this customer."), code="no_portal_access", status=403)

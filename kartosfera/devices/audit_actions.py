@@ -1,4 +1,7 @@
-"""The audit actions of BS Pay devices: activation codes, activation, blocks, refused app requests (docs/audit.md)."""
+"""The audit actions of BS Pay devices: activation codes, activation, blocks, app sessions, refused app requests.
+
+See docs/audit.md.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +32,11 @@ def _device_name(before: Mapping[str, Any], after: Mapping[str, Any], for_staff:
 def _refusal(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
     # The machine code of the refusal (e.g. signature_invalid) is for staff only.
     return str(after.get("reason", "")) if for_staff else ""
+
+
+def _factor(before: Mapping[str, Any], after: Mapping[str, Any], for_staff: bool) -> Text:
+    # "pin" or "passkey": which second factor opened the session.
+    return str(after.get("factor", ""))
 
 
 audit_actions_register(
@@ -84,5 +92,23 @@ audit_actions_register(
         ACCESS,
         severity=Severity.WARNING,
         detail=_refusal,
+    ),
+    AuditAction(
+        "devices.session.opened",
+        pgettext_lazy("audit action", "BS Pay app session opened"),
+        ACCESS,
+        detail=_factor,
+    ),
+    AuditAction(
+        "devices.session.refused",
+        pgettext_lazy("audit action", "BS Pay app session refused (wrong PIN or passkey)"),
+        ACCESS,
+        severity=Severity.WARNING,
+        detail=_refusal,
+    ),
+    AuditAction(
+        "devices.session.ended",
+        pgettext_lazy("audit action", "BS Pay app session ended"),
+        ACCESS,
     ),
 )

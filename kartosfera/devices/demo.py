@@ -18,6 +18,8 @@ from kartosfera.devices.services import device_activate, device_activation_code_
 
 DEMO_DEVICE_SEED = b"kartosfera demo BS Pay device: a published key, never a real one"
 DEMO_DEVICE_NAME = "Pixel 8 (demo)"
+# Published with the key: the app PIN that opens the demo device's app session (POST /session).
+DEMO_DEVICE_PIN = "246810"
 
 
 def demo_device_private_key() -> Ed25519PrivateKey:
@@ -33,5 +35,12 @@ def demo_device_load(*, actor: Actor, customer: Customer) -> bool:
     activation = device_activation_code_issue(actor=actor, customer=customer)
     code = device_activation_code_reveal(actor=actor, activation=activation)
     assert code is not None  # just issued
-    device_activate(customer=customer, code=code, public_key=public_key, device_name=DEMO_DEVICE_NAME, actor=actor)
+    device_activate(
+        customer=customer,
+        code=code,
+        public_key=public_key,
+        device_name=DEMO_DEVICE_NAME,
+        pin=DEMO_DEVICE_PIN,
+        actor=actor,
+    )
     return True

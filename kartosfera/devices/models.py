@@ -55,6 +55,18 @@ class AppDevice(models.Model):
     blocked_by = models.CharField(_("blocked by"), max_length=8, choices=BlockedBy.choices, blank=True, default="")
     blocked_by_label = models.CharField(_("blocked by (who)"), max_length=200, blank=True, default="")
     block_reason = models.CharField(_("reason for the block"), max_length=500, blank=True, default="")
+    # The app PIN the holder set at activation (the knowledge factor of the app session), only as a password
+    # hash (Argon2id); empty for a device activated without one (it opens its session with a passkey only).
+    pin_hash = models.CharField(_("app PIN (hash)"), max_length=256, blank=True, default="", editable=False)
+    # Wrong PINs or refused passkeys in a row; the third blocks the device (kartosfera.devices.sessions).
+    session_failures = models.PositiveSmallIntegerField(_("failed session openings in a row"), default=0)
+    # The app session: opened with the PIN or a passkey on top of the device's signature [ASVS 5.0 6.3.3];
+    # null while none is open. ``session_seen_at`` moves on each request the session lets through.
+    session_started_at = models.DateTimeField(_("app session opened at"), null=True, blank=True)
+    session_seen_at = models.DateTimeField(_("app session last used at"), null=True, blank=True)
+    # The challenge of the passkey options last sent to this device (base64url): single use, short-lived.
+    passkey_challenge = models.CharField(max_length=128, blank=True, default="", editable=False)
+    passkey_challenge_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("BS Pay device")
@@ -65,6 +77,10 @@ class AppDevice(models.Model):
             models.CheckConstraint(
                 condition=Q(state=DeviceState.ACTIVE, blocked_by="") | ~Q(state=DeviceState.ACTIVE),
                 name="devices_device_active_not_blocked",
+            ),
+            models.CheckConstraint(
+                condition=Q(session_started_at__isnull=True) | Q(state=DeviceState.ACTIVE),
+                name="devices_device_session_only_active",
             ),
         ]
 

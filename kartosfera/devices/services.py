@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import itertools
 import secrets
 import unicodedata
 import uuid
 from typing import Any
 
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -48,6 +50,7 @@ SIGNATURE_WINDOW = dt.timedelta(minutes=5)
 # pass the timestamp check: a timestamp up to the window ahead, accepted up to
 # the window after it. Older ids are deleted (manage.py purge_device_request_ids).
 REQUEST_ID_RETENTION = 2 * SIGNATURE_WINDOW
+PIN_LENGTH = 6
 
 
 # --- Errors ---------------------------------------------------------------------------------------
@@ -166,10 +169,37 @@ def device_name_clean(name: str) -> str:
     return cleaned
 
 
+def _pin_is_a_run(digits: list[int]) -> bool:
+    # All the same digit, or each one up or down by one (wrapping: 890123 and 210987 too).
+    steps = {(b - a) % 10 for a, b in itertools.pairwise(digits)}
+    return steps in ({0}, {1}, {9})
+
+
+def device_pin_clean(pin: str) -> str:
+    """The app PIN the holder chose: exactly 6 digits, not one digit six times nor a run such as 123456 or 654321."""
+    pin = pin or ""
+    if len(pin) != PIN_LENGTH or not all(char in "0123456789" for char in pin):
+        raise ValidationFailed({"pin": _("The PIN must be exactly 6 digits.")})
+    if _pin_is_a_run([int(char) for char in pin]):
+        raise ValidationFailed(
+            {"pin": _("This PIN is too easy to guess. Do not use one digit six times or a run such as 123456.")}
+        )
+    return pin
+
+
 def device_activate(
-    *, customer: Customer | None, code: str, public_key: str, device_name: str, actor: Actor | None = None
+    *,
+    customer: Customer | None,
+    code: str,
+    public_key: str,
+    device_name: str,
+    pin: str,
+    actor: Actor | None = None,
 ) -> AppDevice:
-    """Activate a new device of ``customer`` with their activation code, its Ed25519 public key and name.
+    """Activate a new device of ``customer`` with their activation code, its Ed25519 public key, name and app PIN.
+
+    The PIN (the knowledge factor of the app session, kartosfera/devices/sessions.py) is kept only as a password
+    hash (the project's hasher, Argon2id); it is checked, like the name and the key, before the code is tried.
 
     ``customer`` is None when the identifier matched nobody: refused as any other
     code is (ActivationRefused, one answer), so that the answer does not tell who
@@ -182,6 +212,8 @@ def device_activate(
     key = signatures.public_key_parse(public_key)
     if key is None:
         raise ValidationFailed({"public_key": _("Send the device's Ed25519 public key: 32 bytes in base64.")})
+    # Hashed before the row locks are taken (Argon2id is slow on purpose), whatever the code turns out to be.
+    pin_hash = make_password(device_pin_clean(pin))
     error: ActivationRefused | None = None
     device: AppDevice | None = None
     with transaction.atomic():
@@ -225,6 +257,7 @@ def device_activate(
                 customer_id=activation.customer_id,
                 name=name,
                 public_key=key,
+                pin_hash=pin_hash,
                 activated_at=now,
                 state_changed_at=now,
             )
@@ -279,11 +312,29 @@ def _transition(*, actor: Actor, device: AppDevice, to_state: str, reason: str =
     device.state_changed_at = timezone.now()
     if to_state == DeviceState.ACTIVE:
         device.blocked_by = device.blocked_by_label = device.block_reason = ""
+        # Unblocked: the failed openings that led to a block are forgiven, as a completed sign-in would.
+        device.session_failures = 0
     else:
         device.blocked_by = BlockedBy.BANK if acts_for_bank(actor) else BlockedBy.HOLDER
         device.blocked_by_label = actor.label[:200]
         device.block_reason = reason
-    device.save(update_fields=["state", "state_changed_at", "blocked_by", "blocked_by_label", "block_reason"])
+    # A block ends the app session at once; an unblocked device opens a new one with its PIN or a passkey.
+    device.session_started_at = device.session_seen_at = None
+    device.passkey_challenge, device.passkey_challenge_expires_at = "", None
+    device.save(
+        update_fields=[
+            "state",
+            "state_changed_at",
+            "blocked_by",
+            "blocked_by_label",
+            "block_reason",
+            "session_failures",
+            "session_started_at",
+            "session_seen_at",
+            "passkey_challenge",
+            "passkey_challenge_expires_at",
+        ]
+    )
     return before
 
 

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from kartosfera.core.audit import Actor
 from kartosfera.devices import services
 from kartosfera.devices.models import AppDevice, DeviceState
-from kartosfera.devices.tests.app_client import AppClient
+from kartosfera.devices.tests.app_client import DEFAULT_PIN, AppClient
 from tests.browser.helpers import ANNAS_PHONE as PHONE
 from tests.browser.helpers import last_sms_code
 from tests.browser.test_settings_and_session import sign_in_as
@@ -95,7 +95,11 @@ def test_unblocking_a_device_needs_the_sms_code(page: Page, live_server, check_p
     code = services.device_activation_code_reveal(actor=actor, activation=activation)
     assert code is not None
     device = services.device_activate(
-        customer=cardholder.customer, code=code, public_key=AppClient().public_key, device_name="iPhone"
+        pin=DEFAULT_PIN,
+        customer=cardholder.customer,
+        code=code,
+        public_key=AppClient().public_key,
+        device_name="iPhone",
     )
     services.device_block_temporarily(actor=actor, device=device)
     sign_in_as(page, live_server, anna)

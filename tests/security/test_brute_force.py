@@ -25,11 +25,14 @@ from kartosfera.backoffice.auth import StaffLocked, StaffLoginRefused
 from kartosfera.cards.operations_services import card_activate, card_mobile_payments_activate
 from kartosfera.cards.pan import decrypt_pan
 from kartosfera.core.audit import Actor
+from kartosfera.core.errors import InvalidTransition
 from kartosfera.core.models import AuditEvent
 from kartosfera.customers.identity import mask_phone
 from kartosfera.devices import services as devices
-from kartosfera.devices.models import AppDevice
+from kartosfera.devices import sessions as devices_sessions
+from kartosfera.devices.models import AppDevice, BlockedBy, DeviceState
 from kartosfera.devices.tests.app_client import AppClient
+from kartosfera.devices.tests.helpers import device_for
 from kartosfera.sca.tests.helpers import code_sent_to, texts_to
 from kartosfera.testing import factories
 from kartosfera.testing.staff import StaffPerson
@@ -132,6 +135,33 @@ def test_app_activation_answers_alike_for_unknown_wrong_used_expired_and_exhaust
         expired.pk: "code_expired",
     }
     assert refused.filter(customer_id=exhausted.pk).count() == 4
+
+
+# --- The BS Pay app PIN (POST /api/app/v1/session, signed by the device) ---------------------------------
+
+
+def test_guessing_the_app_pin_blocks_the_device_and_then_even_the_right_pin_is_refused(cardholder):
+    """The thief holds the phone (the device key) but not the PIN: three guesses, then the bank's block.
+
+    No answer tells more than "wrong" and the tries left; the device stays blocked for the right PIN too, and the
+    holder cannot lift the block from the portal (the bank's): activating the app again needs the portal.
+    """
+    app = AppClient(auto_session=False)
+    device = device_for(cardholder.customer, app=app)
+    devices_sessions.device_session_end(device=device)
+    guesses = ["000001", "112233", "975310", "270419"]  # the last is the right PIN
+    answers = [app.open_session(pin=guess) for guess in guesses]
+    assert [a.status_code for a in answers] == [422, 422, 403, 403]
+    assert [a.json()["code"] for a in answers] == ["pin_invalid", "pin_invalid", "device_blocked", "device_blocked"]
+    assert app.get("/device").status_code == 403
+    device.refresh_from_db()
+    assert device.state == DeviceState.BLOCKED_TEMPORARILY and device.blocked_by == BlockedBy.BANK
+    refused = AuditEvent.objects.filter(action="devices.session.refused", object_id=str(device.pk))
+    assert [event.after for event in refused.order_by("pk")] == [
+        {"reason": "pin_invalid", "failures": n} for n in (1, 2, 3)
+    ]
+    with pytest.raises(InvalidTransition):
+        devices.device_unblock(actor=Actor.for_user(cardholder.user), device=device)
 
 
 # --- The wallet provisioning code (the token service's API) ------------------------------------------

@@ -268,7 +268,7 @@ def test_each_api_answers_and_refuses_with_the_headers(production, cardholder):
     for _ in range(30):
         limited = Client().post(
             "/api/app/v1/activations",
-            json.dumps({"identifier": "nobody", "code": "X", "public_key": "k", "device_name": "d"}),
+            json.dumps({"identifier": "nobody", "code": "X", "public_key": "k", "device_name": "d", "pin": "270419"}),
             content_type="application/json",
             **HTTPS,
         )

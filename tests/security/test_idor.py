@@ -58,7 +58,7 @@ from kartosfera.customers.services import customer_create
 from kartosfera.demo.identifiers import make_pan
 from kartosfera.devices import services as device_services
 from kartosfera.devices.tests.app_client import AppClient
-from kartosfera.devices.tests.helpers import device_for
+from kartosfera.devices.tests.helpers import device_for, session_open_for
 from kartosfera.processing.advices import advice_record
 from kartosfera.processing.tests.helpers import PROCESSOR, CardFixture, decide, request_for
 from kartosfera.sca.models import ChallengeChannel
@@ -751,6 +751,8 @@ class Caller:
             self.app = AppClient()
             self.app.private_key = holder.app.private_key
             self.app.device_id = holder.app.device_id
+            # The phone's app session is open (the PIN): what is refused is refused for the object, not the session.
+            session_open_for(self.app)
         else:
             assert name in ("anonymous", "the challenge's browser"), name
 
@@ -801,8 +803,8 @@ def _snapshot(without: Any = None) -> dict[str, list[tuple[Any, ...]]]:
     for model in apps.get_models():
         if not model.__module__.startswith("kartosfera.") or VOLATILE.get(model._meta.label, ("",))[0] == "*":
             continue
-        volatile = VOLATILE.get(model._meta.label, ("",))[0]
-        columns = [f.attname for f in model._meta.concrete_fields if f.attname != volatile]
+        volatile = VOLATILE.get(model._meta.label, ("",))[0].split()
+        columns = [f.attname for f in model._meta.concrete_fields if f.attname not in volatile]
         rows = model.objects.order_by("pk")
         if model is AuditEvent:
             rows = rows.exclude(action__in=AUDITED_REFUSALS)
@@ -818,10 +820,13 @@ AUDITED_REFUSALS = {
 }
 
 
-# Rows that a request writes whoever sends it and whatever it asks for: not the objects' state.
+# Rows that a request writes whoever sends it and whatever it asks for: not the objects' state (columns by spaces).
 VOLATILE: dict[str, tuple[str, str]] = {
     "api.ApiKey": ("last_used_at", "the key's last use, stamped by every request it authenticates"),
-    "devices.AppDevice": ("last_seen_at", "the requesting device's last request, stamped by every signed one"),
+    "devices.AppDevice": (
+        "last_seen_at session_seen_at",
+        "the requesting device's last request and its app session's idle stamp, moved by every signed one",
+    ),
     "devices.DeviceRequestId": ("*", "every signed request's id, kept against replays"),
 }
 

@@ -1,4 +1,9 @@
-"""A test client that plays the BS Pay app: it owns an Ed25519 key, activates, and signs every request."""
+"""A test client that plays the BS Pay app: it owns an Ed25519 key and a PIN, activates, and signs every request.
+
+Like the app, it opens its app session with the PIN when it needs one (``auto_session``): when a request is
+answered 401 session_required (none open yet, or it ran out or was ended), it opens one and sends the request
+once more. Tests of the session itself switch that off.
+"""
 
 from __future__ import annotations
 
@@ -16,26 +21,45 @@ from django.test import Client
 from kartosfera.devices import signatures
 
 BASE = "/api/app/v1"
+# The PIN every test app sets at activation (devices/tests/helpers.py device_for too): not a run, not one digit.
+DEFAULT_PIN = "270419"
+# Requests that need no app session: the activation and the session's own endpoints.
+_NO_SESSION_PATHS = ("/activations", "/session")
 
 
 class AppClient:
     """The app on one phone: its key pair and, once activated, its device id."""
 
-    def __init__(self, client: Client | None = None, *, private_key: Ed25519PrivateKey | None = None) -> None:
+    def __init__(
+        self,
+        client: Client | None = None,
+        *,
+        private_key: Ed25519PrivateKey | None = None,
+        pin: str = DEFAULT_PIN,
+        auto_session: bool = True,
+    ) -> None:
         self.client = client or Client()
         self.private_key = private_key or Ed25519PrivateKey.generate()
         self.device_id = ""
+        self.pin = pin
+        self.auto_session = auto_session
+        self.session_open = False
 
     @property
     def public_key(self) -> str:
         return signatures.public_key_text(self.private_key)
 
-    def activate(self, *, identifier: str, code: str, device_name: str = "Pixel 8") -> Any:
+    def activate(self, *, identifier: str, code: str, device_name: str = "Pixel 8", pin: str | None = None) -> Any:
+        body = {
+            "identifier": identifier,
+            "code": code,
+            "public_key": self.public_key,
+            "device_name": device_name,
+            "pin": self.pin if pin is None else pin,
+        }
         response = self.client.post(
             f"{BASE}/activations",
-            data=json.dumps(
-                {"identifier": identifier, "code": code, "public_key": self.public_key, "device_name": device_name}
-            ),
+            data=json.dumps(body),
             content_type="application/json",
         )
         if response.status_code == 201:
@@ -63,14 +87,52 @@ class AppClient:
         }
 
     def get(self, path: str, **options: Any) -> Any:
+        return self._with_session(path, lambda: self._get(path, **options), options)
+
+    def post(self, path: str, payload: dict[str, Any] | None = None, **options: Any) -> Any:
+        return self._with_session(path, lambda: self._post(path, payload, **options), options)
+
+    def delete(self, path: str, **options: Any) -> Any:
+        full = f"{BASE}{path}"
+        return self.client.delete(full, **self.signed_headers("DELETE", full, **options))
+
+    def open_session(self, *, pin: str | None = None, **options: Any) -> Any:
+        """POST /session with the PIN (this app's own unless ``pin``)."""
+        response = self._post("/session", {"pin": self.pin if pin is None else pin}, **options)
+        self.session_open = response.status_code == 200
+        return response
+
+    def end_session(self) -> Any:
+        response = self.delete("/session")
+        self.session_open = False
+        return response
+
+    def _get(self, path: str, **options: Any) -> Any:
         full = f"{BASE}{path}"
         return self.client.get(full, **self.signed_headers("GET", full, **options))
 
-    def post(self, path: str, payload: dict[str, Any] | None = None, **options: Any) -> Any:
+    def _post(self, path: str, payload: dict[str, Any] | None = None, **options: Any) -> Any:
         full = f"{BASE}{path}"
         body = json.dumps(payload).encode() if payload is not None else b""
         headers = self.signed_headers("POST", full, body, **options)
         return self.client.post(full, data=body, content_type="application/json", **headers)
+
+    def _with_session(self, path: str, send: Callable[[], Any], options: dict[str, Any]) -> Any:
+        response = send()
+        if not self.auto_session or path.startswith(_NO_SESSION_PATHS) or "request_id" in options:
+            return response
+        # As the app does: the session ran out (or none was open), so it asks for the PIN and sends again.
+        needed = response.status_code == 401 and _code(response) == "session_required"
+        if needed and self.open_session().status_code == 200:
+            response = send()
+        return response
+
+
+def _code(response: Any) -> str:
+    try:
+        return str(response.json().get("code", ""))
+    except (ValueError, AttributeError):
+        return ""
 
 
 class SigningApp:

@@ -22,6 +22,8 @@ from kartosfera.core.models import AuditEvent
 from kartosfera.devices import services
 from kartosfera.devices.models import AppDevice, DeviceRequestId, DeviceState
 from kartosfera.devices.tests.app_client import BASE, AppClient
+from kartosfera.devices.tests.app_client import DEFAULT_PIN as PIN
+from kartosfera.devices.tests.helpers import session_open_for
 from kartosfera.testing import factories
 from kartosfera.testing.openapi import connection_kept, production_app
 
@@ -43,6 +45,7 @@ def app(cardholder) -> AppClient:
     app = AppClient()
     response = app.activate(identifier=cardholder.identifier, code=_code(cardholder.customer))
     assert response.status_code == 201, response.content
+    session_open_for(app)
     return app
 
 
@@ -91,7 +94,7 @@ def test_an_activation_without_the_clients_address_is_counted_not_a_500(cardhold
     # a Unix socket leaves it empty; django-ratelimit's own "ip" key then raised (500). They share one bucket.
     environ = {} if address is None else {"REMOTE_ADDR": address}
     client = werkzeug.test.Client(production_app())
-    body = {"identifier": cardholder.identifier, "code": "12345678", "public_key": AppClient().public_key}
+    body = {"identifier": cardholder.identifier, "code": "12345678", "public_key": AppClient().public_key, "pin": PIN}
     with connection_kept():
         statuses = [
             client.post(f"{BASE}/activations", json={**body, "device_name": "Pixel"}, environ_base=environ).status_code

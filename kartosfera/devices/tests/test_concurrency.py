@@ -1,5 +1,6 @@
 """Real concurrent connections on PostgreSQL: an activation code activates one device, tries are never lost,
-a request id passes once, and a block racing a request leaves the device blocked."""
+a request id passes once, a block racing a request leaves the device blocked, and wrong app PINs racing each
+count (the third blocks)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from django.db import connection
 
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import DomainError
-from kartosfera.devices import services, signatures
+from kartosfera.core.models import AuditEvent
+from kartosfera.devices import services, sessions, signatures
 from kartosfera.devices.models import AppDevice, DeviceActivationCode, DeviceRequestId
-from kartosfera.devices.tests.app_client import AppClient
+from kartosfera.devices.tests.app_client import DEFAULT_PIN, AppClient
 from kartosfera.testing.concurrency import run_together
 from kartosfera.testing.factories import customer_factory
 
@@ -41,7 +43,7 @@ def test_two_phones_racing_with_the_same_code_activate_one_device():
         outcomes = run_together(
             *[
                 lambda app=app, customer=customer, code=code: services.device_activate(
-                    customer=customer, code=code, public_key=app.public_key, device_name="Pixel"
+                    pin=DEFAULT_PIN, customer=customer, code=code, public_key=app.public_key, device_name="Pixel"
                 )
                 for app in apps
             ],
@@ -58,7 +60,7 @@ def test_wrong_codes_racing_each_count_a_try():
     run_together(
         *[
             lambda: services.device_activate(
-                customer=customer, code=wrong, public_key=AppClient().public_key, device_name="x"
+                pin=DEFAULT_PIN, customer=customer, code=wrong, public_key=AppClient().public_key, device_name="x"
             )
             for _ in range(3)
         ],
@@ -72,7 +74,9 @@ def test_a_request_id_sent_twice_at_once_passes_once():
     customer = customer_factory()
     _activation, code = _code(customer)
     app = AppClient()
-    device = services.device_activate(customer=customer, code=code, public_key=app.public_key, device_name="x")
+    device = services.device_activate(
+        pin=DEFAULT_PIN, customer=customer, code=code, public_key=app.public_key, device_name="x"
+    )
     stamp, request_id = str(int(time.time())), uuid.uuid4().hex
     path = "/api/app/v1/device"
     message = signatures.canonical_string(method="GET", path=path, timestamp=stamp, request_id=request_id, body=b"")
@@ -98,7 +102,9 @@ def test_a_request_id_sent_twice_at_once_passes_once():
 def test_an_unblock_racing_a_permanent_block_never_revives_the_device():
     customer = customer_factory()
     _activation, code = _code(customer)
-    device = services.device_activate(customer=customer, code=code, public_key=AppClient().public_key, device_name="x")
+    device = services.device_activate(
+        pin=DEFAULT_PIN, customer=customer, code=code, public_key=AppClient().public_key, device_name="x"
+    )
     holder = Actor(type="customer", id="1", label="user:1")
     services.device_block_temporarily(actor=holder, device=device)
     outcomes = run_together(
@@ -112,3 +118,21 @@ def test_an_unblock_racing_a_permanent_block_never_revives_the_device():
     # row lock the unblock could write "active" over the permanent block.
     assert device.state == "blocked_permanently"
     assert any(isinstance(outcome, AppDevice) and outcome.state == "blocked_permanently" for outcome in outcomes)
+
+
+def test_wrong_pins_racing_each_count_and_the_third_blocks_once():
+    customer = customer_factory()
+    _activation, code = _code(customer)
+    device = services.device_activate(
+        pin=DEFAULT_PIN, customer=customer, code=code, public_key=AppClient().public_key, device_name="x"
+    )
+    outcomes = run_together(
+        *[lambda: sessions.device_session_open(device=device, holder=None, pin="975310") for _ in range(3)],
+        expected=(sessions.SessionRefused,),
+    )
+    device.refresh_from_db()
+    # Without the row lock two of them could read the same count: three wrong PINs and no block.
+    assert device.session_failures == 3 and device.state == "blocked_temporarily"
+    assert sorted(outcome.code for outcome in outcomes) == ["device_blocked", "pin_invalid", "pin_invalid"]
+    assert AuditEvent.objects.filter(action="devices.session.refused", object_id=str(device.pk)).count() == 3
+    assert AuditEvent.objects.filter(action="devices.device.blocked", object_id=str(device.pk)).count() == 1

@@ -12,7 +12,7 @@ from kartosfera.core.models import ActorType, AuditEvent
 from kartosfera.devices import services
 from kartosfera.devices.models import AppDevice, BlockedBy, DeviceActivationCode, DeviceRequestId, DeviceState
 from kartosfera.devices.services import ActivationRefused
-from kartosfera.devices.tests.app_client import AppClient
+from kartosfera.devices.tests.app_client import DEFAULT_PIN, AppClient
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,9 @@ def _issue(customer) -> tuple[DeviceActivationCode, str]:
 
 def _activate(customer, code: str, *, app: AppClient | None = None, name: str = "Pixel 8") -> AppDevice:
     app = app or AppClient()
-    return services.device_activate(customer=customer, code=code, public_key=app.public_key, device_name=name)
+    return services.device_activate(
+        pin=DEFAULT_PIN, customer=customer, code=code, public_key=app.public_key, device_name=name
+    )
 
 
 def _wrong(code: str) -> str:
@@ -123,7 +125,9 @@ def test_a_new_code_ends_the_previous_one(cardholder):
 def test_bad_input_is_refused_before_a_try_is_counted(cardholder):
     activation, code = _issue(cardholder.customer)
     with pytest.raises(ValidationFailed) as error:
-        services.device_activate(customer=cardholder.customer, code=code, public_key="not-a-key", device_name="x")
+        services.device_activate(
+            pin=DEFAULT_PIN, customer=cardholder.customer, code=code, public_key="not-a-key", device_name="x"
+        )
     assert "public_key" in error.value.field_errors
     with pytest.raises(ValidationFailed):
         _activate(cardholder.customer, code, name="   ")
