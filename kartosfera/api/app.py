@@ -50,15 +50,18 @@ from kartosfera.devices.sessions import (
     device_session_require,
     session_ends_at,
 )
-from kartosfera.sca.models import ChallengeState, SmsChallenge
+from kartosfera.sca.models import ChallengeState, ConfirmWith, SmsChallenge
 from kartosfera.sca.selectors import app_challenge_get
-from kartosfera.sca.services import ChallengeError, challenge_resend
+from kartosfera.sca.services import ChallengeError, challenge_passkey_result, challenge_resend
 from kartosfera.sca.stepup import (
     Channel,
     Completed,
     StepUpAnswer,
     stepup_cancel,
     stepup_complete,
+    stepup_passkey_challenge,
+    stepup_passkey_challenge_keep,
+    stepup_passkey_challenge_take,
     stepup_request,
     stepup_verify,
 )
@@ -69,7 +72,12 @@ from kartosfera.tokens.selectors import token_get_for_customer, token_list_for_c
 from kartosfera.tokens.services import token_suspend
 from kartosfera.tokens.stepup_operations import TOKEN_RESUME, token_resume_payload
 from kartosfera.users.models import User
-from kartosfera.users.passkeys import relying_party
+from kartosfera.users.passkeys import (
+    PasskeyRefused,
+    passkey_authentication_options,
+    passkey_verify,
+    relying_party,
+)
 from kartosfera.users.selectors import cardholder_find_by_identifier
 
 # [ours] An activation guesses nothing within 3 tries per code; these slow down a
@@ -476,6 +484,13 @@ class ConfirmationOut(Schema):
     state: str = Field(..., description="pending, confirmed, failed, cancelled or completed.")
     attempts_left: int
     expires_at: dt.datetime
+    confirm_with: str = Field(
+        ...,
+        description=(
+            "sms: send the code from the SMS (POST /confirmations/{id}); passkey: no SMS was sent, confirm with the "
+            "holder's passkey (POST /confirmations/{id}/passkey-options, then POST /confirmations/{id}/passkey)."
+        ),
+    )
 
 
 class OperationOut(Schema):
@@ -537,6 +552,7 @@ def _confirmation_out(challenge: SmsChallenge) -> dict[str, Any]:
         "state": _confirmation_state(challenge),
         "attempts_left": challenge.attempts_left,
         "expires_at": challenge.expires_at,
+        "confirm_with": challenge.confirm_with,
     }
 
 
@@ -693,6 +709,10 @@ def confirmation_confirm(
     challenge = _confirmation(request, confirmation_id)
     if (ended := _ended(challenge)) is not None:
         raise ended
+    if challenge.confirm_with == ConfirmWith.PASSKEY:
+        raise ApiError(
+            _("This confirmation takes your passkey, not a code."), code="passkey_required", status=409, field="code"
+        )
     actor = device_actor(device)
     outcome = stepup_verify(actor=actor, challenge=challenge, linked=None, codes={"code": payload.code})
     if not outcome.confirmed:
@@ -701,6 +721,65 @@ def confirmation_confirm(
             raise ApiError(message, code="confirmation_failed", status=409)
         raise ApiError(message, code="code_invalid", status=422, field="code")
     result = stepup_complete(actor=actor, user=_holder(device), challenge=challenge)
+    return {"status": "completed", "message": result.message, "confirmation": None}
+
+
+class PasskeyAnswerIn(Schema):
+    passkey: str = Field(
+        ...,
+        min_length=2,
+        max_length=16384,
+        description=(
+            "The passkey's answer to the options of POST /confirmations/{id}/passkey-options: the JSON of the "
+            "WebAuthn assertion (PublicKeyCredential.toJSON()), as a string."
+        ),
+    )
+
+
+def _passkey_confirmation(request: HttpRequest, confirmation_id: uuid.UUID) -> SmsChallenge:
+    challenge = _confirmation(request, confirmation_id)
+    if (ended := _ended(challenge)) is not None:
+        raise ended
+    if challenge.confirm_with != ConfirmWith.PASSKEY:
+        raise ApiError(_("This confirmation takes the code from the SMS."), code="code_required", status=409)
+    return challenge
+
+
+@api.post("/confirmations/{confirmation_id}/passkey-options", response={200: PasskeyOptionsOut, **_ERRORS})
+def confirmation_passkey_options(request: HttpRequest, confirmation_id: uuid.UUID = CONFIRMATION_ID) -> dict[str, Any]:
+    """The WebAuthn options for confirming with the passkey: the challenge carries the operation (3 minutes, once)."""
+    challenge = _passkey_confirmation(request, confirmation_id)
+    options, value = passkey_authentication_options(
+        user=_holder(_device(request)), rp=_rp(request), challenge=stepup_passkey_challenge(challenge)
+    )
+    stepup_passkey_challenge_keep(challenge=challenge, value=value)
+    return {"options": options}
+
+
+@api.post("/confirmations/{confirmation_id}/passkey", response={200: OperationOut, **_ERRORS})
+def confirmation_passkey(
+    request: HttpRequest, payload: PasskeyAnswerIn, confirmation_id: uuid.UUID = CONFIRMATION_ID
+) -> dict[str, Any]:
+    """Confirm with the passkey's answer: the operation runs once (200), or 422 with the tries left, or 409."""
+    device = _device(request)
+    holder = _holder(device)
+    challenge = _passkey_confirmation(request, confirmation_id)
+    bound = stepup_passkey_challenge_take(challenge=challenge)
+    proven = False
+    if bound is not None:
+        try:
+            passkey_verify(user=holder, rp=_rp(request), challenge=bound, response=payload.passkey)
+            proven = True
+        except PasskeyRefused:
+            proven = False
+    actor = device_actor(device)
+    try:
+        challenge_passkey_result(actor=actor, challenge=challenge, proven=proven)
+    except ChallengeError as exc:
+        if exc.code == "passkey_refused":
+            raise ApiError(exc.message, code="passkey_refused", status=422, field="passkey") from exc
+        raise ApiError(exc.message, code="confirmation_failed", status=409) from exc
+    result = stepup_complete(actor=actor, user=holder, challenge=challenge)
     return {"status": "completed", "message": result.message, "confirmation": None}
 
 

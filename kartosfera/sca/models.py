@@ -74,6 +74,9 @@ class SmsChallenge(models.Model):
     app_device_id = models.UUIDField(null=True, blank=True)
     # A step-up of a user who signs in with a passkey only is confirmed with it: no code exists, none is sent.
     confirm_with = models.CharField(max_length=8, choices=ConfirmWith.choices, default=ConfirmWith.SMS)
+    # The app's pending WebAuthn challenge for this confirmation (base64url), single use; the portal keeps its own in
+    # the session. Bound to the operation (``stepup_passkey_challenge``).
+    passkey_challenge = models.CharField(max_length=128, blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["customer", "purpose", "created_at"], name="sca_challenge_recent_idx")]

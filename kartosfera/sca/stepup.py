@@ -27,7 +27,11 @@ Registering an operation (in ``<app>/stepup_operations.py``, found at start-up):
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import json
+import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -415,6 +419,35 @@ def stepup_confirm_url(challenge: SmsChallenge) -> str:
     """The page that confirms ``challenge``: the code page, or the passkey page when no code was sent."""
     name = PASSKEY_CONFIRM_URL_NAME if challenge.confirm_with == ConfirmWith.PASSKEY else "sca:confirm"
     return reverse(name, kwargs={"public_id": challenge.public_id})
+
+
+def stepup_passkey_challenge(challenge: SmsChallenge) -> bytes:
+    """A fresh WebAuthn challenge that carries the operation: 16 random bytes, then the SHA-256 of what runs.
+
+    The passkey's signature over it is specific to this confirmation's operation, card and payload (PSD2 RTS
+    art. 5, dynamic linking), as the SMS code's text is for a code.
+    """
+    operation = json.dumps(
+        [str(challenge.public_id), challenge.operation, challenge.description, challenge.card_id, challenge.payload],
+        sort_keys=True,
+        default=str,
+    )
+    return secrets.token_bytes(16) + hashlib.sha256(operation.encode()).digest()
+
+
+@transaction.atomic
+def stepup_passkey_challenge_keep(*, challenge: SmsChallenge, value: bytes) -> None:
+    """Keep the app's WebAuthn challenge for ``challenge`` on its row (replacing an earlier one)."""
+    SmsChallenge.objects.filter(pk=challenge.pk).update(passkey_challenge=base64.urlsafe_b64encode(value).decode())
+
+
+@transaction.atomic
+def stepup_passkey_challenge_take(*, challenge: SmsChallenge) -> bytes | None:
+    """The app's kept WebAuthn challenge for ``challenge``, removed at once (single use), or None."""
+    locked = SmsChallenge.objects.select_for_update().get(pk=challenge.pk)
+    value, locked.passkey_challenge = locked.passkey_challenge, ""
+    locked.save(update_fields=["passkey_challenge"])
+    return base64.urlsafe_b64decode(value.encode()) if value else None
 
 
 def _session_entry(request: HttpRequest, challenge: SmsChallenge) -> dict[str, str]:

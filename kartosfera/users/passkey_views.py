@@ -9,9 +9,6 @@ own confirmation page sends such a confirmation here.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import secrets
 from uuid import UUID
 
 from django.contrib import messages
@@ -29,7 +26,13 @@ from kartosfera.customers.identity import mask_phone
 from kartosfera.sca.forms import ConfirmForm
 from kartosfera.sca.models import ChallengeState, ConfirmWith, SmsChallenge
 from kartosfera.sca.services import ChallengeError, challenge_passkey_result
-from kartosfera.sca.stepup import stepup_back_url, stepup_cancel, stepup_forget, stepup_verify
+from kartosfera.sca.stepup import (
+    stepup_back_url,
+    stepup_cancel,
+    stepup_forget,
+    stepup_passkey_challenge,
+    stepup_verify,
+)
 from kartosfera.sca.views import confirmation_ended_message, confirmation_finish, confirmation_load
 from kartosfera.users.models import User
 from kartosfera.users.passkeys import (
@@ -47,16 +50,6 @@ def _user(request: HttpRequest) -> User:
     if not isinstance(user, get_user_model()):  # unreachable behind cardholder_required
         raise PermissionDenied
     return user
-
-
-def operation_bound_challenge(challenge: SmsChallenge) -> bytes:
-    """A fresh WebAuthn challenge that carries the operation: 16 random bytes, then the SHA-256 of what runs."""
-    operation = json.dumps(
-        [str(challenge.public_id), challenge.operation, challenge.description, challenge.card_id, challenge.payload],
-        sort_keys=True,
-        default=str,
-    )
-    return secrets.token_bytes(16) + hashlib.sha256(operation.encode()).digest()
 
 
 def _purpose(challenge: SmsChallenge) -> str:
@@ -125,9 +118,7 @@ def stepup_passkey(request: HttpRequest, public_id: UUID) -> HttpResponse:
     options = None
     if not ended and challenge.state == ChallengeState.PENDING:
         rp = relying_party(host=request.get_host(), secure=request.is_secure())
-        options, bound = passkey_authentication_options(
-            user=user, rp=rp, challenge=operation_bound_challenge(challenge)
-        )
+        options, bound = passkey_authentication_options(user=user, rp=rp, challenge=stepup_passkey_challenge(challenge))
         challenge_remember(request.session, purpose=_purpose(challenge), user_id=user.pk, challenge=bound)
     context = {
         "challenge": challenge,

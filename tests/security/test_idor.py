@@ -372,6 +372,8 @@ ROUTES: dict[str, Route] = dict(
             (f"sca:{name}", Route(PORTAL, _web, crossed=(_app_challenge_in_portal,)))
             for name in ("confirm", "resend", "cancel")
         ),
+        # The passkey page of a step-up: the same confirmation, reached the same way (the SMS one redirects back).
+        ("users:stepup_passkey", Route(PORTAL, _web, crossed=(_app_challenge_in_portal,))),
         (
             "secure3d:merchant_remove",
             Route(PORTAL, lambda w: {"pk": w.objects["merchant"].pk}),
@@ -505,6 +507,8 @@ ROUTES: dict[str, Route] = dict(
         ),
         _app("confirmation_resend", _app_challenge, (_portal_challenge_in_app,)),
         _app("confirmation_cancel", _app_challenge, (_portal_challenge_in_app,)),
+        _app("confirmation_passkey_options", _app_challenge, (_portal_challenge_in_app,)),
+        _app("confirmation_passkey", _app_challenge, (_portal_challenge_in_app,), body={"passkey": "{}"}),
         # The token service provider's API: the group's provider key only.
         (
             "token_service_v1:verify_provisioning_code",
@@ -917,7 +921,7 @@ def _prepare(world: World, name: str, callers: dict[str, Caller]) -> dict[str, A
     """What an allowed actor holds besides the URL: the portal's confirmation in Alice's session (forged into
     Bob's and Celina's too, so that only the object's owner decides); the ACS challenge's token."""
     extra: dict[str, Any] = {}
-    if name.startswith("sca:"):
+    if name.startswith("sca:") or name == "users:stepup_passkey":
         for person in CARDHOLDERS:
             session = callers[person].client.session
             session[STEPUP_SESSION_KEY] = {

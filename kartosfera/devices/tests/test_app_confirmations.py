@@ -31,9 +31,11 @@ from kartosfera.notifications.backends import locmem
 from kartosfera.sca.models import ChallengeChannel, SmsChallenge
 from kartosfera.sca.stepup import SESSION_KEY
 from kartosfera.testing import factories
+from kartosfera.testing.webauthn import SoftAuthenticator
 from kartosfera.tokens.models import Token
 from kartosfera.tokens.services import token_provider_event, token_register, token_suspend
 from kartosfera.tokens.states import SuspendedBy, TokenStatus, Wallet
+from kartosfera.users.passkeys import passkey_only_set, passkey_register, passkey_registration_options, relying_party
 
 pytestmark = pytest.mark.django_db
 
@@ -346,3 +348,69 @@ def test_a_bad_code_body_is_a_422_not_a_500(app, send, blocked_card):
         response = app.post(f"/confirmations/{confirmation['id']}", body)
         assert response.status_code == 422, (body, response.content)
     assert app.get(f"/confirmations/{confirmation['id']}").json()["attempts_left"] == 3
+
+
+# --- A holder who signs in with a passkey only confirms with it: no SMS ------------------------------------------
+
+
+@pytest.fixture
+def passkey_holder(cardholder, app) -> SoftAuthenticator:
+    """Anna adds a passkey and chooses "passkey only" (her app session is already open)."""
+    user = cardholder.user
+    authenticator = SoftAuthenticator()
+    rp = relying_party(host="testserver", secure=False)
+    options, challenge = passkey_registration_options(user=user, rp=rp, account_name="anna")
+    answer = authenticator.create(options)
+    passkey_register(actor=Actor.for_user(user), user=user, rp=rp, challenge=challenge, response=answer, name="Tel")
+    passkey_only_set(actor=Actor.for_user(user), user=user, enabled=True)
+    locmem.outbox.clear()
+    return authenticator
+
+
+def test_a_passkey_only_holder_confirms_in_the_app_with_the_passkey_and_no_sms(app, send, blocked_card, passkey_holder):
+    confirmation = send(app, f"/cards/{blocked_card.pk}/unblock").json()["confirmation"]
+    path = f"/confirmations/{confirmation['id']}"
+
+    assert confirmation["confirm_with"] == "passkey" and locmem.outbox == []
+    typed = app.post(path, {"code": "123456"})
+    assert typed.status_code == 409 and typed.json()["code"] == "passkey_required"
+    options = app.post(f"{path}/passkey-options").json()["options"]
+    assert options["userVerification"] == "required"
+
+    response = send(app, f"{path}/passkey", {"passkey": passkey_holder.get(options)})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "completed"
+    blocked_card.refresh_from_db()
+    assert blocked_card.status == CardStatus.ACTIVE and locmem.outbox == []
+    again = app.post(f"{path}/passkey", {"passkey": passkey_holder.get(options)})
+    assert again.status_code == 409 and again.json()["code"] == "confirmation_completed"
+
+
+def test_a_refused_passkey_in_the_app_uses_a_try_and_three_end_the_confirmation(
+    app, send, blocked_card, passkey_holder
+):
+    confirmation = send(app, f"/cards/{blocked_card.pk}/unblock").json()["confirmation"]
+    path = f"/confirmations/{confirmation['id']}"
+    stranger = SoftAuthenticator()
+
+    # An answer without options of its own (or to another confirmation's) proves nothing.
+    unasked = app.post(f"{path}/passkey", {"passkey": passkey_holder.get({"challenge": "AAAA"})})
+    assert unasked.status_code == 422 and unasked.json()["code"] == "passkey_refused"
+    options = app.post(f"{path}/passkey-options").json()["options"]
+    assert app.post(f"{path}/passkey", {"passkey": stranger.get(options)}).status_code == 422
+    options = app.post(f"{path}/passkey-options").json()["options"]
+    last = app.post(f"{path}/passkey", {"passkey": stranger.get(options)})
+
+    assert last.status_code == 409 and last.json()["code"] == "confirmation_failed"
+    blocked_card.refresh_from_db()
+    assert blocked_card.status == CardStatus.BLOCKED
+    assert AuditEvent.objects.filter(action="sca.passkey.failed").count() == 3
+
+
+def test_a_confirmation_by_sms_has_no_passkey_route(app, send, blocked_card):
+    confirmation = send(app, f"/cards/{blocked_card.pk}/unblock").json()["confirmation"]
+
+    assert confirmation["confirm_with"] == "sms"
+    refused = app.post(f"/confirmations/{confirmation['id']}/passkey-options")
+    assert refused.status_code == 409 and refused.json()["code"] == "code_required"

@@ -58,6 +58,8 @@ PROTECTED = [
     ("post", "/confirmations/3f1c2a6e-9b4d-4c1e-8a7f-2d5e6b7c8d90"),
     ("post", "/confirmations/3f1c2a6e-9b4d-4c1e-8a7f-2d5e6b7c8d90/resend"),
     ("post", "/confirmations/3f1c2a6e-9b4d-4c1e-8a7f-2d5e6b7c8d90/cancel"),
+    ("post", "/confirmations/3f1c2a6e-9b4d-4c1e-8a7f-2d5e6b7c8d90/passkey-options"),
+    ("post", "/confirmations/3f1c2a6e-9b4d-4c1e-8a7f-2d5e6b7c8d90/passkey"),
 ]
 OPEN = {("post", "/activations"), ("post", "/session"), ("delete", "/session"), ("post", "/session/passkey-options")}
 
