@@ -301,6 +301,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Idle timeout and absolute lifetime (docs/sessions.md); needs the user and messages.
     "kartosfera.users.session_timeout.SessionTimeoutMiddleware",
+    # PORTAL_PASSKEY_REQUIRED: a cardholder without a passkey adds one first (kartosfera/profile/passkey_required.py).
+    "kartosfera.profile.passkey_required.PasskeyRequiredMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "kartosfera.core.middleware.PrivatePageCacheMiddleware",
     # Turns django-ratelimit's refusal (raised by @ratelimit) into RATELIMIT_VIEW's 429 page.

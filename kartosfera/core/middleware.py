@@ -166,6 +166,17 @@ def permissions_policy_header(policy: dict[str, tuple[str, ...]]) -> str:
     return ", ".join(f"{feature}=({' '.join(allowlist)})" for feature, allowlist in policy.items())
 
 
+def permissions_policy_allow_self(response: HttpResponse, *features: str) -> HttpResponse:
+    """Let this one page use ``features`` itself (its own origin, never a frame): the rest of the policy stays.
+
+    The passkey pages need WebAuthn (publickey-credentials-get / -create), which every other page is denied;
+    PermissionsPolicyMiddleware leaves a header the view set alone.
+    """
+    policy = {**settings.PERMISSIONS_POLICY, **dict.fromkeys(features, ("self",))}
+    response.headers["Permissions-Policy"] = permissions_policy_header(policy)
+    return response
+
+
 class PermissionsPolicyMiddleware:
     """Sends settings.PERMISSIONS_POLICY: the browser features no page of ours may use."""
 

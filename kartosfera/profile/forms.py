@@ -6,10 +6,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from kartosfera.core.errors import ValidationFailed
 from kartosfera.customers.identity import normalize_phone
 from kartosfera.profile.services import LOGIN_HELP_TEXT, LOGIN_MAX_LENGTH, login_validate
 from kartosfera.sca.stepup import stepup_phone
 from kartosfera.users.forms import CurrentPasswordForm
+from kartosfera.users.passkeys import NAME_MAX_LENGTH, passkey_name_clean
 from kartosfera.users.passwords import PASSWORD_HELP_TEXT, PASSWORD_MAX_LENGTH, validate_portal_password
 
 
@@ -72,6 +74,24 @@ class PhoneChangeForm(CurrentPasswordForm):
         if phone == stepup_phone(self.user):
             raise ValidationError(_("This is already the number the portal sends codes to."), code="phone_unchanged")
         return phone
+
+
+class PasskeyAddForm(CurrentPasswordForm):
+    """The name of the passkey to add and the current password; the authenticator's ceremony comes next."""
+
+    field_order = ["name", "current_password"]
+    name = forms.CharField(
+        label=_("Name of the passkey"),
+        max_length=NAME_MAX_LENGTH,
+        help_text=_("So that you can tell your passkeys apart, for example: My phone, Work laptop."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def clean_name(self) -> str:
+        try:
+            return passkey_name_clean(self.cleaned_data["name"])
+        except ValidationFailed as exc:
+            raise ValidationError(exc.field_errors.get("name", exc.message), code="passkey_name") from None
 
 
 class AccessBlockForm(forms.Form):

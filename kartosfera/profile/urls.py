@@ -15,6 +15,11 @@ urlpatterns = [
     path("sessions/", views.sessions, name="sessions"),
     path("sessions/others/end/", views.sessions_end_others, name="sessions_end_others"),
     path("sessions/<uuid:public_id>/end/", views.session_end, name="session_end"),
+    path("passkeys/", views.passkeys, name="passkeys"),
+    path("passkeys/add/", views.passkey_add, name="passkey_add"),
+    path("passkeys/add/create/", views.passkey_create, name="passkey_create"),
+    path("passkeys/only/", views.passkey_only, name="passkey_only"),
+    path("passkeys/<uuid:public_id>/remove/", views.passkey_remove, name="passkey_remove"),
     path("notifications/", views.notifications, name="notifications"),
     # The session warning's endpoints (kartosfera/users/session_timeout.py).
     path("session/", session_timeout.session_status, name="session_status"),

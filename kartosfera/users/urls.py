@@ -8,6 +8,7 @@ app_name = "users"
 urlpatterns = [
     path("login/", views.login, name="login"),
     path("login/code/", views.login_code, name="login_code"),
+    path("login/passkey/", passkey_views.login_passkey, name="login_passkey"),
     path("logout/", views.logout, name="logout"),
     path("register/", views.register, name="register"),
     path("register/phone/", views.register_send, name="register_send"),

@@ -69,6 +69,7 @@ from kartosfera.statements.models import Statement
 from kartosfera.statements.tests.documents_helpers import OPENED, STATEMENT_DATE, busy_month, close
 from kartosfera.statements.tests.helpers import credit_card
 from kartosfera.testing import factories
+from kartosfera.testing.passkeys_pages import passkey_add_directly
 from kartosfera.testing.staff import StaffPerson, staff_client, staff_person_create
 from kartosfera.testing.tokens import token_factory
 from kartosfera.tokens.models import Token
@@ -202,6 +203,7 @@ def _world_build() -> World:
         actor=Actor.for_user(bob.user), customer=bob.customer, name="Apteka", merchant_id="MID-000777", country="PL"
     )
     world.objects["activation"] = device_services.device_activation_code_issue(actor=holder, customer=alice.customer)
+    world.objects["passkey"] = passkey_add_directly(alice.user)[0]
     world.objects["authorization"] = decide(tc, amount_minor=10_000).authorization
     stand_in = request_for(tc, amount_minor=500_000, channel="atm", mcc="6011", merchant_name="Bankomat Euronet")
     world.objects["flagged"] = advice_record(actor=PROCESSOR, request=stand_in, approved=True, response_code="00")
@@ -383,6 +385,7 @@ ROUTES: dict[str, Route] = dict(
             Route(PORTAL, lambda w: {"acs_trans_id": w.alice.authentication.acs_trans_id}),
         ),
         ("profile:session_end", Route(PORTAL, _alice_other_session)),
+        ("profile:passkey_remove", Route(PORTAL, lambda w: {"public_id": w.objects["passkey"].public_id})),
         ("devices:activation_code", Route(PORTAL, lambda w: {"public_id": w.objects["activation"].public_id})),
         *((f"devices:{name}", Route(PORTAL, _device)) for name in ("block", "unblock", "block_permanently")),
         # The back office: a bank's staff reach their bank's customers; the group's staff every bank's.
