@@ -149,7 +149,10 @@ def stepup_passkey(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "passkey_pending": challenge.state == ChallengeState.PENDING,
         "back_url": back_url,
     }
-    return render(request, "users/stepup_passkey.html", context)
+    # The page's script asks the browser's authenticator: WebAuthn is denied to every other page.
+    return permissions_policy_allow_self(
+        render(request, "users/stepup_passkey.html", context), "publickey-credentials-get"
+    )
 
 
 # --- Signing in -----------------------------------------------------------------------------------------------------

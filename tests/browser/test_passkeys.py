@@ -166,3 +166,18 @@ def test_passkey_only_leaves_no_sms_way_on_the_sign_in_step(page: Page, live_ser
     page.locator("#passkey-form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/cards/$"))
     check_page()
+
+    # Back to SMS codes: the password, then the passkey confirms it (a passkey-only cardholder gets no SMS).
+    sms_before = len(locmem.outbox)
+    page.goto("/settings/passkeys/")
+    check_page()
+    page.get_by_label("Obecne hasło", exact=True).fill(DEFAULT_PASSWORD)
+    _press_enter_on(page, page.locator("#passkey-only-off"))
+    expect(page).to_have_url(re.compile(r"/confirm/[0-9a-f-]{36}/passkey/$"))
+    check_page()
+    page.locator("form[data-passkey=get] button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/settings/passkeys/$"))
+    expect(page.locator("#passkey-only-on")).to_be_visible()
+    check_page()
+    assert not User.objects.get(pk=anna.pk).passkey_only
+    assert len(locmem.outbox) == sms_before

@@ -7,11 +7,14 @@ authenticator (kartosfera/testing/webauthn.py) answers the page's options for ht
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from kartosfera.core.models import AuditEvent
+from kartosfera.notifications.backends import locmem
 from kartosfera.profile.tests.conftest import ANNAS_PHONE
 from kartosfera.profile.views import PASSKEY_ADD_PENDING
 from kartosfera.sca.models import SmsChallenge
@@ -172,8 +175,9 @@ def test_the_only_passkey_of_a_passkey_only_user_stays(anna, cardholder):
     assert Passkey.objects.filter(pk=passkey.pk).exists()
 
 
-def test_passkey_only_goes_on_at_once_and_off_with_the_password_and_the_code(anna, cardholder):
-    passkey_add_directly(cardholder.user)
+def test_passkey_only_goes_on_at_once_and_off_with_the_password_and_the_passkey(anna, cardholder):
+    _, authenticator = passkey_add_directly(cardholder.user)
+    locmem.outbox.clear()  # the notice of the new passkey
 
     response = anna.post(ONLY_URL, {"enabled": "1"}, follow=True)
     assert response.redirect_chain[-1][0] == URL
@@ -184,11 +188,15 @@ def test_passkey_only_goes_on_at_once_and_off_with_the_password_and_the_code(ann
     wrong = anna.post(ONLY_URL, {"enabled": "0", "current_password": "wrong"})
     assert wrong.status_code == 200 and WRONG_PASSWORD in wrong.content.decode()
     response = anna.post(ONLY_URL, {"enabled": "0", "current_password": DEFAULT_PASSWORD})
-    assert challenge_from(response).operation == "users.passkey_only.set"
+    # A passkey-only cardholder confirms with the passkey, not an SMS code (users/passkey_views.py).
+    assert re.fullmatch(r"/confirm/[0-9a-f-]{36}/passkey/", response["Location"])
     assert User.objects.get(pk=cardholder.user.pk).passkey_only
-    _confirm(anna, response)
+    page = anna.get(response["Location"])
+    done = anna.post(response["Location"], {"credential": authenticator.get(page_options(page))}, follow=True)
 
+    assert done.redirect_chain[-1][0] == URL
     assert not User.objects.get(pk=cardholder.user.pk).passkey_only
+    assert texts_to(ANNAS_PHONE) == []
 
 
 def test_passkey_only_needs_a_passkey(anna, cardholder):
