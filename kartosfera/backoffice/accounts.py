@@ -42,7 +42,7 @@ from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.customers.identity import mask_phone, normalize_phone
 from kartosfera.notifications.services import sms_send
 from kartosfera.users.backends import password_matches
-from kartosfera.users.models import User, UserKind
+from kartosfera.users.models import Passkey, User, UserKind
 
 # The name of an enrolled authenticator, as the staff member's app and the admin show it.
 DEVICE_NAME = "authenticator"
@@ -344,9 +344,12 @@ def staff_account_reset(
     if not member.work_phone:
         raise _no_work_phone(member)
     removed = TOTPDevice.objects.filter(user=user).delete()[0]
+    # A reset removes every authenticator, passkeys too: the member enrols again from nothing.
+    passkeys_removed = Passkey.objects.filter(user=user).delete()[0]
+    user.passkey_only = False
     user.set_unusable_password()
     user.session_epoch += 1
-    user.save(update_fields=["password", "session_epoch"])
+    user.save(update_fields=["password", "session_epoch", "passkey_only"])
     sent = staff_enrolment_issue(member=member, purpose=EnrolmentPurpose.RESET, issued_by=issued_by)
     audit_record(
         actor=actor,
@@ -356,6 +359,7 @@ def staff_account_reset(
         after={
             "reason": reason,
             "devices_removed": removed,
+            "passkeys_removed": passkeys_removed,
             "link_sent_to": sent.sent_to,
             "link_expires": sent.expires_at.isoformat(),
         },
@@ -372,9 +376,16 @@ def staff_account_disable(*, actor: Actor, member: StaffMember, reason: str) -> 
         raise DomainError(_("The account is already disabled."), code="already_disabled")
     user.is_active = False
     user.session_epoch += 1
-    user.save(update_fields=["is_active", "session_epoch"])
+    # The passkeys go with the account's sign-in (whoever holds one must not sign in again when it is enabled).
+    passkeys_removed = Passkey.objects.filter(user=user).delete()[0]
+    user.passkey_only = False
+    user.save(update_fields=["is_active", "session_epoch", "passkey_only"])
     audit_record(
-        actor=actor, action="backoffice.staff.disabled", obj=member, bank_id=member.bank_id, after={"reason": reason}
+        actor=actor,
+        action="backoffice.staff.disabled",
+        obj=member,
+        bank_id=member.bank_id,
+        after={"reason": reason, "passkeys_removed": passkeys_removed},
     )
     return member
 

@@ -34,9 +34,13 @@ BACKOFFICE, STAFF = AuditKind.BACKOFFICE, Audience.STAFF
 _SIGN_IN_STEP: dict[str, Text] = {
     "password": pgettext_lazy("audit detail", "wrong password"),
     "code": pgettext_lazy("audit detail", "wrong code"),
+    "passkey": pgettext_lazy("audit detail", "passkey not confirmed"),
     "unknown_user": pgettext_lazy("audit detail", "unknown user name"),
 }
-_SIGN_IN_REFUSAL: dict[str, Text] = {"locked": pgettext_lazy("audit detail", "the account is locked")}
+_SIGN_IN_REFUSAL: dict[str, Text] = {
+    "locked": pgettext_lazy("audit detail", "the account is locked"),
+    "passkey_required": pgettext_lazy("audit detail", "a code instead of the passkey this account needs"),
+}
 _ROLES: dict[str, Text] = {role.value: role.label for role in StaffRole}
 _REASONS: dict[str, Text] = {reason.value: reason.label for reason in StatusReason}
 
@@ -264,6 +268,14 @@ audit_actions_register(
     AuditAction(
         "backoffice.staff.password_change_refused",
         pgettext_lazy("audit action", "Own back-office password change refused"),
+        BACKOFFICE,
+        audience=STAFF,
+        severity=Severity.WARNING,
+        detail=_sign_in_step,
+    ),
+    AuditAction(
+        "backoffice.staff.reauthentication_refused",
+        pgettext_lazy("audit action", "Confirmation before changing own passkeys refused"),
         BACKOFFICE,
         audience=STAFF,
         severity=Severity.WARNING,

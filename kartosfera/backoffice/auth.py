@@ -1,9 +1,12 @@
-"""Staff sign-in: a password, then a TOTP code (django-otp), with a lockout.
+"""Staff sign-in: a password, then a passkey or a TOTP code (django-otp), with a lockout.
 
 [law: PCI DSS 8.4.2 (MFA for all access to the cardholder data environment),
 8.3.4 (lock after at most 10 wrong attempts, for at least 30 minutes)]. Wrong
-passwords and wrong codes count together; a right code after a right password
-resets the count. The lock is lifted by time (or by a system actor); staff
+passwords, wrong codes and refused passkeys count together; a right second step
+after a right password resets the count. A member with a passkey confirms with
+it [ASVS 5.0 6.3.3 at Level 3]; the code stays possible only while
+``other_second_step_allowed`` says so (not with "passkey only" or in the Level 3
+mode, BACKOFFICE_PASSKEY_REQUIRED). The lock is lifted by time (or by a system actor); staff
 cannot unlock themselves. See docs/backoffice.md.
 """
 
@@ -27,7 +30,14 @@ from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.customers.identity import normalize_phone
 from kartosfera.users.backends import password_matches
-from kartosfera.users.models import User, UserKind
+from kartosfera.users.models import Passkey, User, UserKind
+from kartosfera.users.passkeys import (
+    PasskeyRefused,
+    RelyingParty,
+    other_second_step_allowed,
+    passkey_verify,
+    user_has_passkey,
+)
 
 
 class StaffLoginRefused(DomainError):
@@ -164,11 +174,30 @@ def staff_login_password(*, username: str, password: str) -> User:
     return user
 
 
+def staff_login_code_allowed(*, user: User) -> bool:
+    """May ``user`` finish signing in with the authenticator app's code (not once only a passkey may)?"""
+    return other_second_step_allowed(user=user, has_passkey=user_has_passkey(user=user))
+
+
 def staff_login_code(*, user: User, code: str) -> TOTPDevice:
-    """The second step: the TOTP device that accepted ``code`` (each code works once)."""
+    """The second step: the TOTP device that accepted ``code`` (each code works once).
+
+    Refused without looking at the code when the member must use their passkey (``staff_login_code_allowed``):
+    audited as a refusal, not counted, since nothing was guessed.
+    """
     user = User.objects.get(pk=user.pk)
     if user.is_locked():
         raise _refuse_locked(user)
+    if not staff_login_code_allowed(user=user):
+        with transaction.atomic():
+            audit_record(
+                actor=Actor.for_user(user),
+                action="backoffice.staff.sign_in_refused",
+                obj=user,
+                bank_id=_staff_bank_id(user),
+                after={"reason": "passkey_required"},
+            )
+        raise StaffLoginRefused(_("Confirm with your passkey: the code is not accepted for this account."))
     code = "".join((code or "").split())
     device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
     verified = False
@@ -179,19 +208,42 @@ def staff_login_code(*, user: User, code: str) -> TOTPDevice:
             verified = device.verify_token(code)
     if not verified or device is None:
         raise _failure_record(user_id=user.pk, step="code")
-    with transaction.atomic():
-        locked = User.objects.select_for_update().get(pk=user.pk)
-        locked.failed_login_count = 0
-        locked.locked_until = None
-        locked.last_login = timezone.now()
-        locked.save(update_fields=["failed_login_count", "locked_until", "last_login"])
-        audit_record(
-            actor=Actor.for_user(locked),
-            action="backoffice.staff.signed_in",
-            obj=locked,
-            bank_id=_staff_bank_id(locked),
-        )
+    _signed_in_record(user=user, after=None)
     return device
+
+
+def staff_login_passkey(*, user: User, rp: RelyingParty, challenge: bytes, response: str) -> Passkey:
+    """The second step with a passkey: the member's passkey that signed ``challenge`` [ASVS 5.0 6.3.3].
+
+    A refused passkey counts towards the lock exactly as a wrong code does (``_failure_record``, step
+    "passkey"), after ``passkey_verify`` has audited its reason; a right one resets the count.
+    """
+    user = User.objects.get(pk=user.pk)
+    if user.is_locked():
+        raise _refuse_locked(user)
+    try:
+        passkey = passkey_verify(user=user, rp=rp, challenge=challenge, response=response)
+    except PasskeyRefused:
+        raise _failure_record(user_id=user.pk, step="passkey") from None
+    _signed_in_record(user=user, after={"second_step": "passkey"})
+    return passkey
+
+
+@transaction.atomic
+def _signed_in_record(*, user: User, after: dict[str, str] | None) -> None:
+    """Both factors are right: the count starts again and the sign-in is audited."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    locked.failed_login_count = 0
+    locked.locked_until = None
+    locked.last_login = timezone.now()
+    locked.save(update_fields=["failed_login_count", "locked_until", "last_login"])
+    audit_record(
+        actor=Actor.for_user(locked),
+        action="backoffice.staff.signed_in",
+        obj=locked,
+        bank_id=_staff_bank_id(locked),
+        after=after,
+    )
 
 
 @transaction.atomic

@@ -32,6 +32,32 @@ class StaffCodeForm(forms.Form):
     )
 
 
+class StaffPasskeyConfirmForm(forms.Form):
+    """Confirm it is the member before a change of their passkeys: the authenticator app's code."""
+
+    code = forms.CharField(
+        label=_("Code from the authenticator app"),
+        max_length=10,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class StaffPasskeyAddForm(forms.Form):
+    """A new passkey: its name (the browser adds the signed answer, ``credential``)."""
+
+    name = forms.CharField(
+        label=_("Name of the passkey"),
+        max_length=64,
+        help_text=_("For example the device or security key it is on."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    credential = forms.CharField(required=False, max_length=20_000, widget=forms.HiddenInput)
+
+
+class StaffPasskeyOnlyForm(forms.Form):
+    enabled = forms.BooleanField(required=False)
+
+
 class CustomerSearchForm(forms.Form):
     q = forms.CharField(
         label=_("Find a customer"),

@@ -15,6 +15,7 @@ from functools import wraps
 from typing import Any, Concatenate, ParamSpec
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.views import redirect_to_login
@@ -37,7 +38,14 @@ from kartosfera.acs import selectors as acs_selectors
 from kartosfera.acs.presenters import authentication_row, authentication_rows
 from kartosfera.backoffice import selectors
 from kartosfera.backoffice.actions import ACTIONS, CARD_ACTIONS, CUSTOMER_ACTIONS, StaffAction
-from kartosfera.backoffice.auth import StaffLoginRefused, staff_login_code, staff_login_password, staff_logout_record
+from kartosfera.backoffice.auth import (
+    StaffLoginRefused,
+    staff_login_code,
+    staff_login_code_allowed,
+    staff_login_passkey,
+    staff_login_password,
+    staff_logout_record,
+)
 from kartosfera.backoffice.forms import (
     ActivityFilterForm,
     AuthorizationReviewForm,
@@ -64,7 +72,7 @@ from kartosfera.cards.pan import text_has_card_number
 from kartosfera.core.audit_actions import Audience
 from kartosfera.core.audit_trail import trail_rows
 from kartosfera.core.errors import DomainError, ValidationFailed
-from kartosfera.core.middleware import clear_site_data
+from kartosfera.core.middleware import clear_site_data, permissions_policy_header
 from kartosfera.customers.models import Customer
 from kartosfera.devices.selectors import device_list_for_customer
 from kartosfera.jobs.selectors import RUNS_PER_JOB, job_overviews
@@ -76,10 +84,23 @@ from kartosfera.processing.presenters import HistoryRow, history_row, history_ro
 from kartosfera.tokens.models import Token
 from kartosfera.tokens.selectors import token_list_for_cards
 from kartosfera.users.models import User
+from kartosfera.users.passkeys import (
+    PasskeyRefused,
+    RelyingParty,
+    challenge_remember,
+    challenge_take,
+    passkey_authentication_options,
+    passkey_required,
+    relying_party,
+    user_has_passkey,
+)
 
 P = ParamSpec("P")
 PENDING_KEY = "kf.bo.pending"
 FLASH_KEY = "kf.bo.flash"
+# The second step of this session was a passkey (django-otp's own key records a TOTP device instead).
+PASSKEY_SESSION_KEY = "kf.bo.passkey"
+LOGIN_CEREMONY = "staff_login"
 # The code step must follow the password within this time.
 PENDING_SECONDS = 5 * 60
 LOGIN_PER_IP = "30/15m"
@@ -88,12 +109,32 @@ TRAIL_PAGE_SIZE = 25
 REVIEW_PAGE_SIZE = 20
 
 
+def staff_second_step_done(request: HttpRequest, user: User) -> bool:
+    """Did this session's sign-in finish with a second factor: a TOTP code or a passkey?
+
+    A code: django-otp's verified device (``user.is_verified()``, OTPMiddleware, which drops it when the device
+    goes). A passkey: ``login_passkey`` marks the session, which ``auth_login`` has just given a new key
+    and which ``logout`` or any other user's sign-in flushes; a supervisor's reset or disabling moves the
+    session epoch, which ends the session itself. No TOTP device is ever claimed for a passkey sign-in.
+    """
+    if getattr(user, "is_verified", lambda: False)():
+        return True
+    marker = request.session.get(PASSKEY_SESSION_KEY)
+    return isinstance(marker, dict) and marker.get("user_id") == user.pk
+
+
 def staff_required(
     permission: str | None,
+    *,
+    passkey_setup: bool = False,
 ) -> Callable[
     [Callable[Concatenate[HttpRequest, P], HttpResponse]], Callable[Concatenate[HttpRequest, P], HttpResponse]
 ]:
-    """Only a staff member signed in with both factors, whose role allows ``permission`` (None: any role)."""
+    """Only a staff member signed in with both factors, whose role allows ``permission`` (None: any role).
+
+    In the Level 3 mode (BACKOFFICE_PASSKEY_REQUIRED) a member without a passkey reaches only the pages that
+    add one (``passkey_setup``): every other page sends them to the passkeys of their account page.
+    """
 
     def decorator(
         view: Callable[Concatenate[HttpRequest, P], HttpResponse],
@@ -101,21 +142,40 @@ def staff_required(
         @wraps(view)
         def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
             user = request.user
-            signed_in = (
-                isinstance(user, User)
-                and user.is_authenticated
-                and user.is_bank_staff
-                and getattr(user, "is_verified", lambda: False)()
-            )
-            if not signed_in:
+            if not isinstance(user, User) or not (
+                user.is_authenticated and user.is_bank_staff and staff_second_step_done(request, user)
+            ):
                 return redirect_to_login(request.get_full_path(), reverse("backoffice:login"))
+            if not passkey_setup and passkey_required(user=user) and not user_has_passkey(user=user):
+                return HttpResponseRedirect(reverse("backoffice:password") + "#passkeys")
             if permission is not None:
-                staff_require(user, permission)  # type: ignore[arg-type]
+                staff_require(user, permission)
             return view(request, *args, **kwargs)
 
         return wrapper
 
     return decorator
+
+
+def passkey_features_allow(response: HttpResponse, *features: str) -> HttpResponse:
+    """Let this page (and only this page, only its own origin) use the WebAuthn features it runs.
+
+    settings.PERMISSIONS_POLICY denies every powerful feature everywhere, WebAuthn's included; a page holding a
+    passkey ceremony sends the same policy with ``publickey-credentials-create`` / ``-get`` allowed to
+    ``self`` (PermissionsPolicyMiddleware keeps a header the view set). Embedded frames still get nothing.
+    """
+    policy = dict(settings.PERMISSIONS_POLICY)
+    for feature in features:
+        if feature not in ("publickey-credentials-create", "publickey-credentials-get"):
+            raise ValueError(f"not a WebAuthn feature: {feature}")
+        policy[feature] = ("self",)
+    response.headers["Permissions-Policy"] = permissions_policy_header(policy)
+    return response
+
+
+def staff_relying_party(request: HttpRequest) -> RelyingParty:
+    """The passkeys' relying party: this back office's host (PASSKEY_RP_ID and PASSKEY_ORIGINS may widen it)."""
+    return relying_party(host=request.get_host(), secure=request.is_secure())
 
 
 def _flash(request: HttpRequest, text: str) -> None:
@@ -174,32 +234,87 @@ def _pending_user(request: HttpRequest) -> tuple[User, str] | None:
     return (user, str(pending.get("next", ""))) if user is not None else None
 
 
+def _second_step(
+    request: HttpRequest, user: User, *, form: StaffCodeForm | None = None, error: str = ""
+) -> HttpResponse:
+    """The second step's page: the passkey (with a new challenge) if the member has one, the code while allowed."""
+    context: dict[str, Any] = {"error": error}
+    if user_has_passkey(user=user):
+        options, challenge = passkey_authentication_options(user=user, rp=staff_relying_party(request))
+        challenge_remember(request.session, purpose=LOGIN_CEREMONY, user_id=user.pk, challenge=challenge)
+        context["passkey_options"] = options
+    if staff_login_code_allowed(user=user):
+        context["form"] = form or StaffCodeForm()
+    response = render(request, "backoffice/login_code.html", context)
+    return passkey_features_allow(response, "publickey-credentials-get") if "passkey_options" in context else response
+
+
+def _signed_in(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
+    request.session.pop(PENDING_KEY, None)
+    auth_login(request, user, backend="kartosfera.backoffice.backends.StaffBackend")
+    return HttpResponseRedirect(_safe_next(request, next_url))
+
+
 @sensitive_post_parameters("code")
 @csrf_protect
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 @ratelimit(group="backoffice.login_code.ip", key="ip", rate=LOGIN_PER_IP, method="POST", block=True)
 def login_code(request: HttpRequest) -> HttpResponse:
-    """Step 2: the code from the authenticator app; then the staff member is signed in."""
+    """Step 2: the passkey, or the code from the authenticator app; then the staff member is signed in."""
     pending = _pending_user(request)
     if pending is None:
         request.session.pop(PENDING_KEY, None)
         return redirect("backoffice:login")
     user, next_url = pending
     form = StaffCodeForm(request.POST or None)
+    error = ""
     if request.method == "POST" and form.is_valid():
         try:
             device = staff_login_code(user=user, code=form.cleaned_data["code"])
         except StaffLoginRefused as exc:
-            form.add_error("code", exc.message)
+            if staff_login_code_allowed(user=user):
+                form.add_error("code", exc.message)
+            else:
+                error = exc.message
             if exc.code == "staff_locked":
                 request.session.pop(PENDING_KEY, None)
         else:
-            request.session.pop(PENDING_KEY, None)
-            auth_login(request, user, backend="kartosfera.backoffice.backends.StaffBackend")
+            response = _signed_in(request, user, next_url)
             otp_login(request, device)
-            return HttpResponseRedirect(_safe_next(request, next_url))
-    return render(request, "backoffice/login_code.html", {"form": form})
+            return response
+    return _second_step(request, user, form=form, error=error)
+
+
+@csrf_protect
+@never_cache
+@require_POST
+@ratelimit(group="backoffice.login_passkey.ip", key="ip", rate=LOGIN_PER_IP, method="POST", block=True)
+def login_passkey(request: HttpRequest) -> HttpResponse:
+    """Step 2 with a passkey: the browser's signed answer to the challenge the step's page holds."""
+    pending = _pending_user(request)
+    if pending is None:
+        request.session.pop(PENDING_KEY, None)
+        return redirect("backoffice:login")
+    user, next_url = pending
+    challenge = challenge_take(request.session, purpose=LOGIN_CEREMONY, user_id=user.pk)
+    if challenge is None:
+        # A page left open past the ceremony's time, or opened twice: nothing was tried, so nothing is counted.
+        return _second_step(request, user, error=str(PasskeyRefused.default_message))
+    try:
+        passkey = staff_login_passkey(
+            user=user,
+            rp=staff_relying_party(request),
+            challenge=challenge,
+            response=request.POST.get("credential", ""),
+        )
+    except StaffLoginRefused as exc:
+        if exc.code == "staff_locked":
+            request.session.pop(PENDING_KEY, None)
+        return _second_step(request, user, error=exc.message)
+    response = _signed_in(request, user, next_url)
+    request.session[PASSKEY_SESSION_KEY] = {"user_id": user.pk, "passkey": str(passkey.public_id)}
+    return response
 
 
 @require_POST

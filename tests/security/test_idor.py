@@ -12,6 +12,7 @@ For each URL, every actor of its realm asks for Alice's object with each method 
 - the back office: bank B's staff get 404 (a role without the URL's permission gets 403 for every object,
   docs/backoffice.md); bank A's and the group's staff with the permission reach it; a URL pairing Alice with
   Bob's card or statement is 404 to them;
+- a staff member's own object (a passkey): every other staff member gets 404, whatever their role and bank;
 - the provisioning API: bank B's key, and a group key naming bank B, get 404 (docs/api.md);
 - every actor of another realm (staff on a portal page, a cardholder in the back office, a key of another
   scope) is refused: sent to sign in, 401 or 403.
@@ -73,7 +74,7 @@ from kartosfera.testing.passkeys_pages import passkey_add_directly
 from kartosfera.testing.staff import StaffPerson, staff_client, staff_person_create
 from kartosfera.testing.tokens import token_factory
 from kartosfera.tokens.models import Token
-from kartosfera.users.models import UserSession
+from kartosfera.users.models import Passkey, UserSession
 from kartosfera.users.session_registry import session_key_digest
 
 SYSTEM = factories.SYSTEM
@@ -90,6 +91,7 @@ PROCESSOR_API = "processor API"
 APP_API = "app API"
 TOKEN_SERVICE_API = "token service API"
 ACS_CHALLENGE = "ACS challenge"
+STAFF_OWN = "staff own"  # a staff member's own object (a passkey): theirs alone, 404 to every other member
 PUBLIC = "public"  # the same for everybody, by design
 GROUP_DATA = "group data"  # no owner: the group's reference data
 
@@ -225,6 +227,10 @@ def _world_build() -> World:
     world.objects["requested token"] = token_factory(card=tc.card, activate=False, device_name="Galaxy")
     world.objects["branch A"] = Branch.objects.create(
         bank=bank_a, name="Centrala", street="Rynek 1", postal_code="00-950", city="Żółkiewka"
+    )
+    # A passkey of bank A's branch employee (the row alone: removing it checks no signature).
+    world.objects["staff passkey"] = Passkey.objects.create(
+        user=staff["bank A branch"].user, credential_id="idor-staff-passkey", public_key=b"\x00", name="Klucz"
     )
     world.schema = Client().get(f"{PROVISIONING}/openapi.json").json()
     return world
@@ -550,6 +556,12 @@ ROUTES: dict[str, Route] = dict(
                 permission=StaffPermission.STAFF_ACCOUNT_MANAGE,
             ),
         ),
+        # A staff member's own passkey: only its owner reaches it; every other member, whatever their role and
+        # bank, gets 404 (backoffice/account_views.py).
+        (
+            "backoffice:passkey_remove",
+            Route(STAFF_OWN, lambda w: {"public_id": w.objects["staff passkey"].public_id}, methods=("post",)),
+        ),
         (
             "backoffice:enrol_start",
             Route(
@@ -675,6 +687,12 @@ def _expectations(world: World, route: Route, permission: StaffPermission | None
             else:
                 expected[name] = ALLOWED
         return expected
+    if route.realm == STAFF_OWN:
+        return {
+            "anonymous": TO_STAFF_LOGIN,
+            **dict.fromkeys(CARDHOLDERS, TO_STAFF_LOGIN),
+            **{name: ALLOWED if name == "bank A branch" else NOT_FOUND for name in STAFF},
+        }
     keys_refused = {
         "anonymous": UNAUTHORIZED,
         "processor key": FORBIDDEN,
