@@ -61,12 +61,12 @@ from kartosfera.backoffice.views import (
     _flash,
     _scope,
     _staff,
-    passkey_features_allow,
     staff_relying_party,
     staff_required,
 )
 from kartosfera.core.audit import Actor
 from kartosfera.core.errors import DomainError, ValidationFailed
+from kartosfera.core.middleware import permissions_policy_allow_self
 from kartosfera.users.models import Passkey, User
 from kartosfera.users.passkeys import (
     PasskeyRefused,
@@ -153,7 +153,7 @@ def _render_account(
     features = ["publickey-credentials-create"] if "add_options" in context else []
     if "confirm_options" in context:
         features.append("publickey-credentials-get")
-    return passkey_features_allow(response, *features) if features else response
+    return permissions_policy_allow_self(response, *features) if features else response
 
 
 @sensitive_post_parameters("current_password", "new_password", "new_password_repeat", "code")

@@ -15,7 +15,6 @@ from functools import wraps
 from typing import Any, Concatenate, ParamSpec
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.views import redirect_to_login
@@ -72,7 +71,7 @@ from kartosfera.cards.pan import text_has_card_number
 from kartosfera.core.audit_actions import Audience
 from kartosfera.core.audit_trail import trail_rows
 from kartosfera.core.errors import DomainError, ValidationFailed
-from kartosfera.core.middleware import clear_site_data, permissions_policy_header
+from kartosfera.core.middleware import clear_site_data, permissions_policy_allow_self
 from kartosfera.customers.models import Customer
 from kartosfera.devices.selectors import device_list_for_customer
 from kartosfera.jobs.selectors import RUNS_PER_JOB, job_overviews
@@ -157,22 +156,6 @@ def staff_required(
     return decorator
 
 
-def passkey_features_allow(response: HttpResponse, *features: str) -> HttpResponse:
-    """Let this page (and only this page, only its own origin) use the WebAuthn features it runs.
-
-    settings.PERMISSIONS_POLICY denies every powerful feature everywhere, WebAuthn's included; a page holding a
-    passkey ceremony sends the same policy with ``publickey-credentials-create`` / ``-get`` allowed to
-    ``self`` (PermissionsPolicyMiddleware keeps a header the view set). Embedded frames still get nothing.
-    """
-    policy = dict(settings.PERMISSIONS_POLICY)
-    for feature in features:
-        if feature not in ("publickey-credentials-create", "publickey-credentials-get"):
-            raise ValueError(f"not a WebAuthn feature: {feature}")
-        policy[feature] = ("self",)
-    response.headers["Permissions-Policy"] = permissions_policy_header(policy)
-    return response
-
-
 def staff_relying_party(request: HttpRequest) -> RelyingParty:
     """The passkeys' relying party: this back office's host (PASSKEY_RP_ID and PASSKEY_ORIGINS may widen it)."""
     return relying_party(host=request.get_host(), secure=request.is_secure())
@@ -246,7 +229,11 @@ def _second_step(
     if staff_login_code_allowed(user=user):
         context["form"] = form or StaffCodeForm()
     response = render(request, "backoffice/login_code.html", context)
-    return passkey_features_allow(response, "publickey-credentials-get") if "passkey_options" in context else response
+    return (
+        permissions_policy_allow_self(response, "publickey-credentials-get")
+        if "passkey_options" in context
+        else response
+    )
 
 
 def _signed_in(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
