@@ -765,13 +765,19 @@ def confirmation_passkey(
     holder = _holder(device)
     challenge = _passkey_confirmation(request, confirmation_id)
     bound = stepup_passkey_challenge_take(challenge=challenge)
-    proven = False
-    if bound is not None:
-        try:
-            passkey_verify(user=holder, rp=_rp(request), challenge=bound, response=payload.passkey)
-            proven = True
-        except PasskeyRefused:
-            proven = False
+    if bound is None:
+        # No options waiting (never asked, already answered): nothing is checked and no try is used.
+        raise ApiError(
+            _("The passkey's options have expired or were already used. Ask for new ones."),
+            code="passkey_options_expired",
+            status=409,
+            field="passkey",
+        )
+    try:
+        passkey_verify(user=holder, rp=_rp(request), challenge=bound, response=payload.passkey)
+        proven = True
+    except PasskeyRefused:
+        proven = False
     actor = device_actor(device)
     try:
         challenge_passkey_result(actor=actor, challenge=challenge, proven=proven)

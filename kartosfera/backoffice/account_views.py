@@ -126,7 +126,7 @@ def _render_account(
     passkeys = passkeys_of(user=staff)
     confirmed = _reauthenticated(request, staff)
     context: dict[str, Any] = {
-        "form": form or StaffPasswordChangeForm(),
+        "form": form or StaffPasswordChangeForm(code_allowed=staff_login_code_allowed(user=staff)),
         "refusal": refusal,
         "flash": request.session.pop(FLASH_KEY, None),
         "passkeys": passkeys,
@@ -169,7 +169,8 @@ def password_change(request: HttpRequest) -> HttpResponse:
     staff = _staff(request)
     if request.method == "POST" and getattr(request, "limited", False):
         return _render_account(request, refusal=_("Too many attempts. Wait a while and try again."), status=429)
-    form = StaffPasswordChangeForm(request.POST if request.method == "POST" else None)
+    code_allowed = staff_login_code_allowed(user=staff)
+    form = StaffPasswordChangeForm(request.POST if request.method == "POST" else None, code_allowed=code_allowed)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -177,7 +178,8 @@ def password_change(request: HttpRequest) -> HttpResponse:
                 user=staff,
                 current_password=data["current_password"],
                 new_password=data["new_password"],
-                code=data["code"],
+                code=data.get("code", ""),
+                passkey_confirmed=_reauthenticated(request, staff),
             )
         except ValidationFailed as exc:
             _field_errors(form, exc)

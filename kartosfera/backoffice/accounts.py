@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from kartosfera.backoffice.auth import staff_member_validate_new
+from kartosfera.backoffice.auth import staff_login_code_allowed, staff_member_validate_new
 from kartosfera.backoffice.models import ENROLMENT_VALIDITY, EnrolmentPurpose, StaffEnrolment, StaffMember
 from kartosfera.backoffice.passwords import validate_staff_password
 from kartosfera.backoffice.roles import StaffPermission
@@ -440,9 +440,14 @@ def staff_account_operate(*, staff: User, member: StaffMember, operation: str, r
 # --- The staff member's own password [ASVS 5.0 6.2.2] ------------------------------------------
 
 
-def staff_password_change(*, user: User, current_password: str, new_password: str, code: str) -> User:
-    """Change the signed-in staff member's own password: the current one, a new one and the authenticator's code.
+def staff_password_change(
+    *, user: User, current_password: str, new_password: str, code: str, passkey_confirmed: bool = False
+) -> User:
+    """Change the signed-in staff member's own password: the current one, a new one and the second factor.
 
+    The second factor is the authenticator's ``code``, or, for a member whose sign-in takes the passkey alone
+    ("passkey only", the Level 3 mode), a passkey confirmation made on the account page moments before
+    (``passkey_confirmed``): a code that no longer signs them in must not change their password either.
     A wrong current password or code is audited (``backoffice.staff.password_change_refused``) and changes
     nothing; the new password follows the staff policy. The new password changes the session auth hash, so
     every other session of the member ends at its next request (the view keeps its own).
@@ -455,13 +460,27 @@ def staff_password_change(*, user: User, current_password: str, new_password: st
     if not password_matches(User.objects.get(pk=user.pk), current_password):
         _password_change_refused(user, member, step="password")
         raise ValidationFailed({"current_password": _("The current password is not correct.")})
-    code = "".join((code or "").split())
-    with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk").first()
-        verified = device is not None and code.isdigit() and len(code) == device.digits and device.verify_token(code)
-    if not verified:
-        _password_change_refused(user, member, step="code")
-        raise ValidationFailed({"code": _("The code is not correct. Enter the code the app shows now.")})
+    if not staff_login_code_allowed(user=user):
+        if not passkey_confirmed:
+            _password_change_refused(user, member, step="passkey")
+            raise ValidationFailed(
+                {
+                    "current_password": _(
+                        "Confirm it is you with your passkey first (Passkeys, below), then change the password "
+                        "within 5 minutes."
+                    )
+                }
+            )
+    else:
+        code = "".join((code or "").split())
+        with transaction.atomic():
+            device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk").first()
+            verified = (
+                device is not None and code.isdigit() and len(code) == device.digits and device.verify_token(code)
+            )
+        if not verified:
+            _password_change_refused(user, member, step="code")
+            raise ValidationFailed({"code": _("The code is not correct. Enter the code the app shows now.")})
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         locked.set_password(new_password)

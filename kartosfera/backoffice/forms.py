@@ -210,6 +210,13 @@ class StaffPasswordChangeForm(_NewPasswordForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
+    def __init__(self, *args: Any, code_allowed: bool = True, **kwargs: Any) -> None:
+        """``code_allowed`` False: the member signs in with a passkey only, so the code confirms nothing; the
+        change is confirmed by the passkey on the same page (``accounts.staff_password_change``)."""
+        super().__init__(*args, **kwargs)
+        if not code_allowed:
+            del self.fields["code"]
+
 
 class StaffEnrolmentForm(_NewPasswordForm):
     """The enrolment link's form: the member's own new password and the first code of the new authenticator."""

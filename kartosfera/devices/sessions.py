@@ -188,7 +188,14 @@ def device_session_open(
         elif passkey is not None:
             challenge = _challenge_take(locked)
             if challenge is None or holder is None or rp is None:
-                failure = "passkey_challenge"
+                # No options waiting (never asked, already used, older than 3 minutes, or replaced by a retry):
+                # nothing was checked, so nothing is counted; the app asks for new options.
+                refusal = SessionRefused(
+                    _("The passkey's options have expired or were already used. Ask for new ones."),
+                    code="passkey_options_expired",
+                    status=409,
+                    field="passkey",
+                )
             else:
                 try:
                     passkey_verify(user=holder, rp=rp, challenge=challenge, response=passkey)

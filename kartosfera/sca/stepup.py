@@ -592,6 +592,10 @@ def stepup_complete(*, actor: Actor, user: User, challenge: SmsChallenge) -> Ste
     except DomainError as exc:
         with transaction.atomic():
             _wipe_secrets(challenge)
+            # A refusal whose own audit row was inside the rolled-back transaction writes it again now.
+            record_after_rollback = getattr(exc, "record_after_rollback", None)
+            if callable(record_after_rollback):
+                record_after_rollback()
             audit_record(
                 actor=actor,
                 action="sca.operation.refused",

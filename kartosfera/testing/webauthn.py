@@ -35,12 +35,15 @@ class SoftAuthenticator:
         rp_id: str = "testserver",
         origin: str = "http://testserver",
         synced: bool = False,
+        backup_eligible: bool | None = None,
         user_verified: bool = True,
         counter: bool = True,
     ) -> None:
         self.rp_id = rp_id
         self.origin = origin
         self.synced = synced
+        # May be synced (BE) without having been backed up yet (BS): a multi-device passkey all the same.
+        self.backup_eligible = synced if backup_eligible is None else backup_eligible
         self.user_verified = user_verified
         # Apple's and Google's synced passkeys always send 0; security keys count up.
         self.counter = counter
@@ -60,8 +63,10 @@ class SoftAuthenticator:
         flags = FLAG_USER_PRESENT
         if self.user_verified:
             flags |= FLAG_USER_VERIFIED
+        if self.backup_eligible:
+            flags |= FLAG_BACKUP_ELIGIBLE
         if self.synced:
-            flags |= FLAG_BACKUP_ELIGIBLE | FLAG_BACKED_UP
+            flags |= FLAG_BACKED_UP
         data = hashlib.sha256(self.rp_id.encode()).digest() + bytes([flags]) + struct.pack(">I", self.sign_count)
         if attested:
             flags |= FLAG_ATTESTED_CREDENTIAL

@@ -103,13 +103,17 @@ def stepup_passkey(request: HttpRequest, public_id: UUID) -> HttpResponse:
         rp = relying_party(host=request.get_host(), secure=request.is_secure())
         try:
             if challenge.state == ChallengeState.PENDING:
-                proven = False
-                if bound is not None:
-                    try:
-                        passkey_verify(user=user, rp=rp, challenge=bound, response=request.POST.get("credential", ""))
-                        proven = True
-                    except PasskeyRefused:
-                        proven = False
+                if bound is None:
+                    # No prompt waiting (it expired, or this page was answered already): nothing was checked, so
+                    # no try is used; the page asks again with a fresh challenge.
+                    raise ChallengeError(
+                        _("The passkey's prompt has expired. Confirm again."), code="passkey_prompt_expired"
+                    )
+                try:
+                    passkey_verify(user=user, rp=rp, challenge=bound, response=request.POST.get("credential", ""))
+                    proven = True
+                except PasskeyRefused:
+                    proven = False
                 challenge_passkey_result(actor=actor, challenge=challenge, proven=proven)
                 challenge.refresh_from_db()
             # The code to a new number (a phone change) is checked only once the passkey has confirmed.

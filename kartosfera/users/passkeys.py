@@ -38,6 +38,7 @@ from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     AuthenticatorTransport,
+    CredentialDeviceType,
     PublicKeyCredentialDescriptor,
     ResidentKeyRequirement,
     UserVerificationRequirement,
@@ -93,20 +94,35 @@ def relying_party(*, host: str, secure: bool) -> RelyingParty:
 # --- The challenge between the two halves (web pages) ---------------------------------------------------------------
 
 
+# At most this many ceremonies wait at once in one session (a sign-in, a step-up in another tab, ...).
+_CEREMONIES_PER_SESSION = 5
+
+
 def challenge_remember(session: MutableMapping[str, Any], *, purpose: str, user_id: int, challenge: bytes) -> None:
-    """Keep the challenge for the answer to ``purpose`` (one at a time: a new ceremony replaces the last)."""
-    session[_SESSION_KEY] = {
-        "purpose": purpose,
+    """Keep the challenge for the answer to ``purpose`` (a new one for the same purpose replaces the last).
+
+    One slot per purpose, so that a passkey page opened in another tab does not void this one's challenge.
+    """
+    kept = session.get(_SESSION_KEY)
+    waiting = dict(kept) if isinstance(kept, dict) and "purpose" not in kept else {}
+    waiting.pop(purpose, None)
+    waiting[purpose] = {
         "user_id": user_id,
         "challenge": bytes_to_base64url(challenge),
         "expires": (timezone.now() + CEREMONY_TIMEOUT).isoformat(),
     }
+    session[_SESSION_KEY] = dict(list(waiting.items())[-_CEREMONIES_PER_SESSION:])
 
 
 def challenge_take(session: MutableMapping[str, Any], *, purpose: str, user_id: int) -> bytes | None:
     """The challenge kept for ``purpose`` of ``user_id``, removed at once (single use), or None if none is valid."""
-    kept = session.pop(_SESSION_KEY, None)
-    if not isinstance(kept, dict) or kept.get("purpose") != purpose or kept.get("user_id") != user_id:
+    waiting = session.get(_SESSION_KEY)
+    if not isinstance(waiting, dict) or not isinstance(waiting.get(purpose), dict):
+        return None
+    waiting = dict(waiting)
+    kept = waiting.pop(purpose)
+    session[_SESSION_KEY] = waiting
+    if kept.get("user_id") != user_id:
         return None
     try:
         expires = dt.datetime.fromisoformat(str(kept["expires"]))
@@ -247,7 +263,7 @@ def passkey_register(
     try:
         return _passkey_register(actor=actor, user=user, rp=rp, challenge=challenge, response=response, name=name)
     except _RefusalToRecord as exc:
-        _refusal_record(user=exc.user, action=exc.action, reason=exc.reason)
+        exc.record()
         raise
 
 
@@ -271,9 +287,11 @@ def _passkey_register(
             expected_origin=list(rp.origins),
             require_user_verification=True,
         )
-    except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
+    except (WebAuthnException, ValueError, TypeError, KeyError, RecursionError) as exc:
         raise _refused_after(user=locked, action="users.passkey.add_refused", reason=type(exc).__name__) from exc
-    if verified.credential_backed_up and not settings.PASSKEY_ALLOW_SYNCED:
+    # Backup eligibility (the BE flag: a multi-device passkey), not only "backed up already" (BS): a passkey that
+    # may sync later is not device-bound either.
+    if verified.credential_device_type == CredentialDeviceType.MULTI_DEVICE and not settings.PASSKEY_ALLOW_SYNCED:
         raise _refused_after(
             user=locked,
             action="users.passkey.add_refused",
@@ -316,6 +334,22 @@ class _RefusalToRecord(PasskeyRefused):
         self.user = user
         self.action = action
         self.reason = reason
+        self.inside_a_transaction = False
+
+    def record(self) -> None:
+        """Write the refusal's audit row (in a transaction of its own, or a savepoint of the caller's)."""
+        self.inside_a_transaction = transaction.get_connection().in_atomic_block
+        _refusal_record(user=self.user, action=self.action, reason=self.reason)
+
+    def record_after_rollback(self) -> None:
+        """Write the row again after the caller's transaction, which held it, was rolled back.
+
+        A passkey added through a step-up confirmation is checked inside the confirmation's transaction
+        (``sca.stepup.stepup_complete``), whose rollback takes the refusal's row with it; the confirmation calls
+        this once it has rolled back, so that the reason (a phishing origin, a synced passkey) is not lost.
+        """
+        if self.inside_a_transaction:
+            _refusal_record(user=self.user, action=self.action, reason=self.reason)
 
 
 def _refused_after(*, user: User, action: str, reason: str, message: Any = None) -> PasskeyRefused:
@@ -325,7 +359,7 @@ def _refused_after(*, user: User, action: str, reason: str, message: Any = None)
 def _transports_of(response: str) -> list[str]:
     try:
         transports = json.loads(response).get("response", {}).get("transports", [])
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return []
     known = {transport.value for transport in AuthenticatorTransport}
     return [t for t in transports if isinstance(t, str) and t in known][:8] if isinstance(transports, list) else []
@@ -354,7 +388,7 @@ def passkey_authentication_options(
 def _credential_id_of(response: str) -> str | None:
     try:
         data = json.loads(response)
-    except ValueError:
+    except (ValueError, RecursionError):  # a deeply nested answer is junk, not a server error
         return None
     value = data.get("id") if isinstance(data, dict) else None
     return value if isinstance(value, str) and 0 < len(value) <= 1366 else None
@@ -370,7 +404,7 @@ def passkey_verify(*, user: User, rp: RelyingParty, challenge: bytes, response: 
     try:
         return _passkey_verify(user=user, rp=rp, challenge=challenge, response=response)
     except _RefusalToRecord as exc:
-        _refusal_record(user=exc.user, action=exc.action, reason=exc.reason)
+        exc.record()
         raise
 
 
@@ -394,9 +428,12 @@ def _passkey_verify(*, user: User, rp: RelyingParty, challenge: bytes, response:
             credential_current_sign_count=passkey.sign_count,
             require_user_verification=True,
         )
-    except (WebAuthnException, ValueError, TypeError, KeyError) as exc:
+    except (WebAuthnException, ValueError, TypeError, KeyError, RecursionError) as exc:
         reason = "sign_count" if "sign count" in str(exc).lower() else type(exc).__name__
         raise _refused_after(user=user, action="users.passkey.use_refused", reason=reason) from exc
+    if verified.credential_device_type == CredentialDeviceType.MULTI_DEVICE and not settings.PASSKEY_ALLOW_SYNCED:
+        # Added before the bank turned synced passkeys off: it no longer signs in (the user adds a device-bound one).
+        raise _refused_after(user=user, action="users.passkey.use_refused", reason="synced_not_allowed")
     passkey.sign_count = verified.new_sign_count
     passkey.backed_up = verified.credential_backed_up
     passkey.last_used_at = timezone.now()

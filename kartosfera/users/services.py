@@ -40,7 +40,13 @@ from kartosfera.sca.sms_texts import LOGIN_DESCRIPTION
 from kartosfera.users.backends import password_matches
 from kartosfera.users.lockout import BANK_TIMEZONE, MAX_FAILED_LOGINS, lock_end
 from kartosfera.users.models import User
-from kartosfera.users.passkeys import PasskeyRefused, RelyingParty, passkey_verify
+from kartosfera.users.passkeys import (
+    PasskeyRefused,
+    RelyingParty,
+    other_second_step_allowed,
+    passkey_verify,
+    user_has_passkey,
+)
 from kartosfera.users.selectors import cardholder_find_by_identifier, login_failures_since
 from kartosfera.users.sms_texts import SMS_ACCESS_LOCKED
 
@@ -387,6 +393,14 @@ def user_login_code_verify(*, challenge: SmsChallenge, code: str) -> LoginComple
     """
     if challenge.user_id is None or challenge.purpose != ChallengePurpose.LOGIN:
         raise ValueError("not a sign-in challenge")
+    user = User.objects.get(pk=challenge.user_id)
+    if not other_second_step_allowed(user=user, has_passkey=user_has_passkey(user=user)):
+        # The user chose "passkey only" (or the bank turned the Level 3 mode on) after this code was sent: the
+        # code no longer completes a sign-in. Nothing is counted; the sign-in starts again, with the passkey.
+        challenge_cancel(actor=Actor.anonymous(), challenge=challenge)
+        raise ChallengeError(
+            _("Your account now signs in with a passkey only. Please sign in again."), code="challenge_closed"
+        )
     try:
         challenge_verify(actor=Actor.anonymous(), challenge=challenge, code=code)
     except ChallengeError as exc:

@@ -21,7 +21,7 @@ from kartosfera.backoffice.accounts import staff_account_disable, staff_account_
 from kartosfera.backoffice.views import PASSKEY_SESSION_KEY
 from kartosfera.core.audit import Actor
 from kartosfera.core.models import AuditEvent
-from kartosfera.testing.staff import StaffPerson, staff_client
+from kartosfera.testing.staff import STAFF_PASSWORD, StaffPerson, staff_client
 from kartosfera.testing.webauthn import SoftAuthenticator
 from kartosfera.users.models import Passkey, User
 from kartosfera.users.passkeys import passkey_register, passkey_registration_options, relying_party
@@ -432,3 +432,24 @@ def test_the_session_mark_of_another_user_does_not_pass(staff):
     session.save()
 
     assert client.get(BO_HOME).status_code == 302
+
+
+def test_a_passkey_only_member_changes_the_password_after_the_passkey_not_with_a_code(staff):
+    person = staff["agent"]
+    _, authenticator = _passkey_for(person)
+    User.objects.filter(pk=person.user.pk).update(passkey_only=True)
+    client = staff_client(person)
+    new = "Nowe-haslo-zaplecza-7"
+    change = {"current_password": STAFF_PASSWORD, "new_password": new, "new_password_repeat": new}
+
+    # The authenticator app's code no longer signs this member in, so it changes nothing either.
+    page = client.get(ACCOUNT)
+    assert "code" not in page.context["form"].fields
+    refused = client.post(ACCOUNT, {**change, "code": person.code()})
+    assert refused.status_code == 400
+    assert User.objects.get(pk=person.user.pk).check_password(STAFF_PASSWORD)
+    assert AuditEvent.objects.get(action="backoffice.staff.password_change_refused").after == {"step": "passkey"}
+
+    client.post(CONFIRM, {"credential": authenticator.get(client.get(ACCOUNT).context["confirm_options"])})
+    assert client.post(ACCOUNT, change).status_code == 302
+    assert User.objects.get(pk=person.user.pk).check_password(new)

@@ -394,9 +394,13 @@ def test_a_refused_passkey_in_the_app_uses_a_try_and_three_end_the_confirmation(
     path = f"/confirmations/{confirmation['id']}"
     stranger = SoftAuthenticator()
 
-    # An answer without options of its own (or to another confirmation's) proves nothing.
+    # An answer without options of its own proves nothing and costs no try.
     unasked = app.post(f"{path}/passkey", {"passkey": passkey_holder.get({"challenge": "AAAA"})})
-    assert unasked.status_code == 422 and unasked.json()["code"] == "passkey_refused"
+    assert unasked.status_code == 409 and unasked.json()["code"] == "passkey_options_expired"
+    # A signature over the wrong challenge (another confirmation's) and another person's passkey each use one.
+    app.post(f"{path}/passkey-options")
+    wrong = app.post(f"{path}/passkey", {"passkey": passkey_holder.get({"challenge": "AAAA"})})
+    assert wrong.status_code == 422 and wrong.json()["code"] == "passkey_refused"
     options = app.post(f"{path}/passkey-options").json()["options"]
     assert app.post(f"{path}/passkey", {"passkey": stranger.get(options)}).status_code == 422
     options = app.post(f"{path}/passkey-options").json()["options"]

@@ -125,6 +125,8 @@ def test_a_refused_answer_adds_nothing(anna, cardholder):
     assert "The passkey could not be confirmed." in done.content.decode()
     assert not Passkey.objects.exists()
     assert AuditEvent.objects.get(action="sca.operation.refused").after["reason"] == "passkey_refused"
+    # The passkey's own refusal, with its reason, outlives the confirmation's rolled-back transaction.
+    assert AuditEvent.objects.get(action="users.passkey.add_refused").after == {"reason": "InvalidRegistrationResponse"}
 
 
 def test_an_answer_without_the_ceremony_sends_no_code(anna, cardholder):

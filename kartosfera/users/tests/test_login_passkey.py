@@ -13,12 +13,14 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from kartosfera.core.audit import Actor
 from kartosfera.core.models import AuditEvent
 from kartosfera.notifications.backends import locmem
 from kartosfera.sca.models import SmsChallenge
 from kartosfera.testing.passkeys_pages import page_options, passkey_add_directly
 from kartosfera.testing.webauthn import SoftAuthenticator
 from kartosfera.users.models import Passkey, User
+from kartosfera.users.passkeys import passkey_only_set
 from kartosfera.users.session_keys import LOGIN_PASSKEY_PENDING, LOGIN_PENDING
 from kartosfera.users.tests.helpers import LOGIN_CODE_URL, LOGIN_URL, Portal, last_login_code
 
@@ -214,3 +216,17 @@ def test_the_passkey_step_checks_csrf(portal, cardholder, with_passkey):
 
 def test_wrong_methods_are_refused(client, db):
     assert client.put(PASSKEY_URL).status_code == 405
+
+
+def test_a_code_sent_before_passkey_only_was_chosen_no_longer_signs_in(portal, cardholder):
+    portal.password_step(cardholder.identifier, cardholder.password)
+    code = last_login_code()
+    passkey_add_directly(cardholder.user)
+    passkey_only_set(actor=Actor.for_user(cardholder.user), user=cardholder.user, enabled=True)
+
+    response = portal.post(LOGIN_CODE_URL, {"code": code})
+
+    assert response.status_code == 302 and response["Location"] == LOGIN_URL
+    assert portal.signed_in_user_id is None
+    assert not AuditEvent.objects.filter(action="users.login.succeeded").exists()
+    assert not AuditEvent.objects.filter(action="users.login.failed").exists()

@@ -7,6 +7,7 @@ unchanged; the browser tests use Chromium's virtual authenticator.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -121,7 +122,23 @@ def test_a_bank_that_wants_device_bound_passkeys_refuses_synced_ones(cardholder)
 
     assert "synced" in exc.value.message or "synchronizowane" in exc.value.message
     assert AuditEvent.objects.get(action="users.passkey.add_refused").after == {"reason": "synced_not_allowed"}
+    # One that may sync but has not yet (backup eligible, not backed up) is a synced passkey all the same.
+    with pytest.raises(PasskeyRefused):
+        _add(cardholder.user, SoftAuthenticator(synced=False, backup_eligible=True))
     _add(cardholder.user, SoftAuthenticator(synced=False))
+
+
+def test_a_synced_passkey_added_before_the_bank_refused_them_no_longer_signs_in(cardholder):
+    _, authenticator = _add(cardholder.user, SoftAuthenticator(synced=True))
+
+    with override_settings(PASSKEY_ALLOW_SYNCED=False), pytest.raises(PasskeyRefused):
+        passkey_verify(user=cardholder.user, rp=RP, **_answer(cardholder.user, authenticator))
+    assert AuditEvent.objects.get(action="users.passkey.use_refused").after == {"reason": "synced_not_allowed"}
+
+
+def _answer(user, authenticator: SoftAuthenticator) -> dict[str, Any]:
+    challenge, response = _sign(user, authenticator)
+    return {"challenge": challenge, "response": response}
 
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 65, "a\u0007b"])
@@ -194,7 +211,10 @@ def test_another_users_passkey_never_signs_this_user_in_and_counts_as_a_failure(
     assert cardholder.user.failed_login_count == 1
 
 
-@pytest.mark.parametrize("answer", ["", "{}", "not json", json.dumps({"id": "x" * 2000}), json.dumps([1, 2])])
+@pytest.mark.parametrize(
+    "answer",
+    ["", "{}", "not json", json.dumps({"id": "x" * 2000}), json.dumps([1, 2]), "[" * 5000, '{"id": ' + "[" * 5000],
+)
 def test_garbage_answers_are_refused_not_crashing(cardholder, answer):
     _add(cardholder.user)
     _, challenge = passkey_authentication_options(user=cardholder.user, rp=RP)
@@ -208,7 +228,9 @@ def test_the_challenge_is_single_use_bound_to_its_purpose_and_user_and_expires(c
     session: dict = {}
     challenge_remember(session, purpose="login", user_id=1, challenge=b"c" * 32)
     assert challenge_take(session, purpose="add", user_id=1) is None
-    challenge_remember(session, purpose="login", user_id=1, challenge=b"c" * 32)
+    # Another ceremony (a second tab) keeps its own challenge: this one's is still there.
+    challenge_remember(session, purpose="stepup:x", user_id=1, challenge=b"d" * 32)
+    assert challenge_take(session, purpose="stepup:x", user_id=1) == b"d" * 32
     assert challenge_take(session, purpose="login", user_id=2) is None
     challenge_remember(session, purpose="login", user_id=1, challenge=b"c" * 32)
     assert challenge_take(session, purpose="login", user_id=1) == b"c" * 32
@@ -251,7 +273,7 @@ def test_adding_and_removing_a_passkey_is_announced_by_sms_to_the_code_phone(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         passkey, _ = _add(cardholder.user)
-    assert "passkey was added" in last_sms() or "klucz dostępu" in last_sms()
+    assert "dodano klucz dostepu" in last_sms()  # Polish, in GSM-7 letters
     sent_to = locmem.outbox[-1].to
     assert sent_to == login_phone(cardholder.user)
 

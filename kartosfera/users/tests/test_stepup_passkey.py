@@ -241,3 +241,19 @@ def test_the_page_is_never_stored_and_needs_the_csrf_token(cardholder, runs):
     page = client.get(_url(challenge))
     assert "no-store" in page["Cache-Control"]
     assert client.post(_url(challenge), {"credential": "{}"}).status_code == 403
+
+
+def test_an_answer_without_its_prompt_uses_no_try(client, cardholder, runs):
+    authenticator = _with_passkey(cardholder)
+    challenge = _start(client, cardholder)
+
+    # No page has shown a prompt in this session (or it expired): nothing is checked.
+    response = client.post(_url(challenge), {"credential": authenticator.get({"challenge": "AAAA"})})
+
+    assert response.status_code == 200 and runs == []
+    challenge.refresh_from_db()
+    assert challenge.attempts == 0 and challenge.state == ChallengeState.PENDING
+    assert (
+        client.post(_url(challenge), {"credential": authenticator.get(_options(client, challenge))}).status_code == 302
+    )
+    assert runs == [{"amount": 2000}]
