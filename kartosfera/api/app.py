@@ -747,7 +747,7 @@ def _passkey_confirmation(request: HttpRequest, confirmation_id: uuid.UUID) -> S
 
 @api.post("/confirmations/{confirmation_id}/passkey-options", response={200: PasskeyOptionsOut, **_ERRORS})
 def confirmation_passkey_options(request: HttpRequest, confirmation_id: uuid.UUID = CONFIRMATION_ID) -> dict[str, Any]:
-    """The WebAuthn options for confirming with the passkey: the challenge carries the operation (3 minutes, once)."""
+    """The WebAuthn options for confirming with the passkey: the challenge carries the operation (used once)."""
     challenge = _passkey_confirmation(request, confirmation_id)
     options, value = passkey_authentication_options(
         user=_holder(_device(request)), rp=_rp(request), challenge=stepup_passkey_challenge(challenge)
