@@ -101,3 +101,25 @@ def staff_verify_by_phone(
         "Klient zweryfikowany. Przez następne 30 minut możesz wykonywać czynności w imieniu klienta."
     )
     check_page()
+
+
+def virtual_authenticator(page: Page) -> None:
+    """Chromium's virtual platform authenticator with user verification (a fingerprint reader that says yes).
+
+    WebAuthn refuses IP addresses as relying party ids: pages using it are opened as http://localhost:<port>.
+    """
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )

@@ -17,27 +17,9 @@ from playwright.sync_api import Page, expect
 from kartosfera.core.models import AuditEvent
 from kartosfera.users.models import Passkey
 from tests.browser.conftest import PageChecks
-from tests.browser.helpers import STAFF_USERNAME_LABEL, staff_sign_in
+from tests.browser.helpers import STAFF_USERNAME_LABEL, staff_sign_in, virtual_authenticator
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _virtual_authenticator(page: Page) -> None:
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
 
 
 def test_a_staff_member_adds_a_passkey_and_signs_in_with_it(
@@ -45,7 +27,7 @@ def test_a_staff_member_adds_a_passkey_and_signs_in_with_it(
 ):
     person = staff["agent"]
     assert live_server.url.startswith("http://localhost:"), live_server.url
-    _virtual_authenticator(page)
+    virtual_authenticator(page)
     staff_sign_in(page, check_page, person)
 
     # The account page: no passkey yet, so the code confirms it is them (the next time step's: this one's code

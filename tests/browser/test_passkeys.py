@@ -20,32 +20,12 @@ from playwright.sync_api import Locator, Page, expect
 from kartosfera.notifications.backends import locmem
 from kartosfera.testing.factories import DEFAULT_PASSWORD
 from kartosfera.users.models import Passkey, User
-from tests.browser.helpers import ANNAS_PHONE, enter_password, last_sms_code
+from tests.browser.helpers import ANNAS_PHONE, enter_password, last_sms_code, virtual_authenticator
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 375, "height": 740}
 PASSKEY_NAME = "Mój laptop"
-
-
-def _virtual_authenticator(page: Page) -> Any:
-    """A platform authenticator with user verification (a fingerprint reader that always says yes)."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
-    return cdp
 
 
 def _sign_in_as(page: Page, live_server: Any, user: User) -> None:
@@ -69,7 +49,7 @@ def _fits(page: Page) -> None:
 
 def test_add_a_passkey_then_sign_in_with_it_and_no_sms(page: Page, live_server, check_page, anna, cardholder):
     assert urlsplit(live_server.url).hostname == "localhost"  # not 127.0.0.1: WebAuthn refuses IP addresses
-    _virtual_authenticator(page)
+    virtual_authenticator(page)
     locmem.outbox.clear()
     _sign_in_as(page, live_server, anna)
 
@@ -133,7 +113,7 @@ def test_add_a_passkey_then_sign_in_with_it_and_no_sms(page: Page, live_server, 
 
 
 def test_passkey_only_leaves_no_sms_way_on_the_sign_in_step(page: Page, live_server, check_page, anna, cardholder):
-    _virtual_authenticator(page)
+    virtual_authenticator(page)
     _sign_in_as(page, live_server, anna)
     page.goto("/settings/passkeys/add/")
     check_page()

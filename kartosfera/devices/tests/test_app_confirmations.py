@@ -31,11 +31,12 @@ from kartosfera.notifications.backends import locmem
 from kartosfera.sca.models import ChallengeChannel, SmsChallenge
 from kartosfera.sca.stepup import SESSION_KEY
 from kartosfera.testing import factories
+from kartosfera.testing.passkeys_pages import passkey_add_directly
 from kartosfera.testing.webauthn import SoftAuthenticator
 from kartosfera.tokens.models import Token
 from kartosfera.tokens.services import token_provider_event, token_register, token_suspend
 from kartosfera.tokens.states import SuspendedBy, TokenStatus, Wallet
-from kartosfera.users.passkeys import passkey_only_set, passkey_register, passkey_registration_options, relying_party
+from kartosfera.users.passkeys import passkey_only_set
 
 pytestmark = pytest.mark.django_db
 
@@ -356,13 +357,8 @@ def test_a_bad_code_body_is_a_422_not_a_500(app, send, blocked_card):
 @pytest.fixture
 def passkey_holder(cardholder, app) -> SoftAuthenticator:
     """Anna adds a passkey and chooses "passkey only" (her app session is already open)."""
-    user = cardholder.user
-    authenticator = SoftAuthenticator()
-    rp = relying_party(host="testserver", secure=False)
-    options, challenge = passkey_registration_options(user=user, rp=rp, account_name="anna")
-    answer = authenticator.create(options)
-    passkey_register(actor=Actor.for_user(user), user=user, rp=rp, challenge=challenge, response=answer, name="Tel")
-    passkey_only_set(actor=Actor.for_user(user), user=user, enabled=True)
+    _, authenticator = passkey_add_directly(cardholder.user, name="Tel")
+    passkey_only_set(actor=Actor.for_user(cardholder.user), user=cardholder.user, enabled=True)
     locmem.outbox.clear()
     return authenticator
 

@@ -22,11 +22,10 @@ from kartosfera.devices import services, sessions
 from kartosfera.devices.models import AppDevice, BlockedBy, DeviceActivationCode, DeviceState
 from kartosfera.devices.tests.app_client import BASE, DEFAULT_PIN, AppClient
 from kartosfera.devices.tests.helpers import device_for
+from kartosfera.testing.passkeys_pages import passkey_add_directly
 from kartosfera.testing.webauthn import SoftAuthenticator
 from kartosfera.users.passkeys import (
     passkey_only_set,
-    passkey_register,
-    passkey_registration_options,
     relying_party,
 )
 
@@ -83,17 +82,7 @@ def _actions(app: AppClient, action: str) -> list[AuditEvent]:
 
 
 def _add_passkey(user) -> SoftAuthenticator:
-    authenticator = SoftAuthenticator(rp_id="testserver", origin="http://testserver")
-    options, challenge = passkey_registration_options(user=user, rp=RP, account_name="anna")
-    passkey_register(
-        actor=Actor.for_user(user),
-        user=user,
-        rp=RP,
-        challenge=challenge,
-        response=authenticator.create(options),
-        name="Pixel",
-    )
-    return authenticator
+    return passkey_add_directly(user, name="Pixel")[1]
 
 
 def _passkey_answer(app: AppClient, authenticator: SoftAuthenticator) -> str:

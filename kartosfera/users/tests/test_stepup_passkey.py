@@ -7,7 +7,6 @@ challenge that carries a digest of the operation [ASVS 5.0 6.6.1 at Level 3; PSD
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import re
 from collections.abc import Mapping
@@ -25,8 +24,9 @@ from kartosfera.sca import stepup
 from kartosfera.sca.models import ChallengeState, ConfirmWith, SmsChallenge
 from kartosfera.sca.services import ChallengeError, challenge_verify
 from kartosfera.sca.tests.helpers import begin, code_sent_to
+from kartosfera.testing.passkeys_pages import page_options, passkey_add_directly
 from kartosfera.testing.webauthn import SoftAuthenticator
-from kartosfera.users.passkeys import passkey_only_set, passkey_register, passkey_registration_options, relying_party
+from kartosfera.users.passkeys import passkey_only_set, relying_party
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,16 +64,7 @@ def _with_passkey(person, *, only: bool = True) -> SoftAuthenticator:
     user = person.user
     user.portal_phone = PHONE
     user.save(update_fields=["portal_phone"])
-    authenticator = SoftAuthenticator()
-    options, challenge = passkey_registration_options(user=user, rp=RP, account_name="anna")
-    passkey_register(
-        actor=Actor.for_user(user),
-        user=user,
-        rp=RP,
-        challenge=challenge,
-        response=authenticator.create(options),
-        name="x",
-    )
+    _, authenticator = passkey_add_directly(user, name="x")
     if only:
         passkey_only_set(actor=Actor.for_user(user), user=user, enabled=True)
     user.refresh_from_db()
@@ -97,9 +88,7 @@ def _url(challenge: SmsChallenge) -> str:
 def _options(client: Client, challenge: SmsChallenge) -> dict[str, Any]:
     page = client.get(_url(challenge))
     assert page.status_code == 200
-    match = re.search(r'<script id="passkey-options" type="application/json">(.*?)</script>', page.content.decode())
-    assert match, "no passkey options on the page"
-    return json.loads(html.unescape(match.group(1)))
+    return page_options(page)
 
 
 def test_a_passkey_only_cardholders_confirmation_sends_no_sms_and_runs_after_the_passkey(client, cardholder, runs):
