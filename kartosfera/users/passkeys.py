@@ -167,6 +167,13 @@ def other_second_step_allowed(*, user: User, has_passkey: bool) -> bool:
     return not (user.passkey_only or passkey_required(user=user))
 
 
+def _staff_bank_id(user: User) -> int | None:
+    # A staff member's passkey events belong to their bank's activity log, as their sign-ins do, so that the
+    # bank's supervisors see them. Read through the reverse relation: the back office sits above this app.
+    member = getattr(user, "staff_member", None) if user.kind == UserKind.STAFF else None
+    return getattr(member, "bank_id", None)
+
+
 def _announce(user: User, message: SmsText, *, purpose: str) -> None:
     # A new or removed way to sign in is announced to the cardholder's code phone [ASVS 5.0 6.3.7], so that a
     # hijacked session cannot add its own passkey unnoticed. Staff changes are in the audit trail.
@@ -243,7 +250,12 @@ def passkey_name_clean(name: str) -> str:
 def _refusal_record(*, user: User, action: str, reason: str) -> None:
     # Each action written out, so that the audit registry's test finds every action the code records.
     with transaction.atomic():
-        common: dict[str, Any] = {"obj": user, "customer_id": user.customer_id, "after": {"reason": reason}}
+        common: dict[str, Any] = {
+            "obj": user,
+            "customer_id": user.customer_id,
+            "bank_id": _staff_bank_id(user),
+            "after": {"reason": reason},
+        }
         if action == "users.passkey.add_refused":
             audit_record(actor=Actor.for_user(user), action="users.passkey.add_refused", **common)
         else:
@@ -320,6 +332,7 @@ def _passkey_register(
         action="users.passkey.added",
         obj=locked,
         customer_id=locked.customer_id,
+        bank_id=_staff_bank_id(locked),
         after={"name": passkey.name, "passkey": str(passkey.public_id), "synced": passkey.backed_up},
     )
     _announce(locked, SMS_PASSKEY_ADDED.render(), purpose="users.passkey.added")
@@ -461,6 +474,7 @@ def passkey_remove(*, actor: Actor, passkey: Passkey) -> None:
         action="users.passkey.removed",
         obj=user,
         customer_id=user.customer_id,
+        bank_id=_staff_bank_id(user),
         after={"name": name, "passkey": public_id},
     )
     _announce(user, SMS_PASSKEY_REMOVED.render(), purpose="users.passkey.removed")
@@ -481,6 +495,7 @@ def passkey_only_set(*, actor: Actor, user: User, enabled: bool) -> User:
         action="users.passkey_only.changed",
         obj=locked,
         customer_id=locked.customer_id,
+        bank_id=_staff_bank_id(locked),
         before={"passkey_only": not enabled},
         after={"passkey_only": enabled},
     )

@@ -18,13 +18,15 @@ from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from kartosfera.backoffice.accounts import staff_account_disable, staff_account_reset
+from kartosfera.backoffice.roles import StaffRole
 from kartosfera.backoffice.views import PASSKEY_SESSION_KEY
 from kartosfera.core.audit import Actor
 from kartosfera.core.models import AuditEvent
-from kartosfera.testing.staff import STAFF_PASSWORD, StaffPerson, staff_client
+from kartosfera.testing.passkeys_pages import passkey_add_directly
+from kartosfera.testing.staff import STAFF_PASSWORD, StaffPerson, staff_client, staff_person_create
 from kartosfera.testing.webauthn import SoftAuthenticator
 from kartosfera.users.models import Passkey, User
-from kartosfera.users.passkeys import passkey_register, passkey_registration_options, relying_party
+from kartosfera.users.passkeys import passkey_register, passkey_registration_options, passkey_remove, relying_party
 
 pytestmark = pytest.mark.django_db
 
@@ -280,6 +282,7 @@ def test_a_member_adds_a_passkey_after_confirming_with_the_code(staff):
     assert passkey.name == "Klucz biurowy" and passkey.credential_id == authenticator.credential_id_b64
     event = AuditEvent.objects.get(action="users.passkey.added")
     assert event.actor_id == str(person.user.pk) and event.actor_type == "staff"
+    assert event.bank_id is None  # a group member: the group's log
     assert "Klucz biurowy" in client.get(ACCOUNT).content.decode()
 
 
@@ -453,3 +456,15 @@ def test_a_passkey_only_member_changes_the_password_after_the_passkey_not_with_a
     client.post(CONFIRM, {"credential": authenticator.get(client.get(ACCOUNT).context["confirm_options"])})
     assert client.post(ACCOUNT, change).status_code == 302
     assert User.objects.get(pk=person.user.pk).check_password(new)
+
+
+def test_a_bank_members_passkey_events_are_in_the_banks_activity_log(db):
+    person = staff_person_create(StaffRole.BRANCH, username="oddzial")
+    passkey, _ = passkey_add_directly(person.user)
+    passkey_remove(actor=Actor.for_user(person.user), passkey=passkey)
+
+    bank_id = person.member.bank_id
+    assert bank_id is not None
+    assert set(AuditEvent.objects.filter(action__startswith="users.passkey").values_list("bank_id", flat=True)) == {
+        bank_id
+    }
