@@ -434,7 +434,8 @@ for _origin in PASSKEY_ORIGINS:
     ):
         raise ImproperlyConfigured("PASSKEY_ORIGINS: each origin is https://... (or android:apk-key-hash:...)")
 # Synced passkeys (kept by the phone's or browser's password manager, copied to the user's other devices) are
-# accepted unless the bank wants only device-bound authenticators (security keys, a device's own chip).
+# accepted unless the bank wants only device-bound authenticators (security keys, a device's own chip); the
+# setting governs new passkeys (those already added keep signing in: refusing them would lock people out).
 PASSKEY_ALLOW_SYNCED = env_bool("PASSKEY_ALLOW_SYNCED", True)
 # The Level 3 mode [ASVS 5.0 6.3.3, 6.6.1]: once a user has a passkey only the passkey completes a sign-in (no
 # SMS code for cardholders, no authenticator-app code for staff), and a user without one is sent to add one right

@@ -463,9 +463,10 @@ def staff_password_change(
     if not staff_login_code_allowed(user=user):
         if not passkey_confirmed:
             _password_change_refused(user, member, step="passkey")
+            # Not a field's fault: shown above the form.
             raise ValidationFailed(
                 {
-                    "current_password": _(
+                    "passkey": _(
                         "Confirm it is you with your passkey first (Passkeys, below), then change the password "
                         "within 5 minutes."
                     )

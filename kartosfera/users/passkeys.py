@@ -444,9 +444,6 @@ def _passkey_verify(*, user: User, rp: RelyingParty, challenge: bytes, response:
     except (WebAuthnException, ValueError, TypeError, KeyError, RecursionError) as exc:
         reason = "sign_count" if "sign count" in str(exc).lower() else type(exc).__name__
         raise _refused_after(user=user, action="users.passkey.use_refused", reason=reason) from exc
-    if verified.credential_device_type == CredentialDeviceType.MULTI_DEVICE and not settings.PASSKEY_ALLOW_SYNCED:
-        # Added before the bank turned synced passkeys off: it no longer signs in (the user adds a device-bound one).
-        raise _refused_after(user=user, action="users.passkey.use_refused", reason="synced_not_allowed")
     passkey.sign_count = verified.new_sign_count
     passkey.backed_up = verified.credential_backed_up
     passkey.last_used_at = timezone.now()

@@ -314,7 +314,19 @@ def user_login_code_issue(*, user: User) -> SmsChallenge:
 
 def user_login_code_resend(*, challenge: SmsChallenge) -> SmsChallenge:
     """Send a new sign-in code for the same challenge; the tries used so far stay used."""
+    if challenge.user_id is not None:
+        _refuse_codes_of_passkey_only(User.objects.get(pk=challenge.user_id), challenge)
     return challenge_resend(actor=Actor.anonymous(), challenge=challenge)
+
+
+def _refuse_codes_of_passkey_only(user: User, challenge: SmsChallenge) -> None:
+    """A code sent before the user chose "passkey only" (or before the Level 3 mode) neither signs in nor is sent
+    again: the sign-in starts over, with the passkey. Nothing is counted."""
+    if not other_second_step_allowed(user=user, has_passkey=user_has_passkey(user=user)):
+        challenge_cancel(actor=Actor.anonymous(), challenge=challenge)
+        raise ChallengeError(
+            _("Your account now signs in with a passkey only. Please sign in again."), code="challenge_closed"
+        )
 
 
 def user_login_code_cancel(*, challenge: SmsChallenge) -> None:
@@ -393,14 +405,7 @@ def user_login_code_verify(*, challenge: SmsChallenge, code: str) -> LoginComple
     """
     if challenge.user_id is None or challenge.purpose != ChallengePurpose.LOGIN:
         raise ValueError("not a sign-in challenge")
-    user = User.objects.get(pk=challenge.user_id)
-    if not other_second_step_allowed(user=user, has_passkey=user_has_passkey(user=user)):
-        # The user chose "passkey only" (or the bank turned the Level 3 mode on) after this code was sent: the
-        # code no longer completes a sign-in. Nothing is counted; the sign-in starts again, with the passkey.
-        challenge_cancel(actor=Actor.anonymous(), challenge=challenge)
-        raise ChallengeError(
-            _("Your account now signs in with a passkey only. Please sign in again."), code="challenge_closed"
-        )
+    _refuse_codes_of_passkey_only(User.objects.get(pk=challenge.user_id), challenge)
     try:
         challenge_verify(actor=Actor.anonymous(), challenge=challenge, code=code)
     except ChallengeError as exc:

@@ -230,3 +230,15 @@ def test_a_code_sent_before_passkey_only_was_chosen_no_longer_signs_in(portal, c
     assert portal.signed_in_user_id is None
     assert not AuditEvent.objects.filter(action="users.login.succeeded").exists()
     assert not AuditEvent.objects.filter(action="users.login.failed").exists()
+
+
+def test_a_code_sent_before_passkey_only_is_not_sent_again(portal, cardholder):
+    portal.password_step(cardholder.identifier, cardholder.password)
+    passkey_add_directly(cardholder.user)
+    passkey_only_set(actor=Actor.for_user(cardholder.user), user=cardholder.user, enabled=True)
+    sent = len(locmem.outbox)
+
+    response = portal.post(LOGIN_CODE_URL, {"action": "resend"})
+
+    assert response.status_code == 302 and response["Location"] == LOGIN_URL
+    assert len(locmem.outbox) == sent
