@@ -17,6 +17,7 @@ from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.core.models import AuditEvent
 from kartosfera.notifications.backends import locmem
 from kartosfera.sca.services import login_phone
+from kartosfera.testing.passkeys_pages import passkey_add_directly
 from kartosfera.testing.webauthn import SoftAuthenticator
 from kartosfera.users.models import Passkey
 from kartosfera.users.passkeys import (
@@ -42,17 +43,7 @@ RP = relying_party(host="testserver", secure=False)
 def _add(
     user, authenticator: SoftAuthenticator | None = None, name: str = "Telefon"
 ) -> tuple[Passkey, SoftAuthenticator]:
-    authenticator = authenticator or SoftAuthenticator()
-    options, challenge = passkey_registration_options(user=user, rp=RP, account_name="jan")
-    passkey = passkey_register(
-        actor=Actor.for_user(user),
-        user=user,
-        rp=RP,
-        challenge=challenge,
-        response=authenticator.create(options),
-        name=name,
-    )
-    return passkey, authenticator
+    return passkey_add_directly(user, authenticator, name=name)
 
 
 def _sign(user, authenticator: SoftAuthenticator) -> tuple[bytes, str]:
