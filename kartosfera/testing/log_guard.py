@@ -60,6 +60,8 @@ SETTINGS_SECRETS = (
 # number starts with 0 (ISO/IEC 7812's industry 0 issues none), and zeros are what a fuzzer sends most.
 _PAN_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])(?<![0-9][ -])[1-9](?:[ -]?[0-9]){12,18}(?![ -]?[0-9])(?![A-Za-z])")
 _SEPARATORS = re.compile(r"[ -]")
+# A UUID's groups are random hex digits: one of four digits only ("4e1a-2862-...") is a PIN's shape by chance.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
@@ -95,10 +97,11 @@ class Finding:
 
 def _occurs(secret: str, text: str) -> bool:
     """Whether ``secret`` is in ``text``; a secret of digits only as a word of its own, not inside a longer number
-    or a hex id (a 4-digit PIN is in many a UUID: ``c89c2862-abe4``)."""
-    start = text.find(secret)
+    or a hex id (a 4-digit PIN is in many a UUID: ``c89c2862-abe4``, ``0b1e-2862-4a5f``)."""
     if not secret.isdigit():
-        return start >= 0
+        return secret in text
+    text = _UUID.sub("-", text)
+    start = text.find(secret)
     while start >= 0:
         end = start + len(secret)
         if (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
