@@ -52,7 +52,7 @@ from kartosfera.devices.sessions import (
 )
 from kartosfera.sca.models import ChallengeState, ConfirmWith, SmsChallenge
 from kartosfera.sca.selectors import app_challenge_get
-from kartosfera.sca.services import ChallengeError, challenge_passkey_result, challenge_resend
+from kartosfera.sca.services import ChallengeError, challenge_passkey_result
 from kartosfera.sca.stepup import (
     Channel,
     Completed,
@@ -63,6 +63,7 @@ from kartosfera.sca.stepup import (
     stepup_passkey_challenge_keep,
     stepup_passkey_challenge_take,
     stepup_request,
+    stepup_resend,
     stepup_verify,
 )
 from kartosfera.stops.services import customer_stop_lift_check
@@ -796,9 +797,10 @@ def confirmation_resend(request: HttpRequest, confirmation_id: uuid.UUID = CONFI
     if (ended := _ended(challenge)) is not None:
         raise ended
     try:
-        challenge = challenge_resend(actor=device_actor(_device(request)), challenge=challenge)
+        stepup_resend(actor=device_actor(_device(request)), challenge=challenge, linked=None)
     except ChallengeError as exc:
         raise ApiError(exc.message, code=exc.code, status=409) from exc
+    challenge.refresh_from_db()
     return _confirmation_out(challenge)
 
 

@@ -51,7 +51,14 @@ from kartosfera.core.audit import FORBIDDEN_KEYS, Actor, audit_record
 from kartosfera.core.errors import DomainError
 from kartosfera.customers.models import Customer
 from kartosfera.sca.models import ChallengeChannel, ChallengePurpose, ChallengeState, ConfirmWith, SmsChallenge
-from kartosfera.sca.services import ChallengeError, challenge_cancel, challenge_issue, challenge_verify, login_phone
+from kartosfera.sca.services import (
+    ChallengeError,
+    challenge_cancel,
+    challenge_issue,
+    challenge_resend,
+    challenge_verify,
+    login_phone,
+)
 
 if TYPE_CHECKING:
     # Only the types: sca is below users and cards, which register their operations here (docs/architecture.md).
@@ -497,6 +504,39 @@ class VerifyOutcome:
         return not self.errors and not self.ended
 
 
+def _passkey_now_required() -> str:
+    return _("Your confirmations now take your passkey. Please start the operation again.")
+
+
+def _code_no_longer_accepted(challenge: SmsChallenge) -> bool:
+    """Whether an SMS confirmation was issued before the user's confirmations moved to the passkey ("passkey only"
+    chosen, or the Level 3 mode switched on, in the code's 5 minutes): its code no longer confirms anything (the
+    new number's own validation code of a phone change is not the operation's confirmation, and stays SMS)."""
+    return (
+        challenge.confirm_with == ConfirmWith.SMS
+        and challenge.user_id is not None
+        and _confirm_with_passkey(cast("User", challenge.user))
+    )
+
+
+def stepup_resend(*, actor: Actor, challenge: SmsChallenge, linked: SmsChallenge | None) -> None:
+    """Send new codes for the codes still waiting (at most 3 per code; the tries are not reset). A confirmation whose
+    code no longer confirms anything ends instead (ChallengeError), and nothing is sent."""
+    if challenge.state == ChallengeState.PENDING and _code_no_longer_accepted(challenge):
+        stepup_cancel(actor=actor, challenge=challenge)
+        raise ChallengeError(_passkey_now_required(), code="challenge_closed")
+    waiting = [
+        item
+        for item in (challenge, linked)
+        # A passkey challenge has no code to send again (its linked new-number check may).
+        if item is not None and item.state == ChallengeState.PENDING and item.confirm_with == ConfirmWith.SMS
+    ]
+    if not waiting and challenge.confirm_with == ConfirmWith.PASSKEY:
+        raise ChallengeError(_("This confirmation takes your passkey, not a code."), code="passkey_required")
+    for item in waiting or [challenge]:  # nothing waiting: challenge_resend says why (ended)
+        challenge_resend(actor=actor, challenge=item)
+
+
 def stepup_verify(
     *, actor: Actor, challenge: SmsChallenge, linked: SmsChallenge | None, codes: Mapping[str, str]
 ) -> VerifyOutcome:
@@ -505,6 +545,9 @@ def stepup_verify(
     Each check commits on its own (see challenge_verify): never call this
     inside a transaction. Three wrong codes on either challenge end both.
     """
+    if _code_no_longer_accepted(challenge):
+        stepup_cancel(actor=actor, challenge=challenge)
+        return VerifyOutcome(errors={"code": _passkey_now_required()}, ended=True)
     outcome = VerifyOutcome(errors={})
     pairs = [("code", challenge), ("verification_code", linked)]
     for field, item in pairs:

@@ -22,7 +22,7 @@ from kartosfera.customers.identity import mask_phone
 from kartosfera.sca.forms import ConfirmForm
 from kartosfera.sca.models import ChallengeState, ConfirmWith, SmsChallenge
 from kartosfera.sca.selectors import stepup_challenge_get
-from kartosfera.sca.services import ChallengeError, challenge_resend
+from kartosfera.sca.services import ChallengeError
 from kartosfera.sca.stepup import (
     SESSION_KEY,
     stepup_back_url,
@@ -32,6 +32,7 @@ from kartosfera.sca.stepup import (
     stepup_done_url,
     stepup_forget,
     stepup_linked,
+    stepup_resend,
     stepup_verify,
 )
 
@@ -158,10 +159,7 @@ def resend(request: HttpRequest, public_id: UUID) -> HttpResponse:
     challenge, linked = _load(request, public_id)
     actor = Actor.for_user(user)
     try:
-        for item in (challenge, linked):
-            # A passkey challenge has no code to send again (its linked new-number check may).
-            if item is not None and item.state == ChallengeState.PENDING and item.confirm_with == ConfirmWith.SMS:
-                challenge_resend(actor=actor, challenge=item)
+        stepup_resend(actor=actor, challenge=challenge, linked=linked)
     except ChallengeError as exc:
         messages.error(request, exc.message)
     else:

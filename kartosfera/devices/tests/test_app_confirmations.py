@@ -414,3 +414,21 @@ def test_a_confirmation_by_sms_has_no_passkey_route(app, send, blocked_card):
     assert confirmation["confirm_with"] == "sms"
     refused = app.post(f"/confirmations/{confirmation['id']}/passkey-options")
     assert refused.status_code == 409 and refused.json()["code"] == "code_required"
+
+
+def test_an_sms_confirmation_from_before_passkey_only_ends_in_the_app(app, send, blocked_card, cardholder):
+    confirmation = send(app, f"/cards/{blocked_card.pk}/unblock").json()["confirmation"]
+    code = _sms_code()
+    passkey_add_directly(cardholder.user, name="Tel")
+    passkey_only_set(actor=Actor.for_user(cardholder.user), user=cardholder.user, enabled=True)
+    locmem.outbox.clear()
+    path = f"/confirmations/{confirmation['id']}"
+
+    resent = send(app, f"{path}/resend")
+    typed = send(app, path, {"code": code})
+
+    assert resent.status_code == 409 and resent.json()["code"] == "challenge_closed"
+    assert typed.status_code == 409 and locmem.outbox == []
+    blocked_card.refresh_from_db()
+    assert blocked_card.status == CardStatus.BLOCKED
+    assert app.get(path).json()["state"] == "cancelled"

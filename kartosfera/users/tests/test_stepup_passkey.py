@@ -204,6 +204,26 @@ def test_a_cardholder_with_a_passkey_but_without_passkey_only_confirms_by_sms(cl
     assert client.get(_url(challenge))["Location"] != _url(challenge)
 
 
+def test_an_sms_confirmation_issued_before_passkey_only_is_neither_confirmed_nor_sent_again(client, cardholder, runs):
+    _with_passkey(cardholder, only=False)
+    challenge = _start(client, cardholder)
+    code = code_sent_to(PHONE)
+    user = cardholder.user
+    passkey_only_set(actor=Actor.for_user(user), user=user, enabled=True)
+    locmem.outbox.clear()
+    confirm_url = reverse("sca:confirm", kwargs={"public_id": challenge.public_id})
+    resend_url = reverse("sca:resend", kwargs={"public_id": challenge.public_id})
+
+    client.post(resend_url)
+    response = client.post(confirm_url, {"code": code}, follow=True)
+
+    assert runs == [] and locmem.outbox == []
+    challenge.refresh_from_db()
+    assert challenge.state == ChallengeState.CANCELLED
+    assert "Twoje potwierdzenia wymagają teraz klucza dostępu" in response.content.decode()
+    assert AuditEvent.objects.filter(action="sca.challenge.cancelled", object_id=str(challenge.pk)).exists()
+
+
 @override_settings(PORTAL_PASSKEY_REQUIRED=True)
 def test_the_level_3_mode_confirms_with_the_passkey_without_passkey_only(client, cardholder, runs):
     _with_passkey(cardholder, only=False)
