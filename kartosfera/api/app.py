@@ -45,6 +45,7 @@ from kartosfera.devices.sessions import (
     SessionRefused,
     device_holder,
     device_passkey_options,
+    device_pin_change,
     device_session_end,
     device_session_open,
     device_session_require,
@@ -411,6 +412,31 @@ def session_end(request: HttpRequest) -> dict[str, Any]:
     """End the app session (sign out in the app); the next request needs the PIN or a passkey again."""
     device_session_end(device=_device(request))
     return {"open": False}
+
+
+class PinChangeIn(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"current_pin": "270419", "new_pin": "583016"}]})
+
+    current_pin: str | None = Field(
+        None,
+        max_length=16,
+        description="The app PIN now (6 digits); left out only by a device that has none yet (activated before PINs).",
+    )
+    new_pin: str = Field(
+        ..., max_length=16, description="The new app PIN: 6 digits, not one digit six times nor a run like 123456."
+    )
+
+
+class PinChangeOut(Schema):
+    changed: bool = Field(..., description="Always true: the new PIN opens the next session.")
+
+
+@api.put("/session/pin", response={200: PinChangeOut, **_ERRORS})
+def session_pin_change(request: HttpRequest, payload: PinChangeIn) -> dict[str, Any]:
+    """Change the app PIN in an open session: the current PIN, then the new one. A wrong current PIN counts as a
+    failed session opening (422 with the tries left; the third blocks the device, 403)."""
+    device_pin_change(device=_device(request), current_pin=payload.current_pin, new_pin=payload.new_pin)
+    return {"changed": True}
 
 
 @api.get("/device", response={200: DeviceOut, **_ERRORS})

@@ -111,4 +111,10 @@ audit_actions_register(
         pgettext_lazy("audit action", "BS Pay app session ended"),
         ACCESS,
     ),
+    AuditAction(
+        "devices.pin.changed",
+        pgettext_lazy("audit action", "BS Pay app PIN changed"),
+        ACCESS,
+        severity=Severity.NOTICE,
+    ),
 )

@@ -18,7 +18,7 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +27,7 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.devices.models import AppDevice, DeviceState
-from kartosfera.devices.services import _refuse, device_actor, device_block_temporarily
+from kartosfera.devices.services import _refuse, device_actor, device_block_temporarily, device_pin_clean
 from kartosfera.users.models import User
 from kartosfera.users.passkeys import (
     CEREMONY_TIMEOUT,
@@ -242,8 +242,9 @@ def device_session_open(
     return locked
 
 
-def _failure_record(device: AppDevice, *, failure: str) -> SessionRefused:
-    """Count and audit a failed opening of the locked ``device``; the third in a row blocks it."""
+def _failure_record(device: AppDevice, *, failure: str, pin_field: str = "pin") -> SessionRefused:
+    """Count and audit a failed opening of the locked ``device``; the third in a row blocks it (``pin_field``: the
+    input a wrong PIN was sent in)."""
     device.session_failures += 1
     device.save(update_fields=["session_failures"])
     left = MAX_FAILURES - device.session_failures
@@ -265,13 +266,54 @@ def _failure_record(device: AppDevice, *, failure: str) -> SessionRefused:
         return SessionRefused(
             _("The PIN is not correct. Attempts left before the device is blocked: %(left)d.") % {"left": left},
             code="pin_invalid",
-            field="pin",
+            field=pin_field,
         )
     return SessionRefused(
         _("The passkey could not be confirmed. Attempts left before the device is blocked: %(left)d.") % {"left": left},
         code="passkey_refused",
         field="passkey",
     )
+
+
+def device_pin_change(*, device: AppDevice, current_pin: str | None, new_pin: str) -> AppDevice:
+    """Change the app PIN of ``device`` (its session is open): the current PIN, then a new one [ASVS 5.0 6.2.2].
+
+    A wrong current PIN counts as a failed opening (the third in a row blocks the device), so a PIN change is no
+    way round the session's tries. A device without a PIN (activated before the app session existed, its session
+    opened with a passkey) sets one without ``current_pin``. Call outside any transaction: a failure is committed
+    before SessionRefused is raised.
+    """
+    # Checked and hashed before the row lock is taken (Argon2id is slow on purpose).
+    try:
+        new_hash = make_password(device_pin_clean(new_pin))
+    except ValidationFailed as exc:
+        raise ValidationFailed({"new_pin": exc.field_errors["pin"]}) from exc
+    refusal: SessionRefused | None = None
+    with transaction.atomic():
+        locked = AppDevice.objects.select_for_update().get(pk=device.pk)
+        if not locked.is_active:
+            refusal = SessionRefused(_("This device is blocked."), code="device_blocked", status=403)
+        elif locked.pin_hash and not check_password(current_pin or "", locked.pin_hash):
+            refusal = _failure_record(locked, failure="pin_invalid", pin_field="current_pin")
+        elif locked.pin_hash and check_password(new_pin, locked.pin_hash):
+            refusal = SessionRefused(
+                _("The new PIN is the same as the current one. Choose another."), code="pin_unchanged", field="new_pin"
+            )
+        else:
+            first = not locked.pin_hash
+            locked.pin_hash = new_hash
+            locked.session_failures = 0
+            locked.save(update_fields=["pin_hash", "session_failures"])
+            audit_record(
+                actor=device_actor(locked),
+                action="devices.pin.changed",
+                obj=locked,
+                customer_id=locked.customer_id,
+                after={"first_pin": first},
+            )
+    if refusal is not None:
+        raise refusal
+    return locked
 
 
 @transaction.atomic

@@ -92,6 +92,9 @@ class AppClient:
     def post(self, path: str, payload: dict[str, Any] | None = None, **options: Any) -> Any:
         return self._with_session(path, lambda: self._post(path, payload, **options), options)
 
+    def put(self, path: str, payload: dict[str, Any] | None = None, **options: Any) -> Any:
+        return self._with_session(path, lambda: self._put(path, payload, **options), options)
+
     def delete(self, path: str, **options: Any) -> Any:
         full = f"{BASE}{path}"
         return self.client.delete(full, **self.signed_headers("DELETE", full, **options))
@@ -116,6 +119,12 @@ class AppClient:
         body = json.dumps(payload).encode() if payload is not None else b""
         headers = self.signed_headers("POST", full, body, **options)
         return self.client.post(full, data=body, content_type="application/json", **headers)
+
+    def _put(self, path: str, payload: dict[str, Any] | None = None, **options: Any) -> Any:
+        full = f"{BASE}{path}"
+        body = json.dumps(payload).encode() if payload is not None else b""
+        headers = self.signed_headers("PUT", full, body, **options)
+        return self.client.put(full, data=body, content_type="application/json", **headers)
 
     def _with_session(self, path: str, send: Callable[[], Any], options: dict[str, Any]) -> Any:
         response = send()

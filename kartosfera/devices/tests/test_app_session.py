@@ -59,6 +59,7 @@ PROTECTED = [
     ("post", "/confirmations/3f1c2a6e-9b4d-4c1e-8a7f-2d5e6b7c8d90/cancel"),
     ("post", "/confirmations/3f1c2a6e-9b4d-4c1e-8a7f-2d5e6b7c8d90/passkey-options"),
     ("post", "/confirmations/3f1c2a6e-9b4d-4c1e-8a7f-2d5e6b7c8d90/passkey"),
+    ("put", "/session/pin"),
 ]
 OPEN = {("post", "/activations"), ("post", "/session"), ("delete", "/session"), ("post", "/session/passkey-options")}
 
@@ -232,6 +233,69 @@ def test_the_session_needs_exactly_one_factor(app, body):
     response = app.post("/session", body)
     assert response.status_code == 422 and response.json()["code"] == "validation_failed"
     assert _device(app).session_failures == 0
+
+
+# --- Changing the PIN ------------------------------------------------------------------------------------------
+
+NEW_PIN = "583016"
+
+
+def test_the_holder_changes_the_pin_with_the_current_one(app):
+    app.open_session()
+    response = app.put("/session/pin", {"current_pin": DEFAULT_PIN, "new_pin": NEW_PIN})
+    assert response.status_code == 200, response.content
+    assert response.json() == {"changed": True}
+    device = _device(app)
+    assert check_password(NEW_PIN, device.pin_hash) and not check_password(DEFAULT_PIN, device.pin_hash)
+    (changed,) = _actions(app, "devices.pin.changed")
+    assert changed.after == {"first_pin": False}
+    assert NEW_PIN not in json.dumps(list(AuditEvent.objects.values("before", "after")), default=str)
+    app.end_session()
+    assert app.open_session().json()["code"] == "pin_invalid"
+    assert app.open_session(pin=NEW_PIN).status_code == 200
+
+
+def test_a_wrong_current_pin_counts_as_a_failed_opening_and_the_third_blocks(app):
+    app.open_session(pin=WRONG_PIN)
+    app.open_session()
+    app.open_session(pin=WRONG_PIN)  # the right PIN in between reset the count: 1 now
+    first = app.put("/session/pin", {"current_pin": WRONG_PIN, "new_pin": NEW_PIN})
+    assert first.status_code == 422 and first.json()["code"] == "pin_invalid"
+    assert first.json()["errors"][0]["field"] == "current_pin"
+    blocked = app.put("/session/pin", {"current_pin": WRONG_PIN, "new_pin": NEW_PIN})
+    assert blocked.status_code == 403 and blocked.json()["code"] == "device_blocked"
+    assert _device(app).state == DeviceState.BLOCKED_TEMPORARILY
+    assert check_password(DEFAULT_PIN, _device(app).pin_hash)
+    assert not _actions(app, "devices.pin.changed")
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({"current_pin": DEFAULT_PIN, "new_pin": "123456"}, "new_pin", "validation_failed"),
+        ({"current_pin": DEFAULT_PIN, "new_pin": "12345"}, "new_pin", "validation_failed"),
+        ({"current_pin": DEFAULT_PIN, "new_pin": DEFAULT_PIN}, "new_pin", "pin_unchanged"),
+        ({"current_pin": DEFAULT_PIN}, "new_pin", "validation_failed"),
+    ],
+)
+def test_a_weak_missing_or_unchanged_new_pin_is_refused_without_counting(app, body, field, code):
+    app.open_session()
+    response = app.put("/session/pin", body)
+    assert response.status_code == 422 and response.json()["code"] == code, response.content
+    assert response.json()["errors"][0]["field"] == field
+    assert _device(app).session_failures == 0 and check_password(DEFAULT_PIN, _device(app).pin_hash)
+
+
+def test_a_device_without_a_pin_sets_one_after_a_passkey_session(app, cardholder):
+    AppDevice.objects.filter(pk=_device(app).pk).update(pin_hash="")
+    assert app.open_session().json()["code"] == "pin_not_set"
+    authenticator = _add_passkey(cardholder.user)
+    assert app.post("/session", {"passkey": _passkey_answer(app, authenticator)}).status_code == 200
+    response = app.put("/session/pin", {"new_pin": NEW_PIN})
+    assert response.status_code == 200, response.content
+    assert _actions(app, "devices.pin.changed")[-1].after == {"first_pin": True}
+    app.end_session()
+    assert app.open_session(pin=NEW_PIN).status_code == 200
 
 
 # --- Passkeys -------------------------------------------------------------------------------------------------
