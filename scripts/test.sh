@@ -79,9 +79,16 @@ if ! pg_ready; then
   fi
 fi
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist; the machine's 2 cores by default), each with its own
+# test database and Redis db, a test file's tests in one worker (their module fixtures are made once). The fault
+# tests kill and time real processes (gunicorn workers, a private PostgreSQL), so they run alone afterwards.
+PARALLEL=(-n "${TEST_WORKERS:-2}" --dist loadfile)
+
 if pg_ready; then
   echo "== test suite on PostgreSQL"
-  DATABASE_URL="$PG_URL" $VENV/bin/pytest
+  DATABASE_URL="$PG_URL" $VENV/bin/pytest "${PARALLEL[@]}" -m "not faults"
+  echo "== fault tests on PostgreSQL (alone)"
+  DATABASE_URL="$PG_URL" $VENV/bin/pytest -m faults tests/faults
 elif [ "${CI:-}" = "true" ]; then
   echo "PostgreSQL is not reachable at $PG_URL: CI cannot pass without it" >&2
   exit 1
@@ -89,5 +96,7 @@ else
   echo "!! PostgreSQL is not reachable at $PG_URL: SKIPPING the PostgreSQL run (CI would fail)" >&2
 fi
 
+# The browser tests drive pages, scripts and styles that do not depend on the database: they run once, on
+# PostgreSQL, but for the ones marked embedded_db (the demo's journeys on SQLite). docs/testing.md says why.
 echo "== test suite on SQLite (the embedded default)"
-DATABASE_URL="sqlite:///$(pwd)/var/test.sqlite3" $VENV/bin/pytest
+DATABASE_URL="sqlite:///$(pwd)/var/test.sqlite3" $VENV/bin/pytest "${PARALLEL[@]}" -m "not browser or embedded_db"

@@ -6,9 +6,10 @@ backends, so a test that takes it runs twice:
 - ``database``: django-tasks-db's queue in the test database, run by db_worker's own ``Worker``
   in batch mode, in this process (the command's loop without its signal handling);
 - ``rq``: django-tasks-rq's queue in a real Redis (``TEST_REDIS_URL``, by default db 15 of the
-  local Redis; the queue's db is emptied before and after each test with FLUSHDB, never
-  FLUSHALL: other programs may share the server), run by an RQ ``SimpleWorker`` in burst mode with
-  its scheduler, so a task deferred with ``run_after`` waits in RQ's scheduled registry until due.
+  local Redis, db 14 for the second pytest-xdist worker; the queue's db is emptied before and after
+  each test with FLUSHDB, never FLUSHALL: other programs may share the server), run by an RQ
+  ``SimpleWorker`` in burst mode with its scheduler, so a task deferred with ``run_after`` waits in
+  RQ's scheduled registry until due.
   (Without RQ's remote-control channel: see ``_burst_worker_class``.)
   ``SimpleWorker`` runs each job in this process (the ``rqworker`` command forks a child per job):
   the test's database connection and in-memory SMS outbox are the worker's.
@@ -32,7 +33,19 @@ from django.test import override_settings
 if TYPE_CHECKING:
     from rq import Queue
 
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+def _worker_redis_url(url: str, worker: str) -> str:
+    """The Redis db of this pytest-xdist worker: gw0 keeps the db of ``url``, gw1 the one below it, and so on (each
+    worker FLUSHDBs its own; the fault tests' db 13 is theirs: they run apart, after the parallel run)."""
+    if not worker.startswith("gw"):
+        return url
+    base, _, db = url.rpartition("/")
+    return f"{base}/{int(db) - int(worker.removeprefix('gw'))}"
+
+
+TEST_REDIS_URL = _worker_redis_url(
+    os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"), os.environ.get("PYTEST_XDIST_WORKER", "")
+)
 BACKENDS = ("database", "rq")
 
 

@@ -61,6 +61,7 @@ def _change_portal_phone(page: Page, check_page, *, old_phone: str) -> None:
     check_page()
 
 
+@pytest.mark.embedded_db  # the demo runs on SQLite: this journey runs on both databases
 def test_register_sign_in_get_locked_out_and_sign_in_again_the_next_day(
     page: Page, live_server, check_page, stranger, debit_product
 ):

@@ -25,6 +25,7 @@ def annas_cards(cardholder, debit_product, credit_product):
     ]
 
 
+@pytest.mark.embedded_db  # the demo runs on SQLite: this journey runs on both databases
 def test_sign_in_see_cards_open_one_switch_language_and_sign_out(
     page: Page, live_server, check_page, cardholder, annas_cards
 ):
