@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from kartosfera.backoffice import account_views, statement_views, views
+from kartosfera.backoffice import account_views, review_views, statement_views, views
 from kartosfera.users import session_timeout
 
 app_name = "backoffice"
@@ -60,8 +60,8 @@ urlpatterns = [
     ),
     path("activity/", views.activity, name="activity"),
     path("jobs/", views.job_runs, name="job_runs"),
-    path("reviews/", views.review_queue, name="review_queue"),
-    path("reviews/<int:authorization_id>/review/", views.authorization_review_view, name="authorization_review"),
+    path("reviews/", review_views.review_queue, name="review_queue"),
+    path("reviews/<int:authorization_id>/review/", review_views.authorization_review_view, name="authorization_review"),
     path("session/", session_timeout.session_status, name="session_status"),
     path("session/extend/", session_timeout.session_extend, name="session_extend"),
 ]

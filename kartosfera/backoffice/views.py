@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec
 
@@ -19,11 +18,9 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -47,9 +44,7 @@ from kartosfera.backoffice.auth import (
 )
 from kartosfera.backoffice.forms import (
     ActivityFilterForm,
-    AuthorizationReviewForm,
     CustomerSearchForm,
-    ReviewQueueFilterForm,
     StaffCodeForm,
     StaffLoginForm,
     TrailFilterForm,
@@ -59,7 +54,6 @@ from kartosfera.backoffice.models import CallerVerification
 from kartosfera.backoffice.presenters import staff_activity_action_choices, verification_summary
 from kartosfera.backoffice.roles import StaffPermission
 from kartosfera.backoffice.services import (
-    authorization_review,
     caller_verify,
     customer_view_record,
     staff_action_perform,
@@ -67,7 +61,6 @@ from kartosfera.backoffice.services import (
 )
 from kartosfera.banks.scope import BankScope
 from kartosfera.cards.models import Card
-from kartosfera.cards.pan import text_has_card_number
 from kartosfera.core.audit_actions import Audience
 from kartosfera.core.audit_trail import trail_rows
 from kartosfera.core.errors import DomainError, ValidationFailed
@@ -75,11 +68,9 @@ from kartosfera.core.middleware import clear_site_data, permissions_policy_allow
 from kartosfera.customers.models import Customer
 from kartosfera.devices.selectors import device_list_for_customer
 from kartosfera.jobs.selectors import RUNS_PER_JOB, job_overviews
-from kartosfera.processing import reviews
 from kartosfera.processing import selectors as processing_selectors
 from kartosfera.processing.forms import StaffHistoryFilterForm
-from kartosfera.processing.models import Authorization, AuthorizationReview
-from kartosfera.processing.presenters import HistoryRow, history_row, history_rows
+from kartosfera.processing.presenters import history_rows
 from kartosfera.tokens.models import Token
 from kartosfera.tokens.selectors import token_list_for_cards
 from kartosfera.users.models import User
@@ -105,7 +96,6 @@ PENDING_SECONDS = 5 * 60
 LOGIN_PER_IP = "30/15m"
 ACTIVITY_PAGE_SIZE = 50
 TRAIL_PAGE_SIZE = 25
-REVIEW_PAGE_SIZE = 20
 
 
 def staff_second_step_done(request: HttpRequest, user: User) -> bool:
@@ -661,123 +651,3 @@ def activity(request: HttpRequest) -> HttpResponse:
 def job_runs(request: HttpRequest) -> HttpResponse:
     """The scheduled jobs and their latest runs (read-only; the group's staff only: roles.GROUP_ONLY)."""
     return render(request, "backoffice/jobs.html", {"jobs": job_overviews(), "runs_per_job": RUNS_PER_JOB})
-
-
-# --- The card payments flagged for review ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReviewRow:
-    """One flagged authorization in the review queue, with what the staff member may do with it."""
-
-    history: HistoryRow
-    authorization: Authorization
-    review: AuthorizationReview | None
-    reviewer: str
-    # The "mark as reviewed" form, for a staff member allowed to review one not reviewed yet.
-    form: AuthorizationReviewForm | None
-
-
-def _review_form(authorization: Authorization, data: QueryDict | None = None) -> AuthorizationReviewForm:
-    return AuthorizationReviewForm(data, prefix=f"review-{authorization.pk}")
-
-
-def _render_review_queue(
-    request: HttpRequest,
-    query: QueryDict,
-    *,
-    bound: tuple[int, AuthorizationReviewForm] | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    form = ReviewQueueFilterForm(query or None)
-    queue = selectors.review_queue(scope=_scope(request), state=form.state_value()).select_related(
-        "review__reviewed_by__staff_member"
-    )
-    page = Paginator(queue, REVIEW_PAGE_SIZE).get_page(query.get("page"))
-    can_review = _staff(request).staff_member.can(StaffPermission.AUTHORIZATION_REVIEW)
-    rows = []
-    for authorization in page.object_list:
-        review: AuthorizationReview | None = getattr(authorization, "review", None)
-        reviewer = getattr(review.reviewed_by, "staff_member", None) if review is not None else None
-        row_form = None
-        if can_review and review is None:
-            row_form = bound[1] if bound is not None and bound[0] == authorization.pk else _review_form(authorization)
-        rows.append(
-            ReviewRow(
-                history=history_row(authorization),
-                authorization=authorization,
-                review=review,
-                reviewer=reviewer.full_name if reviewer is not None else "",
-                form=row_form,
-            )
-        )
-    here = reverse("backoffice:review_queue") + (f"?{query.urlencode()}" if query else "")
-    paging = query.copy()
-    paging.pop("page", None)
-    context = {
-        "form": form,
-        "page": page,
-        "rows": rows,
-        "here": here,
-        "query": paging.urlencode(),
-        "refused_form": bound[1] if bound is not None else None,
-        "flash": request.session.pop(FLASH_KEY, None),
-    }
-    return render(request, "backoffice/review_queue.html", context, status=status)
-
-
-@never_cache
-@require_GET
-@staff_required(StaffPermission.REVIEW_QUEUE_VIEW)
-def review_queue(request: HttpRequest) -> HttpResponse:
-    """The card payments the card core flagged for review, across customers, newest first."""
-    return _render_review_queue(request, request.GET)
-
-
-def _queue_query(next_url: str) -> QueryDict:
-    """The queue's filter and page from the address the form came from (only the queue's own)."""
-    path, _sep, query = next_url.partition("?")
-    return QueryDict(query) if path == reverse("backoffice:review_queue") else QueryDict()
-
-
-@never_cache
-@require_POST
-@staff_required(StaffPermission.AUTHORIZATION_REVIEW)
-def authorization_review_view(request: HttpRequest, authorization_id: int) -> HttpResponse:
-    """Mark one flagged card payment as reviewed, with an optional note; a second click changes nothing."""
-    authorization = selectors.review_authorization_get(authorization_id=authorization_id, scope=_scope(request))
-    if authorization is None:
-        raise Http404
-    next_url = _safe_next(request, request.POST.get("next", ""))
-    form = _review_form(authorization, request.POST)
-    if form.is_valid():
-        try:
-            outcome = authorization_review(
-                staff=_staff(request), authorization=authorization, note=form.cleaned_data["note"]
-            )
-        except ValidationFailed as exc:
-            for field, message in exc.field_errors.items():
-                form.add_error(field if field in form.fields else None, message)
-        else:
-            _flash(request, _review_message(authorization, outcome))
-            return redirect(
-                next_url if next_url.startswith(reverse("backoffice:review_queue")) else "backoffice:review_queue"
-            )
-    note_key = form.add_prefix("note")
-    if text_has_card_number(request.POST.get(note_key, "")):
-        # A card number typed into the note is never echoed back into the page.
-        data = request.POST.copy()
-        data[note_key] = ""
-        form.data = data
-    return _render_review_queue(request, _queue_query(next_url), bound=(authorization.pk, form), status=400)
-
-
-def _review_message(authorization: Authorization, outcome: reviews.ReviewOutcome) -> str:
-    if outcome.created:
-        return _("The payment %(id)s is marked as reviewed.") % {"id": authorization.processor_id}
-    member = getattr(outcome.review.reviewed_by, "staff_member", None)
-    return _("The payment %(id)s was already reviewed by %(name)s on %(when)s; nothing was changed.") % {
-        "id": authorization.processor_id,
-        "name": member.full_name if member is not None else outcome.review.reviewed_by.get_username(),
-        "when": date_format(timezone.localtime(outcome.review.reviewed_at), "SHORT_DATETIME_FORMAT"),
-    }
