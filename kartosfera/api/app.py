@@ -376,7 +376,8 @@ class PasskeyOptionsOut(Schema):
         ...,
         description=(
             "WebAuthn PublicKeyCredentialRequestOptions as JSON (challenge and credential ids base64url), for the "
-            "platform's passkey API; answer within 3 minutes, once."
+            "platform's passkey API; answer once: a session's options within 3 minutes, a confirmation's while "
+            "the confirmation is pending (5 minutes)."
         ),
     )
 
