@@ -93,7 +93,7 @@ elif [ "${CI:-}" = "true" ]; then
   echo "PostgreSQL is not reachable at $PG_URL: CI cannot pass without it" >&2
   exit 1
 else
-  echo "!! PostgreSQL is not reachable at $PG_URL: SKIPPING the PostgreSQL run (CI would fail)" >&2
+  echo "!! PostgreSQL is not reachable at $PG_URL: SKIPPING the PostgreSQL run, the fault tests and the browser tests (CI would fail)" >&2
 fi
 
 # The browser tests drive pages, scripts and styles that do not depend on the database: they run once, on

@@ -418,11 +418,7 @@ def session_end(request: HttpRequest) -> dict[str, Any]:
 class PinChangeIn(Schema):
     model_config = ConfigDict(json_schema_extra={"examples": [{"current_pin": "270419", "new_pin": "583016"}]})
 
-    current_pin: str | None = Field(
-        None,
-        max_length=16,
-        description="The app PIN now (6 digits); left out only by a device that has none yet (activated before PINs).",
-    )
+    current_pin: str = Field(..., max_length=16, description="The app PIN now (6 digits).")
     new_pin: str = Field(
         ..., max_length=16, description="The new app PIN: 6 digits, not one digit six times nor a run like 123456."
     )
@@ -435,7 +431,7 @@ class PinChangeOut(Schema):
 @api.put("/session/pin", response={200: PinChangeOut, **_ERRORS})
 def session_pin_change(request: HttpRequest, payload: PinChangeIn) -> dict[str, Any]:
     """Change the app PIN in an open session: the current PIN, then the new one. A wrong current PIN counts as a
-    failed session opening (422 with the tries left; the third blocks the device, 403)."""
+    failed session opening (422 with the tries left; the third blocks the device, 403). The holder gets an SMS."""
     device_pin_change(device=_device(request), current_pin=payload.current_pin, new_pin=payload.new_pin)
     return {"changed": True}
 
@@ -746,7 +742,7 @@ def confirmation_confirm(
     if not outcome.confirmed:
         message = outcome.errors.get("code", _("This confirmation has ended. Start again."))
         if outcome.ended:
-            raise ApiError(message, code="confirmation_failed", status=409)
+            raise ApiError(message, code=outcome.ended_code or "confirmation_failed", status=409)
         raise ApiError(message, code="code_invalid", status=422, field="code")
     result = stepup_complete(actor=actor, user=_holder(device), challenge=challenge)
     return {"status": "completed", "message": result.message, "confirmation": None}

@@ -22,6 +22,7 @@ FORBIDDEN_KEYS = frozenset(
         "card_number",
         "pin",
         "new_pin",
+        "current_pin",
         "pin_block",
         "cvv",
         "cvc",

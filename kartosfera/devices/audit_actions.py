@@ -116,5 +116,6 @@ audit_actions_register(
         pgettext_lazy("audit action", "BS Pay app PIN changed"),
         ACCESS,
         severity=Severity.NOTICE,
+        detail=_device_name,
     ),
 )

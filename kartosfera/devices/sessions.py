@@ -28,6 +28,9 @@ from kartosfera.core.audit import Actor, audit_record
 from kartosfera.core.errors import DomainError, ValidationFailed
 from kartosfera.devices.models import AppDevice, DeviceState
 from kartosfera.devices.services import _refuse, device_actor, device_block_temporarily, device_pin_clean
+from kartosfera.devices.sms_texts import SMS_APP_PIN_CHANGED
+from kartosfera.notifications.services import sms_send
+from kartosfera.sca.services import login_phone
 from kartosfera.users.models import User
 from kartosfera.users.passkeys import (
     CEREMONY_TIMEOUT,
@@ -212,12 +215,7 @@ def device_session_open(
                 field="pin",
             )
         elif not locked.pin_hash:
-            refusal = SessionRefused(
-                _("This device has no app PIN. Activate it again to set one, or use a passkey."),
-                code="pin_not_set",
-                status=409,
-                field="pin",
-            )
+            refusal = _pin_not_set()
         elif check_password(pin or "", locked.pin_hash):
             factor = FACTOR_PIN
         else:
@@ -240,6 +238,15 @@ def device_session_open(
     if refusal is not None:
         raise refusal
     return locked
+
+
+def _pin_not_set() -> SessionRefused:
+    return SessionRefused(
+        _("This device has no app PIN. Activate it again to set one, or use a passkey."),
+        code="pin_not_set",
+        status=409,
+        field="pin",
+    )
 
 
 def _failure_record(device: AppDevice, *, failure: str, pin_field: str = "pin") -> SessionRefused:
@@ -275,42 +282,60 @@ def _failure_record(device: AppDevice, *, failure: str, pin_field: str = "pin") 
     )
 
 
-def device_pin_change(*, device: AppDevice, current_pin: str | None, new_pin: str) -> AppDevice:
-    """Change the app PIN of ``device`` (its session is open): the current PIN, then a new one [ASVS 5.0 6.2.2].
+def device_pin_change(*, device: AppDevice, current_pin: str, new_pin: str) -> AppDevice:
+    """Change the app PIN of ``device`` (its session is open): the current PIN, then a new one [ASVS 5.0 6.2.2, 6.2.3].
 
     A wrong current PIN counts as a failed opening (the third in a row blocks the device), so a PIN change is no
-    way round the session's tries. A device without a PIN (activated before the app session existed, its session
-    opened with a passkey) sets one without ``current_pin``. Call outside any transaction: a failure is committed
-    before SessionRefused is raised.
+    way round the session's tries; a right one resets the count, as a right opening does, even when the new PIN is
+    refused. A holder whose session takes a passkey only has no PIN to change (refused, not counted, as the opening
+    refuses it), and a device activated before app PINs existed gets its PIN by activating again, where the portal
+    asks for the password and a confirmation. The change is audited and announced by SMS to the holder's code
+    phone. Call outside any transaction: a failure is committed before SessionRefused is raised.
     """
     # Checked and hashed before the row lock is taken (Argon2id is slow on purpose).
     try:
         new_hash = make_password(device_pin_clean(new_pin))
     except ValidationFailed as exc:
         raise ValidationFailed({"new_pin": exc.field_errors["pin"]}) from exc
+    holder = device_holder(device)
     refusal: SessionRefused | None = None
     with transaction.atomic():
         locked = AppDevice.objects.select_for_update().get(pk=device.pk)
         if not locked.is_active:
             refusal = SessionRefused(_("This device is blocked."), code="device_blocked", status=403)
-        elif locked.pin_hash and not check_password(current_pin or "", locked.pin_hash):
-            refusal = _failure_record(locked, failure="pin_invalid", pin_field="current_pin")
-        elif locked.pin_hash and check_password(new_pin, locked.pin_hash):
+        elif _passkey_only(holder):
             refusal = SessionRefused(
-                _("The new PIN is the same as the current one. Choose another."), code="pin_unchanged", field="new_pin"
+                _("Your settings require a passkey: the app PIN is not used."),
+                code="passkey_required",
+                status=403,
+                field="current_pin",
             )
+        elif not locked.pin_hash:
+            refusal = _pin_not_set()
+        elif not check_password(current_pin, locked.pin_hash):
+            refusal = _failure_record(locked, failure="pin_invalid", pin_field="current_pin")
         else:
-            first = not locked.pin_hash
-            locked.pin_hash = new_hash
             locked.session_failures = 0
-            locked.save(update_fields=["pin_hash", "session_failures"])
-            audit_record(
-                actor=device_actor(locked),
-                action="devices.pin.changed",
-                obj=locked,
-                customer_id=locked.customer_id,
-                after={"first_pin": first},
-            )
+            if check_password(new_pin, locked.pin_hash):
+                locked.save(update_fields=["session_failures"])
+                refusal = SessionRefused(
+                    _("The new PIN is the same as the current one. Choose another."),
+                    code="pin_unchanged",
+                    field="new_pin",
+                )
+            else:
+                locked.pin_hash = new_hash
+                locked.save(update_fields=["pin_hash", "session_failures"])
+                audit_record(
+                    actor=device_actor(locked),
+                    action="devices.pin.changed",
+                    obj=locked,
+                    customer_id=locked.customer_id,
+                    after={"name": locked.name},
+                )
+                phone = login_phone(holder) if holder is not None else None
+                if phone:
+                    sms_send(to=phone, message=SMS_APP_PIN_CHANGED.render(), purpose="devices.pin.changed")
     if refusal is not None:
         raise refusal
     return locked

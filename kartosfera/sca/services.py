@@ -310,8 +310,8 @@ def challenge_passkey_result(*, actor: Actor, challenge: SmsChallenge, proven: b
 
 
 @transaction.atomic
-def challenge_cancel(*, actor: Actor, challenge: SmsChallenge) -> None:
-    """Abandon a pending challenge (the user cancelled or started again)."""
+def challenge_cancel(*, actor: Actor, challenge: SmsChallenge, reason: str = "") -> None:
+    """Abandon a pending challenge (the user cancelled or started again; ``reason``: why the system ended it)."""
     updated = SmsChallenge.objects.filter(pk=challenge.pk, state=ChallengeState.PENDING).update(
         state=ChallengeState.CANCELLED, finished_at=timezone.now()
     )
@@ -321,5 +321,5 @@ def challenge_cancel(*, actor: Actor, challenge: SmsChallenge) -> None:
             action="sca.challenge.cancelled",
             obj=challenge,
             customer_id=challenge.customer_id,
-            after={"operation": challenge.operation},
+            after={"operation": challenge.operation, **({"reason": reason} if reason else {})},
         )

@@ -498,6 +498,9 @@ class VerifyOutcome:
 
     errors: dict[str, str]
     ended: bool = False
+    # Why it ended, when it ended for a reason of its own: "passkey_required" (the user's confirmations moved to the
+    # passkey after the code was sent).
+    ended_code: str = ""
 
     @property
     def confirmed(self) -> bool:
@@ -508,12 +511,18 @@ def _passkey_now_required() -> str:
     return _("Your confirmations now take your passkey. Please start the operation again.")
 
 
+PASSKEY_NOW_REQUIRED = "passkey_required"
+
+
 def _code_no_longer_accepted(challenge: SmsChallenge) -> bool:
-    """Whether an SMS confirmation was issued before the user's confirmations moved to the passkey ("passkey only"
-    chosen, or the Level 3 mode switched on, in the code's 5 minutes): its code no longer confirms anything (the
-    new number's own validation code of a phone change is not the operation's confirmation, and stays SMS)."""
+    """Whether an SMS confirmation that has not run was issued before the user's confirmations moved to the passkey
+    ("passkey only" chosen, or the Level 3 mode switched on, in the code's 5 minutes): its code no longer confirms
+    anything (the new number's own validation code of a phone change is not the operation's confirmation, and stays
+    SMS)."""
     return (
         challenge.confirm_with == ConfirmWith.SMS
+        and challenge.completed_at is None
+        and challenge.state in {ChallengeState.PENDING, ChallengeState.CONFIRMED}
         and challenge.user_id is not None
         and _confirm_with_passkey(cast("User", challenge.user))
     )
@@ -522,9 +531,9 @@ def _code_no_longer_accepted(challenge: SmsChallenge) -> bool:
 def stepup_resend(*, actor: Actor, challenge: SmsChallenge, linked: SmsChallenge | None) -> None:
     """Send new codes for the codes still waiting (at most 3 per code; the tries are not reset). A confirmation whose
     code no longer confirms anything ends instead (ChallengeError), and nothing is sent."""
-    if challenge.state == ChallengeState.PENDING and _code_no_longer_accepted(challenge):
-        stepup_cancel(actor=actor, challenge=challenge)
-        raise ChallengeError(_passkey_now_required(), code="challenge_closed")
+    if _code_no_longer_accepted(challenge):
+        stepup_cancel(actor=actor, challenge=challenge, reason=PASSKEY_NOW_REQUIRED)
+        raise ChallengeError(_passkey_now_required(), code=PASSKEY_NOW_REQUIRED)
     waiting = [
         item
         for item in (challenge, linked)
@@ -546,8 +555,8 @@ def stepup_verify(
     inside a transaction. Three wrong codes on either challenge end both.
     """
     if _code_no_longer_accepted(challenge):
-        stepup_cancel(actor=actor, challenge=challenge)
-        return VerifyOutcome(errors={"code": _passkey_now_required()}, ended=True)
+        stepup_cancel(actor=actor, challenge=challenge, reason=PASSKEY_NOW_REQUIRED)
+        return VerifyOutcome(errors={"code": _passkey_now_required()}, ended=True, ended_code=PASSKEY_NOW_REQUIRED)
     outcome = VerifyOutcome(errors={})
     pairs = [("code", challenge), ("verification_code", linked)]
     for field, item in pairs:
@@ -574,12 +583,13 @@ def _wipe_secrets(challenge: SmsChallenge) -> None:
 
 
 @transaction.atomic
-def stepup_cancel(*, actor: Actor, challenge: SmsChallenge) -> None:
-    """End a confirmation and its linked code (cancelled, or failed on the other code); nothing runs."""
+def stepup_cancel(*, actor: Actor, challenge: SmsChallenge, reason: str = "") -> None:
+    """End a confirmation and its linked code (cancelled, or failed on the other code); nothing runs. ``reason``
+    names why the system ended it (in the audit rows); none when the user cancelled."""
     linked = stepup_linked(challenge)
     for item in (challenge, linked):
         if item is not None:
-            challenge_cancel(actor=actor, challenge=item)
+            challenge_cancel(actor=actor, challenge=item, reason=reason)
     _wipe_secrets(challenge)
 
 
@@ -619,6 +629,9 @@ def stepup_complete(*, actor: Actor, user: User, challenge: SmsChallenge) -> Ste
                 or (linked is not None and linked.state != ChallengeState.CONFIRMED)
             ):
                 raise ChallengeError(_("This confirmation has ended. Start again."), code="challenge_closed")
+            if _code_no_longer_accepted(locked):
+                # "Passkey only" was chosen while this code was being checked: the code confirms nothing now.
+                raise ChallengeError(_passkey_now_required(), code=PASSKEY_NOW_REQUIRED)
             result = op.run(user=user, payload=_handler_payload(locked), card=_card_for(locked), actor=actor)
             locked.completed_at = timezone.now()
             locked.save(update_fields=["completed_at"])

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.test import override_settings
@@ -39,8 +40,11 @@ def _worker_redis_url(url: str, worker: str) -> str:
     worker FLUSHDBs its own; the fault tests' db 13 is theirs: they run apart, after the parallel run)."""
     if not worker.startswith("gw"):
         return url
-    base, _, db = url.rpartition("/")
-    return f"{base}/{int(db) - int(worker.removeprefix('gw'))}"
+    parts = urlsplit(url)
+    db = int(parts.path.strip("/") or 0) - int(worker.removeprefix("gw"))
+    if db < 0:
+        raise ValueError(f"TEST_REDIS_URL {url!r} leaves no Redis db for pytest-xdist worker {worker}: use a higher db")
+    return urlunsplit(parts._replace(path=f"/{db}"))
 
 
 TEST_REDIS_URL = _worker_redis_url(

@@ -416,19 +416,27 @@ def test_a_confirmation_by_sms_has_no_passkey_route(app, send, blocked_card):
     assert refused.status_code == 409 and refused.json()["code"] == "code_required"
 
 
-def test_an_sms_confirmation_from_before_passkey_only_ends_in_the_app(app, send, blocked_card, cardholder):
+@pytest.mark.parametrize("first", ["resend", "code"])
+def test_an_sms_confirmation_from_before_passkey_only_ends_in_the_app(app, send, blocked_card, cardholder, first):
     confirmation = send(app, f"/cards/{blocked_card.pk}/unblock").json()["confirmation"]
     code = _sms_code()
     passkey_add_directly(cardholder.user, name="Tel")
     passkey_only_set(actor=Actor.for_user(cardholder.user), user=cardholder.user, enabled=True)
     locmem.outbox.clear()
     path = f"/confirmations/{confirmation['id']}"
+    requests = {"resend": (f"{path}/resend", None), "code": (path, {"code": code})}
+    second = "code" if first == "resend" else "resend"
 
-    resent = send(app, f"{path}/resend")
-    typed = send(app, path, {"code": code})
+    ended = send(app, *requests[first])
+    after = send(app, *requests[second])
 
-    assert resent.status_code == 409 and resent.json()["code"] == "challenge_closed"
-    assert typed.status_code == 409 and locmem.outbox == []
+    # One code for the app, whichever comes first: the operation starts again, with the passkey.
+    assert ended.status_code == 409 and ended.json()["code"] == "passkey_required", ended.content
+    assert after.status_code == 409 and after.json()["code"] == "confirmation_ended"
+    assert locmem.outbox == []
     blocked_card.refresh_from_db()
     assert blocked_card.status == CardStatus.BLOCKED
     assert app.get(path).json()["state"] == "cancelled"
+    challenge = SmsChallenge.objects.get(public_id=confirmation["id"])
+    (cancelled,) = AuditEvent.objects.filter(action="sca.challenge.cancelled", object_id=str(challenge.pk))
+    assert cancelled.after["reason"] == "passkey_required"

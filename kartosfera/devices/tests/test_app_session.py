@@ -22,6 +22,8 @@ from kartosfera.devices import services, sessions
 from kartosfera.devices.models import AppDevice, BlockedBy, DeviceActivationCode, DeviceState
 from kartosfera.devices.tests.app_client import BASE, DEFAULT_PIN, AppClient
 from kartosfera.devices.tests.helpers import device_for
+from kartosfera.notifications.backends import locmem
+from kartosfera.sca.services import login_phone
 from kartosfera.testing.passkeys_pages import passkey_add_directly
 from kartosfera.testing.webauthn import SoftAuthenticator
 from kartosfera.users.passkeys import (
@@ -240,16 +242,22 @@ def test_the_session_needs_exactly_one_factor(app, body):
 NEW_PIN = "583016"
 
 
-def test_the_holder_changes_the_pin_with_the_current_one(app):
+def test_the_holder_changes_the_pin_with_the_current_one_and_gets_an_sms(
+    app, cardholder, django_capture_on_commit_callbacks
+):
     app.open_session()
-    response = app.put("/session/pin", {"current_pin": DEFAULT_PIN, "new_pin": NEW_PIN})
+    locmem.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = app.put("/session/pin", {"current_pin": DEFAULT_PIN, "new_pin": NEW_PIN})
     assert response.status_code == 200, response.content
     assert response.json() == {"changed": True}
     device = _device(app)
     assert check_password(NEW_PIN, device.pin_hash) and not check_password(DEFAULT_PIN, device.pin_hash)
     (changed,) = _actions(app, "devices.pin.changed")
-    assert changed.after == {"first_pin": False}
+    assert changed.after == {"name": device.name}
     assert NEW_PIN not in json.dumps(list(AuditEvent.objects.values("before", "after")), default=str)
+    (sms,) = locmem.outbox
+    assert sms.to == login_phone(cardholder.user) and "BS Pay" in sms.text and NEW_PIN not in sms.text
     app.end_session()
     assert app.open_session().json()["code"] == "pin_invalid"
     assert app.open_session(pin=NEW_PIN).status_code == 200
@@ -276,26 +284,34 @@ def test_a_wrong_current_pin_counts_as_a_failed_opening_and_the_third_blocks(app
         ({"current_pin": DEFAULT_PIN, "new_pin": "12345"}, "new_pin", "validation_failed"),
         ({"current_pin": DEFAULT_PIN, "new_pin": DEFAULT_PIN}, "new_pin", "pin_unchanged"),
         ({"current_pin": DEFAULT_PIN}, "new_pin", "validation_failed"),
+        ({"new_pin": NEW_PIN}, "current_pin", "validation_failed"),
     ],
 )
 def test_a_weak_missing_or_unchanged_new_pin_is_refused_without_counting(app, body, field, code):
+    app.open_session(pin=WRONG_PIN)
     app.open_session()
+    app.open_session(pin=WRONG_PIN)
     response = app.put("/session/pin", body)
     assert response.status_code == 422 and response.json()["code"] == code, response.content
     assert response.json()["errors"][0]["field"] == field
-    assert _device(app).session_failures == 0 and check_password(DEFAULT_PIN, _device(app).pin_hash)
+    # Not counted; the right current PIN of an unchanged one resets the count as a right opening does.
+    assert _device(app).session_failures == (0 if code == "pin_unchanged" else 1)
+    assert check_password(DEFAULT_PIN, _device(app).pin_hash)
 
 
-def test_a_device_without_a_pin_sets_one_after_a_passkey_session(app, cardholder):
-    AppDevice.objects.filter(pk=_device(app).pk).update(pin_hash="")
-    assert app.open_session().json()["code"] == "pin_not_set"
+def test_no_pin_to_change_without_one_or_under_passkey_only_and_nothing_counted(app, cardholder):
     authenticator = _add_passkey(cardholder.user)
+    passkey_only_set(actor=Actor.for_user(cardholder.user), user=cardholder.user, enabled=True)
     assert app.post("/session", {"passkey": _passkey_answer(app, authenticator)}).status_code == 200
-    response = app.put("/session/pin", {"new_pin": NEW_PIN})
-    assert response.status_code == 200, response.content
-    assert _actions(app, "devices.pin.changed")[-1].after == {"first_pin": True}
-    app.end_session()
-    assert app.open_session(pin=NEW_PIN).status_code == 200
+    refused = app.put("/session/pin", {"current_pin": WRONG_PIN, "new_pin": NEW_PIN})
+    assert refused.status_code == 403 and refused.json()["code"] == "passkey_required"
+    passkey_only_set(actor=Actor.for_user(cardholder.user), user=cardholder.user, enabled=False)
+    # A device activated before app PINs existed gets one by activating again (the portal's password and code).
+    AppDevice.objects.filter(pk=_device(app).pk).update(pin_hash="")
+    unset = app.put("/session/pin", {"current_pin": WRONG_PIN, "new_pin": NEW_PIN})
+    assert unset.status_code == 409 and unset.json()["code"] == "pin_not_set"
+    assert _device(app).session_failures == 0 and _device(app).pin_hash == ""
+    assert not _actions(app, "devices.pin.changed")
 
 
 # --- Passkeys -------------------------------------------------------------------------------------------------

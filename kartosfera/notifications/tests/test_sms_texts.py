@@ -24,6 +24,7 @@ LANGUAGES = [code for code, _name in settings.LANGUAGES]
 # Every message the portal sends today; a new one joins this list (and its examples are rendered below).
 EXPECTED_TEMPLATES = {
     "backoffice.staff.enrolment",
+    "devices.pin.changed",
     "sca.activation_password",
     "sca.code",
     "users.locked",

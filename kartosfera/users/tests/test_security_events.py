@@ -98,7 +98,7 @@ def test_3d_secure_events_are_in_the_holders_history(portal, cardholder):
     secure3d.threeds_pin_set(actor=holder, customer=customer, **secure3d.threeds_pin_values("6135", customer=customer))
     now = dt.datetime.now(tz=WARSAW)
     for _ in range(3):
-        secure3d.threeds_pin_check(customer=customer, pin="0000", now=now)
+        secure3d.threeds_pin_check(customer=customer, pin="9173", now=now)
     secure3d.threeds_unlock(actor=Actor.for_user(agent), customer=customer, reason="Caller verified")
     secure3d.threeds_exemption_set(actor=holder, customer=customer, enabled=False)
     merchant = secure3d.trusted_merchant_add(

@@ -221,7 +221,24 @@ def test_an_sms_confirmation_issued_before_passkey_only_is_neither_confirmed_nor
     challenge.refresh_from_db()
     assert challenge.state == ChallengeState.CANCELLED
     assert "Twoje potwierdzenia wymagają teraz klucza dostępu" in response.content.decode()
-    assert AuditEvent.objects.filter(action="sca.challenge.cancelled", object_id=str(challenge.pk)).exists()
+    (cancelled,) = AuditEvent.objects.filter(action="sca.challenge.cancelled", object_id=str(challenge.pk))
+    assert cancelled.after == {"operation": OPERATION, "reason": "passkey_required"}
+
+
+def test_a_code_checked_just_before_passkey_only_was_chosen_runs_nothing(client, cardholder, runs):
+    _with_passkey(cardholder, only=False)
+    challenge = _start(client, cardholder)
+    user = cardholder.user
+    challenge_verify(actor=Actor.for_user(user), challenge=challenge, code=code_sent_to(PHONE))
+    # "Passkey only" is chosen in another tab between the code's check and the operation's run.
+    passkey_only_set(actor=Actor.for_user(user), user=user, enabled=True)
+
+    with pytest.raises(ChallengeError) as refused:
+        stepup.stepup_complete(actor=Actor.for_user(user), user=user, challenge=challenge)
+
+    assert refused.value.code == "passkey_required" and runs == []
+    challenge.refresh_from_db()
+    assert challenge.completed_at is None
 
 
 @override_settings(PORTAL_PASSKEY_REQUIRED=True)
